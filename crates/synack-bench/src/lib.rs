@@ -1,0 +1,1 @@
+//! synack-bench (under construction).

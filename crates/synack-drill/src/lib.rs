@@ -1,0 +1,1 @@
+//! synack-drill (under construction).

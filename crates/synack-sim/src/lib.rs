@@ -1,0 +1,1 @@
+//! synack-sim (under construction).

@@ -1,0 +1,1 @@
+//! synack-tun (under construction).

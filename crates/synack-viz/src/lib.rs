@@ -1,0 +1,1 @@
+//! synack-viz (under construction).

@@ -1,0 +1,19 @@
+//! synack: a sans-IO TCP stack following RFC 9293.
+//!
+//! The core reads no clock and no entropy source and does no I/O: the driver passes
+//! `now` into every entry point, feeds received IP datagrams in and pulls datagrams to
+//! send out. The same code runs in the simulator, over a TUN device and under the
+//! packetdrill runner.
+
+#![forbid(unsafe_code)]
+
+pub mod seq;
+pub mod state;
+pub mod time;
+pub mod trace;
+pub mod wire;
+
+pub use seq::SeqNum;
+pub use state::State;
+pub use time::{Duration, Instant};
+pub use trace::{AppCall, FourTuple, SegmentSummary, TimerAction, TimerKind, TraceEvent, TraceRecord};
