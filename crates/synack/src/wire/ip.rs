@@ -1,0 +1,324 @@
+//! IPv4 (RFC 791) and IPv6 (RFC 8200) datagram parsing, just enough to reach the
+//! upper-layer payload. Zero-copy: the payload borrows the input.
+
+use super::checksum::{checksum_finish, checksum_partial};
+use super::WireError;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// IP protocol number of TCP.
+pub const IPPROTO_TCP: u8 = 6;
+/// IP protocol number of ICMP (IPv4).
+pub const IPPROTO_ICMP: u8 = 1;
+/// IPv6 next-header number of ICMPv6.
+pub const IPPROTO_ICMPV6: u8 = 58;
+
+/// IPv6 extension headers synack does not walk (RFC 8200 4): hop-by-hop options,
+/// routing, fragment, destination options.
+const IPV6_UNSUPPORTED_EXT: [u8; 4] = [0, 43, 44, 60];
+
+/// Length of the IPv4 header without options.
+pub(crate) const IPV4_HEADER_LEN: usize = 20;
+/// Length of the fixed IPv6 header.
+pub(crate) const IPV6_HEADER_LEN: usize = 40;
+
+/// A parsed IP datagram: the addresses, TTL/hop limit, the upper-layer protocol and the
+/// payload borrowed from the input buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct IpDatagram<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 protocol or IPv6 next header (after the fixed header).
+    pub protocol: u8,
+    /// The upper-layer payload: up to the IPv4 total length / IPv6 payload length;
+    /// trailing bytes of the buffer beyond it (link-layer padding) are not included.
+    pub payload: &'a [u8],
+}
+
+/// Parse an IPv4 or IPv6 datagram (the version nibble decides).
+///
+/// IPv4 (RFC 791 3.1): IHL must be at least 5 and the header must fit in the total
+/// length, which must fit in the buffer; the header checksum is verified; fragments
+/// (MF set or a non-zero fragment offset) are rejected with [`WireError::Fragmented`];
+/// IPv4 options are skipped.
+///
+/// IPv6 (RFC 8200 3): the payload length must fit in the buffer; the hop-by-hop,
+/// routing, fragment and destination-options extension headers are rejected with
+/// [`WireError::UnsupportedExtension`]; any other next header is reported as the
+/// protocol. Jumbograms (RFC 2675) need hop-by-hop and are therefore rejected too.
+///
+/// Bytes beyond the IPv4 total length / IPv6 payload length are ignored.
+pub fn parse_ip(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
+    let first = *bytes.first().ok_or(WireError::Truncated)?;
+    match first >> 4 {
+        4 => parse_v4(bytes),
+        6 => parse_v6(bytes),
+        v => Err(WireError::BadVersion(v)),
+    }
+}
+
+fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
+    if bytes.len() < IPV4_HEADER_LEN {
+        return Err(WireError::Truncated);
+    }
+    let ihl = usize::from(bytes[0] & 0x0F);
+    if ihl < 5 {
+        return Err(WireError::BadHeaderLength);
+    }
+    let header_len = ihl * 4;
+    let total_len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+    if total_len < header_len {
+        return Err(WireError::BadHeaderLength);
+    }
+    if total_len > bytes.len() {
+        return Err(WireError::Truncated);
+    }
+    let header = &bytes[..header_len];
+    // RFC 791 3.1 "Header Checksum": the sum over the header including the checksum
+    // field is all ones when intact.
+    if checksum_finish(checksum_partial(header, 0)) != 0 {
+        return Err(WireError::BadIpChecksum);
+    }
+    let frag = u16::from_be_bytes([bytes[6], bytes[7]]);
+    let more_fragments = frag & 0x2000 != 0;
+    let offset = frag & 0x1FFF;
+    if more_fragments || offset != 0 {
+        return Err(WireError::Fragmented);
+    }
+    let src = Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]);
+    let dst = Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]);
+    Ok(IpDatagram {
+        src: src.into(),
+        dst: dst.into(),
+        ttl: bytes[8],
+        protocol: bytes[9],
+        payload: &bytes[header_len..total_len],
+    })
+}
+
+fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
+    if bytes.len() < IPV6_HEADER_LEN {
+        return Err(WireError::Truncated);
+    }
+    let payload_len = usize::from(u16::from_be_bytes([bytes[4], bytes[5]]));
+    let end = IPV6_HEADER_LEN + payload_len;
+    if end > bytes.len() {
+        return Err(WireError::Truncated);
+    }
+    let next_header = bytes[6];
+    if IPV6_UNSUPPORTED_EXT.contains(&next_header) {
+        return Err(WireError::UnsupportedExtension(next_header));
+    }
+    let mut src = [0u8; 16];
+    let mut dst = [0u8; 16];
+    src.copy_from_slice(&bytes[8..24]);
+    dst.copy_from_slice(&bytes[24..40]);
+    Ok(IpDatagram {
+        src: Ipv6Addr::from(src).into(),
+        dst: Ipv6Addr::from(dst).into(),
+        ttl: bytes[7],
+        protocol: next_header,
+        payload: &bytes[IPV6_HEADER_LEN..end],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid IPv4 header (20 bytes + `opts`) followed by `payload`, checksum filled.
+    fn v4(opts: &[u8], payload: &[u8], frag: u16, proto: u8) -> Vec<u8> {
+        let hlen = 20 + opts.len();
+        let total = hlen + payload.len();
+        let mut b = vec![
+            0x40 | (hlen / 4) as u8,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0x12,
+            0x34,
+            (frag >> 8) as u8,
+            frag as u8,
+            64,
+            proto,
+            0,
+            0,
+            192,
+            0,
+            2,
+            1,
+            198,
+            51,
+            100,
+            7,
+        ];
+        b.extend_from_slice(opts);
+        let c = checksum_finish(checksum_partial(&b, 0));
+        b[10..12].copy_from_slice(&c.to_be_bytes());
+        b.extend_from_slice(payload);
+        b
+    }
+
+    fn v6(next: u8, payload: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x60, 0, 0, 0];
+        b.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        b.push(next);
+        b.push(33);
+        b.extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().expect("literal").octets());
+        b.extend_from_slice(&"2001:db8::2".parse::<Ipv6Addr>().expect("literal").octets());
+        b.extend_from_slice(payload);
+        b
+    }
+
+    #[test]
+    fn ipv4_fields_and_payload_are_extracted() {
+        let b = v4(&[], b"hello", 0x4000, IPPROTO_TCP);
+        let d = parse_ip(&b).expect("valid");
+        assert_eq!(d.src, IpAddr::from([192, 0, 2, 1]));
+        assert_eq!(d.dst, IpAddr::from([198, 51, 100, 7]));
+        assert_eq!(d.ttl, 64);
+        assert_eq!(d.protocol, IPPROTO_TCP);
+        assert_eq!(d.payload, b"hello");
+    }
+
+    #[test]
+    fn ipv4_options_are_skipped() {
+        let opts = [1, 1, 1, 0, 0x44, 8, 5, 0];
+        let b = v4(&opts, b"xyz", 0, IPPROTO_ICMP);
+        let d = parse_ip(&b).expect("valid");
+        assert_eq!(d.payload, b"xyz");
+        assert_eq!(d.protocol, IPPROTO_ICMP);
+    }
+
+    #[test]
+    fn ipv4_trailing_bytes_beyond_total_length_are_ignored() {
+        let mut b = v4(&[], b"abc", 0, IPPROTO_TCP);
+        b.extend_from_slice(&[0xEE; 7]);
+        assert_eq!(parse_ip(&b).expect("valid").payload, b"abc");
+    }
+
+    #[test]
+    fn ipv4_total_length_past_buffer_is_truncated() {
+        let b = v4(&[], b"abcd", 0, IPPROTO_TCP);
+        assert_eq!(
+            parse_ip(&b[..b.len() - 1]).expect_err("must be rejected"),
+            WireError::Truncated
+        );
+        assert_eq!(
+            parse_ip(&b[..19]).expect_err("must be rejected"),
+            WireError::Truncated
+        );
+    }
+
+    #[test]
+    fn ipv4_ihl_below_five_is_bad_header_length() {
+        let mut b = v4(&[], b"", 0, IPPROTO_TCP);
+        b[0] = 0x44;
+        assert_eq!(
+            parse_ip(&b).expect_err("must be rejected"),
+            WireError::BadHeaderLength
+        );
+    }
+
+    #[test]
+    fn ipv4_total_length_below_header_length_is_bad_header_length() {
+        let mut b = v4(&[], b"abcdefgh", 0, IPPROTO_TCP);
+        b[2] = 0;
+        b[3] = 19;
+        assert_eq!(
+            parse_ip(&b).expect_err("must be rejected"),
+            WireError::BadHeaderLength
+        );
+    }
+
+    #[test]
+    fn ipv4_corrupted_header_fails_checksum() {
+        let mut b = v4(&[], b"abc", 0, IPPROTO_TCP);
+        b[8] ^= 0x01;
+        assert_eq!(
+            parse_ip(&b).expect_err("must be rejected"),
+            WireError::BadIpChecksum
+        );
+    }
+
+    #[test]
+    fn ipv4_payload_is_not_covered_by_header_checksum() {
+        let mut b = v4(&[], b"abc", 0, IPPROTO_TCP);
+        b[21] ^= 0xFF;
+        assert!(parse_ip(&b).is_ok());
+    }
+
+    #[test]
+    fn ipv4_fragments_are_rejected() {
+        // MF set.
+        assert_eq!(
+            parse_ip(&v4(&[], b"a", 0x2000, 6)).expect_err("must be rejected"),
+            WireError::Fragmented
+        );
+        // Non-zero offset (last fragment).
+        assert_eq!(
+            parse_ip(&v4(&[], b"a", 0x0001, 6)).expect_err("must be rejected"),
+            WireError::Fragmented
+        );
+        // DF alone is not a fragment.
+        assert!(parse_ip(&v4(&[], b"a", 0x4000, 6)).is_ok());
+    }
+
+    #[test]
+    fn ipv6_fields_and_payload_are_extracted() {
+        let mut b = v6(IPPROTO_TCP, b"segment");
+        b.extend_from_slice(&[0; 5]); // trailing padding is ignored
+        let d = parse_ip(&b).expect("valid");
+        assert_eq!(d.src, "2001:db8::1".parse::<IpAddr>().expect("literal"));
+        assert_eq!(d.dst, "2001:db8::2".parse::<IpAddr>().expect("literal"));
+        assert_eq!(d.ttl, 33);
+        assert_eq!(d.protocol, IPPROTO_TCP);
+        assert_eq!(d.payload, b"segment");
+    }
+
+    #[test]
+    fn ipv6_payload_length_past_buffer_is_truncated() {
+        let b = v6(IPPROTO_TCP, b"segment");
+        assert_eq!(
+            parse_ip(&b[..b.len() - 1]).expect_err("must be rejected"),
+            WireError::Truncated
+        );
+        assert_eq!(
+            parse_ip(&b[..39]).expect_err("must be rejected"),
+            WireError::Truncated
+        );
+    }
+
+    #[test]
+    fn ipv6_walked_extension_headers_are_unsupported() {
+        for ext in [0u8, 43, 44, 60] {
+            assert_eq!(
+                parse_ip(&v6(ext, &[6, 0, 0, 0, 0, 0, 0, 0])).expect_err("must be rejected"),
+                WireError::UnsupportedExtension(ext)
+            );
+        }
+        assert_eq!(
+            parse_ip(&v6(IPPROTO_ICMPV6, b"")).expect("valid").protocol,
+            58
+        );
+    }
+
+    #[test]
+    fn other_versions_and_empty_input_are_rejected() {
+        assert_eq!(
+            parse_ip(&[]).expect_err("must be rejected"),
+            WireError::Truncated
+        );
+        assert_eq!(
+            parse_ip(&[0x50; 60]).expect_err("must be rejected"),
+            WireError::BadVersion(5)
+        );
+        assert_eq!(
+            parse_ip(&[0x00; 60]).expect_err("must be rejected"),
+            WireError::BadVersion(0)
+        );
+    }
+}

@@ -1,0 +1,843 @@
+//! The TCP header and its options (RFC 9293 3.1, 3.2), parsing and emission.
+//!
+//! Both directions are allocation-free: parsing borrows the payload from the input,
+//! emission writes into the caller's buffer.
+
+use super::checksum::{checksum_finish, checksum_partial, copy_and_sum, pseudo_header_sum};
+use super::ip::{parse_ip, IPPROTO_TCP, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
+use super::{Packet, SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
+use crate::seq::SeqNum;
+use std::net::IpAddr;
+
+/// Length of the TCP header without options (RFC 9293 3.1: data offset 5).
+const TCP_HEADER_LEN: usize = 20;
+/// Maximum length of the options: the data offset is 4 bits, so at most 60 bytes of
+/// header (RFC 9293 3.1).
+const MAX_OPTIONS_LEN: usize = 40;
+
+// Option kinds (RFC 9293 3.2; RFC 7323 for window scale and timestamps; RFC 2018 for
+// SACK).
+const KIND_EOL: u8 = 0;
+const KIND_NOP: u8 = 1;
+const KIND_MSS: u8 = 2;
+const KIND_WS: u8 = 3;
+const KIND_SACK_PERMITTED: u8 = 4;
+const KIND_SACK: u8 = 5;
+const KIND_TIMESTAMPS: u8 = 8;
+
+/// Parse an IP datagram carrying a TCP segment: [`parse_ip`], then
+/// [`WireError::NotTcp`] if the protocol is not TCP, then [`parse_tcp`].
+pub fn parse(bytes: &[u8]) -> Result<Packet<'_>, WireError> {
+    let ip = parse_ip(bytes)?;
+    if ip.protocol != IPPROTO_TCP {
+        return Err(WireError::NotTcp(ip.protocol));
+    }
+    let (tcp, payload) = parse_tcp(ip.src, ip.dst, ip.payload)?;
+    Ok(Packet {
+        src: ip.src,
+        dst: ip.dst,
+        ttl: ip.ttl,
+        tcp,
+        payload,
+    })
+}
+
+/// Parse a TCP segment (header, options, data) carried from `src` to `dst`.
+///
+/// In order: the segment must hold a 20-byte header ([`WireError::Truncated`]); the
+/// checksum over the pseudo-header and the whole segment must verify
+/// ([`WireError::BadTcpChecksum`], RFC 9293 3.1); the data offset must be at least 5
+/// and within the segment ([`WireError::BadHeaderLength`]); then the options are
+/// decoded (RFC 9293 3.2):
+///
+/// - EOL (0) ends the list, NOP (1) is skipped;
+/// - MSS (2, length 4), window scale (3, length 3), SACK-permitted (4, length 2), SACK
+///   (5, length 2 + 8n with n >= 1; at most 4 blocks fit in a header, the first 4 are
+///   kept), timestamps (8, length 10); a known kind with another length is
+///   [`WireError::BadOption`];
+/// - any other kind is skipped by its length and counted in [`TcpOptions::unknown`];
+/// - a missing length byte, a length below 2 or running past the header is
+///   [`WireError::BadOption`].
+///
+/// A window-scale shift above 14 is kept as received (the stack clamps it, RFC 7323
+/// 2.3). A repeated option overwrites the earlier one. The reserved bits and the AE
+/// bit of byte 12 are ignored. `src` and `dst` of different families give
+/// [`WireError::AddressFamilyMismatch`].
+pub fn parse_tcp(
+    src: IpAddr,
+    dst: IpAddr,
+    segment: &[u8],
+) -> Result<(TcpHeader, &[u8]), WireError> {
+    if src.is_ipv4() != dst.is_ipv4() {
+        return Err(WireError::AddressFamilyMismatch);
+    }
+    if segment.len() < TCP_HEADER_LEN {
+        return Err(WireError::Truncated);
+    }
+    let seg_len = u32::try_from(segment.len()).map_err(|_| WireError::TooLong)?;
+    // RFC 9293 3.1 "Checksum": the one's-complement sum over the pseudo-header and the
+    // segment, checksum field included, is all ones when intact.
+    let sum = pseudo_header_sum(src, dst, IPPROTO_TCP, seg_len) + checksum_partial(segment, 0);
+    if checksum_finish(sum) != 0 {
+        return Err(WireError::BadTcpChecksum);
+    }
+    let header_len = usize::from(segment[12] >> 4) * 4;
+    if header_len < TCP_HEADER_LEN || header_len > segment.len() {
+        return Err(WireError::BadHeaderLength);
+    }
+    let options = parse_options(&segment[TCP_HEADER_LEN..header_len])?;
+    let be32 =
+        |i: usize| u32::from_be_bytes([segment[i], segment[i + 1], segment[i + 2], segment[i + 3]]);
+    let be16 = |i: usize| u16::from_be_bytes([segment[i], segment[i + 1]]);
+    let header = TcpHeader {
+        src_port: be16(0),
+        dst_port: be16(2),
+        seq: SeqNum(be32(4)),
+        ack: SeqNum(be32(8)),
+        flags: TcpFlags(segment[13]),
+        window: be16(14),
+        urgent: be16(18),
+        options,
+    };
+    Ok((header, &segment[header_len..]))
+}
+
+/// Decode the option bytes (everything between the fixed header and the data offset).
+fn parse_options(mut opts: &[u8]) -> Result<TcpOptions, WireError> {
+    let mut out = TcpOptions::NONE;
+    while let Some(&kind) = opts.first() {
+        match kind {
+            KIND_EOL => break,
+            KIND_NOP => {
+                opts = &opts[1..];
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(*opts.get(1).ok_or(WireError::BadOption)?);
+        if len < 2 || len > opts.len() {
+            return Err(WireError::BadOption);
+        }
+        let body = &opts[2..len];
+        match (kind, body) {
+            (KIND_MSS, &[a, b]) => out.mss = Some(u16::from_be_bytes([a, b])),
+            (KIND_WS, &[shift]) => out.window_scale = Some(shift),
+            (KIND_SACK_PERMITTED, &[]) => out.sack_permitted = true,
+            (KIND_TIMESTAMPS, &[v0, v1, v2, v3, e0, e1, e2, e3]) => {
+                out.timestamps = Some(Timestamps {
+                    val: u32::from_be_bytes([v0, v1, v2, v3]),
+                    ecr: u32::from_be_bytes([e0, e1, e2, e3]),
+                });
+            }
+            (KIND_SACK, _) if !body.is_empty() && body.len() % 8 == 0 => {
+                // RFC 2018 3: n blocks of (left edge, right edge); only 4 fit in 40
+                // bytes of options, so at most 4 are ever present; extras are ignored.
+                // A repeated SACK option replaces the earlier one entirely.
+                out.sack = TcpOptions::NONE.sack;
+                let mut n = 0u8;
+                for (slot, block) in out.sack.iter_mut().zip(body.chunks_exact(8)) {
+                    *slot = SackBlock {
+                        left: SeqNum(u32::from_be_bytes([block[0], block[1], block[2], block[3]])),
+                        right: SeqNum(u32::from_be_bytes([block[4], block[5], block[6], block[7]])),
+                    };
+                    n += 1;
+                }
+                out.sack_len = n;
+            }
+            (KIND_MSS | KIND_WS | KIND_SACK_PERMITTED | KIND_TIMESTAMPS | KIND_SACK, _) => {
+                return Err(WireError::BadOption);
+            }
+            _ => out.unknown = out.unknown.saturating_add(1),
+        }
+        opts = &opts[len..];
+    }
+    Ok(out)
+}
+
+/// One option as [`emit`] writes it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Opt {
+    Nop,
+    Mss(u16),
+    SackPermitted,
+    Timestamps(Timestamps),
+    WindowScale(u8),
+    /// The first `n` SACK blocks of the options.
+    Sack(usize),
+}
+
+impl Opt {
+    const fn len(self) -> usize {
+        match self {
+            Opt::Nop => 1,
+            Opt::Mss(_) => 4,
+            Opt::SackPermitted => 2,
+            Opt::Timestamps(_) => 10,
+            Opt::WindowScale(_) => 3,
+            Opt::Sack(n) => 2 + 8 * n,
+        }
+    }
+}
+
+/// The emitted option sequence: the single source for [`emit`], [`emit_len`] and
+/// [`options_tcpdump`].
+struct Layout {
+    items: [Opt; 9],
+    count: usize,
+    /// Total bytes, always a multiple of 4 and at most 40.
+    bytes: usize,
+}
+
+impl Layout {
+    fn push(&mut self, o: Opt) {
+        // At most 9 items: MSS; 3 for timestamps/SACK-permitted; 2 for window scale; 3
+        // for SACK.
+        if let Some(slot) = self.items.get_mut(self.count) {
+            *slot = o;
+            self.count += 1;
+            self.bytes += o.len();
+        }
+    }
+
+    fn items(&self) -> &[Opt] {
+        &self.items[..self.count]
+    }
+}
+
+/// Lay the options out like Linux does, every option 4-byte aligned by NOPs:
+/// MSS; SACK-permitted + timestamps, or NOP NOP timestamps, or NOP NOP SACK-permitted;
+/// NOP window scale; NOP NOP SACK with as many blocks as fit in the 40-byte limit
+/// (none at all if not one fits). Unknown options are never emitted.
+fn layout(o: &TcpOptions) -> Layout {
+    let mut l = Layout {
+        items: [Opt::Nop; 9],
+        count: 0,
+        bytes: 0,
+    };
+    if let Some(mss) = o.mss {
+        l.push(Opt::Mss(mss));
+    }
+    match (o.sack_permitted, o.timestamps) {
+        (true, Some(ts)) => {
+            l.push(Opt::SackPermitted);
+            l.push(Opt::Timestamps(ts));
+        }
+        (false, Some(ts)) => {
+            l.push(Opt::Nop);
+            l.push(Opt::Nop);
+            l.push(Opt::Timestamps(ts));
+        }
+        (true, None) => {
+            l.push(Opt::Nop);
+            l.push(Opt::Nop);
+            l.push(Opt::SackPermitted);
+        }
+        (false, None) => {}
+    }
+    if let Some(ws) = o.window_scale {
+        l.push(Opt::Nop);
+        l.push(Opt::WindowScale(ws));
+    }
+    // Here l.bytes <= 4 + 12 + 4 = 20, so the subtraction cannot underflow.
+    let room = MAX_OPTIONS_LEN.saturating_sub(l.bytes);
+    let fit = room.saturating_sub(4) / 8;
+    let n = o.sack_blocks().len().min(fit);
+    if n > 0 {
+        l.push(Opt::Nop);
+        l.push(Opt::Nop);
+        l.push(Opt::Sack(n));
+    }
+    l
+}
+
+/// The options as tcpdump prints them, in exactly the order [`emit`] writes them,
+/// including each padding `nop`: e.g. a Linux-like SYN gives `["mss 1460", "sackOK",
+/// "TS val 1 ecr 0", "nop", "wscale 7"]`.
+///
+/// Deviation from tcpdump, to keep entries simple: a SACK option is printed as one
+/// `sack L:R` entry per block (raw sequence numbers), where tcpdump prints
+/// `sack 2 {L:R}{L:R}`. Only the blocks that fit (and are emitted) are listed. For
+/// parsed options this is the normalised layout, not the received byte order, and
+/// unknown options are not listed.
+pub(crate) fn options_tcpdump(o: &TcpOptions) -> Vec<String> {
+    let l = layout(o);
+    let mut out = Vec::with_capacity(l.count + 3);
+    for item in l.items() {
+        match *item {
+            Opt::Nop => out.push("nop".to_string()),
+            Opt::Mss(m) => out.push(format!("mss {m}")),
+            Opt::SackPermitted => out.push("sackOK".to_string()),
+            Opt::Timestamps(ts) => out.push(format!("TS val {} ecr {}", ts.val, ts.ecr)),
+            Opt::WindowScale(w) => out.push(format!("wscale {w}")),
+            Opt::Sack(n) => {
+                for b in o.sack.iter().take(n) {
+                    out.push(format!("sack {}:{}", b.left.0, b.right.0));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Write the laid-out options into `buf`, which is exactly `l.bytes` long.
+fn write_options(buf: &mut [u8], l: &Layout, o: &TcpOptions) {
+    let mut rest = buf;
+    for &item in l.items() {
+        let n = item.len().min(rest.len());
+        let (dst, tail) = core::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        match item {
+            Opt::Nop => fill(dst, &[KIND_NOP]),
+            Opt::Mss(m) => {
+                let [a, b] = m.to_be_bytes();
+                fill(dst, &[KIND_MSS, 4, a, b]);
+            }
+            Opt::SackPermitted => fill(dst, &[KIND_SACK_PERMITTED, 2]),
+            Opt::Timestamps(ts) => {
+                let [v0, v1, v2, v3] = ts.val.to_be_bytes();
+                let [e0, e1, e2, e3] = ts.ecr.to_be_bytes();
+                fill(dst, &[KIND_TIMESTAMPS, 10, v0, v1, v2, v3, e0, e1, e2, e3]);
+            }
+            Opt::WindowScale(w) => fill(dst, &[KIND_WS, 3, w]),
+            Opt::Sack(n) => {
+                // n <= 4, so the length is at most 34.
+                fill(dst, &[KIND_SACK, (2 + 8 * n) as u8]);
+                for (chunk, b) in dst
+                    .get_mut(2..)
+                    .unwrap_or_default()
+                    .chunks_exact_mut(8)
+                    .zip(&o.sack)
+                {
+                    chunk[..4].copy_from_slice(&b.left.0.to_be_bytes());
+                    chunk[4..].copy_from_slice(&b.right.0.to_be_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// Copy `src` to the start of `dst`, as much as fits.
+fn fill(dst: &mut [u8], src: &[u8]) {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
+}
+
+/// IP header length for the family of `src`.
+fn ip_header_len(src: IpAddr) -> usize {
+    match src {
+        IpAddr::V4(_) => IPV4_HEADER_LEN,
+        IpAddr::V6(_) => IPV6_HEADER_LEN,
+    }
+}
+
+/// The length of the datagram [`emit`] writes for `tcp` with `payload_len` bytes of data
+/// from `src`: IP header (20 or 40) + TCP header with options + data. Saturates instead
+/// of overflowing; [`emit`] reports such sizes as [`WireError::TooLong`].
+pub fn emit_len(src: IpAddr, tcp: &TcpHeader, payload_len: usize) -> usize {
+    (ip_header_len(src) + TCP_HEADER_LEN + layout(&tcp.options).bytes).saturating_add(payload_len)
+}
+
+/// Write one IP datagram carrying `tcp` and the concatenation of the `payload` pieces
+/// into `buf`, computing both checksums; returns the datagram length (see
+/// [`emit_len`]).
+///
+/// IPv4: version 4, IHL 5, DSCP/ECN 0, ID 0, DF set (RFC 6864 allows ID 0 on atomic
+/// datagrams), protocol 6. IPv6: traffic class and flow label 0, next header 6. `ttl`
+/// is the TTL / hop limit. The TCP options are laid out 4-byte aligned like Linux (see
+/// [`TcpOptions::to_tcpdump_strings`] for the order); SACK blocks that do not fit in
+/// the 40 bytes are dropped. Reserved bits are zero.
+///
+/// The payload may come in several pieces of any lengths (a ring buffer gives two);
+/// they are copied and checksummed in one pass.
+///
+/// Errors: [`WireError::AddressFamilyMismatch`] if `src` and `dst` differ in family;
+/// [`WireError::TooLong`] if the IPv4 total length or the IPv6 payload length would
+/// exceed 65535; [`WireError::BufferTooSmall`] if `buf` is shorter than the datagram.
+pub fn emit(
+    buf: &mut [u8],
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    tcp: &TcpHeader,
+    payload: &[&[u8]],
+) -> Result<usize, WireError> {
+    if src.is_ipv4() != dst.is_ipv4() {
+        return Err(WireError::AddressFamilyMismatch);
+    }
+    let ip_len = ip_header_len(src);
+    let opts = layout(&tcp.options);
+    let tcp_header_len = TCP_HEADER_LEN + opts.bytes;
+    let payload_len = payload
+        .iter()
+        .try_fold(0usize, |acc, p| acc.checked_add(p.len()))
+        .ok_or(WireError::TooLong)?;
+    let tcp_len = tcp_header_len
+        .checked_add(payload_len)
+        .ok_or(WireError::TooLong)?;
+    let total = ip_len.checked_add(tcp_len).ok_or(WireError::TooLong)?;
+    // The length field that must hold it: IPv4 total length, IPv6 payload length.
+    let ip_length_field = if src.is_ipv4() { total } else { tcp_len };
+    let ip_length_field = u16::try_from(ip_length_field).map_err(|_| WireError::TooLong)?;
+    let buf = buf.get_mut(..total).ok_or(WireError::BufferTooSmall)?;
+
+    let (ip_hdr, rest) = buf.split_at_mut(ip_len);
+    let (tcp_hdr, data) = rest.split_at_mut(tcp_header_len);
+
+    write_ip_header(ip_hdr, src, dst, ttl, ip_length_field);
+
+    // TCP header, RFC 9293 3.1.
+    tcp_hdr[0..2].copy_from_slice(&tcp.src_port.to_be_bytes());
+    tcp_hdr[2..4].copy_from_slice(&tcp.dst_port.to_be_bytes());
+    tcp_hdr[4..8].copy_from_slice(&tcp.seq.0.to_be_bytes());
+    tcp_hdr[8..12].copy_from_slice(&tcp.ack.0.to_be_bytes());
+    // Data offset in 32-bit words; tcp_header_len <= 60, so this fits in 4 bits.
+    tcp_hdr[12] = ((tcp_header_len / 4) as u8) << 4;
+    tcp_hdr[13] = tcp.flags.0;
+    tcp_hdr[14..16].copy_from_slice(&tcp.window.to_be_bytes());
+    tcp_hdr[16..18].copy_from_slice(&[0, 0]);
+    tcp_hdr[18..20].copy_from_slice(&tcp.urgent.to_be_bytes());
+    write_options(&mut tcp_hdr[TCP_HEADER_LEN..], &opts, &tcp.options);
+
+    // Payload, copied and summed in one pass; pieces may be of odd length.
+    let mut sum = 0u32;
+    let mut offset = 0usize;
+    let mut rest = data;
+    for piece in payload {
+        // Always piece.len(): `data` is exactly payload_len long.
+        let n = piece.len().min(rest.len());
+        let (dst_piece, tail) = core::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        sum = copy_and_sum(dst_piece, piece, sum, offset % 2 == 1);
+        offset += piece.len();
+    }
+
+    // tcp_len <= 65535 here (checked through ip_length_field).
+    let sum = sum
+        + checksum_partial(tcp_hdr, 0)
+        + pseudo_header_sum(src, dst, IPPROTO_TCP, tcp_len as u32);
+    tcp_hdr[16..18].copy_from_slice(&checksum_finish(sum).to_be_bytes());
+    Ok(total)
+}
+
+/// Write the IPv4 (20 bytes, checksum computed) or IPv6 (40 bytes) header into `hdr`,
+/// which has exactly the header's length. `length` is the IPv4 total length or the IPv6
+/// payload length.
+fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ttl: u8, length: u16) {
+    let [l0, l1] = length.to_be_bytes();
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            // RFC 791 3.1: version 4, IHL 5, TOS 0, total length, ID 0, DF, offset 0.
+            fill(
+                hdr,
+                &[0x45, 0, l0, l1, 0, 0, 0x40, 0, ttl, IPPROTO_TCP, 0, 0],
+            );
+            if let Some(a) = hdr.get_mut(12..16) {
+                a.copy_from_slice(&s.octets());
+            }
+            if let Some(a) = hdr.get_mut(16..20) {
+                a.copy_from_slice(&d.octets());
+            }
+            let c = checksum_finish(checksum_partial(hdr, 0));
+            if let Some(a) = hdr.get_mut(10..12) {
+                a.copy_from_slice(&c.to_be_bytes());
+            }
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            // RFC 8200 3: version 6, traffic class 0, flow label 0.
+            fill(hdr, &[0x60, 0, 0, 0, l0, l1, IPPROTO_TCP, ttl]);
+            if let Some(a) = hdr.get_mut(8..24) {
+                a.copy_from_slice(&s.octets());
+            }
+            if let Some(a) = hdr.get_mut(24..40) {
+                a.copy_from_slice(&d.octets());
+            }
+        }
+        // Rejected by `emit` before.
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    const A4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    const B4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+    const A6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
+    const B6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2));
+
+    fn header(options: TcpOptions) -> TcpHeader {
+        TcpHeader {
+            src_port: 49152,
+            dst_port: 80,
+            seq: SeqNum(0x0102_0304),
+            ack: SeqNum(0xfffe_fdfc),
+            flags: TcpFlags::SYN | TcpFlags::ACK,
+            window: 64240,
+            urgent: 0,
+            options,
+        }
+    }
+
+    fn linux_syn_options() -> TcpOptions {
+        TcpOptions {
+            mss: Some(1460),
+            window_scale: Some(7),
+            sack_permitted: true,
+            timestamps: Some(Timestamps { val: 1, ecr: 0 }),
+            ..TcpOptions::NONE
+        }
+    }
+
+    /// A raw TCP segment with the given option bytes (padded to 4 with EOL) and data,
+    /// checksum valid for A4 -> B4.
+    fn raw_segment(opts: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut o = opts.to_vec();
+        while o.len() % 4 != 0 {
+            o.push(0);
+        }
+        let hlen = 20 + o.len();
+        let mut s = vec![0x30, 0x39, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 2];
+        s.push(((hlen / 4) as u8) << 4);
+        s.push(0x18);
+        s.extend_from_slice(&[0x10, 0x00, 0, 0, 0, 0]);
+        s.extend_from_slice(&o);
+        s.extend_from_slice(data);
+        let sum = pseudo_header_sum(A4, B4, 6, s.len() as u32) + checksum_partial(&s, 0);
+        let c = checksum_finish(sum);
+        s[16..18].copy_from_slice(&c.to_be_bytes());
+        s
+    }
+
+    fn opts_of(raw: &[u8]) -> Result<TcpOptions, WireError> {
+        parse_tcp(A4, B4, &raw_segment(raw, b"")).map(|(h, _)| h.options)
+    }
+
+    #[test]
+    fn linux_like_syn_options_are_laid_out_like_linux() {
+        let h = header(linux_syn_options());
+        let mut buf = [0u8; 128];
+        let n = emit(&mut buf, A4, B4, 64, &h, &[]).expect("fits");
+        assert_eq!(n, 20 + 40);
+        assert_eq!(buf[20 + 12] >> 4, 10);
+        assert_eq!(
+            &buf[40..60],
+            &[2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]
+        );
+        assert_eq!(
+            options_tcpdump(&h.options),
+            ["mss 1460", "sackOK", "TS val 1 ecr 0", "nop", "wscale 7"]
+        );
+    }
+
+    #[test]
+    fn each_option_combination_is_padded_with_nops_in_tcpdump_order() {
+        let ts = Some(Timestamps { val: 5, ecr: 6 });
+        let only_ts = TcpOptions {
+            timestamps: ts,
+            ..TcpOptions::NONE
+        };
+        assert_eq!(options_tcpdump(&only_ts), ["nop", "nop", "TS val 5 ecr 6"]);
+        let only_sp = TcpOptions {
+            sack_permitted: true,
+            ..TcpOptions::NONE
+        };
+        assert_eq!(options_tcpdump(&only_sp), ["nop", "nop", "sackOK"]);
+        let mut sack = TcpOptions {
+            timestamps: ts,
+            ..TcpOptions::NONE
+        };
+        sack.sack[0] = SackBlock {
+            left: SeqNum(1),
+            right: SeqNum(100),
+        };
+        sack.sack[1] = SackBlock {
+            left: SeqNum(200),
+            right: SeqNum(300),
+        };
+        sack.sack_len = 2;
+        assert_eq!(
+            options_tcpdump(&sack),
+            [
+                "nop",
+                "nop",
+                "TS val 5 ecr 6",
+                "nop",
+                "nop",
+                "sack 1:100",
+                "sack 200:300"
+            ]
+        );
+        assert!(options_tcpdump(&TcpOptions::NONE).is_empty());
+    }
+
+    #[test]
+    fn sack_blocks_beyond_the_40_byte_limit_are_dropped() {
+        let mut o = linux_syn_options(); // 20 bytes before SACK: room for 2 blocks
+        for (i, b) in o.sack.iter_mut().enumerate() {
+            *b = SackBlock {
+                left: SeqNum(i as u32 * 10),
+                right: SeqNum(i as u32 * 10 + 5),
+            };
+        }
+        o.sack_len = 4;
+        let l = layout(&o);
+        assert_eq!(l.bytes, 40);
+        assert_eq!(l.items().last(), Some(&Opt::Sack(2)));
+        // With timestamps only: 12 bytes used, room for 3 blocks.
+        let o3 = TcpOptions {
+            mss: None,
+            window_scale: None,
+            sack_permitted: false,
+            ..o
+        };
+        assert_eq!(layout(&o3).items().last(), Some(&Opt::Sack(3)));
+        // Nothing else: all 4 blocks fit (36 bytes).
+        let o4 = TcpOptions {
+            timestamps: None,
+            ..o3
+        };
+        assert_eq!(layout(&o4).bytes, 36);
+        // A bogus sack_len above 4 is clamped.
+        let o5 = TcpOptions {
+            sack_len: 200,
+            ..o4
+        };
+        assert_eq!(layout(&o5).items().last(), Some(&Opt::Sack(4)));
+    }
+
+    #[test]
+    fn emitted_segment_parses_back_with_payload_split_in_odd_pieces() {
+        let mut o = linux_syn_options();
+        o.sack[0] = SackBlock {
+            left: SeqNum(7),
+            right: SeqNum(9),
+        };
+        o.sack_len = 1;
+        let h = header(o);
+        let data: Vec<u8> = (0..=255u8).collect();
+        for (src, dst) in [(A4, B4), (A6, B6)] {
+            let mut buf = vec![0u8; 1024];
+            let n = emit(
+                &mut buf,
+                src,
+                dst,
+                17,
+                &h,
+                &[&data[..3], &data[3..100], &data[100..]],
+            )
+            .expect("fits");
+            assert_eq!(n, emit_len(src, &h, data.len()));
+            let p = parse(&buf[..n]).expect("round trip");
+            assert_eq!((p.src, p.dst, p.ttl), (src, dst, 17));
+            assert_eq!(p.tcp, h);
+            assert_eq!(p.payload, &data[..]);
+        }
+    }
+
+    #[test]
+    fn emit_rejects_mixed_families_small_buffers_and_oversize() {
+        let h = header(TcpOptions::NONE);
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            emit(&mut buf, A4, B6, 64, &h, &[]),
+            Err(WireError::AddressFamilyMismatch)
+        );
+        assert_eq!(
+            emit(&mut buf, A6, B4, 64, &h, &[]),
+            Err(WireError::AddressFamilyMismatch)
+        );
+        assert_eq!(
+            emit(&mut buf[..39], A4, B4, 64, &h, &[]),
+            Err(WireError::BufferTooSmall)
+        );
+        assert_eq!(emit(&mut buf[..40], A4, B4, 64, &h, &[]), Ok(40));
+        assert_eq!(emit(&mut buf, A6, B6, 64, &h, &[]), Ok(60));
+        let big = vec![0u8; 65535 - 40];
+        let mut out = vec![0u8; 70000];
+        assert_eq!(emit(&mut out, A4, B4, 64, &h, &[&big]), Ok(65535));
+        assert_eq!(
+            emit(&mut out, A4, B4, 64, &h, &[&big, b"x"]),
+            Err(WireError::TooLong)
+        );
+        // IPv6: the payload length field excludes the fixed header.
+        let big6 = vec![0u8; 65535 - 20];
+        assert_eq!(emit(&mut out, A6, B6, 64, &h, &[&big6]), Ok(65535 + 40));
+        assert_eq!(
+            emit(&mut out, A6, B6, 64, &h, &[&big6, b"x"]),
+            Err(WireError::TooLong)
+        );
+    }
+
+    #[test]
+    fn emitted_ipv4_header_has_df_id_zero_and_valid_checksum() {
+        let mut buf = [0u8; 64];
+        let n = emit(&mut buf, A4, B4, 42, &header(TcpOptions::NONE), &[b"hi"]).expect("fits");
+        assert_eq!(&buf[..10], &[0x45, 0, 0, 42, 0, 0, 0x40, 0, 42, 6]);
+        assert_eq!(checksum_finish(checksum_partial(&buf[..20], 0)), 0);
+        assert_eq!(n, 42);
+    }
+
+    #[test]
+    fn all_known_options_decode() {
+        let o = opts_of(&[
+            2, 4, 0x23, 0x28, // mss 9000
+            1, 3, 3, 14, // nop, wscale 14
+            4, 2, // sackOK
+            8, 10, 0, 0, 1, 0, 0, 0, 0, 2, // TS val 256 ecr 2
+            5, 18, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, // 2 SACK blocks
+        ])
+        .expect("valid");
+        assert_eq!(o.mss, Some(9000));
+        assert_eq!(o.window_scale, Some(14));
+        assert!(o.sack_permitted);
+        assert_eq!(o.timestamps, Some(Timestamps { val: 256, ecr: 2 }));
+        assert_eq!(
+            o.sack_blocks(),
+            &[
+                SackBlock {
+                    left: SeqNum(1),
+                    right: SeqNum(2)
+                },
+                SackBlock {
+                    left: SeqNum(3),
+                    right: SeqNum(4)
+                }
+            ]
+        );
+        assert_eq!(o.unknown, 0);
+    }
+
+    #[test]
+    fn a_repeated_sack_option_replaces_the_earlier_blocks() {
+        let o = opts_of(&[
+            5, 26, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, //
+            5, 10, 0, 0, 0, 7, 0, 0, 0, 8,
+        ])
+        .expect("valid");
+        let mut want = TcpOptions::NONE;
+        want.sack[0] = SackBlock {
+            left: SeqNum(7),
+            right: SeqNum(8),
+        };
+        want.sack_len = 1;
+        assert_eq!(o, want);
+    }
+
+    #[test]
+    fn window_scale_above_14_is_kept_as_received() {
+        assert_eq!(
+            opts_of(&[3, 3, 200]).expect("valid").window_scale,
+            Some(200)
+        );
+    }
+
+    #[test]
+    fn eol_ends_the_list_even_before_garbage() {
+        let o = opts_of(&[2, 4, 1, 0, 0, 0xff, 0xff, 0xff]).expect("valid");
+        assert_eq!(o.mss, Some(256));
+        assert_eq!(o.unknown, 0);
+    }
+
+    #[test]
+    fn unknown_options_are_skipped_by_length_and_counted() {
+        // Kind 30 (MPTCP) length 4, kind 253 (experimental) length 2, then MSS.
+        let o = opts_of(&[30, 4, 0xaa, 0xbb, 253, 2, 2, 4, 0x05, 0xb4]).expect("valid");
+        assert_eq!(o.unknown, 2);
+        assert_eq!(o.mss, Some(1460));
+    }
+
+    #[test]
+    fn unknown_option_count_saturates() {
+        // 20 unknown two-byte options fill the 40 bytes.
+        let raw: Vec<u8> = [99u8, 2].repeat(20);
+        assert_eq!(opts_of(&raw).expect("valid").unknown, 20);
+        let mut o = TcpOptions {
+            unknown: 254,
+            ..TcpOptions::NONE
+        };
+        o.unknown = o.unknown.saturating_add(5);
+        assert_eq!(o.unknown, 255);
+    }
+
+    #[test]
+    fn bad_option_lengths_are_rejected() {
+        for raw in [
+            &[2u8, 3, 5][..],             // MSS with length 3
+            &[2, 5, 0, 0, 0],             // MSS with length 5
+            &[3, 2],                      // WS with length 2
+            &[4, 3, 0],                   // SACK-permitted with length 3
+            &[8, 8, 0, 0, 0, 0, 0, 0],    // timestamps with length 8
+            &[5, 2],                      // SACK with no block
+            &[5, 9, 0, 0, 0, 0, 0, 0, 0], // SACK with a partial block
+            &[99, 0],                     // length 0
+            &[99, 1],                     // length 1
+            &[1, 1, 1, 99],               // length byte missing (last byte of the options)
+            &[99, 9, 0, 0],               // length past the header
+        ] {
+            let mut padded = raw.to_vec();
+            // Pad with NOPs, not EOL, so the bad option is really the last one read.
+            while padded.len() % 4 != 0 {
+                padded.insert(0, 1);
+            }
+            assert_eq!(opts_of(&padded), Err(WireError::BadOption), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn fields_and_payload_decode_from_raw_bytes() {
+        let seg = raw_segment(&[], b"data");
+        let (h, data) = parse_tcp(A4, B4, &seg).expect("valid");
+        assert_eq!((h.src_port, h.dst_port), (12345, 80));
+        assert_eq!((h.seq, h.ack), (SeqNum(1), SeqNum(2)));
+        assert_eq!(h.flags, TcpFlags::PSH | TcpFlags::ACK);
+        assert_eq!(h.window, 4096);
+        assert_eq!(data, b"data");
+    }
+
+    #[test]
+    fn checksum_covers_the_pseudo_header() {
+        let seg = raw_segment(&[], b"data");
+        assert!(parse_tcp(A4, B4, &seg).is_ok());
+        let other = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3));
+        assert_eq!(parse_tcp(A4, other, &seg), Err(WireError::BadTcpChecksum));
+        assert_eq!(
+            parse_tcp(A4, B6, &seg),
+            Err(WireError::AddressFamilyMismatch)
+        );
+    }
+
+    #[test]
+    fn data_offset_below_five_or_past_the_end_is_bad_header_length() {
+        let mut seg = raw_segment(&[], b"");
+        // Adjust the checksum for the changed byte by recomputing from scratch.
+        let recompute = |s: &mut Vec<u8>| {
+            s[16] = 0;
+            s[17] = 0;
+            let c = checksum_finish(
+                pseudo_header_sum(A4, B4, 6, s.len() as u32) + checksum_partial(s, 0),
+            );
+            s[16..18].copy_from_slice(&c.to_be_bytes());
+        };
+        seg[12] = 4 << 4;
+        recompute(&mut seg);
+        assert_eq!(parse_tcp(A4, B4, &seg), Err(WireError::BadHeaderLength));
+        seg[12] = 6 << 4;
+        recompute(&mut seg);
+        assert_eq!(parse_tcp(A4, B4, &seg), Err(WireError::BadHeaderLength));
+        assert_eq!(parse_tcp(A4, B4, &seg[..19]), Err(WireError::Truncated));
+    }
+
+    #[test]
+    fn parse_rejects_non_tcp_protocols() {
+        let mut buf = [0u8; 64];
+        let n = emit(&mut buf, A4, B4, 64, &header(TcpOptions::NONE), &[]).expect("fits");
+        buf[9] = 17; // UDP
+        buf[10] = 0;
+        buf[11] = 0;
+        let c = checksum_finish(checksum_partial(&buf[..20], 0));
+        buf[10..12].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(parse(&buf[..n]).map(|p| p.tcp), Err(WireError::NotTcp(17)));
+    }
+}
