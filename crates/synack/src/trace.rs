@@ -12,7 +12,7 @@ use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// A connection's identity from one host's own view: local and remote endpoints.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct FourTuple {
     /// Our address and port.
     pub local: SocketAddr,

@@ -1,0 +1,119 @@
+//! Every knob of a [`crate::Stack`], with sane defaults.
+//!
+//! Randomness enters the core only through [`Config::secret`]: it keys the ISN generator
+//! (RFC 9293 3.4.1), ephemeral-port selection (RFC 6056) and the hash maps.
+
+use crate::time::Duration;
+use std::net::IpAddr;
+
+/// Which congestion control the sender runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum CongestionControl {
+    /// None: the sender is limited by the peer's window only. Fast retransmit still runs.
+    None,
+    /// Reno with NewReno recovery (RFC 5681, RFC 6582).
+    Reno,
+}
+
+/// Stack configuration. Build one with [`Config::default`] and adjust fields.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The secret keying ISNs, port selection and hashing. Pass fresh entropy in
+    /// production; a fixed value makes runs reproducible.
+    pub secret: [u8; 16],
+    /// The addresses this stack owns; `connect` picks the first of the remote's family.
+    pub addresses: Vec<IpAddr>,
+    /// Link MTU, from which the MSS we announce is derived (RFC 9293 3.7.1).
+    pub mtu: u16,
+    /// Receive buffer per connection, bytes (the largest window we offer).
+    pub recv_buffer: u32,
+    /// Send buffer per connection, bytes.
+    pub send_buffer: u32,
+    /// Offer window scaling (RFC 7323 2) on our SYNs and accept it on the peer's.
+    pub window_scaling: bool,
+    /// Initial retransmission timeout (RFC 6298 2.1: 1 s).
+    pub rto_initial: Duration,
+    /// Lower bound on the RTO (RFC 6298 2.4 says 1 s; Linux uses 200 ms).
+    pub rto_min: Duration,
+    /// Upper bound on the RTO (RFC 6298 2.5: at least 60 s).
+    pub rto_max: Duration,
+    /// Retransmissions of a SYN or SYN-ACK before giving up (RFC 9293 R2 for SYN).
+    pub syn_retries: u32,
+    /// Retransmissions of data or FIN before giving up with TimedOut (RFC 9293 R2).
+    pub max_retries: u32,
+    /// Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 3.4.2).
+    pub msl: Duration,
+    /// Delayed-ACK timeout, `None` to ACK every segment at once (RFC 9293 3.8.6.3:
+    /// MUST be under 0.5 s).
+    pub delayed_ack: Option<Duration>,
+    /// Nagle's algorithm (RFC 9293 3.7.4); on by default.
+    pub nagle: bool,
+    /// Congestion control.
+    pub congestion_control: CongestionControl,
+    /// Initial congestion window, in segments (RFC 6928).
+    pub initial_window: u32,
+    /// Default listen backlog when `listen` is given 0.
+    pub default_backlog: usize,
+    /// Maximum half-open (SYN-RECEIVED) connections per listener.
+    pub max_syn_queue: usize,
+    /// Maximum connections (every state but TIME-WAIT records) in the stack.
+    pub max_connections: usize,
+    /// Maximum TIME-WAIT records; past it the oldest is recycled.
+    pub max_time_wait: usize,
+    /// Maximum out-of-order ranges kept per connection; further ones are dropped.
+    pub max_ooo_ranges: usize,
+    /// First and last ephemeral port (RFC 6335: 49152-65535).
+    pub ephemeral_ports: (u16, u16),
+    /// TTL / hop limit of emitted datagrams.
+    pub ttl: u8,
+    /// How long an orphaned connection (closed by the application) may wait in
+    /// FIN-WAIT-2 for the peer's FIN.
+    pub fin_wait2_timeout: Duration,
+    /// RFC 1337: a RST does not end TIME-WAIT early.
+    pub rfc1337: bool,
+    /// Record [`crate::TraceRecord`]s for [`crate::Stack::poll_trace`].
+    pub trace: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secret: *b"synack-default!!",
+            addresses: Vec::new(),
+            mtu: 1500,
+            recv_buffer: 64 * 1024,
+            send_buffer: 64 * 1024,
+            window_scaling: true,
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(60),
+            syn_retries: 6,
+            max_retries: 15,
+            msl: Duration::from_secs(30),
+            delayed_ack: Some(Duration::from_millis(40)),
+            nagle: true,
+            congestion_control: CongestionControl::Reno,
+            initial_window: 10,
+            default_backlog: 128,
+            max_syn_queue: 1024,
+            max_connections: 1 << 20,
+            max_time_wait: 1 << 18,
+            max_ooo_ranges: 32,
+            ephemeral_ports: (49152, 65535),
+            ttl: 64,
+            fin_wait2_timeout: Duration::from_secs(60),
+            rfc1337: true,
+            trace: false,
+        }
+    }
+}
+
+impl Config {
+    /// The MSS we announce for a peer of this address family: MTU minus fixed IP and TCP
+    /// headers (RFC 9293 3.7.1, RFC 879).
+    pub fn announced_mss(&self, ipv6: bool) -> u16 {
+        let ip = if ipv6 { 40 } else { 20 };
+        self.mtu.saturating_sub(ip + 20).max(64)
+    }
+}

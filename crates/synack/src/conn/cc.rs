@@ -1,0 +1,161 @@
+//! Congestion control: Reno with NewReno fast recovery (RFC 5681, RFC 6582), or none.
+
+use crate::config::CongestionControl;
+use crate::seq::SeqNum;
+
+/// The congestion state of one sender.
+#[derive(Debug, Clone)]
+pub(crate) struct Congestion {
+    kind: CongestionControl,
+    pub(crate) cwnd: u32,
+    pub(crate) ssthresh: u32,
+    /// Consecutive duplicate ACKs (RFC 5681 2).
+    pub(crate) dupacks: u32,
+    /// NewReno "recover": the highest sequence sent when recovery began (RFC 6582 3.2).
+    pub(crate) recover: Option<SeqNum>,
+    mss: u32,
+}
+
+impl Congestion {
+    pub(crate) fn new(kind: CongestionControl, mss: u32, initial_window: u32) -> Self {
+        let cwnd = match kind {
+            CongestionControl::None => u32::MAX,
+            _ => mss.saturating_mul(initial_window.max(1)),
+        };
+        Congestion { kind, cwnd, ssthresh: u32::MAX, dupacks: 0, recover: None, mss }
+    }
+
+    /// The MSS changed (after the handshake); rescale the initial window.
+    pub(crate) fn set_mss(&mut self, mss: u32, initial_window: u32) {
+        self.mss = mss.max(1);
+        if self.kind != CongestionControl::None {
+            self.cwnd = self.mss.saturating_mul(initial_window.max(1));
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.kind != CongestionControl::None
+    }
+
+    pub(crate) fn in_recovery(&self) -> bool {
+        self.recover.is_some()
+    }
+
+    /// New data acknowledged (`acked` bytes). Returns true when a NewReno partial ACK
+    /// calls for retransmitting the next hole.
+    pub(crate) fn on_new_ack(&mut self, ack: SeqNum, acked: u32, flight_before: u32) -> bool {
+        self.dupacks = 0;
+        if let Some(recover) = self.recover {
+            if ack.gt(recover) || ack == recover {
+                // RFC 6582 3.2 step 3, full acknowledgment: cwnd = min(ssthresh,
+                // max(FlightSize, SMSS) + SMSS).
+                self.recover = None;
+                if self.enabled() {
+                    let flight = flight_before.saturating_sub(acked);
+                    self.cwnd = self.ssthresh.min(flight.max(self.mss).saturating_add(self.mss));
+                }
+                return false;
+            }
+            // Partial acknowledgment: deflate by the amount acked, add back one SMSS.
+            if self.enabled() {
+                self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(self.mss);
+            }
+            return true;
+        }
+        if !self.enabled() {
+            return false;
+        }
+        if self.cwnd < self.ssthresh {
+            // RFC 5681 3.1 (with RFC 3465 L=1): slow start grows by at most SMSS per ACK.
+            self.cwnd = self.cwnd.saturating_add(acked.min(self.mss));
+        } else {
+            // Congestion avoidance: about one SMSS per RTT.
+            let inc = (u64::from(self.mss) * u64::from(self.mss) / u64::from(self.cwnd.max(1))).max(1);
+            self.cwnd = self.cwnd.saturating_add(inc as u32);
+        }
+        false
+    }
+
+    /// A duplicate ACK. Returns true when it is the third (fast retransmit now).
+    pub(crate) fn on_dupack(&mut self, snd_max: SeqNum, flight: u32) -> bool {
+        self.dupacks += 1;
+        if self.in_recovery() {
+            // RFC 6582 3.2 step 4: inflate for each further duplicate.
+            if self.enabled() {
+                self.cwnd = self.cwnd.saturating_add(self.mss);
+            }
+            return false;
+        }
+        if self.dupacks == 3 {
+            // RFC 5681 3.2 steps 2-3.
+            if self.enabled() {
+                self.ssthresh = (flight / 2).max(2 * self.mss);
+                self.cwnd = self.ssthresh.saturating_add(3 * self.mss);
+            }
+            self.recover = Some(snd_max);
+            return true;
+        }
+        false
+    }
+
+    /// The retransmission timer fired (RFC 5681 3.1, eq. 4; loss window of one SMSS).
+    pub(crate) fn on_rto(&mut self, flight: u32) {
+        self.dupacks = 0;
+        self.recover = None;
+        if self.enabled() {
+            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.cwnd = self.mss;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_start_grows_by_one_mss_per_ack_until_ssthresh() {
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 2);
+        assert_eq!(c.cwnd, 2000);
+        c.on_new_ack(SeqNum(1000), 1000, 2000);
+        assert_eq!(c.cwnd, 3000);
+        c.ssthresh = 3000;
+        c.on_new_ack(SeqNum(2000), 1000, 3000);
+        assert_eq!(c.cwnd, 3333, "congestion avoidance adds mss*mss/cwnd");
+    }
+
+    #[test]
+    fn third_duplicate_ack_enters_fast_recovery_and_full_ack_leaves_it() {
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10);
+        assert!(!c.on_dupack(SeqNum(10_000), 10_000));
+        assert!(!c.on_dupack(SeqNum(10_000), 10_000));
+        assert!(c.on_dupack(SeqNum(10_000), 10_000));
+        assert_eq!(c.ssthresh, 5000);
+        assert_eq!(c.cwnd, 8000);
+        c.on_dupack(SeqNum(10_000), 10_000);
+        assert_eq!(c.cwnd, 9000);
+        // A partial ACK asks for another retransmission and stays in recovery.
+        assert!(c.on_new_ack(SeqNum(3000), 1000, 10_000));
+        assert!(c.in_recovery());
+        // A full ACK leaves recovery with cwnd <= ssthresh.
+        assert!(!c.on_new_ack(SeqNum(10_000), 7000, 9000));
+        assert!(!c.in_recovery());
+        assert_eq!(c.cwnd, 3000);
+    }
+
+    #[test]
+    fn timeout_collapses_cwnd_to_one_segment() {
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10);
+        c.on_rto(8000);
+        assert_eq!(c.cwnd, 1000);
+        assert_eq!(c.ssthresh, 4000);
+    }
+
+    #[test]
+    fn without_congestion_control_the_window_is_unbounded() {
+        let mut c = Congestion::new(CongestionControl::None, 1000, 10);
+        c.on_rto(8000);
+        assert_eq!(c.cwnd, u32::MAX);
+        assert!(c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1));
+    }
+}

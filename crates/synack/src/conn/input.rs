@@ -1,0 +1,538 @@
+//! SEGMENT ARRIVES for a connection that exists (RFC 9293 3.10.7.3 and 3.10.7.4).
+//!
+//! CLOSED and LISTEN (3.10.7.1, 3.10.7.2) are handled by the stack, which owns the
+//! listeners; TIME-WAIT by the stack's compact TIME-WAIT table.
+
+use super::{control_header, Conn, Ctx};
+use crate::error::ConnError;
+use crate::event::Event;
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::trace::TimerKind;
+use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
+
+/// What the stack must do after a connection handled a segment or a timer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Outcome {
+    /// Nothing beyond sending what the connection now wants to send.
+    None,
+    /// The connection reached ESTABLISHED (a passive one joins the accept queue).
+    Established,
+    /// The connection reached CLOSED.
+    Closed,
+    /// The connection reached TIME-WAIT: hand it to the compact table.
+    TimeWait,
+    /// A passively opened connection died before it was established ("return this
+    /// connection to LISTEN state"): forget it silently.
+    Discard,
+}
+
+/// RFC 9293 3.7.1: "If an MSS Option is not received at connection setup, TCP
+/// implementations MUST assume a default send MSS of 536 (576 - 40) for IPv4 or 1220
+/// (1280 - 60) for IPv6 (MUST-15)."
+const DEFAULT_MSS_V4: u16 = 536;
+const DEFAULT_MSS_V6: u16 = 1220;
+/// A floor on the peer's MSS so that a hostile SYN cannot make us emit tiny segments.
+const MIN_MSS: u16 = 64;
+
+impl Conn {
+    /// Apply the options of the peer's SYN: MSS (3.7.1) and window scale (RFC 7323 2).
+    pub(crate) fn apply_syn_options(&mut self, ctx: &mut Ctx<'_>, opts: &TcpOptions) {
+        let default = if self.tuple.remote.is_ipv6() { DEFAULT_MSS_V6 } else { DEFAULT_MSS_V4 };
+        let peer = opts.mss.unwrap_or(default).max(MIN_MSS);
+        // Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize (3.7.1).
+        self.mss = peer.min(ctx.cfg.announced_mss(self.tuple.remote.is_ipv6()));
+        self.cc.set_mss(u32::from(self.mss), ctx.cfg.initial_window);
+        // RFC 7323 2.2: scaling is in effect only if both sides sent the option; the
+        // shift is capped at 14 ("use the value 14 instead of the larger value").
+        match opts.window_scale {
+            Some(ws) if ctx.cfg.window_scaling => {
+                self.snd_wscale = ws.min(14);
+                self.ws_enabled = true;
+            }
+            _ => {
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+                self.ws_enabled = false;
+            }
+        }
+    }
+
+    /// A segment arrived for this connection.
+    pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
+        match self.state {
+            State::SynSent => self.on_segment_syn_sent(ctx, hdr, payload),
+            State::Closed | State::Listen | State::TimeWait => Outcome::None,
+            _ => self.on_segment_synchronized(ctx, hdr, payload),
+        }
+    }
+
+    /// RFC 9293 3.10.7.3, SYN-SENT STATE.
+    fn on_segment_syn_sent(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
+        let fl = hdr.flags;
+        // "First, check the ACK bit"
+        let mut ack_ok = false;
+        if fl.ack() {
+            // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is
+            // set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>"
+            if hdr.ack.le(self.iss) || hdr.ack.gt(self.snd_nxt) {
+                if !fl.rst() {
+                    let h = control_header(&self.tuple, hdr.ack, None, TcpFlags::RST, 0);
+                    ctx.send_control(self.tuple, h);
+                }
+                return Outcome::None;
+            }
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then the ACK is acceptable."
+            ack_ok = self.snd_una.lt(hdr.ack) && hdr.ack.le(self.snd_nxt);
+        }
+        // "Second, check the RST bit": "If the ACK was acceptable, then signal to the
+        // user "error: connection reset", drop the segment, enter CLOSED state, delete
+        // TCB, and return. Otherwise (no ACK), drop the segment and return."
+        if fl.rst() {
+            if ack_ok {
+                self.close_with(ctx, Some(ConnError::Refused));
+                return Outcome::Closed;
+            }
+            return Outcome::None;
+        }
+        // "Fourth, check the SYN bit"
+        if !fl.syn() {
+            // "Fifth, if neither of the SYN or RST bits is set, then drop the segment"
+            return Outcome::None;
+        }
+        // "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ."
+        self.irs = hdr.seq;
+        self.rcv_nxt = hdr.seq + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.apply_syn_options(ctx, &hdr.options);
+        // The window of a SYN is never scaled (RFC 7323 2.2).
+        self.snd_wnd = u32::from(hdr.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = hdr.seq;
+        self.snd_wl2 = hdr.ack;
+        if ack_ok {
+            // "SND.UNA should be advanced to equal SEG.ACK"
+            self.ack_syn(ctx, hdr.ack);
+            // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to
+            // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and
+            // send it."
+            self.set_state(ctx, State::Established);
+            ctx.events.push_back(Event::Connected(ctx.id));
+            self.ack_now = true;
+            // "If there are other controls or text in the segment, then continue
+            // processing at the sixth step under Section 3.10.7.4"
+            let out = self.process_text_and_fin(ctx, hdr.seq + 1, payload, fl.fin());
+            if out != Outcome::None {
+                return out;
+            }
+            return Outcome::Established;
+        }
+        // "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+        // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." (simultaneous open)
+        // Text on the SYN is dropped here; the peer retransmits it.
+        self.set_state(ctx, State::SynReceived);
+        self.need_syn = true;
+        Outcome::None
+    }
+
+    /// Our SYN is acknowledged by `ack` (SND.UNA < ack <= SND.NXT).
+    fn ack_syn(&mut self, ctx: &mut Ctx<'_>, ack: SeqNum) {
+        self.syn_acked = true;
+        self.snd_una = ack;
+        if self.snd_next.lt(ack) {
+            self.snd_next = ack;
+        }
+        self.take_rtt_sample(ctx, ack);
+        self.retries = 0;
+        self.cancel_timer(ctx, TimerKind::Syn);
+    }
+
+    fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, ack: SeqNum) {
+        if let Some((seq, sent)) = self.rtt_probe {
+            if seq.le(ack) {
+                self.rtt.sample_between(sent, ctx.now);
+                self.rtt_probe = None;
+            }
+        }
+    }
+
+    /// RCV.WND as last advertised (the acceptability test judges the peer by what we
+    /// told it).
+    fn advertised_window(&self) -> u32 {
+        self.rcv_adv.since(self.rcv_nxt)
+    }
+
+    /// Table 6 of RFC 9293 3.10.7.4.
+    fn acceptable(&self, seq: SeqNum, seg_len: u32) -> bool {
+        let wnd = self.advertised_window();
+        let nxt = self.rcv_nxt;
+        match (seg_len, wnd) {
+            (0, 0) => seq == nxt,
+            (0, _) => seq.in_window(nxt, nxt + wnd),
+            (_, 0) => false,
+            (_, _) => seq.in_window(nxt, nxt + wnd) || (seq + (seg_len - 1)).in_window(nxt, nxt + wnd),
+        }
+    }
+
+    /// Send a challenge ACK (RFC 5961 3.2, 4.2, 5.2).
+    fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.stats.challenge_acks += 1;
+        self.ack_now = true;
+    }
+
+    /// RFC 9293 3.10.7.4, "Otherwise" (every state from SYN-RECEIVED on).
+    fn on_segment_synchronized(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
+        let fl = hdr.flags;
+        // A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: repeat it
+        // rather than answer with a bare ACK the peer in SYN-SENT would drop.
+        if self.state == State::SynReceived && fl.syn() && !fl.ack() && !fl.rst() && hdr.seq == self.irs {
+            self.need_syn = true;
+            return Outcome::None;
+        }
+        let seg_len = payload.len() as u32 + u32::from(fl.syn()) + u32::from(fl.fin());
+
+        // "First, check sequence number"
+        if !self.acceptable(hdr.seq, seg_len) {
+            // "If an incoming segment is not acceptable, an acknowledgment should be sent
+            // in reply (unless the RST bit is set, if so drop the segment and return)"
+            ctx.stats.unacceptable += 1;
+            if !fl.rst() {
+                self.ack_now = true;
+            }
+            return Outcome::None;
+        }
+
+        // "Second, check the RST bit" with the RFC 5961 checks: the sequence number is
+        // in the window (the test above); only an exact match resets.
+        if fl.rst() {
+            if hdr.seq != self.rcv_nxt {
+                // "3) ... TCP endpoints MUST send an acknowledgment (challenge ACK)"
+                self.challenge_ack(ctx);
+                return Outcome::None;
+            }
+            return self.on_reset(ctx);
+        }
+
+        // "Fourth, check the SYN bit"
+        if fl.syn() {
+            if self.state == State::SynReceived && self.listener.is_some() {
+                // "If the connection was initiated with a passive OPEN, then return this
+                // connection to the LISTEN state and return."
+                self.cancel_all_timers(ctx);
+                return Outcome::Discard;
+            }
+            // "RFC 5961 recommends that in these synchronized states, if the SYN bit is
+            // set, irrespective of the sequence number, TCP endpoints MUST send a
+            // "challenge ACK""
+            self.challenge_ack(ctx);
+            return Outcome::None;
+        }
+
+        // "Fifth, check the ACK field": "if the ACK bit is off, drop the segment and
+        // return"
+        if !fl.ack() {
+            return Outcome::None;
+        }
+        let mut outcome = Outcome::None;
+        if self.state == State::SynReceived {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue
+            // processing with the variables below set to: SND.WND <- SEG.WND,
+            // SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK"
+            if self.snd_una.lt(hdr.ack) && hdr.ack.le(self.snd_nxt) {
+                self.ack_syn(ctx, hdr.ack);
+                self.snd_wnd = u32::from(hdr.window) << self.snd_wscale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = hdr.seq;
+                self.snd_wl2 = hdr.ack;
+                self.set_state(ctx, State::Established);
+                if self.listener.is_none() {
+                    ctx.events.push_back(Event::Connected(ctx.id));
+                }
+                if self.fin_queued() {
+                    // A CLOSE issued in SYN-RECEIVED was queued until ESTABLISHED
+                    // (3.10.4).
+                    self.set_state(ctx, State::FinWait1);
+                }
+                outcome = Outcome::Established;
+            } else {
+                // "If the segment acknowledgment is not acceptable, form a reset segment
+                // <SEQ=SEG.ACK><CTL=RST> and send it."
+                let h = control_header(&self.tuple, hdr.ack, None, TcpFlags::RST, 0);
+                ctx.send_control(self.tuple, h);
+                return Outcome::None;
+            }
+        }
+
+        // RFC 5961 5: "the ACK value is acceptable only if it is in the range of
+        // ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT)"; otherwise discard and ACK.
+        if hdr.ack.gt(self.snd_nxt) {
+            // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an
+            // ACK, drop the segment, and return."
+            self.ack_now = true;
+            return outcome;
+        }
+        if hdr.ack.lt(self.snd_una - self.max_snd_wnd.max(1)) {
+            self.challenge_ack(ctx);
+            return outcome;
+        }
+        self.process_ack(ctx, hdr, payload.len());
+
+        // Per-state additions to the ESTABLISHED processing of the ACK.
+        if self.fin_acked() {
+            match self.state {
+                // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2 and
+                // continue processing in that state."
+                State::FinWait1 => {
+                    self.set_state(ctx, State::FinWait2);
+                    if self.app_closed {
+                        let at = ctx.now + ctx.cfg.fin_wait2_timeout;
+                        self.set_timer(ctx, TimerKind::Keepalive, at);
+                    }
+                }
+                // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"
+                State::Closing => {
+                    self.enter_time_wait(ctx);
+                    return Outcome::TimeWait;
+                }
+                // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED
+                // state, and return."
+                State::LastAck => {
+                    self.close_with(ctx, None);
+                    return Outcome::Closed;
+                }
+                _ => {}
+            }
+        }
+
+        // "Sixth, check the URG bit": synack does not implement urgent data (RFC 6093
+        // discourages it); the pointer is ignored and the data delivered in line.
+        let text_seq = hdr.seq;
+        let out = self.process_text_and_fin(ctx, text_seq, payload, fl.fin());
+        if out != Outcome::None {
+            return out;
+        }
+        outcome
+    }
+
+    /// RST accepted in a synchronized state or SYN-RECEIVED.
+    fn on_reset(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
+        match self.state {
+            State::SynReceived if self.listener.is_some() => {
+                // "return this connection to LISTEN state and return. The user need not
+                // be informed."
+                self.cancel_all_timers(ctx);
+                Outcome::Discard
+            }
+            State::SynReceived => {
+                // "If this connection was initiated with an active OPEN ... the
+                // connection was refused; signal the user "connection refused"."
+                self.close_with(ctx, Some(ConnError::Refused));
+                Outcome::Closed
+            }
+            // "any outstanding RECEIVEs and SEND should receive "reset" responses. All
+            // segment queues should be flushed. ... Enter the CLOSED state, delete the
+            // TCB, and return." CLOSING and LAST-ACK: "enter the CLOSED state, delete the
+            // TCB, and return" (the application learns it as a reset too).
+            _ => {
+                self.close_with(ctx, Some(ConnError::Reset));
+                Outcome::Closed
+            }
+        }
+    }
+
+    /// The ESTABLISHED-state processing of an acceptable ACK (3.10.7.4, fifth step).
+    fn process_ack(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload_len: usize) {
+        let ack = hdr.ack;
+        let wnd = u32::from(hdr.window) << self.snd_wscale;
+        let window_changed = wnd != self.snd_wnd;
+        if self.snd_una.lt(ack) {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments
+            // on the retransmission queue that are thereby entirely acknowledged are
+            // removed."
+            let acked = ack.since(self.snd_una);
+            let flight_before = self.flight();
+            let fin_part = u32::from(self.fin.is_some_and(|f| ack.gt(f)));
+            let data_acked = acked.saturating_sub(fin_part) as usize;
+            self.tx.consume(data_acked);
+            self.snd_una = ack;
+            if self.snd_next.lt(ack) {
+                self.snd_next = ack;
+            }
+            self.take_rtt_sample(ctx, ack);
+            self.retries = 0;
+            self.rtt.reset_backoff();
+            if self.cc.on_new_ack(ack, acked, flight_before) {
+                // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
+                // segment.
+                self.retransmit_una = true;
+            }
+            // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart.
+            if self.snd_una == self.snd_nxt {
+                let k = self.rto_kind();
+                self.cancel_timer(ctx, k);
+            } else {
+                let at = ctx.now + self.rtt.rto();
+                let k = self.rto_kind();
+                self.set_timer(ctx, k, at);
+            }
+            if self.want_writable && self.tx.free() > 0 && self.fin.is_none() {
+                self.want_writable = false;
+                ctx.events.push_back(Event::Writable(ctx.id));
+            }
+            if self.tx.len() == 0 {
+                self.tx.release_if_empty();
+            }
+        } else if ack == self.snd_una
+            && payload_len == 0
+            && !hdr.flags.fin()
+            && !window_changed
+            && self.flight() > 0
+        {
+            // RFC 5681 2: a duplicate acknowledgment.
+            if self.cc.on_dupack(self.snd_nxt, self.flight()) {
+                self.retransmit_una = true;
+            }
+        }
+        // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
+        // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND
+        // <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
+        if self.snd_una.le(ack)
+            && (self.snd_wl1.lt(hdr.seq) || (self.snd_wl1 == hdr.seq && self.snd_wl2.le(ack)))
+        {
+            self.snd_wnd = wnd;
+            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+            self.snd_wl1 = hdr.seq;
+            self.snd_wl2 = ack;
+            if wnd > 0 && self.timers.persist.is_some() {
+                self.cancel_timer(ctx, TimerKind::Persist);
+                self.retries = 0;
+            }
+        }
+    }
+
+    /// Seventh and eighth steps: segment text and FIN. `seq` is the sequence number of
+    /// the first payload byte.
+    fn process_text_and_fin(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8], fin: bool) -> Outcome {
+        if !payload.is_empty() && self.state.can_receive() {
+            self.process_text(ctx, seq, payload);
+        }
+        if fin && self.peer_fin.is_none() {
+            let f = seq + payload.len() as u32;
+            // Accept the FIN only inside the window (it could not be trimmed away).
+            if f.in_window(self.rcv_nxt, self.rcv_nxt + self.advertised_window().max(1)) {
+                self.peer_fin = Some(f);
+            }
+        }
+        self.maybe_reach_fin(ctx)
+    }
+
+    fn process_text(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
+        // Trim what lies before RCV.NXT ("only the new parts are processed") and beyond
+        // the window.
+        let (mut seq, mut data) = (seq, payload);
+        if seq.lt(self.rcv_nxt) {
+            let skip = (self.rcv_nxt.since(seq) as usize).min(data.len());
+            data = &data[skip..];
+            seq = self.rcv_nxt;
+        }
+        let room = (self.rcv_wnd() as usize).saturating_sub(seq.since(self.rcv_nxt) as usize);
+        data = &data[..data.len().min(room)];
+        if data.is_empty() {
+            self.ack_now = true;
+            return;
+        }
+        let had_gaps = self.rx.has_gaps();
+        let adv = self.rx.insert(self.rcv_nxt, seq, data);
+        if adv == 0 {
+            // Out of order (held for later) or dropped: RFC 5681 4.2 "A TCP receiver
+            // SHOULD send an immediate duplicate ACK when an out-of-order segment
+            // arrives."
+            self.ack_now = true;
+            return;
+        }
+        self.rcv_nxt += adv;
+        if self.rcv_adv.lt(self.rcv_nxt) {
+            self.rcv_adv = self.rcv_nxt;
+        }
+        if self.app_closed {
+            // Nobody will read: keep the window open and drop the bytes.
+            let n = self.rx.readable();
+            self.rx.ring.consume(n);
+        } else if !self.readable_raised {
+            self.readable_raised = true;
+            ctx.events.push_back(Event::Readable(ctx.id));
+        }
+        // RFC 5681 4.2: ACK at once when the segment fills a gap.
+        if had_gaps {
+            self.ack_now = true;
+            return;
+        }
+        self.schedule_ack(ctx);
+    }
+
+    /// Delayed ACK (3.8.6.3): "an ACK SHOULD be generated for at least every second
+    /// full-sized segment ... and MUST be generated within 0.5 seconds".
+    fn schedule_ack(&mut self, ctx: &mut Ctx<'_>) {
+        self.unacked_segments += 1;
+        match ctx.cfg.delayed_ack {
+            Some(d) if self.unacked_segments < 2 => {
+                if self.timers.delack.is_none() {
+                    let at = ctx.now + d.min(crate::time::Duration::from_millis(500));
+                    self.set_timer(ctx, TimerKind::DelayedAck, at);
+                }
+            }
+            _ => self.ack_now = true,
+        }
+    }
+
+    /// "Eighth, check the FIN bit": reached once RCV.NXT arrives at the peer's FIN.
+    pub(crate) fn maybe_reach_fin(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
+        let Some(f) = self.peer_fin else { return Outcome::None };
+        if f != self.rcv_nxt || !self.state.can_receive() {
+            return Outcome::None;
+        }
+        // "signal the user "connection closing" and return any pending RECEIVEs with
+        // same message, advance RCV.NXT over the FIN, and send an acknowledgment for
+        // the FIN."
+        self.rcv_nxt += 1;
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+        self.ack_now = true;
+        ctx.events.push_back(Event::PeerFin(ctx.id));
+        if !self.readable_raised && !self.app_closed {
+            self.readable_raised = true;
+            ctx.events.push_back(Event::Readable(ctx.id));
+        }
+        match self.state {
+            // "ESTABLISHED STATE: Enter the CLOSE-WAIT state."
+            State::Established | State::SynReceived => {
+                self.set_state(ctx, State::CloseWait);
+                Outcome::None
+            }
+            // "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT,
+            // start the time-wait timer, turn off the other timers; otherwise, enter the
+            // CLOSING state."
+            State::FinWait1 if self.fin_acked() => {
+                self.enter_time_wait(ctx);
+                Outcome::TimeWait
+            }
+            State::FinWait1 => {
+                self.set_state(ctx, State::Closing);
+                Outcome::None
+            }
+            // "FIN-WAIT-2 STATE: Enter the TIME-WAIT state. Start the time-wait timer,
+            // turn off the other timers."
+            State::FinWait2 => {
+                self.enter_time_wait(ctx);
+                Outcome::TimeWait
+            }
+            _ => Outcome::None,
+        }
+    }
+
+    /// Enter TIME-WAIT: every timer of the full connection stops; the stack starts the
+    /// 2×MSL timer on the compact record that replaces it.
+    fn enter_time_wait(&mut self, ctx: &mut Ctx<'_>) {
+        self.cancel_all_timers(ctx);
+        self.set_state(ctx, State::TimeWait);
+    }
+}

@@ -1,0 +1,548 @@
+//! One TCP connection: its transmission control block (RFC 9293 3.3.1) and the
+//! application calls on it (3.10.1 - 3.10.6). Segment arrival is in `input.rs`,
+//! segment output in `output.rs`, timeouts in `timers.rs`.
+
+mod buffers;
+mod cc;
+mod input;
+mod output;
+mod rtt;
+mod timers;
+
+pub(crate) use buffers::Ring;
+pub(crate) use input::Outcome;
+
+use crate::config::Config;
+use crate::error::{ConnError, Error, UsageError};
+use crate::event::{CloseReason, ConnId, ConnInfo, Event, ListenerId, StackStats};
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::Instant;
+use crate::trace::{FourTuple, TimerAction, TimerKind, TraceEvent, TraceRecord};
+use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
+use buffers::RecvBuffer;
+use cc::Congestion;
+use rtt::RttEstimator;
+use std::collections::VecDeque;
+
+/// A segment with no payload that the stack sends on behalf of a connection that may no
+/// longer exist (RST after ABORT, RST answering a bad ACK, TIME-WAIT's ACK).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Control {
+    pub(crate) tuple: FourTuple,
+    pub(crate) hdr: TcpHeader,
+}
+
+/// Everything a connection may touch besides itself while handling one event.
+pub(crate) struct Ctx<'a> {
+    pub(crate) now: Instant,
+    pub(crate) cfg: &'a Config,
+    pub(crate) id: ConnId,
+    pub(crate) trace: &'a mut VecDeque<TraceRecord>,
+    pub(crate) events: &'a mut VecDeque<Event>,
+    pub(crate) control: &'a mut VecDeque<Control>,
+    pub(crate) stats: &'a mut StackStats,
+}
+
+/// Maximum control segments queued stack-wide; beyond it they are dropped and counted
+/// (a flood of segments must not grow memory).
+pub(crate) const MAX_CONTROL_QUEUE: usize = 1024;
+
+impl Ctx<'_> {
+    pub(crate) fn trace(&mut self, ev: TraceEvent) {
+        if self.cfg.trace {
+            self.trace.push_back(TraceRecord { t: self.now, ev });
+        }
+    }
+
+    /// Queue a control segment (RST or bare ACK) for `tuple`.
+    pub(crate) fn send_control(&mut self, tuple: FourTuple, hdr: TcpHeader) {
+        if self.control.len() >= MAX_CONTROL_QUEUE {
+            self.stats.control_dropped += 1;
+            return;
+        }
+        if hdr.flags.rst() {
+            self.stats.rst_sent += 1;
+        }
+        self.control.push_back(Control { tuple, hdr });
+    }
+}
+
+/// A bare header for a control segment.
+pub(crate) fn control_header(
+    tuple: &FourTuple,
+    seq: SeqNum,
+    ack: Option<SeqNum>,
+    flags: TcpFlags,
+    window: u16,
+) -> TcpHeader {
+    TcpHeader {
+        src_port: tuple.local.port(),
+        dst_port: tuple.remote.port(),
+        seq,
+        ack: ack.unwrap_or(SeqNum(0)),
+        flags: if ack.is_some() { flags | TcpFlags::ACK } else { flags },
+        window,
+        urgent: 0,
+        options: TcpOptions::NONE,
+    }
+}
+
+/// The four timers a connection may run.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Timers {
+    /// Retransmission (of SYN, SYN-ACK, data or FIN).
+    pub(crate) rto: Option<Instant>,
+    /// Delayed ACK.
+    pub(crate) delack: Option<Instant>,
+    /// Zero-window probe.
+    pub(crate) persist: Option<Instant>,
+    /// FIN-WAIT-2 limit for connections the application has closed.
+    pub(crate) fin_wait2: Option<Instant>,
+}
+
+/// One connection's transmission control block.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) tuple: FourTuple,
+    pub(crate) state: State,
+    /// The listener this connection came from (passive OPEN), until accepted.
+    pub(crate) listener: Option<ListenerId>,
+    /// Whether the connection sits in its listener's accept queue or was accepted.
+    pub(crate) queued_for_accept: bool,
+
+    // Send sequence space (RFC 9293 3.3.1, Figure 4).
+    pub(crate) iss: SeqNum,
+    /// SND.UNA: oldest unacknowledged sequence number.
+    pub(crate) snd_una: SeqNum,
+    /// SND.NXT in the RFC's sense: one past the highest sequence number ever sent.
+    pub(crate) snd_nxt: SeqNum,
+    /// Where the next (re)transmission starts; below `snd_nxt` after a timeout
+    /// (go-back-N, RFC 6298 5.4 and RFC 5681 3.1).
+    pub(crate) snd_next: SeqNum,
+    /// SND.WND, already scaled.
+    pub(crate) snd_wnd: u32,
+    /// MAX.SND.WND (RFC 5961 5).
+    pub(crate) max_snd_wnd: u32,
+    pub(crate) snd_wl1: SeqNum,
+    pub(crate) snd_wl2: SeqNum,
+    /// Shift applied to the peer's window field (RFC 7323 2.3).
+    pub(crate) snd_wscale: u8,
+    /// Effective send MSS (RFC 9293 3.7.1).
+    pub(crate) mss: u16,
+
+    // Receive sequence space.
+    pub(crate) irs: SeqNum,
+    /// RCV.NXT.
+    pub(crate) rcv_nxt: SeqNum,
+    /// The right edge we advertised last: RCV.NXT + RCV.WND must not move left (3.8.6).
+    pub(crate) rcv_adv: SeqNum,
+    /// Shift we apply to our window field.
+    pub(crate) rcv_wscale: u8,
+    /// Window scaling is in effect (or, before the peer's SYN, offered by us).
+    pub(crate) ws_enabled: bool,
+    /// The peer's FIN, seen but not yet reached (it lies beyond a gap).
+    pub(crate) peer_fin: Option<SeqNum>,
+
+    pub(crate) tx: Ring,
+    pub(crate) rx: RecvBuffer,
+
+    /// Our FIN's sequence number, fixed when the application asks for it (CLOSE or
+    /// shutdown): no data can be queued after it.
+    pub(crate) fin: Option<SeqNum>,
+    /// The application called CLOSE: it will not read again and releases the handle
+    /// once the connection is done.
+    pub(crate) app_closed: bool,
+    /// SYN (or SYN-ACK) must be (re)sent.
+    pub(crate) need_syn: bool,
+    /// Our SYN has been acknowledged.
+    pub(crate) syn_acked: bool,
+    /// Our SYN was sent at least once (retransmissions are marked as such).
+    pub(crate) syn_sent_count: u32,
+    /// An ACK must go out now (not delayed).
+    pub(crate) ack_now: bool,
+    /// Fast retransmit (or a NewReno partial ACK) asks for the segment at SND.UNA.
+    pub(crate) retransmit_una: bool,
+    /// A zero-window probe is due.
+    pub(crate) probe_due: bool,
+    /// Full-sized segments received since our last ACK (3.8.6.3: ACK every second one).
+    pub(crate) unacked_segments: u32,
+    /// `send` found the buffer full: raise Writable when space opens.
+    pub(crate) want_writable: bool,
+    /// Readable was raised and `recv` has not drained the buffer since.
+    pub(crate) readable_raised: bool,
+
+    pub(crate) rtt: RttEstimator,
+    /// The segment being timed (Karn's rule: never a retransmitted one).
+    pub(crate) rtt_probe: Option<(SeqNum, Instant)>,
+    pub(crate) cc: Congestion,
+    /// Consecutive retransmission timeouts (or unanswered probes) without progress.
+    pub(crate) retries: u32,
+    pub(crate) retransmissions: u64,
+
+    pub(crate) timers: Timers,
+    /// The earliest deadline this connection has in the stack's timer heap.
+    pub(crate) heap_deadline: Option<Instant>,
+    /// Whether the connection is in the stack's transmit queue.
+    pub(crate) in_tx_queue: bool,
+    /// How the connection ended, once CLOSED.
+    pub(crate) error: Option<ConnError>,
+}
+
+impl Conn {
+    /// A new connection in CLOSED, ready for an active or passive open.
+    pub(crate) fn new(cfg: &Config, tuple: FourTuple, iss: SeqNum) -> Self {
+        let mss = cfg.announced_mss(tuple.remote.is_ipv6());
+        let rcv_wscale = if cfg.window_scaling { window_shift(cfg.recv_buffer) } else { 0 };
+        Conn {
+            tuple,
+            state: State::Closed,
+            listener: None,
+            queued_for_accept: false,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_next: iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNum(0),
+            snd_wl2: iss,
+            snd_wscale: 0,
+            mss,
+            irs: SeqNum(0),
+            rcv_nxt: SeqNum(0),
+            rcv_adv: SeqNum(0),
+            rcv_wscale,
+            ws_enabled: cfg.window_scaling,
+            peer_fin: None,
+            tx: Ring::new(cfg.send_buffer as usize),
+            rx: RecvBuffer::new(recv_capacity(cfg), cfg.max_ooo_ranges),
+            fin: None,
+            app_closed: false,
+            need_syn: false,
+            syn_acked: false,
+            syn_sent_count: 0,
+            ack_now: false,
+            retransmit_una: false,
+            probe_due: false,
+            unacked_segments: 0,
+            want_writable: false,
+            readable_raised: false,
+            rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            rtt_probe: None,
+            cc: Congestion::new(cfg.congestion_control, u32::from(mss), cfg.initial_window),
+            retries: 0,
+            retransmissions: 0,
+            timers: Timers::default(),
+            heap_deadline: None,
+            in_tx_queue: false,
+            error: None,
+        }
+    }
+
+    /// Change state, recording it (trace and event).
+    pub(crate) fn set_state(&mut self, ctx: &mut Ctx<'_>, to: State) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        self.state = to;
+        ctx.trace(TraceEvent::State { conn: self.tuple, from, to });
+        // Embryonic passive connections are invisible to the application.
+        if !(self.listener.is_some() && !self.queued_for_accept) {
+            ctx.events.push_back(Event::StateChanged { conn: ctx.id, from, to });
+        }
+    }
+
+    /// The timer kind used for the retransmission timer in the current state.
+    pub(crate) fn rto_kind(&self) -> TimerKind {
+        match self.state {
+            State::SynSent | State::SynReceived => TimerKind::Syn,
+            _ => TimerKind::Rto,
+        }
+    }
+
+    pub(crate) fn set_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind, at: Instant) {
+        let slot = match kind {
+            TimerKind::Rto | TimerKind::Syn => &mut self.timers.rto,
+            TimerKind::DelayedAck => &mut self.timers.delack,
+            TimerKind::Persist => &mut self.timers.persist,
+            TimerKind::Keepalive | TimerKind::TimeWait => &mut self.timers.fin_wait2,
+        };
+        *slot = Some(at);
+        ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Set, at });
+    }
+
+    pub(crate) fn cancel_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) {
+        let slot = match kind {
+            TimerKind::Rto | TimerKind::Syn => &mut self.timers.rto,
+            TimerKind::DelayedAck => &mut self.timers.delack,
+            TimerKind::Persist => &mut self.timers.persist,
+            TimerKind::Keepalive | TimerKind::TimeWait => &mut self.timers.fin_wait2,
+        };
+        if let Some(at) = slot.take() {
+            ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Cancel, at });
+        }
+    }
+
+    pub(crate) fn cancel_all_timers(&mut self, ctx: &mut Ctx<'_>) {
+        let k = self.rto_kind();
+        self.cancel_timer(ctx, k);
+        self.cancel_timer(ctx, TimerKind::DelayedAck);
+        self.cancel_timer(ctx, TimerKind::Persist);
+        self.cancel_timer(ctx, TimerKind::Keepalive);
+    }
+
+    /// The earliest of this connection's deadlines.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        let t = &self.timers;
+        [t.rto, t.delack, t.persist, t.fin_wait2].into_iter().flatten().min()
+    }
+
+    /// RCV.WND: free receive buffer space (3.8: "the window ... indicates an allowed
+    /// number of octets that the sender may transmit before receiving further
+    /// permission").
+    pub(crate) fn rcv_wnd(&self) -> u32 {
+        (self.rx.ring.capacity() - self.rx.readable()) as u32
+    }
+
+    /// Bytes sent and not acknowledged.
+    pub(crate) fn flight(&self) -> u32 {
+        self.snd_nxt.since(self.snd_una)
+    }
+
+    /// The sequence number one past the last byte the application queued.
+    pub(crate) fn data_end(&self) -> SeqNum {
+        if let Some(f) = self.fin {
+            return f;
+        }
+        self.snd_una + self.syn_unacked() + self.tx.len() as u32
+    }
+
+    /// 1 while our SYN occupies the send space (not yet acknowledged), else 0.
+    pub(crate) fn syn_unacked(&self) -> u32 {
+        u32::from(!self.syn_acked)
+    }
+
+    /// The sequence number of our FIN, if the application asked for it.
+    pub(crate) fn fin_seq(&self) -> Option<SeqNum> {
+        self.fin
+    }
+
+    /// Whether the application asked for our FIN.
+    pub(crate) fn fin_queued(&self) -> bool {
+        self.fin.is_some()
+    }
+
+    fn queue_fin(&mut self) {
+        if self.fin.is_none() {
+            self.fin = Some(self.data_end());
+        }
+    }
+
+    /// Whether our FIN has been sent and acknowledged.
+    pub(crate) fn fin_acked(&self) -> bool {
+        self.fin_seq().is_some_and(|f| self.snd_una.gt(f))
+    }
+
+    /// Move to CLOSED with `error` (None for a normal close), flushing everything.
+    pub(crate) fn close_with(&mut self, ctx: &mut Ctx<'_>, error: Option<ConnError>) {
+        self.cancel_all_timers(ctx);
+        let consumed = self.tx.len();
+        self.tx.consume(consumed);
+        self.tx.release_if_empty();
+        if error.is_some() {
+            self.rx.clear();
+        }
+        self.error = error;
+        self.set_state(ctx, State::Closed);
+        if !(self.listener.is_some() && !self.queued_for_accept) {
+            let reason = error.map_or(CloseReason::Normal, CloseReason::Error);
+            ctx.events.push_back(Event::Closed { conn: ctx.id, reason });
+        }
+    }
+
+    /// Whether the application may still pass data to `send`.
+    fn send_allowed(&self) -> Result<(), Error> {
+        if let Some(e) = self.error {
+            return Err(e.into());
+        }
+        if self.fin.is_some() || !self.state.can_send() {
+            // 3.10.2: "If the user ... has already CLOSEd, return "error: connection
+            // closing" and do not service request."
+            return Err(UsageError::InvalidState(self.state).into());
+        }
+        Ok(())
+    }
+
+    /// SEND (RFC 9293 3.10.2). In SYN-SENT and SYN-RECEIVED the data is queued "for
+    /// transmission after entering ESTABLISHED state".
+    pub(crate) fn send(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.send_allowed()?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = self.tx.push(data);
+        if n == 0 {
+            self.want_writable = true;
+            return Err(Error::WouldBlock);
+        }
+        Ok(n)
+    }
+
+    /// RECEIVE (RFC 9293 3.10.3). Ok(0) once the peer's FIN has been reached and the
+    /// buffer is empty.
+    pub(crate) fn recv(&mut self, ctx: &mut Ctx<'_>, out: &mut [u8]) -> Result<usize, Error> {
+        if self.rx.readable() == 0 {
+            self.readable_raised = false;
+            if let Some(e) = self.error {
+                return Err(e.into());
+            }
+            if self.peer_fin_reached() || out.is_empty() {
+                return Ok(0);
+            }
+            return match self.state {
+                State::Closed => Ok(0),
+                _ => Err(Error::WouldBlock),
+            };
+        }
+        let before = self.rcv_wnd();
+        let n = self.rx.ring.pop_into(out);
+        if self.rx.readable() == 0 {
+            self.readable_raised = false;
+            if !self.rx.has_gaps() {
+                self.rx.ring.release_if_empty();
+            }
+        }
+        // Receiver SWS avoidance (3.8.6.2.2): announce the opened window when it grew
+        // by at least min(RCV.BUFF / 2, Eff.snd.MSS) beyond the edge last advertised.
+        if self.state.can_receive() {
+            let advertised = self.rcv_adv.since(self.rcv_nxt);
+            let now_wnd = self.rcv_wnd();
+            let threshold = (self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss));
+            if now_wnd.saturating_sub(advertised) >= threshold && now_wnd > before.min(advertised) {
+                self.ack_now = true;
+            }
+        }
+        let _ = ctx;
+        Ok(n)
+    }
+
+    /// Whether RCV.NXT has passed the peer's FIN.
+    pub(crate) fn peer_fin_reached(&self) -> bool {
+        matches!(self.state, State::CloseWait | State::Closing | State::LastAck | State::TimeWait)
+            || (self.state == State::Closed && self.error.is_none())
+    }
+
+    /// CLOSE or shutdown (RFC 9293 3.10.4): queue our FIN behind the data.
+    pub(crate) fn shutdown(&mut self, ctx: &mut Ctx<'_>) -> Result<Outcome, Error> {
+        match self.state {
+            // "delete the TCB and return "error: closing" responses to any queued SENDs"
+            State::SynSent | State::Closed | State::Listen => {
+                if self.state != State::Closed {
+                    self.close_with(ctx, None);
+                }
+                Ok(Outcome::Closed)
+            }
+            // "If no SENDs have been issued and there is no pending data to send, then
+            // form a FIN segment and send it, and enter FIN-WAIT-1 state; otherwise,
+            // queue for processing after entering ESTABLISHED state." synack always
+            // queues: the FIN follows the handshake's completion.
+            State::SynReceived => {
+                self.queue_fin();
+                Ok(Outcome::None)
+            }
+            // "Queue this until all preceding SENDs have been segmentized, then form a
+            // FIN segment and send it. In any case, enter FIN-WAIT-1 state."
+            State::Established => {
+                self.queue_fin();
+                self.set_state(ctx, State::FinWait1);
+                Ok(Outcome::None)
+            }
+            // "Queue this request until all preceding SENDs have been segmentized; then
+            // send a FIN segment, enter LAST-ACK state."
+            State::CloseWait => {
+                self.queue_fin();
+                self.set_state(ctx, State::LastAck);
+                Ok(Outcome::None)
+            }
+            // "Strictly speaking, this is an error and should receive an "error:
+            // connection closing" response."
+            s => {
+                if self.fin.is_some() {
+                    Ok(Outcome::None)
+                } else {
+                    Err(UsageError::InvalidState(s).into())
+                }
+            }
+        }
+    }
+
+    /// ABORT (RFC 9293 3.10.5).
+    pub(crate) fn abort(&mut self, ctx: &mut Ctx<'_>) {
+        match self.state {
+            // "Send a reset segment: <SEQ=SND.NXT><CTL=RST>"
+            State::SynReceived
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait => {
+                let hdr = control_header(&self.tuple, self.snd_nxt, None, TcpFlags::RST, 0);
+                ctx.send_control(self.tuple, hdr);
+            }
+            _ => {}
+        }
+        if self.state != State::Closed {
+            self.close_with(ctx, Some(ConnError::Aborted));
+        }
+    }
+
+    /// STATUS (RFC 9293 3.10.6).
+    pub(crate) fn info(&self) -> ConnInfo {
+        ConnInfo {
+            tuple: self.tuple,
+            state: self.state,
+            srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
+            rto: self.rtt.rto(),
+            bytes_in_flight: self.flight(),
+            send_window: self.snd_wnd,
+            recv_window: self.rcv_wnd(),
+            cwnd: self.cc.cwnd,
+            ssthresh: self.cc.ssthresh,
+            mss: self.mss,
+            retransmissions: self.retransmissions,
+            send_queue: self.tx.len() as u32,
+            recv_queue: self.rx.readable() as u32,
+        }
+    }
+}
+
+/// The receive buffer is capped by what window scaling can announce.
+fn recv_capacity(cfg: &Config) -> usize {
+    let max = if cfg.window_scaling { 1usize << 30 } else { 65535 };
+    (cfg.recv_buffer as usize).min(max)
+}
+
+/// The smallest shift that lets a 16-bit field announce `buf` bytes (RFC 7323 2.3:
+/// at most 14).
+pub(crate) fn window_shift(buf: u32) -> u8 {
+    let mut s = 0u8;
+    while s < 14 && (buf >> s) > 65535 {
+        s += 1;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_shift_is_the_smallest_that_fits_sixteen_bits() {
+        assert_eq!(window_shift(65535), 0);
+        assert_eq!(window_shift(65536), 1);
+        assert_eq!(window_shift(256 * 1024), 3);
+        assert_eq!(window_shift(u32::MAX), 14);
+    }
+}

@@ -1,0 +1,233 @@
+//! Deciding what a connection sends next: SYN or SYN,ACK, data (with Nagle and sender
+//! SWS avoidance, RFC 9293 3.7.4 and 3.8.6.2.1), FIN, retransmissions, window probes and
+//! bare ACKs.
+
+use super::{Conn, Ctx};
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::trace::TimerKind;
+use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
+
+/// One segment to emit: the header, and which bytes of the send ring carry its payload.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OutSegment {
+    pub(crate) hdr: TcpHeader,
+    /// Offset of the payload in the send ring (from SND.UNA).
+    pub(crate) payload_off: usize,
+    pub(crate) payload_len: usize,
+    /// Whether the segment repeats sequence space sent before.
+    pub(crate) retransmit: bool,
+}
+
+impl Conn {
+    /// The window field to put in an outgoing segment, updating the advertised right
+    /// edge. "The total of RCV.NXT and RCV.WND should not be reduced" (3.10.7.4), and
+    /// small increases are held back (receiver SWS avoidance, 3.8.6.2.2).
+    fn window_field(&mut self) -> u16 {
+        let actual = self.rcv_wnd();
+        let current = self.rcv_adv.since(self.rcv_nxt);
+        let threshold = (self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss));
+        let wnd = if actual >= current.saturating_add(threshold) || actual < current {
+            actual.max(current)
+        } else {
+            current
+        };
+        let field = (wnd >> self.rcv_wscale).min(65535);
+        let edge = self.rcv_nxt + (field << self.rcv_wscale);
+        if self.rcv_adv.lt(edge) {
+            self.rcv_adv = edge;
+        }
+        field as u16
+    }
+
+    fn header(&mut self, seq: SeqNum, flags: TcpFlags) -> TcpHeader {
+        let window = self.window_field();
+        TcpHeader {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            seq,
+            ack: if flags.ack() { self.rcv_nxt } else { SeqNum(0) },
+            flags,
+            window,
+            urgent: 0,
+            options: TcpOptions::NONE,
+        }
+    }
+
+    /// Bookkeeping common to every segment that carries an ACK.
+    fn on_ack_sent(&mut self, ctx: &mut Ctx<'_>) {
+        self.ack_now = false;
+        self.unacked_segments = 0;
+        if self.timers.delack.is_some() {
+            self.cancel_timer(ctx, TimerKind::DelayedAck);
+        }
+    }
+
+    fn arm_rto_if_idle(&mut self, ctx: &mut Ctx<'_>) {
+        // RFC 6298 5.1: "Every time a packet containing data is sent (including a
+        // retransmission), if the timer is not running, start it running so that it will
+        // expire after RTO seconds."
+        if self.timers.rto.is_none() {
+            let at = ctx.now + self.rtt.rto();
+            let k = self.rto_kind();
+            self.set_timer(ctx, k, at);
+        }
+    }
+
+    /// The next segment this connection wants to send, if any.
+    pub(crate) fn next_segment(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
+        match self.state {
+            State::Closed | State::Listen | State::TimeWait => None,
+            State::SynSent | State::SynReceived => self.next_syn(ctx),
+            _ => self.next_data(ctx),
+        }
+    }
+
+    /// SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), with our MSS and window scale.
+    fn next_syn(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
+        if !self.need_syn {
+            // A bare ACK may still be due in SYN-RECEIVED (an unacceptable segment).
+            if self.state == State::SynReceived && self.ack_now && self.syn_sent_count > 0 {
+                let hdr = self.header(self.snd_nxt, TcpFlags::ACK);
+                self.on_ack_sent(ctx);
+                return Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit: false });
+            }
+            return None;
+        }
+        self.need_syn = false;
+        let flags = if self.state == State::SynSent { TcpFlags::SYN } else { TcpFlags::SYN | TcpFlags::ACK };
+        let mut hdr = self.header(self.iss, flags);
+        // The window of a SYN is never scaled (RFC 7323 2.2).
+        hdr.window = self.rx.ring.capacity().min(65535) as u16;
+        hdr.options.mss = Some(ctx.cfg.announced_mss(self.tuple.remote.is_ipv6()));
+        if self.ws_enabled {
+            hdr.options.window_scale = Some(self.rcv_wscale);
+        }
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + u32::from(hdr.window));
+        let retransmit = self.syn_sent_count > 0;
+        self.syn_sent_count += 1;
+        self.snd_next = self.iss + 1;
+        if self.snd_nxt.lt(self.snd_next) {
+            self.snd_nxt = self.snd_next;
+        }
+        if retransmit {
+            self.rtt_probe = None;
+            self.retransmissions += 1;
+            ctx.stats.retransmissions += 1;
+        } else {
+            self.rtt_probe = Some((self.iss + 1, ctx.now));
+        }
+        if flags.ack() {
+            self.on_ack_sent(ctx);
+        }
+        self.arm_rto_if_idle(ctx);
+        Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit })
+    }
+
+    /// Data, FIN, retransmissions, probes and bare ACKs in the synchronized states.
+    fn next_data(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
+        let mss = u32::from(self.mss);
+        let data_end = self.snd_una + self.tx.len() as u32;
+
+        // Fast retransmit / NewReno partial ACK: resend the segment at SND.UNA.
+        if self.retransmit_una && self.snd_una.lt(self.snd_nxt) {
+            self.retransmit_una = false;
+            let len = data_end.since(self.snd_una).min(mss);
+            let fin = self.fin.is_some_and(|f| f == self.snd_una + len);
+            return Some(self.emit_range(ctx, self.snd_una, len, fin, true));
+        }
+        self.retransmit_una = false;
+
+        let next = self.snd_next;
+        let retransmitting = next.lt(self.snd_nxt);
+        let wnd = self.snd_wnd.min(self.cc.cwnd);
+        let wnd_edge = self.snd_una + wnd;
+        let unsent = data_end.since(next);
+        let usable = wnd_edge.since(next);
+        let mut len = unsent.min(usable).min(mss);
+        if len > 0 && len < mss && !retransmitting {
+            // RFC 9293 3.8.6.2.1 (sender SWS avoidance with the Nagle condition in
+            // brackets): send when "(2) ... [SND.NXT = SND.UNA and] PUSHed and D <= U",
+            // or "(3) ... [SND.NXT = SND.UNA and] min(D,U) >= Fs * Max(SND.WND)".
+            let idle = self.snd_nxt == self.snd_una || !ctx.cfg.nagle;
+            let all_fits = unsent <= usable;
+            let big_enough = len >= self.max_snd_wnd / 2;
+            if !(idle && (all_fits || big_enough)) {
+                len = 0;
+            }
+        }
+        let fin_due = self
+            .fin
+            .is_some_and(|f| f == next + len && (len == unsent) && !(self.fin_acked()));
+        if len > 0 || fin_due {
+            return Some(self.emit_range(ctx, next, len, fin_due, retransmitting));
+        }
+
+        // Nothing can be sent: a zero (or too small) window with data waiting and
+        // nothing in flight calls for the persist timer (3.8.6.1).
+        if unsent > 0 && self.snd_nxt == self.snd_una && self.timers.persist.is_none() && self.timers.rto.is_none() {
+            let at = ctx.now + self.rtt.rto();
+            self.set_timer(ctx, TimerKind::Persist, at);
+        }
+        if self.probe_due {
+            self.probe_due = false;
+            if usable > 0 && unsent > 0 {
+                // The override timeout of 3.8.6.2.1 (4): send what the window allows.
+                let len = unsent.min(usable).min(mss);
+                return Some(self.emit_range(ctx, next, len, false, false));
+            }
+            // A zero-window probe: an old sequence number that elicits an ACK carrying
+            // the current window.
+            let hdr = self.header(self.snd_una - 1, TcpFlags::ACK);
+            self.on_ack_sent(ctx);
+            return Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit: false });
+        }
+        if self.ack_now {
+            // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+            let hdr = self.header(self.snd_nxt, TcpFlags::ACK);
+            self.on_ack_sent(ctx);
+            return Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit: false });
+        }
+        None
+    }
+
+    /// A segment carrying `len` bytes from `seq` (and FIN after them if `fin`).
+    fn emit_range(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, len: u32, fin: bool, retransmit: bool) -> OutSegment {
+        let data_end = self.snd_una + self.tx.len() as u32;
+        let mut flags = TcpFlags::ACK;
+        if len > 0 && seq + len == data_end {
+            flags |= TcpFlags::PSH;
+        }
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        let hdr = self.header(seq, flags);
+        let end = seq + len + u32::from(fin);
+        let retransmit = retransmit || seq.lt(self.snd_nxt);
+        if self.snd_next.lt(end) || self.snd_next == seq {
+            self.snd_next = end;
+        }
+        if self.snd_nxt.lt(end) {
+            self.snd_nxt = end;
+        }
+        if retransmit {
+            // Karn's rule: never time a retransmitted segment.
+            self.rtt_probe = None;
+            self.retransmissions += 1;
+            ctx.stats.retransmissions += 1;
+        } else if self.rtt_probe.is_none() {
+            self.rtt_probe = Some((end, ctx.now));
+        }
+        self.on_ack_sent(ctx);
+        self.arm_rto_if_idle(ctx);
+        if self.timers.persist.is_some() {
+            self.cancel_timer(ctx, TimerKind::Persist);
+        }
+        OutSegment {
+            hdr,
+            payload_off: seq.since(self.snd_una) as usize,
+            payload_len: len as usize,
+            retransmit,
+        }
+    }
+}

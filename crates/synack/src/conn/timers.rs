@@ -1,0 +1,93 @@
+//! Timeouts of one connection (RFC 9293 3.10.8; RFC 6298 5; 3.8.6.1; 3.8.6.3).
+
+use super::{Conn, Ctx, Outcome};
+use crate::error::ConnError;
+use crate::state::State;
+use crate::trace::{TimerAction, TimerKind, TraceEvent};
+
+impl Conn {
+    fn fire(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) -> bool {
+        let slot = match kind {
+            TimerKind::Rto | TimerKind::Syn => &mut self.timers.rto,
+            TimerKind::DelayedAck => &mut self.timers.delack,
+            TimerKind::Persist => &mut self.timers.persist,
+            TimerKind::Keepalive | TimerKind::TimeWait => &mut self.timers.fin_wait2,
+        };
+        match *slot {
+            Some(at) if at <= ctx.now => {
+                *slot = None;
+                ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Fire, at });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Run every timer that is due at `ctx.now`.
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
+        let rto_kind = self.rto_kind();
+        if self.fire(ctx, rto_kind) {
+            let out = self.on_retransmission_timeout(ctx);
+            if out != Outcome::None {
+                return out;
+            }
+        }
+        if self.fire(ctx, TimerKind::DelayedAck) {
+            // 3.8.6.3: the delayed ACK is due.
+            self.ack_now = true;
+        }
+        if self.fire(ctx, TimerKind::Persist) {
+            // 3.8.6.1: probe the zero window, backing off exponentially. "The
+            // transmitting host SHOULD send the first zero-window probe when a zero
+            // window has existed for the retransmission timeout period".
+            self.retries += 1;
+            if self.retries > ctx.cfg.max_retries {
+                self.close_with(ctx, Some(ConnError::TimedOut));
+                return Outcome::Closed;
+            }
+            self.probe_due = true;
+            self.rtt.back_off();
+            let at = ctx.now + self.rtt.rto();
+            self.set_timer(ctx, TimerKind::Persist, at);
+        }
+        if self.fire(ctx, TimerKind::Keepalive) && self.state == State::FinWait2 {
+            // An orphaned connection waited long enough for the peer's FIN.
+            self.close_with(ctx, Some(ConnError::TimedOut));
+            return Outcome::Closed;
+        }
+        Outcome::None
+    }
+
+    /// RFC 6298 5.4-5.6 and RFC 9293 3.8.3 (R2: give up).
+    fn on_retransmission_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
+        let limit = match self.state {
+            State::SynSent | State::SynReceived => ctx.cfg.syn_retries,
+            _ => ctx.cfg.max_retries,
+        };
+        if self.retries >= limit {
+            // "close the connection" after R2; a passive embryo just disappears.
+            if self.state == State::SynReceived && self.listener.is_some() {
+                self.cancel_all_timers(ctx);
+                return Outcome::Discard;
+            }
+            self.close_with(ctx, Some(ConnError::TimedOut));
+            return Outcome::Closed;
+        }
+        self.retries += 1;
+        // 5.5: back off the timer; 5.4: retransmit the earliest unacknowledged segment.
+        self.rtt.back_off();
+        self.rtt_probe = None;
+        match self.state {
+            State::SynSent | State::SynReceived => self.need_syn = true,
+            _ => {
+                self.cc.on_rto(self.flight());
+                // Go back to SND.UNA: everything after it is sent again as the
+                // (collapsed) congestion window allows.
+                self.snd_next = self.snd_una;
+                self.retransmit_una = false;
+            }
+        }
+        // 5.6: restart the timer with the backed-off RTO (at the next transmission).
+        Outcome::None
+    }
+}

@@ -1,0 +1,130 @@
+//! Handles, events and status reports the stack hands to the application.
+
+use crate::error::ConnError;
+use crate::state::State;
+use crate::time::Duration;
+use crate::trace::FourTuple;
+
+/// A connection handle. Stale handles (released connections) are detected by their
+/// generation and rejected, never confused with a newer connection in the same slot.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct ConnId {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl ConnId {
+    /// A small number identifying the handle in logs.
+    pub fn index(self) -> u32 {
+        self.index
+    }
+}
+
+/// A listener handle.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct ListenerId(pub(crate) u32);
+
+/// Why a connection reached CLOSED.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CloseReason {
+    /// Both FINs exchanged and acknowledged (and TIME-WAIT, if ours, handed over).
+    Normal,
+    /// The connection failed.
+    Error(ConnError),
+}
+
+/// Something the application may want to react to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// An active open completed: the connection is ESTABLISHED.
+    Connected(ConnId),
+    /// A passively opened connection is ESTABLISHED and waiting in `listener`'s accept
+    /// queue.
+    Accepted {
+        /// The listener whose queue holds it.
+        listener: ListenerId,
+        /// The connection `accept` will return.
+        conn: ConnId,
+    },
+    /// Data (or the peer's FIN) became available to `recv`.
+    Readable(ConnId),
+    /// Send-buffer space became available after `send` found it full.
+    Writable(ConnId),
+    /// The peer sent FIN: after the buffered data, `recv` returns `Ok(0)`.
+    PeerFin(ConnId),
+    /// The connection reached CLOSED (or handed over to TIME-WAIT).
+    Closed {
+        /// The connection.
+        conn: ConnId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// The connection changed state.
+    StateChanged {
+        /// The connection.
+        conn: ConnId,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+}
+
+/// A connection's status (RFC 9293 3.10.6, STATUS).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ConnInfo {
+    /// The 4-tuple from our view.
+    pub tuple: FourTuple,
+    /// Current state.
+    pub state: State,
+    /// Smoothed RTT (RFC 6298), `None` before the first sample.
+    pub srtt: Option<Duration>,
+    /// RTT variance.
+    pub rttvar: Duration,
+    /// Current retransmission timeout, with backoff.
+    pub rto: Duration,
+    /// Bytes sent and not yet acknowledged (SND.NXT - SND.UNA).
+    pub bytes_in_flight: u32,
+    /// The peer's window (scaled): SND.WND.
+    pub send_window: u32,
+    /// The window we offer: RCV.WND.
+    pub recv_window: u32,
+    /// Congestion window, bytes.
+    pub cwnd: u32,
+    /// Slow-start threshold, bytes.
+    pub ssthresh: u32,
+    /// Effective send MSS.
+    pub mss: u16,
+    /// Segments retransmitted so far.
+    pub retransmissions: u64,
+    /// Bytes queued to send (not yet acknowledged), including in flight.
+    pub send_queue: u32,
+    /// Bytes received and waiting for `recv`.
+    pub recv_queue: u32,
+}
+
+/// Stack-wide counters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct StackStats {
+    /// Datagrams that failed to parse (including bad checksums).
+    pub malformed: u64,
+    /// Of those, TCP or IP checksum failures.
+    pub bad_checksum: u64,
+    /// Segments received for no connection or listener.
+    pub no_connection: u64,
+    /// RSTs sent.
+    pub rst_sent: u64,
+    /// SYNs dropped because a listener's queue was full.
+    pub syn_dropped: u64,
+    /// Segments dropped as unacceptable (RFC 9293 3.10.7.4 first check).
+    pub unacceptable: u64,
+    /// Challenge ACKs sent (RFC 5961).
+    pub challenge_acks: u64,
+    /// TIME-WAIT records recycled because `max_time_wait` was reached.
+    pub time_wait_recycled: u64,
+    /// Control segments dropped because the output queue was full.
+    pub control_dropped: u64,
+    /// Segments retransmitted, all connections.
+    pub retransmissions: u64,
+}

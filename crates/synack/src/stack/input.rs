@@ -1,0 +1,181 @@
+//! Datagram input: parse, demultiplex, and the CLOSED and LISTEN states of RFC 9293
+//! 3.10.7.1 and 3.10.7.2.
+
+use super::timewait::TimeWaitVerdict;
+use super::{ListenerId, Stack};
+use crate::conn::{control_header, Conn, Control, MAX_CONTROL_QUEUE};
+use crate::isn::initial_sequence;
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::Instant;
+use crate::trace::{FourTuple, SegmentSummary, TraceEvent};
+use crate::wire::{self, TcpFlags, TcpHeader, WireError};
+use std::net::SocketAddr;
+
+/// The trace's view of a segment.
+pub(crate) fn summarize(src: SocketAddr, dst: SocketAddr, hdr: &TcpHeader, len: usize) -> SegmentSummary {
+    SegmentSummary {
+        src,
+        dst,
+        flags: hdr.flags,
+        seq: hdr.seq.raw(),
+        ack: if hdr.flags.ack() { hdr.ack.raw() } else { 0 },
+        len: len as u32,
+        win: hdr.window,
+        opts: hdr.options,
+    }
+}
+
+impl Stack {
+    /// Queue a control segment (RST or bare ACK) not tied to a live connection.
+    pub(super) fn push_control(&mut self, tuple: FourTuple, hdr: TcpHeader) {
+        if self.control.len() >= MAX_CONTROL_QUEUE {
+            self.stats.control_dropped += 1;
+            return;
+        }
+        if hdr.flags.rst() {
+            self.stats.rst_sent += 1;
+        }
+        self.control.push_back(Control { tuple, hdr });
+    }
+
+    pub(super) fn find_listener(&self, tuple: &FourTuple) -> Option<ListenerId> {
+        let any = SocketAddr::new(
+            if tuple.local.is_ipv4() {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+            } else {
+                std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+            },
+            tuple.local.port(),
+        );
+        self.by_local.get(&tuple.local).or_else(|| self.by_local.get(&any)).map(|&i| ListenerId(i))
+    }
+
+    /// Process one received IP datagram. Malformed datagrams (bad checksums included)
+    /// are counted in [`crate::StackStats`] and dropped; nothing a peer sends can make
+    /// this panic.
+    pub fn handle_packet(&mut self, now: Instant, datagram: &[u8]) {
+        self.advance(now);
+        let pkt = match wire::parse(datagram) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.malformed += 1;
+                if matches!(e, WireError::BadTcpChecksum | WireError::BadIpChecksum) {
+                    self.stats.bad_checksum += 1;
+                }
+                return;
+            }
+        };
+        if !self.cfg.addresses.is_empty() && !self.cfg.addresses.contains(&pkt.dst) {
+            // Not addressed to us.
+            self.stats.no_connection += 1;
+            return;
+        }
+        let hdr = pkt.tcp;
+        let tuple = FourTuple {
+            local: SocketAddr::new(pkt.dst, hdr.dst_port),
+            remote: SocketAddr::new(pkt.src, hdr.src_port),
+        };
+        if self.cfg.trace {
+            let seg = summarize(tuple.remote, tuple.local, &hdr, pkt.payload.len());
+            self.trace(TraceEvent::Recv { conn: tuple, seg });
+        }
+        if let Some(&idx) = self.by_tuple.get(&tuple) {
+            let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, &hdr, pkt.payload));
+            if let Some(out) = out {
+                self.after_conn(idx, out);
+            }
+            return;
+        }
+        if self.time_wait.contains(&tuple)
+            && self.time_wait_segment(tuple, &hdr, pkt.payload.len()) == TimeWaitVerdict::Done
+        {
+            return;
+        }
+        match self.find_listener(&tuple) {
+            Some(l) => self.listen_segment(l, tuple, &hdr),
+            None => self.closed_segment(tuple, &hdr, pkt.payload.len()),
+        }
+    }
+
+    /// RFC 9293 3.10.7.1, CLOSED: "An incoming segment not containing a RST causes a RST
+    /// to be sent in response."
+    fn closed_segment(&mut self, tuple: FourTuple, hdr: &TcpHeader, payload_len: usize) {
+        self.stats.no_connection += 1;
+        // "An incoming segment containing a RST is discarded."
+        if hdr.flags.rst() {
+            return;
+        }
+        let h = if hdr.flags.ack() {
+            // "If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>"
+            control_header(&tuple, hdr.ack, None, TcpFlags::RST, 0)
+        } else {
+            // "If the ACK bit is off, sequence number zero is used,
+            // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>"
+            let seg_len = payload_len as u32 + u32::from(hdr.flags.syn()) + u32::from(hdr.flags.fin());
+            control_header(&tuple, SeqNum(0), Some(hdr.seq + seg_len), TcpFlags::RST, 0)
+        };
+        self.push_control(tuple, h);
+    }
+
+    /// RFC 9293 3.10.7.2, LISTEN.
+    fn listen_segment(&mut self, l: ListenerId, tuple: FourTuple, hdr: &TcpHeader) {
+        let fl = hdr.flags;
+        // "First, check for a RST: An incoming RST segment could not be valid since it
+        // could not have been sent in response to anything sent by this incarnation of
+        // the connection. An incoming RST should be ignored."
+        if fl.rst() {
+            return;
+        }
+        // "Second, check for an ACK: Any acknowledgment is bad if it arrives on a
+        // connection still in the LISTEN state. An acceptable reset segment should be
+        // formed for any arriving ACK-bearing segment. The RST should be formatted as
+        // follows: <SEQ=SEG.ACK><CTL=RST>"
+        if fl.ack() {
+            let h = control_header(&tuple, hdr.ack, None, TcpFlags::RST, 0);
+            self.push_control(tuple, h);
+            return;
+        }
+        // "Fourth, other data or control: ... drop the segment and return."
+        if !fl.syn() {
+            return;
+        }
+        // "Third, check for a SYN". A full accept queue or SYN queue drops the SYN
+        // without an answer; the peer retransmits.
+        let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return };
+        if listener.accept_queue.len() >= listener.backlog
+            || listener.embryonic >= self.cfg.max_syn_queue
+            || self.live_conns >= self.cfg.max_connections
+        {
+            self.stats.syn_dropped += 1;
+            return;
+        }
+        // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other control or text
+        // should be queued for processing later. ISS should be selected and a SYN
+        // segment sent of the form: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set
+        // to ISS+1 and SND.UNA to ISS. The connection state should be changed to
+        // SYN-RECEIVED." Text on the SYN is not kept: the peer retransmits it.
+        let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
+        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        conn.state = State::Listen;
+        conn.listener = Some(l);
+        conn.irs = hdr.seq;
+        conn.rcv_nxt = hdr.seq + 1;
+        conn.rcv_adv = conn.rcv_nxt;
+        conn.snd_wnd = u32::from(hdr.window);
+        conn.max_snd_wnd = conn.snd_wnd;
+        conn.snd_wl1 = hdr.seq;
+        conn.need_syn = true;
+        let id = self.alloc_slot(conn);
+        self.by_tuple.insert(tuple, id.index);
+        if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
+            listener.embryonic += 1;
+        }
+        let opts = hdr.options;
+        self.with_conn(id.index, |c, ctx| {
+            c.apply_syn_options(ctx, &opts);
+            c.set_state(ctx, State::SynReceived);
+        });
+        self.schedule(id.index);
+    }
+}

@@ -1,0 +1,554 @@
+//! The stack: connections demultiplexed by 4-tuple, listeners with backlogs, ephemeral
+//! ports, ISNs, the TIME-WAIT table, timers and events.
+//!
+//! # Driving contract
+//!
+//! The stack is sans-IO. The driver owns the clock and the network:
+//!
+//! 1. Feed every received IP datagram to [`Stack::handle_packet`].
+//! 2. After any input, application call or timeout, call [`Stack::poll_transmit`]
+//!    until it returns `None`, sending each datagram it writes.
+//! 3. Sleep until [`Stack::poll_timeout`] (or the next datagram), then call
+//!    [`Stack::handle_timeout`].
+//! 4. Drain [`Stack::poll_event`] (and [`Stack::poll_trace`] when tracing).
+//!
+//! Time only moves forward: every `now` must be at least the previous one (an earlier
+//! value is treated as the latest seen). Application calls use the latest `now`.
+//! Handles stay valid until the application releases them with [`Stack::close`] or
+//! [`Stack::abort`], even after the connection reached CLOSED.
+
+mod input;
+mod output;
+mod timewait;
+
+pub use output::Transmit;
+
+use crate::config::Config;
+use crate::conn::{Conn, Control, Ctx, Outcome};
+use crate::error::{Error, UsageError};
+use crate::event::{ConnId, ConnInfo, Event, ListenerId, StackStats};
+use crate::isn::{initial_sequence, port_offset, KeyedState};
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::Instant;
+use crate::trace::{AppCall, FourTuple, TraceEvent, TraceRecord};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use timewait::TimeWaitTable;
+
+/// A slot of the connection slab.
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    conn: Option<Box<Conn>>,
+}
+
+/// A passive OPEN: a local endpoint, its backlog and its accept queue.
+#[derive(Debug)]
+struct Listener {
+    local: SocketAddr,
+    backlog: usize,
+    /// Established connections waiting for `accept`.
+    accept_queue: VecDeque<ConnId>,
+    /// Connections in SYN-RECEIVED.
+    embryonic: usize,
+}
+
+/// A TCP stack: many connections and listeners over the addresses in its
+/// [`Config`]. See the module documentation for the driving contract.
+#[derive(Debug)]
+pub struct Stack {
+    cfg: Config,
+    now: Instant,
+    keys: KeyedState,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    live_conns: usize,
+    /// Demultiplexing: O(1) in the number of connections.
+    by_tuple: HashMap<FourTuple, u32, KeyedState>,
+    listeners: Vec<Option<Listener>>,
+    by_local: HashMap<SocketAddr, u32, KeyedState>,
+    time_wait: TimeWaitTable,
+    /// (deadline, slot, generation); stale entries are skipped lazily.
+    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    /// Connections that may have something to send.
+    tx_queue: VecDeque<u32>,
+    control: VecDeque<Control>,
+    events: VecDeque<Event>,
+    trace: VecDeque<TraceRecord>,
+    stats: StackStats,
+    port_counter: u32,
+}
+
+impl Stack {
+    /// A stack with the given configuration.
+    pub fn new(cfg: Config) -> Self {
+        let keys = KeyedState::new(&cfg.secret, 0x6973_6e00);
+        let map_keys = KeyedState::new(&cfg.secret, 0x6d61_7000);
+        Stack {
+            time_wait: TimeWaitTable::new(map_keys),
+            now: Instant::ZERO,
+            keys,
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            live_conns: 0,
+            by_tuple: HashMap::with_hasher(map_keys),
+            listeners: Vec::new(),
+            by_local: HashMap::with_hasher(map_keys),
+            timers: BinaryHeap::new(),
+            tx_queue: VecDeque::new(),
+            control: VecDeque::new(),
+            events: VecDeque::new(),
+            trace: VecDeque::new(),
+            stats: StackStats::default(),
+            port_counter: 0,
+            cfg,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Stack-wide counters.
+    pub fn stats(&self) -> StackStats {
+        self.stats
+    }
+
+    /// Connections held (every state but compact TIME-WAIT records).
+    pub fn connection_count(&self) -> usize {
+        self.live_conns
+    }
+
+    /// TIME-WAIT records held.
+    pub fn time_wait_count(&self) -> usize {
+        self.time_wait.len()
+    }
+
+    /// The next application event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next trace record, if tracing is on.
+    pub fn poll_trace(&mut self) -> Option<TraceRecord> {
+        self.trace.pop_front()
+    }
+
+    fn advance(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    fn trace(&mut self, ev: TraceEvent) {
+        if self.cfg.trace {
+            self.trace.push_back(TraceRecord { t: self.now, ev });
+        }
+    }
+
+    fn app_trace(&mut self, conn: FourTuple, call: AppCall, bytes: usize) {
+        self.trace(TraceEvent::App { conn, call, bytes });
+    }
+
+    /// Borrow a connection together with the context it needs.
+    fn with_conn<R>(&mut self, idx: u32, f: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> R) -> Option<R> {
+        let slot = self.slots.get_mut(idx as usize)?;
+        let generation = slot.generation;
+        let conn = slot.conn.as_deref_mut()?;
+        let mut ctx = Ctx {
+            now: self.now,
+            cfg: &self.cfg,
+            id: ConnId { index: idx, generation },
+            trace: &mut self.trace,
+            events: &mut self.events,
+            control: &mut self.control,
+            stats: &mut self.stats,
+        };
+        Some(f(conn, &mut ctx))
+    }
+
+    fn conn(&self, id: ConnId) -> Result<&Conn, Error> {
+        match self.slots.get(id.index as usize) {
+            Some(Slot { generation, conn: Some(c) }) if *generation == id.generation => Ok(c),
+            _ => Err(UsageError::UnknownConnection.into()),
+        }
+    }
+
+    fn check(&self, id: ConnId) -> Result<u32, Error> {
+        self.conn(id).map(|_| id.index)
+    }
+
+    fn alloc_slot(&mut self, conn: Conn) -> ConnId {
+        self.live_conns += 1;
+        if let Some(idx) = self.free_slots.pop() {
+            let slot = &mut self.slots[idx as usize];
+            slot.conn = Some(Box::new(conn));
+            ConnId { index: idx, generation: slot.generation }
+        } else {
+            let idx = self.slots.len() as u32;
+            self.slots.push(Slot { generation: 0, conn: Some(Box::new(conn)) });
+            ConnId { index: idx, generation: 0 }
+        }
+    }
+
+    fn free_slot(&mut self, idx: u32) {
+        if let Some(slot) = self.slots.get_mut(idx as usize) {
+            if let Some(conn) = slot.conn.take() {
+                if self.by_tuple.get(&conn.tuple) == Some(&idx) {
+                    self.by_tuple.remove(&conn.tuple);
+                }
+                self.time_wait.disown(&conn.tuple, idx);
+                slot.generation = slot.generation.wrapping_add(1);
+                self.free_slots.push(idx);
+                self.live_conns -= 1;
+            }
+        }
+    }
+
+    /// Act on what a connection reported, then queue it for output and re-arm its
+    /// timer.
+    fn after_conn(&mut self, idx: u32, outcome: Outcome) {
+        match outcome {
+            Outcome::None => {}
+            Outcome::Established => self.on_established(idx),
+            Outcome::Closed => {
+                let Some(slot) = self.slots.get(idx as usize) else { return };
+                let Some(conn) = slot.conn.as_deref() else { return };
+                let tuple = conn.tuple;
+                let embryonic = conn.listener.is_some() && !conn.queued_for_accept;
+                let release = conn.app_closed || embryonic;
+                if let Some(l) = conn.listener.filter(|_| embryonic) {
+                    self.listener_embryo_gone(l);
+                }
+                if self.by_tuple.get(&tuple) == Some(&idx) {
+                    self.by_tuple.remove(&tuple);
+                }
+                if release {
+                    self.free_slot(idx);
+                }
+                return;
+            }
+            Outcome::Discard => {
+                if let Some(l) = self.slots.get(idx as usize).and_then(|s| s.conn.as_deref()).and_then(|c| c.listener)
+                {
+                    self.listener_embryo_gone(l);
+                }
+                self.free_slot(idx);
+                return;
+            }
+            Outcome::TimeWait => {
+                self.enter_time_wait(idx);
+                return;
+            }
+        }
+        self.schedule(idx);
+    }
+
+    /// Queue the connection for output and put its deadline in the timer heap.
+    fn schedule(&mut self, idx: u32) {
+        let Some(slot) = self.slots.get_mut(idx as usize) else { return };
+        let generation = slot.generation;
+        let Some(conn) = slot.conn.as_deref_mut() else { return };
+        if !conn.in_tx_queue && conn.state != State::Closed && conn.state != State::TimeWait {
+            conn.in_tx_queue = true;
+            self.tx_queue.push_back(idx);
+        }
+        if let Some(d) = conn.deadline() {
+            if conn.heap_deadline.is_none_or(|h| d < h) {
+                conn.heap_deadline = Some(d);
+                self.timers.push(Reverse((d, idx, generation)));
+            }
+        }
+    }
+
+    fn on_established(&mut self, idx: u32) {
+        let Some(slot) = self.slots.get_mut(idx as usize) else { return };
+        let generation = slot.generation;
+        let Some(conn) = slot.conn.as_deref_mut() else { return };
+        let Some(l) = conn.listener else { return };
+        if conn.queued_for_accept {
+            return;
+        }
+        conn.queued_for_accept = true;
+        let id = ConnId { index: idx, generation };
+        match self.listeners.get_mut(l.0 as usize).and_then(|l| l.as_mut()) {
+            Some(listener) => {
+                listener.embryonic = listener.embryonic.saturating_sub(1);
+                listener.accept_queue.push_back(id);
+                self.events.push_back(Event::Accepted { listener: l, conn: id });
+                self.schedule(idx);
+            }
+            None => {
+                // The listener was closed meanwhile: nobody will accept this one.
+                let _ = self.abort(id);
+            }
+        }
+    }
+
+    fn listener_embryo_gone(&mut self, l: ListenerId) {
+        if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
+            listener.embryonic = listener.embryonic.saturating_sub(1);
+        }
+    }
+
+    // ----- passive and active OPEN ------------------------------------------------
+
+    /// Passive OPEN (RFC 9293 3.10.1): accept connections to `local` (an unspecified IP
+    /// listens on every address). At most `backlog` established connections wait for
+    /// `accept` (0 means the configured default); SYNs beyond it are dropped, not
+    /// answered.
+    pub fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, Error> {
+        if local.port() == 0 {
+            return Err(UsageError::InvalidAddress.into());
+        }
+        if self.by_local.contains_key(&local) {
+            return Err(UsageError::AddrInUse.into());
+        }
+        let backlog = if backlog == 0 { self.cfg.default_backlog } else { backlog };
+        let listener = Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0 };
+        let idx = match self.listeners.iter().position(|l| l.is_none()) {
+            Some(i) => {
+                self.listeners[i] = Some(listener);
+                i
+            }
+            None => {
+                self.listeners.push(Some(listener));
+                self.listeners.len() - 1
+            }
+        } as u32;
+        self.by_local.insert(local, idx);
+        let tuple = FourTuple::listener(local);
+        self.app_trace(tuple, AppCall::Listen, 0);
+        self.trace(TraceEvent::State { conn: tuple, from: State::Closed, to: State::Listen });
+        Ok(ListenerId(idx))
+    }
+
+    /// Stop listening. Connections not yet accepted are reset.
+    pub fn close_listener(&mut self, l: ListenerId) -> Result<(), Error> {
+        let listener = self
+            .listeners
+            .get_mut(l.0 as usize)
+            .and_then(|x| x.take())
+            .ok_or(Error::Usage(UsageError::UnknownListener))?;
+        self.by_local.remove(&listener.local);
+        let tuple = FourTuple::listener(listener.local);
+        self.app_trace(tuple, AppCall::Close, 0);
+        self.trace(TraceEvent::State { conn: tuple, from: State::Listen, to: State::Closed });
+        for id in listener.accept_queue {
+            let _ = self.abort(id);
+        }
+        // Embryonic connections of this listener: reset them too.
+        let embryos: Vec<u32> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.conn.as_deref().filter(|c| c.listener == Some(l) && !c.queued_for_accept).map(|_| i as u32)
+            })
+            .collect();
+        for idx in embryos {
+            let generation = self.slots[idx as usize].generation;
+            let _ = self.abort(ConnId { index: idx, generation });
+        }
+        Ok(())
+    }
+
+    /// Take an established connection from the listener's accept queue.
+    pub fn accept(&mut self, l: ListenerId) -> Option<ConnId> {
+        let listener = self.listeners.get_mut(l.0 as usize)?.as_mut()?;
+        let id = listener.accept_queue.pop_front()?;
+        let tuple = self.conn(id).ok()?.tuple;
+        if let Some(Some(c)) = self.slots.get_mut(id.index as usize).map(|s| s.conn.as_deref_mut()) {
+            c.listener = None;
+        }
+        self.app_trace(tuple, AppCall::Accept, 0);
+        Some(id)
+    }
+
+    /// How many connections wait in the listener's accept queue.
+    pub fn accept_queue_len(&self, l: ListenerId) -> usize {
+        self.listeners.get(l.0 as usize).and_then(|x| x.as_ref()).map_or(0, |l| l.accept_queue.len())
+    }
+
+    /// Active OPEN (RFC 9293 3.10.1) from an ephemeral port of our address of the
+    /// remote's family. The port is chosen per RFC 6056 Algorithm 3 and never reuses a
+    /// 4-tuple that is open or in TIME-WAIT.
+    pub fn connect(&mut self, now: Instant, remote: SocketAddr) -> Result<ConnId, Error> {
+        self.advance(now);
+        let local_ip = self
+            .cfg
+            .addresses
+            .iter()
+            .copied()
+            .find(|a| a.is_ipv4() == remote.is_ipv4())
+            .ok_or(Error::Usage(UsageError::NoLocalAddress))?;
+        let port = self.pick_port(local_ip, remote)?;
+        self.connect_from(now, SocketAddr::new(local_ip, port), remote)
+    }
+
+    /// Active OPEN from a chosen local endpoint (simultaneous open needs fixed ports on
+    /// both sides).
+    pub fn connect_from(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> Result<ConnId, Error> {
+        self.advance(now);
+        if remote.port() == 0 || remote.ip().is_unspecified() || local.port() == 0 || local.ip().is_unspecified() {
+            return Err(UsageError::InvalidAddress.into());
+        }
+        if local.is_ipv4() != remote.is_ipv4() {
+            return Err(UsageError::InvalidAddress.into());
+        }
+        let tuple = FourTuple { local, remote };
+        if self.by_tuple.contains_key(&tuple) || self.time_wait.contains(&tuple) {
+            return Err(UsageError::AddrInUse.into());
+        }
+        if self.live_conns >= self.cfg.max_connections {
+            return Err(UsageError::ConnectionLimit.into());
+        }
+        let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
+        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        conn.need_syn = true;
+        let id = self.alloc_slot(conn);
+        self.by_tuple.insert(tuple, id.index);
+        self.app_trace(tuple, AppCall::Connect, 0);
+        self.with_conn(id.index, |c, ctx| c.set_state(ctx, State::SynSent));
+        self.schedule(id.index);
+        Ok(id)
+    }
+
+    fn pick_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Result<u16, Error> {
+        let (lo, hi) = self.cfg.ephemeral_ports;
+        if lo == 0 || hi < lo {
+            return Err(UsageError::PortsExhausted.into());
+        }
+        let num = u32::from(hi - lo) + 1;
+        let offset = port_offset(&self.keys, local_ip, remote);
+        for i in 0..num {
+            let port = lo + (offset.wrapping_add(self.port_counter).wrapping_add(i) % num) as u16;
+            let tuple = FourTuple { local: SocketAddr::new(local_ip, port), remote };
+            if !self.by_tuple.contains_key(&tuple) && !self.time_wait.contains(&tuple) {
+                // RFC 6056 3.3.3: "next_ephemeral = next_ephemeral + 1" per connection.
+                self.port_counter = self.port_counter.wrapping_add(i + 1);
+                return Ok(port);
+            }
+        }
+        Err(UsageError::PortsExhausted.into())
+    }
+
+    // ----- SEND, RECEIVE, CLOSE, ABORT, STATUS -------------------------------------
+
+    /// SEND (RFC 9293 3.10.2): queue bytes; returns how many fit in the send buffer.
+    /// `Err(WouldBlock)` when it is full (an [`Event::Writable`] follows).
+    pub fn send(&mut self, c: ConnId, data: &[u8]) -> Result<usize, Error> {
+        let idx = self.check(c)?;
+        let res = self.with_conn(idx, |conn, _| conn.send(data)).unwrap_or(Err(UsageError::UnknownConnection.into()));
+        if let Ok(n) = res {
+            let tuple = self.conn(c)?.tuple;
+            self.app_trace(tuple, AppCall::Send, n);
+            self.schedule(idx);
+        }
+        res
+    }
+
+    /// RECEIVE (RFC 9293 3.10.3): copy received bytes out. `Ok(0)` after the peer's FIN
+    /// (end of stream); `Err(WouldBlock)` when nothing is there yet.
+    pub fn recv(&mut self, c: ConnId, buf: &mut [u8]) -> Result<usize, Error> {
+        let idx = self.check(c)?;
+        let res = self.with_conn(idx, |conn, ctx| conn.recv(ctx, buf)).unwrap_or(Err(UsageError::UnknownConnection.into()));
+        if let Ok(n) = res {
+            let tuple = self.conn(c)?.tuple;
+            self.app_trace(tuple, AppCall::Recv, n);
+            self.schedule(idx);
+        }
+        res
+    }
+
+    /// Half-close: queue our FIN after the data already sent (CLOSE of RFC 9293 3.10.4
+    /// without giving up the handle). The connection keeps receiving until the peer's
+    /// FIN.
+    pub fn shutdown(&mut self, c: ConnId) -> Result<(), Error> {
+        let idx = self.check(c)?;
+        let tuple = self.conn(c)?.tuple;
+        self.app_trace(tuple, AppCall::Shutdown, 0);
+        let out = self.with_conn(idx, |conn, ctx| conn.shutdown(ctx)).unwrap_or(Ok(Outcome::None))?;
+        self.after_conn(idx, out);
+        Ok(())
+    }
+
+    /// CLOSE (RFC 9293 3.10.4): send our FIN after pending data and release the
+    /// handle; the stack finishes the close (and TIME-WAIT) on its own. Unread data is
+    /// discarded.
+    pub fn close(&mut self, c: ConnId) -> Result<(), Error> {
+        let idx = self.check(c)?;
+        let (tuple, state) = {
+            let conn = self.conn(c)?;
+            (conn.tuple, conn.state)
+        };
+        self.app_trace(tuple, AppCall::Close, 0);
+        if matches!(state, State::Closed | State::TimeWait) {
+            self.free_slot(idx);
+            return Ok(());
+        }
+        let out = self
+            .with_conn(idx, |conn, ctx| {
+                conn.app_closed = true;
+                let n = conn.rx.readable();
+                conn.rx.ring.consume(n);
+                match conn.shutdown(ctx) {
+                    Ok(o) => o,
+                    // Already closing (FIN sent): just release the handle at the end.
+                    Err(_) => Outcome::None,
+                }
+            })
+            .unwrap_or(Outcome::None);
+        self.after_conn(idx, out);
+        Ok(())
+    }
+
+    /// ABORT (RFC 9293 3.10.5): reset the connection and release the handle.
+    pub fn abort(&mut self, c: ConnId) -> Result<(), Error> {
+        let idx = self.check(c)?;
+        let (tuple, listener, queued) = {
+            let conn = self.conn(c)?;
+            (conn.tuple, conn.listener, conn.queued_for_accept)
+        };
+        self.app_trace(tuple, AppCall::Abort, 0);
+        self.with_conn(idx, |conn, ctx| conn.abort(ctx));
+        if let Some(l) = listener {
+            if !queued {
+                self.listener_embryo_gone(l);
+            } else if let Some(Some(lst)) = self.listeners.get_mut(l.0 as usize) {
+                lst.accept_queue.retain(|x| *x != c);
+            }
+        }
+        self.free_slot(idx);
+        Ok(())
+    }
+
+    /// The connection's state (CLOSED for a released handle).
+    pub fn state(&self, c: ConnId) -> State {
+        match self.conn(c) {
+            Ok(conn) if conn.state == State::TimeWait && !self.time_wait.contains(&conn.tuple) => State::Closed,
+            Ok(conn) => conn.state,
+            Err(_) => State::Closed,
+        }
+    }
+
+    /// STATUS (RFC 9293 3.10.6).
+    pub fn info(&self, c: ConnId) -> Result<ConnInfo, Error> {
+        let mut info = self.conn(c)?.info();
+        info.state = self.state(c);
+        Ok(info)
+    }
+
+    /// The 4-tuple of a connection.
+    pub fn tuple(&self, c: ConnId) -> Result<FourTuple, Error> {
+        Ok(self.conn(c)?.tuple)
+    }
+
+    /// Why the connection failed, if it did.
+    pub fn error(&self, c: ConnId) -> Option<crate::error::ConnError> {
+        self.conn(c).ok().and_then(|conn| conn.error)
+    }
+}

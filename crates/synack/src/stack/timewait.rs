@@ -1,0 +1,258 @@
+//! TIME-WAIT as compact records (RFC 9293 3.4.2, 3.10.7.4).
+//!
+//! A connection entering TIME-WAIT gives up its buffers and timers; what remains is a
+//! record of a few dozen bytes: the 4-tuple (the map key), SND.NXT, RCV.NXT, the
+//! advertised window and the 2×MSL deadline. It answers a retransmitted FIN with an ACK
+//! and restarts the 2×MSL timer, then is forgotten.
+
+use super::Stack;
+use crate::conn::control_header;
+use crate::event::Event;
+use crate::isn::KeyedState;
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::Instant;
+use crate::trace::{FourTuple, TimerAction, TimerKind, TraceEvent};
+use crate::wire::{TcpFlags, TcpHeader};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+/// One connection in TIME-WAIT.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TimeWaitRecord {
+    snd_nxt: SeqNum,
+    rcv_nxt: SeqNum,
+    deadline: Instant,
+    /// The slot of a connection whose handle the application still holds.
+    owner: Option<u32>,
+    window: u16,
+}
+
+/// Every TIME-WAIT record, with their deadlines in a heap (at most one live heap entry
+/// per record: a restarted deadline is re-pushed when the old entry comes up).
+#[derive(Debug)]
+pub(super) struct TimeWaitTable {
+    map: HashMap<FourTuple, TimeWaitRecord, KeyedState>,
+    heap: BinaryHeap<Reverse<(Instant, FourTuple)>>,
+}
+
+impl TimeWaitTable {
+    pub(super) fn new(keys: KeyedState) -> Self {
+        TimeWaitTable { map: HashMap::with_hasher(keys), heap: BinaryHeap::new() }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(super) fn contains(&self, t: &FourTuple) -> bool {
+        self.map.contains_key(t)
+    }
+
+    /// The application released the handle of the connection in `slot`.
+    pub(super) fn disown(&mut self, t: &FourTuple, slot: u32) {
+        if let Some(r) = self.map.get_mut(t) {
+            if r.owner == Some(slot) {
+                r.owner = None;
+            }
+        }
+    }
+
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// Remove and return the next record whose deadline is at or before `now`.
+    fn pop_expired(&mut self, now: Instant) -> Option<(FourTuple, TimeWaitRecord)> {
+        while let Some(&Reverse((t, tuple))) = self.heap.peek() {
+            if t > now {
+                return None;
+            }
+            self.heap.pop();
+            match self.map.get(&tuple) {
+                Some(r) if r.deadline <= now => {
+                    let r = *r;
+                    self.map.remove(&tuple);
+                    return Some((tuple, r));
+                }
+                Some(r) if r.deadline > t => {
+                    let d = r.deadline;
+                    self.heap.push(Reverse((d, tuple)));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Remove the record with the earliest deadline (recycling under pressure).
+    fn pop_oldest(&mut self) -> Option<(FourTuple, TimeWaitRecord)> {
+        while let Some(Reverse((t, tuple))) = self.heap.pop() {
+            if let Some(r) = self.map.get(&tuple) {
+                if r.deadline == t {
+                    let r = *r;
+                    self.map.remove(&tuple);
+                    return Some((tuple, r));
+                }
+                let d = r.deadline;
+                self.heap.push(Reverse((d, tuple)));
+            }
+        }
+        None
+    }
+}
+
+/// What to do with a segment that hit a TIME-WAIT record.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum TimeWaitVerdict {
+    /// Handled (answered or dropped).
+    Done,
+    /// A new SYN may open a new connection: hand it to the listener.
+    Reopen,
+}
+
+impl Stack {
+    /// Replace the connection in `idx`, now in TIME-WAIT, by a compact record.
+    pub(super) fn enter_time_wait(&mut self, idx: u32) {
+        let now = self.now;
+        let two_msl = self.cfg.msl.saturating_mul(2);
+        let Some(slot) = self.slots.get_mut(idx as usize) else { return };
+        let generation = slot.generation;
+        let Some(conn) = slot.conn.as_deref_mut() else { return };
+        let tuple = conn.tuple;
+        let window = (conn.rcv_adv.since(conn.rcv_nxt) >> conn.rcv_wscale).min(65535) as u16;
+        let record = TimeWaitRecord {
+            snd_nxt: conn.snd_nxt,
+            rcv_nxt: conn.rcv_nxt,
+            deadline: now + two_msl,
+            owner: (!conn.app_closed).then_some(idx),
+            window,
+        };
+        let ack_due = conn.ack_now;
+        conn.ack_now = false;
+        let release = conn.app_closed;
+        if self.by_tuple.get(&tuple) == Some(&idx) {
+            self.by_tuple.remove(&tuple);
+        }
+        if ack_due {
+            // The ACK of the peer's FIN.
+            let h = control_header(&tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
+            self.push_control(tuple, h);
+        }
+        self.events.push_back(Event::Closed {
+            conn: crate::event::ConnId { index: idx, generation },
+            reason: crate::event::CloseReason::Normal,
+        });
+        if self.time_wait.len() >= self.cfg.max_time_wait {
+            if let Some((old, _)) = self.time_wait.pop_oldest() {
+                self.stats.time_wait_recycled += 1;
+                self.trace(TraceEvent::State { conn: old, from: State::TimeWait, to: State::Closed });
+            }
+        }
+        self.time_wait.map.insert(tuple, record);
+        self.time_wait.heap.push(Reverse((record.deadline, tuple)));
+        self.trace(TraceEvent::Timer {
+            conn: tuple,
+            timer: TimerKind::TimeWait,
+            action: TimerAction::Set,
+            at: record.deadline,
+        });
+        if release {
+            self.free_slot(idx);
+        }
+    }
+
+    /// A segment for a 4-tuple in TIME-WAIT (RFC 9293 3.10.7.4, TIME-WAIT STATE).
+    pub(super) fn time_wait_segment(&mut self, tuple: FourTuple, hdr: &TcpHeader, payload_len: usize) -> TimeWaitVerdict {
+        let now = self.now;
+        let two_msl = self.cfg.msl.saturating_mul(2);
+        let rfc1337 = self.cfg.rfc1337;
+        let has_listener = self.find_listener(&tuple).is_some();
+        let Some(rec) = self.time_wait.map.get_mut(&tuple) else { return TimeWaitVerdict::Done };
+        let fl = hdr.flags;
+        let ack_hdr = control_header(&tuple, rec.snd_nxt, Some(rec.rcv_nxt), TcpFlags::ACK, rec.window);
+        if fl.rst() {
+            // RFC 1337 ("TIME-WAIT Assassination Hazards"): ignore RST in TIME-WAIT, so
+            // that an old duplicate cannot cut the 2×MSL wait short. Without it, RFC 9293
+            // with RFC 5961: only an exact RCV.NXT match ends TIME-WAIT.
+            if !rfc1337 && hdr.seq == rec.rcv_nxt {
+                self.remove_time_wait(tuple);
+            }
+            return TimeWaitVerdict::Done;
+        }
+        if fl.syn() && !fl.ack() {
+            // RFC 9293 3.10.7.4 (fourth step, TIME-WAIT) and RFC 6191: a SYN whose
+            // sequence number lies beyond the old connection's RCV.NXT may start a new
+            // incarnation.
+            if has_listener && hdr.seq.gt(rec.rcv_nxt) {
+                self.remove_time_wait(tuple);
+                return TimeWaitVerdict::Reopen;
+            }
+            // Otherwise a challenge ACK (RFC 5961 4).
+            self.stats.challenge_acks += 1;
+            self.push_control(tuple, ack_hdr);
+            return TimeWaitVerdict::Done;
+        }
+        let seg_end = hdr.seq + payload_len as u32 + u32::from(fl.fin());
+        if fl.fin() && seg_end == rec.rcv_nxt {
+            // "The only thing that can arrive in this state is a retransmission of the
+            // remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+            rec.deadline = now + two_msl;
+            let at = rec.deadline;
+            self.push_control(tuple, ack_hdr);
+            self.trace(TraceEvent::Timer { conn: tuple, timer: TimerKind::TimeWait, action: TimerAction::Set, at });
+            return TimeWaitVerdict::Done;
+        }
+        // A bare ACK at RCV.NXT is acceptable and needs nothing. Anything else is not
+        // acceptable: "an acknowledgment should be sent in reply".
+        if !(payload_len == 0 && !fl.fin() && hdr.seq == rec.rcv_nxt) {
+            self.stats.unacceptable += 1;
+            self.push_control(tuple, ack_hdr);
+        }
+        TimeWaitVerdict::Done
+    }
+
+    fn remove_time_wait(&mut self, tuple: FourTuple) {
+        if let Some(rec) = self.time_wait.map.remove(&tuple) {
+            self.trace(TraceEvent::Timer {
+                conn: tuple,
+                timer: TimerKind::TimeWait,
+                action: TimerAction::Cancel,
+                at: rec.deadline,
+            });
+            self.trace(TraceEvent::State { conn: tuple, from: State::TimeWait, to: State::Closed });
+            self.time_wait_closed(rec);
+        }
+    }
+
+    /// Let a still-held handle see CLOSED.
+    fn time_wait_closed(&mut self, rec: TimeWaitRecord) {
+        if let Some(idx) = rec.owner {
+            if let Some(slot) = self.slots.get_mut(idx as usize) {
+                let generation = slot.generation;
+                if let Some(conn) = slot.conn.as_deref_mut() {
+                    conn.state = State::Closed;
+                    self.events.push_back(Event::StateChanged {
+                        conn: crate::event::ConnId { index: idx, generation },
+                        from: State::TimeWait,
+                        to: State::Closed,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Forget TIME-WAIT records whose 2×MSL has passed.
+    pub(super) fn expire_time_wait(&mut self) {
+        while let Some((tuple, rec)) = self.time_wait.pop_expired(self.now) {
+            self.trace(TraceEvent::Timer {
+                conn: tuple,
+                timer: TimerKind::TimeWait,
+                action: TimerAction::Fire,
+                at: rec.deadline,
+            });
+            self.trace(TraceEvent::State { conn: tuple, from: State::TimeWait, to: State::Closed });
+            self.time_wait_closed(rec);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! A pair harness: two stacks joined by a virtual link with a fixed one-way delay, a
+//! virtual clock that jumps to the next event, and a hook that may drop, duplicate or
+//! delay chosen segments.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use synack::wire::{self, TcpFlags};
+use synack::{Config, Duration, Instant, Stack, State, TraceEvent};
+
+pub const CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+pub const SERVER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+pub const SERVER_PORT: u16 = 80;
+
+pub fn server_addr() -> SocketAddr {
+    SocketAddr::new(SERVER_IP, SERVER_PORT)
+}
+
+/// Which way a segment travels.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dir {
+    AtoB,
+    BtoA,
+}
+
+/// A segment seen on the link.
+#[derive(Clone, Debug)]
+pub struct Seg {
+    pub t: Instant,
+    pub dir: Dir,
+    pub flags: TcpFlags,
+    pub seq: u32,
+    pub ack: u32,
+    pub len: usize,
+    pub win: u16,
+    pub bytes: Vec<u8>,
+}
+
+/// What the link does with a segment.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fate {
+    Deliver,
+    Drop,
+    Duplicate,
+    Delay(Duration),
+}
+
+pub type Rule = Box<dyn FnMut(&Seg) -> Fate>;
+
+pub struct Pair {
+    pub a: Stack,
+    pub b: Stack,
+    pub now: Instant,
+    pub delay: Duration,
+    in_flight: Vec<(Instant, u64, Dir, Vec<u8>)>,
+    next_id: u64,
+    pub log: Vec<Seg>,
+    pub dropped: Vec<Seg>,
+    pub rule: Rule,
+    pub trace_a: Vec<synack::TraceRecord>,
+    pub trace_b: Vec<synack::TraceRecord>,
+}
+
+pub fn config(ip: IpAddr) -> Config {
+    Config { addresses: vec![ip], trace: true, ..Config::default() }
+}
+
+impl Pair {
+    /// Client `a` at 192.0.2.1, server `b` at 192.0.2.2, 10 ms one-way delay.
+    pub fn new() -> Self {
+        Self::with_configs(config(CLIENT_IP), config(SERVER_IP))
+    }
+
+    pub fn with_configs(ca: Config, cb: Config) -> Self {
+        Pair {
+            a: Stack::new(ca),
+            b: Stack::new(cb),
+            now: Instant::ZERO,
+            delay: Duration::from_millis(10),
+            in_flight: Vec::new(),
+            next_id: 0,
+            log: Vec::new(),
+            dropped: Vec::new(),
+            rule: Box::new(|_| Fate::Deliver),
+            trace_a: Vec::new(),
+            trace_b: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self) {
+        let mut buf = vec![0u8; 65536];
+        for dir in [Dir::AtoB, Dir::BtoA] {
+            loop {
+                let stack = if dir == Dir::AtoB { &mut self.a } else { &mut self.b };
+                let Some(tx) = stack.poll_transmit(self.now, &mut buf) else { break };
+                let bytes = buf[..tx.len].to_vec();
+                let p = wire::parse(&bytes).expect("stack emitted an unparsable datagram");
+                let seg = Seg {
+                    t: self.now,
+                    dir,
+                    flags: p.tcp.flags,
+                    seq: p.tcp.seq.raw(),
+                    ack: p.tcp.ack.raw(),
+                    len: p.payload.len(),
+                    win: p.tcp.window,
+                    bytes: bytes.clone(),
+                };
+                let fate = (self.rule)(&seg);
+                self.log.push(seg.clone());
+                let at = self.now + self.delay;
+                match fate {
+                    Fate::Deliver => self.push(at, dir, bytes),
+                    Fate::Drop => self.dropped.push(seg),
+                    Fate::Duplicate => {
+                        self.push(at, dir, bytes.clone());
+                        self.push(at + Duration::from_millis(1), dir, bytes);
+                    }
+                    Fate::Delay(d) => self.push(at + d, dir, bytes),
+                }
+            }
+        }
+        while let Some(r) = self.a.poll_trace() {
+            self.trace_a.push(r);
+        }
+        while let Some(r) = self.b.poll_trace() {
+            self.trace_b.push(r);
+        }
+    }
+
+    fn push(&mut self, at: Instant, dir: Dir, bytes: Vec<u8>) {
+        self.in_flight.push((at, self.next_id, dir, bytes));
+        self.next_id += 1;
+    }
+
+    /// Flush output, then advance the clock to the next event and process it. Returns
+    /// false when nothing is left to do.
+    pub fn step(&mut self) -> bool {
+        self.collect();
+        let next_pkt = self.in_flight.iter().map(|(t, id, _, _)| (*t, *id)).min();
+        let next_timer = [self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+        let t = match (next_pkt.map(|p| p.0), next_timer) {
+            (Some(p), Some(q)) => p.min(q),
+            (Some(p), None) => p,
+            (None, Some(q)) => q,
+            (None, None) => return false,
+        };
+        if t > self.now {
+            self.now = t;
+        }
+        // Deliver every datagram due now, in send order.
+        let mut due: Vec<_> = Vec::new();
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if self.in_flight[i].0 <= self.now {
+                due.push(self.in_flight.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        due.sort_by_key(|(t, id, _, _)| (*t, *id));
+        for (_, _, dir, bytes) in due {
+            match dir {
+                Dir::AtoB => self.b.handle_packet(self.now, &bytes),
+                Dir::BtoA => self.a.handle_packet(self.now, &bytes),
+            }
+        }
+        self.a.handle_timeout(self.now);
+        self.b.handle_timeout(self.now);
+        self.collect();
+        true
+    }
+
+    /// Step until `cond` holds; panics after `max` steps.
+    pub fn drive_until(&mut self, max: usize, mut cond: impl FnMut(&mut Pair) -> bool) {
+        for _ in 0..max {
+            if cond(self) {
+                return;
+            }
+            if !self.step() && !cond(self) {
+                panic!("the network went idle before the condition held (t={:?})", self.now);
+            }
+        }
+        assert!(cond(self), "condition not reached within {max} steps (t={:?})", self.now);
+    }
+
+    /// Step until nothing is left to do (bounded).
+    pub fn drive_idle(&mut self, max: usize) {
+        for _ in 0..max {
+            if !self.step() {
+                return;
+            }
+        }
+        panic!("still busy after {max} steps (t={:?})", self.now);
+    }
+
+    /// Step until virtual time reaches `t` (bounded).
+    pub fn drive_until_time(&mut self, t: Instant, max: usize) {
+        self.drive_until(max, |p| p.now >= t || !p.busy());
+    }
+
+    pub fn busy(&self) -> bool {
+        !self.in_flight.is_empty() || self.a.poll_timeout().is_some() || self.b.poll_timeout().is_some()
+    }
+
+    /// The state changes of connection traces on one side, in order, for the tuple
+    /// whose local port is `port` (0: any non-listener).
+    pub fn states(trace: &[synack::TraceRecord]) -> Vec<State> {
+        let mut out = Vec::new();
+        for r in trace {
+            if let TraceEvent::State { conn, from, to } = r.ev {
+                if conn.remote.port() == 0 {
+                    continue; // a listener
+                }
+                if out.is_empty() {
+                    out.push(from);
+                }
+                out.push(to);
+            }
+        }
+        out
+    }
+
+    pub fn segs(&self, dir: Dir) -> Vec<&Seg> {
+        self.log.iter().filter(|s| s.dir == dir).collect()
+    }
+}
+
+/// Deterministic bytes for transfers.
+pub fn pattern(n: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9 ^ u32::from(seed);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// A tiny xorshift RNG for fault injection in tests.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 1_000_000) as f64 / 1_000_000.0 < p
+    }
+}
