@@ -38,9 +38,7 @@ impl BuildHasher for KeyedState {
 /// identifying parameters ("localip, localport, remoteip, remoteport") and a secret key"
 /// (RFC 9293 3.4.1).
 pub(crate) fn initial_sequence(key: &KeyedState, now: Instant, tuple: &FourTuple) -> u32 {
-    let mut h = key.build_hasher();
-    tuple.hash(&mut h);
-    let f = h.finish() as u32;
+    let f = key.hash_one(tuple) as u32;
     let m = (now.as_micros() / 4) as u32;
     m.wrapping_add(f)
 }

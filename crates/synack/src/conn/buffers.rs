@@ -117,11 +117,17 @@ pub(crate) struct RecvBuffer {
     /// Out-of-order ranges `[start, end)` beyond RCV.NXT, sorted, disjoint, not adjacent.
     ooo: Vec<(SeqNum, SeqNum)>,
     max_ranges: usize,
+    /// Duplicate ACKs owed: one per out-of-order segment since the last ACK went out.
+    dup_acks_owed: u16,
 }
+
+/// At most this many duplicate ACKs are owed at once (a batch of out-of-order segments
+/// larger than this is answered with this many).
+const MAX_DUP_ACKS_OWED: u16 = 256;
 
 impl RecvBuffer {
     pub(crate) fn new(cap: usize, max_ranges: usize) -> Self {
-        RecvBuffer { ring: Ring::new(cap), ooo: Vec::new(), max_ranges }
+        RecvBuffer { ring: Ring::new(cap), ooo: Vec::new(), max_ranges, dup_acks_owed: 0 }
     }
 
     /// Bytes waiting for the application.
@@ -132,6 +138,22 @@ impl RecvBuffer {
     /// Whether out-of-order data is held.
     pub(crate) fn has_gaps(&self) -> bool {
         !self.ooo.is_empty()
+    }
+
+    /// Duplicate ACKs still owed to the sender.
+    ///
+    /// RFC 5681 4.2: "A TCP receiver SHOULD send an immediate duplicate ACK when an
+    /// out-of-order segment arrives." A driver may hand the stack a whole batch of
+    /// datagrams before it polls for output; counting the out-of-order arrivals (instead
+    /// of a single "ACK now" flag) still yields one duplicate ACK per segment, which the
+    /// sender needs to count three of them (RFC 5681 3.2).
+    pub(crate) fn dup_acks_owed(&self) -> u16 {
+        self.dup_acks_owed
+    }
+
+    /// One ACK-bearing segment went out.
+    pub(crate) fn ack_sent(&mut self) {
+        self.dup_acks_owed = self.dup_acks_owed.saturating_sub(1);
     }
 
     /// The out-of-order ranges held (for SACK and tests).
@@ -156,6 +178,7 @@ impl RecvBuffer {
         }
         let end = seq + data.len() as u32;
         if off > 0 {
+            self.dup_acks_owed = (self.dup_acks_owed + 1).min(MAX_DUP_ACKS_OWED);
             if !self.add_range(seq, end) {
                 return 0;
             }
@@ -175,6 +198,10 @@ impl RecvBuffer {
             }
         }
         self.ooo.drain(..merged);
+        if self.ooo.is_empty() {
+            // Every gap is filled: one cumulative ACK replaces the duplicates owed.
+            self.dup_acks_owed = 0;
+        }
         let adv = new_nxt.since(rcv_nxt);
         self.ring.commit(adv as usize);
         adv
@@ -204,6 +231,7 @@ impl RecvBuffer {
     /// Forget everything held (on reset).
     pub(crate) fn clear(&mut self) {
         self.ooo.clear();
+        self.dup_acks_owed = 0;
         let n = self.ring.len();
         self.ring.consume(n);
     }

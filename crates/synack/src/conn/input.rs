@@ -189,17 +189,60 @@ impl Conn {
             self.need_syn = true;
             return Outcome::None;
         }
+        // Simultaneous open, Figure 8 line 6: "ESTABLISHED <-- <SEQ=300><ACK=101>
+        // <CTL=SYN,ACK> <-- SYN-RECEIVED". The peer's SYN,ACK repeats its SYN, which we
+        // already hold ("If a segment's contents straddle the boundary between old and
+        // new, only the new parts are processed"): trim the SYN and go on with the rest,
+        // whose ACK of our SYN takes SYN-RECEIVED to ESTABLISHED (fifth step). Without the
+        // trim the whole segment would fail Table 6 and the handshake would need an extra
+        // exchange of ACKs.
+        if self.state == State::SynReceived
+            && self.listener.is_none()
+            && fl.syn()
+            && fl.ack()
+            && !fl.rst()
+            && hdr.seq == self.irs
+            && self.snd_una.lt(hdr.ack)
+            && hdr.ack.le(self.snd_nxt)
+        {
+            let mut trimmed = *hdr;
+            trimmed.flags = TcpFlags(fl.0 & !TcpFlags::SYN.0);
+            trimmed.seq = hdr.seq + 1;
+            if self.need_syn {
+                // Our SYN,ACK was due again: the ACK alone now does its job.
+                self.need_syn = false;
+                self.ack_now = true;
+            }
+            return self.on_segment_synchronized(ctx, &trimmed, payload);
+        }
         let seg_len = payload.len() as u32 + u32::from(fl.syn()) + u32::from(fl.fin());
+        let mut payload = payload;
+        let mut fin = fl.fin();
 
         // "First, check sequence number"
         if !self.acceptable(hdr.seq, seg_len) {
-            // "If an incoming segment is not acceptable, an acknowledgment should be sent
-            // in reply (unless the RST bit is set, if so drop the segment and return)"
-            ctx.stats.unacceptable += 1;
-            if !fl.rst() {
+            if !fl.syn() && hdr.seq == self.rcv_nxt && self.advertised_window() == 0 {
+                // "If the RCV.WND is zero, no segments will be acceptable, but special
+                // allowance should be made to accept valid ACKs, URGs, and RSTs." The
+                // text and FIN lie beyond the zero window: trim them ("tailor actual
+                // segments to fit this assumption by trimming off any portions that lie
+                // outside the window (including SYN and FIN)") and process what remains,
+                // the zero-length segment at RCV.NXT. The refused text is answered with an
+                // ACK, as an unacceptable segment would be.
+                ctx.stats.unacceptable += 1;
+                payload = &[];
+                fin = false;
                 self.ack_now = true;
+            } else {
+                // "If an incoming segment is not acceptable, an acknowledgment should be
+                // sent in reply (unless the RST bit is set, if so drop the segment and
+                // return)"
+                ctx.stats.unacceptable += 1;
+                if !fl.rst() {
+                    self.ack_now = true;
+                }
+                return Outcome::None;
             }
-            return Outcome::None;
         }
 
         // "Second, check the RST bit" with the RFC 5961 checks: the sequence number is
@@ -275,7 +318,7 @@ impl Conn {
             self.challenge_ack(ctx);
             return outcome;
         }
-        self.process_ack(ctx, hdr, payload.len());
+        self.process_ack(ctx, hdr, payload.len(), fin);
 
         // Per-state additions to the ESTABLISHED processing of the ACK.
         if self.fin_acked() {
@@ -307,7 +350,7 @@ impl Conn {
         // "Sixth, check the URG bit": synack does not implement urgent data (RFC 6093
         // discourages it); the pointer is ignored and the data delivered in line.
         let text_seq = hdr.seq;
-        let out = self.process_text_and_fin(ctx, text_seq, payload, fl.fin());
+        let out = self.process_text_and_fin(ctx, text_seq, payload, fin);
         if out != Outcome::None {
             return out;
         }
@@ -341,7 +384,7 @@ impl Conn {
     }
 
     /// The ESTABLISHED-state processing of an acceptable ACK (3.10.7.4, fifth step).
-    fn process_ack(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload_len: usize) {
+    fn process_ack(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload_len: usize, fin: bool) {
         let ack = hdr.ack;
         let wnd = u32::from(hdr.window) << self.snd_wscale;
         let window_changed = wnd != self.snd_wnd;
@@ -382,12 +425,7 @@ impl Conn {
             if self.tx.len() == 0 {
                 self.tx.release_if_empty();
             }
-        } else if ack == self.snd_una
-            && payload_len == 0
-            && !hdr.flags.fin()
-            && !window_changed
-            && self.flight() > 0
-        {
+        } else if ack == self.snd_una && payload_len == 0 && !fin && !window_changed && self.flight() > 0 {
             // RFC 5681 2: a duplicate acknowledgment.
             if self.cc.on_dupack(self.snd_nxt, self.flight()) {
                 self.retransmit_una = true;
@@ -403,9 +441,14 @@ impl Conn {
             self.max_snd_wnd = self.max_snd_wnd.max(wnd);
             self.snd_wl1 = hdr.seq;
             self.snd_wl2 = ack;
-            if wnd > 0 && self.timers.persist.is_some() {
-                self.cancel_timer(ctx, TimerKind::Persist);
+            if self.timers.persist.is_some() {
+                // 3.8.6.1 (MUST-37): "As long as the receiving TCP peer continues to send
+                // acknowledgments in response to the probe segments, the sending TCP peer
+                // MUST allow the connection to stay open": an answered probe is progress.
                 self.retries = 0;
+                if wnd > 0 {
+                    self.cancel_timer(ctx, TimerKind::Persist);
+                }
             }
         }
     }
@@ -423,7 +466,15 @@ impl Conn {
                 self.peer_fin = Some(f);
             }
         }
-        self.maybe_reach_fin(ctx)
+        let out = self.maybe_reach_fin(ctx);
+        if fin && self.state.can_receive() {
+            // The FIN was not reached: it lies beyond a gap and is "held for later
+            // processing" (first step, SHLD-31). RFC 5681 4.2: "A TCP receiver SHOULD send
+            // an immediate duplicate ACK when an out-of-order segment arrives" - a bare
+            // FIN beyond RCV.NXT is one, and the ACK tells the sender where the gap is.
+            self.ack_now = true;
+        }
+        out
     }
 
     fn process_text(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {

@@ -249,7 +249,7 @@ impl Conn {
         self.state = to;
         ctx.trace(TraceEvent::State { conn: self.tuple, from, to });
         // Embryonic passive connections are invisible to the application.
-        if !(self.listener.is_some() && !self.queued_for_accept) {
+        if self.listener.is_none() || self.queued_for_accept {
             ctx.events.push_back(Event::StateChanged { conn: ctx.id, from, to });
         }
     }
@@ -354,9 +354,13 @@ impl Conn {
         if error.is_some() {
             self.rx.clear();
         }
+        if self.rx.readable() == 0 {
+            self.rx.clear();
+            self.rx.ring.release_if_empty();
+        }
         self.error = error;
         self.set_state(ctx, State::Closed);
-        if !(self.listener.is_some() && !self.queued_for_accept) {
+        if self.listener.is_none() || self.queued_for_accept {
             let reason = error.map_or(CloseReason::Normal, CloseReason::Error);
             ctx.events.push_back(Event::Closed { conn: ctx.id, reason });
         }
@@ -383,8 +387,12 @@ impl Conn {
             return Ok(0);
         }
         let n = self.tx.push(data);
-        if n == 0 {
+        if n < data.len() {
+            // The buffer is full (this call filled it, or it already was): the
+            // application will wait for space, so promise it an Event::Writable.
             self.want_writable = true;
+        }
+        if n == 0 {
             return Err(Error::WouldBlock);
         }
         Ok(n)
@@ -410,7 +418,11 @@ impl Conn {
         let n = self.rx.ring.pop_into(out);
         if self.rx.readable() == 0 {
             self.readable_raised = false;
-            if !self.rx.has_gaps() {
+            // The storage is kept while the peer may still send: giving it back on every
+            // drain would allocate (and zero) the whole buffer again for the very next
+            // segment of a reader that keeps up. Once the peer's FIN is reached nothing
+            // more can arrive, and the storage goes.
+            if !self.rx.has_gaps() && self.peer_fin_reached() {
                 self.rx.ring.release_if_empty();
             }
         }
@@ -492,7 +504,10 @@ impl Conn {
             }
             _ => {}
         }
-        if self.state != State::Closed {
+        // TIME-WAIT: "Respond with "ok" and delete the TCB" - the application's part of
+        // it. The stack's compact TIME-WAIT record keeps guarding the 4-tuple until 2×MSL
+        // (as after CLOSE) and records TIME-WAIT -> CLOSED when it expires.
+        if !matches!(self.state, State::Closed | State::TimeWait) {
             self.close_with(ctx, Some(ConnError::Aborted));
         }
     }

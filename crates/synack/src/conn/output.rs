@@ -57,6 +57,7 @@ impl Conn {
     /// Bookkeeping common to every segment that carries an ACK.
     fn on_ack_sent(&mut self, ctx: &mut Ctx<'_>) {
         self.ack_now = false;
+        self.rx.ack_sent();
         self.unacked_segments = 0;
         if self.timers.delack.is_some() {
             self.cancel_timer(ctx, TimerKind::DelayedAck);
@@ -163,9 +164,13 @@ impl Conn {
             return Some(self.emit_range(ctx, next, len, fin_due, retransmitting));
         }
 
-        // Nothing can be sent: a zero (or too small) window with data waiting and
-        // nothing in flight calls for the persist timer (3.8.6.1).
-        if unsent > 0 && self.snd_nxt == self.snd_una && self.timers.persist.is_none() && self.timers.rto.is_none() {
+        // Nothing can be sent: a zero (or too small) window with data waiting and no
+        // timer running calls for the persist timer (3.8.6.1). That includes data still
+        // outstanding after a retransmission timeout found the window closed: "If the
+        // window shrinks to zero, the TCP implementation MUST probe it in the standard
+        // way" (3.8.6, MUST-35); otherwise the connection would wait forever. The same
+        // timer is the override timeout of sender SWS avoidance (3.8.6.2.1 (4)).
+        if unsent > 0 && self.timers.persist.is_none() && self.timers.rto.is_none() {
             let at = ctx.now + self.rtt.rto();
             self.set_timer(ctx, TimerKind::Persist, at);
         }
@@ -182,7 +187,9 @@ impl Conn {
             self.on_ack_sent(ctx);
             return Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit: false });
         }
-        if self.ack_now {
+        // RFC 5681 4.2: one immediate duplicate ACK per out-of-order segment, even when
+        // several arrived before this poll.
+        if self.ack_now || self.rx.dup_acks_owed() > 0 {
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
             let hdr = self.header(self.snd_nxt, TcpFlags::ACK);
             self.on_ack_sent(ctx);

@@ -81,13 +81,18 @@ impl Conn {
             State::SynSent | State::SynReceived => self.need_syn = true,
             _ => {
                 self.cc.on_rto(self.flight());
-                // Go back to SND.UNA: everything after it is sent again as the
-                // (collapsed) congestion window allows.
+                // Go back to SND.UNA: the segment there is sent at once, even into a
+                // zero window (it then doubles as the window probe of 3.8.6.1), and
+                // everything after it follows as the collapsed congestion window allows.
                 self.snd_next = self.snd_una;
-                self.retransmit_una = false;
+                self.retransmit_una = true;
             }
         }
-        // 5.6: restart the timer with the backed-off RTO (at the next transmission).
+        // 5.6: "Start the retransmission timer, such that it expires after RTO seconds
+        // (for the value of RTO after the doubling operation outlined in 5.5)."
+        let at = ctx.now + self.rtt.rto();
+        let kind = self.rto_kind();
+        self.set_timer(ctx, kind, at);
         Outcome::None
     }
 }

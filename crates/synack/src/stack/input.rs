@@ -87,13 +87,15 @@ impl Stack {
             }
             return;
         }
-        if self.time_wait.contains(&tuple)
-            && self.time_wait_segment(tuple, &hdr, pkt.payload.len()) == TimeWaitVerdict::Done
-        {
-            return;
+        let mut iss_floor = None;
+        if self.time_wait.contains(&tuple) {
+            match self.time_wait_segment(tuple, &hdr, pkt.payload.len()) {
+                TimeWaitVerdict::Done => return,
+                TimeWaitVerdict::Reopen { old_snd_nxt } => iss_floor = Some(old_snd_nxt),
+            }
         }
         match self.find_listener(&tuple) {
-            Some(l) => self.listen_segment(l, tuple, &hdr),
+            Some(l) => self.listen_segment(l, tuple, &hdr, iss_floor),
             None => self.closed_segment(tuple, &hdr, pkt.payload.len()),
         }
     }
@@ -118,8 +120,15 @@ impl Stack {
         self.push_control(tuple, h);
     }
 
-    /// RFC 9293 3.10.7.2, LISTEN.
-    fn listen_segment(&mut self, l: ListenerId, tuple: FourTuple, hdr: &TcpHeader) {
+    /// RFC 9293 3.10.7.2, LISTEN. `iss_floor` is the SND.NXT of a previous incarnation
+    /// of the 4-tuple when the SYN reopens it from TIME-WAIT.
+    fn listen_segment(
+        &mut self,
+        l: ListenerId,
+        tuple: FourTuple,
+        hdr: &TcpHeader,
+        iss_floor: Option<SeqNum>,
+    ) {
         let fl = hdr.flags;
         // "First, check for a RST: An incoming RST segment could not be valid since it
         // could not have been sent in response to anything sent by this incarnation of
@@ -141,9 +150,11 @@ impl Stack {
             return;
         }
         // "Third, check for a SYN". A full accept queue or SYN queue drops the SYN
-        // without an answer; the peer retransmits.
+        // without an answer; the peer retransmits. Half-open connections count against
+        // the backlog too: each of them joins the accept queue once established, which
+        // must never hold more than `backlog`.
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return };
-        if listener.accept_queue.len() >= listener.backlog
+        if listener.accept_queue.len() + listener.embryonic >= listener.backlog
             || listener.embryonic >= self.cfg.max_syn_queue
             || self.live_conns >= self.cfg.max_connections
         {
@@ -155,7 +166,16 @@ impl Stack {
         // segment sent of the form: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set
         // to ISS+1 and SND.UNA to ISS. The connection state should be changed to
         // SYN-RECEIVED." Text on the SYN is not kept: the peer retransmits it.
-        let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
+        let mut iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
+        if let Some(old) = iss_floor.filter(|old| iss.le(*old)) {
+            // RFC 1122 4.2.2.13: a TCP may reopen a connection from TIME-WAIT if it "(1)
+            // assigns its initial sequence number for the new connection to be larger
+            // than the largest sequence number it used on the previous connection
+            // incarnation". The clock-driven ISN has not got there yet: start a maximum
+            // unscaled window beyond the old SND.NXT (as Linux does: tw_snd_nxt + 65535 +
+            // 2).
+            iss = old + 65537;
+        }
         let mut conn = Conn::new(&self.cfg, tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);

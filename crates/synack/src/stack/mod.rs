@@ -31,7 +31,7 @@ use crate::isn::{initial_sequence, port_offset, KeyedState};
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Instant;
-use crate::trace::{AppCall, FourTuple, TraceEvent, TraceRecord};
+use crate::trace::{AppCall, FourTuple, TimerKind, TraceEvent, TraceRecord};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -172,7 +172,9 @@ impl Stack {
 
     fn conn(&self, id: ConnId) -> Result<&Conn, Error> {
         match self.slots.get(id.index as usize) {
-            Some(Slot { generation, conn: Some(c) }) if *generation == id.generation => Ok(c),
+            // A handle given up with CLOSE is released even while the stack still
+            // finishes the connection (FIN-WAIT, LAST-ACK, ...).
+            Some(Slot { generation, conn: Some(c) }) if *generation == id.generation && !c.app_closed => Ok(c),
             _ => Err(UsageError::UnknownConnection.into()),
         }
     }
@@ -206,11 +208,17 @@ impl Stack {
                 self.live_conns -= 1;
             }
         }
+        self.prune_timers();
     }
 
     /// Act on what a connection reported, then queue it for output and re-arm its
     /// timer.
     fn after_conn(&mut self, idx: u32, outcome: Outcome) {
+        self.after_conn_inner(idx, outcome);
+        self.prune_timers();
+    }
+
+    fn after_conn_inner(&mut self, idx: u32, outcome: Outcome) {
         match outcome {
             Outcome::None => {}
             Outcome::Established => self.on_established(idx),
@@ -262,6 +270,44 @@ impl Stack {
                 self.timers.push(Reverse((d, idx, generation)));
             }
         }
+        self.prune_timers();
+    }
+
+    /// Drop stale entries (cancelled or postponed timers, released connections) from
+    /// the top of the timer heap, so that [`Stack::poll_timeout`] is exactly the earliest
+    /// live deadline rather than an early, spurious wake-up. Each entry is popped at most
+    /// once, and a postponed deadline is pushed again once: amortised O(log n).
+    pub(super) fn prune_timers(&mut self) {
+        self.time_wait.prune();
+        while let Some(&Reverse((t, idx, generation))) = self.timers.peek() {
+            let conn =
+                self.slots.get_mut(idx as usize).filter(|s| s.generation == generation).and_then(|s| s.conn.as_deref_mut());
+            let Some(conn) = conn else {
+                self.timers.pop();
+                continue;
+            };
+            if conn.heap_deadline != Some(t) {
+                // A superseded entry: the connection's live entry is another one.
+                self.timers.pop();
+                continue;
+            }
+            match conn.deadline() {
+                Some(d) if d == t => break,
+                Some(d) => {
+                    // Postponed (d > t) or, defensively, brought forward (d < t): the
+                    // entry for `d` replaces this one.
+                    if d > t {
+                        self.timers.pop();
+                    }
+                    conn.heap_deadline = Some(d);
+                    self.timers.push(Reverse((d, idx, generation)));
+                }
+                None => {
+                    self.timers.pop();
+                    conn.heap_deadline = None;
+                }
+            }
+        }
     }
 
     fn on_established(&mut self, idx: u32) {
@@ -297,9 +343,10 @@ impl Stack {
     // ----- passive and active OPEN ------------------------------------------------
 
     /// Passive OPEN (RFC 9293 3.10.1): accept connections to `local` (an unspecified IP
-    /// listens on every address). At most `backlog` established connections wait for
-    /// `accept` (0 means the configured default); SYNs beyond it are dropped, not
-    /// answered.
+    /// listens on every address). At most `backlog` connections wait for `accept` or are
+    /// still completing their handshake (0 means the configured default); SYNs beyond
+    /// it are dropped, not answered, and succeed on retransmission once `accept` makes
+    /// room.
     pub fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, Error> {
         if local.port() == 0 {
             return Err(UsageError::InvalidAddress.into());
@@ -495,11 +542,19 @@ impl Stack {
                 conn.app_closed = true;
                 let n = conn.rx.readable();
                 conn.rx.ring.consume(n);
-                match conn.shutdown(ctx) {
+                let out = match conn.shutdown(ctx) {
                     Ok(o) => o,
                     // Already closing (FIN sent): just release the handle at the end.
                     Err(_) => Outcome::None,
+                };
+                if conn.state == State::FinWait2 && conn.timers.fin_wait2.is_none() {
+                    // Orphaned in FIN-WAIT-2 (after an earlier shutdown): nobody will read,
+                    // so the wait for the peer's FIN is bounded as for a connection closed
+                    // before reaching FIN-WAIT-2.
+                    let at = ctx.now + ctx.cfg.fin_wait2_timeout;
+                    conn.set_timer(ctx, TimerKind::Keepalive, at);
                 }
+                out
             })
             .unwrap_or(Outcome::None);
         self.after_conn(idx, out);

@@ -78,10 +78,12 @@ impl Stack {
                 self.timers.push(Reverse((d, idx, generation)));
             }
         }
+        self.prune_timers();
     }
 
-    /// The earliest instant at which [`Stack::handle_timeout`] has work to do. It may be
-    /// early (a timer since cancelled); waking early is harmless.
+    /// The earliest instant at which [`Stack::handle_timeout`] has work to do: the one
+    /// earliest deadline of every connection timer and TIME-WAIT record, or `None` when
+    /// nothing is pending.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let conn = self.timers.peek().map(|Reverse((t, _, _))| *t);
         let tw = self.time_wait.next_deadline();
@@ -113,5 +115,6 @@ impl Stack {
             }
         }
         self.expire_time_wait();
+        self.prune_timers();
     }
 }

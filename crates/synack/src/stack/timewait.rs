@@ -2,8 +2,9 @@
 //!
 //! A connection entering TIME-WAIT gives up its buffers and timers; what remains is a
 //! record of a few dozen bytes: the 4-tuple (the map key), SND.NXT, RCV.NXT, the
-//! advertised window and the 2×MSL deadline. It answers a retransmitted FIN with an ACK
-//! and restarts the 2×MSL timer, then is forgotten.
+//! advertised window, MAX.SND.WND and the 2×MSL deadline - enough to run the steps of
+//! 3.10.7.4 on any segment. It answers a retransmitted FIN with an ACK and restarts the
+//! 2×MSL timer, then is forgotten.
 
 use super::Stack;
 use crate::conn::control_header;
@@ -20,12 +21,31 @@ use std::collections::{BinaryHeap, HashMap};
 /// One connection in TIME-WAIT.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct TimeWaitRecord {
+    /// SND.NXT (= SND.UNA: our FIN is acknowledged).
     snd_nxt: SeqNum,
     rcv_nxt: SeqNum,
+    /// RCV.WND as last advertised, in bytes (for the acceptability test, Table 6).
+    rcv_wnd: u32,
+    /// MAX.SND.WND (RFC 5961 5, for the ACK range check).
+    max_snd_wnd: u32,
     deadline: Instant,
     /// The slot of a connection whose handle the application still holds.
     owner: Option<u32>,
+    /// The window field of our ACKs.
     window: u16,
+}
+
+impl TimeWaitRecord {
+    /// RFC 9293 3.10.7.4, first step, Table 6 (the same test a full connection applies).
+    fn acceptable(&self, seq: SeqNum, seg_len: u32) -> bool {
+        let (nxt, wnd) = (self.rcv_nxt, self.rcv_wnd);
+        match (seg_len, wnd) {
+            (0, 0) => seq == nxt,
+            (0, _) => seq.in_window(nxt, nxt + wnd),
+            (_, 0) => false,
+            (_, _) => seq.in_window(nxt, nxt + wnd) || (seq + (seg_len - 1)).in_window(nxt, nxt + wnd),
+        }
+    }
 }
 
 /// Every TIME-WAIT record, with their deadlines in a heap (at most one live heap entry
@@ -60,6 +80,27 @@ impl TimeWaitTable {
 
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// Drop heap entries left behind by records since removed or restarted (their
+    /// deadline moved later), re-pushing the live deadline, so that `next_deadline` is
+    /// exact.
+    pub(super) fn prune(&mut self) {
+        while let Some(&Reverse((t, tuple))) = self.heap.peek() {
+            match self.map.get(&tuple) {
+                Some(r) if r.deadline == t => return,
+                Some(r) => {
+                    let d = r.deadline;
+                    self.heap.pop();
+                    if d > t {
+                        self.heap.push(Reverse((d, tuple)));
+                    }
+                }
+                None => {
+                    self.heap.pop();
+                }
+            }
+        }
     }
 
     /// Remove and return the next record whose deadline is at or before `now`.
@@ -107,8 +148,12 @@ impl TimeWaitTable {
 pub(super) enum TimeWaitVerdict {
     /// Handled (answered or dropped).
     Done,
-    /// A new SYN may open a new connection: hand it to the listener.
-    Reopen,
+    /// A new SYN may open a new connection: hand it to the listener, whose new ISS must
+    /// lie above the old connection's SND.NXT.
+    Reopen {
+        /// SND.NXT of the incarnation that was in TIME-WAIT.
+        old_snd_nxt: SeqNum,
+    },
 }
 
 impl Stack {
@@ -120,10 +165,13 @@ impl Stack {
         let generation = slot.generation;
         let Some(conn) = slot.conn.as_deref_mut() else { return };
         let tuple = conn.tuple;
-        let window = (conn.rcv_adv.since(conn.rcv_nxt) >> conn.rcv_wscale).min(65535) as u16;
+        let rcv_wnd = conn.rcv_adv.since(conn.rcv_nxt);
+        let window = (rcv_wnd >> conn.rcv_wscale).min(65535) as u16;
         let record = TimeWaitRecord {
             snd_nxt: conn.snd_nxt,
             rcv_nxt: conn.rcv_nxt,
+            rcv_wnd,
+            max_snd_wnd: conn.max_snd_wnd,
             deadline: now + two_msl,
             owner: (!conn.app_closed).then_some(idx),
             window,
@@ -162,8 +210,16 @@ impl Stack {
         }
     }
 
-    /// A segment for a 4-tuple in TIME-WAIT (RFC 9293 3.10.7.4, TIME-WAIT STATE).
-    pub(super) fn time_wait_segment(&mut self, tuple: FourTuple, hdr: &TcpHeader, payload_len: usize) -> TimeWaitVerdict {
+    /// A segment for a 4-tuple in TIME-WAIT: RFC 9293 3.10.7.4 step by step, on the
+    /// compact record, with two departures decided for synack: RFC 1337 (a RST never ends
+    /// TIME-WAIT unless `rfc1337` is off) and the reopening of the connection by a new SYN
+    /// (RFC 6191).
+    pub(super) fn time_wait_segment(
+        &mut self,
+        tuple: FourTuple,
+        hdr: &TcpHeader,
+        payload_len: usize,
+    ) -> TimeWaitVerdict {
         let now = self.now;
         let two_msl = self.cfg.msl.saturating_mul(2);
         let rfc1337 = self.cfg.rfc1337;
@@ -171,44 +227,94 @@ impl Stack {
         let Some(rec) = self.time_wait.map.get_mut(&tuple) else { return TimeWaitVerdict::Done };
         let fl = hdr.flags;
         let ack_hdr = control_header(&tuple, rec.snd_nxt, Some(rec.rcv_nxt), TcpFlags::ACK, rec.window);
-        if fl.rst() {
-            // RFC 1337 ("TIME-WAIT Assassination Hazards"): ignore RST in TIME-WAIT, so
-            // that an old duplicate cannot cut the 2×MSL wait short. Without it, RFC 9293
-            // with RFC 5961: only an exact RCV.NXT match ends TIME-WAIT.
-            if !rfc1337 && hdr.seq == rec.rcv_nxt {
-                self.remove_time_wait(tuple);
+        let seg_len = payload_len as u32 + u32::from(fl.syn()) + u32::from(fl.fin());
+        let acceptable = rec.acceptable(hdr.seq, seg_len);
+
+        if fl.syn() && !fl.ack() && !fl.rst() && has_listener && hdr.seq.gt(rec.rcv_nxt) {
+            // Fourth step: a SYN in TIME-WAIT "may be either a legitimate new connection
+            // attempt (e.g., in the case of TIME-WAIT), ...". RFC 6191 / RFC 1122 4.2.2.13:
+            // a SYN whose sequence number lies beyond the old connection's RCV.NXT may
+            // start a new incarnation; the listener takes it.
+            let old_snd_nxt = rec.snd_nxt;
+            self.remove_time_wait(tuple);
+            return TimeWaitVerdict::Reopen { old_snd_nxt };
+        }
+
+        let seg_end = hdr.seq + seg_len;
+        if fl.fin() && !fl.syn() && !fl.rst() && seg_end == rec.rcv_nxt {
+            // Fifth step, TIME-WAIT: "The only thing that can arrive in this state is a
+            // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
+            // timeout."
+            rec.deadline = now + two_msl;
+            let at = rec.deadline;
+            self.push_control(tuple, ack_hdr);
+            self.trace(TraceEvent::Timer {
+                conn: tuple,
+                timer: TimerKind::TimeWait,
+                action: TimerAction::Set,
+                at,
+            });
+            return TimeWaitVerdict::Done;
+        }
+
+        // "First, check sequence number": "If an incoming segment is not acceptable, an
+        // acknowledgment should be sent in reply (unless the RST bit is set, if so drop
+        // the segment and return)". RFC 5961 3.2, 1): a RST outside the window is
+        // silently dropped.
+        if !acceptable {
+            if !fl.rst() {
+                self.stats.unacceptable += 1;
+                self.push_control(tuple, ack_hdr);
             }
             return TimeWaitVerdict::Done;
         }
-        if fl.syn() && !fl.ack() {
-            // RFC 9293 3.10.7.4 (fourth step, TIME-WAIT) and RFC 6191: a SYN whose
-            // sequence number lies beyond the old connection's RCV.NXT may start a new
-            // incarnation.
-            if has_listener && hdr.seq.gt(rec.rcv_nxt) {
-                self.remove_time_wait(tuple);
-                return TimeWaitVerdict::Reopen;
+
+        // "Second, check the RST bit"
+        if fl.rst() {
+            // RFC 1337 ("TIME-WAIT Assassination Hazards"), fix F1: "Ignore RST segments
+            // in TIME-WAIT state", so that an old duplicate cannot cut the 2×MSL wait
+            // short. Without it, RFC 9293 with RFC 5961 3.2:
+            if !rfc1337 {
+                if hdr.seq == rec.rcv_nxt {
+                    // 2) "If the RST bit is set and the sequence number exactly matches
+                    // the next expected sequence number (RCV.NXT) ..." TIME-WAIT: "enter
+                    // the CLOSED state, delete the TCB, and return."
+                    self.remove_time_wait(tuple);
+                } else {
+                    // 3) "... yet is within the current receive window, TCP endpoints
+                    // MUST send an acknowledgment (challenge ACK)"
+                    self.stats.challenge_acks += 1;
+                    self.push_control(tuple, ack_hdr);
+                }
             }
-            // Otherwise a challenge ACK (RFC 5961 4).
+            return TimeWaitVerdict::Done;
+        }
+
+        // "Fourth, check the SYN bit": "RFC 5961 recommends that in these synchronized
+        // states, if the SYN bit is set, irrespective of the sequence number, TCP
+        // endpoints MUST send a "challenge ACK" to the remote peer"
+        if fl.syn() {
             self.stats.challenge_acks += 1;
             self.push_control(tuple, ack_hdr);
             return TimeWaitVerdict::Done;
         }
-        let seg_end = hdr.seq + payload_len as u32 + u32::from(fl.fin());
-        if fl.fin() && seg_end == rec.rcv_nxt {
-            // "The only thing that can arrive in this state is a retransmission of the
-            // remote FIN. Acknowledge it, and restart the 2 MSL timeout."
-            rec.deadline = now + two_msl;
-            let at = rec.deadline;
-            self.push_control(tuple, ack_hdr);
-            self.trace(TraceEvent::Timer { conn: tuple, timer: TimerKind::TimeWait, action: TimerAction::Set, at });
+
+        // "Fifth, check the ACK field": "if the ACK bit is off, drop the segment and
+        // return". RFC 5961 5: "the ACK value is acceptable only if it is in the range of
+        // ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming segments whose ACK
+        // value doesn't satisfy the above condition MUST be discarded and an ACK sent
+        // back." (SND.UNA = SND.NXT here: our FIN is acknowledged.)
+        if !fl.ack() {
             return TimeWaitVerdict::Done;
         }
-        // A bare ACK at RCV.NXT is acceptable and needs nothing. Anything else is not
-        // acceptable: "an acknowledgment should be sent in reply".
-        if !(payload_len == 0 && !fl.fin() && hdr.seq == rec.rcv_nxt) {
-            self.stats.unacceptable += 1;
+        if hdr.ack.gt(rec.snd_nxt) || hdr.ack.lt(rec.snd_nxt - rec.max_snd_wnd.max(1)) {
             self.push_control(tuple, ack_hdr);
+            return TimeWaitVerdict::Done;
         }
+
+        // Otherwise nothing: a duplicate ACK "can be ignored"; seventh step, TIME-WAIT:
+        // "Ignore the segment text"; a FIN beyond RCV.NXT is not the remote's FIN (that
+        // one was received) and is ignored with the text.
         TimeWaitVerdict::Done
     }
 

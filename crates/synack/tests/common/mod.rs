@@ -4,6 +4,10 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod inject;
+
+pub mod flow_helpers;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use synack::wire::{self, TcpFlags};
 use synack::{Config, Duration, Instant, Stack, State, TraceEvent};
