@@ -16,6 +16,32 @@ pub enum CongestionControl {
     Reno,
 }
 
+/// When a listener answers a SYN with a SYN cookie (RFC 4987 3.6) instead of keeping a
+/// half-open connection.
+///
+/// A cookie SYN,ACK carries all the state the listener needs in its ISS: a keyed MAC of
+/// the 4-tuple, the peer's ISN and a coarse time counter, plus an index into a small
+/// table of MSS values. Nothing is stored; the connection is created, directly in
+/// ESTABLISHED, when the ACK that echoes the cookie arrives. What cannot be encoded is
+/// lost: synack keeps no timestamps to hide the window scale in, so a connection opened
+/// by a cookie runs **without window scaling** (windows of at most 65,535 bytes each
+/// way), and its MSS is rounded down to the table's nearest value.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum SynCookies {
+    /// Never: a SYN that finds the SYN queue full is dropped (the peer retransmits).
+    Off,
+    /// Only while the listener's SYN queue (`max_syn_queue`, or the backlog it shares
+    /// with the accept queue) is full, or `max_connections` is reached: a SYN flood then
+    /// costs no memory, and every other SYN gets a full half-open connection with
+    /// window scaling. ACKs are checked for cookies only within two cookie periods
+    /// (64-128 s) of the last cookie sent, like Linux's `tcp_syncookies = 1`.
+    WhenFull,
+    /// For every SYN (Linux's `tcp_syncookies = 2`; for tests and for servers under
+    /// permanent attack).
+    Always,
+}
+
 /// Stack configuration. Build one with [`Config::default`] and adjust fields.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -74,6 +100,16 @@ pub struct Config {
     pub rfc1337: bool,
     /// Record [`crate::TraceRecord`]s for [`crate::Stack::poll_trace`].
     pub trace: bool,
+    /// Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) the whole stack may send per second;
+    /// beyond it they are suppressed and counted. RFC 5961 7: "An implementation SHOULD
+    /// include an ACK throttling mechanism to be conservative ... such a limit SHOULD be
+    /// configurable". To close the side channel of a predictable global budget
+    /// (CVE-2016-5696: an off-path attacker counting the challenge ACKs it can still
+    /// trigger learns whether some connection spent one), each second's budget is drawn
+    /// between half the limit and the limit by a keyed hash of the second. 0 sends none.
+    pub challenge_ack_limit: u32,
+    /// When listeners answer SYNs with SYN cookies (RFC 4987 3.6).
+    pub syn_cookies: SynCookies,
 }
 
 impl Default for Config {
@@ -105,6 +141,12 @@ impl Default for Config {
             fin_wait2_timeout: Duration::from_secs(60),
             rfc1337: true,
             trace: false,
+            // Linux's tcp_challenge_ack_limit from 4.7 to 5.19 (after CVE-2016-5696 and
+            // before per-socket limits replaced it): about 54 KB/s of ACKs at most, far
+            // above what honest peers need (one per restarted or confused peer) and far
+            // below a flood's rate.
+            challenge_ack_limit: 1000,
+            syn_cookies: SynCookies::WhenFull,
         }
     }
 }

@@ -121,6 +121,20 @@ pub struct StackStats {
     pub unacceptable: u64,
     /// Challenge ACKs sent (RFC 5961).
     pub challenge_acks: u64,
+    /// Challenge ACKs not sent because the stack's per-second budget
+    /// ([`crate::Config::challenge_ack_limit`], RFC 5961 7) was spent.
+    pub challenge_acks_suppressed: u64,
+    /// SYN,ACKs sent with a SYN cookie instead of creating a half-open connection.
+    pub syn_cookies_sent: u64,
+    /// ACKs whose cookie was valid (a connection was created from it, unless the
+    /// accept queue or `max_connections` was full: see `listen_overflows`).
+    pub syn_cookies_validated: u64,
+    /// ACKs checked for a cookie and found forged, stale or mangled (answered with a
+    /// RST as any ACK to a listener, RFC 9293 3.10.7.2).
+    pub syn_cookies_rejected: u64,
+    /// Handshakes completed by the peer (a valid cookie) that found the accept queue
+    /// full or `max_connections` reached, and were dropped without an answer.
+    pub listen_overflows: u64,
     /// TIME-WAIT records recycled because `max_time_wait` was reached.
     pub time_wait_recycled: u64,
     /// Control segments dropped because the output queue was full.

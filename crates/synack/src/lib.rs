@@ -12,6 +12,7 @@ mod conn;
 pub mod error;
 pub mod event;
 mod isn;
+mod ratelimit;
 pub mod seq;
 mod stack;
 pub mod state;
@@ -19,7 +20,7 @@ pub mod time;
 pub mod trace;
 pub mod wire;
 
-pub use config::{CongestionControl, Config};
+pub use config::{CongestionControl, Config, SynCookies};
 pub use error::{ConnError, Error, UsageError};
 pub use event::{CloseReason, ConnId, ConnInfo, Event, ListenerId, StackStats};
 pub use seq::SeqNum;

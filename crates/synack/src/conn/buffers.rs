@@ -312,6 +312,25 @@ mod tests {
     }
 
     #[test]
+    fn each_out_of_order_segment_owes_one_duplicate_ack_until_the_gap_fills() {
+        // RFC 5681 4.2: one immediate duplicate ACK per out-of-order segment.
+        let mut rb = RecvBuffer::new(100, 4);
+        let b = SeqNum(0);
+        rb.insert(b, b + 10, b"aa");
+        rb.insert(b, b + 20, b"bb");
+        rb.insert(b, b + 20, b"bb");
+        assert_eq!(rb.dup_acks_owed(), 3);
+        rb.ack_sent();
+        assert_eq!(rb.dup_acks_owed(), 2);
+        // Filling only the first gap keeps the rest owed; filling all clears them.
+        rb.insert(b, b, b"0123456789");
+        assert_eq!(rb.dup_acks_owed(), 2);
+        rb.insert(b + 12, b + 12, b"01234567");
+        assert_eq!(rb.dup_acks_owed(), 0);
+        assert!(!rb.has_gaps());
+    }
+
+    #[test]
     fn data_beyond_free_space_is_refused() {
         let mut rb = RecvBuffer::new(8, 4);
         assert_eq!(rb.insert(SeqNum(0), SeqNum(4), b"12345"), 0);

@@ -132,6 +132,8 @@ impl Conn {
         // Text on the SYN is dropped here; the peer retransmits it.
         self.set_state(ctx, State::SynReceived);
         self.need_syn = true;
+        // The SYN,ACK reuses ISS but is a new segment, not a retransmission of our SYN.
+        self.syn_sent_count = 0;
         Outcome::None
     }
 
@@ -174,10 +176,18 @@ impl Conn {
         }
     }
 
-    /// Send a challenge ACK (RFC 5961 3.2, 4.2, 5.2).
+    /// Send a challenge ACK (RFC 5961 3.2, 4.2, 5.2), <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
+    /// if the stack's budget allows. RFC 5961 7: "An implementation SHOULD include an ACK
+    /// throttling mechanism to be conservative." A suppressed challenge ACK leaves the
+    /// segment dropped all the same: the peer that really lost its state retries (its
+    /// RST or SYN is repeated), an attacker gains nothing.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
-        ctx.stats.challenge_acks += 1;
-        self.ack_now = true;
+        if ctx.challenge.allow(ctx.now) {
+            ctx.stats.challenge_acks += 1;
+            self.ack_now = true;
+        } else {
+            ctx.stats.challenge_acks_suppressed += 1;
+        }
     }
 
     /// RFC 9293 3.10.7.4, "Otherwise" (every state from SYN-RECEIVED on).
@@ -308,10 +318,13 @@ impl Conn {
 
         // RFC 5961 5: "the ACK value is acceptable only if it is in the range of
         // ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT)"; otherwise discard and ACK.
+        // Both ends of the range answer with a challenge ACK, under the same budget
+        // (RFC 5961 7): a blind attacker guessing ACK numbers must not get one ACK out
+        // per guess.
         if hdr.ack.gt(self.snd_nxt) {
             // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an
             // ACK, drop the segment, and return."
-            self.ack_now = true;
+            self.challenge_ack(ctx);
             return outcome;
         }
         if hdr.ack.lt(self.snd_una - self.max_snd_wnd.max(1)) {

@@ -42,6 +42,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) events: &'a mut VecDeque<Event>,
     pub(crate) control: &'a mut VecDeque<Control>,
     pub(crate) stats: &'a mut StackStats,
+    /// The stack-wide challenge-ACK budget (RFC 5961 7).
+    pub(crate) challenge: &'a mut crate::ratelimit::ChallengeAckLimiter,
 }
 
 /// Maximum control segments queued stack-wide; beyond it they are dropped and counted

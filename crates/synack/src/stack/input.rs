@@ -1,8 +1,10 @@
 //! Datagram input: parse, demultiplex, and the CLOSED and LISTEN states of RFC 9293
 //! 3.10.7.1 and 3.10.7.2.
 
+use super::cookies::CookieVerdict;
 use super::timewait::TimeWaitVerdict;
 use super::{ListenerId, Stack};
+use crate::config::SynCookies;
 use crate::conn::{control_header, Conn, Control, MAX_CONTROL_QUEUE};
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
@@ -27,16 +29,18 @@ pub(crate) fn summarize(src: SocketAddr, dst: SocketAddr, hdr: &TcpHeader, len: 
 }
 
 impl Stack {
-    /// Queue a control segment (RST or bare ACK) not tied to a live connection.
-    pub(super) fn push_control(&mut self, tuple: FourTuple, hdr: TcpHeader) {
+    /// Queue a control segment (RST, bare ACK, cookie SYN,ACK) not tied to a live
+    /// connection; false when the bounded queue is full and it was dropped.
+    pub(super) fn push_control(&mut self, tuple: FourTuple, hdr: TcpHeader) -> bool {
         if self.control.len() >= MAX_CONTROL_QUEUE {
             self.stats.control_dropped += 1;
-            return;
+            return false;
         }
         if hdr.flags.rst() {
             self.stats.rst_sent += 1;
         }
         self.control.push_back(Control { tuple, hdr });
+        true
     }
 
     pub(super) fn find_listener(&self, tuple: &FourTuple) -> Option<ListenerId> {
@@ -95,7 +99,7 @@ impl Stack {
             }
         }
         match self.find_listener(&tuple) {
-            Some(l) => self.listen_segment(l, tuple, &hdr, iss_floor),
+            Some(l) => self.listen_segment(l, tuple, &hdr, pkt.payload, iss_floor),
             None => self.closed_segment(tuple, &hdr, pkt.payload.len()),
         }
     }
@@ -127,6 +131,7 @@ impl Stack {
         l: ListenerId,
         tuple: FourTuple,
         hdr: &TcpHeader,
+        payload: &[u8],
         iss_floor: Option<SeqNum>,
     ) {
         let fl = hdr.flags;
@@ -140,7 +145,15 @@ impl Stack {
         // connection still in the LISTEN state. An acceptable reset segment should be
         // formed for any arriving ACK-bearing segment. The RST should be formatted as
         // follows: <SEQ=SEG.ACK><CTL=RST>"
+        // Unless it completes a handshake the listener answered with a SYN cookie (RFC
+        // 4987 3.6): that ACK creates the connection the SYN did not.
         if fl.ack() {
+            if !fl.syn() {
+                match self.cookie_ack(l, tuple, hdr, payload) {
+                    CookieVerdict::Accepted | CookieVerdict::Overflow => return,
+                    CookieVerdict::NotChecked | CookieVerdict::Rejected => {}
+                }
+            }
             let h = control_header(&tuple, hdr.ack, None, TcpFlags::RST, 0);
             self.push_control(tuple, h);
             return;
@@ -149,15 +162,29 @@ impl Stack {
         if !fl.syn() {
             return;
         }
-        // "Third, check for a SYN". A full accept queue or SYN queue drops the SYN
-        // without an answer; the peer retransmits. Half-open connections count against
-        // the backlog too: each of them joins the accept queue once established, which
-        // must never hold more than `backlog`.
+        // "Third, check for a SYN". A full accept queue drops the SYN without an
+        // answer; the peer retransmits. Half-open connections count against the backlog
+        // too: each of them joins the accept queue once established, which must never
+        // hold more than `backlog`. When the SYN queue is full (or always, as
+        // configured), a SYN cookie answers instead of a half-open connection (RFC 4987
+        // 3.6); without cookies the SYN is dropped.
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return };
-        if listener.accept_queue.len() + listener.embryonic >= listener.backlog
+        if listener.accept_queue.len() >= listener.backlog {
+            self.stats.syn_dropped += 1;
+            return;
+        }
+        let syn_queue_full = listener.accept_queue.len() + listener.embryonic >= listener.backlog
             || listener.embryonic >= self.cfg.max_syn_queue
-            || self.live_conns >= self.cfg.max_connections
-        {
+            || self.live_conns >= self.cfg.max_connections;
+        let cookie = match self.cfg.syn_cookies {
+            SynCookies::Always => true,
+            SynCookies::WhenFull => syn_queue_full,
+            _ => false,
+        };
+        if cookie && self.send_syn_cookie(tuple, hdr, iss_floor) {
+            return;
+        }
+        if syn_queue_full {
             self.stats.syn_dropped += 1;
             return;
         }

@@ -17,6 +17,7 @@
 //! Handles stay valid until the application releases them with [`Stack::close`] or
 //! [`Stack::abort`], even after the connection reached CLOSED.
 
+mod cookies;
 mod input;
 mod output;
 mod timewait;
@@ -79,6 +80,10 @@ pub struct Stack {
     trace: VecDeque<TraceRecord>,
     stats: StackStats,
     port_counter: u32,
+    /// RFC 5961 7: the challenge ACKs the stack may still send this second.
+    challenge: crate::ratelimit::ChallengeAckLimiter,
+    /// SYN cookies (RFC 4987 3.6): the key and when the last one was sent.
+    cookies: cookies::SynCookieJar,
 }
 
 impl Stack {
@@ -103,6 +108,8 @@ impl Stack {
             trace: VecDeque::new(),
             stats: StackStats::default(),
             port_counter: 0,
+            challenge: crate::ratelimit::ChallengeAckLimiter::new(&cfg.secret, cfg.challenge_ack_limit),
+            cookies: cookies::SynCookieJar::new(&cfg.secret),
             cfg,
         }
     }
@@ -166,6 +173,7 @@ impl Stack {
             events: &mut self.events,
             control: &mut self.control,
             stats: &mut self.stats,
+            challenge: &mut self.challenge,
         };
         Some(f(conn, &mut ctx))
     }
@@ -174,7 +182,9 @@ impl Stack {
         match self.slots.get(id.index as usize) {
             // A handle given up with CLOSE is released even while the stack still
             // finishes the connection (FIN-WAIT, LAST-ACK, ...).
-            Some(Slot { generation, conn: Some(c) }) if *generation == id.generation && !c.app_closed => Ok(c),
+            Some(Slot { generation, conn: Some(c) }) if *generation == id.generation && !c.app_closed => {
+                Ok(c)
+            }
             _ => Err(UsageError::UnknownConnection.into()),
         }
     }
@@ -240,10 +250,19 @@ impl Stack {
                 return;
             }
             Outcome::Discard => {
-                if let Some(l) = self.slots.get(idx as usize).and_then(|s| s.conn.as_deref()).and_then(|c| c.listener)
-                {
+                let Some(conn) = self.slots.get(idx as usize).and_then(|s| s.conn.as_deref()) else { return };
+                let (tuple, from, listener) = (conn.tuple, conn.state, conn.listener);
+                if let Some(l) = listener {
                     self.listener_embryo_gone(l);
                 }
+                // RFC 9293 3.10.7.4: "return this connection to LISTEN state" — the
+                // trace shows the embryo's end (Figure 5, note 1).
+                let to = if listener.is_some_and(|l| self.listeners.get(l.0 as usize).is_some_and(Option::is_some)) {
+                    State::Listen
+                } else {
+                    State::Closed
+                };
+                self.trace(TraceEvent::State { conn: tuple, from, to });
                 self.free_slot(idx);
                 return;
             }
@@ -280,8 +299,11 @@ impl Stack {
     pub(super) fn prune_timers(&mut self) {
         self.time_wait.prune();
         while let Some(&Reverse((t, idx, generation))) = self.timers.peek() {
-            let conn =
-                self.slots.get_mut(idx as usize).filter(|s| s.generation == generation).and_then(|s| s.conn.as_deref_mut());
+            let conn = self
+                .slots
+                .get_mut(idx as usize)
+                .filter(|s| s.generation == generation)
+                .and_then(|s| s.conn.as_deref_mut());
             let Some(conn) = conn else {
                 self.timers.pop();
                 continue;

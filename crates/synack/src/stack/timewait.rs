@@ -283,8 +283,7 @@ impl Stack {
                 } else {
                     // 3) "... yet is within the current receive window, TCP endpoints
                     // MUST send an acknowledgment (challenge ACK)"
-                    self.stats.challenge_acks += 1;
-                    self.push_control(tuple, ack_hdr);
+                    self.challenge_ack(tuple, ack_hdr);
                 }
             }
             return TimeWaitVerdict::Done;
@@ -294,8 +293,7 @@ impl Stack {
         // states, if the SYN bit is set, irrespective of the sequence number, TCP
         // endpoints MUST send a "challenge ACK" to the remote peer"
         if fl.syn() {
-            self.stats.challenge_acks += 1;
-            self.push_control(tuple, ack_hdr);
+            self.challenge_ack(tuple, ack_hdr);
             return TimeWaitVerdict::Done;
         }
 
@@ -308,7 +306,7 @@ impl Stack {
             return TimeWaitVerdict::Done;
         }
         if hdr.ack.gt(rec.snd_nxt) || hdr.ack.lt(rec.snd_nxt - rec.max_snd_wnd.max(1)) {
-            self.push_control(tuple, ack_hdr);
+            self.challenge_ack(tuple, ack_hdr);
             return TimeWaitVerdict::Done;
         }
 
@@ -316,6 +314,17 @@ impl Stack {
         // "Ignore the segment text"; a FIN beyond RCV.NXT is not the remote's FIN (that
         // one was received) and is ignored with the text.
         TimeWaitVerdict::Done
+    }
+
+    /// A challenge ACK from a TIME-WAIT record (RFC 5961 3.2, 4.2, 5.2), within the
+    /// stack-wide budget of RFC 5961 7 shared with the full connections.
+    fn challenge_ack(&mut self, tuple: FourTuple, ack_hdr: TcpHeader) {
+        if self.challenge.allow(self.now) {
+            self.stats.challenge_acks += 1;
+            self.push_control(tuple, ack_hdr);
+        } else {
+            self.stats.challenge_acks_suppressed += 1;
+        }
     }
 
     fn remove_time_wait(&mut self, tuple: FourTuple) {

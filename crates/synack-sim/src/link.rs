@@ -1,0 +1,192 @@
+//! A directional link: delay, jitter, loss, duplication, reordering, corruption,
+//! bandwidth (serialization delay, FIFO) and MTU.
+//!
+//! Every datagram draws the same fixed set of random numbers from the link's own
+//! stream, whatever the link's settings: a link's faults depend only on the seed, the
+//! link's name and the datagrams it carried before.
+
+use crate::rng::{fnv1a, SimRng, FNV_OFFSET};
+use crate::scenario::LinkParams;
+use synack::{Duration, Instant};
+
+/// How long after the original a duplicate arrives, before jitter.
+const DUP_GAP: Duration = Duration::from_millis(1);
+
+/// What the rules decided for a datagram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RuleEffect {
+    pub(crate) drop: bool,
+    pub(crate) delay: Duration,
+    pub(crate) duplicate: bool,
+}
+
+/// Why a link lost a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DropCause {
+    Rule,
+    Mtu,
+    Loss,
+}
+
+/// What the link does with one datagram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fate {
+    pub(crate) dropped: Option<DropCause>,
+    /// When each copy arrives (empty if dropped, two if duplicated).
+    pub(crate) arrivals: Vec<Instant>,
+    pub(crate) duplicated: bool,
+    pub(crate) corrupted: bool,
+}
+
+/// A link at run time.
+#[derive(Debug)]
+pub(crate) struct LinkRt {
+    pub(crate) name: String,
+    pub(crate) to: usize,
+    params: LinkParams,
+    rng: SimRng,
+    /// When the link finishes serializing what it was given (FIFO).
+    busy_until: Instant,
+}
+
+impl LinkRt {
+    pub(crate) fn new(name: String, to: usize, params: LinkParams, seed: u64) -> LinkRt {
+        let rng = SimRng::new(seed, fnv1a(FNV_OFFSET, name.as_bytes()));
+        LinkRt { name, to, params, rng, busy_until: Instant::ZERO }
+    }
+
+    /// Serialization time of `len` bytes at the link's bandwidth.
+    fn serialization(&self, len: usize) -> Duration {
+        if self.params.bandwidth_bps == 0 {
+            return Duration::ZERO;
+        }
+        let bits = (len as u128) * 8 * 1_000_000;
+        let us = bits.div_ceil(u128::from(self.params.bandwidth_bps));
+        Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    /// Decide the fate of `bytes` sent at `now`, damaging them in place when the link
+    /// corrupts them.
+    pub(crate) fn carry(&mut self, now: Instant, bytes: &mut [u8], rule: RuleEffect) -> Fate {
+        let p = &self.params;
+        // The fixed draws.
+        let u_loss = self.rng.unit();
+        let u_corrupt = self.rng.unit();
+        let u_dup = self.rng.unit();
+        let u_reorder = self.rng.unit();
+        let jitter = Duration::from_micros(self.rng.up_to(p.jitter.as_micros()));
+        let dup_jitter = Duration::from_micros(self.rng.up_to(p.jitter.as_micros()));
+        let pick = self.rng.next_u64();
+
+        let dropped = if rule.drop {
+            Some(DropCause::Rule)
+        } else if p.mtu.is_some_and(|m| bytes.len() > m) {
+            Some(DropCause::Mtu)
+        } else if u_loss < p.loss {
+            Some(DropCause::Loss)
+        } else {
+            None
+        };
+        if dropped == Some(DropCause::Mtu) {
+            // Never put on the wire.
+            return Fate { dropped, arrivals: Vec::new(), duplicated: false, corrupted: false };
+        }
+        let start = if self.busy_until > now { self.busy_until } else { now };
+        let done = start + self.serialization(bytes.len());
+        self.busy_until = done;
+        if dropped.is_some() {
+            return Fate { dropped, arrivals: Vec::new(), duplicated: false, corrupted: false };
+        }
+        let mut arrival = done + p.delay + jitter + rule.delay;
+        if u_reorder < p.reorder {
+            let extra = p.reorder_delay.unwrap_or(if p.delay > Duration::from_millis(1) {
+                p.delay
+            } else {
+                Duration::from_millis(1)
+            });
+            arrival += extra;
+        }
+        let corrupted = u_corrupt < p.corrupt && corrupt(bytes, pick);
+        let duplicated = rule.duplicate || u_dup < p.dup;
+        let mut arrivals = vec![arrival];
+        if duplicated {
+            arrivals.push(arrival + DUP_GAP + dup_jitter);
+        }
+        Fate { dropped: None, arrivals, duplicated, corrupted }
+    }
+}
+
+/// Flip one bit of the TCP segment in the IP datagram `bytes` (in the sequence or
+/// acknowledgment number, or the payload), so that its checksum fails while its
+/// structure still parses. A one-bit change alters the one's-complement sum by ±2^k
+/// with k < 16, which is never 0 mod 0xffff: the damage is always detected.
+pub(crate) fn corrupt(bytes: &mut [u8], pick: u64) -> bool {
+    let Some(&first) = bytes.first() else { return false };
+    let tcp = match first >> 4 {
+        4 => usize::from(first & 0x0f) * 4,
+        6 => 40,
+        _ => return false,
+    };
+    let Some(&off_byte) = bytes.get(tcp + 12) else { return false };
+    let data = tcp + usize::from(off_byte >> 4) * 4;
+    let payload = bytes.len().saturating_sub(data);
+    let candidates = 8 + payload;
+    let k = (pick % candidates as u64) as usize;
+    let at = if k < 8 { tcp + 4 + k } else { data + (k - 8) };
+    let bit = ((pick >> 32) % 8) as u32;
+    match bytes.get_mut(at) {
+        Some(b) => {
+            *b ^= 1 << bit;
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> LinkParams {
+        LinkParams { delay: Duration::from_millis(10), ..LinkParams::default() }
+    }
+
+    #[test]
+    fn a_clean_link_delivers_once_after_its_delay() {
+        let mut l = LinkRt::new("a->b".into(), 1, params(), 1);
+        let mut bytes = vec![0x45u8; 60];
+        let f = l.carry(Instant::from_millis(5), &mut bytes, RuleEffect::default());
+        assert_eq!(f.arrivals, vec![Instant::from_millis(15)]);
+        assert_eq!(f.dropped, None);
+    }
+
+    #[test]
+    fn bandwidth_serializes_datagrams_in_fifo_order() {
+        let p = LinkParams { bandwidth_bps: 8_000_000, ..params() };
+        let mut l = LinkRt::new("a->b".into(), 1, p, 1);
+        let mut bytes = vec![0u8; 1000]; // 1 ms at 8 Mbit/s
+        let a = l.carry(Instant::ZERO, &mut bytes, RuleEffect::default());
+        let b = l.carry(Instant::ZERO, &mut bytes, RuleEffect::default());
+        assert_eq!(a.arrivals, vec![Instant::from_millis(11)]);
+        assert_eq!(b.arrivals, vec![Instant::from_millis(12)]);
+    }
+
+    #[test]
+    fn oversize_datagrams_are_dropped_by_the_mtu() {
+        let p = LinkParams { mtu: Some(576), ..params() };
+        let mut l = LinkRt::new("a->b".into(), 1, p, 1);
+        let mut bytes = vec![0u8; 577];
+        assert_eq!(l.carry(Instant::ZERO, &mut bytes, RuleEffect::default()).dropped, Some(DropCause::Mtu));
+    }
+
+    #[test]
+    fn rules_drop_delay_and_duplicate() {
+        let mut l = LinkRt::new("a->b".into(), 1, params(), 1);
+        let mut bytes = vec![0u8; 40];
+        let d = l.carry(Instant::ZERO, &mut bytes, RuleEffect { drop: true, ..RuleEffect::default() });
+        assert_eq!(d.dropped, Some(DropCause::Rule));
+        let e = RuleEffect { delay: Duration::from_secs(3), duplicate: true, ..RuleEffect::default() };
+        let f = l.carry(Instant::ZERO, &mut bytes, e);
+        assert_eq!(f.arrivals, vec![Instant::from_millis(3010), Instant::from_millis(3011)]);
+    }
+}

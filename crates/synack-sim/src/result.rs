@@ -1,0 +1,97 @@
+//! What a run produces: the trace, each host's end state and delivered bytes, and the
+//! scenario's check.
+
+use std::net::IpAddr;
+use synack::{CloseReason, StackStats, State};
+use synack_viz::{Event, TraceLine};
+
+/// One host at the end of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostResult {
+    /// The host's name.
+    pub name: String,
+    /// Its address.
+    pub addr: IpAddr,
+    /// The last state of every connection and listener in the host's trace, in order of
+    /// first appearance: (`conn` as the trace writes it, state).
+    pub final_states: Vec<(String, State)>,
+    /// Bytes the application handed to `send` and the stack took.
+    pub bytes_sent: u64,
+    /// FNV-1a hash of those bytes, in order.
+    pub sent_hash: u64,
+    /// Bytes the application read.
+    pub bytes_received: u64,
+    /// FNV-1a hash of those bytes, in order.
+    pub received_hash: u64,
+    /// Whether the application read the end of the stream (the peer's FIN).
+    pub eof: bool,
+    /// How the application's connection ended (`None`: it did not end, or ended by the
+    /// application's own `close`/`abort` releasing the handle first).
+    pub outcome: Option<CloseReason>,
+    /// Application calls that failed, described (`step 3 (send): connection reset`).
+    pub app_errors: Vec<String>,
+    /// Steps that never ran or never finished, described.
+    pub unfinished_steps: Vec<String>,
+    /// The stack's counters (checksum failures, RSTs sent, retransmissions, ...).
+    pub stats: StackStats,
+}
+
+impl HostResult {
+    /// The final state of the host's first connection (listeners aside), if it had one.
+    pub fn final_state(&self) -> Option<State> {
+        self.final_states.iter().find(|(c, _)| !is_listener(c)).map(|(_, s)| *s)
+    }
+}
+
+/// The result of [`crate::run`].
+#[derive(Clone, Debug)]
+pub struct SimResult {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed the run used.
+    pub seed: u64,
+    /// Every event of every host and link, in time order.
+    pub trace: Vec<TraceLine>,
+    /// Each host at the end, in declaration order.
+    pub hosts: Vec<HostResult>,
+    /// The scenario's check: `Ok` or the differences from the expected story.
+    pub check: Result<(), Vec<String>>,
+    /// Virtual time when the run ended, microseconds.
+    pub end_us: u64,
+    /// Events processed.
+    pub events: u64,
+}
+
+impl SimResult {
+    /// The host named `name`.
+    pub fn host(&self, name: &str) -> Option<&HostResult> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    /// Whether the check passed.
+    pub fn passed(&self) -> bool {
+        self.check.is_ok()
+    }
+}
+
+/// Whether a trace `conn` names a listener (`IP:PORT-0.0.0.0:0`).
+pub(crate) fn is_listener(conn: &str) -> bool {
+    conn.ends_with("-0.0.0.0:0") || conn.ends_with("-[::]:0")
+}
+
+/// The last state of each connection of `host` in `trace`.
+pub(crate) fn final_states(trace: &[TraceLine], host: &str) -> Vec<(String, State)> {
+    let mut out: Vec<(String, State)> = Vec::new();
+    for line in trace {
+        let Event::State(s) = &line.event else { continue };
+        if s.host != host {
+            continue;
+        }
+        let Some(to) = State::from_name(&s.to) else { continue };
+        match out.iter_mut().find(|(c, _)| *c == s.conn) {
+            Some(entry) => entry.1 = to,
+            None => out.push((s.conn.clone(), to)),
+        }
+    }
+    out
+}

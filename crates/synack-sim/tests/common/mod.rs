@@ -1,0 +1,49 @@
+//! Helpers shared by the tests.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use synack_sim::{builtin, builtin_names, run, Scenario, SimOptions, SimResult};
+use synack_viz::{Event, TraceLine};
+
+/// Every built-in scenario's name.
+pub fn names() -> Vec<&'static str> {
+    builtin_names().iter().map(|(n, _)| *n).collect()
+}
+
+pub fn scenario(name: &str) -> Scenario {
+    builtin(name).unwrap_or_else(|| panic!("no built-in {name}"))
+}
+
+pub fn run_with(name: &str, opts: &SimOptions) -> SimResult {
+    run(&scenario(name), opts).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+pub fn run_default(name: &str) -> SimResult {
+    run_with(name, &SimOptions::default())
+}
+
+/// The state names (`from` of the first line, then every `to`) of `host`'s first
+/// connection, listeners aside.
+pub fn states(trace: &[TraceLine], host: &str) -> Vec<String> {
+    let mut conn: Option<String> = None;
+    let mut out = Vec::new();
+    for line in trace {
+        let Event::State(s) = &line.event else { continue };
+        if s.host != host || s.conn.ends_with("-0.0.0.0:0") {
+            continue;
+        }
+        match &conn {
+            None => {
+                conn = Some(s.conn.clone());
+                out.push(s.from.clone());
+                out.push(s.to.clone());
+            }
+            Some(c) if *c == s.conn => out.push(s.to.clone()),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+pub fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}

@@ -1,0 +1,246 @@
+//! Custom scenarios from TOML: the example runs and passes its check; malformed files
+//! and impossible values are typed, one-line errors.
+
+use synack_sim::{run, Scenario, ScenarioError, SimOptions};
+use synack_viz::Event;
+
+const EXAMPLE: &str = include_str!("../examples/custom.toml");
+
+const TWO_HOSTS: &str = r#"
+[[host]]
+name = "client"
+[[host]]
+name = "server"
+"#;
+
+fn parse(extra: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::from_toml_str(&format!("{TWO_HOSTS}{extra}"))
+}
+
+fn err(extra: &str) -> ScenarioError {
+    let e = parse(extra).expect_err("must be rejected");
+    assert!(!e.to_string().contains('\n'), "one line: {e}");
+    e
+}
+
+#[test]
+fn the_example_file_runs_and_passes_its_check() {
+    let sc = Scenario::from_toml_str(EXAMPLE).expect("the example parses");
+    assert_eq!(sc.name(), "slow-path");
+    assert_eq!(sc.host_names(), vec!["client", "server"]);
+    for seed in 1..=5 {
+        let r = run(&sc, &SimOptions { seed, ..SimOptions::default() }).expect("ends");
+        assert_eq!(r.check, Ok(()), "seed {seed}");
+        // The rule dropped the server's first FIN and delayed the first SYN-ACK.
+        assert!(r.trace.iter().any(|l| l.ev() == "drop" && l.seg().is_some_and(|s| s.flags.contains('F'))));
+        let synack_sent = r
+            .trace
+            .iter()
+            .find(|l| matches!(&l.event, Event::Send(s) if s.seg.flags == "S."))
+            .expect("SYN-ACK");
+        let first_deliver = r
+            .trace
+            .iter()
+            .find(|l| l.ev() == "deliver" && l.seg().is_some_and(|s| s.flags == "S."))
+            .expect("delivered");
+        assert!(first_deliver.t_us > synack_sent.t_us + 20_000, "the retransmitted SYN-ACK arrives first");
+        let late = r
+            .trace
+            .iter()
+            .filter(|l| l.ev() == "deliver" && l.seg().is_some_and(|s| s.flags == "S."))
+            .any(|l| l.t_us >= synack_sent.t_us + 3_000_000);
+        assert!(late, "the delayed SYN-ACK arrives 3 s late");
+    }
+}
+
+#[test]
+fn a_minimal_file_gets_default_links_and_a_custom_check() {
+    let sc = parse(
+        r#"
+        [[step]]
+        host = "server"
+        call = "listen"
+        port = 80
+        [[step]]
+        host = "client"
+        call = "connect"
+        to = "server:80"
+        [expect]
+        states = { client = ["CLOSED", "SYN-SENT", "ESTABLISHED"], server = ["LISTEN", "SYN-RECEIVED", "ESTABLISHED"] }
+        "#,
+    )
+    .expect("valid");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.check, Ok(()));
+    let wrong = parse(
+        r#"
+        [[step]]
+        host = "client"
+        call = "connect"
+        to = "server:80"
+        [expect]
+        states = { client = ["CLOSED", "SYN-SENT", "ESTABLISHED"] }
+        outcome = { client = "normal" }
+        "#,
+    )
+    .expect("valid");
+    let diffs = run(&wrong, &SimOptions::default()).expect("ends").check.expect_err("no listener: refused");
+    assert!(
+        diffs.contains(&"client: expected ESTABLISHED after SYN-SENT, got CLOSED".to_string()),
+        "{diffs:?}"
+    );
+    assert!(diffs.contains(&"client: connection ended refused, expected normal".to_string()), "{diffs:?}");
+}
+
+const TRANSFER_STEPS: &str = r#"
+[[step]]
+host = "server"
+call = "listen"
+port = 80
+[[step]]
+host = "server"
+call = "accept"
+on = "accepted"
+[[step]]
+host = "server"
+call = "send"
+bytes = 3000
+[[step]]
+host = "client"
+call = "connect"
+to = "server:80"
+[[step]]
+host = "client"
+call = "recv"
+on = "connected"
+"#;
+
+#[test]
+fn the_mtu_drops_oversize_datagrams() {
+    // The server's 1500-byte data segments never fit a 1000-byte link; it gives up
+    // after two retransmissions.
+    let sc = Scenario::from_toml_str(&format!(
+        "[[host]]\nname = \"client\"\n[[host]]\nname = \"server\"\nmax_retries = 2\n\
+         [[link]]\nlink = \"server->client\"\nmtu = 1000\n{TRANSFER_STEPS}"
+    ))
+    .expect("valid");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    let drops: Vec<u32> =
+        r.trace.iter().filter(|l| l.ev() == "drop").filter_map(|l| l.seg().map(|s| s.len)).collect();
+    assert!(drops.len() >= 3 && drops.iter().all(|&len| len + 40 > 1000), "{drops:?}");
+    assert!(!r.trace.iter().any(|l| l.ev() == "deliver" && l.seg().is_some_and(|s| s.len + 40 > 1000)));
+    assert_eq!(r.host("client").map(|h| h.bytes_received), Some(0));
+    let server = r.host("server").expect("server");
+    assert_eq!(server.outcome, Some(synack::CloseReason::Error(synack::ConnError::TimedOut)));
+}
+
+#[test]
+fn bandwidth_serializes_and_a_rule_duplicates() {
+    let sc = parse(&format!(
+        "[[link]]\nlink = \"server->client\"\nbandwidth_bps = 1000000\n\
+         [[rule]]\nlink = \"client->server\"\nflags = \"S\"\naction = \"duplicate\"\n{TRANSFER_STEPS}"
+    ))
+    .expect("valid");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.host("client").map(|h| h.bytes_received), Some(3000));
+    // The rule: one `dup` line, and the server received the SYN twice.
+    assert_eq!(r.trace.iter().filter(|l| l.ev() == "dup").count(), 1);
+    let syns = r.trace.iter().filter(|l| matches!(&l.event, Event::Recv(rv) if rv.seg.flags == "S")).count();
+    assert_eq!(syns, 2);
+    // 1500-byte datagrams sent together arrive 12 ms apart at 1 Mbit/s (FIFO).
+    let arrivals: Vec<u64> = r
+        .trace
+        .iter()
+        .filter(|l| l.ev() == "deliver" && l.seg().is_some_and(|s| s.len == 1460))
+        .map(|l| l.t_us)
+        .collect();
+    assert!(arrivals.len() >= 2, "{arrivals:?}");
+    assert_eq!(arrivals[1] - arrivals[0], 12_000, "{arrivals:?}");
+}
+
+#[test]
+fn malformed_toml_names_the_line() {
+    match Scenario::from_toml_str("[[host]]\nname = \"a\"\nbogus = = 1\n") {
+        Err(ScenarioError::Toml { line: Some(3), .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    match err("[[link]]\nlink = \"client->server\"\ndleay_ms = 10\n") {
+        ScenarioError::Toml { line: Some(_), message } => assert!(message.contains("dleay_ms"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    match err("[[step]]\nhost = \"client\"\ncall = \"teleport\"\n") {
+        ScenarioError::Toml { message, .. } => assert!(message.contains("teleport"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    match err("[[link]]\nlink = \"client->server\"\nloss = \"lots\"\n") {
+        ScenarioError::Toml { .. } => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn impossible_values_are_typed_errors() {
+    assert_eq!(Scenario::from_toml_str("name = \"x\"").err(), Some(ScenarioError::NoHosts));
+    assert!(matches!(
+        Scenario::from_toml_str("[[host]]\nname = \"a\"\n[[host]]\nname = \"a\"\n"),
+        Err(ScenarioError::DuplicateHost { .. })
+    ));
+    assert!(
+        matches!(err("[[link]]\nlink = \"client->server\"\nloss = 1.5\n"), ScenarioError::Probability { value, .. } if value == 1.5)
+    );
+    assert!(matches!(
+        err("[[link]]\nlink = \"client->server\"\ndelay_ms = -3\n"),
+        ScenarioError::Duration { .. }
+    ));
+    assert!(matches!(err("[[link]]\nlink = \"client->nowhere\"\n"), ScenarioError::UnknownHost { .. }));
+    assert!(matches!(err("[[link]]\nlink = \"client\"\n"), ScenarioError::BadAddress { .. }));
+    assert!(matches!(
+        err("[[link]]\nlink = \"client->server\"\nmtu = 20\n"),
+        ScenarioError::OutOfRange { .. }
+    ));
+    assert!(matches!(err("[[rule]]\nflags = \"FIN\"\naction = \"drop\"\n"), ScenarioError::BadFlags { .. }));
+    assert!(matches!(
+        err("[[rule]]\naction = \"delay\"\n"),
+        ScenarioError::MissingField { field: "delay_ms", .. }
+    ));
+    assert!(matches!(err("[[rule]]\naction = \"drop\"\nnth = 0\n"), ScenarioError::OutOfRange { .. }));
+    assert!(matches!(
+        err("[[step]]\nhost = \"nobody\"\ncall = \"close\"\n"),
+        ScenarioError::UnknownHost { .. }
+    ));
+    assert!(matches!(
+        err("[[step]]\nhost = \"server\"\ncall = \"listen\"\n"),
+        ScenarioError::MissingField { field: "port", .. }
+    ));
+    assert!(matches!(
+        err("[[step]]\nhost = \"server\"\ncall = \"listen\"\nport = 0\n"),
+        ScenarioError::OutOfRange { .. }
+    ));
+    assert!(matches!(
+        err("[[step]]\nhost = \"client\"\ncall = \"connect\"\nto = \"server\"\n"),
+        ScenarioError::BadAddress { .. }
+    ));
+    assert!(matches!(
+        err("[[step]]\nhost = \"client\"\ncall = \"close\"\nat_ms = 5\non = \"connected\"\n"),
+        ScenarioError::Conflict { .. }
+    ));
+    assert!(matches!(
+        err("[[step]]\nhost = \"client\"\ncall = \"close\"\non = \"received\"\n"),
+        ScenarioError::MissingField { .. }
+    ));
+    assert!(matches!(
+        err("[[step]]\nhost = \"client\"\ncall = \"close\"\nport = 80\n"),
+        ScenarioError::Conflict { .. }
+    ));
+    assert!(matches!(
+        err("[[step]]\nhost = \"client\"\ncall = \"send\"\n"),
+        ScenarioError::MissingField { field: "bytes", .. }
+    ));
+    assert!(matches!(err("[expect]\nstates = { client = [\"ESTAB\"] }\n"), ScenarioError::BadState { .. }));
+    assert!(matches!(
+        err("[expect]\noutcome = { client = \"exploded\" }\n"),
+        ScenarioError::OutOfRange { .. }
+    ));
+    let e = err("[[link]]\nlink = \"client->server\"\nloss = 1.5\n");
+    assert_eq!(e.to_string(), "link `client->server`: loss: probability 1.5 is not between 0 and 1");
+}

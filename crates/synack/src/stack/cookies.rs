@@ -1,0 +1,373 @@
+//! SYN cookies (RFC 4987 3.6): answering a SYN without keeping any state.
+//!
+//! RFC 4987 3.6: "SYN cookies ... allow the server to avoid storing any state when a
+//! SYN is received ... the server encodes the state it would normally keep in the
+//! sequence number it places in the SYN-ACK, and the ACK that completes the handshake
+//! echoes it back (plus one)". The listener answers a SYN with a SYN,ACK whose ISS is
+//! the cookie; when an ACK arrives for a 4-tuple that has no connection, the listener
+//! checks whether SEG.ACK - 1 is a cookie it could have made for SEG.SEQ - 1 and, if so,
+//! creates the connection directly from the ACK (passing through SYN-RECEIVED in the
+//! same step) and queues it for `accept`.
+//!
+//! # The cookie
+//!
+//! ```text
+//!  31                                       3   2   1   0
+//! +-------------------------------------------+---+-------+
+//! |  MAC(tuple, peer ISN, counter, MSS index) | c |  MSS  |   then bits 2..0 are
+//! |  top 29 bits                              |   | index |   XORed with a mask
+//! +-------------------------------------------+---+-------+
+//! ```
+//!
+//! - the MAC is the keyed SipHash of [`crate::isn`] under [`crate::Config::secret`]
+//!   (its own domain) over the 4-tuple, the peer's ISN, the full time counter and the
+//!   MSS index: a blind attacker must guess 29 bits per forged ACK, and a cookie cannot
+//!   be moved to another 4-tuple, another peer ISN or another MSS;
+//! - `c` is the low bit of the time counter (one tick every [`COOKIE_PERIOD`], 64 s):
+//!   a cookie is valid while the counter is the one it was made in or the next, so it
+//!   lives between 64 and 128 s (Linux: `MAX_SYNCOOKIE_AGE` 2 minutes);
+//! - the MSS index picks the largest value of a small table ([`MSS_TABLE_V4`],
+//!   [`MSS_TABLE_V6`]) that does not exceed the peer's MSS option (RFC 9293 3.7.1: the
+//!   default of 536 or 1220 without one), so we never send larger segments than the
+//!   peer accepts;
+//! - the three low bits are XORed with a keyed hash of the 4-tuple and peer ISN, so the
+//!   whole ISS looks random (RFC 6528 / RFC 9293 3.4.1: ISNs must not be predictable).
+//!
+//! # What a cookie connection loses
+//!
+//! Options the SYN carried other than the MSS cannot be encoded in 32 bits. Stacks
+//! that keep timestamps hide window scale and SACK-permitted in the TSval; synack does
+//! not do timestamps, so the cookie SYN,ACK offers **no window scaling** and the
+//! connection runs with 16-bit windows both ways (at most 65,535 bytes in flight). The
+//! MSS is rounded down to the table. Text on the SYN is dropped (the peer retransmits
+//! it, as RFC 9293 3.10.7.2 allows). A peer whose MSS is below the table's smallest
+//! entry cannot be served by a cookie: its SYN takes the ordinary path, or is dropped
+//! while the SYN queue is full.
+
+use super::{ListenerId, Stack};
+use crate::conn::{control_header, Conn, Outcome};
+use crate::isn::KeyedState;
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::{Duration, Instant};
+use crate::trace::FourTuple;
+use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
+use core::hash::{BuildHasher, Hash, Hasher};
+
+/// One tick of the cookie's time counter. A cookie is valid in its own period and the
+/// next one.
+pub(crate) const COOKIE_PERIOD: Duration = Duration::from_secs(64);
+
+/// MSS values an IPv4 cookie can carry (Linux's `msstab`): the default of RFC 9293
+/// 3.7.1, a tunnelled path, and the usual Ethernet values with and without options.
+pub(crate) const MSS_TABLE_V4: [u16; 4] = [536, 1300, 1440, 1460];
+/// MSS values an IPv6 cookie can carry: the IPv6 default of RFC 9293 3.7.1 (1280 - 60),
+/// a tunnelled path, Ethernet with extension headers or options, plain Ethernet.
+pub(crate) const MSS_TABLE_V6: [u16; 4] = [1220, 1380, 1420, 1440];
+
+/// Domain separation of the cookie's MAC and mask from the other uses of the secret.
+const DOMAIN_MAC: u64 = 0x636f_6f6b_0001;
+const DOMAIN_MASK: u64 = 0x636f_6f6b_0002;
+
+/// The keys of the cookies and when the last one was sent.
+#[derive(Clone, Debug)]
+pub(super) struct SynCookieJar {
+    mac_key: KeyedState,
+    mask_key: KeyedState,
+    /// When the last cookie SYN,ACK was queued: in [`crate::SynCookies::WhenFull`] mode
+    /// ACKs are only checked for cookies while one could still be valid.
+    last_sent: Option<Instant>,
+}
+
+/// What became of an ACK checked for a cookie.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum CookieVerdict {
+    /// No cookie could be outstanding: the ACK is an ordinary bad ACK to a listener.
+    NotChecked,
+    /// Forged, stale or mangled.
+    Rejected,
+    /// Valid, and a connection now exists.
+    Accepted,
+    /// Valid, but the accept queue or the connection table is full: dropped.
+    Overflow,
+}
+
+fn counter(now: Instant) -> u64 {
+    now.as_micros() / COOKIE_PERIOD.as_micros()
+}
+
+fn mss_table(tuple: &FourTuple) -> &'static [u16; 4] {
+    if tuple.remote.is_ipv6() {
+        &MSS_TABLE_V6
+    } else {
+        &MSS_TABLE_V4
+    }
+}
+
+impl SynCookieJar {
+    pub(super) fn new(secret: &[u8; 16]) -> Self {
+        SynCookieJar {
+            mac_key: KeyedState::new(secret, DOMAIN_MAC),
+            mask_key: KeyedState::new(secret, DOMAIN_MASK),
+            last_sent: None,
+        }
+    }
+
+    fn mac(&self, tuple: &FourTuple, peer_isn: SeqNum, counter: u64, mss_index: u32) -> u32 {
+        let mut h = self.mac_key.build_hasher();
+        tuple.hash(&mut h);
+        peer_isn.0.hash(&mut h);
+        counter.hash(&mut h);
+        mss_index.hash(&mut h);
+        (h.finish() >> 32) as u32
+    }
+
+    fn mask(&self, tuple: &FourTuple, peer_isn: SeqNum) -> u32 {
+        let mut h = self.mask_key.build_hasher();
+        tuple.hash(&mut h);
+        peer_isn.0.hash(&mut h);
+        h.finish() as u32 & 0b111
+    }
+
+    /// The cookie (our ISS) answering a SYN with sequence number `peer_isn` and MSS
+    /// `peer_mss` at `now`, or `None` if the MSS is below the table.
+    pub(super) fn make(
+        &self,
+        now: Instant,
+        tuple: &FourTuple,
+        peer_isn: SeqNum,
+        peer_mss: u16,
+    ) -> Option<SeqNum> {
+        let table = mss_table(tuple);
+        let index = table.iter().rposition(|&m| m <= peer_mss)? as u32;
+        let c = counter(now);
+        let data = ((c as u32 & 1) << 2) | index;
+        let mac = self.mac(tuple, peer_isn, c, index) & !0b111;
+        Some(SeqNum(mac | (data ^ self.mask(tuple, peer_isn))))
+    }
+
+    /// The MSS encoded in `cookie` if it is one we made at most one period ago for this
+    /// 4-tuple and peer ISN.
+    pub(super) fn check(
+        &self,
+        now: Instant,
+        tuple: &FourTuple,
+        peer_isn: SeqNum,
+        cookie: SeqNum,
+    ) -> Option<u16> {
+        let data = (cookie.0 ^ self.mask(tuple, peer_isn)) & 0b111;
+        let index = data & 0b11;
+        let now_c = counter(now);
+        // The counter the cookie was made in: this period or the previous one.
+        let c = if (now_c & 1) as u32 == data >> 2 { now_c } else { now_c.checked_sub(1)? };
+        let mac = self.mac(tuple, peer_isn, c, index) & !0b111;
+        if mac != cookie.0 & !0b111 {
+            return None;
+        }
+        mss_table(tuple).get(index as usize).copied()
+    }
+
+    /// Whether an ACK arriving at a listener at `now` should be checked for a cookie.
+    fn may_hold_cookie(&self, now: Instant, always: bool) -> bool {
+        always || self.last_sent.is_some_and(|t| now.saturating_since(t) < COOKIE_PERIOD.saturating_mul(2))
+    }
+}
+
+impl Stack {
+    /// Answer a SYN to listener with a cookie SYN,ACK, keeping no state: RFC 9293
+    /// 3.10.7.2's "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" with ISS = the cookie and
+    /// RCV.NXT = SEG.SEQ + 1. Returns false (nothing sent) when the peer's MSS cannot be
+    /// encoded, the cookie would not lie above `iss_floor` (the SND.NXT of a TIME-WAIT
+    /// incarnation this SYN reopens, RFC 1122 4.2.2.13), or the output queue is full.
+    pub(super) fn send_syn_cookie(
+        &mut self,
+        tuple: FourTuple,
+        hdr: &TcpHeader,
+        iss_floor: Option<SeqNum>,
+    ) -> bool {
+        let ipv6 = tuple.remote.is_ipv6();
+        // RFC 9293 3.7.1: without an MSS option the peer accepts 536 (IPv4) or 1220 (IPv6).
+        let peer_mss = hdr.options.mss.unwrap_or(if ipv6 { MSS_TABLE_V6[0] } else { MSS_TABLE_V4[0] });
+        let Some(iss) = self.cookies.make(self.now, &tuple, hdr.seq, peer_mss) else { return false };
+        if iss_floor.is_some_and(|old| iss.le(old)) {
+            return false;
+        }
+        // The window of a SYN is never scaled (RFC 7323 2.2), and no scaling is offered.
+        let window = self.cfg.recv_buffer.min(65535) as u16;
+        let mut h = control_header(&tuple, iss, Some(hdr.seq + 1), TcpFlags::SYN, window);
+        h.options.mss = Some(self.cfg.announced_mss(ipv6));
+        if !self.push_control(tuple, h) {
+            return false;
+        }
+        self.cookies.last_sent = Some(self.now);
+        self.stats.syn_cookies_sent += 1;
+        true
+    }
+
+    /// An ACK (no SYN, no RST) that found listener `l` and no connection: the third
+    /// segment of a cookie handshake, if SEG.ACK - 1 is a valid cookie for SEG.SEQ - 1.
+    pub(super) fn cookie_ack(
+        &mut self,
+        l: ListenerId,
+        tuple: FourTuple,
+        hdr: &TcpHeader,
+        payload: &[u8],
+    ) -> CookieVerdict {
+        let always = self.cfg.syn_cookies == crate::config::SynCookies::Always;
+        if self.cfg.syn_cookies == crate::config::SynCookies::Off
+            || !self.cookies.may_hold_cookie(self.now, always)
+        {
+            return CookieVerdict::NotChecked;
+        }
+        let iss = hdr.ack - 1;
+        let irs = hdr.seq - 1;
+        let Some(mss) = self.cookies.check(self.now, &tuple, irs, iss) else {
+            self.stats.syn_cookies_rejected += 1;
+            return CookieVerdict::Rejected;
+        };
+        self.stats.syn_cookies_validated += 1;
+        // RFC 4987 3.6 leaves the listen queue's limits in force: a full accept queue
+        // (or connection table) drops the completed handshake, as Linux does. The peer
+        // believes it is connected; its next segment (or retransmission) that still
+        // starts at IRS + 1 retries the cookie.
+        let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return CookieVerdict::Overflow };
+        if listener.accept_queue.len() + listener.embryonic >= listener.backlog
+            || self.live_conns >= self.cfg.max_connections
+        {
+            self.stats.listen_overflows += 1;
+            return CookieVerdict::Overflow;
+        }
+        // The TCB the SYN would have created (3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS
+        // is set to SEG.SEQ ... SND.NXT is set to ISS+1 and SND.UNA to ISS"), with the
+        // SYN,ACK counted as sent; RCV.WND is the window that SYN,ACK announced.
+        let window = self.cfg.recv_buffer.min(65535);
+        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        conn.state = State::Listen;
+        conn.listener = Some(l);
+        conn.irs = irs;
+        conn.rcv_nxt = irs + 1;
+        conn.rcv_adv = conn.rcv_nxt + window;
+        conn.snd_una = iss;
+        conn.snd_nxt = iss + 1;
+        conn.snd_next = iss + 1;
+        conn.snd_wnd = u32::from(hdr.window);
+        conn.max_snd_wnd = conn.snd_wnd;
+        conn.snd_wl1 = irs;
+        conn.syn_sent_count = 1;
+        let id = self.alloc_slot(conn);
+        self.by_tuple.insert(tuple, id.index);
+        if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
+            listener.embryonic += 1;
+        }
+        // No window scale: the cookie SYN,ACK did not offer it (RFC 7323 2.2: scaling
+        // only when both SYNs carry the option).
+        let opts = TcpOptions { mss: Some(mss), ..TcpOptions::NONE };
+        let out = self.with_conn(id.index, |c, ctx| {
+            c.apply_syn_options(ctx, &opts);
+            c.set_state(ctx, State::SynReceived);
+            // SYN-RECEIVED, fifth step: "If SND.UNA < SEG.ACK =< SND.NXT, then enter
+            // ESTABLISHED state and continue processing" - the same code as for a
+            // SYN-RECEIVED connection with state, text and FIN included.
+            c.on_segment(ctx, hdr, payload)
+        });
+        let out = out.unwrap_or(Outcome::Discard);
+        let still_embryonic = self
+            .slots
+            .get(id.index as usize)
+            .and_then(|s| s.conn.as_deref())
+            .is_some_and(|c| c.state == State::SynReceived);
+        // The ACK was checked above to lie in (SND.UNA, SND.NXT] and SEG.SEQ = RCV.NXT,
+        // so the connection is ESTABLISHED (or further); should it not be, an embryo
+        // with no SYN,ACK to retransmit must not linger.
+        self.after_conn(id.index, if still_embryonic { Outcome::Discard } else { out });
+        CookieVerdict::Accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+    fn tuple(port: u16) -> FourTuple {
+        FourTuple {
+            local: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 80),
+            remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), port),
+        }
+    }
+
+    fn jar() -> SynCookieJar {
+        SynCookieJar::new(&[9; 16])
+    }
+
+    const T0: Instant = Instant::from_millis(1_000_000);
+
+    #[test]
+    fn a_cookie_checks_for_its_tuple_and_isn_and_yields_the_table_mss() {
+        let j = jar();
+        for (peer_mss, expect) in
+            [(536, 536), (1000, 536), (1300, 1300), (1459, 1440), (1460, 1460), (9000, 1460)]
+        {
+            let c = j.make(T0, &tuple(1), SeqNum(77), peer_mss).expect("encodable");
+            assert_eq!(j.check(T0, &tuple(1), SeqNum(77), c), Some(expect), "peer mss {peer_mss}");
+        }
+    }
+
+    #[test]
+    fn a_cookie_does_not_check_for_another_tuple_isn_or_value() {
+        let j = jar();
+        let c = j.make(T0, &tuple(1), SeqNum(77), 1460).expect("encodable");
+        assert_eq!(j.check(T0, &tuple(2), SeqNum(77), c), None);
+        assert_eq!(j.check(T0, &tuple(1), SeqNum(78), c), None);
+        assert_eq!(SynCookieJar::new(&[8; 16]).check(T0, &tuple(1), SeqNum(77), c), None);
+        // Every single-bit change of the cookie is caught (the low bits too: they change
+        // the counter or the MSS index the MAC covers).
+        for bit in 0..32 {
+            assert_eq!(j.check(T0, &tuple(1), SeqNum(77), SeqNum(c.0 ^ (1 << bit))), None, "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn a_cookie_lives_between_one_and_two_periods() {
+        let j = jar();
+        let start = Instant::from_micros(counter(T0) * COOKIE_PERIOD.as_micros());
+        let c = j.make(start, &tuple(1), SeqNum(5), 1460).expect("encodable");
+        let last = Instant::from_micros(start.as_micros() + 2 * COOKIE_PERIOD.as_micros() - 1);
+        assert_eq!(j.check(last, &tuple(1), SeqNum(5), c), Some(1460));
+        assert_eq!(j.check(start + COOKIE_PERIOD.saturating_mul(2), &tuple(1), SeqNum(5), c), None);
+        // Made at the end of a period, it still lives a full period more.
+        let late = Instant::from_micros(start.as_micros() + COOKIE_PERIOD.as_micros() - 1);
+        let c = j.make(late, &tuple(1), SeqNum(5), 1460).expect("encodable");
+        assert_eq!(j.check(late + COOKIE_PERIOD, &tuple(1), SeqNum(5), c), Some(1460));
+    }
+
+    #[test]
+    fn an_mss_below_the_table_cannot_be_encoded() {
+        assert_eq!(jar().make(T0, &tuple(1), SeqNum(5), 535), None);
+        let v6 = FourTuple {
+            local: SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 80),
+            remote: SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 1),
+        };
+        assert_eq!(jar().make(T0, &v6, SeqNum(5), 1219), None);
+        let c = jar().make(T0, &v6, SeqNum(5), 1400).expect("encodable");
+        assert_eq!(jar().check(T0, &v6, SeqNum(5), c), Some(1380));
+    }
+
+    #[test]
+    fn cookies_look_random_in_every_bit() {
+        // The low bits are masked: over many tuples each bit of the ISS is set about half
+        // the time, not fixed by the counter or the MSS index.
+        let j = jar();
+        let mut ones = [0u32; 32];
+        let n = 2000;
+        for p in 0..n {
+            let c = j.make(T0, &tuple(p as u16), SeqNum(1), 1460).expect("encodable");
+            for (bit, count) in ones.iter_mut().enumerate() {
+                *count += (c.0 >> bit) & 1;
+            }
+        }
+        for (bit, &count) in ones.iter().enumerate() {
+            assert!((800..1200).contains(&count), "bit {bit} set {count} times of {n}");
+        }
+    }
+}
