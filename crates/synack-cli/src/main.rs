@@ -12,8 +12,10 @@ mod output;
 mod sim;
 
 /// synack: a userspace TCP stack (RFC 9293) you can watch.
+///
+/// Exit status: 0 on success, 1 when a scenario's check failed, 2 on bad input.
 #[derive(Parser, Debug)]
-#[command(name = "synack", version, about, long_about = None, propagate_version = true)]
+#[command(name = "synack", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,12 +23,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Show the whole life of one TCP connection on a simulated network: handshake, a
-    /// request and a response, the client closes first, TIME-WAIT, CLOSED. Prints the
-    /// ladder diagram and writes DIR/demo.svg, DIR/demo.pcapng and DIR/demo.jsonl.
+    /// Watch one TCP connection live its whole life on a simulated network.
+    ///
+    /// Handshake, a request and a response, the client closes first, TIME-WAIT, CLOSED.
+    /// Prints the ladder diagram and writes DIR/demo.svg, DIR/demo.pcapng and
+    /// DIR/demo.jsonl. Needs no root and no network.
     Demo(DemoArgs),
-    /// Run a built-in scenario (see `synack scenarios`) or a TOML scenario file, print
-    /// its ladder and check its outcome (exit status 1 when the check fails).
+    /// Run a scenario on the simulated network and check its outcome.
+    ///
+    /// NAME is a built-in scenario (see `synack scenarios`) or a TOML file. Prints the
+    /// ladder; exit status 1 when the scenario's check fails, 2 on bad input.
     Sim(sim::SimArgs),
     /// List the built-in scenarios, one per line.
     Scenarios {

@@ -8,7 +8,8 @@ use synack_viz::{jsonl, pcapng, svg, TraceLine};
 
 fn create(path: &Path) -> Result<BufWriter<File>, CliError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| CliError(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError(format!("cannot create {}: {e}", dir.display())))?;
     }
     File::create(path)
         .map(BufWriter::new)
@@ -22,14 +23,16 @@ fn finish(mut w: BufWriter<File>, path: &Path) -> Result<(), CliError> {
 /// Write the trace as JSON Lines (DESIGN.md, "The trace").
 pub(crate) fn write_json(path: &Path, trace: &[TraceLine]) -> Result<(), CliError> {
     let mut w = create(path)?;
-    jsonl::write_jsonl(&mut w, trace).map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
+    jsonl::write_jsonl(&mut w, trace)
+        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
     finish(w, path)
 }
 
 /// Write every sent segment as pcapng (LINKTYPE_RAW), drops noted in comments.
 pub(crate) fn write_pcap(path: &Path, trace: &[TraceLine]) -> Result<usize, CliError> {
     let mut w = create(path)?;
-    let n = pcapng::write_pcapng(&mut w, trace).map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
+    let n = pcapng::write_pcapng(&mut w, trace)
+        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
     finish(w, path)?;
     Ok(n)
 }

@@ -55,7 +55,7 @@ pub(crate) struct SimArgs {
 fn millis(option: &str, ms: Option<f64>) -> Result<Option<Duration>, CliError> {
     match ms {
         None => Ok(None),
-        Some(v) if v.is_finite() && v >= 0.0 && v <= 3_600_000.0 => Ok(Some(Duration::from_micros((v * 1000.0) as u64))),
+        Some(v) if (0.0..=3_600_000.0).contains(&v) => Ok(Some(Duration::from_micros((v * 1000.0) as u64))),
         Some(v) => Err(CliError(format!("--{option} {v}: expected milliseconds between 0 and 3600000"))),
     }
 }
@@ -136,7 +136,12 @@ pub(crate) fn demo(out: &Path, color: ColorChoice) -> Result<ExitCode, CliError>
     let packets = write_pcap(&pcap, &result.trace)?;
     write_json(&json, &result.trace)?;
     println!();
-    println!("wrote {} (ladder), {} ({packets} packets, opens in Wireshark), {} (trace)", svg.display(), pcap.display(), json.display());
+    println!(
+        "wrote {} (ladder), {} ({packets} packets, opens in Wireshark), {} (trace)",
+        svg.display(),
+        pcap.display(),
+        json.display()
+    );
     Ok(verdict(&result, "demo"))
 }
 

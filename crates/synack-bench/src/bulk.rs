@@ -1,0 +1,187 @@
+//! `bulk_1500` and `bulk_65535`: one connection, client to server, as fast as the CPU
+//! allows; Gbit/s of application data delivered.
+//!
+//! Each round: the sender takes in the ACKs waiting for it, its application copies as
+//! much as fits into the send buffer, the sender emits everything it may; the receiver
+//! takes in every datagram, its application copies everything out, the receiver emits
+//! its ACKs. Both stacks get exactly the same rounds. The receiving application checks
+//! the data it gets against the pattern sent (a sample of each read, or every byte with
+//! `verify_all`).
+
+use crate::stopwatch::Stopwatch;
+use crate::{net, smol, sy};
+use smoltcp::socket::tcp;
+use std::time::Duration;
+use synack::Error;
+
+/// Send and receive buffers of both stacks (the 256 KiB).
+pub(crate) const BUFFER: usize = 256 * 1024;
+/// The application's read and write size.
+const CHUNK: usize = 64 * 1024;
+/// Length of the data pattern; odd, so a misplaced segment cannot look right.
+const PATTERN: usize = (1 << 20) + 7;
+
+/// What one bulk run does.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Params {
+    /// Link MTU on both stacks.
+    pub(crate) mtu: usize,
+    /// Bytes to move (the run also stops at `limit`).
+    pub(crate) total: u64,
+    /// Wall-clock limit.
+    pub(crate) limit: Duration,
+    /// Compare every received byte instead of a sample of each read.
+    pub(crate) verify_all: bool,
+}
+
+/// The bytes the sending application writes: stream offset `i` carries `pattern[i %
+/// PATTERN]`. Stored twice over so that any chunk is one contiguous slice.
+pub(crate) struct Pattern {
+    data: Vec<u8>,
+}
+
+impl Pattern {
+    /// The pattern (a xorshift sequence).
+    pub(crate) fn new() -> Self {
+        let mut x: u32 = 0x9e37_79b9;
+        let mut data: Vec<u8> = (0..PATTERN)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 7) as u8
+            })
+            .collect();
+        data.extend_from_within(..CHUNK);
+        Pattern { data }
+    }
+
+    /// `len` (at most [`CHUNK`]) bytes of the stream from offset `off`.
+    pub(crate) fn at(&self, off: u64, len: usize) -> &[u8] {
+        let start = (off % PATTERN as u64) as usize;
+        &self.data[start..start + len.min(CHUNK)]
+    }
+
+    /// Check bytes received at stream offset `off`.
+    fn check(&self, off: u64, got: &[u8], all: bool) {
+        let ok = if all {
+            got == self.at(off, got.len())
+        } else {
+            let n = got.len().min(16);
+            let tail = got.len() - n;
+            got[..n] == self.at(off, n)[..] && got[tail..] == self.at(off + tail as u64, n)[..]
+        };
+        assert!(ok, "bulk: corrupted data at stream offset {off}");
+    }
+}
+
+/// Throughput in Gbit/s.
+fn gbps(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 * 8.0 / elapsed.as_secs_f64() / 1e9
+}
+
+/// One bulk run on synack; Gbit/s.
+pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
+    let mut pair = sy::Pair::new(p.mtu, BUFFER);
+    let l = pair.b.listen(net::server(net::BULK_PORT), 1).expect("listen");
+    let now = pair.now();
+    let c = pair.a.connect(now, net::server(net::BULK_PORT)).expect("connect");
+    let mut s = None;
+    pair.settle("bulk connection", |p| {
+        s = s.or_else(|| p.b.accept(l));
+        s.is_some() && p.a.state(c) == synack::State::Established
+    });
+    let s = s.expect("accepted");
+    let mut rbuf = vec![0u8; CHUNK];
+    let (mut sent, mut recvd) = (0u64, 0u64);
+    let start = Stopwatch::start();
+    while recvd < p.total && start.wall() < p.limit {
+        let now = pair.now();
+        let sy::Pair { a, b, link, .. } = &mut pair;
+        sy::service(a, now);
+        sy::service(b, now);
+        let mut moved = sy::ingress(a, link, 0, now);
+        while sent < p.total {
+            let n = (p.total - sent).min(CHUNK as u64) as usize;
+            match a.send(c, pat.at(sent, n)) {
+                Ok(k) => {
+                    sent += k as u64;
+                    moved += 1;
+                }
+                Err(Error::WouldBlock) => break,
+                Err(e) => panic!("synack send: {e}"),
+            }
+        }
+        moved += sy::egress(a, link, 1, now);
+        moved += sy::ingress(b, link, 1, now);
+        loop {
+            match b.recv(s, &mut rbuf) {
+                Ok(0) | Err(Error::WouldBlock) => break,
+                Ok(k) => {
+                    pat.check(recvd, &rbuf[..k], p.verify_all);
+                    recvd += k as u64;
+                    moved += 1;
+                }
+                Err(e) => panic!("synack recv: {e}"),
+            }
+        }
+        moved += sy::egress(b, link, 0, now);
+        if moved == 0 && !pair.advance_to_timer() {
+            panic!("synack bulk stalled at {recvd} bytes");
+        }
+    }
+    gbps(recvd, start.elapsed())
+}
+
+/// One bulk run on smoltcp; Gbit/s.
+pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
+    let mut pair = smol::Pair::new(p.mtu);
+    let s = pair.b.add_socket(BUFFER);
+    pair.b.tcp(s).listen(net::BULK_PORT).expect("listen");
+    let c = pair.a.add_socket(BUFFER);
+    let cx = pair.a.iface.context();
+    let remote = smoltcp::wire::IpEndpoint::new(smol::ip(net::SERVER), net::BULK_PORT);
+    pair.a.sockets.get_mut::<tcp::Socket>(c).connect(cx, remote, 49152).expect("connect");
+    pair.settle("bulk connection", |p| {
+        p.a.tcp(c).state() == tcp::State::Established && p.b.tcp(s).state() == tcp::State::Established
+    });
+    let mut rbuf = vec![0u8; CHUNK];
+    let (mut sent, mut recvd) = (0u64, 0u64);
+    let start = Stopwatch::start();
+    while recvd < p.total && start.wall() < p.limit {
+        let now = pair.now();
+        let smol::Pair { a, b, link, .. } = &mut pair;
+        let mut moved = a.ingress(link, 0, now);
+        let sock = a.tcp(c);
+        while sent < p.total {
+            let n = (p.total - sent).min(CHUNK as u64) as usize;
+            match sock.send_slice(pat.at(sent, n)) {
+                Ok(0) => break,
+                Ok(k) => {
+                    sent += k as u64;
+                    moved += 1;
+                }
+                Err(e) => panic!("smoltcp send: {e}"),
+            }
+        }
+        moved += a.egress(link, 0, now);
+        moved += b.ingress(link, 1, now);
+        let sock = b.tcp(s);
+        loop {
+            match sock.recv_slice(&mut rbuf) {
+                Ok(0) => break,
+                Ok(k) => {
+                    pat.check(recvd, &rbuf[..k], p.verify_all);
+                    recvd += k as u64;
+                    moved += 1;
+                }
+                Err(e) => panic!("smoltcp recv: {e}"),
+            }
+        }
+        moved += b.egress(link, 1, now);
+        if moved == 0 && !pair.advance_to_timer() {
+            panic!("smoltcp bulk stalled at {recvd} bytes");
+        }
+    }
+    gbps(recvd, start.elapsed())
+}

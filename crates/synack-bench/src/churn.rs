@@ -1,0 +1,185 @@
+//! `churn` and `churn_10k_idle`: complete connection lifecycles per second, one after
+//! the other: connect, three-way handshake, one byte each way, four-way close started
+//! by the client.
+//!
+//! TIME-WAIT, as each stack handles it:
+//! - synack: the client's connection becomes a compact TIME-WAIT record kept for 2×MSL
+//!   (60 s with the default MSL, on a clock that runs with wall time); the ephemeral
+//!   port selection never reuses a 4-tuple in TIME-WAIT; past `max_time_wait` records
+//!   (262,144) the oldest is recycled. A lifecycle is complete when the client's
+//!   connection is in TIME-WAIT and the server's is CLOSED and released.
+//! - smoltcp: TIME-WAIT is a state of the socket itself (10 s, fixed). smoltcp lets
+//!   `connect` reuse a socket in TIME-WAIT (it resets it), and that is what its
+//!   application does: the client socket goes straight from TIME-WAIT to the next
+//!   SYN-SENT, the server socket from CLOSED back to LISTEN. A lifecycle is complete when
+//!   the client socket is in TIME-WAIT and the server socket is CLOSED.
+//!
+//! Both stacks see the same traffic: the server port changes every 16,384 lifecycles
+//! (over 64 ports) and the client port increments.
+
+use crate::stopwatch::Stopwatch;
+use crate::{net, smol, sy};
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+use std::time::Duration;
+use synack::{ConnId, ListenerId, State};
+
+/// Send and receive buffers for churn and the idle connections (synack's default).
+pub(crate) const BUFFER: usize = 64 * 1024;
+/// Client ports the smoltcp application cycles through (like synack's ephemeral range).
+const EPHEMERAL: u64 = 16_384;
+/// First local port of smoltcp's idle connections (below the ephemeral range).
+const IDLE_FIRST_PORT: u16 = 1_024;
+
+/// synack churn state: the pair, one listener per churn port, the idle connections.
+pub(crate) struct SyChurn {
+    pair: sy::Pair,
+    listeners: Vec<ListenerId>,
+    _idle: Vec<(ConnId, ConnId)>,
+    base: (usize, usize),
+    next: u64,
+}
+
+impl SyChurn {
+    /// A pair with `idle` idle established connections.
+    pub(crate) fn new(idle: usize) -> Self {
+        Self::build(idle, sy::Pair::new(1500, BUFFER))
+    }
+
+    /// A pair without idle connections whose stacks use this MSL.
+    pub(crate) fn with_msl(msl: synack::Duration) -> Self {
+        let a = synack::Config { msl, ..sy::config(net::CLIENT, 1500, BUFFER) };
+        let b = synack::Config { msl, ..sy::config(net::SERVER, 1500, BUFFER) };
+        Self::build(0, sy::Pair::with_configs(a, b, 1500))
+    }
+
+    fn build(idle: usize, mut pair: sy::Pair) -> Self {
+        let listeners = (0..net::CHURN_PORTS)
+            .map(|k| pair.b.listen(net::server(net::CHURN_PORT_BASE + k), 0).expect("listen"))
+            .collect();
+        let l = pair.b.listen(net::server(net::IDLE_PORT), idle.max(1)).expect("listen");
+        let idle = pair.open_idle(l, net::server(net::IDLE_PORT), idle);
+        pair.idle_for(synack::Duration::from_secs(1));
+        let base = (pair.a.connection_count(), pair.b.connection_count());
+        SyChurn { pair, listeners, _idle: idle, base, next: 0 }
+    }
+
+    /// One complete lifecycle.
+    pub(crate) fn lifecycle(&mut self) {
+        let i = self.next;
+        self.next += 1;
+        let port = block_port(i);
+        let l = self.listeners[usize::from(port - net::CHURN_PORT_BASE)];
+        let p = &mut self.pair;
+        let now = p.now();
+        let c = p.a.connect(now, net::server(port)).expect("synack churn connect");
+        let mut s = None;
+        p.settle("churn handshake", |p| {
+            s = s.or_else(|| p.b.accept(l));
+            s.is_some() && p.a.state(c) == State::Established
+        });
+        let s = s.expect("accepted");
+        let mut one = [0u8; 1];
+        p.a.send(c, b"q").expect("send");
+        p.settle("churn request", |p| matches!(p.b.recv(s, &mut one), Ok(1)));
+        p.b.send(s, b"r").expect("send");
+        p.settle("churn response", |p| matches!(p.a.recv(c, &mut one), Ok(1)));
+        p.a.close(c).expect("close");
+        p.settle("churn peer FIN", |p| matches!(p.b.recv(s, &mut one), Ok(0)));
+        p.b.close(s).expect("close");
+        let (ca, cb) = self.base;
+        p.settle("churn close", |p| p.a.connection_count() == ca && p.b.connection_count() == cb);
+    }
+
+    /// Lifecycles per second over `dur`.
+    pub(crate) fn run(&mut self, dur: Duration) -> f64 {
+        rate(dur, || self.lifecycle())
+    }
+
+    /// The pair (for the memory workloads).
+    pub(crate) fn pair(&mut self) -> &mut sy::Pair {
+        &mut self.pair
+    }
+}
+
+/// smoltcp churn state: the pair, the two reused sockets, the idle connections.
+pub(crate) struct SmolChurn {
+    pair: smol::Pair,
+    client: SocketHandle,
+    server: SocketHandle,
+    next: u64,
+}
+
+impl SmolChurn {
+    /// A pair with `idle` idle established connections (their sockets come first in
+    /// each socket set; the two churn sockets are added after them).
+    pub(crate) fn new(idle: usize) -> Self {
+        let mut pair = smol::Pair::new(1500);
+        pair.open_idle(net::IDLE_PORT, IDLE_FIRST_PORT, idle, BUFFER);
+        pair.idle_for(smoltcp::time::Duration::from_secs(1));
+        let client = pair.a.add_socket(BUFFER);
+        let server = pair.b.add_socket(BUFFER);
+        SmolChurn { pair, client, server, next: 0 }
+    }
+
+    /// One complete lifecycle; `fresh_client` opens a new client socket instead of
+    /// reusing the one in TIME-WAIT (the memory workload keeps them).
+    pub(crate) fn lifecycle(&mut self, fresh_client: bool) {
+        let i = self.next;
+        self.next += 1;
+        let port = block_port(i);
+        let lport = 49_152 + (i % EPHEMERAL) as u16;
+        let (c, s) = (self.client, self.server);
+        let p = &mut self.pair;
+        let c = if fresh_client { p.a.add_socket(BUFFER) } else { c };
+        self.client = c;
+        p.b.tcp(s).listen(port).expect("smoltcp listen");
+        let remote = smoltcp::wire::IpEndpoint::new(smol::ip(net::SERVER), port);
+        let cx = p.a.iface.context();
+        p.a.sockets.get_mut::<tcp::Socket>(c).connect(cx, remote, lport).expect("smoltcp churn connect");
+        p.settle("churn handshake", |p| {
+            p.a.tcp(c).state() == tcp::State::Established && p.b.tcp(s).state() == tcp::State::Established
+        });
+        let mut one = [0u8; 1];
+        p.a.tcp(c).send_slice(b"q").expect("send");
+        p.settle("churn request", |p| matches!(p.b.tcp(s).recv_slice(&mut one), Ok(1)));
+        p.b.tcp(s).send_slice(b"r").expect("send");
+        p.settle("churn response", |p| matches!(p.a.tcp(c).recv_slice(&mut one), Ok(1)));
+        p.a.tcp(c).close();
+        p.settle("churn peer FIN", |p| p.b.tcp(s).state() == tcp::State::CloseWait);
+        p.b.tcp(s).close();
+        p.settle("churn close", |p| {
+            p.b.tcp(s).state() == tcp::State::Closed && p.a.tcp(c).state() == tcp::State::TimeWait
+        });
+    }
+
+    /// Lifecycles per second over `dur`.
+    pub(crate) fn run(&mut self, dur: Duration) -> f64 {
+        rate(dur, || self.lifecycle(false))
+    }
+
+    /// The pair (for the memory workloads).
+    pub(crate) fn pair(&mut self) -> &mut smol::Pair {
+        &mut self.pair
+    }
+}
+
+/// The server port of lifecycle `i`: one port for 16,384 lifecycles, then the next.
+fn block_port(i: u64) -> u16 {
+    net::churn_port(i / EPHEMERAL)
+}
+
+/// Run `f` repeatedly for `dur` of wall time; calls per second of on-CPU time.
+fn rate(dur: Duration, mut f: impl FnMut()) -> f64 {
+    let start = Stopwatch::start();
+    let mut n = 0u64;
+    loop {
+        for _ in 0..8 {
+            f();
+        }
+        n += 8;
+        if start.wall() >= dur {
+            return n as f64 / start.elapsed().as_secs_f64();
+        }
+    }
+}

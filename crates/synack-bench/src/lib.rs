@@ -1,1 +1,0 @@
-//! synack-bench (under construction).

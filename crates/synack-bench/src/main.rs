@@ -1,0 +1,330 @@
+//! `synack-bench`: every workload on synack and on smoltcp, alternating A B A B in one
+//! process, one line per workload on stdout:
+//!
+//! ```text
+//! bench=NAME unit=U synack=MEDIAN smoltcp=MEDIAN ratio=SYNACK_OVER_SMOLTCP runs=N
+//! ```
+//!
+//! For figures where smaller is better (time, instructions, memory) the ratio is
+//! smoltcp/synack, so that above 1 always favours synack. Progress goes to stderr.
+//! Benchmarks print figures; nothing here asserts on wall-clock time.
+
+#![deny(unsafe_code)]
+
+mod alloc;
+mod bulk;
+mod churn;
+mod link;
+mod mem;
+mod memcpy;
+mod net;
+mod report;
+mod segment;
+mod smol;
+mod stopwatch;
+mod sy;
+
+use clap::Parser;
+use report::{median, Better, Line};
+use segment::Instr;
+use std::time::Duration;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+/// The workloads, in the order they run and print.
+const WORKLOADS: &[&str] = &[
+    "bulk_1500",
+    "bulk_65535",
+    "churn",
+    "churn_10k_idle",
+    "mem_idle_conn",
+    "mem_time_wait",
+    "rss_1m_idle",
+    "segment_cost",
+    "memcpy_limit",
+];
+
+/// synack versus smoltcp, same workloads, same run.
+#[derive(Parser, Debug)]
+#[command(name = "synack-bench", version, about, long_about = None)]
+struct Cli {
+    /// Run everything small (CI: checks that it runs, not how fast).
+    #[arg(long)]
+    quick: bool,
+    /// Run only these workloads (comma-separated or repeated): bulk_1500, bulk_65535,
+    /// churn, churn_10k_idle, mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost,
+    /// memcpy_limit.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    only: Vec<String>,
+    /// Runs per stack, alternating synack and smoltcp [default: 5, or 1 with --quick].
+    #[arg(long, value_name = "N")]
+    runs: Option<usize>,
+    /// Skip the callgrind instruction counts of segment_cost.
+    #[arg(long)]
+    no_callgrind: bool,
+    /// Internal: be the rss_1m_idle child with this many connections.
+    #[arg(long, hide = true, value_name = "N")]
+    rss_child: Option<usize>,
+    /// Internal: be the callgrind child for this stack.
+    #[arg(long, hide = true, value_name = "STACK")]
+    callgrind_child: Option<String>,
+    /// Profiling: move exactly this many bytes in each bulk run (no time limit).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    bulk_bytes: Option<u64>,
+    /// Internal: segments for the callgrind child.
+    #[arg(long, hide = true, default_value_t = 20_000)]
+    segments: u64,
+}
+
+/// How big each workload is.
+#[derive(Clone, Copy, Debug)]
+struct Sizes {
+    bulk_total: u64,
+    bulk_limit: Duration,
+    churn_time: Duration,
+    idle_conns: usize,
+    mem_conns: usize,
+    tw_synack: usize,
+    tw_smoltcp: usize,
+    rss_conns: usize,
+    segments: u64,
+    callgrind_segments: u64,
+    verify_all: bool,
+}
+
+impl Sizes {
+    fn full() -> Self {
+        Sizes {
+            bulk_total: 1 << 30,
+            bulk_limit: Duration::from_secs(5),
+            churn_time: Duration::from_millis(1500),
+            idle_conns: 10_000,
+            mem_conns: 10_000,
+            tw_synack: 10_000,
+            tw_smoltcp: 2_000,
+            rss_conns: 1_000_000,
+            segments: 200_000,
+            callgrind_segments: 20_000,
+            verify_all: false,
+        }
+    }
+
+    fn quick() -> Self {
+        Sizes {
+            bulk_total: 16 << 20,
+            bulk_limit: Duration::from_millis(300),
+            churn_time: Duration::from_millis(150),
+            idle_conns: 1_000,
+            mem_conns: 1_000,
+            tw_synack: 1_000,
+            tw_smoltcp: 200,
+            rss_conns: 10_000,
+            segments: 5_000,
+            callgrind_segments: 2_000,
+            verify_all: true,
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(n) = cli.rss_child {
+        mem::rss_child(n);
+        return;
+    }
+    if let Some(stack) = &cli.callgrind_child {
+        segment::callgrind_child(stack, cli.segments);
+        return;
+    }
+    for name in &cli.only {
+        if !WORKLOADS.contains(&name.as_str()) {
+            eprintln!("synack-bench: unknown workload {name:?}; known: {}", WORKLOADS.join(", "));
+            std::process::exit(2);
+        }
+    }
+    let mut sizes = if cli.quick { Sizes::quick() } else { Sizes::full() };
+    if let Some(b) = cli.bulk_bytes {
+        sizes.bulk_total = b;
+        sizes.bulk_limit = Duration::from_secs(3600);
+    }
+    let runs = cli.runs.unwrap_or(if cli.quick { 1 } else { 5 }).max(1);
+    let mut bench =
+        Bench { sizes, runs, callgrind: !cli.no_callgrind, pattern: bulk::Pattern::new(), bulk1500: None };
+    eprintln!(
+        "synack-bench: {} runs per stack{}; smoltcp 0.14 (no congestion control), synack \
+         CongestionControl::None; checksums on both; rates per {} time",
+        runs,
+        if cli.quick { ", quick sizes" } else { "" },
+        if stopwatch::uses_cpu_time() { "on-CPU" } else { "wall" }
+    );
+    for name in WORKLOADS {
+        if cli.only.is_empty() || cli.only.iter().any(|o| o == name) {
+            bench.run(name);
+        }
+    }
+}
+
+/// Everything the workloads share.
+struct Bench {
+    sizes: Sizes,
+    runs: usize,
+    callgrind: bool,
+    pattern: bulk::Pattern,
+    /// bulk_1500's medians, for memcpy_limit's percentages.
+    bulk1500: Option<(f64, f64)>,
+}
+
+/// Print a result line (stdout, flushed at once so progress interleaves sensibly).
+fn emit(line: Line<'_>) {
+    println!("{line}");
+}
+
+impl Bench {
+    /// Alternate `a` (synack) and `b` (smoltcp) `runs` times; medians.
+    fn alternate(
+        &self,
+        name: &str,
+        mut a: impl FnMut() -> f64,
+        mut b: impl FnMut() -> f64,
+    ) -> (Option<f64>, Option<f64>) {
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        for i in 0..self.runs {
+            let x = a();
+            eprintln!("  {name} run {}/{}: synack {}", i + 1, self.runs, report::fmt_value(Some(x)));
+            xs.push(x);
+            let y = b();
+            eprintln!("  {name} run {}/{}: smoltcp {}", i + 1, self.runs, report::fmt_value(Some(y)));
+            ys.push(y);
+        }
+        (median(&xs), median(&ys))
+    }
+
+    fn run(&mut self, name: &str) {
+        eprintln!("{name} ...");
+        let s = self.sizes;
+        let runs = self.runs;
+        match name {
+            "bulk_1500" | "bulk_65535" => {
+                let mtu = if name == "bulk_1500" { 1500 } else { 65535 };
+                let p =
+                    bulk::Params { mtu, total: s.bulk_total, limit: s.bulk_limit, verify_all: s.verify_all };
+                let pat = &self.pattern;
+                let (a, b) =
+                    self.alternate(name, || bulk::run_synack(&p, pat), || bulk::run_smoltcp(&p, pat));
+                if mtu == 1500 {
+                    self.bulk1500 = a.zip(b);
+                }
+                emit(line(name, "Gbit/s", a, b, Better::Higher, runs));
+            }
+            "churn" => {
+                let t = s.churn_time;
+                let (a, b) = self.alternate(
+                    name,
+                    || churn::SyChurn::new(0).run(t),
+                    || churn::SmolChurn::new(0).run(t),
+                );
+                emit(line(name, "lifecycles/s", a, b, Better::Higher, runs));
+            }
+            "churn_10k_idle" => {
+                eprintln!("  opening {} idle connections in each stack", s.idle_conns);
+                let mut sy = churn::SyChurn::new(s.idle_conns);
+                let mut sm = churn::SmolChurn::new(s.idle_conns);
+                let t = s.churn_time;
+                let (a, b) = self.alternate(name, || sy.run(t), || sm.run(t));
+                let extra = format!("idle={}", s.idle_conns);
+                emit(Line { extra, ..line(name, "lifecycles/s", a, b, Better::Higher, runs) });
+            }
+            "mem_idle_conn" => {
+                let a = mem::idle_conn_synack(s.mem_conns);
+                let b = mem::idle_conn_smoltcp(s.mem_conns);
+                let extra = format!("conns={} buffers={}", s.mem_conns, churn::BUFFER);
+                emit(Line { extra, ..line(name, "bytes", Some(a), Some(b), Better::Lower, 1) });
+            }
+            "mem_time_wait" => {
+                let a = mem::time_wait_synack(s.tw_synack);
+                let b = mem::time_wait_smoltcp(s.tw_smoltcp);
+                let extra = format!("entries_synack={} entries_smoltcp={}", s.tw_synack, s.tw_smoltcp);
+                emit(Line { extra, ..line(name, "bytes", Some(a), Some(b), Better::Lower, 1) });
+            }
+            "rss_1m_idle" => {
+                let r = mem::rss_1m_idle(s.rss_conns);
+                let mib = r.map(|r| r.peak as f64 / (1 << 20) as f64);
+                let extra = match r {
+                    Some(r) => format!(
+                        "conns={} base_mib={:.1} bytes_per_conn={:.0} smoltcp_note=linear_demux_and_per_socket_buffers",
+                        r.conns,
+                        r.base as f64 / (1 << 20) as f64,
+                        (r.peak.saturating_sub(r.base)) as f64 / r.conns as f64
+                    ),
+                    None => format!("conns={}", s.rss_conns),
+                };
+                emit(Line { extra, ..line(name, "MiB", mib, None, Better::Lower, 1) });
+            }
+            "segment_cost" => {
+                let n = s.segments;
+                let (a, b) = self.alternate(
+                    name,
+                    || segment::run_synack(n, false).per_segment(),
+                    || segment::run_smoltcp(n, false).per_segment(),
+                );
+                emit(line(name, "ns/segment", a, b, Better::Lower, runs));
+                let (ia, ib) = if self.callgrind {
+                    eprintln!("  callgrind ({} segments per stack)", s.callgrind_segments);
+                    (
+                        segment::callgrind("synack", s.callgrind_segments),
+                        segment::callgrind("smoltcp", s.callgrind_segments),
+                    )
+                } else {
+                    (None, None)
+                };
+                let got = usize::from(ia.is_some() && ib.is_some());
+                let mut extra = format!("tool=callgrind segments={}", s.callgrind_segments);
+                if let (
+                    Some(Instr { total: ta, memcpy: Some(ma) }),
+                    Some(Instr { total: tb, memcpy: Some(mb) }),
+                ) = (ia, ib)
+                {
+                    extra +=
+                        &format!(" synack_excl_memcpy={:.0} smoltcp_excl_memcpy={:.0}", ta - ma, tb - mb);
+                }
+                let (ia, ib) = (ia.map(|i| i.total), ib.map(|i| i.total));
+                emit(Line {
+                    extra,
+                    ..line("segment_cost_instr", "instr/segment", ia, ib, Better::Lower, got)
+                });
+            }
+            "memcpy_limit" => {
+                let p =
+                    bulk::Params { mtu: 1500, total: s.bulk_total, limit: s.bulk_limit, verify_all: false };
+                let pat = &self.pattern;
+                let (a, b) = self.alternate(name, || memcpy::run(&p, pat), || memcpy::run(&p, pat));
+                let ceiling = median(&[a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)]);
+                let extra = match (self.bulk1500, ceiling) {
+                    (Some((x, y)), Some(c)) => {
+                        format!(
+                            "bulk_1500_synack_pct={:.1} bulk_1500_smoltcp_pct={:.1}",
+                            100.0 * x / c,
+                            100.0 * y / c
+                        )
+                    }
+                    _ => String::new(),
+                };
+                emit(Line { extra, ..line(name, "Gbit/s", a, b, Better::Higher, runs) });
+            }
+            other => unreachable!("unknown workload {other}"),
+        }
+    }
+}
+
+/// A line without extra fields.
+fn line<'a>(
+    name: &'a str,
+    unit: &'a str,
+    synack: Option<f64>,
+    smoltcp: Option<f64>,
+    better: Better,
+    runs: usize,
+) -> Line<'a> {
+    Line { name, unit, synack, smoltcp, better, runs, extra: String::new() }
+}

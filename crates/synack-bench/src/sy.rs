@@ -1,0 +1,190 @@
+//! Driving two synack stacks joined by the in-memory [`Link`]: side 0 is the client
+//! (`a`), side 1 the server (`b`).
+
+use crate::link::{Clock, Link};
+use crate::net;
+use std::net::SocketAddr;
+use synack::{Config, CongestionControl, ConnId, Duration, Instant, ListenerId, Stack, State};
+
+/// The configuration both synack stacks of a benchmark use.
+///
+/// Congestion control is off because smoltcp is built without it; the delayed-ACK
+/// timeout is smoltcp's default (10 ms) so that both stacks wait equally long when only
+/// a timer can make progress; tracing is off.
+pub(crate) fn config(ip: std::net::IpAddr, mtu: usize, buffer: usize) -> Config {
+    Config {
+        addresses: vec![ip],
+        mtu: mtu as u16,
+        recv_buffer: buffer as u32,
+        send_buffer: buffer as u32,
+        congestion_control: CongestionControl::None,
+        delayed_ack: Some(Duration::from_millis(10)),
+        trace: false,
+        ..Config::default()
+    }
+}
+
+/// Two synack stacks, a link and a clock.
+pub(crate) struct Pair {
+    /// The client stack (side 0).
+    pub(crate) a: Stack,
+    /// The server stack (side 1).
+    pub(crate) b: Stack,
+    /// The link between them.
+    pub(crate) link: Link,
+    /// The clock both see.
+    pub(crate) clock: Clock,
+}
+
+/// Send everything `stack` has to send into the link towards side `to`.
+pub(crate) fn egress(stack: &mut Stack, link: &Link, to: usize, now: Instant) -> usize {
+    let mut n = 0;
+    loop {
+        let mut buf = link.take_buf();
+        match stack.poll_transmit(now, &mut buf) {
+            Some(tx) => {
+                link.push(to, buf, tx.len);
+                n += 1;
+            }
+            None => {
+                link.give_back(buf);
+                return n;
+            }
+        }
+    }
+}
+
+/// Feed every datagram waiting for side `side` to `stack`.
+pub(crate) fn ingress(stack: &mut Stack, link: &Link, side: usize, now: Instant) -> usize {
+    let mut n = 0;
+    while let Some(p) = link.pop(side) {
+        stack.handle_packet(now, &p.buf[..p.len]);
+        link.give_back(p.buf);
+        n += 1;
+    }
+    n
+}
+
+/// Run the stack's timers if one is due, and drop its events (the benchmarks poll state
+/// instead; the queue must not grow).
+pub(crate) fn service(stack: &mut Stack, now: Instant) {
+    if stack.poll_timeout().is_some_and(|t| t <= now) {
+        stack.handle_timeout(now);
+    }
+    while stack.poll_event().is_some() {}
+}
+
+impl Pair {
+    /// A client at [`net::CLIENT`] and a server at [`net::SERVER`].
+    pub(crate) fn new(mtu: usize, buffer: usize) -> Self {
+        Self::with_configs(config(net::CLIENT, mtu, buffer), config(net::SERVER, mtu, buffer), mtu)
+    }
+
+    /// A pair with the given configurations.
+    pub(crate) fn with_configs(a: Config, b: Config, mtu: usize) -> Self {
+        Pair { a: Stack::new(a), b: Stack::new(b), link: Link::new(mtu), clock: Clock::new() }
+    }
+
+    /// The current time.
+    pub(crate) fn now(&mut self) -> Instant {
+        Instant::from_micros(self.clock.now_us())
+    }
+
+    /// Move datagrams until the link stays empty; returns how many moved.
+    pub(crate) fn pump(&mut self) -> usize {
+        // One clock reading per pump: a pump lasts microseconds, and reading the clock
+        // per step would add the same fixed cost to every exchange of both stacks.
+        let now = self.now();
+        let mut total = 0;
+        loop {
+            service(&mut self.a, now);
+            service(&mut self.b, now);
+            let mut n = egress(&mut self.a, &self.link, 1, now);
+            n += ingress(&mut self.b, &self.link, 1, now);
+            n += egress(&mut self.b, &self.link, 0, now);
+            n += ingress(&mut self.a, &self.link, 0, now);
+            total += n;
+            if n == 0 {
+                return total;
+            }
+        }
+    }
+
+    /// Jump the clock to the earliest timer of either stack and run the timers due.
+    /// Returns false when neither stack has a timer.
+    pub(crate) fn advance_to_timer(&mut self) -> bool {
+        let next = [self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+        let Some(t) = next else { return false };
+        self.clock.skip_to(t.as_micros());
+        let now = self.now();
+        self.a.handle_timeout(now);
+        self.b.handle_timeout(now);
+        true
+    }
+
+    /// Pump (jumping to timers when idle) until `cond` holds. Panics when the pair goes
+    /// quiet or after many steps without it: a benchmark must not hang.
+    pub(crate) fn settle(&mut self, what: &str, mut cond: impl FnMut(&mut Self) -> bool) {
+        for _ in 0..10_000 {
+            if cond(self) {
+                return;
+            }
+            if self.pump() == 0 && !cond(self) && !self.advance_to_timer() {
+                panic!("synack pair went idle waiting for {what}");
+            }
+        }
+        panic!("synack pair: {what} not reached after 10000 steps");
+    }
+
+    /// Let virtual time pass by `d`, running every timer on the way.
+    pub(crate) fn idle_for(&mut self, d: Duration) {
+        let end = self.now() + d;
+        loop {
+            self.pump();
+            let next = [self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+            match next {
+                Some(t) if t <= end => {
+                    self.advance_to_timer();
+                }
+                _ => break,
+            }
+        }
+        self.clock.skip_to(end.as_micros());
+        self.pump();
+    }
+
+    /// Open `n` connections from the client to `listener` on the server (in batches, as
+    /// the accept queue allows) and accept them; returns (client, server) handles.
+    pub(crate) fn open_idle(
+        &mut self,
+        listener: ListenerId,
+        to: SocketAddr,
+        n: usize,
+    ) -> Vec<(ConnId, ConnId)> {
+        let mut out = Vec::with_capacity(n);
+        let mut clients = Vec::new();
+        let mut servers = Vec::new();
+        while out.len() < n {
+            let batch = (n - out.len()).min(256);
+            let now = self.now();
+            clients.clear();
+            servers.clear();
+            for _ in 0..batch {
+                clients.push(self.a.connect(now, to).expect("synack connect"));
+            }
+            self.settle("idle connections to be accepted", |p| {
+                while let Some(s) = p.b.accept(listener) {
+                    servers.push(s);
+                }
+                servers.len() == batch
+            });
+            for (c, s) in clients.iter().zip(&servers) {
+                out.push((*c, *s));
+            }
+        }
+        self.settle("idle connections established", |p| {
+            out.iter().all(|&(c, _)| p.a.state(c) == State::Established)
+        });
+        out
+    }
+}

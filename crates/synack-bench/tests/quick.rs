@@ -1,0 +1,70 @@
+//! The quick mode end to end: every workload prints its line with the standard fields.
+//! This checks the shape of the output, never a speed.
+
+use std::process::Command;
+
+const WORKLOADS: &[&str] = &[
+    "bulk_1500",
+    "bulk_65535",
+    "churn",
+    "churn_10k_idle",
+    "mem_idle_conn",
+    "mem_time_wait",
+    "rss_1m_idle",
+    "segment_cost",
+    "segment_cost_instr",
+    "memcpy_limit",
+];
+
+const FIELDS: &[&str] = &["bench", "unit", "synack", "smoltcp", "ratio", "runs"];
+
+fn is_figure(v: &str) -> bool {
+    v == "na" || v.parse::<f64>().is_ok_and(|x| x.is_finite() && x >= 0.0)
+}
+
+#[test]
+fn quick_mode_prints_one_well_formed_line_per_workload() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+        .arg("--quick")
+        .output()
+        .expect("the benchmark binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "synack-bench --quick failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("bench=")).collect();
+    assert_eq!(lines.len(), WORKLOADS.len(), "one line per workload:\n{stdout}");
+    for (line, name) in lines.iter().zip(WORKLOADS) {
+        let kv: Vec<(&str, &str)> =
+            line.split_whitespace().map(|f| f.split_once('=').expect("key=value fields")).collect();
+        let keys: Vec<&str> = kv.iter().map(|(k, _)| *k).take(FIELDS.len()).collect();
+        assert_eq!(keys, FIELDS, "fields in order: {line}");
+        assert_eq!(kv[0].1, *name, "workload order: {line}");
+        assert!(!kv[1].1.is_empty(), "a unit: {line}");
+        for (k, v) in &kv[2..5] {
+            assert!(is_figure(v), "{k} must be a figure or na: {line}");
+        }
+        assert!(kv[5].1.parse::<usize>().is_ok(), "runs is a count: {line}");
+    }
+    // Figures that every machine can measure are present (the smoltcp side of
+    // rss_1m_idle and the callgrind counts may be `na`).
+    for line in &lines {
+        if line.contains("bench=rss_1m_idle") || line.contains("bench=segment_cost_instr") {
+            assert!(!line.contains("synack=na") || line.contains("segment_cost_instr"), "{line}");
+            continue;
+        }
+        assert!(!line.contains("=na "), "measured on both stacks: {line}");
+    }
+}
+
+#[test]
+fn unknown_workload_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+        .args(["--only", "no_such_bench"])
+        .output()
+        .expect("the benchmark binary runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown workload"));
+}

@@ -1,0 +1,165 @@
+//! The `synack` binary end to end: outputs, exit statuses and error messages.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn synack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synack")).args(args).output().expect("run synack")
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("synack-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn demo_prints_the_ladder_and_writes_svg_pcapng_and_jsonl() {
+    let dir = tmpdir("demo");
+    let out = synack(&["demo", "--out", dir.to_str().expect("utf-8 path"), "--color", "never"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for needle in [
+        "[SYN-SENT]",
+        "[ESTABLISHED]",
+        "[FIN-WAIT-1]",
+        "[FIN-WAIT-2]",
+        "[TIME-WAIT]",
+        "[CLOSE-WAIT]",
+        "[LAST-ACK]",
+        "2×MSL",
+        "check: demo: as expected",
+    ] {
+        assert!(stdout.contains(needle), "demo output lacks {needle}:\n{stdout}");
+    }
+    assert!(!stdout.contains('\u{1b}'), "--color never prints no escape codes");
+    let svg = std::fs::read_to_string(dir.join("demo.svg")).expect("demo.svg");
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"));
+    let json = std::fs::read_to_string(dir.join("demo.jsonl")).expect("demo.jsonl");
+    let trace = synack_viz::parse_jsonl(&json).expect("valid JSON Lines");
+    let pcap = synack_viz::read_pcapng(std::fs::File::open(dir.join("demo.pcapng")).expect("pcapng"))
+        .expect("valid pcapng");
+    // The capture holds exactly the segments of the `send` events, in order.
+    let sends: Vec<_> = trace.iter().filter(|l| l.ev() == "send").collect();
+    assert_eq!(pcap.len(), sends.len());
+    for (pkt, line) in pcap.iter().zip(&sends) {
+        assert_eq!(pkt.t_us, line.t_us);
+        let seg = synack_viz::Seg::from_ip_packet(&pkt.data).expect("capture holds TCP/IP packets");
+        assert!(seg.same_as(line.seg().expect("send lines carry a segment")), "{seg:?} vs {:?}", line.seg());
+    }
+}
+
+#[test]
+fn every_builtin_scenario_runs_and_passes_its_check() {
+    let list = synack(&["scenarios", "--names"]);
+    assert!(list.status.success());
+    let names = text(&list.stdout);
+    let names: Vec<&str> = names.lines().collect();
+    assert!(names.len() >= 14, "{names:?}");
+    for name in names {
+        let out = synack(&["sim", name, "--quiet"]);
+        assert!(out.status.success(), "{name}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stdout).contains("as expected"));
+    }
+}
+
+#[test]
+fn the_same_seed_gives_identical_json_and_another_seed_differs() {
+    let dir = tmpdir("seed");
+    let run = |seed: &str, file: &str| {
+        let f = dir.join(file);
+        let out =
+            synack(&["sim", "transfer", "--quiet", "--seed", seed, "--json", f.to_str().expect("utf-8")]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::fs::read(f).expect("json written")
+    };
+    let a = run("7", "a.jsonl");
+    let b = run("7", "b.jsonl");
+    let c = run("8", "c.jsonl");
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn bad_input_gets_one_line_errors_and_exit_status_2() {
+    for (args, needle) in [
+        (vec!["sim", "no-such-scenario"], "unknown scenario"),
+        (vec!["sim", "close", "--loss", "2"], "loss"),
+        (vec!["sim", "close", "--delay=-5"], "delay"),
+        (vec!["sim", "/nonexistent/x.toml"], "cannot read"),
+        (vec!["sim", "close", "--seed", "banana"], "invalid value"),
+    ] {
+        let out = synack(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn malformed_toml_is_a_one_line_error_with_status_2() {
+    let dir = tmpdir("toml");
+    let f = dir.join("bad.toml");
+    std::fs::write(&f, "name = \"x\"\n[[host]\nname = 3\n").expect("write");
+    let out = synack(&["sim", f.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn a_scenario_whose_expectation_is_wrong_fails_with_status_1() {
+    // The example scenario with a wrong expected state sequence: the check must say so.
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../synack-sim/examples/custom.toml");
+    let text_in = std::fs::read_to_string(&example).expect("example scenario");
+    let expected = r#""FIN-WAIT-2", "TIME-WAIT""#;
+    assert!(text_in.contains(expected), "the example expects the client to pass FIN-WAIT-2 then TIME-WAIT");
+    let wrong = text_in.replacen(expected, r#""FIN-WAIT-2", "CLOSING""#, 1);
+    let dir = tmpdir("wrong");
+    let f = dir.join("wrong.toml");
+    std::fs::write(&f, wrong).expect("write");
+    let out = synack(&["sim", f.to_str().expect("utf-8"), "--quiet"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("NOT as expected"));
+    let ok = synack(&["sim", example.to_str().expect("utf-8"), "--quiet"]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+}
+
+/// The README shows the demo's ladder and `docs/demo.svg`: keep both true to the code.
+/// `SYNACK_UPDATE_GOLDEN=1` rewrites them.
+#[test]
+fn readme_ladder_and_docs_svg_match_what_the_demo_prints() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tmpdir("readme");
+    let out = synack(&["demo", "--out", dir.to_str().expect("utf-8"), "--color", "never"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let ladder = stdout.split("\n\n").next().expect("the ladder comes first").trim_end().to_string();
+    let svg = std::fs::read_to_string(dir.join("demo.svg")).expect("demo.svg");
+
+    let readme_path = root.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README.md");
+    let (begin, end) = ("<!-- demo-ladder:begin -->\n```text\n", "\n```\n<!-- demo-ladder:end -->");
+    let start = readme.find(begin).expect("README has the demo ladder block") + begin.len();
+    let stop = readme[start..].find(end).expect("the block is closed") + start;
+    let svg_path = root.join("docs/demo.svg");
+    if std::env::var_os("SYNACK_UPDATE_GOLDEN").is_some() {
+        let updated = format!("{}{}{}", &readme[..start], ladder, &readme[stop..]);
+        std::fs::write(&readme_path, updated).expect("rewrite README");
+        std::fs::write(&svg_path, &svg).expect("rewrite docs/demo.svg");
+        return;
+    }
+    assert_eq!(
+        &readme[start..stop],
+        ladder,
+        "README's demo ladder is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)"
+    );
+    let docs_svg = std::fs::read_to_string(&svg_path).expect("docs/demo.svg");
+    assert!(docs_svg == svg, "docs/demo.svg is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)");
+}
