@@ -4,7 +4,9 @@
 //! [`parse_script`] turns a script into a typed [`Script`]: header options
 //! plus a list of [`Event`]s, each with its source line, its [`TimeSpec`]
 //! and an [`EventKind`] (packet, system call, python block or shell command).
-//! The runner that executes scripts against synack builds on this tree.
+//! The [`run`] module executes scripts against a synack [`synack::Stack`] on a
+//! virtual clock: [`run_paths`] runs files and directories and returns a [`Report`]
+//! with one [`Outcome`] per script.
 //!
 //! ```
 //! use synack_drill::{parse_script, ast::EventKind};
@@ -23,9 +25,13 @@
 pub mod ast;
 mod error;
 mod parse;
+pub mod run;
 
 pub use ast::{Event, EventKind, Script, TimeSpec};
 pub use error::{ErrorKind, ParseError};
+pub use run::{
+    run_file, run_parsed, run_paths, run_script, DrillOptions, Outcome, Profile, Report, ScriptResult,
+};
 
 /// Parses a whole packetdrill script.
 ///

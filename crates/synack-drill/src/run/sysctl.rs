@@ -1,0 +1,206 @@
+//! `sysctl` settings of the scripts, mapped onto [`Config`].
+//!
+//! Every setting the corpus uses is listed here with what it means for synack:
+//!
+//! - mapped: the value changes a [`Config`] field (buffers, RTO, delayed ACK, MSL,
+//!   window scaling);
+//! - inert: the value describes the platform's default and synack has nothing to
+//!   configure (flushing the host cache, SACK and ECN left at their defaults, ...).
+//!   Where synack then behaves differently from the platform, the script's packets show
+//!   it and the script fails: the difference is never hidden;
+//! - unsupported: the value asks for a mode synack cannot be put in (RFC 793 RST or
+//!   SYN processing instead of RFC 5961, dropping SYN+FIN, UDP encapsulation, ...). The
+//!   script is skipped with that reason.
+//!
+//! A name not listed is not understood: the script is skipped.
+
+use synack::{Config, Duration};
+
+/// Applies `name=value` to `cfg`. `Err` holds the reason to skip the script.
+pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), String> {
+    let value = value.trim_matches('"');
+    let int = || -> Result<i64, String> {
+        value.parse::<i64>().map_err(|_| format!("sysctl {name}={value}: value is not an integer"))
+    };
+    let unsupported = |why: &str| -> Result<(), String> { Err(format!("sysctl {name}={value}: {why}")) };
+    match name {
+        // ----- mapped ----------------------------------------------------------
+        "net.inet.tcp.recvspace" => cfg.recv_buffer = positive_u32(name, value)?,
+        "net.inet.tcp.sendspace" => cfg.send_buffer = positive_u32(name, value)?,
+        "net.inet.tcp.rfc1323" => match int()? {
+            // RFC 1323/7323 window scaling and timestamps. synack has no timestamps:
+            // scripts that expect them fail on the options they show.
+            0 => cfg.window_scaling = false,
+            _ => cfg.window_scaling = true,
+        },
+        "net.inet.tcp.rexmit_initial" => cfg.rto_initial = millis(name, value)?,
+        // FreeBSD's RTO is at least rexmit_min plus the 200 ms slop (see rexmit_slop).
+        "net.inet.tcp.rexmit_min" => cfg.rto_min = millis(name, value)? + Duration::from_millis(200),
+        "net.inet.tcp.msl" => cfg.msl = millis(name, value)?,
+        "net.inet.tcp.delacktime" => {
+            let d = millis(name, value)?;
+            cfg.delayed_ack = if d == Duration::ZERO { None } else { Some(d) };
+        }
+        "net.ipv4.tcp_rmem" => {
+            // "min default max": the default is what a new socket gets.
+            let mut parts = value.split_whitespace();
+            let default =
+                parts.nth(1).ok_or_else(|| format!("sysctl {name}={value}: expected three numbers"))?;
+            cfg.recv_buffer = positive_u32(name, default)?;
+        }
+        "net.ipv4.tcp_wmem" => {
+            let mut parts = value.split_whitespace();
+            let default =
+                parts.nth(1).ok_or_else(|| format!("sysctl {name}={value}: expected three numbers"))?;
+            cfg.send_buffer = positive_u32(name, default)?;
+        }
+
+        // ----- inert at these values, unsupported otherwise ------------------------
+        // No host cache in synack: nothing to flush.
+        "net.inet.tcp.hostcache.purgenow" => {}
+        // The largest socket buffer; FreeBSD derives its window-scale shift from it.
+        // synack derives the shift from the receive buffer.
+        "kern.ipc.maxsockbuf" => {
+            int()?;
+        }
+        // 0: answer segments to closed ports with RST, as synack does.
+        "net.inet.tcp.blackhole" => {
+            if int()? != 0 {
+                return unsupported("synack always answers segments for no connection with RST");
+            }
+        }
+        // SACK (RFC 2018): synack does not offer it. 1 is the default; the scripts'
+        // packets show whether sackOK is expected.
+        "net.inet.tcp.sack.enable" => {
+            int()?;
+        }
+        // 0: no ECN; 2 (default): ECN only when the peer asks. synack never
+        // negotiates ECN; 1 (ask for ECN on our SYNs) cannot be configured.
+        "net.inet.tcp.ecn.enable" => {
+            if !matches!(int()?, 0 | 2) {
+                return unsupported("synack does not negotiate ECN (RFC 3168)");
+            }
+        }
+        "net.inet.tcp.ecn.maxretries" => {
+            int()?;
+        }
+        // RFC 5961: 0 (default) is what synack always does.
+        "net.inet.tcp.insecure_rst" => {
+            if int()? != 0 {
+                return unsupported("RFC 793 RST processing; synack always applies RFC 5961 3.2");
+            }
+        }
+        "net.inet.tcp.insecure_syn" => {
+            if int()? != 0 {
+                return unsupported("RFC 793 SYN processing; synack always applies RFC 5961 4.2");
+            }
+        }
+        // 0: process SYN+FIN segments like RFC 9293 says; 1 drops them.
+        "net.inet.tcp.drop_synfin" => {
+            if int()? != 0 {
+                return unsupported("synack has no switch to drop SYN+FIN segments");
+            }
+        }
+        // FreeBSD adds 200 ms of slop to every RTO; synack has no such knob (the
+        // default 200 is accepted and shows in retransmission timing).
+        "net.inet.tcp.rexmit_slop" => {
+            if int()? != 200 {
+                return unsupported("synack has no RTO slop setting");
+            }
+        }
+        // 0 (default): SYN retransmissions keep their options, as synack's do.
+        "net.inet.tcp.rexmit_drop_options" => {
+            if int()? != 0 {
+                return unsupported("synack never drops options from retransmitted SYNs");
+            }
+        }
+        // Connection-establishment timeout in ms; 75 s is FreeBSD's default. synack
+        // limits SYN retransmissions by count (Config::syn_retries) instead.
+        "net.inet.tcp.keepinit" => {
+            if int()? != 75_000 {
+                return unsupported("synack limits the handshake by retransmission count, not time");
+            }
+        }
+        // Keep-alive timing: synack has no keep-alive settings; FreeBSD's defaults are
+        // accepted (keep-alives are off unless a socket asks for them).
+        "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {
+            let v = int()?;
+            let default = match name {
+                "net.inet.tcp.keepidle" => 7_200_000,
+                "net.inet.tcp.keepintvl" => 75_000,
+                _ => 8,
+            };
+            if v != default {
+                return unsupported("synack has no keep-alive settings");
+            }
+        }
+        // SYN cookies are only used when the SYN cache overflows; synack has none.
+        "net.inet.tcp.syncookies" => {
+            int()?;
+        }
+        "net.inet.tcp.syncookies_only" => {
+            if int()? != 0 {
+                return unsupported("synack has no SYN cookies");
+            }
+        }
+        // TCP over UDP (RFC 6951 style): port 0 is off.
+        "net.inet.tcp.udp_tunneling_port" | "net.inet.tcp.udp_tunneling_overhead" => {
+            if int()? != 0 {
+                return unsupported("synack does not encapsulate TCP in UDP");
+            }
+        }
+        "net.inet.tcp.tolerate_missing_ts" => {
+            int()?;
+        }
+        _ => return Err(format!("sysctl {name} is not understood by the runner")),
+    }
+    Ok(())
+}
+
+fn positive_u32(name: &str, value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(format!("sysctl {name}={value}: expected a positive integer")),
+    }
+}
+
+fn millis(name: &str, value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("sysctl {name}={value}: expected milliseconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_and_timers_are_mapped() {
+        let mut cfg = Config::default();
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.recvspace", "65536"), Ok(()));
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.rexmit_initial", "1000"), Ok(()));
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.delacktime", "0"), Ok(()));
+        assert_eq!(cfg.recv_buffer, 65536);
+        assert_eq!(cfg.rto_initial, Duration::from_secs(1));
+        assert_eq!(cfg.delayed_ack, None);
+    }
+
+    #[test]
+    fn modes_synack_lacks_are_reasons_to_skip() {
+        let mut cfg = Config::default();
+        let err = apply(&mut cfg, "net.inet.tcp.insecure_rst", "1");
+        assert!(err.is_err_and(|e| e.contains("RFC 5961")));
+        assert!(apply(&mut cfg, "net.inet.tcp.insecure_rst", "0").is_ok());
+        assert!(apply(&mut cfg, "net.inet.tcp.no_such_thing", "1").is_err());
+        assert!(apply(&mut cfg, "net.inet.tcp.recvspace", "lots").is_err());
+    }
+
+    #[test]
+    fn linux_rmem_sets_the_default_buffer() {
+        let mut cfg = Config::default();
+        assert_eq!(apply(&mut cfg, "net.ipv4.tcp_rmem", "\"4096 87380 6291456\""), Ok(()));
+        assert_eq!(cfg.recv_buffer, 87380);
+    }
+}

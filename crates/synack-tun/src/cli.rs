@@ -1,0 +1,243 @@
+//! The command-line surface: clap argument structs for `synack tun serve` and
+//! `synack tun connect`, and the entry points the CLI calls.
+
+use crate::app::{parse_size, App, ConnReport, Server};
+use crate::client::{run_client, ClientLimits, ClientMode, ConnectReport};
+use crate::device::StopHandle;
+use crate::driver::{TunOptions, TunStack};
+use crate::error::TunError;
+use clap::{ArgGroup, Args, Subcommand};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long `serve` waits, after SIGINT/SIGTERM, for its FINs to be acknowledged.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// `synack tun ...`: run synack on a Linux TUN device against the kernel's TCP.
+#[derive(Subcommand, Clone, Debug)]
+pub enum TunCommand {
+    /// Run a synack server that kernel clients (curl, nc, python) connect to.
+    Serve(ServeArgs),
+    /// Connect synack as a client to a kernel server.
+    Connect(ConnectArgs),
+}
+
+/// The device and the addresses on both sides of it.
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+pub struct DeviceArgs {
+    /// Name of the TUN device to create.
+    #[arg(long, default_value = "synack0")]
+    pub dev: String,
+    /// synack's address (kernel packets to it go into the device).
+    #[arg(long, default_value = "192.0.2.2")]
+    pub addr: Ipv4Addr,
+    /// The kernel's address on the device; the device gets PEER/24.
+    #[arg(long, default_value = "192.0.2.1")]
+    pub peer: Ipv4Addr,
+    /// Device MTU.
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(576..))]
+    pub mtu: u16,
+    /// Write every datagram that crossed the device to this pcapng file (LINKTYPE_RAW).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Write the stack's trace to this file as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+impl DeviceArgs {
+    /// The [`TunOptions`] these arguments describe (stack keyed with OS entropy).
+    pub fn options(&self) -> Result<TunOptions, TunError> {
+        let mut o = TunOptions::new(&self.dev, self.addr, self.peer)?;
+        o.device.mtu = self.mtu;
+        o.pcap = self.pcap.clone();
+        o.json = self.json.clone();
+        Ok(o)
+    }
+}
+
+/// `synack tun serve`.
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+pub struct ServeArgs {
+    /// Device and addresses.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// TCP port to listen on at synack's address.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// What to do with each connection: echo, discard (print bytes and SHA-256),
+    /// source:N (send N pattern bytes, then close; K/M/G suffixes) or http (answers
+    /// GET /bytes/N).
+    #[arg(long, default_value = "echo", value_parser = clap::value_parser!(App))]
+    pub app: App,
+}
+
+/// `synack tun connect`.
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+#[command(group(ArgGroup::new("mode").required(true).args(["send", "recv"])))]
+pub struct ConnectArgs {
+    /// The kernel server, IP:PORT.
+    pub remote: SocketAddrV4,
+    /// Device and addresses.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Send N bytes of the deterministic pattern (K/M/G suffixes), close, and print
+    /// their SHA-256.
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub send: Option<u64>,
+    /// Receive until the server closes; print the byte count and SHA-256.
+    #[arg(long)]
+    pub recv: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+impl ConnectArgs {
+    fn mode(&self) -> ClientMode {
+        match self.send {
+            Some(n) => ClientMode::Send(n),
+            None => ClientMode::Recv,
+        }
+    }
+}
+
+/// Run on SIGINT or SIGTERM: stop the loop. Dropping the guard removes the handlers'
+/// thread.
+struct SignalGuard {
+    handle: signal_hook::iterator::Handle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SignalGuard {
+    fn install(stop: StopHandle) -> Result<SignalGuard, TunError> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(TunError::Signal)?;
+        let handle = signals.handle();
+        let thread = std::thread::Builder::new()
+            .name("synack-signals".into())
+            .spawn(move || {
+                for _ in signals.forever() {
+                    stop.stop();
+                }
+            })
+            .map_err(TunError::Signal)?;
+        Ok(SignalGuard { handle, thread: Some(thread) })
+    }
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `synack tun serve`: create the device, listen at `--addr`:`--port`, run the
+/// application on every connection and print one [`ConnReport`] line per connection,
+/// until SIGINT/SIGTERM, which closes the open connections with FINs.
+pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
+    let mut tun = TunStack::open(&args.device.options()?)?;
+    let stop = tun.stop_handle();
+    let _signals = SignalGuard::install(stop.clone())?;
+    let mut server = Server::listen(&mut tun, args.port, args.app)?;
+    eprintln!(
+        "synack: serving {} on {} via {} (kernel side {}/24); Ctrl-C to stop",
+        args.app,
+        server.local_addr(),
+        tun.device_name(),
+        args.device.peer
+    );
+    run_server(&mut tun, &mut server, &stop, |r| println!("{r}"))
+}
+
+/// The serve loop over an open device: step, pump the server, report; after `stop`,
+/// close everything and give the FINs [`SHUTDOWN_GRACE`] to be acknowledged.
+pub fn run_server(
+    tun: &mut TunStack,
+    server: &mut Server,
+    stop: &StopHandle,
+    mut on_report: impl FnMut(&ConnReport),
+) -> Result<(), TunError> {
+    let mut grace: Option<std::time::Instant> = None;
+    loop {
+        tun.step(Duration::from_millis(500))?;
+        server.pump(tun);
+        if stop.is_stopped() && grace.is_none() {
+            server.shutdown(tun);
+            grace = Some(std::time::Instant::now() + SHUTDOWN_GRACE);
+        }
+        while let Some(r) = server.poll_report() {
+            on_report(&r);
+        }
+        if let Some(g) = grace {
+            if tun.stack().connection_count() == 0 || std::time::Instant::now() >= g {
+                break;
+            }
+        }
+    }
+    tun.flush()
+}
+
+/// `synack tun connect`: create the device, connect to the kernel server, send or
+/// receive, close. The caller prints the report.
+pub fn connect(args: &ConnectArgs) -> Result<ConnectReport, TunError> {
+    let mut tun = TunStack::open(&args.device.options()?)?;
+    let _signals = SignalGuard::install(tun.stop_handle())?;
+    let limits = ClientLimits { total: Duration::from_secs(args.timeout), ..ClientLimits::default() };
+    run_client(&mut tun, SocketAddr::V4(args.remote), args.mode(), limits)
+}
+
+/// Run a `synack tun` subcommand, printing its results on stdout.
+pub fn run(cmd: &TunCommand) -> Result<(), TunError> {
+    match cmd {
+        TunCommand::Serve(a) => serve(a),
+        TunCommand::Connect(a) => {
+            let report = connect(a)?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: TunCommand,
+    }
+
+    #[test]
+    fn serve_arguments_parse_with_defaults() {
+        let cli = Cli::try_parse_from(["t", "serve", "--dev", "tun7", "--port", "80", "--app", "source:1M"])
+            .expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
+        assert_eq!(a.device.dev, "tun7");
+        assert_eq!(a.device.addr, Ipv4Addr::new(192, 0, 2, 2));
+        assert_eq!(a.device.peer, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(a.port, 80);
+        assert_eq!(a.app, App::Source(1 << 20));
+        assert!(Cli::try_parse_from(["t", "serve", "--app", "nope"]).is_err());
+    }
+
+    #[test]
+    fn connect_needs_exactly_one_of_send_and_recv() {
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:9000", "--send", "10M"]).expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect expected") };
+        assert_eq!(a.mode(), ClientMode::Send(10 << 20));
+        assert!(Cli::try_parse_from(["t", "connect", "192.0.2.1:9000"]).is_err());
+        assert!(Cli::try_parse_from(["t", "connect", "192.0.2.1:9000", "--send", "1", "--recv"]).is_err());
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:9000", "--recv", "--pcap", "x.pcapng"])
+            .expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect expected") };
+        assert_eq!(a.mode(), ClientMode::Recv);
+        assert_eq!(a.device.pcap, Some(PathBuf::from("x.pcapng")));
+    }
+}

@@ -1,0 +1,155 @@
+//! The TUN device: created with `tun-rs` (no `unsafe` here), non-blocking, and waited on
+//! with a `poll` that a [`StopHandle`] can interrupt from another thread or a signal
+//! handler thread.
+
+use crate::error::TunError;
+use std::io;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tun_rs::{DeviceBuilder, InterruptEvent, SyncDevice};
+
+/// Where the device node lives on Linux.
+const TUN_NODE: &str = "/dev/net/tun";
+
+/// How to create the TUN device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// Interface name (at most 15 bytes), e.g. `synack0`.
+    pub name: String,
+    /// The kernel's own address on the interface (`--peer`).
+    pub kernel_addr: Ipv4Addr,
+    /// Prefix length of the kernel's address; the whole prefix routes into the device.
+    pub prefix: u8,
+    /// Interface MTU.
+    pub mtu: u16,
+}
+
+/// Whether a wait ended because the device became readable, the time ran out, or a
+/// [`StopHandle`] fired.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Wake {
+    Readable,
+    TimedOut,
+    Stopped,
+}
+
+/// Stops a running event loop from any thread: sets a flag and wakes the loop's wait.
+#[derive(Clone)]
+pub struct StopHandle {
+    flag: Arc<AtomicBool>,
+    event: Arc<InterruptEvent>,
+}
+
+impl std::fmt::Debug for StopHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopHandle").field("stopped", &self.is_stopped()).finish()
+    }
+}
+
+impl StopHandle {
+    /// Ask the loop to stop; it closes its connections with FINs and returns.
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // A failed write to the wake-up pipe only delays the stop to the next wake.
+        let _ = self.event.trigger();
+    }
+
+    /// Whether [`StopHandle::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+/// An open TUN device, non-blocking.
+pub(crate) struct TunDevice {
+    dev: SyncDevice,
+    stop: StopHandle,
+    name: String,
+}
+
+impl TunDevice {
+    /// Create the device, give the kernel its address and bring the link up.
+    pub(crate) fn create(cfg: &DeviceConfig) -> Result<TunDevice, TunError> {
+        if !Path::new(TUN_NODE).exists() {
+            return Err(TunError::NoTunDevice);
+        }
+        if cfg.name.is_empty() || cfg.name.len() > 15 || cfg.name.contains(['/', ' ', '\0']) {
+            return Err(TunError::InvalidArgument(format!(
+                "device name {:?} must be 1 to 15 bytes without '/' or spaces",
+                cfg.name
+            )));
+        }
+        if cfg.prefix > 32 {
+            return Err(TunError::InvalidArgument(format!("prefix length {} exceeds 32", cfg.prefix)));
+        }
+        let dev = DeviceBuilder::new()
+            .name(cfg.name.clone())
+            .ipv4(cfg.kernel_addr, cfg.prefix, None)
+            .mtu(cfg.mtu)
+            .packet_information(false)
+            .enable(true)
+            .build_sync()
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::PermissionDenied => TunError::PermissionDenied,
+                io::ErrorKind::NotFound if !Path::new(TUN_NODE).exists() => TunError::NoTunDevice,
+                _ => TunError::device("create", e),
+            })?;
+        dev.set_nonblocking(true).map_err(|e| TunError::device("create", e))?;
+        let event = InterruptEvent::new().map_err(|e| TunError::device("create", e))?;
+        let stop = StopHandle { flag: Arc::new(AtomicBool::new(false)), event: Arc::new(event) };
+        let name = dev.name().unwrap_or_else(|_| cfg.name.clone());
+        Ok(TunDevice { dev, stop, name })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Wait until the device is readable, `timeout` passed, or a stop was requested.
+    /// A stop wakes one wait only (the wake-up pipe is drained); the flag stays set for
+    /// [`StopHandle::is_stopped`], so a loop can go on waiting while it shuts down.
+    pub(crate) fn wait(&self, timeout: Duration) -> Result<Wake, TunError> {
+        match self.dev.wait_readable_intr_timeout(&self.stop.event, Some(timeout)) {
+            Ok(()) => Ok(Wake::Readable),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(Wake::TimedOut),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                if self.stop.event.is_trigger() {
+                    self.stop.event.reset().map_err(|e| TunError::device("wait", e))?;
+                    Ok(Wake::Stopped)
+                } else {
+                    // EINTR from a signal delivered to this thread: just look again.
+                    Ok(Wake::TimedOut)
+                }
+            }
+            Err(e) => Err(TunError::device("wait", e)),
+        }
+    }
+
+    /// Read one datagram, `None` when nothing is waiting.
+    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> Result<Option<usize>, TunError> {
+        match self.dev.recv(buf) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(None),
+            Err(e) => Err(TunError::device("read", e)),
+        }
+    }
+
+    /// Write one datagram. A full device queue loses it, as a network would.
+    pub(crate) fn send(&self, pkt: &[u8]) -> Result<bool, TunError> {
+        match self.dev.send(pkt) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(false),
+            // The kernel rejects what it cannot route or parse; the stack recovers by
+            // retransmission, so this is not fatal to the run.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(false),
+            Err(e) => Err(TunError::device("write", e)),
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! [`TunStack`]: one synack [`Stack`] joined to one TUN device, and the event loop step
+//! that drives it by the core's contract (see `synack::Stack`): feed every datagram read
+//! from the device to `handle_packet`, run `handle_timeout`, write everything
+//! `poll_transmit` produces to the device, and sleep until the device is readable or
+//! the stack's `poll_timeout` deadline, whichever comes first.
+//!
+//! `now` is the monotonic clock (`std::time::Instant`) since the `TunStack` was opened,
+//! in microseconds: the core reads no clock, this crate does.
+
+use crate::capture::{Direction, JsonSink, PcapSink};
+use crate::device::{DeviceConfig, StopHandle, TunDevice, Wake};
+use crate::error::TunError;
+use crate::icmp;
+use crate::impair::{Impairer, Impairment, Verdict};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+use synack::wire::{parse_ip, IPPROTO_TCP};
+use synack::{Config, Instant, Stack};
+use synack_viz::{Seg, TraceLine};
+
+/// Largest datagram read from or written to the device.
+const BUF_LEN: usize = 65_536;
+/// Datagrams read per step before the stack gets to answer them.
+const READ_BATCH: usize = 256;
+/// Link names in the JSON trace for datagrams the userspace impairment dropped.
+const LINK_TO_STACK: &str = "kernel->synack";
+const LINK_TO_KERNEL: &str = "synack->kernel";
+
+/// Everything needed to open a [`TunStack`].
+#[derive(Clone, Debug)]
+pub struct TunOptions {
+    /// The device and the kernel's side of it.
+    pub device: DeviceConfig,
+    /// synack's own address (inside the device's prefix, not the kernel's).
+    pub addr: Ipv4Addr,
+    /// The stack's configuration. `addresses` is replaced by `[addr]`, `mtu` by the
+    /// device's, and `trace` is switched on when `json` is set.
+    pub stack: Config,
+    /// Write a pcapng capture of every datagram that crossed the device here.
+    pub pcap: Option<PathBuf>,
+    /// Write the stack's trace as JSON Lines here (DESIGN.md, "The trace").
+    pub json: Option<PathBuf>,
+}
+
+impl TunOptions {
+    /// Options for device `dev` with the kernel at `peer`/24 and synack at `addr`, MTU
+    /// 1500, the default stack configuration keyed with fresh OS entropy, with 256 KiB
+    /// send and receive buffers (the kernel peer is a few microseconds away but fast).
+    pub fn new(dev: &str, addr: Ipv4Addr, peer: Ipv4Addr) -> Result<TunOptions, TunError> {
+        let stack = Config {
+            secret: random_secret()?,
+            recv_buffer: 256 * 1024,
+            send_buffer: 256 * 1024,
+            ..Config::default()
+        };
+        Ok(TunOptions {
+            device: DeviceConfig { name: dev.to_string(), kernel_addr: peer, prefix: 24, mtu: 1500 },
+            addr,
+            stack,
+            pcap: None,
+            json: None,
+        })
+    }
+}
+
+/// 16 bytes from the operating system's random source, for [`Config::secret`].
+pub fn random_secret() -> Result<[u8; 16], TunError> {
+    let mut secret = [0u8; 16];
+    getrandom::fill(&mut secret)
+        .map_err(|e| TunError::device("create", std::io::Error::other(format!("OS random source: {e}"))))?;
+    Ok(secret)
+}
+
+/// Counters of the device side of a run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct TunStats {
+    /// Datagrams read from the device.
+    pub packets_in: u64,
+    /// Datagrams written to the device.
+    pub packets_out: u64,
+    /// Bytes read from the device.
+    pub bytes_in: u64,
+    /// Bytes written to the device.
+    pub bytes_out: u64,
+    /// ICMP echo requests answered.
+    pub echo_replies: u64,
+    /// Datagrams neither TCP nor an echo request to us (IPv6 router solicitations, ...).
+    pub ignored: u64,
+    /// Datagrams the userspace impairment dropped (both directions).
+    pub impaired_drops: u64,
+    /// Datagrams the device refused (queue full); the stack retransmits them.
+    pub write_drops: u64,
+}
+
+/// A synack [`Stack`] on a TUN device, and the loop step that drives it.
+pub struct TunStack {
+    dev: TunDevice,
+    stack: Stack,
+    addr: Ipv4Addr,
+    origin: std::time::Instant,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    pcap: Option<PcapSink>,
+    json: Option<JsonSink>,
+    to_stack: Option<Impairer>,
+    to_kernel: Option<Impairer>,
+    stats: TunStats,
+}
+
+impl std::fmt::Debug for TunStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TunStack")
+            .field("device", &self.dev.name())
+            .field("addr", &self.addr)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TunStack {
+    /// Create the device (kernel address, MTU, link up), the capture files and the
+    /// stack. Fails with [`TunError::NoTunDevice`] or [`TunError::PermissionDenied`]
+    /// when the environment does not allow a TUN device.
+    pub fn open(opts: &TunOptions) -> Result<TunStack, TunError> {
+        if opts.addr == opts.device.kernel_addr {
+            return Err(TunError::InvalidArgument(format!(
+                "synack's address {} must differ from the kernel's",
+                opts.addr
+            )));
+        }
+        let prefix = u32::from(opts.device.prefix.min(32));
+        let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+        if u32::from(opts.addr) & mask != u32::from(opts.device.kernel_addr) & mask {
+            return Err(TunError::InvalidArgument(format!(
+                "synack's address {} is outside {}/{}, so the kernel would not route it into the device",
+                opts.addr, opts.device.kernel_addr, opts.device.prefix
+            )));
+        }
+        let dev = TunDevice::create(&opts.device)?;
+        let pcap = match &opts.pcap {
+            Some(p) => Some(PcapSink::create(p, dev.name())?),
+            None => None,
+        };
+        let json = match &opts.json {
+            Some(p) => Some(JsonSink::create(p)?),
+            None => None,
+        };
+        let mut cfg = opts.stack.clone();
+        cfg.addresses = vec![IpAddr::V4(opts.addr)];
+        cfg.mtu = opts.device.mtu;
+        cfg.trace = cfg.trace || json.is_some();
+        Ok(TunStack {
+            dev,
+            stack: Stack::new(cfg),
+            addr: opts.addr,
+            origin: std::time::Instant::now(),
+            rx: vec![0; BUF_LEN],
+            tx: vec![0; BUF_LEN],
+            pcap,
+            json,
+            to_stack: None,
+            to_kernel: None,
+            stats: TunStats::default(),
+        })
+    }
+
+    /// The current time as the stack counts it: microseconds of the monotonic clock
+    /// since [`TunStack::open`].
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    /// The stack.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// The stack, for application calls (`listen`, `connect`, `send`, ...). Their
+    /// output goes out at the next [`TunStack::step`] or [`TunStack::flush`].
+    pub fn stack_mut(&mut self) -> &mut Stack {
+        &mut self.stack
+    }
+
+    /// The interface name the kernel gave the device.
+    pub fn device_name(&self) -> &str {
+        self.dev.name()
+    }
+
+    /// synack's address.
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    /// A handle that stops the loop from another thread (or a signal thread): it wakes
+    /// a [`TunStack::step`] blocked in its wait.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.dev.stop_handle()
+    }
+
+    /// Device-side counters.
+    pub fn stats(&self) -> TunStats {
+        self.stats
+    }
+
+    /// Impair datagrams read from the device before the stack sees them (`to_stack`),
+    /// and datagrams the stack sends before they are written (`to_kernel`): a
+    /// userspace stand-in for `tc netem` on kernels without it. `None` turns it off.
+    pub fn set_impairment(&mut self, to_stack: Option<Impairment>, to_kernel: Option<Impairment>) {
+        self.to_stack = to_stack.map(Impairer::new);
+        self.to_kernel = to_kernel.map(Impairer::new);
+    }
+
+    /// One turn of the event loop: send what the application queued, sleep until a
+    /// datagram arrives, the stack's next deadline, a held (impaired) datagram is due,
+    /// `max_wait` passed or a stop was requested; then feed what was read, run the
+    /// timers and send the answers. Afterwards drain `stack_mut().poll_event()`.
+    pub fn step(&mut self, max_wait: Duration) -> Result<(), TunError> {
+        self.output()?;
+        let now = self.now().as_micros();
+        let mut deadline = now.saturating_add(u64::try_from(max_wait.as_micros()).unwrap_or(u64::MAX));
+        let pending = [
+            self.stack.poll_timeout().map(Instant::as_micros),
+            self.to_stack.as_ref().and_then(Impairer::next_release),
+            self.to_kernel.as_ref().and_then(Impairer::next_release),
+        ];
+        for t in pending.into_iter().flatten() {
+            deadline = deadline.min(t);
+        }
+        let wake = if deadline > now {
+            self.dev.wait(Duration::from_micros(deadline - now))?
+        } else {
+            Wake::Readable
+        };
+        if wake != Wake::Stopped {
+            self.read_batch()?;
+        }
+        let now = self.now();
+        self.release_held(now)?;
+        self.stack.handle_timeout(now);
+        self.output()
+    }
+
+    /// Send everything the stack has to send and write out the trace and capture.
+    pub fn flush(&mut self) -> Result<(), TunError> {
+        self.output()?;
+        if let Some(p) = &mut self.pcap {
+            p.flush()?;
+        }
+        if let Some(j) = &mut self.json {
+            j.flush()?;
+        }
+        Ok(())
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn read_batch(&mut self) -> Result<(), TunError> {
+        let mut rx = std::mem::take(&mut self.rx);
+        let mut result = Ok(());
+        for _ in 0..READ_BATCH {
+            match self.dev.try_recv(&mut rx) {
+                Ok(Some(n)) => {
+                    if let Err(e) = self.input(&rx[..n]) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.rx = rx;
+        result
+    }
+
+    /// A datagram read from the device: capture it, impair it, hand it on.
+    fn input(&mut self, pkt: &[u8]) -> Result<(), TunError> {
+        self.stats.packets_in += 1;
+        self.stats.bytes_in += pkt.len() as u64;
+        let now = self.now();
+        let verdict = match &mut self.to_stack {
+            Some(imp) => imp.offer(now.as_micros(), pkt),
+            None => Verdict::Pass,
+        };
+        let comment =
+            (verdict == Verdict::Drop).then_some("dropped by synack-tun impairment (kernel->synack)");
+        let at = self.elapsed();
+        if let Some(p) = &mut self.pcap {
+            p.record(at, Direction::ToStack, pkt, comment)?;
+        }
+        match verdict {
+            Verdict::Pass => self.deliver(now, pkt),
+            Verdict::Drop => self.note_impaired_drop(now, LINK_TO_STACK, pkt),
+            Verdict::Hold(_) => Ok(()),
+        }
+    }
+
+    /// Hand a datagram to the stack, or answer it if it is a ping to us.
+    fn deliver(&mut self, now: Instant, pkt: &[u8]) -> Result<(), TunError> {
+        match parse_ip(pkt) {
+            Ok(ip) if ip.protocol == IPPROTO_TCP => {
+                self.stack.handle_packet(now, pkt);
+                Ok(())
+            }
+            Ok(_) => {
+                let mut out = [0u8; 1500];
+                match icmp::echo_reply(pkt, self.addr, &mut out) {
+                    Some(n) => {
+                        self.stats.echo_replies += 1;
+                        self.transmit(&out[..n])
+                    }
+                    None => {
+                        self.stats.ignored += 1;
+                        Ok(())
+                    }
+                }
+            }
+            Err(_) => {
+                // Not even IP the core could parse: give it to the stack anyway, which
+                // counts it as malformed.
+                self.stack.handle_packet(now, pkt);
+                Ok(())
+            }
+        }
+    }
+
+    fn release_held(&mut self, now: Instant) -> Result<(), TunError> {
+        while let Some(pkt) = self.to_stack.as_mut().and_then(|i| i.release(now.as_micros())) {
+            self.deliver(now, &pkt)?;
+        }
+        while let Some(pkt) = self.to_kernel.as_mut().and_then(|i| i.release(now.as_micros())) {
+            self.write(&pkt)?;
+        }
+        Ok(())
+    }
+
+    /// Everything the stack wants to send, then its trace records.
+    fn output(&mut self) -> Result<(), TunError> {
+        let mut tx = std::mem::take(&mut self.tx);
+        let mut result = Ok(());
+        loop {
+            let now = self.now();
+            let Some(t) = self.stack.poll_transmit(now, &mut tx) else { break };
+            if let Err(e) = self.transmit(&tx[..t.len]) {
+                result = Err(e);
+                break;
+            }
+        }
+        self.tx = tx;
+        result?;
+        self.drain_trace()
+    }
+
+    /// Write the stack's pending trace records (or discard them without `--json`).
+    fn drain_trace(&mut self) -> Result<(), TunError> {
+        if let Some(j) = &mut self.json {
+            while let Some(rec) = self.stack.poll_trace() {
+                j.record(&rec)?;
+            }
+        } else {
+            while self.stack.poll_trace().is_some() {}
+        }
+        Ok(())
+    }
+
+    /// A datagram from synack: impair it, write it.
+    fn transmit(&mut self, pkt: &[u8]) -> Result<(), TunError> {
+        let now = self.now();
+        match self.to_kernel.as_mut().map(|i| i.offer(now.as_micros(), pkt)) {
+            None | Some(Verdict::Pass) => self.write(pkt),
+            Some(Verdict::Hold(_)) => Ok(()),
+            Some(Verdict::Drop) => {
+                let at = self.elapsed();
+                if let Some(p) = &mut self.pcap {
+                    p.record(
+                        at,
+                        Direction::ToKernel,
+                        pkt,
+                        Some("dropped by synack-tun impairment (synack->kernel), not written"),
+                    )?;
+                }
+                self.note_impaired_drop(now, LINK_TO_KERNEL, pkt)
+            }
+        }
+    }
+
+    fn write(&mut self, pkt: &[u8]) -> Result<(), TunError> {
+        let at = self.elapsed();
+        if let Some(p) = &mut self.pcap {
+            p.record(at, Direction::ToKernel, pkt, None)?;
+        }
+        if self.dev.send(pkt)? {
+            self.stats.packets_out += 1;
+            self.stats.bytes_out += pkt.len() as u64;
+        } else {
+            self.stats.write_drops += 1;
+        }
+        Ok(())
+    }
+
+    fn note_impaired_drop(&mut self, now: Instant, link: &str, pkt: &[u8]) -> Result<(), TunError> {
+        self.stats.impaired_drops += 1;
+        // Keep the trace in time order: the stack's records so far come first.
+        self.drain_trace()?;
+        if let (Some(j), Some(seg)) = (&mut self.json, Seg::from_ip_packet(pkt)) {
+            j.record_line(&TraceLine::drop(now.as_micros(), link, seg))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TunStack {
+    fn drop(&mut self) {
+        // Best effort: a run that ends by error still leaves its capture readable.
+        let _ = self.flush();
+    }
+}

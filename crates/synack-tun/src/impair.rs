@@ -1,0 +1,131 @@
+//! Userspace link impairment at the device boundary: loss, delay and reordering with
+//! the semantics of `tc qdisc ... netem loss L% delay D reorder R%`, for kernels built
+//! without `sch_netem` (and for deterministic, seeded runs).
+//!
+//! Each datagram is lost with probability `loss`; of the rest, a fraction `reorder` is
+//! passed on at once and the others are held for `delay`, so the immediate ones
+//! overtake those held (netem's reordering needs a delay to have any effect, too).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+/// Impairment parameters for one direction.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Impairment {
+    /// Probability in `[0, 1]` that a datagram is lost.
+    pub loss: f64,
+    /// How long datagrams that are not reordered are held.
+    pub delay: Duration,
+    /// Probability in `[0, 1]` that a datagram skips the delay (and so overtakes).
+    pub reorder: f64,
+    /// Seed of the random decisions: the same seed, the same decisions.
+    pub seed: u64,
+}
+
+impl Impairment {
+    /// netem's `loss 5% delay 5ms reorder 10%`, the interop tests' lossy link.
+    pub fn netem_like(seed: u64) -> Impairment {
+        Impairment { loss: 0.05, delay: Duration::from_millis(5), reorder: 0.10, seed }
+    }
+}
+
+/// What the impairment did with a datagram.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Verdict {
+    /// Lost.
+    Drop,
+    /// Passed on now.
+    Pass,
+    /// Held until the given time (microseconds since the run's origin).
+    Hold(u64),
+}
+
+/// One direction's impairment state.
+#[derive(Debug)]
+pub(crate) struct Impairer {
+    params: Impairment,
+    rng: u64,
+    seq: u64,
+    held: BinaryHeap<Reverse<(u64, u64, Vec<u8>)>>,
+}
+
+impl Impairer {
+    pub(crate) fn new(params: Impairment) -> Impairer {
+        Impairer { params, rng: params.seed ^ 0x5DEE_CE66_D1CE_5EED, seq: 0, held: BinaryHeap::new() }
+    }
+
+    /// A uniform number in `[0, 1)` (xorshift64*).
+    fn uniform(&mut self) -> f64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = if x == 0 { 0x9E37_79B9_7F4A_7C15 } else { x };
+        let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        (r >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Decide the fate of a datagram offered at `now_us`; held datagrams are kept.
+    pub(crate) fn offer(&mut self, now_us: u64, pkt: &[u8]) -> Verdict {
+        if self.uniform() < self.params.loss {
+            return Verdict::Drop;
+        }
+        let delay = u64::try_from(self.params.delay.as_micros()).unwrap_or(u64::MAX);
+        if delay == 0 || self.uniform() < self.params.reorder {
+            return Verdict::Pass;
+        }
+        let at = now_us.saturating_add(delay);
+        self.seq += 1;
+        self.held.push(Reverse((at, self.seq, pkt.to_vec())));
+        Verdict::Hold(at)
+    }
+
+    /// When the next held datagram is due.
+    pub(crate) fn next_release(&self) -> Option<u64> {
+        self.held.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// The next held datagram due at `now_us`, if any.
+    pub(crate) fn release(&mut self, now_us: u64) -> Option<Vec<u8>> {
+        match self.held.peek() {
+            Some(Reverse((t, _, _))) if *t <= now_us => self.held.pop().map(|Reverse((_, _, p))| p),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_close_to_the_parameters_and_held_packets_come_back_in_order() {
+        let mut imp = Impairer::new(Impairment::netem_like(7));
+        let (mut dropped, mut passed, mut held) = (0, 0, 0);
+        for i in 0..10_000u64 {
+            match imp.offer(i, &i.to_le_bytes()) {
+                Verdict::Drop => dropped += 1,
+                Verdict::Pass => passed += 1,
+                Verdict::Hold(at) => {
+                    assert_eq!(at, i + 5_000);
+                    held += 1;
+                }
+            }
+        }
+        assert!((400..600).contains(&dropped), "{dropped}");
+        assert!((800..1100).contains(&passed), "{passed}");
+        assert_eq!(imp.release(5_000 - 1), None);
+        let mut last = None;
+        let mut released = 0;
+        while let Some(p) = imp.release(u64::MAX) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&p);
+            let i = u64::from_le_bytes(w);
+            assert!(last.is_none_or(|l| l < i));
+            last = Some(i);
+            released += 1;
+        }
+        assert_eq!(released, held);
+    }
+}
