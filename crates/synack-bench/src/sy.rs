@@ -10,7 +10,9 @@ use synack::{Config, CongestionControl, ConnId, Duration, Instant, ListenerId, S
 ///
 /// Congestion control is off because smoltcp is built without it; the delayed-ACK
 /// timeout is smoltcp's default (10 ms) so that both stacks wait equally long when only
-/// a timer can make progress; tracing is off.
+/// a timer can make progress; timestamps are off because smoltcp's sockets run without
+/// them by default (no TSval generator), so that both stacks send the same segments
+/// with the same payload per segment; tracing is off.
 pub(crate) fn config(ip: std::net::IpAddr, mtu: usize, buffer: usize) -> Config {
     Config {
         addresses: vec![ip],
@@ -19,6 +21,7 @@ pub(crate) fn config(ip: std::net::IpAddr, mtu: usize, buffer: usize) -> Config 
         send_buffer: buffer as u32,
         congestion_control: CongestionControl::None,
         delayed_ack: Some(Duration::from_millis(10)),
+        timestamps: false,
         trace: false,
         ..Config::default()
     }

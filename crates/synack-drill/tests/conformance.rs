@@ -27,8 +27,8 @@ const HEADER: &str = "\
 #   SYNACK_UPDATE_EXPECTATIONS=1 cargo test -p synack-drill --test conformance
 #
 # [[difference]]: where FreeBSD chose differently from RFC 9293 (or the RFC it cites)
-# and synack keeps to the RFC. These scripts fail on purpose (today most of them fail
-# earlier, on the SYN's options); they document why they will keep failing.
+# and synack keeps to the RFC. These scripts fail on purpose; they document why they
+# will keep failing.
 ";
 
 fn corpus_dir() -> PathBuf {

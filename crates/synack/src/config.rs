@@ -4,6 +4,7 @@
 //! (RFC 9293 3.4.1), ephemeral-port selection (RFC 6056) and the hash maps.
 
 use crate::time::Duration;
+pub use crate::wire::OptionLayout;
 use std::net::IpAddr;
 
 /// Which congestion control the sender runs.
@@ -23,9 +24,11 @@ pub enum CongestionControl {
 /// the 4-tuple, the peer's ISN and a coarse time counter, plus an index into a small
 /// table of MSS values. Nothing is stored; the connection is created, directly in
 /// ESTABLISHED, when the ACK that echoes the cookie arrives. What cannot be encoded is
-/// lost: synack keeps no timestamps to hide the window scale in, so a connection opened
-/// by a cookie runs **without window scaling** (windows of at most 65,535 bytes each
-/// way), and its MSS is rounded down to the table's nearest value.
+/// lost: the cookie SYN,ACK offers only an MSS, so a connection opened by a cookie runs
+/// **without window scaling** (windows of at most 65,535 bytes each way), without SACK
+/// and without timestamps, and its MSS is rounded down to the table's nearest value.
+/// (Linux hides window scale and SACK-permitted in the TSval of a timestamped cookie
+/// SYN,ACK; synack's cookies do not, yet.)
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub enum SynCookies {
@@ -58,6 +61,21 @@ pub struct Config {
     pub send_buffer: u32,
     /// Offer window scaling (RFC 7323 2) on our SYNs and accept it on the peer's.
     pub window_scaling: bool,
+    /// The window-scale shift we offer (RFC 7323 2.2), capped at 14. `None`: the
+    /// smallest shift that lets the window field announce the whole receive buffer.
+    /// Systems derive it from other limits (Linux from its largest receive buffer, 7
+    /// by default; FreeBSD from `kern.ipc.maxsockbuf`, 6 by default).
+    pub window_shift: Option<u8>,
+    /// Offer SACK-permitted (RFC 2018) on our SYNs and answer it on a SYN,ACK when the
+    /// peer offered it. When both sides did, ACKs report out-of-order data in SACK
+    /// blocks. (The sender side ignores the peer's SACK blocks, which RFC 2018 allows.)
+    pub sack: bool,
+    /// Offer timestamps (RFC 7323 3) on our SYNs and answer them when the peer offered
+    /// them. When negotiated, every segment but RSTs carries them, PAWS (RFC 7323 5)
+    /// guards the receive side and the echoed values give RTT samples.
+    pub timestamps: bool,
+    /// How emitted segments lay their options out (order and padding).
+    pub option_layout: OptionLayout,
     /// Initial retransmission timeout (RFC 6298 2.1: 1 s).
     pub rto_initial: Duration,
     /// Lower bound on the RTO (RFC 6298 2.4 says 1 s; Linux uses 200 ms).
@@ -81,7 +99,9 @@ pub struct Config {
     pub initial_window: u32,
     /// Default listen backlog when `listen` is given 0.
     pub default_backlog: usize,
-    /// Maximum half-open (SYN-RECEIVED) connections per listener.
+    /// Maximum half-open (SYN-RECEIVED) connections per listener. Past it (or past the
+    /// share of the listen backlog the accept queue leaves), SYNs get SYN cookies or,
+    /// with [`SynCookies::Off`], are dropped.
     pub max_syn_queue: usize,
     /// Maximum connections (every state but TIME-WAIT records) in the stack.
     pub max_connections: usize,
@@ -98,6 +118,17 @@ pub struct Config {
     pub fin_wait2_timeout: Duration,
     /// RFC 1337: a RST does not end TIME-WAIT early.
     pub rfc1337: bool,
+    /// RFC 5961 3.2 for RST: only a RST at exactly RCV.NXT resets; one elsewhere in the
+    /// window gets a challenge ACK. Off: RFC 793 processing, any in-window RST resets
+    /// (RFC 9293 3.10.7.4, second step, for stacks that do not follow RFC 5961).
+    pub rfc5961_rst: bool,
+    /// RFC 5961 4.2 for SYN: a SYN in a synchronized state gets a challenge ACK. Off: RFC
+    /// 793 processing, an in-window SYN resets the connection (RFC 9293 3.10.7.4,
+    /// fourth step, last paragraph).
+    pub rfc5961_syn: bool,
+    /// Drop segments carrying both SYN and FIN without processing them (a common
+    /// firewall-style hardening; RFC 9293 itself processes them).
+    pub drop_syn_fin: bool,
     /// Record [`crate::TraceRecord`]s for [`crate::Stack::poll_trace`].
     pub trace: bool,
     /// Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) the whole stack may send per second;
@@ -121,6 +152,10 @@ impl Default for Config {
             recv_buffer: 64 * 1024,
             send_buffer: 64 * 1024,
             window_scaling: true,
+            window_shift: None,
+            sack: true,
+            timestamps: true,
+            option_layout: OptionLayout::Linux,
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(60),
@@ -140,6 +175,9 @@ impl Default for Config {
             ttl: 64,
             fin_wait2_timeout: Duration::from_secs(60),
             rfc1337: true,
+            rfc5961_rst: true,
+            rfc5961_syn: true,
+            drop_syn_fin: false,
             trace: false,
             // Linux's tcp_challenge_ack_limit from 4.7 to 5.19 (after CVE-2016-5696 and
             // before per-socket limits replaced it): about 54 KB/s of ACKs at most, far
@@ -153,9 +191,12 @@ impl Default for Config {
 
 impl Config {
     /// The MSS we announce for a peer of this address family: MTU minus fixed IP and TCP
-    /// headers (RFC 9293 3.7.1, RFC 879).
+    /// headers (RFC 9293 3.7.1, RFC 879): "The MSS value to be sent in an MSS Option
+    /// should be equal to the effective MTU minus the fixed IP and TCP headers." No
+    /// floor but 1 (a zero MSS would let no data through): a link with an MTU of 72
+    /// announces 32, as FreeBSD does.
     pub fn announced_mss(&self, ipv6: bool) -> u16 {
         let ip = if ipv6 { 40 } else { 20 };
-        self.mtu.saturating_sub(ip + 20).max(64)
+        self.mtu.saturating_sub(ip + 20).max(1)
     }
 }

@@ -119,6 +119,12 @@ pub struct StackStats {
     pub syn_dropped: u64,
     /// Segments dropped as unacceptable (RFC 9293 3.10.7.4 first check).
     pub unacceptable: u64,
+    /// Segments dropped by PAWS (RFC 7323 5.3 R1: a timestamp older than TS.Recent)
+    /// and answered with an ACK; not counted in `unacceptable`.
+    pub paws_rejected: u64,
+    /// Segments silently dropped because timestamps were negotiated and they carried
+    /// none (RFC 7323 3.2; RSTs excepted).
+    pub missing_timestamps: u64,
     /// Challenge ACKs sent (RFC 5961).
     pub challenge_acks: u64,
     /// Challenge ACKs not sent because the stack's per-second budget
@@ -135,6 +141,9 @@ pub struct StackStats {
     /// Handshakes completed by the peer (a valid cookie) that found the accept queue
     /// full or `max_connections` reached, and were dropped without an answer.
     pub listen_overflows: u64,
+    /// Half-open connections dropped to make room for a handshake completed with a
+    /// valid SYN cookie when they filled the backlog (RFC 4987 3.4).
+    pub half_open_recycled: u64,
     /// TIME-WAIT records recycled because `max_time_wait` was reached.
     pub time_wait_recycled: u64,
     /// Control segments dropped because the output queue was full.

@@ -37,8 +37,10 @@ fn timer_fires(trace: &[synack::TraceRecord], kind: TimerKind) -> Vec<Instant> {
 /// and what our own IP layer allows; each side announces its MTU minus 40.
 #[test]
 fn mss_is_the_smaller_of_both_announcements_in_both_directions() {
-    let ca = Config { mtu: 1000, ..config(CLIENT_IP) };
-    let mut p = Pair::with_configs(ca, config(SERVER_IP));
+    // Without timestamps, whose 12 bytes in every segment would come off the MSS (RFC
+    // 9293 3.7.1; tests/options.rs checks that case).
+    let ca = Config { mtu: 1000, timestamps: false, ..config(CLIENT_IP) };
+    let mut p = Pair::with_configs(ca, Config { timestamps: false, ..config(SERVER_IP) });
     let (c, s) = p.establish();
     assert_eq!(options(&p.log[0]).mss, Some(960), "the client announces 1000 - 40");
     assert_eq!(options(&p.log[1]).mss, Some(1460), "the server announces 1500 - 40");
@@ -562,7 +564,10 @@ fn sends_seq(p: &Pair) -> u32 {
 /// were; the next fresh segment is timed again.
 #[test]
 fn retransmitted_segment_gives_no_rtt_sample() {
-    let mut p = Pair::new();
+    // Without timestamps: with them, the echoed TSval tells the retransmission's ACK
+    // from the original's and RFC 7323 4 lets it give a sample (tests/options.rs).
+    let no_ts = |ip| Config { timestamps: false, ..config(ip) };
+    let mut p = Pair::with_configs(no_ts(CLIENT_IP), no_ts(SERVER_IP));
     let (c, s) = p.establish();
     let before = p.a.info(c).unwrap();
     assert_eq!(before.srtt, Some(Duration::from_millis(20)));

@@ -6,7 +6,10 @@ mod common;
 
 use common::*;
 use synack::wire::TcpFlags;
-use synack::{CloseReason, ConnError, ConnId, Duration, Error, Event, Instant, State, TimerAction, TimerKind, TraceEvent};
+use synack::{
+    CloseReason, ConnError, ConnId, Duration, Error, Event, Instant, State, TimerAction, TimerKind,
+    TraceEvent,
+};
 
 use State::*;
 
@@ -40,7 +43,11 @@ fn three_way_handshake_reaches_established_on_both_sides() {
     let flags: Vec<_> = p.log.iter().take(3).map(|s| (s.dir, s.flags)).collect();
     assert_eq!(
         flags,
-        vec![(Dir::AtoB, TcpFlags::SYN), (Dir::BtoA, TcpFlags::SYN | TcpFlags::ACK), (Dir::AtoB, TcpFlags::ACK)]
+        vec![
+            (Dir::AtoB, TcpFlags::SYN),
+            (Dir::BtoA, TcpFlags::SYN | TcpFlags::ACK),
+            (Dir::AtoB, TcpFlags::ACK)
+        ]
     );
     let syn = &p.log[0];
     let synack = &p.log[1];
@@ -106,7 +113,10 @@ fn server_closes_first_and_the_server_waits_in_time_wait() {
     p.drive_until(100, |p| p.a.state(c) == CloseWait);
     p.a.close(c).unwrap();
     p.drive_idle(1000);
-    assert_eq!(Pair::states(&p.trace_b), vec![Listen, SynReceived, Established, FinWait1, FinWait2, TimeWait, Closed]);
+    assert_eq!(
+        Pair::states(&p.trace_b),
+        vec![Listen, SynReceived, Established, FinWait1, FinWait2, TimeWait, Closed]
+    );
     assert_eq!(Pair::states(&p.trace_a), vec![Closed, SynSent, Established, CloseWait, LastAck, Closed]);
 }
 
@@ -163,15 +173,20 @@ fn lost_final_ack_makes_the_server_retransmit_fin_and_time_wait_restarts() {
     let server_fins: Vec<_> = p.segs(Dir::BtoA).into_iter().filter(|s| s.flags.fin()).cloned().collect();
     assert_eq!(server_fins.len(), 2, "the server retransmits its FIN");
     assert_eq!(server_fins[0].seq, server_fins[1].seq);
-    let acks_after: Vec<_> =
-        p.segs(Dir::AtoB).into_iter().filter(|s| s.flags == TcpFlags::ACK && s.t >= server_fins[0].t).collect();
+    let acks_after: Vec<_> = p
+        .segs(Dir::AtoB)
+        .into_iter()
+        .filter(|s| s.flags == TcpFlags::ACK && s.t >= server_fins[0].t)
+        .collect();
     assert_eq!(acks_after.len(), 2, "the client in TIME-WAIT ACKs again");
     // 2×MSL restarts at the retransmitted FIN's arrival.
     let sets: Vec<_> = p
         .trace_a
         .iter()
         .filter_map(|r| match r.ev {
-            TraceEvent::Timer { timer: TimerKind::TimeWait, action: TimerAction::Set, at, .. } => Some((r.t, at)),
+            TraceEvent::Timer { timer: TimerKind::TimeWait, action: TimerAction::Set, at, .. } => {
+                Some((r.t, at))
+            }
             _ => None,
         })
         .collect();

@@ -323,10 +323,12 @@ fn info_reports_rtt_rto_flight_windows_queues_and_retransmissions() {
     assert_eq!(i.rttvar, Duration::from_millis(10));
     assert_eq!(i.rto, Duration::from_millis(200));
     assert_eq!((i.bytes_in_flight, i.send_queue, i.recv_queue, i.retransmissions), (0, 0, 0, 0));
-    assert_eq!(i.mss, 1460);
+    // Both sides offer timestamps by default: their 12 bytes in every segment come off
+    // the MSS (RFC 9293 3.7.1).
+    assert_eq!(i.mss, 1460 - 12);
     assert_eq!(i.recv_window, 64 * 1024);
     assert!(i.send_window >= 65_535);
-    assert_eq!(i.cwnd, 10 * 1460, "RFC 6928 initial window");
+    assert_eq!(i.cwnd, 10 * 1448, "RFC 6928 initial window");
 
     let mut dropped = false;
     p.rule = Box::new(move |g| {

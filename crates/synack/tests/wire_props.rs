@@ -8,8 +8,8 @@ mod wire {
     use proptest::prelude::*;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
     use synack::wire::{
-        emit, emit_len, parse, parse_ip, parse_tcp, SackBlock, TcpFlags, TcpHeader, TcpOptions,
-        Timestamps, WireError,
+        emit, emit_len, parse, parse_ip, parse_tcp, SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps,
+        WireError,
     };
     use synack::SeqNum;
 
@@ -42,10 +42,7 @@ mod wire {
                     ..TcpOptions::NONE
                 };
                 for (slot, &(l, r)) in o.sack.iter_mut().zip(&sack) {
-                    *slot = SackBlock {
-                        left: SeqNum(l),
-                        right: SeqNum(r),
-                    };
+                    *slot = SackBlock { left: SeqNum(l), right: SeqNum(r) };
                 }
                 o.sack_len = sack.len() as u8;
                 o
@@ -63,18 +60,16 @@ mod wire {
             any::<u16>(),
             options(),
         )
-            .prop_map(
-                |(sp, dp, seq, ack, flags, window, urgent, options)| TcpHeader {
-                    src_port: sp,
-                    dst_port: dp,
-                    seq: SeqNum(seq),
-                    ack: SeqNum(ack),
-                    flags: TcpFlags(flags),
-                    window,
-                    urgent,
-                    options,
-                },
-            )
+            .prop_map(|(sp, dp, seq, ack, flags, window, urgent, options)| TcpHeader {
+                src_port: sp,
+                dst_port: dp,
+                seq: SeqNum(seq),
+                ack: SeqNum(ack),
+                flags: TcpFlags(flags),
+                window,
+                urgent,
+                options,
+            })
     }
 
     /// A payload and two split points: the payload is handed to `emit` in three pieces (of
@@ -201,19 +196,13 @@ mod wire {
                 TcpOptionElement::MaximumSegmentSize(m) => o.mss = Some(m),
                 TcpOptionElement::WindowScale(w) => o.window_scale = Some(w),
                 TcpOptionElement::SelectiveAcknowledgementPermitted => o.sack_permitted = true,
-                TcpOptionElement::Timestamp(val, ecr) => {
-                    o.timestamps = Some(Timestamps { val, ecr })
-                }
+                TcpOptionElement::Timestamp(val, ecr) => o.timestamps = Some(Timestamps { val, ecr }),
                 TcpOptionElement::SelectiveAcknowledgement(first, rest) => {
-                    let blocks: Vec<(u32, u32)> = std::iter::once(first)
-                        .chain(rest.iter().flatten().copied())
-                        .collect();
+                    let blocks: Vec<(u32, u32)> =
+                        std::iter::once(first).chain(rest.iter().flatten().copied()).collect();
                     o.sack = [SackBlock::default(); 4];
                     for (slot, &(l, r)) in o.sack.iter_mut().zip(&blocks) {
-                        *slot = SackBlock {
-                            left: SeqNum(l),
-                            right: SeqNum(r),
-                        };
+                        *slot = SackBlock { left: SeqNum(l), right: SeqNum(r) };
                     }
                     o.sack_len = blocks.len() as u8;
                 }
@@ -577,16 +566,9 @@ mod wire {
             h.options.to_tcpdump_strings(),
             ["mss 1460", "sackOK", "TS val 1 ecr 0", "nop", "wscale 7"]
         );
-        assert_eq!(
-            tcpdump_from_bytes(&buf[40..60]),
-            h.options.to_tcpdump_strings()
-        );
+        assert_eq!(tcpdump_from_bytes(&buf[40..60]), h.options.to_tcpdump_strings());
         // Checked against etherparse's own checksum.
         let t = etherparse::TcpSlice::from_slice(&buf[20..]).expect("tcp");
-        assert_eq!(
-            t.checksum(),
-            t.calc_checksum_ipv4([10, 0, 0, 1], [10, 0, 0, 2])
-                .expect("fits")
-        );
+        assert_eq!(t.checksum(), t.calc_checksum_ipv4([10, 0, 0, 1], [10, 0, 0, 2]).expect("fits"));
     }
 }

@@ -4,17 +4,19 @@
 //! the platform's constants (errno numbers, `O_NONBLOCK`, `tcpi_state` numbering) and
 //! socket-layer conventions the scripts observe through system calls.
 
-use synack::{Config, Duration};
+use synack::{Config, Duration, OptionLayout};
 
 /// A script family's assumptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Profile {
     /// The FreeBSD tcp-testsuite: FreeBSD's defaults (receive space 65536, send space
-    /// 32768, delayed ACK 100 ms, initial RTO 1 s), its `sysctl` lines, `#ifdef
+    /// 32768, delayed ACK 100 ms, initial RTO 1 s, window scale 6, SACK and
+    /// timestamps, FreeBSD's option layout), its `sysctl` lines, `#ifdef
     /// FreeBSD`, FreeBSD errno numbers and socket-buffer rounding.
     Freebsd,
-    /// Linux packetdrill scripts: MSS 1460, window scale from a 15 MB buffer, initial
-    /// window 10, minimum RTO 200 ms, delayed ACK 40 ms; `#ifdef Linux`.
+    /// Linux packetdrill scripts: MSS 1460, a 15 MB receive buffer offered with
+    /// window scale 7, Linux's option layout, initial window 10, minimum RTO 200 ms,
+    /// delayed ACK 40 ms; `#ifdef Linux`.
     Linux,
     /// synack's own defaults ([`Config::default`]); `#ifdef STANDARD` (the RFC branch
     /// of the FreeBSD suite's scripts).
@@ -65,6 +67,13 @@ impl Profile {
                 cfg.rto_min = Duration::from_millis(230);
                 cfg.msl = Duration::from_secs(30);
                 cfg.initial_window = 10;
+                // Options as `tcp_addoptions` lays them out; SACK and timestamps on
+                // (net.inet.tcp.sack.enable = 1, rfc1323 = 1); the window-scale shift
+                // from kern.ipc.maxsockbuf = 2097152.
+                cfg.option_layout = OptionLayout::Bsd;
+                cfg.sack = true;
+                cfg.timestamps = true;
+                cfg.window_shift = Some(super::sysctl::freebsd_window_shift(2_097_152));
             }
             Profile::Linux => {
                 cfg.recv_buffer = 15 * 1024 * 1024;
@@ -73,6 +82,12 @@ impl Profile {
                 cfg.rto_initial = Duration::from_secs(1);
                 cfg.delayed_ack = Some(Duration::from_millis(40));
                 cfg.msl = Duration::from_secs(30);
+                // Linux's option layout, SACK and timestamps on, and the shift Linux
+                // derives from its largest receive buffer (tcp_rmem[2] = 6 MB): 7.
+                cfg.option_layout = OptionLayout::Linux;
+                cfg.sack = true;
+                cfg.timestamps = true;
+                cfg.window_shift = Some(7);
             }
             Profile::Rfc => {}
         }
@@ -271,12 +286,19 @@ mod tests {
     }
 
     #[test]
-    fn linux_profile_buffer_gives_window_scale_eight() {
+    fn linux_profile_offers_window_scale_seven_in_the_linux_layout() {
+        // The 15 MB buffer alone would give 8; Linux offers 7.
         let cfg = Profile::Linux.base_config();
-        let mut shift = 0;
-        while shift < 14 && (cfg.recv_buffer >> shift) > 65535 {
-            shift += 1;
-        }
-        assert_eq!(shift, 8);
+        assert_eq!(cfg.window_shift, Some(7));
+        assert_eq!(cfg.option_layout, OptionLayout::Linux);
+        assert!(cfg.sack && cfg.timestamps);
+    }
+
+    #[test]
+    fn freebsd_profile_offers_window_scale_six_in_the_bsd_layout() {
+        let cfg = Profile::Freebsd.base_config();
+        assert_eq!(cfg.window_shift, Some(6));
+        assert_eq!(cfg.option_layout, OptionLayout::Bsd);
+        assert!(cfg.sack && cfg.timestamps);
     }
 }

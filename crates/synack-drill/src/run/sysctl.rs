@@ -3,9 +3,9 @@
 //! Every setting the corpus uses is listed here with what it means for synack:
 //!
 //! - mapped: the value changes a [`Config`] field (buffers, RTO, delayed ACK, MSL,
-//!   window scaling);
+//!   window scaling and its shift, timestamps, SACK);
 //! - inert: the value describes the platform's default and synack has nothing to
-//!   configure (flushing the host cache, SACK and ECN left at their defaults, ...).
+//!   configure (flushing the host cache, ECN left at its default, ...).
 //!   Where synack then behaves differently from the platform, the script's packets show
 //!   it and the script fails: the difference is never hidden;
 //! - unsupported: the value asks for a mode synack cannot be put in (RFC 793 RST or
@@ -27,12 +27,16 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
         // ----- mapped ----------------------------------------------------------
         "net.inet.tcp.recvspace" => cfg.recv_buffer = positive_u32(name, value)?,
         "net.inet.tcp.sendspace" => cfg.send_buffer = positive_u32(name, value)?,
-        "net.inet.tcp.rfc1323" => match int()? {
-            // RFC 1323/7323 window scaling and timestamps. synack has no timestamps:
-            // scripts that expect them fail on the options they show.
-            0 => cfg.window_scaling = false,
-            _ => cfg.window_scaling = true,
-        },
+        // RFC 1323/7323 extensions: 0 none, 1 window scaling and timestamps, 2 window
+        // scaling only, 3 timestamps only (FreeBSD's `V_tcp_do_rfc1323`).
+        "net.inet.tcp.rfc1323" => {
+            let v = int()?;
+            if !(0..=3).contains(&v) {
+                return unsupported("FreeBSD knows 0 to 3");
+            }
+            cfg.window_scaling = v == 1 || v == 2;
+            cfg.timestamps = v == 1 || v == 3;
+        }
         "net.inet.tcp.rexmit_initial" => cfg.rto_initial = millis(name, value)?,
         // FreeBSD's RTO is at least rexmit_min plus the 200 ms slop (see rexmit_slop).
         "net.inet.tcp.rexmit_min" => cfg.rto_min = millis(name, value)? + Duration::from_millis(200),
@@ -58,22 +62,18 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
         // ----- inert at these values, unsupported otherwise ------------------------
         // No host cache in synack: nothing to flush.
         "net.inet.tcp.hostcache.purgenow" => {}
-        // The largest socket buffer; FreeBSD derives its window-scale shift from it.
-        // synack derives the shift from the receive buffer.
-        "kern.ipc.maxsockbuf" => {
-            int()?;
-        }
+        // The largest socket buffer; FreeBSD derives the window-scale shift it offers
+        // from it (`tcp_connect`, `syncache_add`): the smallest shift, at most 14, for
+        // which 65535 << shift reaches it.
+        "kern.ipc.maxsockbuf" => cfg.window_shift = Some(freebsd_window_shift(positive_u64(name, value)?)),
         // 0: answer segments to closed ports with RST, as synack does.
         "net.inet.tcp.blackhole" => {
             if int()? != 0 {
                 return unsupported("synack always answers segments for no connection with RST");
             }
         }
-        // SACK (RFC 2018): synack does not offer it. 1 is the default; the scripts'
-        // packets show whether sackOK is expected.
-        "net.inet.tcp.sack.enable" => {
-            int()?;
-        }
+        // SACK (RFC 2018): offered on SYNs and answered when non-zero (the default).
+        "net.inet.tcp.sack.enable" => cfg.sack = int()? != 0,
         // 0: no ECN; 2 (default): ECN only when the peer asks. synack never
         // negotiates ECN; 1 (ask for ECN on our SYNs) cannot be configured.
         "net.inet.tcp.ecn.enable" => {
@@ -84,23 +84,12 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
         "net.inet.tcp.ecn.maxretries" => {
             int()?;
         }
-        // RFC 5961: 0 (default) is what synack always does.
-        "net.inet.tcp.insecure_rst" => {
-            if int()? != 0 {
-                return unsupported("RFC 793 RST processing; synack always applies RFC 5961 3.2");
-            }
-        }
-        "net.inet.tcp.insecure_syn" => {
-            if int()? != 0 {
-                return unsupported("RFC 793 SYN processing; synack always applies RFC 5961 4.2");
-            }
-        }
+        // RFC 5961 switches: 0 (FreeBSD's default) applies RFC 5961, 1 the RFC 793
+        // processing that RFC 9293 3.10.7.4 also describes.
+        "net.inet.tcp.insecure_rst" => cfg.rfc5961_rst = int()? == 0,
+        "net.inet.tcp.insecure_syn" => cfg.rfc5961_syn = int()? == 0,
         // 0: process SYN+FIN segments like RFC 9293 says; 1 drops them.
-        "net.inet.tcp.drop_synfin" => {
-            if int()? != 0 {
-                return unsupported("synack has no switch to drop SYN+FIN segments");
-            }
-        }
+        "net.inet.tcp.drop_synfin" => cfg.drop_syn_fin = int()? != 0,
         // FreeBSD adds 200 ms of slop to every RTO; synack has no such knob (the
         // default 200 is accepted and shows in retransmission timing).
         "net.inet.tcp.rexmit_slop" => {
@@ -157,6 +146,23 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
     Ok(())
 }
 
+/// FreeBSD's window-scale shift for a `kern.ipc.maxsockbuf` of `sb_max`: "while
+/// (wscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << wscale) < sb_max) wscale++".
+pub(crate) fn freebsd_window_shift(sb_max: u64) -> u8 {
+    let mut shift = 0u8;
+    while shift < 14 && (65535u64 << shift) < sb_max {
+        shift += 1;
+    }
+    shift
+}
+
+fn positive_u64(name: &str, value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(format!("sysctl {name}={value}: expected a positive integer")),
+    }
+}
+
 fn positive_u32(name: &str, value: &str) -> Result<u32, String> {
     match value.trim().parse::<u32>() {
         Ok(v) if v > 0 => Ok(v),
@@ -190,11 +196,44 @@ mod tests {
     #[test]
     fn modes_synack_lacks_are_reasons_to_skip() {
         let mut cfg = Config::default();
-        let err = apply(&mut cfg, "net.inet.tcp.insecure_rst", "1");
-        assert!(err.is_err_and(|e| e.contains("RFC 5961")));
+        let err = apply(&mut cfg, "net.inet.tcp.rexmit_slop", "0");
+        assert!(err.is_err_and(|e| e.contains("slop")));
+        assert!(apply(&mut cfg, "net.inet.tcp.insecure_rst", "1").is_ok());
+        assert!(!cfg.rfc5961_rst);
         assert!(apply(&mut cfg, "net.inet.tcp.insecure_rst", "0").is_ok());
+        assert!(cfg.rfc5961_rst);
+        assert!(apply(&mut cfg, "net.inet.tcp.insecure_syn", "1").is_ok());
+        assert!(!cfg.rfc5961_syn);
+        assert!(apply(&mut cfg, "net.inet.tcp.drop_synfin", "1").is_ok());
+        assert!(cfg.drop_syn_fin);
         assert!(apply(&mut cfg, "net.inet.tcp.no_such_thing", "1").is_err());
         assert!(apply(&mut cfg, "net.inet.tcp.recvspace", "lots").is_err());
+    }
+
+    #[test]
+    fn rfc1323_sack_and_maxsockbuf_map_to_the_option_switches() {
+        let mut cfg = Config::default();
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.rfc1323", "0"), Ok(()));
+        assert!(!cfg.window_scaling && !cfg.timestamps);
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.rfc1323", "3"), Ok(()));
+        assert!(!cfg.window_scaling && cfg.timestamps);
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.rfc1323", "2"), Ok(()));
+        assert!(cfg.window_scaling && !cfg.timestamps);
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.rfc1323", "1"), Ok(()));
+        assert!(cfg.window_scaling && cfg.timestamps);
+        assert!(apply(&mut cfg, "net.inet.tcp.rfc1323", "4").is_err());
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.sack.enable", "0"), Ok(()));
+        assert!(!cfg.sack);
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.sack.enable", "1"), Ok(()));
+        assert!(cfg.sack);
+        // FreeBSD's default 2 MB gives 6; the largest value 14; 65535 itself 0.
+        assert_eq!(apply(&mut cfg, "kern.ipc.maxsockbuf", "2097152"), Ok(()));
+        assert_eq!(cfg.window_shift, Some(6));
+        assert_eq!(apply(&mut cfg, "kern.ipc.maxsockbuf", "4294967295"), Ok(()));
+        assert_eq!(cfg.window_shift, Some(14));
+        assert_eq!(freebsd_window_shift(65535), 0);
+        assert_eq!(freebsd_window_shift(65536), 1);
+        assert_eq!(freebsd_window_shift(131070), 1);
     }
 
     #[test]

@@ -6,18 +6,40 @@
 
 use crate::seq::SeqNum;
 
-/// A fixed-capacity byte ring. Storage is allocated on first write.
+/// Smallest storage a ring allocates on first use. Small enough to stay in the
+/// allocator's per-thread cache and cheap to zero, so a connection that moves a few
+/// bytes (a request, a response) never touches its full capacity.
+const MIN_STORAGE: usize = 1024;
+
+/// A fixed-capacity byte ring. Storage is allocated on first write and grows (doubling)
+/// up to the capacity as the contents need it.
+///
+/// Speed: a connection that moves little data never allocates its whole buffer, nothing
+/// is ever zeroed but the gaps left by out-of-order writes, and positions wrap with a
+/// conditional subtraction instead of a division.
+///
+/// Layout: positions wrap at `size`, the storage allocated; `buf` holds the bytes written
+/// so far (its length grows up to `size` as writes reach further, so that fresh storage
+/// needs no zeroing). Every byte stored — including bytes written beyond `len` with
+/// [`Ring::write_at`] (out-of-order data of the receive side) — lies within `size` bytes
+/// of the head and at a position below `buf.len()`; as long as `buf.len() < size` no
+/// write has wrapped, so the contents run from the head up to `buf.len()`. Growing keeps
+/// every byte at the same offset from the head.
 #[derive(Debug)]
 pub(crate) struct Ring {
+    /// The bytes written so far; capacity `size`.
     buf: Vec<u8>,
+    /// The storage size positions wrap at (0 until the first write).
+    size: usize,
     cap: usize,
+    /// Position of the first byte (`< size` once allocated).
     head: usize,
     len: usize,
 }
 
 impl Ring {
     pub(crate) fn new(cap: usize) -> Self {
-        Ring { buf: Vec::new(), cap, head: 0, len: 0 }
+        Ring { buf: Vec::new(), size: 0, cap, head: 0, len: 0 }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -32,33 +54,91 @@ impl Ring {
         self.cap - self.len
     }
 
-    fn ensure_storage(&mut self) {
-        if self.buf.len() != self.cap {
-            self.buf.resize(self.cap, 0);
+    /// `pos` (less than twice the storage size) wrapped into the storage.
+    #[inline(always)]
+    fn wrap(&self, pos: usize) -> usize {
+        if pos >= self.size {
+            pos - self.size
+        } else {
+            pos
         }
+    }
+
+    /// Make the storage hold at least `extent <= cap` bytes from the head.
+    #[inline]
+    fn ensure_storage(&mut self, extent: usize) {
+        if extent > self.size {
+            self.grow(extent);
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, extent: usize) {
+        let size = extent.next_power_of_two().max(2 * self.size).max(MIN_STORAGE).min(self.cap);
+        let mut buf = Vec::with_capacity(size);
+        // Lay the contents out from the head. When the old storage was written all
+        // through, the bytes before the head continue the contents (they wrapped);
+        // otherwise nothing wrapped and the contents end at `buf.len()`.
+        buf.extend_from_slice(&self.buf[self.head..]);
+        if self.buf.len() == self.size {
+            buf.extend_from_slice(&self.buf[..self.head]);
+        }
+        self.buf = buf;
+        self.size = size;
+        self.head = 0;
     }
 
     /// Give the storage back when empty (idle connections hold no buffers).
     pub(crate) fn release_if_empty(&mut self) {
-        if self.len == 0 && !self.buf.is_empty() {
+        if self.len == 0 && self.size != 0 {
             self.buf = Vec::new();
+            self.size = 0;
             self.head = 0;
+        }
+    }
+
+    /// Store `data` at position `pos`, with `pos + data.len() <= size`.
+    #[inline]
+    fn put(&mut self, pos: usize, data: &[u8]) {
+        let end = pos + data.len();
+        let written = self.buf.len();
+        if end <= written {
+            self.buf[pos..end].copy_from_slice(data);
+        } else if pos <= written {
+            let (old, new) = data.split_at(written - pos);
+            self.buf[pos..].copy_from_slice(old);
+            // Within the capacity (`size`): no reallocation.
+            self.buf.extend_from_slice(new);
+        } else {
+            // Out-of-order data beyond anything written: zero the gap only.
+            self.buf.resize(pos, 0);
+            self.buf.extend_from_slice(data);
         }
     }
 
     /// Write `data` at byte offset `off` past the current end (0 = append position),
     /// without changing `len`. The caller guarantees `len + off + data.len() <= cap`.
     pub(crate) fn write_at(&mut self, off: usize, data: &[u8]) {
-        if data.is_empty() || self.len + off + data.len() > self.cap {
+        let extent = self.len + off + data.len();
+        if data.is_empty() || extent > self.cap {
             return;
         }
-        self.ensure_storage();
-        let start = (self.head + self.len + off) % self.cap;
-        let first = data.len().min(self.cap - start);
-        self.buf[start..start + first].copy_from_slice(&data[..first]);
-        let rest = data.len() - first;
-        if rest > 0 {
-            self.buf[..rest].copy_from_slice(&data[first..]);
+        self.ensure_storage(extent);
+        let pos = self.head + self.len + off;
+        if pos >= self.size && self.buf.len() < self.size {
+            // Out-of-order data landing past the end of the storage, before the
+            // contents reached it: write the storage through first (zeroing the gap), so
+            // that "not written through" keeps meaning "nothing wrapped".
+            self.buf.resize(self.size, 0);
+        }
+        // head < size and len + off < size: one subtraction wraps.
+        let start = self.wrap(pos);
+        let first = data.len().min(self.size - start);
+        let (a, b) = data.split_at(first);
+        self.put(start, a);
+        if !b.is_empty() {
+            // `a` reached the end of the storage, so everything before is written.
+            self.put(0, b);
         }
     }
 
@@ -78,9 +158,8 @@ impl Ring {
     /// Drop `n` bytes from the front.
     pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
-        if self.cap > 0 {
-            self.head = (self.head + n) % self.cap;
-        }
+        // n <= len <= storage size, so one subtraction wraps.
+        self.head = self.wrap(self.head + n);
         // The head is not reset when the ring empties: out-of-order bytes of the
         // receive side may be stored beyond the end.
         self.len -= n;
@@ -89,11 +168,12 @@ impl Ring {
     /// The bytes in `[off, off + n)` of the contents, as up to two slices.
     pub(crate) fn slices(&self, off: usize, n: usize) -> (&[u8], &[u8]) {
         let n = n.min(self.len.saturating_sub(off));
-        if n == 0 || self.buf.is_empty() {
+        if n == 0 || self.size == 0 {
             return (&[], &[]);
         }
-        let start = (self.head + off) % self.cap;
-        let first = n.min(self.cap - start);
+        // off < len <= storage size.
+        let start = self.wrap(self.head + off);
+        let first = n.min(self.size - start);
         (&self.buf[start..start + first], &self.buf[..n - first])
     }
 
@@ -105,6 +185,12 @@ impl Ring {
         out[a.len()..a.len() + b.len()].copy_from_slice(b);
         self.consume(n);
         n
+    }
+
+    /// Bytes of storage allocated (for tests).
+    #[cfg(test)]
+    pub(crate) fn storage(&self) -> usize {
+        self.size
     }
 }
 
@@ -157,7 +243,6 @@ impl RecvBuffer {
     }
 
     /// The out-of-order ranges held (for SACK and tests).
-    #[cfg(test)]
     pub(crate) fn ooo_ranges(&self) -> &[(SeqNum, SeqNum)] {
         &self.ooo
     }
@@ -263,10 +348,174 @@ mod tests {
         let mut r = Ring::new(1024);
         assert_eq!(r.buf.capacity(), 0);
         r.push(b"x");
-        assert_eq!(r.buf.len(), 1024);
+        assert_eq!(r.storage(), 1024);
+        assert!(r.buf.capacity() >= 1024);
         r.consume(1);
         r.release_if_empty();
         assert_eq!(r.buf.capacity(), 0);
+    }
+
+    #[test]
+    fn ring_storage_starts_small_and_grows_to_the_capacity() {
+        let mut r = Ring::new(64 * 1024);
+        r.push(b"x");
+        assert_eq!(r.storage(), MIN_STORAGE, "a byte does not zero 64 KiB");
+        let big = vec![7u8; 5000];
+        r.push(&big);
+        assert_eq!(r.storage(), 8192, "doubles past what is needed");
+        let rest = vec![9u8; r.free()];
+        r.push(&rest);
+        assert_eq!(r.storage(), 64 * 1024, "never beyond the capacity");
+        assert_eq!(r.len(), 64 * 1024);
+    }
+
+    #[test]
+    fn growing_a_wrapped_ring_keeps_every_byte_at_its_offset() {
+        // Fill the minimal storage so that the contents wrap, then force a growth.
+        let mut r = Ring::new(16 * 1024);
+        let a: Vec<u8> = (0..MIN_STORAGE).map(|i| i as u8).collect();
+        r.push(&a);
+        r.consume(MIN_STORAGE - 100);
+        let b: Vec<u8> = (0..600).map(|i| (i * 7) as u8).collect();
+        r.push(&b); // wraps inside the 1 KiB storage
+        assert_eq!(r.storage(), MIN_STORAGE);
+        let c: Vec<u8> = (0..3000).map(|i| (i * 13) as u8).collect();
+        r.push(&c); // grows
+        assert!(r.storage() > MIN_STORAGE);
+        let mut out = vec![0u8; r.len()];
+        r.pop_into(&mut out);
+        let want: Vec<u8> = [&a[MIN_STORAGE - 100..], &b[..], &c[..]].concat();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn out_of_order_bytes_beyond_the_end_survive_growth() {
+        // Receive side: bytes written past `len` (a hole before them) must still be
+        // there, at the same sequence offset, once the ring has grown and the hole fills.
+        let mut rb = RecvBuffer::new(64 * 1024, 8);
+        let base = SeqNum(1_000);
+        let mut nxt = base;
+        // Move the head off zero inside the small storage first.
+        assert_eq!(rb.insert(nxt, nxt, &[1u8; 700]), 700);
+        nxt += 700;
+        let mut sink = [0u8; 700];
+        rb.ring.pop_into(&mut sink);
+        // An island 500 bytes ahead, within the 1 KiB storage and wrapping in it.
+        let island: Vec<u8> = (0..300).map(|i| (i * 3 + 1) as u8).collect();
+        assert_eq!(rb.insert(nxt, nxt + 500, &island), 0);
+        // A second island far ahead forces growth while the first one is held.
+        let far: Vec<u8> = (0..200).map(|i| (i * 5 + 2) as u8).collect();
+        assert_eq!(rb.insert(nxt, nxt + 6_000, &far), 0);
+        assert!(rb.ring.storage() > MIN_STORAGE);
+        // Fill both holes.
+        let hole1: Vec<u8> = (0..500).map(|i| (i * 11) as u8).collect();
+        assert_eq!(rb.insert(nxt, nxt, &hole1), 800);
+        let gap: Vec<u8> = (0..5_200).map(|i| (i * 17) as u8).collect();
+        assert_eq!(rb.insert(nxt + 800, nxt + 800, &gap), 5_400);
+        let mut out = vec![0u8; 6_200];
+        assert_eq!(rb.ring.pop_into(&mut out), 6_200);
+        let want: Vec<u8> = [&hole1[..], &island[..], &gap[..], &far[..]].concat();
+        assert_eq!(out, want);
+    }
+
+    /// A small deterministic generator for the model tests.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n.max(1) as u64) as usize
+        }
+    }
+
+    #[test]
+    fn send_ring_matches_a_queue_model_through_growth_and_wrap() {
+        for seed in 1..40u64 {
+            let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let cap = [100, 1000, 3000, 5000, 64 * 1024][seed as usize % 5];
+            let mut r = Ring::new(cap);
+            let mut model = std::collections::VecDeque::new();
+            let mut next = 0u8;
+            for _ in 0..400 {
+                match rng.below(3) {
+                    0 | 1 => {
+                        let data: Vec<u8> = (0..rng.below(2 * MIN_STORAGE))
+                            .map(|_| {
+                                next = next.wrapping_add(1);
+                                next
+                            })
+                            .collect();
+                        let n = r.push(&data);
+                        assert_eq!(n, data.len().min(cap - model.len()));
+                        model.extend(&data[..n]);
+                    }
+                    _ => {
+                        let n = rng.below(model.len() + 1);
+                        r.consume(n);
+                        model.drain(..n);
+                        if model.is_empty() && rng.below(4) == 0 {
+                            r.release_if_empty();
+                        }
+                    }
+                }
+                assert_eq!(r.len(), model.len());
+                let off = rng.below(model.len() + 1);
+                let n = rng.below(model.len() - off + 1);
+                let (a, b) = r.slices(off, n);
+                let want: Vec<u8> = model.iter().skip(off).take(n).copied().collect();
+                assert_eq!([a, b].concat(), want, "seed {seed}");
+            }
+        }
+    }
+
+    #[test]
+    fn receive_buffer_matches_a_stream_model_with_random_reordering() {
+        for seed in 1..40u64 {
+            let mut rng = XorShift(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+            let cap = [700, 2000, 5000, 64 * 1024][seed as usize % 4];
+            let max_seg = [64, 300, 1460][seed as usize % 3];
+            let mut rb = RecvBuffer::new(cap, 8);
+            let stream: Vec<u8> =
+                (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+            let base = SeqNum(u32::MAX - 3_000); // across the sequence wrap
+            let (mut nxt, mut delivered, mut out) = (0usize, 0usize, Vec::new());
+            for _ in 0..3_000 {
+                if rng.below(3) == 0 {
+                    // The application reads some.
+                    let mut buf = vec![0u8; rng.below(3 * max_seg)];
+                    let n = rb.ring.pop_into(&mut buf);
+                    out.extend_from_slice(&buf[..n]);
+                    delivered += n;
+                    continue;
+                }
+                // A segment somewhere in the window (as the connection trims it).
+                let window = cap - (nxt - delivered);
+                if window == 0 {
+                    continue;
+                }
+                let off = match rng.below(4) {
+                    0 | 1 => 0,
+                    2 => rng.below(window.min(4 * max_seg)),
+                    _ => rng.below(window),
+                };
+                let len = rng.below(window - off).min(max_seg) + 1;
+                let len = len.min(window - off);
+                let at = nxt + off;
+                if at + len > stream.len() {
+                    break;
+                }
+                let adv = rb.insert(base + nxt as u32, base + at as u32, &stream[at..at + len]);
+                nxt += adv as usize;
+                assert_eq!(rb.readable(), nxt - delivered, "seed {seed}");
+            }
+            let mut rest = vec![0u8; rb.readable()];
+            rb.ring.pop_into(&mut rest);
+            out.extend_from_slice(&rest);
+            assert_eq!(out, &stream[..out.len()], "seed {seed}");
+            assert_eq!(out.len(), nxt);
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::event::Event;
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::trace::TimerKind;
-use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
+use crate::wire::{TcpFlags, TcpHeader};
 
 /// What the stack must do after a connection handled a segment or a timer.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,38 +27,9 @@ pub(crate) enum Outcome {
     Discard,
 }
 
-/// RFC 9293 3.7.1: "If an MSS Option is not received at connection setup, TCP
-/// implementations MUST assume a default send MSS of 536 (576 - 40) for IPv4 or 1220
-/// (1280 - 60) for IPv6 (MUST-15)."
-const DEFAULT_MSS_V4: u16 = 536;
-const DEFAULT_MSS_V6: u16 = 1220;
-/// A floor on the peer's MSS so that a hostile SYN cannot make us emit tiny segments.
-const MIN_MSS: u16 = 64;
-
 impl Conn {
-    /// Apply the options of the peer's SYN: MSS (3.7.1) and window scale (RFC 7323 2).
-    pub(crate) fn apply_syn_options(&mut self, ctx: &mut Ctx<'_>, opts: &TcpOptions) {
-        let default = if self.tuple.remote.is_ipv6() { DEFAULT_MSS_V6 } else { DEFAULT_MSS_V4 };
-        let peer = opts.mss.unwrap_or(default).max(MIN_MSS);
-        // Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize (3.7.1).
-        self.mss = peer.min(ctx.cfg.announced_mss(self.tuple.remote.is_ipv6()));
-        self.cc.set_mss(u32::from(self.mss), ctx.cfg.initial_window);
-        // RFC 7323 2.2: scaling is in effect only if both sides sent the option; the
-        // shift is capped at 14 ("use the value 14 instead of the larger value").
-        match opts.window_scale {
-            Some(ws) if ctx.cfg.window_scaling => {
-                self.snd_wscale = ws.min(14);
-                self.ws_enabled = true;
-            }
-            _ => {
-                self.snd_wscale = 0;
-                self.rcv_wscale = 0;
-                self.ws_enabled = false;
-            }
-        }
-    }
-
-    /// A segment arrived for this connection.
+    /// A segment arrived for this connection. (The options of the peer's SYN are
+    /// applied in `options.rs`.)
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
         match self.state {
             State::SynSent => self.on_segment_syn_sent(ctx, hdr, payload),
@@ -147,6 +118,13 @@ impl Conn {
         self.take_rtt_sample(ctx, ack);
         self.retries = 0;
         self.cancel_timer(ctx, TimerKind::Syn);
+        if self.syn_timed_out {
+            // RFC 6298 5.7: "If the timer expires awaiting the ACK of a SYN segment and
+            // the TCP implementation is using an RTO less than 3 seconds, the RTO MUST be
+            // re-initialized to 3 seconds when data transmission begins (i.e., after the
+            // three-way handshake completes)."
+            self.rtt.reinitialize(crate::time::Duration::from_secs(3));
+        }
     }
 
     fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, ack: SeqNum) {
@@ -158,10 +136,32 @@ impl Conn {
         }
     }
 
-    /// RCV.WND as last advertised (the acceptability test judges the peer by what we
-    /// told it).
+    /// RCV.WND for the acceptability test. It is the window we advertised (the part of
+    /// the buffer "advertised to sender", 3.8.6.2.2), edge held back by receiver SWS
+    /// avoidance included - except where the window field could not carry RCV.WND at
+    /// all: 16 bits shifted by Rcv.Wind.Shift (RFC 7323 2.2; a SYN's window is never
+    /// scaled) cap the field at 65535 << shift, and a larger free buffer (65,700 bytes
+    /// without window scaling) is announced truncated. The window "indicates the range
+    /// of sequence numbers the sender of the window (the data receiver) is currently
+    /// prepared to accept" (3.8.6): there it is the free buffer space, of which the
+    /// field shows what fits. Never less than the edge already advertised (3.8.6: no
+    /// shrinking).
+    ///
+    /// A half-open connection a listener created (passive SYN-RECEIVED) keeps to its
+    /// SYN,ACK's window: like a SYN cache entry (RFC 4987 3.3) it has no receive buffer
+    /// of its own yet and has promised nothing beyond that window.
     fn advertised_window(&self) -> u32 {
-        self.rcv_adv.since(self.rcv_nxt)
+        let advertised = self.rcv_adv.since(self.rcv_nxt);
+        if self.state == State::SynReceived && self.listener.is_some() {
+            return advertised;
+        }
+        let free = self.rcv_wnd();
+        let field_max = 65535u32 << self.rcv_wscale;
+        if free > field_max {
+            advertised.max(free)
+        } else {
+            advertised
+        }
     }
 
     /// Table 6 of RFC 9293 3.10.7.4.
@@ -229,6 +229,11 @@ impl Conn {
         let mut payload = payload;
         let mut fin = fl.fin();
 
+        // RFC 7323 5.3 R1 (PAWS) and 3.2 (timestamps missing), before the window test.
+        if self.paws_rejects(ctx, hdr) {
+            return Outcome::None;
+        }
+
         // "First, check sequence number"
         if !self.acceptable(hdr.seq, seg_len) {
             if !fl.syn() && hdr.seq == self.rcv_nxt && self.advertised_window() == 0 {
@@ -254,15 +259,18 @@ impl Conn {
                 return Outcome::None;
             }
         }
+        // RFC 7323 5.3 R3 and 4.1: TS.Recent and the RTT sample of an acceptable segment.
+        self.timestamps_update(ctx, hdr);
 
         // "Second, check the RST bit" with the RFC 5961 checks: the sequence number is
         // in the window (the test above); only an exact match resets.
         if fl.rst() {
-            if hdr.seq != self.rcv_nxt {
+            if hdr.seq != self.rcv_nxt && ctx.cfg.rfc5961_rst {
                 // "3) ... TCP endpoints MUST send an acknowledgment (challenge ACK)"
                 self.challenge_ack(ctx);
                 return Outcome::None;
             }
+            // Without RFC 5961, any RST that passed the sequence check resets.
             return self.on_reset(ctx);
         }
 
@@ -273,6 +281,19 @@ impl Conn {
                 // connection to the LISTEN state and return."
                 self.cancel_all_timers(ctx);
                 return Outcome::Discard;
+            }
+            if !ctx.cfg.rfc5961_syn {
+                // "For implementations that do not follow RFC 5961, the original behavior
+                // described in RFC 793 follows in this paragraph. If the SYN is in the
+                // window it is an error: send a reset, any outstanding RECEIVEs and SEND
+                // should receive "reset" responses, all segment queues should be flushed,
+                // the user should also receive an unsolicited general "connection reset"
+                // signal, enter the CLOSED state, delete the TCB, and return." (The
+                // sequence check above let only an in-window SYN through.)
+                let h = control_header(&self.tuple, self.snd_nxt, Some(self.rcv_nxt), TcpFlags::RST, 0);
+                ctx.send_control(self.tuple, h);
+                self.close_with(ctx, Some(ConnError::Reset));
+                return Outcome::Closed;
             }
             // "RFC 5961 recommends that in these synchronized states, if the SYN bit is
             // set, irrespective of the sequence number, TCP endpoints MUST send a
@@ -469,6 +490,15 @@ impl Conn {
     /// Seventh and eighth steps: segment text and FIN. `seq` is the sequence number of
     /// the first payload byte.
     fn process_text_and_fin(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8], fin: bool) -> Outcome {
+        if self.app_closed && self.state.can_receive() && (payload.len() as u32) > self.rcv_nxt.since(seq) {
+            // New data after CLOSE: nobody will read it. RFC 9293 3.6: "if new data is
+            // received after CLOSE is called, its TCP SHOULD send a RST to show that data
+            // was lost (SHLD-3)". <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
+            let h = control_header(&self.tuple, self.snd_nxt, Some(self.rcv_nxt), TcpFlags::RST, 0);
+            ctx.send_control(self.tuple, h);
+            self.close_with(ctx, Some(ConnError::Aborted));
+            return Outcome::Closed;
+        }
         if !payload.is_empty() && self.state.can_receive() {
             self.process_text(ctx, seq, payload);
         }
@@ -510,7 +540,8 @@ impl Conn {
         if adv == 0 {
             // Out of order (held for later) or dropped: RFC 5681 4.2 "A TCP receiver
             // SHOULD send an immediate duplicate ACK when an out-of-order segment
-            // arrives."
+            // arrives." With SACK, it reports the block (RFC 2018 4).
+            self.sack_note(seq, seq + data.len() as u32);
             self.ack_now = true;
             return;
         }

@@ -5,12 +5,14 @@
 mod buffers;
 mod cc;
 mod input;
+mod options;
 mod output;
 mod rtt;
 mod timers;
 
 pub(crate) use buffers::Ring;
 pub(crate) use input::Outcome;
+pub(crate) use options::TimeWaitStamp;
 
 use crate::config::Config;
 use crate::error::{ConnError, Error, UsageError};
@@ -51,6 +53,11 @@ pub(crate) struct Ctx<'a> {
 pub(crate) const MAX_CONTROL_QUEUE: usize = 1024;
 
 impl Ctx<'_> {
+    /// Record a trace event when tracing is on.
+    ///
+    /// Always inlined (speed): with `Config::trace` off, the compiler then drops the
+    /// construction of the event along with the push, so tracing costs one test.
+    #[inline(always)]
     pub(crate) fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
             self.trace.push_back(TraceRecord { t: self.now, ev });
@@ -91,6 +98,9 @@ pub(crate) fn control_header(
 }
 
 /// The four timers a connection may run.
+///
+/// Read the slots freely; change them only through [`Conn::set_timer`],
+/// [`Conn::cancel_timer`] and the timeout handler, which keep `earliest` up to date.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Timers {
     /// Retransmission (of SYN, SYN-ACK, data or FIN).
@@ -101,6 +111,35 @@ pub(crate) struct Timers {
     pub(crate) persist: Option<Instant>,
     /// FIN-WAIT-2 limit for connections the application has closed.
     pub(crate) fin_wait2: Option<Instant>,
+    /// The earliest of the four, recomputed whenever one changes.
+    ///
+    /// Speed: the stack asks for a connection's deadline several times per segment
+    /// (timer heap upkeep); timers change far less often than that.
+    earliest: Option<Instant>,
+}
+
+impl Timers {
+    /// The slot of a timer kind.
+    pub(crate) fn slot(&mut self, kind: TimerKind) -> &mut Option<Instant> {
+        match kind {
+            TimerKind::Rto | TimerKind::Syn => &mut self.rto,
+            TimerKind::DelayedAck => &mut self.delack,
+            TimerKind::Persist => &mut self.persist,
+            TimerKind::Keepalive | TimerKind::TimeWait => &mut self.fin_wait2,
+        }
+    }
+
+    /// Recompute `earliest` after a slot changed.
+    #[inline]
+    pub(crate) fn refresh(&mut self) {
+        // Speed: plain integer minimum (no branches), an absent timer counting as the
+        // latest instant; `any` keeps a timer set at that very instant.
+        let at = |t: Option<Instant>| t.map_or(u64::MAX, Instant::as_micros);
+        let slots = [self.rto, self.delack, self.persist, self.fin_wait2];
+        let min = at(slots[0]).min(at(slots[1])).min(at(slots[2]).min(at(slots[3])));
+        let any = slots.iter().any(Option::is_some);
+        self.earliest = any.then_some(Instant::from_micros(min));
+    }
 }
 
 /// One connection's transmission control block.
@@ -145,6 +184,9 @@ pub(crate) struct Conn {
     pub(crate) ws_enabled: bool,
     /// The peer's FIN, seen but not yet reached (it lies beyond a gap).
     pub(crate) peer_fin: Option<SeqNum>,
+    /// SACK and timestamps: negotiation, TS.Recent, the SACK blocks to report
+    /// (`options.rs`).
+    pub(crate) options: options::ConnOptions,
 
     pub(crate) tx: Ring,
     pub(crate) rx: RecvBuffer,
@@ -159,6 +201,8 @@ pub(crate) struct Conn {
     pub(crate) need_syn: bool,
     /// Our SYN has been acknowledged.
     pub(crate) syn_acked: bool,
+    /// The SYN (or SYN-ACK) retransmission timer expired at least once (RFC 6298 5.7).
+    pub(crate) syn_timed_out: bool,
     /// Our SYN was sent at least once (retransmissions are marked as such).
     pub(crate) syn_sent_count: u32,
     /// An ACK must go out now (not delayed).
@@ -195,7 +239,12 @@ impl Conn {
     /// A new connection in CLOSED, ready for an active or passive open.
     pub(crate) fn new(cfg: &Config, tuple: FourTuple, iss: SeqNum) -> Self {
         let mss = cfg.announced_mss(tuple.remote.is_ipv6());
-        let rcv_wscale = if cfg.window_scaling { window_shift(cfg.recv_buffer) } else { 0 };
+        let rcv_wscale = match (cfg.window_scaling, cfg.window_shift) {
+            (false, _) => 0,
+            // RFC 7323 2.3: "the shift count MUST be limited to 14".
+            (true, Some(shift)) => shift.min(14),
+            (true, None) => window_shift(cfg.recv_buffer),
+        };
         Conn {
             tuple,
             state: State::Closed,
@@ -223,6 +272,7 @@ impl Conn {
             app_closed: false,
             need_syn: false,
             syn_acked: false,
+            syn_timed_out: false,
             syn_sent_count: 0,
             ack_now: false,
             retransmit_una: false,
@@ -239,6 +289,7 @@ impl Conn {
             heap_deadline: None,
             in_tx_queue: false,
             error: None,
+            options: options::ConnOptions::new(cfg, &tuple),
         }
     }
 
@@ -249,7 +300,9 @@ impl Conn {
             return;
         }
         self.state = to;
-        ctx.trace(TraceEvent::State { conn: self.tuple, from, to });
+        if ctx.cfg.trace {
+            ctx.trace(TraceEvent::State { conn: self.tuple, from, to });
+        }
         // Embryonic passive connections are invisible to the application.
         if self.listener.is_none() || self.queued_for_accept {
             ctx.events.push_back(Event::StateChanged { conn: ctx.id, from, to });
@@ -265,25 +318,26 @@ impl Conn {
     }
 
     pub(crate) fn set_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind, at: Instant) {
-        let slot = match kind {
-            TimerKind::Rto | TimerKind::Syn => &mut self.timers.rto,
-            TimerKind::DelayedAck => &mut self.timers.delack,
-            TimerKind::Persist => &mut self.timers.persist,
-            TimerKind::Keepalive | TimerKind::TimeWait => &mut self.timers.fin_wait2,
-        };
-        *slot = Some(at);
-        ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Set, at });
+        *self.timers.slot(kind) = Some(at);
+        self.timers.refresh();
+        // (Tested here, not only in `Ctx::trace`: the compiler does not drop the copy of
+        // the tuple into an event that is never recorded.)
+        if ctx.cfg.trace {
+            ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Set, at });
+        }
     }
 
     pub(crate) fn cancel_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) {
-        let slot = match kind {
-            TimerKind::Rto | TimerKind::Syn => &mut self.timers.rto,
-            TimerKind::DelayedAck => &mut self.timers.delack,
-            TimerKind::Persist => &mut self.timers.persist,
-            TimerKind::Keepalive | TimerKind::TimeWait => &mut self.timers.fin_wait2,
-        };
-        if let Some(at) = slot.take() {
-            ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Cancel, at });
+        if let Some(at) = self.timers.slot(kind).take() {
+            self.timers.refresh();
+            if ctx.cfg.trace {
+                ctx.trace(TraceEvent::Timer {
+                    conn: self.tuple,
+                    timer: kind,
+                    action: TimerAction::Cancel,
+                    at,
+                });
+            }
         }
     }
 
@@ -296,9 +350,9 @@ impl Conn {
     }
 
     /// The earliest of this connection's deadlines.
+    #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        let t = &self.timers;
-        [t.rto, t.delack, t.persist, t.fin_wait2].into_iter().flatten().min()
+        self.timers.earliest
     }
 
     /// RCV.WND: free receive buffer space (3.8: "the window ... indicates an allowed
@@ -432,7 +486,10 @@ impl Conn {
         // by at least min(RCV.BUFF / 2, Eff.snd.MSS) beyond the edge last advertised.
         if self.state.can_receive() {
             let advertised = self.rcv_adv.since(self.rcv_nxt);
-            let now_wnd = self.rcv_wnd();
+            // Only what the window field can carry counts: space beyond 65535 <<
+            // Rcv.Wind.Shift (RFC 7323 2.3) cannot be announced, and an update that
+            // repeats the same field is a useless ACK.
+            let now_wnd = self.rcv_wnd().min(65535 << self.rcv_wscale);
             let threshold = (self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss));
             if now_wnd.saturating_sub(advertised) >= threshold && now_wnd > before.min(advertised) {
                 self.ack_now = true;

@@ -27,7 +27,15 @@ impl Conn {
         let actual = self.rcv_wnd();
         let current = self.rcv_adv.since(self.rcv_nxt);
         let threshold = (self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss));
-        let wnd = if actual >= current.saturating_add(threshold) || actual < current {
+        // Receiver SWS avoidance exists to stop a sender from filling the window in
+        // small segments: "The solution to receiver SWS is to avoid advancing the right
+        // window edge RCV.NXT+RCV.WND in small increments, even if data is received from
+        // the network in small segments" (3.8.6.2.2). Once the peer's FIN is received
+        // no more data can arrive, so there is nothing left to protect: the window is
+        // the actual free space ("RCV.WND is set to RCV.BUFF-RCV.USER"), which also
+        // keeps the FIN's sequence number from shrinking the window by one.
+        let fin_received = self.peer_fin_reached();
+        let wnd = if fin_received || actual >= current.saturating_add(threshold) || actual < current {
             actual.max(current)
         } else {
             current
@@ -75,13 +83,44 @@ impl Conn {
         }
     }
 
+    /// Whether [`Conn::next_segment`] may have work to do: false only when it would
+    /// surely return `None` without changing anything.
+    ///
+    /// Speed: the stack asks this before queueing a connection for output and before
+    /// calling `next_segment`, so that a connection with nothing to send (the common
+    /// case after an ACK-only exchange) costs two loads instead of a full pass through
+    /// the send logic. It must stay a superset of every condition under which
+    /// `next_segment` returns a segment or arms a timer:
+    /// - SYN-SENT / SYN-RECEIVED: `need_syn`, or `ack_now` (the bare ACK);
+    /// - synchronized states: `retransmit_una`, `probe_due`, `ack_now`, duplicate ACKs
+    ///   owed, unsent data (`snd_next` before the end of the queued data: data to send,
+    ///   or the persist timer to arm), or our FIN not yet sent (`snd_next <= FIN`).
+    #[inline]
+    pub(crate) fn wants_output(&self) -> bool {
+        match self.state {
+            State::Closed | State::Listen | State::TimeWait => false,
+            State::SynSent | State::SynReceived => self.need_syn || self.ack_now,
+            _ => {
+                self.ack_now
+                    || self.retransmit_una
+                    || self.probe_due
+                    || self.rx.dup_acks_owed() > 0
+                    || self.snd_next.lt(self.snd_una + self.tx.len() as u32)
+                    || self.fin.is_some_and(|f| self.snd_next.le(f))
+            }
+        }
+    }
+
     /// The next segment this connection wants to send, if any.
     pub(crate) fn next_segment(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
-        match self.state {
+        let mut seg = match self.state {
             State::Closed | State::Listen | State::TimeWait => None,
             State::SynSent | State::SynReceived => self.next_syn(ctx),
             _ => self.next_data(ctx),
-        }
+        }?;
+        // SACK-permitted, timestamps, SACK blocks and the layout (`options.rs`).
+        self.add_options(ctx, &mut seg);
+        Some(seg)
     }
 
     /// SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), with our MSS and window scale.
@@ -157,9 +196,7 @@ impl Conn {
                 len = 0;
             }
         }
-        let fin_due = self
-            .fin
-            .is_some_and(|f| f == next + len && (len == unsent) && !(self.fin_acked()));
+        let fin_due = self.fin.is_some_and(|f| f == next + len && (len == unsent) && !(self.fin_acked()));
         if len > 0 || fin_due {
             return Some(self.emit_range(ctx, next, len, fin_due, retransmitting));
         }
@@ -199,7 +236,14 @@ impl Conn {
     }
 
     /// A segment carrying `len` bytes from `seq` (and FIN after them if `fin`).
-    fn emit_range(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, len: u32, fin: bool, retransmit: bool) -> OutSegment {
+    fn emit_range(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seq: SeqNum,
+        len: u32,
+        fin: bool,
+        retransmit: bool,
+    ) -> OutSegment {
         let data_end = self.snd_una + self.tx.len() as u32;
         let mut flags = TcpFlags::ACK;
         if len > 0 && seq + len == data_end {

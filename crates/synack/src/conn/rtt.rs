@@ -79,6 +79,14 @@ impl RttEstimator {
         self.backoff = 0;
     }
 
+    /// Start over from `rto` with no estimate (RFC 6298 5.7, after a SYN timed out).
+    pub(crate) fn reinitialize(&mut self, rto: Duration) {
+        self.srtt = None;
+        self.rttvar = Duration::ZERO;
+        self.base_rto = rto;
+        self.backoff = 0;
+    }
+
     /// When a timed segment sent at `sent` is acknowledged at `now`.
     pub(crate) fn sample_between(&mut self, sent: Instant, now: Instant) {
         self.sample(now.saturating_since(sent));

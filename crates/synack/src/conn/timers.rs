@@ -7,16 +7,19 @@ use crate::trace::{TimerAction, TimerKind, TraceEvent};
 
 impl Conn {
     fn fire(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) -> bool {
-        let slot = match kind {
-            TimerKind::Rto | TimerKind::Syn => &mut self.timers.rto,
-            TimerKind::DelayedAck => &mut self.timers.delack,
-            TimerKind::Persist => &mut self.timers.persist,
-            TimerKind::Keepalive | TimerKind::TimeWait => &mut self.timers.fin_wait2,
-        };
+        let slot = self.timers.slot(kind);
         match *slot {
             Some(at) if at <= ctx.now => {
                 *slot = None;
-                ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Fire, at });
+                self.timers.refresh();
+                if ctx.cfg.trace {
+                    ctx.trace(TraceEvent::Timer {
+                        conn: self.tuple,
+                        timer: kind,
+                        action: TimerAction::Fire,
+                        at,
+                    });
+                }
                 true
             }
             _ => false,
@@ -78,7 +81,10 @@ impl Conn {
         self.rtt.back_off();
         self.rtt_probe = None;
         match self.state {
-            State::SynSent | State::SynReceived => self.need_syn = true,
+            State::SynSent | State::SynReceived => {
+                self.need_syn = true;
+                self.syn_timed_out = true;
+            }
             _ => {
                 self.cc.on_rto(self.flight());
                 // Go back to SND.UNA: the segment there is sent at once, even into a

@@ -35,16 +35,17 @@
 //!
 //! # What a cookie connection loses
 //!
-//! Options the SYN carried other than the MSS cannot be encoded in 32 bits. Stacks
-//! that keep timestamps hide window scale and SACK-permitted in the TSval; synack does
-//! not do timestamps, so the cookie SYN,ACK offers **no window scaling** and the
+//! Options the SYN carried other than the MSS cannot be encoded in 32 bits. Linux hides
+//! window scale and SACK-permitted in the TSval of a timestamped cookie SYN,ACK; the
+//! cookies here carry the MSS only (they were designed before synack had timestamps), so
+//! the cookie SYN,ACK offers **no window scaling, no SACK and no timestamps** and the
 //! connection runs with 16-bit windows both ways (at most 65,535 bytes in flight). The
 //! MSS is rounded down to the table. Text on the SYN is dropped (the peer retransmits
 //! it, as RFC 9293 3.10.7.2 allows). A peer whose MSS is below the table's smallest
 //! entry cannot be served by a cookie: its SYN takes the ordinary path, or is dropped
 //! while the SYN queue is full.
 
-use super::{ListenerId, Stack};
+use super::{ConnId, ListenerId, Stack};
 use crate::conn::{control_header, Conn, Outcome};
 use crate::isn::KeyedState;
 use crate::seq::SeqNum;
@@ -53,6 +54,7 @@ use crate::time::{Duration, Instant};
 use crate::trace::FourTuple;
 use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
 use core::hash::{BuildHasher, Hash, Hasher};
+use std::collections::VecDeque;
 
 /// One tick of the cookie's time counter. A cookie is valid in its own period and the
 /// next one.
@@ -69,7 +71,8 @@ pub(crate) const MSS_TABLE_V6: [u16; 4] = [1220, 1380, 1420, 1440];
 const DOMAIN_MAC: u64 = 0x636f_6f6b_0001;
 const DOMAIN_MASK: u64 = 0x636f_6f6b_0002;
 
-/// The keys of the cookies and when the last one was sent.
+/// The keys of the cookies, when the last one was sent, and each listener's half-open
+/// connections oldest first.
 #[derive(Clone, Debug)]
 pub(super) struct SynCookieJar {
     mac_key: KeyedState,
@@ -77,6 +80,10 @@ pub(super) struct SynCookieJar {
     /// When the last cookie SYN,ACK was queued: in [`crate::SynCookies::WhenFull`] mode
     /// ACKs are only checked for cookies while one could still be valid.
     last_sent: Option<Instant>,
+    /// Per listener (by index), the half-open connections it created, oldest first.
+    /// Entries of connections since established or gone are skipped lazily and
+    /// compacted away, so each list stays within about twice `max_syn_queue`.
+    half_open: Vec<VecDeque<ConnId>>,
 }
 
 /// What became of an ACK checked for a cookie.
@@ -110,6 +117,7 @@ impl SynCookieJar {
             mac_key: KeyedState::new(secret, DOMAIN_MAC),
             mask_key: KeyedState::new(secret, DOMAIN_MASK),
             last_sent: None,
+            half_open: Vec::new(),
         }
     }
 
@@ -231,8 +239,18 @@ impl Stack {
         // believes it is connected; its next segment (or retransmission) that still
         // starts at IRS + 1 retries the cookie.
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return CookieVerdict::Overflow };
-        if listener.accept_queue.len() + listener.embryonic >= listener.backlog
-            || self.live_conns >= self.cfg.max_connections
+        let accept_full = listener.accept_queue.len() >= listener.backlog;
+        let backlog_full = listener.accept_queue.len() + listener.embryonic >= listener.backlog;
+        // The half-open connections that fill the backlog (or the connection table) are
+        // what a SYN flood leaves behind, and their peers have proven nothing; this one
+        // has proven it receives at its address. RFC 4987 3.4: "Once the entire backlog
+        // is exhausted, some implementations allow incoming SYNs to overwrite the oldest
+        // half-open TCB entry" - the oldest one makes room. Without this, a flood that
+        // fills the backlog with half-open connections before the SYN queue (backlog <
+        // max_syn_queue, as by default) would shut every cookie out for their lifetime.
+        if accept_full
+            || ((backlog_full || self.live_conns >= self.cfg.max_connections)
+                && !self.recycle_oldest_half_open(l))
         {
             self.stats.listen_overflows += 1;
             return CookieVerdict::Overflow;
@@ -259,8 +277,8 @@ impl Stack {
         if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
             listener.embryonic += 1;
         }
-        // No window scale: the cookie SYN,ACK did not offer it (RFC 7323 2.2: scaling
-        // only when both SYNs carry the option).
+        // No window scale, SACK or timestamps: the cookie SYN,ACK offered none (RFC 7323
+        // 2.2 and 3.2, RFC 2018 2: each is in effect only when both SYNs carry it).
         let opts = TcpOptions { mss: Some(mss), ..TcpOptions::NONE };
         let out = self.with_conn(id.index, |c, ctx| {
             c.apply_syn_options(ctx, &opts);
@@ -282,6 +300,51 @@ impl Stack {
         self.after_conn(id.index, if still_embryonic { Outcome::Discard } else { out });
         CookieVerdict::Accepted
     }
+
+    /// Remember a half-open connection of listener `l`, for
+    /// [`Stack::recycle_oldest_half_open`].
+    pub(super) fn note_half_open(&mut self, l: ListenerId, id: ConnId) {
+        let i = l.0 as usize;
+        if self.cookies.half_open.len() <= i {
+            self.cookies.half_open.resize_with(i + 1, VecDeque::new);
+        }
+        let limit = self.cfg.max_syn_queue.saturating_mul(2).saturating_add(16);
+        let slots = &self.slots;
+        let Some(list) = self.cookies.half_open.get_mut(i) else { return };
+        if list.len() >= limit {
+            // Amortised: a compaction leaves at most the live half-open connections
+            // (<= max_syn_queue), so the next one is at least max_syn_queue pushes away.
+            list.retain(|&c| is_half_open_of(slots, c, l));
+        }
+        list.push_back(id);
+    }
+
+    /// Drop the oldest half-open connection of listener `l` (silently, as when it is
+    /// "returned to LISTEN"); false if it has none.
+    fn recycle_oldest_half_open(&mut self, l: ListenerId) -> bool {
+        loop {
+            let Some(list) = self.cookies.half_open.get_mut(l.0 as usize) else { return false };
+            let Some(c) = list.pop_front() else { return false };
+            if !is_half_open_of(&self.slots, c, l) {
+                continue;
+            }
+            self.with_conn(c.index, |conn, ctx| conn.cancel_all_timers(ctx));
+            self.after_conn(c.index, Outcome::Discard);
+            self.stats.half_open_recycled += 1;
+            return true;
+        }
+    }
+}
+
+/// Whether `c` still is a half-open (SYN-RECEIVED, not yet queued) connection of `l`.
+fn is_half_open_of(slots: &[super::Slot], c: ConnId, l: ListenerId) -> bool {
+    slots
+        .get(c.index as usize)
+        .filter(|s| s.generation == c.generation)
+        .and_then(|s| s.conn.as_deref())
+        .is_some_and(|conn| {
+            conn.listener == Some(l) && !conn.queued_for_accept && conn.state == State::SynReceived
+        })
 }
 
 #[cfg(test)]

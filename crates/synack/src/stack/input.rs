@@ -76,6 +76,11 @@ impl Stack {
             return;
         }
         let hdr = pkt.tcp;
+        if self.cfg.drop_syn_fin && hdr.flags.syn() && hdr.flags.fin() {
+            // Config::drop_syn_fin: a SYN+FIN is dropped before any state sees it.
+            self.stats.malformed += 1;
+            return;
+        }
         let tuple = FourTuple {
             local: SocketAddr::new(pkt.dst, hdr.dst_port),
             remote: SocketAddr::new(pkt.src, hdr.src_port),
@@ -84,7 +89,7 @@ impl Stack {
             let seg = summarize(tuple.remote, tuple.local, &hdr, pkt.payload.len());
             self.trace(TraceEvent::Recv { conn: tuple, seg });
         }
-        if let Some(&idx) = self.by_tuple.get(&tuple) {
+        if let Some(idx) = self.by_tuple.lookup(&tuple) {
             let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, &hdr, pkt.payload));
             if let Some(out) = out {
                 self.after_conn(idx, out);
@@ -93,7 +98,11 @@ impl Stack {
         }
         let mut iss_floor = None;
         if self.time_wait.contains(&tuple) {
-            match self.time_wait_segment(tuple, &hdr, pkt.payload.len()) {
+            let verdict = self.time_wait_segment(tuple, &hdr, pkt.payload.len());
+            // A restarted or removed record may have left a stale deadline on top of the
+            // TIME-WAIT heap; `poll_timeout` must stay exact.
+            self.time_wait.prune();
+            match verdict {
                 TimeWaitVerdict::Done => return,
                 TimeWaitVerdict::Reopen { old_snd_nxt } => iss_floor = Some(old_snd_nxt),
             }
@@ -122,6 +131,14 @@ impl Stack {
             control_header(&tuple, SeqNum(0), Some(hdr.seq + seg_len), TcpFlags::RST, 0)
         };
         self.push_control(tuple, h);
+    }
+
+    /// The listener answered a SYN that reopens the 4-tuple from TIME-WAIT (`iss_floor`
+    /// is set): the old incarnation's record goes.
+    fn reopened_from_time_wait(&mut self, tuple: FourTuple, iss_floor: Option<SeqNum>) {
+        if iss_floor.is_some() {
+            self.remove_time_wait(tuple);
+        }
     }
 
     /// RFC 9293 3.10.7.2, LISTEN. `iss_floor` is the SND.NXT of a previous incarnation
@@ -182,12 +199,15 @@ impl Stack {
             _ => false,
         };
         if cookie && self.send_syn_cookie(tuple, hdr, iss_floor) {
+            self.reopened_from_time_wait(tuple, iss_floor);
             return;
         }
         if syn_queue_full {
+            // A TIME-WAIT record this SYN would have reopened stays in place.
             self.stats.syn_dropped += 1;
             return;
         }
+        self.reopened_from_time_wait(tuple, iss_floor);
         // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other control or text
         // should be queued for processing later. ISS should be selected and a SYN
         // segment sent of the form: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set
@@ -218,6 +238,7 @@ impl Stack {
         if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
             listener.embryonic += 1;
         }
+        self.note_half_open(l, id);
         let opts = hdr.options;
         self.with_conn(id.index, |c, ctx| {
             c.apply_syn_options(ctx, &opts);

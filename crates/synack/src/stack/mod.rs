@@ -20,6 +20,7 @@
 mod cookies;
 mod input;
 mod output;
+mod table;
 mod timewait;
 
 pub use output::Transmit;
@@ -34,8 +35,10 @@ use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{AppCall, FourTuple, TimerKind, TraceEvent, TraceRecord};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::binary_heap::PeekMut;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use table::{ConnTable, FlowKeys, ListenerTable};
 use timewait::TimeWaitTable;
 
 /// A slot of the connection slab.
@@ -56,6 +59,42 @@ struct Listener {
     embryonic: usize,
 }
 
+/// The timer heap: (deadline, slot, generation), earliest first. Stale entries are
+/// skipped lazily (see [`Stack::prune_timers`]).
+type TimerHeap = BinaryHeap<Reverse<(Instant, u32, u32)>>;
+
+/// Put the connection's deadline in the heap if it is earlier than the entry it already
+/// has there (a later or cancelled deadline leaves the old entry, pruned lazily).
+///
+/// Returns whether the connection's heap entry is now stale (its deadline moved later or
+/// went away): only then can the top of the heap have become stale, and
+/// [`Stack::prune_timers`] is needed to keep `poll_timeout` exact. (Speed: most segments
+/// leave the deadline where it was.)
+#[inline]
+fn arm_timer(timers: &mut TimerHeap, conn: &mut Conn, idx: u32, generation: u32) -> bool {
+    let d = conn.deadline();
+    if let Some(d) = d {
+        if conn.heap_deadline.is_none_or(|h| d < h) {
+            conn.heap_deadline = Some(d);
+            timers.push(Reverse((d, idx, generation)));
+            return false;
+        }
+    }
+    conn.heap_deadline != d
+}
+
+/// The endpoints of an active OPEN: both specified, of one family.
+fn check_endpoints(local: SocketAddr, remote: SocketAddr) -> Result<(), Error> {
+    if remote.port() == 0 || remote.ip().is_unspecified() || local.port() == 0 || local.ip().is_unspecified()
+    {
+        return Err(UsageError::InvalidAddress.into());
+    }
+    if local.is_ipv4() != remote.is_ipv4() {
+        return Err(UsageError::InvalidAddress.into());
+    }
+    Ok(())
+}
+
 /// A TCP stack: many connections and listeners over the addresses in its
 /// [`Config`]. See the module documentation for the driving contract.
 #[derive(Debug)]
@@ -67,12 +106,12 @@ pub struct Stack {
     free_slots: Vec<u32>,
     live_conns: usize,
     /// Demultiplexing: O(1) in the number of connections.
-    by_tuple: HashMap<FourTuple, u32, KeyedState>,
+    by_tuple: ConnTable,
     listeners: Vec<Option<Listener>>,
-    by_local: HashMap<SocketAddr, u32, KeyedState>,
+    by_local: ListenerTable,
     time_wait: TimeWaitTable,
-    /// (deadline, slot, generation); stale entries are skipped lazily.
-    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    /// Connection deadlines.
+    timers: TimerHeap,
     /// Connections that may have something to send.
     tx_queue: VecDeque<u32>,
     control: VecDeque<Control>,
@@ -90,17 +129,16 @@ impl Stack {
     /// A stack with the given configuration.
     pub fn new(cfg: Config) -> Self {
         let keys = KeyedState::new(&cfg.secret, 0x6973_6e00);
-        let map_keys = KeyedState::new(&cfg.secret, 0x6d61_7000);
         Stack {
-            time_wait: TimeWaitTable::new(map_keys),
+            time_wait: TimeWaitTable::new(FlowKeys::new(&cfg.secret)),
             now: Instant::ZERO,
             keys,
             slots: Vec::new(),
             free_slots: Vec::new(),
             live_conns: 0,
-            by_tuple: HashMap::with_hasher(map_keys),
+            by_tuple: ConnTable::new(FlowKeys::new(&cfg.secret)),
             listeners: Vec::new(),
-            by_local: HashMap::with_hasher(map_keys),
+            by_local: ListenerTable::new(FlowKeys::new(&cfg.secret)),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
             control: VecDeque::new(),
@@ -150,6 +188,8 @@ impl Stack {
         }
     }
 
+    /// Record a trace event when tracing is on (always inlined, see `Ctx::trace`).
+    #[inline(always)]
     fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
             self.trace.push_back(TraceRecord { t: self.now, ev });
@@ -209,10 +249,12 @@ impl Stack {
     fn free_slot(&mut self, idx: u32) {
         if let Some(slot) = self.slots.get_mut(idx as usize) {
             if let Some(conn) = slot.conn.take() {
-                if self.by_tuple.get(&conn.tuple) == Some(&idx) {
-                    self.by_tuple.remove(&conn.tuple);
+                self.by_tuple.remove_if(&conn.tuple, idx);
+                // Only a connection still in TIME-WAIT can own a record (its state turns
+                // CLOSED when the record goes): skip the lookup for every other one.
+                if conn.state == State::TimeWait && !conn.app_closed {
+                    self.time_wait.disown(&conn.tuple, idx);
                 }
-                self.time_wait.disown(&conn.tuple, idx);
                 slot.generation = slot.generation.wrapping_add(1);
                 self.free_slots.push(idx);
                 self.live_conns -= 1;
@@ -222,16 +264,14 @@ impl Stack {
     }
 
     /// Act on what a connection reported, then queue it for output and re-arm its
-    /// timer.
+    /// timer. Leaves the timer heap exact (see [`Stack::prune_timers`]).
     fn after_conn(&mut self, idx: u32, outcome: Outcome) {
-        self.after_conn_inner(idx, outcome);
-        self.prune_timers();
-    }
-
-    fn after_conn_inner(&mut self, idx: u32, outcome: Outcome) {
         match outcome {
-            Outcome::None => {}
-            Outcome::Established => self.on_established(idx),
+            Outcome::None => self.schedule(idx),
+            Outcome::Established => {
+                self.on_established(idx);
+                self.schedule(idx);
+            }
             Outcome::Closed => {
                 let Some(slot) = self.slots.get(idx as usize) else { return };
                 let Some(conn) = slot.conn.as_deref() else { return };
@@ -241,13 +281,12 @@ impl Stack {
                 if let Some(l) = conn.listener.filter(|_| embryonic) {
                     self.listener_embryo_gone(l);
                 }
-                if self.by_tuple.get(&tuple) == Some(&idx) {
-                    self.by_tuple.remove(&tuple);
-                }
+                self.by_tuple.remove_if(&tuple, idx);
                 if release {
                     self.free_slot(idx);
                 }
-                return;
+                // Closing cancelled every timer of the connection.
+                self.prune_timers();
             }
             Outcome::Discard => {
                 let Some(conn) = self.slots.get(idx as usize).and_then(|s| s.conn.as_deref()) else { return };
@@ -257,76 +296,81 @@ impl Stack {
                 }
                 // RFC 9293 3.10.7.4: "return this connection to LISTEN state" — the
                 // trace shows the embryo's end (Figure 5, note 1).
-                let to = if listener.is_some_and(|l| self.listeners.get(l.0 as usize).is_some_and(Option::is_some)) {
+                let to = if listener
+                    .is_some_and(|l| self.listeners.get(l.0 as usize).is_some_and(Option::is_some))
+                {
                     State::Listen
                 } else {
                     State::Closed
                 };
                 self.trace(TraceEvent::State { conn: tuple, from, to });
                 self.free_slot(idx);
-                return;
             }
             Outcome::TimeWait => {
                 self.enter_time_wait(idx);
-                return;
+                // Entering TIME-WAIT cancelled the connection's timers, and recycling the
+                // oldest record may have left a stale deadline on top of the TIME-WAIT
+                // heap.
+                self.time_wait.prune();
+                self.prune_timers();
             }
         }
-        self.schedule(idx);
     }
 
-    /// Queue the connection for output and put its deadline in the timer heap.
+    /// Queue the connection for output if it may have something to send, and put its
+    /// deadline in the timer heap.
     fn schedule(&mut self, idx: u32) {
         let Some(slot) = self.slots.get_mut(idx as usize) else { return };
         let generation = slot.generation;
         let Some(conn) = slot.conn.as_deref_mut() else { return };
-        if !conn.in_tx_queue && conn.state != State::Closed && conn.state != State::TimeWait {
+        if !conn.in_tx_queue && conn.wants_output() {
             conn.in_tx_queue = true;
             self.tx_queue.push_back(idx);
         }
-        if let Some(d) = conn.deadline() {
-            if conn.heap_deadline.is_none_or(|h| d < h) {
-                conn.heap_deadline = Some(d);
-                self.timers.push(Reverse((d, idx, generation)));
-            }
+        if arm_timer(&mut self.timers, conn, idx, generation) {
+            self.prune_timers();
         }
-        self.prune_timers();
     }
 
     /// Drop stale entries (cancelled or postponed timers, released connections) from
     /// the top of the timer heap, so that [`Stack::poll_timeout`] is exactly the earliest
     /// live deadline rather than an early, spurious wake-up. Each entry is popped at most
-    /// once, and a postponed deadline is pushed again once: amortised O(log n).
+    /// once, and a postponed deadline replaces its entry once: amortised O(log n).
+    ///
+    /// Entries below the top may be stale (a deadline that moved later or went away):
+    /// only the top decides `poll_timeout`, and each entry is checked when it gets there.
+    /// A connection's deadline that moves earlier is pushed at once ([`arm_timer`]). Call
+    /// after anything that may have moved a connection's deadline later or released a
+    /// connection; the TIME-WAIT records keep their own heap
+    /// ([`TimeWaitTable::prune`]).
     pub(super) fn prune_timers(&mut self) {
-        self.time_wait.prune();
-        while let Some(&Reverse((t, idx, generation))) = self.timers.peek() {
+        while let Some(mut top) = self.timers.peek_mut() {
+            let Reverse((t, idx, generation)) = *top;
             let conn = self
                 .slots
                 .get_mut(idx as usize)
                 .filter(|s| s.generation == generation)
                 .and_then(|s| s.conn.as_deref_mut());
             let Some(conn) = conn else {
-                self.timers.pop();
+                PeekMut::pop(top);
                 continue;
             };
             if conn.heap_deadline != Some(t) {
                 // A superseded entry: the connection's live entry is another one.
-                self.timers.pop();
+                PeekMut::pop(top);
                 continue;
             }
             match conn.deadline() {
                 Some(d) if d == t => break,
                 Some(d) => {
-                    // Postponed (d > t) or, defensively, brought forward (d < t): the
-                    // entry for `d` replaces this one.
-                    if d > t {
-                        self.timers.pop();
-                    }
+                    // Postponed (or, defensively, brought forward): the entry moves to
+                    // `d` in place, one sift instead of a pop and a push.
                     conn.heap_deadline = Some(d);
-                    self.timers.push(Reverse((d, idx, generation)));
+                    *top = Reverse((d, idx, generation));
                 }
                 None => {
-                    self.timers.pop();
                     conn.heap_deadline = None;
+                    PeekMut::pop(top);
                 }
             }
         }
@@ -455,23 +499,31 @@ impl Stack {
             .find(|a| a.is_ipv4() == remote.is_ipv4())
             .ok_or(Error::Usage(UsageError::NoLocalAddress))?;
         let port = self.pick_port(local_ip, remote)?;
-        self.connect_from(now, SocketAddr::new(local_ip, port), remote)
+        let local = SocketAddr::new(local_ip, port);
+        check_endpoints(local, remote)?;
+        // `pick_port` checked that the 4-tuple is free.
+        self.open_active(FourTuple { local, remote })
     }
 
     /// Active OPEN from a chosen local endpoint (simultaneous open needs fixed ports on
     /// both sides).
-    pub fn connect_from(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> Result<ConnId, Error> {
+    pub fn connect_from(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<ConnId, Error> {
         self.advance(now);
-        if remote.port() == 0 || remote.ip().is_unspecified() || local.port() == 0 || local.ip().is_unspecified() {
-            return Err(UsageError::InvalidAddress.into());
-        }
-        if local.is_ipv4() != remote.is_ipv4() {
-            return Err(UsageError::InvalidAddress.into());
-        }
+        check_endpoints(local, remote)?;
         let tuple = FourTuple { local, remote };
         if self.by_tuple.contains_key(&tuple) || self.time_wait.contains(&tuple) {
             return Err(UsageError::AddrInUse.into());
         }
+        self.open_active(tuple)
+    }
+
+    /// Active OPEN of a 4-tuple known to be free.
+    fn open_active(&mut self, tuple: FourTuple) -> Result<ConnId, Error> {
         if self.live_conns >= self.cfg.max_connections {
             return Err(UsageError::ConnectionLimit.into());
         }
@@ -511,10 +563,14 @@ impl Stack {
     /// `Err(WouldBlock)` when it is full (an [`Event::Writable`] follows).
     pub fn send(&mut self, c: ConnId, data: &[u8]) -> Result<usize, Error> {
         let idx = self.check(c)?;
-        let res = self.with_conn(idx, |conn, _| conn.send(data)).unwrap_or(Err(UsageError::UnknownConnection.into()));
+        let res = self
+            .with_conn(idx, |conn, _| conn.send(data))
+            .unwrap_or(Err(UsageError::UnknownConnection.into()));
         if let Ok(n) = res {
-            let tuple = self.conn(c)?.tuple;
-            self.app_trace(tuple, AppCall::Send, n);
+            if self.cfg.trace {
+                let tuple = self.conn(c)?.tuple;
+                self.app_trace(tuple, AppCall::Send, n);
+            }
             self.schedule(idx);
         }
         res
@@ -524,10 +580,14 @@ impl Stack {
     /// (end of stream); `Err(WouldBlock)` when nothing is there yet.
     pub fn recv(&mut self, c: ConnId, buf: &mut [u8]) -> Result<usize, Error> {
         let idx = self.check(c)?;
-        let res = self.with_conn(idx, |conn, ctx| conn.recv(ctx, buf)).unwrap_or(Err(UsageError::UnknownConnection.into()));
+        let res = self
+            .with_conn(idx, |conn, ctx| conn.recv(ctx, buf))
+            .unwrap_or(Err(UsageError::UnknownConnection.into()));
         if let Ok(n) = res {
-            let tuple = self.conn(c)?.tuple;
-            self.app_trace(tuple, AppCall::Recv, n);
+            if self.cfg.trace {
+                let tuple = self.conn(c)?.tuple;
+                self.app_trace(tuple, AppCall::Recv, n);
+            }
             self.schedule(idx);
         }
         res
@@ -546,19 +606,26 @@ impl Stack {
     }
 
     /// CLOSE (RFC 9293 3.10.4): send our FIN after pending data and release the
-    /// handle; the stack finishes the close (and TIME-WAIT) on its own. Unread data is
-    /// discarded.
+    /// handle; the stack finishes the close (and TIME-WAIT) on its own. If received data
+    /// was never read, the connection is reset instead (RFC 9293 3.6: "If such a host
+    /// issues a CLOSE call while received data is still pending in TCP, or if new data
+    /// is received after CLOSE is called, its TCP SHOULD send a RST to show that data
+    /// was lost (SHLD-3)").
     pub fn close(&mut self, c: ConnId) -> Result<(), Error> {
         let idx = self.check(c)?;
-        let (tuple, state) = {
+        let (tuple, state, unread) = {
             let conn = self.conn(c)?;
-            (conn.tuple, conn.state)
+            (conn.tuple, conn.state, conn.rx.readable())
         };
-        self.app_trace(tuple, AppCall::Close, 0);
         if matches!(state, State::Closed | State::TimeWait) {
+            self.app_trace(tuple, AppCall::Close, 0);
             self.free_slot(idx);
             return Ok(());
         }
+        if unread > 0 && state.is_synchronized() {
+            return self.abort(c);
+        }
+        self.app_trace(tuple, AppCall::Close, 0);
         let out = self
             .with_conn(idx, |conn, ctx| {
                 conn.app_closed = true;
@@ -606,7 +673,9 @@ impl Stack {
     /// The connection's state (CLOSED for a released handle).
     pub fn state(&self, c: ConnId) -> State {
         match self.conn(c) {
-            Ok(conn) if conn.state == State::TimeWait && !self.time_wait.contains(&conn.tuple) => State::Closed,
+            Ok(conn) if conn.state == State::TimeWait && !self.time_wait.contains(&conn.tuple) => {
+                State::Closed
+            }
             Ok(conn) => conn.state,
             Err(_) => State::Closed,
         }

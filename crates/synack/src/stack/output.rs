@@ -2,6 +2,8 @@
 
 use super::input::summarize;
 use super::Stack;
+use crate::conn::Ctx;
+use crate::event::ConnId;
 use crate::time::Instant;
 use crate::trace::TraceEvent;
 use crate::wire;
@@ -25,6 +27,17 @@ impl Stack {
     /// after every input, application call or timeout.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         self.advance(now);
+        // Speed: a driver calls this until `None` after every event; the final call
+        // costs two length checks, not a full function frame.
+        if self.control.is_empty() && self.tx_queue.is_empty() {
+            return None;
+        }
+        self.transmit_next(buf)
+    }
+
+    /// The work of [`Stack::poll_transmit`] when something may be waiting.
+    #[inline(never)]
+    fn transmit_next(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         let ttl = self.cfg.ttl;
         if let Some(c) = self.control.pop_front() {
             let len = match wire::emit(buf, c.tuple.local.ip(), c.tuple.remote.ip(), ttl, &c.hdr, &[]) {
@@ -38,47 +51,63 @@ impl Stack {
             return Some(Transmit { len, src: c.tuple.local.ip(), dst: c.tuple.remote.ip() });
         }
         while let Some(&idx) = self.tx_queue.front() {
-            let seg = self.with_conn(idx, |c, ctx| c.next_segment(ctx)).flatten();
-            let Some(seg) = seg else {
+            let Some(slot) = self.slots.get_mut(idx as usize) else {
                 self.tx_queue.pop_front();
-                if let Some(c) = self.slots.get_mut(idx as usize).and_then(|s| s.conn.as_deref_mut()) {
-                    c.in_tx_queue = false;
-                }
-                self.schedule_timer_only(idx);
                 continue;
             };
-            self.schedule_timer_only(idx);
-            let conn = self.slots.get(idx as usize).and_then(|s| s.conn.as_deref())?;
-            let tuple = conn.tuple;
-            let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
-            let res = wire::emit(buf, tuple.local.ip(), tuple.remote.ip(), ttl, &seg.hdr, &[a, b]);
-            let len = match res {
-                Ok(n) => n,
-                // A buffer too small loses the segment as the network might; the
-                // retransmission timer recovers it.
-                Err(_) => continue,
+            let generation = slot.generation;
+            let Some(conn) = slot.conn.as_deref_mut() else {
+                self.tx_queue.pop_front();
+                continue;
             };
-            if self.cfg.trace {
+            if !conn.wants_output() {
+                // Nothing to send and nothing changed: leave the queue (speed: no pass
+                // through the send logic, no timer upkeep).
+                conn.in_tx_queue = false;
+                self.tx_queue.pop_front();
+                continue;
+            }
+            let mut ctx = Ctx {
+                now: self.now,
+                cfg: &self.cfg,
+                id: ConnId { index: idx, generation },
+                trace: &mut self.trace,
+                events: &mut self.events,
+                control: &mut self.control,
+                stats: &mut self.stats,
+                challenge: &mut self.challenge,
+            };
+            let seg = conn.next_segment(&mut ctx);
+            // Sending may have armed the retransmission or persist timer (pushed now) or
+            // stopped the delayed ACK (the heap top may then be stale).
+            let stale = super::arm_timer(&mut self.timers, conn, idx, generation);
+            let Some(seg) = seg else {
+                conn.in_tx_queue = false;
+                self.tx_queue.pop_front();
+                if stale {
+                    self.prune_timers();
+                }
+                continue;
+            };
+            let (src, dst) = (conn.tuple.local.ip(), conn.tuple.remote.ip());
+            let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
+            let res = wire::emit(buf, src, dst, ttl, &seg.hdr, &[a, b]);
+            if self.cfg.trace && res.is_ok() {
+                let tuple = conn.tuple;
                 let s = summarize(tuple.local, tuple.remote, &seg.hdr, seg.payload_len);
                 self.trace(TraceEvent::Send { conn: tuple, seg: s, retransmit: seg.retransmit });
             }
-            return Some(Transmit { len, src: tuple.local.ip(), dst: tuple.remote.ip() });
-        }
-        None
-    }
-
-    /// Put the connection's deadline in the heap without queueing it for output.
-    fn schedule_timer_only(&mut self, idx: u32) {
-        let Some(slot) = self.slots.get_mut(idx as usize) else { return };
-        let generation = slot.generation;
-        let Some(conn) = slot.conn.as_deref_mut() else { return };
-        if let Some(d) = conn.deadline() {
-            if conn.heap_deadline.is_none_or(|h| d < h) {
-                conn.heap_deadline = Some(d);
-                self.timers.push(Reverse((d, idx, generation)));
+            if stale {
+                self.prune_timers();
+            }
+            match res {
+                Ok(len) => return Some(Transmit { len, src, dst }),
+                // A buffer too small loses the segment as the network might; the
+                // retransmission timer recovers it.
+                Err(_) => continue,
             }
         }
-        self.prune_timers();
+        None
     }
 
     /// The earliest instant at which [`Stack::handle_timeout`] has work to do: the one
@@ -115,6 +144,7 @@ impl Stack {
             }
         }
         self.expire_time_wait();
+        self.time_wait.prune();
         self.prune_timers();
     }
 }

@@ -6,17 +6,17 @@
 //! 3.10.7.4 on any segment. It answers a retransmitted FIN with an ACK and restarts the
 //! 2×MSL timer, then is forgotten.
 
+use super::table::{FlowKeys, TupleMap};
 use super::Stack;
-use crate::conn::control_header;
+use crate::conn::{control_header, TimeWaitStamp};
 use crate::event::Event;
-use crate::isn::KeyedState;
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{FourTuple, TimerAction, TimerKind, TraceEvent};
 use crate::wire::{TcpFlags, TcpHeader};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// One connection in TIME-WAIT.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +33,8 @@ pub(super) struct TimeWaitRecord {
     owner: Option<u32>,
     /// The window field of our ACKs.
     window: u16,
+    /// Timestamps for our ACKs, when the connection negotiated them (RFC 7323 3.2).
+    ts: Option<TimeWaitStamp>,
 }
 
 impl TimeWaitRecord {
@@ -52,13 +54,13 @@ impl TimeWaitRecord {
 /// per record: a restarted deadline is re-pushed when the old entry comes up).
 #[derive(Debug)]
 pub(super) struct TimeWaitTable {
-    map: HashMap<FourTuple, TimeWaitRecord, KeyedState>,
+    map: TupleMap<TimeWaitRecord>,
     heap: BinaryHeap<Reverse<(Instant, FourTuple)>>,
 }
 
 impl TimeWaitTable {
-    pub(super) fn new(keys: KeyedState) -> Self {
-        TimeWaitTable { map: HashMap::with_hasher(keys), heap: BinaryHeap::new() }
+    pub(super) fn new(keys: FlowKeys) -> Self {
+        TimeWaitTable { map: TupleMap::new(keys), heap: BinaryHeap::new() }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -149,7 +151,8 @@ pub(super) enum TimeWaitVerdict {
     /// Handled (answered or dropped).
     Done,
     /// A new SYN may open a new connection: hand it to the listener, whose new ISS must
-    /// lie above the old connection's SND.NXT.
+    /// lie above the old connection's SND.NXT, and which removes the record when it
+    /// answers the SYN.
     Reopen {
         /// SND.NXT of the incarnation that was in TIME-WAIT.
         old_snd_nxt: SeqNum,
@@ -165,7 +168,11 @@ impl Stack {
         let generation = slot.generation;
         let Some(conn) = slot.conn.as_deref_mut() else { return };
         let tuple = conn.tuple;
-        let rcv_wnd = conn.rcv_adv.since(conn.rcv_nxt);
+        // The peer's FIN is received: no more data can come, so receiver SWS avoidance
+        // (RFC 9293 3.8.6.2.2) has nothing left to protect and the window is the actual
+        // free space, as `Conn::window_field` announces it after a FIN (never less than
+        // the edge already advertised).
+        let rcv_wnd = conn.rcv_wnd().max(conn.rcv_adv.since(conn.rcv_nxt));
         let window = (rcv_wnd >> conn.rcv_wscale).min(65535) as u16;
         let record = TimeWaitRecord {
             snd_nxt: conn.snd_nxt,
@@ -175,6 +182,7 @@ impl Stack {
             deadline: now + two_msl,
             owner: (!conn.app_closed).then_some(idx),
             window,
+            ts: conn.time_wait_stamp(),
         };
         let ack_due = conn.ack_now;
         conn.ack_now = false;
@@ -184,7 +192,10 @@ impl Stack {
         }
         if ack_due {
             // The ACK of the peer's FIN.
-            let h = control_header(&tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
+            let mut h = control_header(&tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
+            if let Some(ts) = record.ts {
+                ts.stamp(&mut h, now);
+            }
             self.push_control(tuple, h);
         }
         self.events.push_back(Event::Closed {
@@ -226,17 +237,22 @@ impl Stack {
         let has_listener = self.find_listener(&tuple).is_some();
         let Some(rec) = self.time_wait.map.get_mut(&tuple) else { return TimeWaitVerdict::Done };
         let fl = hdr.flags;
-        let ack_hdr = control_header(&tuple, rec.snd_nxt, Some(rec.rcv_nxt), TcpFlags::ACK, rec.window);
+        let mut ack_hdr = control_header(&tuple, rec.snd_nxt, Some(rec.rcv_nxt), TcpFlags::ACK, rec.window);
+        if let Some(ts) = rec.ts {
+            ts.stamp(&mut ack_hdr, now);
+        }
         let seg_len = payload_len as u32 + u32::from(fl.syn()) + u32::from(fl.fin());
         let acceptable = rec.acceptable(hdr.seq, seg_len);
+        let rec_rcv_nxt = rec.rcv_nxt;
 
         if fl.syn() && !fl.ack() && !fl.rst() && has_listener && hdr.seq.gt(rec.rcv_nxt) {
             // Fourth step: a SYN in TIME-WAIT "may be either a legitimate new connection
             // attempt (e.g., in the case of TIME-WAIT), ...". RFC 6191 / RFC 1122 4.2.2.13:
             // a SYN whose sequence number lies beyond the old connection's RCV.NXT may
             // start a new incarnation; the listener takes it.
+            // The record stays until the listener answers (a half-open connection or a
+            // SYN cookie): a SYN the listener drops must not end TIME-WAIT.
             let old_snd_nxt = rec.snd_nxt;
-            self.remove_time_wait(tuple);
             return TimeWaitVerdict::Reopen { old_snd_nxt };
         }
 
@@ -310,9 +326,27 @@ impl Stack {
             return TimeWaitVerdict::Done;
         }
 
+        // Eighth step, TIME-WAIT: an acceptable FIN is acknowledged and "Remain in the
+        // TIME-WAIT state. Restart the 2 MSL time-wait timeout." RCV.NXT stays where it
+        // is: the remote's FIN was already received, so this one cannot be new. Only a FIN
+        // that sits at RCV.NXT reaches this step; one beyond it would be "held for later
+        // processing" (first step) and is ignored with its text.
+        if fl.fin() && hdr.seq + payload_len as u32 == rec_rcv_nxt {
+            if let Some(rec) = self.time_wait.map.get_mut(&tuple) {
+                rec.deadline = now + two_msl;
+                let at = rec.deadline;
+                self.push_control(tuple, ack_hdr);
+                self.trace(TraceEvent::Timer {
+                    conn: tuple,
+                    timer: TimerKind::TimeWait,
+                    action: TimerAction::Set,
+                    at,
+                });
+            }
+            return TimeWaitVerdict::Done;
+        }
         // Otherwise nothing: a duplicate ACK "can be ignored"; seventh step, TIME-WAIT:
-        // "Ignore the segment text"; a FIN beyond RCV.NXT is not the remote's FIN (that
-        // one was received) and is ignored with the text.
+        // "Ignore the segment text".
         TimeWaitVerdict::Done
     }
 
@@ -327,7 +361,7 @@ impl Stack {
         }
     }
 
-    fn remove_time_wait(&mut self, tuple: FourTuple) {
+    pub(super) fn remove_time_wait(&mut self, tuple: FourTuple) {
         if let Some(rec) = self.time_wait.map.remove(&tuple) {
             self.trace(TraceEvent::Timer {
                 conn: tuple,

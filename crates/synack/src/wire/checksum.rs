@@ -22,46 +22,92 @@
 use std::net::IpAddr;
 
 /// Fold a 64-bit accumulator of one's-complement sums to 16 bits (end-around carry).
-fn fold64(mut acc: u64) -> u32 {
-    // Each step strictly shrinks a value above 0xFFFF, so this terminates after at
-    // most four rounds.
-    while acc > 0xFFFF {
-        acc = (acc & 0xFFFF) + (acc >> 16);
-    }
+///
+/// Four fixed steps instead of a loop (speed: no branch). Each step keeps the value
+/// modulo 2^16 - 1 and never turns a non-zero value into zero; the bounds after each
+/// step are 2^33 - 2, 0x2FFFE, 0x10001 and 0xFFFF. So the result is 0 only for 0, and
+/// otherwise the one value of 1..=0xFFFF congruent to `acc`.
+#[inline]
+pub(crate) fn fold64(acc: u64) -> u32 {
+    let acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+    let acc = (acc & 0xFFFF) + (acc >> 16);
+    let acc = (acc & 0xFFFF) + (acc >> 16);
+    let acc = (acc & 0xFFFF) + (acc >> 16);
     // `acc <= 0xFFFF` here.
     acc as u32
 }
 
-/// Add `w` to `acc` in one's-complement arithmetic on 64 bits (end-around carry).
+/// One native-endian 32-bit word.
 #[inline(always)]
-fn add64(acc: u64, w: u64) -> u64 {
-    let (s, carry) = acc.overflowing_add(w);
-    // When the add overflowed, `s <= u64::MAX - 1`, so adding the carry cannot overflow.
-    s + u64::from(carry)
+fn ne_word(c: &[u8]) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(c);
+    u64::from(u32::from_ne_bytes(w))
 }
 
-/// Sum `data` (as if it started at an even offset) into the 64-bit accumulator.
+/// The sum of `data` taken as native-endian 32-bit words (an odd tail padded with zero
+/// bytes on its right), not folded.
+///
+/// Fast path (speed): the bytes are summed in the machine's own byte order, 32-bit
+/// words into 64-bit accumulators, so no word ever needs a byte swap and no add needs
+/// the carry of the one before: the loop has no dependency chain and the compiler
+/// vectorises it (eight independent lanes per 32-byte block). This is RFC 1071 2(B)
+/// ("byte order independence": the sum of byte-swapped words is the byte-swapped sum)
+/// and 2(C) ("parallel summation": 2^16 = 1 modulo 2^16 - 1, so 32-bit words summed
+/// into a wider accumulator fold to the same 16-bit sum). Each lane gains less than
+/// 2^32 per block, so 2^32 blocks (128 GiB) cannot overflow it: more than any slice
+/// the stack sums. [`finish_ne`] swaps the folded result once.
 #[inline(always)]
-fn sum_into(mut acc: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(16);
-    for c in &mut chunks {
-        let mut a = [0u8; 8];
-        let mut b = [0u8; 8];
-        a.copy_from_slice(&c[..8]);
-        b.copy_from_slice(&c[8..]);
-        acc = add64(acc, u64::from_be_bytes(a));
-        acc = add64(acc, u64::from_be_bytes(b));
+fn sum_ne(data: &[u8]) -> u64 {
+    let mut lanes = [0u64; 8];
+    let mut blocks = data.chunks_exact(32);
+    for b in &mut blocks {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane += ne_word(&b[4 * i..4 * i + 4]);
+        }
     }
-    let rest = chunks.remainder();
-    let mut words = rest.chunks_exact(2);
+    // Eight lanes below 2^61 each (see above): their sum cannot overflow either.
+    let mut acc: u64 = lanes.iter().sum();
+    let mut words = blocks.remainder().chunks_exact(4);
     for w in &mut words {
-        acc = add64(acc, u64::from(u16::from_be_bytes([w[0], w[1]])));
+        acc += ne_word(w);
     }
-    if let [last] = words.remainder() {
-        // RFC 1071 4.1: an odd trailing byte is padded with a zero byte on its right.
-        acc = add64(acc, u64::from(*last) << 8);
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        // RFC 1071 4.1: an odd trailing byte is padded with a zero byte on its right;
+        // padding the last word with zero bytes after the data keeps every byte in its
+        // place within the 16-bit words (the tail starts at an even offset).
+        let mut w = [0u8; 4];
+        w[..rest.len()].copy_from_slice(rest);
+        acc += u64::from(u32::from_ne_bytes(w));
     }
     acc
+}
+
+/// A native-endian sum from [`sum_ne`] as an (unfolded) sum in network byte order,
+/// below 2^41.
+///
+/// Speed: no fold and no byte swap. Swapping the bytes of a folded 16-bit sum is a
+/// rotation by 8 bits, which modulo 2^16 - 1 is a multiplication by 2^8 (as 2^16 = 1):
+/// so on a little-endian machine the sum, first reduced below 2^33 (2^32 = 1 as well),
+/// is shifted left by 8 instead. The value stays congruent to the big-endian sum and is
+/// zero only if that is.
+#[inline(always)]
+fn ne_to_be(acc: u64) -> u64 {
+    let acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+    if cfg!(target_endian = "little") {
+        acc << 8
+    } else {
+        acc
+    }
+}
+
+/// The one's-complement sum of `data` (as if it started at an even offset) in network
+/// byte order, unfolded: below 2^41, so that a handful of such sums can be added before
+/// one [`fold64`].
+#[inline]
+pub(crate) fn sum_be(data: &[u8]) -> u64 {
+    ne_to_be(sum_ne(data))
 }
 
 /// Add `data` to the running one's-complement sum `initial` (RFC 1071).
@@ -73,8 +119,30 @@ fn sum_into(mut acc: u64, data: &[u8]) -> u64 {
 /// `data` is taken as starting on an even byte offset: when summing consecutive pieces
 /// of one message, only the last piece may have an odd length (see the module
 /// documentation for pieces that start on an odd offset).
+#[inline]
 pub fn checksum_partial(data: &[u8], initial: u32) -> u32 {
-    fold64(sum_into(u64::from(initial), data))
+    fold64(u64::from(initial) + sum_be(data))
+}
+
+/// The pseudo-header sum of [`pseudo_header_sum`], unfolded (below 2^36).
+#[inline]
+pub(crate) fn pseudo_header_sum64(src: IpAddr, dst: IpAddr, protocol: u8, len: u32) -> u64 {
+    let mut acc = u64::from(protocol) + u64::from(len >> 16) + u64::from(len & 0xFFFF);
+    for addr in [src, dst] {
+        // An address taken as big-endian 32-bit words: each word is congruent to the
+        // sum of its two 16-bit halves modulo 2^16 - 1 (RFC 1071 2(C)).
+        acc += match addr {
+            IpAddr::V4(a) => u64::from(a.to_bits()),
+            IpAddr::V6(a) => {
+                let x = a.to_bits();
+                (x as u64 >> 32)
+                    + (x as u64 & 0xFFFF_FFFF)
+                    + ((x >> 96) as u64)
+                    + ((x >> 64) as u64 & 0xFFFF_FFFF)
+            }
+        };
+    }
+    acc
 }
 
 /// The one's-complement sum of the TCP pseudo-header (RFC 9293 3.1, "Checksum"; for IPv6
@@ -85,54 +153,44 @@ pub fn checksum_partial(data: &[u8], initial: u32) -> u32 {
 /// same way (the high half of an IPv4 length is zero). Mixed address families are
 /// summed as given; callers reject them before.
 pub fn pseudo_header_sum(src: IpAddr, dst: IpAddr, protocol: u8, len: u32) -> u32 {
-    let mut acc = u64::from(protocol) + u64::from(len >> 16) + u64::from(len & 0xFFFF);
-    for addr in [src, dst] {
-        acc = match addr {
-            IpAddr::V4(a) => sum_into(acc, &a.octets()),
-            IpAddr::V6(a) => sum_into(acc, &a.octets()),
-        };
-    }
-    fold64(acc)
+    fold64(pseudo_header_sum64(src, dst, protocol, len))
 }
 
 /// Fold a one's-complement sum to 16 bits and complement it: the value to store in a
 /// checksum field (RFC 1071 1; RFC 9293 3.1). A datagram whose sum *including* its
 /// checksum field finishes to 0 is intact.
+#[inline]
 pub fn checksum_finish(sum: u32) -> u16 {
     // `fold64` returns a value <= 0xFFFF.
     !(fold64(u64::from(sum)) as u16)
 }
 
 /// Copy `src` into `dst` (which must have the same length; otherwise only the common
-/// prefix is copied and summed) while summing it, fused in one pass.
+/// prefix is copied and summed) and return the sum of the piece in network byte order,
+/// unfolded (below 2^41), ready to be added to the sums of the other pieces.
 ///
 /// `odd_offset` says whether `src` starts on an odd offset of the message being
-/// summed; the piece's sum is then byte-swapped (RFC 1071 2(B)) before being added to
-/// `initial`. Returns the new partial sum, folded to 16 bits.
-pub(crate) fn copy_and_sum(dst: &mut [u8], src: &[u8], initial: u32, odd_offset: bool) -> u32 {
+/// summed: its bytes then sit in swapped positions of the message's 16-bit words, and
+/// its sum is byte-swapped (RFC 1071 2(B)) — which cancels the swap from native order on
+/// a little-endian machine.
+///
+/// Speed: the copy is the platform's `memcpy` and the sum then reads `dst` while it is
+/// still in the L1 cache; measured faster than one fused loop that copies and sums
+/// (which cannot use `memcpy`'s wide moves).
+#[inline]
+pub(crate) fn copy_and_sum(dst: &mut [u8], src: &[u8], odd_offset: bool) -> u64 {
     let n = dst.len().min(src.len());
-    let (dst, src) = (&mut dst[..n], &src[..n]);
-    let mut acc = 0u64;
-    let mut d16 = dst.chunks_exact_mut(16);
-    let mut s16 = src.chunks_exact(16);
-    for (d, s) in (&mut d16).zip(&mut s16) {
-        d.copy_from_slice(s);
-        let mut a = [0u8; 8];
-        let mut b = [0u8; 8];
-        a.copy_from_slice(&s[..8]);
-        b.copy_from_slice(&s[8..]);
-        acc = add64(acc, u64::from_be_bytes(a));
-        acc = add64(acc, u64::from_be_bytes(b));
-    }
-    let (d_rest, s_rest) = (d16.into_remainder(), s16.remainder());
-    d_rest.copy_from_slice(s_rest);
-    let piece = fold64(sum_into(acc, s_rest));
-    let piece = if odd_offset {
-        u32::from((piece as u16).swap_bytes())
+    let dst = &mut dst[..n];
+    dst.copy_from_slice(&src[..n]);
+    let acc = sum_ne(dst);
+    let acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+    // Shifting by 8 is the byte swap (see `ne_to_be`): needed once for native to
+    // network order on little-endian machines, once for an odd offset; twice is none.
+    if cfg!(target_endian = "little") != odd_offset {
+        acc << 8
     } else {
-        piece
-    };
-    fold64(u64::from(initial) + u64::from(piece))
+        acc
+    }
 }
 
 #[cfg(test)]
@@ -169,8 +227,8 @@ mod tests {
     fn known_ipv4_header_checksum_verifies_and_recomputes() {
         // A classic example header (Wikipedia "IPv4 header checksum"), checksum b861.
         let hdr = [
-            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
-            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01,
+            0xc0, 0xa8, 0x00, 0xc7,
         ];
         assert_eq!(checksum_finish(checksum_partial(&hdr, 0)), 0);
         let mut zeroed = hdr;
@@ -190,20 +248,53 @@ mod tests {
         // All-0xff data stresses the carries of the 64-bit accumulator.
         for fill in [0x00u8, 0x01, 0x80, 0xff] {
             for len in 0..200 {
-                let data: Vec<u8> = (0..len)
-                    .map(|i| fill ^ (i as u8).wrapping_mul(37))
-                    .collect();
+                let data: Vec<u8> = (0..len).map(|i| fill ^ (i as u8).wrapping_mul(37)).collect();
                 assert_eq!(
                     checksum_finish(checksum_partial(&data, 0)),
                     reference(&data),
                     "len {len} fill {fill:#x}"
                 );
                 let ones = vec![0xffu8; len];
+                assert_eq!(checksum_finish(checksum_partial(&ones, 0)), reference(&ones));
+            }
+        }
+    }
+
+    #[test]
+    fn native_word_sum_matches_reference_at_any_alignment_and_length() {
+        // The vectorised loop works on 32-byte blocks of native-endian words; slices that
+        // start anywhere in memory and end anywhere must still sum as RFC 1071 says.
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for start in 0..8 {
+            for len in [0, 1, 31, 32, 33, 63, 64, 65, 1459, 1460, 1461, 4096, 65_535, 65_536] {
+                let piece = &data[start..start + len];
                 assert_eq!(
-                    checksum_finish(checksum_partial(&ones, 0)),
-                    reference(&ones)
+                    checksum_finish(checksum_partial(piece, 0)),
+                    reference(piece),
+                    "start {start} len {len}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn fold_is_the_end_around_carry_sum() {
+        // The loop the fixed steps replace.
+        fn slow(mut acc: u64) -> u32 {
+            while acc > 0xFFFF {
+                acc = (acc & 0xFFFF) + (acc >> 16);
+            }
+            acc as u32
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = [0, 1, 0xFFFF, 0x1_0000, 0x1_FFFE, 0xFFFF_FFFF, 0x1_0000_0000, u64::MAX, u64::MAX - 1];
+        for v in edges.into_iter().chain((0..10_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x >> (x % 64)
+        })) {
+            assert_eq!(fold64(v), slow(v), "{v:#x}");
         }
     }
 
@@ -222,24 +313,19 @@ mod tests {
         let s = checksum_partial(&[0xff; 64], u32::MAX);
         assert!(s <= 0xFFFF);
         // u32::MAX = 0xFFFF * 0x10001, i.e. a one's-complement zero: adds nothing.
-        assert_eq!(
-            checksum_finish(s),
-            checksum_finish(checksum_partial(&[0xff; 64], 0))
-        );
+        assert_eq!(checksum_finish(s), checksum_finish(checksum_partial(&[0xff; 64], 0)));
     }
 
     #[test]
     fn copy_and_sum_handles_pieces_at_odd_offsets() {
-        let data: Vec<u8> = (0..97u8)
-            .map(|i| i.wrapping_mul(91).wrapping_add(7))
-            .collect();
+        let data: Vec<u8> = (0..97u8).map(|i| i.wrapping_mul(91).wrapping_add(7)).collect();
         let whole = checksum_finish(checksum_partial(&data, 0));
         for split in 0..data.len() {
             let mut out = vec![0u8; data.len()];
             let (o1, o2) = out.split_at_mut(split);
-            let s = copy_and_sum(o1, &data[..split], 0, false);
-            let s = copy_and_sum(o2, &data[split..], s, split % 2 == 1);
-            assert_eq!(checksum_finish(s), whole, "split at {split}");
+            let s = copy_and_sum(o1, &data[..split], false);
+            let s = s + copy_and_sum(o2, &data[split..], split % 2 == 1);
+            assert_eq!(checksum_finish(fold64(s)), whole, "split at {split}");
             assert_eq!(out, data);
         }
     }
@@ -252,10 +338,7 @@ mod tests {
         manual.extend_from_slice(&src.octets());
         manual.extend_from_slice(&dst.octets());
         manual.extend_from_slice(&[0, 6, 0x01, 0x2c]);
-        assert_eq!(
-            pseudo_header_sum(src.into(), dst.into(), 6, 300),
-            checksum_partial(&manual, 0)
-        );
+        assert_eq!(pseudo_header_sum(src.into(), dst.into(), 6, 300), checksum_partial(&manual, 0));
     }
 
     #[test]
@@ -268,9 +351,6 @@ mod tests {
         manual.extend_from_slice(&dst.octets());
         manual.extend_from_slice(&len.to_be_bytes());
         manual.extend_from_slice(&[0, 0, 0, 6]);
-        assert_eq!(
-            pseudo_header_sum(src.into(), dst.into(), 6, len),
-            checksum_partial(&manual, 0)
-        );
+        assert_eq!(pseudo_header_sum(src.into(), dst.into(), 6, len), checksum_partial(&manual, 0));
     }
 }

@@ -203,24 +203,15 @@ mod tests {
     #[test]
     fn ipv4_total_length_past_buffer_is_truncated() {
         let b = v4(&[], b"abcd", 0, IPPROTO_TCP);
-        assert_eq!(
-            parse_ip(&b[..b.len() - 1]).expect_err("must be rejected"),
-            WireError::Truncated
-        );
-        assert_eq!(
-            parse_ip(&b[..19]).expect_err("must be rejected"),
-            WireError::Truncated
-        );
+        assert_eq!(parse_ip(&b[..b.len() - 1]).expect_err("must be rejected"), WireError::Truncated);
+        assert_eq!(parse_ip(&b[..19]).expect_err("must be rejected"), WireError::Truncated);
     }
 
     #[test]
     fn ipv4_ihl_below_five_is_bad_header_length() {
         let mut b = v4(&[], b"", 0, IPPROTO_TCP);
         b[0] = 0x44;
-        assert_eq!(
-            parse_ip(&b).expect_err("must be rejected"),
-            WireError::BadHeaderLength
-        );
+        assert_eq!(parse_ip(&b).expect_err("must be rejected"), WireError::BadHeaderLength);
     }
 
     #[test]
@@ -228,20 +219,14 @@ mod tests {
         let mut b = v4(&[], b"abcdefgh", 0, IPPROTO_TCP);
         b[2] = 0;
         b[3] = 19;
-        assert_eq!(
-            parse_ip(&b).expect_err("must be rejected"),
-            WireError::BadHeaderLength
-        );
+        assert_eq!(parse_ip(&b).expect_err("must be rejected"), WireError::BadHeaderLength);
     }
 
     #[test]
     fn ipv4_corrupted_header_fails_checksum() {
         let mut b = v4(&[], b"abc", 0, IPPROTO_TCP);
         b[8] ^= 0x01;
-        assert_eq!(
-            parse_ip(&b).expect_err("must be rejected"),
-            WireError::BadIpChecksum
-        );
+        assert_eq!(parse_ip(&b).expect_err("must be rejected"), WireError::BadIpChecksum);
     }
 
     #[test]
@@ -254,15 +239,9 @@ mod tests {
     #[test]
     fn ipv4_fragments_are_rejected() {
         // MF set.
-        assert_eq!(
-            parse_ip(&v4(&[], b"a", 0x2000, 6)).expect_err("must be rejected"),
-            WireError::Fragmented
-        );
+        assert_eq!(parse_ip(&v4(&[], b"a", 0x2000, 6)).expect_err("must be rejected"), WireError::Fragmented);
         // Non-zero offset (last fragment).
-        assert_eq!(
-            parse_ip(&v4(&[], b"a", 0x0001, 6)).expect_err("must be rejected"),
-            WireError::Fragmented
-        );
+        assert_eq!(parse_ip(&v4(&[], b"a", 0x0001, 6)).expect_err("must be rejected"), WireError::Fragmented);
         // DF alone is not a fragment.
         assert!(parse_ip(&v4(&[], b"a", 0x4000, 6)).is_ok());
     }
@@ -282,14 +261,8 @@ mod tests {
     #[test]
     fn ipv6_payload_length_past_buffer_is_truncated() {
         let b = v6(IPPROTO_TCP, b"segment");
-        assert_eq!(
-            parse_ip(&b[..b.len() - 1]).expect_err("must be rejected"),
-            WireError::Truncated
-        );
-        assert_eq!(
-            parse_ip(&b[..39]).expect_err("must be rejected"),
-            WireError::Truncated
-        );
+        assert_eq!(parse_ip(&b[..b.len() - 1]).expect_err("must be rejected"), WireError::Truncated);
+        assert_eq!(parse_ip(&b[..39]).expect_err("must be rejected"), WireError::Truncated);
     }
 
     #[test]
@@ -300,25 +273,13 @@ mod tests {
                 WireError::UnsupportedExtension(ext)
             );
         }
-        assert_eq!(
-            parse_ip(&v6(IPPROTO_ICMPV6, b"")).expect("valid").protocol,
-            58
-        );
+        assert_eq!(parse_ip(&v6(IPPROTO_ICMPV6, b"")).expect("valid").protocol, 58);
     }
 
     #[test]
     fn other_versions_and_empty_input_are_rejected() {
-        assert_eq!(
-            parse_ip(&[]).expect_err("must be rejected"),
-            WireError::Truncated
-        );
-        assert_eq!(
-            parse_ip(&[0x50; 60]).expect_err("must be rejected"),
-            WireError::BadVersion(5)
-        );
-        assert_eq!(
-            parse_ip(&[0x00; 60]).expect_err("must be rejected"),
-            WireError::BadVersion(0)
-        );
+        assert_eq!(parse_ip(&[]).expect_err("must be rejected"), WireError::Truncated);
+        assert_eq!(parse_ip(&[0x50; 60]).expect_err("must be rejected"), WireError::BadVersion(5));
+        assert_eq!(parse_ip(&[0x00; 60]).expect_err("must be rejected"), WireError::BadVersion(0));
     }
 }

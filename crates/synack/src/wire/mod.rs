@@ -141,6 +141,29 @@ pub struct Timestamps {
     pub ecr: u32,
 }
 
+/// How [`emit`] lays the options out on the wire: which order, and what pads them.
+///
+/// RFC 9293 3.2 leaves both open ("Options may occupy space at the end of the TCP
+/// header ... the end of the option list ... may not coincide with the end of the TCP
+/// header"), and RFC 7323 Appendix A only recommends aligning the timestamps. Peers
+/// must accept any layout; tests that compare segments byte for byte with a given
+/// system (packetdrill scripts) need that system's.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+#[non_exhaustive]
+pub enum OptionLayout {
+    /// Linux's `tcp_options_write`: every option 4-byte aligned by NOPs; MSS;
+    /// SACK-permitted with timestamps (or NOP NOP before either alone); NOP window
+    /// scale; NOP NOP SACK. A SYN reads `mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7`.
+    #[default]
+    Linux,
+    /// FreeBSD's `tcp_addoptions`: MSS; window scale after one NOP; SACK-permitted;
+    /// timestamps aligned to 2 mod 4 by NOPs; SACK aligned the same way; the list ends
+    /// with EOL and is padded with zero bytes to a multiple of 4. A SYN reads `mss
+    /// 1460,nop,wscale 6,sackOK,TS val 1 ecr 0`; a SYN,ACK answering `mss,sackOK` reads
+    /// `mss 1460,sackOK,eol,eol`.
+    Bsd,
+}
+
 /// The TCP options synack understands. Unknown options are skipped by their length on
 /// input (their count is kept) and never emitted.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -159,6 +182,10 @@ pub struct TcpOptions {
     pub sack_len: u8,
     /// Number of options of unknown kind skipped while parsing.
     pub unknown: u8,
+    /// How [`emit`] lays these options out. Not a property of the options themselves:
+    /// parsing always yields [`OptionLayout::Linux`] (the default), whatever the bytes'
+    /// order was.
+    pub layout: OptionLayout,
 }
 
 impl TcpOptions {
@@ -171,6 +198,7 @@ impl TcpOptions {
         sack: [SackBlock { left: SeqNum(0), right: SeqNum(0) }; 4],
         sack_len: 0,
         unknown: 0,
+        layout: OptionLayout::Linux,
     };
 
     /// The valid SACK blocks.
@@ -188,8 +216,8 @@ impl TcpOptions {
     }
 
     /// The options as tcpdump prints them, in emission order: `mss 1460`, `sackOK`,
-    /// `TS val 1 ecr 0`, `nop`, `wscale 7`, `sack 1:100` ... (`nop` entries are the
-    /// padding [`emit`] writes).
+    /// `TS val 1 ecr 0`, `nop`, `wscale 7`, `sack 1:100` ... (`nop` and, in the BSD
+    /// layout, `eol` entries are the padding [`emit`] writes).
     pub fn to_tcpdump_strings(&self) -> Vec<String> {
         tcp::options_tcpdump(self)
     }

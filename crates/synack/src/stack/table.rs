@@ -1,0 +1,477 @@
+//! The stack's lookup tables: connections by 4-tuple, listeners by local endpoint.
+//!
+//! Both are hash maps keyed by the stack's secret ([`crate::Config::secret`]): an
+//! attacker who does not know it cannot choose 4-tuples that all land in one bucket and
+//! turn every lookup into a linear scan (hash flooding). The hash is SipHash-1-3, the
+//! keyed PRF the standard library's `HashMap` uses by default.
+//!
+//! Speed: the derived `Hash` of a [`FourTuple`] feeds SipHash a dozen short pieces
+//! (enum tags, addresses, ports) through its byte-buffering path, about 280 instructions
+//! per lookup. Here the tuple is first packed into a [`FlowKey`] of whole 64-bit words
+//! (two for IPv4, five for IPv6) that go through SipHash one compression each, without
+//! any buffering. The connection table also remembers the last connection found: a
+//! stream of segments for one connection skips the hash altogether.
+
+use crate::trace::FourTuple;
+use core::hash::{BuildHasher, Hash, Hasher};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// Domain separation of the table keys from the other uses of the secret.
+const DOMAIN_TABLES: u64 = 0x666c_6f77_7461_626c;
+
+/// A 4-tuple or a local endpoint packed into 64-bit words for hashing and comparison.
+///
+/// IPv4 4-tuple: `[local ip << 32 | remote ip, local port << 16 | remote port | tag]`.
+/// Other 4-tuples: each address as 128 bits, then the ports and the tag. The tag (bits
+/// 32 and up of the ports word) records the families, so that no two tuples share a
+/// key. A local endpoint: `[ip << 32 | port << 16 | 1]` for IPv4, `[ip (two words),
+/// port | tag]` for IPv6.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FlowKey {
+    w: [u64; 5],
+    /// Words in use (the rest are zero).
+    n: u8,
+}
+
+impl PartialEq for FlowKey {
+    /// Speed: five word compares, no branch and no `memcmp` call (which the derived
+    /// comparison of the array becomes). Unused words are zero, and `n` follows from the
+    /// tag, so comparing every word is comparing the keys.
+    #[inline]
+    fn eq(&self, o: &FlowKey) -> bool {
+        let (a, b) = (&self.w, &o.w);
+        ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0
+    }
+}
+
+impl Eq for FlowKey {}
+
+/// Tag bits: a 4-tuple of two IPv4 endpoints.
+const TAG_V4_TUPLE: u64 = 1 << 32;
+/// Tag bits: a 4-tuple of 128-bit addresses; bit 34 / 35 mark an IPv4 local / remote.
+const TAG_WIDE_TUPLE: u64 = 1 << 33;
+/// Tag bits: a local endpoint (listener).
+const TAG_LOCAL: u64 = 1 << 36;
+
+fn ip_bits(ip: IpAddr) -> (u128, u64) {
+    match ip {
+        IpAddr::V4(a) => (u128::from(a.to_bits()), 1),
+        IpAddr::V6(a) => (a.to_bits(), 0),
+    }
+}
+
+impl FlowKey {
+    /// The key of a connection.
+    #[inline]
+    pub(super) fn tuple(t: &FourTuple) -> Self {
+        let ports = u64::from(t.local.port()) << 16 | u64::from(t.remote.port());
+        if let (IpAddr::V4(l), IpAddr::V4(r)) = (t.local.ip(), t.remote.ip()) {
+            let ips = u64::from(l.to_bits()) << 32 | u64::from(r.to_bits());
+            return FlowKey { w: [ips, ports | TAG_V4_TUPLE, 0, 0, 0], n: 2 };
+        }
+        let (l, l4) = ip_bits(t.local.ip());
+        let (r, r4) = ip_bits(t.remote.ip());
+        let tag = TAG_WIDE_TUPLE | l4 << 34 | r4 << 35;
+        FlowKey { w: [(l >> 64) as u64, l as u64, (r >> 64) as u64, r as u64, ports | tag], n: 5 }
+    }
+
+    /// The key of a local endpoint.
+    #[inline]
+    pub(super) fn local(a: &SocketAddr) -> Self {
+        let port = u64::from(a.port());
+        match a.ip() {
+            // The address fills the high half; the port and a marker bit the low one.
+            IpAddr::V4(ip) => {
+                FlowKey { w: [u64::from(ip.to_bits()) << 32 | port << 16 | 1, 0, 0, 0, 0], n: 1 }
+            }
+            IpAddr::V6(ip) => {
+                let b = ip.to_bits();
+                FlowKey { w: [(b >> 64) as u64, b as u64, port | TAG_LOCAL, 0, 0], n: 3 }
+            }
+        }
+    }
+}
+
+impl Hash for FlowKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // One whole-word write per word in use (see the module documentation).
+        for &w in &self.w[..usize::from(self.n)] {
+            state.write_u64(w);
+        }
+    }
+}
+
+/// SipHash-1-3 (Aumasson and Bernstein) keyed by the stack's secret, for the tables.
+///
+/// The state is compressed word by word as the words come; `write` accepts any bytes
+/// (buffering a partial word), and any sequence of writes hashes like one write of their
+/// concatenation, so the output is standard SipHash-1-3 of the bytes written (integers
+/// in little-endian order) — checked against the `siphasher` crate in the tests.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FlowHasher {
+    v: [u64; 4],
+    /// Bytes written so far.
+    len: u64,
+    /// A partial word (its low `len % 8` bytes).
+    tail: u64,
+}
+
+impl FlowHasher {
+    fn new(k0: u64, k1: u64) -> Self {
+        FlowHasher {
+            v: [
+                k0 ^ 0x736f_6d65_7073_6575,
+                k1 ^ 0x646f_7261_6e64_6f6d,
+                k0 ^ 0x6c79_6765_6e65_7261,
+                k1 ^ 0x7465_6462_7974_6573,
+            ],
+            len: 0,
+            tail: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn round(&mut self) {
+        let [mut v0, mut v1, mut v2, mut v3] = self.v;
+        v0 = v0.wrapping_add(v1);
+        v1 = v1.rotate_left(13) ^ v0;
+        v0 = v0.rotate_left(32);
+        v2 = v2.wrapping_add(v3);
+        v3 = v3.rotate_left(16) ^ v2;
+        v0 = v0.wrapping_add(v3);
+        v3 = v3.rotate_left(21) ^ v0;
+        v2 = v2.wrapping_add(v1);
+        v1 = v1.rotate_left(17) ^ v2;
+        v2 = v2.rotate_left(32);
+        self.v = [v0, v1, v2, v3];
+    }
+
+    /// One message word: one compression round (the "1" of SipHash-1-3).
+    #[inline(always)]
+    fn compress(&mut self, m: u64) {
+        self.v[3] ^= m;
+        self.round();
+        self.v[0] ^= m;
+    }
+}
+
+impl Hasher for FlowHasher {
+    #[inline]
+    fn write_u64(&mut self, w: u64) {
+        let used = (self.len % 8) as u32;
+        self.len += 8;
+        if used == 0 {
+            self.compress(w);
+        } else {
+            // Complete the partial word with the low bytes of `w`; its high bytes start
+            // the next one.
+            let m = self.tail | w << (8 * used);
+            self.compress(m);
+            self.tail = w >> (64 - 8 * used);
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            let used = (self.len % 8) as u32;
+            self.tail |= u64::from(b) << (8 * used);
+            self.len += 1;
+            if used == 7 {
+                let m = self.tail;
+                self.tail = 0;
+                self.compress(m);
+            }
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut h = *self;
+        h.compress(self.tail | (self.len & 0xff) << 56);
+        h.v[2] ^= 0xff;
+        h.round();
+        h.round();
+        h.round();
+        h.v[0] ^ h.v[1] ^ h.v[2] ^ h.v[3]
+    }
+}
+
+/// The keys of [`FlowHasher`], derived from the stack's secret.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FlowKeys {
+    k0: u64,
+    k1: u64,
+}
+
+impl FlowKeys {
+    pub(super) fn new(secret: &[u8; 16]) -> Self {
+        let mut a = [0u8; 8];
+        let mut b = [0u8; 8];
+        a.copy_from_slice(&secret[..8]);
+        b.copy_from_slice(&secret[8..]);
+        FlowKeys { k0: u64::from_le_bytes(a) ^ DOMAIN_TABLES, k1: u64::from_le_bytes(b) }
+    }
+}
+
+impl BuildHasher for FlowKeys {
+    type Hasher = FlowHasher;
+    #[inline]
+    fn build_hasher(&self) -> FlowHasher {
+        FlowHasher::new(self.k0, self.k1)
+    }
+}
+
+/// Connections by 4-tuple (slot indices), with a one-entry cache of the last lookup.
+#[derive(Debug)]
+pub(super) struct ConnTable {
+    map: HashMap<FlowKey, u32, FlowKeys>,
+    /// The last (key, slot) found by [`ConnTable::lookup`]; cleared whenever the map
+    /// changes.
+    last: Option<(FlowKey, u32)>,
+}
+
+impl ConnTable {
+    pub(super) fn new(keys: FlowKeys) -> Self {
+        ConnTable { map: HashMap::with_hasher(keys), last: None }
+    }
+
+    /// The slot of the connection with this 4-tuple.
+    pub(super) fn get(&self, t: &FourTuple) -> Option<&u32> {
+        self.map.get(&FlowKey::tuple(t))
+    }
+
+    /// [`ConnTable::get`] for the per-segment path: a segment for the same connection as
+    /// the one before skips the hash.
+    #[inline]
+    pub(super) fn lookup(&mut self, t: &FourTuple) -> Option<u32> {
+        let key = FlowKey::tuple(t);
+        if let Some((k, idx)) = self.last {
+            if k == key {
+                return Some(idx);
+            }
+        }
+        let idx = *self.map.get(&key)?;
+        self.last = Some((key, idx));
+        Some(idx)
+    }
+
+    pub(super) fn contains_key(&self, t: &FourTuple) -> bool {
+        self.map.contains_key(&FlowKey::tuple(t))
+    }
+
+    pub(super) fn insert(&mut self, t: FourTuple, idx: u32) -> Option<u32> {
+        self.last = None;
+        self.map.insert(FlowKey::tuple(&t), idx)
+    }
+
+    pub(super) fn remove(&mut self, t: &FourTuple) -> Option<u32> {
+        self.last = None;
+        self.map.remove(&FlowKey::tuple(t))
+    }
+
+    /// Remove the entry for `t` if it is slot `idx` (one lookup).
+    pub(super) fn remove_if(&mut self, t: &FourTuple, idx: u32) {
+        if let Entry::Occupied(e) = self.map.entry(FlowKey::tuple(t)) {
+            if *e.get() == idx {
+                self.last = None;
+                e.remove();
+            }
+        }
+    }
+}
+
+/// A map keyed by 4-tuple with the tables' hasher (the TIME-WAIT records), offering
+/// the `HashMap` methods its users need.
+#[derive(Debug)]
+pub(super) struct TupleMap<V> {
+    map: HashMap<FlowKey, V, FlowKeys>,
+}
+
+impl<V> TupleMap<V> {
+    pub(super) fn new(keys: FlowKeys) -> Self {
+        TupleMap { map: HashMap::with_hasher(keys) }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(super) fn get(&self, t: &FourTuple) -> Option<&V> {
+        self.map.get(&FlowKey::tuple(t))
+    }
+
+    pub(super) fn get_mut(&mut self, t: &FourTuple) -> Option<&mut V> {
+        self.map.get_mut(&FlowKey::tuple(t))
+    }
+
+    pub(super) fn contains_key(&self, t: &FourTuple) -> bool {
+        self.map.contains_key(&FlowKey::tuple(t))
+    }
+
+    pub(super) fn insert(&mut self, t: FourTuple, v: V) -> Option<V> {
+        self.map.insert(FlowKey::tuple(&t), v)
+    }
+
+    pub(super) fn remove(&mut self, t: &FourTuple) -> Option<V> {
+        self.map.remove(&FlowKey::tuple(t))
+    }
+}
+
+/// Listeners by local endpoint.
+#[derive(Debug)]
+pub(super) struct ListenerTable {
+    map: HashMap<FlowKey, u32, FlowKeys>,
+}
+
+impl ListenerTable {
+    pub(super) fn new(keys: FlowKeys) -> Self {
+        ListenerTable { map: HashMap::with_hasher(keys) }
+    }
+
+    pub(super) fn get(&self, a: &SocketAddr) -> Option<&u32> {
+        self.map.get(&FlowKey::local(a))
+    }
+
+    pub(super) fn contains_key(&self, a: &SocketAddr) -> bool {
+        self.map.contains_key(&FlowKey::local(a))
+    }
+
+    pub(super) fn insert(&mut self, a: SocketAddr, idx: u32) -> Option<u32> {
+        self.map.insert(FlowKey::local(&a), idx)
+    }
+
+    pub(super) fn remove(&mut self, a: &SocketAddr) -> Option<u32> {
+        self.map.remove(&FlowKey::local(a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use siphasher::sip::SipHasher13;
+    use std::collections::HashSet;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn v4(a: [u8; 4], port: u16) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port)
+    }
+
+    fn v6(last: u16, port: u16) -> SocketAddr {
+        SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last)), port)
+    }
+
+    #[test]
+    fn flow_hasher_is_siphash_1_3_of_the_bytes_written() {
+        let (k0, k1) = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
+        let data: Vec<u8> = (0..64u8).collect();
+        for len in 0..data.len() {
+            let mut reference = SipHasher13::new_with_keys(k0, k1);
+            reference.write(&data[..len]);
+            let mut ours = FlowHasher::new(k0, k1);
+            ours.write(&data[..len]);
+            assert_eq!(ours.finish(), reference.finish(), "len {len}");
+        }
+        // Whole words, also after an odd number of bytes.
+        for lead in 0..8 {
+            let mut reference = SipHasher13::new_with_keys(k0, k1);
+            let mut ours = FlowHasher::new(k0, k1);
+            reference.write(&data[..lead]);
+            ours.write(&data[..lead]);
+            for w in [0x0123_4567_89ab_cdefu64, u64::MAX, 0, 42] {
+                reference.write(&w.to_le_bytes());
+                ours.write_u64(w);
+            }
+            assert_eq!(ours.finish(), reference.finish(), "lead {lead}");
+        }
+    }
+
+    #[test]
+    fn keys_depend_on_the_secret() {
+        let key =
+            FlowKey::tuple(&FourTuple { local: v4([192, 0, 2, 1], 80), remote: v4([192, 0, 2, 2], 5000) });
+        let a = FlowKeys::new(&[1; 16]).hash_one(key);
+        let b = FlowKeys::new(&[2; 16]).hash_one(key);
+        assert_ne!(a, b);
+        assert_eq!(a, FlowKeys::new(&[1; 16]).hash_one(key));
+    }
+
+    #[test]
+    fn distinct_tuples_and_endpoints_have_distinct_keys() {
+        let eps = [
+            v4([192, 0, 2, 1], 80),
+            v4([192, 0, 2, 1], 81),
+            v4([192, 0, 2, 2], 80),
+            v6(1, 80),
+            v6(2, 80),
+            v6(1, 81),
+        ];
+        let mut tuples = HashSet::new();
+        let mut keys = Vec::new();
+        for &l in &eps {
+            for &r in &eps {
+                tuples.insert((l, r));
+                keys.push(FlowKey::tuple(&FourTuple { local: l, remote: r }));
+            }
+            keys.push(FlowKey::local(&l));
+        }
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(tuples.len() + eps.len(), keys.len());
+    }
+
+    #[test]
+    fn addresses_differing_in_any_one_bit_have_distinct_keys() {
+        let base = 0xC000_0201u32;
+        let remote = v4([198, 51, 100, 7], 443);
+        for bit in 0..32 {
+            let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(base)), 80);
+            let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(base ^ (1 << bit))), 80);
+            assert_ne!(FlowKey::local(&a), FlowKey::local(&b), "bit {bit}");
+            assert_ne!(
+                FlowKey::tuple(&FourTuple { local: a, remote }),
+                FlowKey::tuple(&FourTuple { local: b, remote }),
+                "bit {bit}"
+            );
+            assert_ne!(
+                FlowKey::tuple(&FourTuple { local: remote, remote: a }),
+                FlowKey::tuple(&FourTuple { local: remote, remote: b }),
+                "bit {bit}"
+            );
+        }
+        for bit in 0..16 {
+            let a = v4([192, 0, 2, 1], 0x8001);
+            let b = v4([192, 0, 2, 1], 0x8001 ^ (1 << bit));
+            assert_ne!(FlowKey::local(&a), FlowKey::local(&b), "port bit {bit}");
+            assert_ne!(
+                FlowKey::tuple(&FourTuple { local: a, remote }),
+                FlowKey::tuple(&FourTuple { local: b, remote }),
+                "port bit {bit}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_lookup_cache_never_outlives_a_change() {
+        let t = FourTuple { local: v4([192, 0, 2, 1], 80), remote: v4([192, 0, 2, 2], 5000) };
+        let mut table = ConnTable::new(FlowKeys::new(&[0; 16]));
+        assert_eq!(table.lookup(&t), None);
+        table.insert(t, 7);
+        assert_eq!(table.lookup(&t), Some(7));
+        assert_eq!(table.lookup(&t), Some(7));
+        table.remove(&t);
+        assert_eq!(table.lookup(&t), None);
+        table.insert(t, 9);
+        assert_eq!(table.lookup(&t), Some(9));
+        table.remove_if(&t, 8);
+        assert_eq!(table.lookup(&t), Some(9));
+        table.remove_if(&t, 9);
+        assert_eq!(table.lookup(&t), None);
+        assert_eq!(table.get(&t), None);
+    }
+}
