@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+mod campaign;
+mod drill;
+mod hostile;
 mod output;
 mod sim;
 
@@ -34,6 +37,14 @@ enum Command {
     /// NAME is a built-in scenario (see `synack scenarios`) or a TOML file. Prints the
     /// ladder; exit status 1 when the scenario's check fails, 2 on bad input.
     Sim(sim::SimArgs),
+    /// Run packetdrill scripts against synack and report PASS, FAIL or SKIP per script.
+    ///
+    /// Ends with `N passed, N failed, N skipped`; exit status 1 when a script failed
+    /// (unless --allow-fail).
+    Drill(drill::DrillArgs),
+    /// Run synack on a Linux TUN device against the kernel's TCP (needs root).
+    #[command(subcommand)]
+    Tun(synack_tun::TunCommand),
     /// List the built-in scenarios, one per line.
     Scenarios {
         /// Print only the names (for scripts).
@@ -88,6 +99,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => sim::demo(&args.out, args.color),
         Command::Sim(args) => sim::run(&args),
+        Command::Drill(args) => drill::run(&args),
+        Command::Tun(cmd) => match synack_tun::run(&cmd) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("synack: error: {e}");
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1));
+            }
+        },
         Command::Scenarios { names } => {
             sim::list(names);
             Ok(ExitCode::SUCCESS)

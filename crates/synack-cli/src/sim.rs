@@ -10,10 +10,14 @@ use synack_viz::ladder::{render_ladder, LadderOptions};
 
 /// Arguments of `synack sim`.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct SimArgs {
+    /// Modes other than one scenario: `campaign`, `syn-flood`, `blind-attacker`.
+    #[command(subcommand)]
+    mode: Option<Box<crate::campaign::SimMode>>,
     /// A built-in scenario name (`synack scenarios` lists them) or a TOML file.
-    #[arg(value_name = "NAME|FILE.toml")]
-    scenario: String,
+    #[arg(value_name = "NAME|FILE.toml", required = true)]
+    scenario: Option<String>,
     /// Seed of the simulation: the same seed gives the same trace, byte for byte.
     #[arg(long, default_value_t = synack_sim::DEFAULT_SEED)]
     seed: u64,
@@ -81,7 +85,12 @@ fn ladder(result: &SimResult, color: ColorChoice) -> String {
 
 /// `synack sim`.
 pub(crate) fn run(args: &SimArgs) -> Result<ExitCode, CliError> {
-    let scenario = load(&args.scenario)?;
+    if let Some(mode) = args.mode.as_deref() {
+        return crate::campaign::run_mode(mode);
+    }
+    let spec =
+        args.scenario.as_deref().ok_or_else(|| CliError("a scenario name or file is required".into()))?;
+    let scenario = load(spec)?;
     let opts = SimOptions {
         seed: args.seed,
         loss: args.loss,

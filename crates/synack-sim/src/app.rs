@@ -7,6 +7,10 @@
 //! reads everything as it arrives, counting the bytes and hashing them; `send` sends a
 //! deterministic byte pattern (or a text), retrying on `Writable` when the send buffer
 //! is full.
+//!
+//! With `release_on_error` (simulation campaigns), an application whose connection
+//! fails (reset, timed out, refused) releases its handle and gives up its remaining
+//! steps, as a real application would.
 
 use crate::rng::{fnv1a, splitmix64, FNV_OFFSET};
 use crate::scenario::{Action, Payload, StepSpec, Target, When};
@@ -26,7 +30,15 @@ pub(crate) fn pattern_byte(key: u64, i: u64) -> u8 {
 #[derive(Debug)]
 enum Pending {
     Accept,
-    Send { data: SendData, off: u64, len: u64 },
+    Send { data: SendData, off: u64, len: u64, buf: SendBuf },
+}
+
+/// The bytes of a blocked `send` from `at` on, made once and reused while the stack's
+/// buffer is full (making them anew on every retry cost more than the whole run).
+#[derive(Debug, Default)]
+struct SendBuf {
+    at: u64,
+    bytes: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -72,10 +84,20 @@ pub(crate) struct AppRt {
     pattern_key: u64,
     pattern_pos: u64,
     pub(crate) errors: Vec<String>,
+    release_on_error: bool,
+    /// The application released its handle (close, abort, or after a failure).
+    released: bool,
+    /// The connection failed and the application gave up its remaining steps.
+    gave_up: bool,
 }
 
 impl AppRt {
-    pub(crate) fn new(host: &str, ip: IpAddr, steps: Vec<(usize, StepSpec)>) -> AppRt {
+    pub(crate) fn new(
+        host: &str,
+        ip: IpAddr,
+        steps: Vec<(usize, StepSpec)>,
+        release_on_error: bool,
+    ) -> AppRt {
         AppRt {
             ip,
             steps,
@@ -100,6 +122,38 @@ impl AppRt {
             pattern_key: fnv1a(FNV_OFFSET, host.as_bytes()),
             pattern_pos: 0,
             errors: Vec::new(),
+            release_on_error,
+            released: false,
+            gave_up: false,
+        }
+    }
+
+    /// With `release_on_error`: the connection failed, so release the handle and give
+    /// up the remaining steps.
+    fn give_up(&mut self, stack: &mut Stack) {
+        if !self.release_on_error || self.gave_up {
+            return;
+        }
+        self.gave_up = true;
+        self.pending = None;
+        self.reading = false;
+        if let Some(c) = self.conn.filter(|_| !self.released) {
+            self.released = true;
+            // Releasing a failed connection's handle cannot fail but for a stale
+            // handle, which the flag above rules out.
+            let _ = stack.close(c);
+        }
+    }
+
+    /// A call failed: a connection error ends the application's work when
+    /// `release_on_error` is set; anything else is recorded as an application error.
+    fn call_failed(&mut self, what: &str, e: Error, stack: &mut Stack) {
+        match e {
+            Error::Conn(ce) if self.release_on_error => {
+                self.outcome.get_or_insert(CloseReason::Error(ce));
+                self.give_up(stack);
+            }
+            _ => self.fail(what, e),
         }
     }
 
@@ -126,7 +180,7 @@ impl AppRt {
 
     /// The next instant at which a step is due, if one waits on time alone.
     pub(crate) fn next_wake(&self, now: Instant) -> Option<Instant> {
-        if self.pending.is_some() {
+        if self.pending.is_some() || self.gave_up {
             return None;
         }
         self.steps.get(self.cursor).and_then(|(_, s)| self.wake(s)).filter(|t| *t > now)
@@ -148,6 +202,9 @@ impl AppRt {
             Event::Closed { conn, reason } if of_ours(conn) => {
                 self.closed_at.get_or_insert(now);
                 self.outcome.get_or_insert(reason);
+                if matches!(reason, CloseReason::Error(_)) {
+                    self.give_up(stack);
+                }
             }
             Event::Readable(c) if of_ours(c) => return self.read_all(now, stack),
             Event::Connected(c) | Event::PeerFin(c) => self.early.push((c, now, ev)),
@@ -196,7 +253,7 @@ impl AppRt {
 
     /// The scenario-wide index of the step due at `now`, if one is.
     pub(crate) fn due(&self, now: Instant) -> Option<usize> {
-        if self.pending.is_some() {
+        if self.pending.is_some() || self.gave_up {
             return None;
         }
         let (order, step) = self.steps.get(self.cursor)?;
@@ -244,7 +301,7 @@ impl AppRt {
                 };
                 match res {
                     Ok(c) => self.conn = Some(c),
-                    Err(e) => self.fail("connect", e),
+                    Err(e) => self.call_failed("connect", e, stack),
                 }
             }
             Action::Accept => {
@@ -267,7 +324,7 @@ impl AppRt {
                     }
                     Payload::Text(t) => (SendData::Text(t.as_bytes().to_vec()), t.len() as u64),
                 };
-                return Started::Blocked(Pending::Send { data, off: 0, len });
+                return Started::Blocked(Pending::Send { data, off: 0, len, buf: SendBuf::default() });
             }
             Action::Recv => {
                 self.reading = true;
@@ -286,9 +343,10 @@ impl AppRt {
                 if !matches!(action, Action::Shutdown) {
                     // The handle is released: nothing more is read.
                     self.reading = false;
+                    self.released = true;
                 }
                 if let Err(e) = res {
-                    self.fail(action.name(), e);
+                    self.call_failed(action.name(), e, stack);
                 }
             }
         }
@@ -304,25 +362,37 @@ impl AppRt {
                     Some(c) => {
                         self.conn = Some(c);
                         self.replay_early(c);
+                        if matches!(self.outcome, Some(CloseReason::Error(_))) {
+                            // It failed before the application took it.
+                            self.give_up(stack);
+                        }
                         (Started::Done, true)
                     }
                     None => (Started::Blocked(Pending::Accept), false),
                 }
             }
-            Pending::Send { data, mut off, len } => {
+            Pending::Send { data, mut off, len, mut buf } => {
                 let Some(c) = self.conn else { return (Started::Done, false) };
                 let mut moved = false;
                 while off < len {
+                    // Each call is offered the next SEND_CHUNK bytes (or the rest), as
+                    // many as the stack takes; `buf` holds up to two chunks' worth.
                     let n = (len - off).min(SEND_CHUNK);
-                    let chunk: Vec<u8> = match &data {
-                        SendData::Pattern { base } => {
-                            (off..off + n).map(|i| pattern_byte(self.pattern_key, base + i)).collect()
-                        }
-                        SendData::Text(t) => t[off as usize..(off + n) as usize].to_vec(),
-                    };
-                    match stack.send(c, &chunk) {
+                    if off < buf.at || off + n > buf.at + buf.bytes.len() as u64 {
+                        let end = (off + 2 * SEND_CHUNK).min(len);
+                        buf.at = off;
+                        buf.bytes = match &data {
+                            SendData::Pattern { base } => {
+                                (off..end).map(|i| pattern_byte(self.pattern_key, base + i)).collect()
+                            }
+                            SendData::Text(t) => t[off as usize..end as usize].to_vec(),
+                        };
+                    }
+                    let from = (off - buf.at) as usize;
+                    let chunk = &buf.bytes[from..from + n as usize];
+                    match stack.send(c, chunk) {
                         Ok(0) | Err(Error::WouldBlock) => {
-                            return (Started::Blocked(Pending::Send { data, off, len }), moved);
+                            return (Started::Blocked(Pending::Send { data, off, len, buf }), moved);
                         }
                         Ok(k) => {
                             self.sent += k as u64;
@@ -331,7 +401,7 @@ impl AppRt {
                             moved = true;
                         }
                         Err(e) => {
-                            self.fail("send", e);
+                            self.call_failed("send", e, stack);
                             return (Started::Done, moved);
                         }
                     }

@@ -302,6 +302,7 @@ fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
                 Some(m) => Some(m as usize),
                 None => None,
             },
+            ..d
         };
         sc.links[li].params = p;
     }
@@ -561,6 +562,7 @@ impl Scenario {
             expect: Expect::Custom(CustomExpect::default()),
             max_events,
             max_time,
+            release_on_error: false,
         };
         for (i, h) in file.host.into_iter().enumerate() {
             add_host(&mut sc, i, h)?;

@@ -105,7 +105,7 @@ impl<'a> Engine<'a> {
                 HostRt {
                     name: h.name.clone(),
                     stack: Stack::new(host_config(&h.cfg, h.ip, &h.name, opts)),
-                    app: AppRt::new(&h.name, h.ip, steps),
+                    app: AppRt::new(&h.name, h.ip, steps, sc.release_on_error),
                 }
             })
             .collect();
@@ -135,7 +135,21 @@ impl<'a> Engine<'a> {
 
     /// Run to the end: until nothing is in flight, no timer is armed and no step is
     /// due at a known time.
-    pub(crate) fn run(mut self, opts: &SimOptions) -> Result<SimResult, SimError> {
+    pub(crate) fn run(self, opts: &SimOptions) -> Result<SimResult, SimError> {
+        match self.run_to_end(opts) {
+            (_, Some(e)) => Err(e),
+            (result, None) => Ok(result),
+        }
+    }
+
+    /// Like [`Engine::run`], but a run stopped by its bounds still returns what
+    /// happened up to then (the trace, and the hosts as they were), with the error.
+    pub(crate) fn run_to_end(mut self, opts: &SimOptions) -> (SimResult, Option<SimError>) {
+        let stop = self.run_loop().err();
+        (self.finish(opts), stop)
+    }
+
+    fn run_loop(&mut self) -> Result<(), SimError> {
         self.settle()?;
         while let Some(next) = self.next_event() {
             if next > self.max_time {
@@ -149,7 +163,7 @@ impl<'a> Engine<'a> {
             }
             self.step()?;
         }
-        Ok(self.finish(opts))
+        Ok(())
     }
 
     fn tick(&mut self) -> Result<(), SimError> {
@@ -321,6 +335,9 @@ impl<'a> Engine<'a> {
                 app_errors: h.app.errors.clone(),
                 unfinished_steps: h.app.unfinished(),
                 stats: h.stack.stats(),
+                connections_left: h.stack.connection_count(),
+                time_wait_left: h.stack.time_wait_count(),
+                timer_left_us: h.stack.poll_timeout().map(Instant::as_micros),
             })
             .collect();
         let check = check::check(self.sc, &self.trace, &hosts, opts);
@@ -332,6 +349,7 @@ impl<'a> Engine<'a> {
             check,
             end_us: self.now.as_micros(),
             events: self.events,
+            links: self.links.iter().map(|l| l.stats.clone()).collect(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! - A network of named hosts, each a [`synack::Stack`] with tracing on, joined by
 //!   directional links (`"client->server"`) with delay, jitter, loss, duplication,
-//!   reordering, corruption, bandwidth and MTU.
+//!   reordering, corruption, delay spikes, bandwidth and MTU.
 //! - A virtual clock that jumps to the next event: a datagram's arrival, a stack's
 //!   [`synack::Stack::poll_timeout`], an application's step.
 //! - A seeded RNG of its own: the same seed gives a byte-identical trace.
@@ -15,6 +15,12 @@
 //!   happen to it.
 //! - Scenarios with their own check: the built-ins ([`builtin_names`], [`builtin`]) and
 //!   custom ones from TOML ([`Scenario::from_toml_str`]; `examples/custom.toml`).
+//! - Randomised campaigns ([`campaign`]): many seeds, each a full lifecycle over its own
+//!   mix of faults (loss, duplication, reordering, corruption, delay spikes), checked
+//!   against the same invariants; a failing seed replays with its trace.
+//! - Attacks at scale ([`hostile`]): a SYN flood against a listener and a blind
+//!   attacker against established connections, on a lean network of many hosts that
+//!   carries datagrams with spoofed sources.
 //!
 //! ```
 //! let sc = synack_sim::builtin("close").expect("a built-in");
@@ -26,11 +32,13 @@
 
 mod app;
 mod builtin;
+pub mod campaign;
 mod check;
 mod custom;
 mod engine;
 mod error;
 pub mod figure5;
+pub mod hostile;
 mod link;
 mod options;
 mod result;
@@ -40,6 +48,7 @@ mod scenario;
 
 pub use builtin::{builtin, builtin_names};
 pub use error::{ScenarioError, SimError};
+pub use link::LinkStats;
 pub use options::{SimOptions, DEFAULT_SEED, MAX_OPTION_DURATION};
 pub use result::{HostResult, SimResult};
 pub use scenario::{

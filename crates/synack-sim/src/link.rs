@@ -1,9 +1,10 @@
 //! A directional link: delay, jitter, loss, duplication, reordering, corruption,
-//! bandwidth (serialization delay, FIFO) and MTU.
+//! delay spikes, bandwidth (serialization delay, FIFO) and MTU.
 //!
 //! Every datagram draws the same fixed set of random numbers from the link's own
 //! stream, whatever the link's settings: a link's faults depend only on the seed, the
-//! link's name and the datagrams it carried before.
+//! link's name and the datagrams it carried before. Delay spikes draw from a second
+//! stream of their own, so that adding them changed no earlier run.
 
 use crate::rng::{fnv1a, SimRng, FNV_OFFSET};
 use crate::scenario::LinkParams;
@@ -38,6 +39,29 @@ pub(crate) struct Fate {
     pub(crate) corrupted: bool,
 }
 
+/// What a link did to the datagrams it carried during a run: the faults it injected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// The link's name (`client->server`).
+    pub name: String,
+    /// Datagrams handed to the link.
+    pub carried: u64,
+    /// Datagrams lost to the link's random loss.
+    pub lost: u64,
+    /// Datagrams dropped by a rule or for exceeding the MTU.
+    pub dropped: u64,
+    /// Datagrams delivered twice.
+    pub duplicated: u64,
+    /// Datagrams held back so that later ones overtook them.
+    pub reordered: u64,
+    /// Datagrams damaged (one bit flipped; their checksum fails).
+    pub corrupted: u64,
+    /// Delay spikes (stalls of the link) that started.
+    pub spikes: u64,
+    /// Datagrams held up by a delay spike.
+    pub spiked: u64,
+}
+
 /// A link at run time.
 #[derive(Debug)]
 pub(crate) struct LinkRt {
@@ -45,14 +69,34 @@ pub(crate) struct LinkRt {
     pub(crate) to: usize,
     params: LinkParams,
     rng: SimRng,
+    /// The delay spikes' own stream.
+    spike_rng: SimRng,
     /// When the link finishes serializing what it was given (FIFO).
     busy_until: Instant,
+    /// The end of the current delay spike, if one is under way.
+    stall_until: Instant,
+    pub(crate) stats: LinkStats,
 }
+
+/// Separates the delay spikes' stream from the link's main stream.
+const SPIKE_STREAM: u64 = 0x7370_696b_6573;
 
 impl LinkRt {
     pub(crate) fn new(name: String, to: usize, params: LinkParams, seed: u64) -> LinkRt {
-        let rng = SimRng::new(seed, fnv1a(FNV_OFFSET, name.as_bytes()));
-        LinkRt { name, to, params, rng, busy_until: Instant::ZERO }
+        let stream = fnv1a(FNV_OFFSET, name.as_bytes());
+        let rng = SimRng::new(seed, stream);
+        let spike_rng = SimRng::new(seed, stream ^ SPIKE_STREAM);
+        let stats = LinkStats { name: name.clone(), ..LinkStats::default() };
+        LinkRt {
+            name,
+            to,
+            params,
+            rng,
+            spike_rng,
+            busy_until: Instant::ZERO,
+            stall_until: Instant::ZERO,
+            stats,
+        }
     }
 
     /// Serialization time of `len` bytes at the link's bandwidth.
@@ -77,6 +121,12 @@ impl LinkRt {
         let jitter = Duration::from_micros(self.rng.up_to(p.jitter.as_micros()));
         let dup_jitter = Duration::from_micros(self.rng.up_to(p.jitter.as_micros()));
         let pick = self.rng.next_u64();
+        let u_spike = self.spike_rng.unit();
+        self.stats.carried += 1;
+        if u_spike < p.spike && now >= self.stall_until {
+            self.stall_until = now + p.spike_delay;
+            self.stats.spikes += 1;
+        }
 
         let dropped = if rule.drop {
             Some(DropCause::Rule)
@@ -87,6 +137,11 @@ impl LinkRt {
         } else {
             None
         };
+        match dropped {
+            Some(DropCause::Loss) => self.stats.lost += 1,
+            Some(_) => self.stats.dropped += 1,
+            None => {}
+        }
         if dropped == Some(DropCause::Mtu) {
             // Never put on the wire.
             return Fate { dropped, arrivals: Vec::new(), duplicated: false, corrupted: false };
@@ -105,9 +160,19 @@ impl LinkRt {
                 Duration::from_millis(1)
             });
             arrival += extra;
+            self.stats.reordered += 1;
+        }
+        if self.stall_until > now {
+            let after_stall = self.stall_until + p.delay + jitter;
+            if after_stall > arrival {
+                arrival = after_stall;
+            }
+            self.stats.spiked += 1;
         }
         let corrupted = u_corrupt < p.corrupt && corrupt(bytes, pick);
         let duplicated = rule.duplicate || u_dup < p.dup;
+        self.stats.corrupted += u64::from(corrupted);
+        self.stats.duplicated += u64::from(duplicated);
         let mut arrivals = vec![arrival];
         if duplicated {
             arrivals.push(arrival + DUP_GAP + dup_jitter);
@@ -177,6 +242,21 @@ mod tests {
         let mut l = LinkRt::new("a->b".into(), 1, p, 1);
         let mut bytes = vec![0u8; 577];
         assert_eq!(l.carry(Instant::ZERO, &mut bytes, RuleEffect::default()).dropped, Some(DropCause::Mtu));
+    }
+
+    #[test]
+    fn a_delay_spike_holds_every_datagram_until_the_stall_ends_in_order() {
+        let p = LinkParams { spike: 1.0, spike_delay: Duration::from_millis(500), ..params() };
+        let mut l = LinkRt::new("a->b".into(), 1, p, 1);
+        let mut bytes = vec![0u8; 40];
+        let a = l.carry(Instant::ZERO, &mut bytes, RuleEffect::default());
+        let b = l.carry(Instant::from_millis(100), &mut bytes, RuleEffect::default());
+        // The stall started at 0 ends at 500 ms; both arrive 10 ms later, in order.
+        assert_eq!(a.arrivals, vec![Instant::from_millis(510)]);
+        assert_eq!(b.arrivals, vec![Instant::from_millis(510)]);
+        let c = l.carry(Instant::from_millis(600), &mut bytes, RuleEffect::default());
+        assert_eq!(c.arrivals, vec![Instant::from_millis(1110)], "a new spike starts after the first");
+        assert_eq!((l.stats.spikes, l.stats.spiked, l.stats.carried), (2, 3, 3));
     }
 
     #[test]

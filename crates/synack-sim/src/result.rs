@@ -1,6 +1,7 @@
 //! What a run produces: the trace, each host's end state and delivered bytes, and the
 //! scenario's check.
 
+use crate::link::LinkStats;
 use std::net::IpAddr;
 use synack::{CloseReason, StackStats, State};
 use synack_viz::{Event, TraceLine};
@@ -34,6 +35,15 @@ pub struct HostResult {
     pub unfinished_steps: Vec<String>,
     /// The stack's counters (checksum failures, RSTs sent, retransmissions, ...).
     pub stats: StackStats,
+    /// Connections the stack still held when the run ended
+    /// ([`synack::Stack::connection_count`]).
+    pub connections_left: usize,
+    /// TIME-WAIT records the stack still held when the run ended
+    /// ([`synack::Stack::time_wait_count`]).
+    pub time_wait_left: usize,
+    /// The stack's next deadline when the run ended ([`synack::Stack::poll_timeout`]),
+    /// microseconds; `None` when no timer was armed.
+    pub timer_left_us: Option<u64>,
 }
 
 impl HostResult {
@@ -60,6 +70,8 @@ pub struct SimResult {
     pub end_us: u64,
     /// Events processed.
     pub events: u64,
+    /// What each link did (faults injected), in the scenario's link order.
+    pub links: Vec<LinkStats>,
 }
 
 impl SimResult {

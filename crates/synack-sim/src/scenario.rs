@@ -33,6 +33,10 @@ pub struct Scenario {
     pub(crate) expect: Expect,
     pub(crate) max_events: u64,
     pub(crate) max_time: Duration,
+    /// When a host's connection fails (reset, timed out, refused), its application
+    /// releases the handle and gives up its remaining steps, as a real application
+    /// would, instead of waiting for triggers that will never come.
+    pub(crate) release_on_error: bool,
 }
 
 /// A host: a name, an address and its stack's configuration (tracing, the secret and
@@ -59,6 +63,12 @@ pub(crate) struct LinkParams {
     pub(crate) mtu: Option<usize>,
     /// Extra delay of a reordered datagram; `None`: the link's delay (at least 1 ms).
     pub(crate) reorder_delay: Option<Duration>,
+    /// Probability in `0..=1` that a datagram starts a delay spike: the link stalls for
+    /// `spike_delay`, and every datagram it carries meanwhile (this one included)
+    /// arrives no earlier than the stall's end plus the link's delay, in order.
+    pub(crate) spike: f64,
+    /// How long a delay spike stalls the link.
+    pub(crate) spike_delay: Duration,
 }
 
 impl Default for LinkParams {
@@ -73,6 +83,8 @@ impl Default for LinkParams {
             bandwidth_bps: 0,
             mtu: None,
             reorder_delay: None,
+            spike: 0.0,
+            spike_delay: Duration::ZERO,
         }
     }
 }
@@ -231,6 +243,8 @@ pub(crate) struct CustomExpect {
 pub(crate) enum Expect {
     Story(Story),
     Custom(CustomExpect),
+    /// The invariants of a simulation campaign's case ([`crate::campaign`]).
+    Campaign(crate::campaign::CampaignExpect),
 }
 
 impl Scenario {
@@ -291,6 +305,7 @@ impl Scenario {
             expect: Expect::Story(story),
             max_events: DEFAULT_MAX_EVENTS,
             max_time: DEFAULT_MAX_TIME,
+            release_on_error: false,
         }
     }
 

@@ -42,6 +42,7 @@ pub(crate) fn check(
     let mut diffs = match &sc.expect {
         Expect::Story(s) => stories::check(*s, &ctx),
         Expect::Custom(e) => custom(e, &ctx),
+        Expect::Campaign(e) => crate::campaign::check::check(e, &ctx),
     };
     if let Err(errors) = figure5::validate(trace) {
         diffs.extend(errors.into_iter().map(|e| format!("Figure 5: {e}")));

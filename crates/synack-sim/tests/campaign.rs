@@ -1,0 +1,204 @@
+//! Simulation campaigns: a slice of seeds keeps every invariant, a seed replays exactly,
+//! and the campaign's check fails on wrong results and traces (a lost or changed byte,
+//! a TIME-WAIT or connection left behind, a connection not CLOSED, an unexplained
+//! error, a timer left armed).
+
+use synack::{CloseReason, ConnError};
+use synack_sim::campaign::{Campaign, Case, CaseRun, CloseOrder, Side};
+use synack_sim::HostResult;
+use synack_viz::{Event, TraceLine};
+
+/// The seeds `cargo test` runs (CI runs more through the CLI).
+const SLICE: u64 = 50;
+
+fn check(run: &CaseRun, trace: &[TraceLine], hosts: &[HostResult]) -> Result<(), Vec<String>> {
+    run.case.scenario().check_trace(trace, hosts, &run.case.options())
+}
+
+fn assert_reports(res: Result<(), Vec<String>>, needle: &str) {
+    let diffs = res.expect_err("the tampered result must fail the campaign's check");
+    assert!(diffs.iter().any(|d| d.contains(needle)), "no {needle:?} in {diffs:#?}");
+}
+
+/// The first seed from 1 on whose case matches `want` and passed.
+fn passing_case(want: impl Fn(&Case) -> bool) -> CaseRun {
+    (1..500)
+        .map(Case::from_seed)
+        .filter(|c| want(c))
+        .map(|c| c.run())
+        .find(CaseRun::passed)
+        .expect("a passing case of that kind among the first seeds")
+}
+
+fn client_first_with_data_both_ways() -> CaseRun {
+    passing_case(|c| c.order == CloseOrder::ClientFirst && c.client_bytes > 100 && c.server_bytes > 100)
+}
+
+fn is_state(l: &TraceLine, host: &str, from: &str, to: &str) -> bool {
+    matches!(&l.event, Event::State(s) if s.host == host && s.from == from && s.to == to)
+}
+
+#[test]
+fn a_slice_of_seeds_keeps_every_invariant() {
+    let report = Campaign { from: 1, seeds: SLICE, jobs: 2 }.run(&mut |_| {});
+    assert_eq!(report.failures, Vec::new());
+    assert_eq!(report.passed, SLICE);
+    assert_eq!(report.delivered + report.aborted + report.network_errors.len() as u64, SLICE);
+    assert!(report.delivered > 0 && report.aborted > 0, "{report:?}");
+    let f = report.faults;
+    assert!(f.drops > 0 && f.dups > 0 && f.reorders > 0 && f.corruptions > 0 && f.spikes > 0, "{f:?}");
+    assert!(report.bad_checksums > 0, "corrupted datagrams are caught by the checksums");
+}
+
+#[test]
+fn the_report_does_not_depend_on_the_number_of_threads() {
+    let one = Campaign { from: 100, seeds: 12, jobs: 1 }.run(&mut |_| {});
+    let three = Campaign { from: 100, seeds: 12, jobs: 3 }.run(&mut |_| {});
+    assert_eq!(one, three);
+}
+
+#[test]
+fn progress_is_reported_after_every_seed() {
+    let mut seen = Vec::new();
+    Campaign { from: 7, seeds: 4, jobs: 1 }.run(&mut |p| seen.push((p.done, p.total)));
+    assert_eq!(seen, vec![(1, 4), (2, 4), (3, 4), (4, 4)]);
+}
+
+#[test]
+fn a_seed_replays_the_same_case_and_the_same_trace() {
+    let a = Case::from_seed(4711).run();
+    let b = Case::from_seed(4711).run();
+    assert_eq!(a.case, b.case);
+    assert_eq!(a.result.trace, b.result.trace);
+    assert_eq!(a.result.hosts, b.result.hosts);
+}
+
+#[test]
+fn every_closing_order_passes() {
+    for order in [
+        CloseOrder::ClientFirst,
+        CloseOrder::ServerFirst,
+        CloseOrder::Simultaneous,
+        CloseOrder::HalfClose,
+        CloseOrder::Abort(Side::Client),
+        CloseOrder::Abort(Side::Server),
+    ] {
+        let run = passing_case(|c| c.order == order);
+        assert!(run.passed(), "{order}: {:?}", run.verdict);
+    }
+}
+
+#[test]
+fn a_half_close_delivers_the_data_sent_after_the_fin() {
+    let run = passing_case(|c| c.order == CloseOrder::HalfClose && c.after_fin_bytes > 1000);
+    let client = run.result.host("client").expect("client");
+    assert_eq!(client.bytes_received, run.case.server_bytes + run.case.after_fin_bytes);
+    assert!(client.eof, "the client read the server's FIN after the data");
+}
+
+#[test]
+fn an_abort_ends_in_an_error_on_both_sides() {
+    for side in [Side::Client, Side::Server] {
+        let run = passing_case(|c| c.order == CloseOrder::Abort(side) && c.client_bytes > 1000);
+        for h in &run.result.hosts {
+            assert!(matches!(h.outcome, Some(CloseReason::Error(_))), "{}: {:?}", h.name, h.outcome);
+        }
+        let peer = run.result.host(side.peer().name()).expect("peer");
+        assert!(
+            matches!(
+                peer.outcome,
+                Some(CloseReason::Error(ConnError::Reset | ConnError::TimedOut | ConnError::Aborted))
+            ),
+            "{:?}",
+            peer.outcome
+        );
+    }
+}
+
+#[test]
+fn the_untouched_result_passes_the_check() {
+    let run = client_first_with_data_both_ways();
+    assert_eq!(check(&run, &run.result.trace, &run.result.hosts), Ok(()));
+}
+
+#[test]
+fn a_lost_byte_fails_the_check() {
+    let run = client_first_with_data_both_ways();
+    let mut hosts = run.result.hosts.clone();
+    hosts[1].bytes_received -= 1;
+    assert_reports(check(&run, &run.result.trace, &hosts), "server: the exchange is incomplete");
+    assert_reports(check(&run, &run.result.trace, &hosts), "are not the first");
+}
+
+#[test]
+fn a_changed_or_extra_byte_fails_the_check() {
+    let run = client_first_with_data_both_ways();
+    let mut hosts = run.result.hosts.clone();
+    hosts[0].received_hash ^= 1;
+    assert_reports(check(&run, &run.result.trace, &hosts), "client: the");
+    let mut hosts = run.result.hosts.clone();
+    hosts[0].bytes_received += 1;
+    assert_reports(check(&run, &run.result.trace, &hosts), "more than the");
+}
+
+#[test]
+fn a_time_wait_left_behind_fails_the_check() {
+    let run = client_first_with_data_both_ways();
+    let mut hosts = run.result.hosts.clone();
+    hosts[0].time_wait_left = 1;
+    assert_reports(check(&run, &run.result.trace, &hosts), "client: 1 TIME-WAIT record(s) left");
+    // The trace that never leaves TIME-WAIT tells the same.
+    let trace: Vec<TraceLine> =
+        run.result.trace.iter().filter(|l| !is_state(l, "client", "TIME-WAIT", "CLOSED")).cloned().collect();
+    assert_reports(check(&run, &trace, &run.result.hosts), "ended in TIME-WAIT, not CLOSED");
+}
+
+#[test]
+fn a_connection_not_closed_fails_the_check() {
+    let run = client_first_with_data_both_ways();
+    let trace: Vec<TraceLine> =
+        run.result.trace.iter().filter(|l| !is_state(l, "server", "LAST-ACK", "CLOSED")).cloned().collect();
+    assert_reports(check(&run, &trace, &run.result.hosts), "ended in LAST-ACK, not CLOSED");
+    let mut hosts = run.result.hosts.clone();
+    hosts[1].connections_left = 1;
+    assert_reports(check(&run, &run.result.trace, &hosts), "server: 1 connection(s) still held");
+}
+
+#[test]
+fn a_timer_left_armed_or_a_run_that_never_goes_quiet_fails_the_check() {
+    let run = client_first_with_data_both_ways();
+    let mut hosts = run.result.hosts.clone();
+    hosts[1].timer_left_us = Some(3_600_000_000);
+    assert_reports(check(&run, &run.result.trace, &hosts), "server: a timer still armed");
+    // The last line (TIME-WAIT's end) ten minutes later than it was.
+    let mut trace = run.result.trace.clone();
+    if let Some(last) = trace.last_mut() {
+        last.t_us += 600_000_000;
+    }
+    assert_reports(check(&run, &trace, &run.result.hosts), "after the last segment");
+}
+
+#[test]
+fn an_error_on_one_side_only_fails_the_check() {
+    let run = client_first_with_data_both_ways();
+    let mut hosts = run.result.hosts.clone();
+    hosts[1].bytes_received /= 2;
+    hosts[0].outcome = Some(CloseReason::Error(ConnError::Reset));
+    assert_reports(check(&run, &run.result.trace, &hosts), "server: the exchange is incomplete");
+    let res = check(&run, &run.result.trace, &hosts);
+    assert!(
+        !res.expect_err("fails").iter().any(|d| d.starts_with("client: the exchange is incomplete")),
+        "the side that reports the reset explains itself"
+    );
+}
+
+#[test]
+fn a_peer_that_never_learns_of_the_abort_fails_the_check() {
+    let run = passing_case(|c| c.order == CloseOrder::Abort(Side::Client));
+    let mut hosts = run.result.hosts.clone();
+    hosts[1].outcome = Some(CloseReason::Normal);
+    assert_reports(
+        check(&run, &run.result.trace, &hosts),
+        "server: its peer aborted, but its connection ended normal",
+    );
+}
