@@ -410,9 +410,11 @@ impl Stack {
 
     /// Passive OPEN (RFC 9293 3.10.1): accept connections to `local` (an unspecified IP
     /// listens on every address). At most `backlog` connections wait for `accept` or are
-    /// still completing their handshake (0 means the configured default); SYNs beyond
-    /// it are dropped, not answered, and succeed on retransmission once `accept` makes
-    /// room.
+    /// still completing their handshake (0 means the configured default). With
+    /// [`crate::config::SynCookies::Off`], SYNs beyond it are dropped, not answered, and
+    /// succeed on retransmission once `accept` makes room; with the default
+    /// `WhenFull`, a full SYN queue answers with SYN cookies (RFC 4987) instead, and a
+    /// full accept queue still drops.
     pub fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, Error> {
         if local.port() == 0 {
             return Err(UsageError::InvalidAddress.into());
