@@ -261,15 +261,7 @@ impl Stack {
             // Fifth step, TIME-WAIT: "The only thing that can arrive in this state is a
             // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
             // timeout."
-            rec.deadline = now + two_msl;
-            let at = rec.deadline;
-            self.push_control(tuple, ack_hdr);
-            self.trace(TraceEvent::Timer {
-                conn: tuple,
-                timer: TimerKind::TimeWait,
-                action: TimerAction::Set,
-                at,
-            });
+            self.ack_and_restart_two_msl(tuple, ack_hdr, now + two_msl);
             return TimeWaitVerdict::Done;
         }
 
@@ -332,17 +324,7 @@ impl Stack {
         // that sits at RCV.NXT reaches this step; one beyond it would be "held for later
         // processing" (first step) and is ignored with its text.
         if fl.fin() && hdr.seq + payload_len as u32 == rec_rcv_nxt {
-            if let Some(rec) = self.time_wait.map.get_mut(&tuple) {
-                rec.deadline = now + two_msl;
-                let at = rec.deadline;
-                self.push_control(tuple, ack_hdr);
-                self.trace(TraceEvent::Timer {
-                    conn: tuple,
-                    timer: TimerKind::TimeWait,
-                    action: TimerAction::Set,
-                    at,
-                });
-            }
+            self.ack_and_restart_two_msl(tuple, ack_hdr, now + two_msl);
             return TimeWaitVerdict::Done;
         }
         // Otherwise nothing: a duplicate ACK "can be ignored"; seventh step, TIME-WAIT:
@@ -359,6 +341,20 @@ impl Stack {
         } else {
             self.stats.challenge_acks_suppressed += 1;
         }
+    }
+
+    /// Answer a FIN in TIME-WAIT: ACK it and restart the 2×MSL timer to `deadline`.
+    fn ack_and_restart_two_msl(&mut self, tuple: FourTuple, ack_hdr: TcpHeader, deadline: Instant) {
+        if let Some(rec) = self.time_wait.map.get_mut(&tuple) {
+            rec.deadline = deadline;
+        }
+        self.push_control(tuple, ack_hdr);
+        self.trace(TraceEvent::Timer {
+            conn: tuple,
+            timer: TimerKind::TimeWait,
+            action: TimerAction::Set,
+            at: deadline,
+        });
     }
 
     pub(super) fn remove_time_wait(&mut self, tuple: FourTuple) {
