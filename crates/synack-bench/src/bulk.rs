@@ -83,15 +83,7 @@ fn gbps(bytes: u64, elapsed: Duration) -> f64 {
 /// One bulk run on synack; Gbit/s.
 pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
     let mut pair = sy::Pair::new(p.mtu, BUFFER);
-    let l = pair.b.listen(net::server(net::BULK_PORT), 1).expect("listen");
-    let now = pair.now();
-    let c = pair.a.connect(now, net::server(net::BULK_PORT)).expect("connect");
-    let mut s = None;
-    pair.settle("bulk connection", |p| {
-        s = s.or_else(|| p.b.accept(l));
-        s.is_some() && p.a.state(c) == synack::State::Established
-    });
-    let s = s.expect("accepted");
+    let (c, s) = pair.establish_bulk("bulk connection");
     let mut rbuf = vec![0u8; CHUNK];
     let (mut sent, mut recvd) = (0u64, 0u64);
     let start = Stopwatch::start();

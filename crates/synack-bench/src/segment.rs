@@ -92,15 +92,7 @@ pub(crate) fn run_synack(target: u64, frozen: bool) -> Cost {
     if frozen {
         pair.clock = Clock::frozen();
     }
-    let l = pair.b.listen(net::server(net::BULK_PORT), 1).expect("listen");
-    let now = pair.now();
-    let c = pair.a.connect(now, net::server(net::BULK_PORT)).expect("connect");
-    let mut s = None;
-    pair.settle("segment_cost connection", |p| {
-        s = s.or_else(|| p.b.accept(l));
-        s.is_some() && p.a.state(c) == synack::State::Established
-    });
-    let s = s.expect("accepted");
+    let (c, s) = pair.establish_bulk("segment_cost connection");
     let pat = Pattern::new();
     let mut rbuf = vec![0u8; READ];
     let mut sent = 0u64;

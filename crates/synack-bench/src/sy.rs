@@ -125,6 +125,20 @@ impl Pair {
         true
     }
 
+    /// Open the one bulk connection (client `a` to server `b` on [`net::BULK_PORT`]) and
+    /// return (client end, server end) once both are established.
+    pub(crate) fn establish_bulk(&mut self, what: &str) -> (ConnId, ConnId) {
+        let l = self.b.listen(net::server(net::BULK_PORT), 1).expect("listen");
+        let now = self.now();
+        let c = self.a.connect(now, net::server(net::BULK_PORT)).expect("connect");
+        let mut s = None;
+        self.settle(what, |p| {
+            s = s.or_else(|| p.b.accept(l));
+            s.is_some() && p.a.state(c) == State::Established
+        });
+        (c, s.expect("accepted"))
+    }
+
     /// Pump (jumping to timers when idle) until `cond` holds. Panics when the pair goes
     /// quiet or after many steps without it: a benchmark must not hang.
     pub(crate) fn settle(&mut self, what: &str, mut cond: impl FnMut(&mut Self) -> bool) {
