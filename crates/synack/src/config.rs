@@ -97,6 +97,16 @@ pub struct Config {
     pub congestion_control: CongestionControl,
     /// Initial congestion window, in segments (RFC 6928).
     pub initial_window: u32,
+    /// Limited Transmit (RFC 3042): each of the first two duplicate ACKs releases one
+    /// new segment beyond the congestion window, so that a small window still collects
+    /// the three duplicate ACKs fast retransmit needs. On by default.
+    pub limited_transmit: bool,
+    /// Tail loss probes (RFC 8985 7): about two round trips after the last ACK, with
+    /// data outstanding, send one segment (new data, or the last segment again) rather
+    /// than wait for the retransmission timeout. A lost ACK at the end of a flight then
+    /// costs a few round trips instead of an RTO and a collapsed window. On by default,
+    /// as in Linux; packetdrill profiles for stacks without it turn it off.
+    pub tail_loss_probe: bool,
     /// Default listen backlog when `listen` is given 0.
     pub default_backlog: usize,
     /// Maximum half-open (SYN-RECEIVED) connections per listener. Past it (or past the
@@ -166,6 +176,8 @@ impl Default for Config {
             nagle: true,
             congestion_control: CongestionControl::Reno,
             initial_window: 10,
+            limited_transmit: true,
+            tail_loss_probe: true,
             default_backlog: 128,
             max_syn_queue: 1024,
             max_connections: 1 << 20,

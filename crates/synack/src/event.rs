@@ -150,4 +150,6 @@ pub struct StackStats {
     pub control_dropped: u64,
     /// Segments retransmitted, all connections.
     pub retransmissions: u64,
+    /// Tail loss probes sent (RFC 8985 7), all connections.
+    pub loss_probes: u64,
 }

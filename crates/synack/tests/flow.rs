@@ -522,6 +522,114 @@ fn one_lost_segment_is_fast_retransmitted_after_three_duplicate_acks() {
     assert!(info.ssthresh < u32::MAX, "the loss halved the window (RFC 5681 3.2 step 2)");
 }
 
+/// A sender (the stack) with a 4-segment initial window facing a raw receiver that
+/// lost the first segment: returns the peer, the connection, and the four segments.
+fn four_in_flight(limited_transmit: bool) -> (RawPeer, ConnId, Vec<RawSeg>) {
+    let mut cfg_b = cfg(SERVER_IP);
+    cfg_b.initial_window = 4;
+    cfg_b.limited_transmit = limited_transmit;
+    let (mut r, l) = raw_server(cfg_b);
+    let (_, s) = r.connect_in(l, mss_opt(1000), 65_535);
+    r.stack.send(s, &pattern(20_000, 3)).unwrap();
+    let first = r.poll();
+    assert_eq!(first.iter().map(|g| g.payload.len()).collect::<Vec<_>>(), [1000; 4], "cwnd = 4 SMSS");
+    (r, s, first)
+}
+
+/// RFC 3042 2 (and RFC 5681 3.2 step 1): "a TCP sender SHOULD send a new data segment in
+/// response to each of the first two duplicate acknowledgments that arrive at the
+/// sender", when the receiver's window allows and the flight stays within cwnd plus 2
+/// SMSS; the third duplicate ACK then triggers fast retransmit.
+#[test]
+fn first_two_duplicate_acks_each_release_one_new_segment_and_the_third_retransmits() {
+    let (mut r, s, first) = four_in_flight(true);
+    let una = first[0].seq();
+    let end = first[3].seq() + 1000;
+    let after1 = r.send_ack(una, 65_535);
+    assert_eq!(after1.len(), 1, "one new segment for the first duplicate ACK: {after1:?}");
+    assert_eq!((after1[0].seq(), after1[0].payload.len()), (end, 1000));
+    let after2 = r.send_ack(una, 65_535);
+    assert_eq!(after2.len(), 1, "one new segment for the second duplicate ACK");
+    assert_eq!((after2[0].seq(), after2[0].payload.len()), (end + 1000, 1000));
+    let after3 = r.send_ack(una, 65_535);
+    assert_eq!(after3.len(), 1, "the third duplicate ACK retransmits, nothing more: {after3:?}");
+    assert_eq!((after3[0].seq(), after3[0].payload.len()), (una, 1000), "fast retransmit of SND.UNA");
+    // RFC 5681 3.2 step 2: ssthresh comes from the FlightSize without the segments sent
+    // by Limited Transmit: max(4000 / 2, 2 * SMSS).
+    assert_eq!(r.stack.info(s).unwrap().ssthresh, 2000);
+}
+
+/// RFC 3042 2: "the receiver's advertised window allows" - a duplicate ACK whose window
+/// leaves no room sends nothing new (and a window change makes it no duplicate).
+#[test]
+fn limited_transmit_respects_the_receiver_window() {
+    let (mut r, _s, first) = four_in_flight(true);
+    let una = first[0].seq();
+    // Shrink the window to exactly the flight (not a duplicate: the window changed).
+    assert!(r.send_ack(una, 4000).is_empty());
+    assert!(r.send_ack(una, 4000).is_empty(), "a duplicate ACK, but the window is full");
+    assert!(r.send_ack(una, 4000).is_empty(), "second duplicate ACK, window still full");
+}
+
+/// Limited Transmit can be switched off (`Config::limited_transmit`): then the first
+/// two duplicate ACKs send nothing, as plain RFC 5681 fast retransmit.
+#[test]
+fn without_limited_transmit_duplicate_acks_send_nothing_until_the_third() {
+    let (mut r, _s, first) = four_in_flight(false);
+    let una = first[0].seq();
+    assert!(r.send_ack(una, 65_535).is_empty());
+    assert!(r.send_ack(una, 65_535).is_empty());
+    // The third retransmits SND.UNA first; the inflated cwnd (ssthresh + 3 SMSS = 5000
+    // bytes, RFC 5681 3.2 step 3) then lets one new segment follow (step 5).
+    let rtx = r.send_ack(una, 65_535);
+    assert_eq!(rtx[0].seq(), una);
+    assert_eq!(rtx.len(), 2, "{rtx:?}");
+}
+
+/// Sends 4 segments with an initial window of 2 and the first segment lost; returns
+/// how often the retransmission timer fired.
+fn rto_fires_after_first_of_two_lost(limited_transmit: bool) -> usize {
+    let mut ca = config(CLIENT_IP);
+    ca.initial_window = 2;
+    ca.limited_transmit = limited_transmit;
+    // Unscaled, the receiver's first ACK announces the window its SYN,ACK did, so it
+    // counts as a duplicate (RFC 5681 2 (e): "the advertised window in the incoming
+    // acknowledgment equals the advertised window in the last incoming acknowledgment").
+    let mut cb = config(SERVER_IP);
+    cb.window_scaling = false;
+    let mut p = Pair::with_configs(ca, cb);
+    let (c, s) = p.establish();
+    let mut n = 0;
+    p.rule = Box::new(move |g| {
+        if g.dir == Dir::AtoB && g.len > 0 {
+            n += 1;
+            if n == 1 {
+                return Fate::Drop;
+            }
+        }
+        Fate::Deliver
+    });
+    let body = pattern(4 * 1460, 5);
+    assert!(transfer(&mut p, Dir::AtoB, c, s, &body, 20_000) == body);
+    timer_fires(&p.trace_a, TimerKind::Rto).len()
+}
+
+/// RFC 3042 1: with a small window a loss leaves too few segments behind it for three
+/// duplicate ACKs. With a window of 2 and the first segment lost, each duplicate ACK
+/// releases one new segment, whose duplicate ACK releases the next, until the third
+/// triggers fast retransmit: no retransmission timeout.
+#[test]
+fn small_window_loss_is_repaired_by_fast_retransmit_thanks_to_limited_transmit() {
+    assert_eq!(rto_fires_after_first_of_two_lost(true), 0);
+}
+
+/// The same loss without Limited Transmit: one duplicate ACK only, so the timer must
+/// repair it (which shows the test above can fail).
+#[test]
+fn small_window_loss_needs_the_rto_without_limited_transmit() {
+    assert!(rto_fires_after_first_of_two_lost(false) >= 1);
+}
+
 // ----- RFC 6298 RTO -----------------------------------------------------------------
 
 /// RFC 6298 5.5: "The host MUST set RTO <- RTO * 2 ("back off the timer")"; 5.4: the
@@ -529,7 +637,9 @@ fn one_lost_segment_is_fast_retransmitted_after_three_duplicate_acks() {
 /// backoff.
 #[test]
 fn rto_backs_off_exponentially_and_collapses_after_an_ack() {
-    let mut p = Pair::new();
+    // Without tail loss probes, whose probe would come first (tests/loss_probe.rs).
+    let no_tlp = |ip| Config { tail_loss_probe: false, ..config(ip) };
+    let mut p = Pair::with_configs(no_tlp(CLIENT_IP), no_tlp(SERVER_IP));
     let (c, s) = p.establish();
     let rto0 = p.a.info(c).unwrap().rto;
     assert_eq!(rto0, Duration::from_millis(200), "srtt 20 ms + 4*10 ms, clamped to the 200 ms minimum");

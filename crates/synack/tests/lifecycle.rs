@@ -332,10 +332,15 @@ fn retransmissions_give_up_with_timed_out() {
     p.drive_idle(1000);
     assert_eq!(p.a.error(c), Some(ConnError::TimedOut));
     let data: Vec<_> = p.segs(Dir::AtoB).into_iter().filter(|s| s.len > 0).cloned().collect();
-    assert_eq!(data.len(), 4, "the original and 3 retransmissions");
-    // Exponential backoff (RFC 6298 5.5).
+    // The original, one tail loss probe (RFC 8985 7.3, which is no timeout and does
+    // not count toward R2), and 3 retransmissions on timeouts.
+    assert_eq!(data.len(), 5, "the original, a probe and 3 retransmissions");
+    assert_eq!(p.a.stats().loss_probes, 1);
+    // Exponential backoff between the timeouts (RFC 6298 5.5).
     let gaps: Vec<_> = data.windows(2).map(|w| w[1].t - w[0].t).collect();
-    assert!(gaps[1] >= gaps[0].saturating_mul(2).saturating_sub(Duration::from_millis(1)), "{gaps:?}");
+    let ms = Duration::from_millis(1);
+    assert!(gaps[2] >= gaps[1].saturating_mul(2).saturating_sub(ms), "{gaps:?}");
+    assert!(gaps[3] >= gaps[2].saturating_mul(2).saturating_sub(ms), "{gaps:?}");
 }
 
 #[test]

@@ -53,6 +53,10 @@ impl Profile {
     /// The stack configuration before any script line applies.
     pub(crate) fn base_config(self) -> Config {
         let mut cfg = Config { secret: *b"synack-drill-isn", trace: true, ..Config::default() };
+        // No tail loss probes (RFC 8985) in any profile: FreeBSD's default stack has
+        // none, RFC 9293 does not include them, and the scripts time every
+        // retransmission against the RTO (the Linux-sourced ones included).
+        cfg.tail_loss_probe = false;
         match self {
             Profile::Freebsd => {
                 // net.inet.tcp.recvspace / sendspace defaults.

@@ -14,15 +14,34 @@ pub(crate) struct Congestion {
     /// NewReno "recover": the highest sequence sent when recovery began (RFC 6582 3.2).
     pub(crate) recover: Option<SeqNum>,
     mss: u32,
+    /// Limited Transmit (RFC 3042) is on.
+    limited_transmit: bool,
+    /// Bytes sent beyond cwnd by Limited Transmit since the last new ACK: RFC 5681 3.2
+    /// step 2 keeps them out of the FlightSize that sets ssthresh.
+    limited_sent: u32,
 }
 
 impl Congestion {
-    pub(crate) fn new(kind: CongestionControl, mss: u32, initial_window: u32) -> Self {
+    pub(crate) fn new(
+        kind: CongestionControl,
+        mss: u32,
+        initial_window: u32,
+        limited_transmit: bool,
+    ) -> Self {
         let cwnd = match kind {
             CongestionControl::None => u32::MAX,
             _ => mss.saturating_mul(initial_window.max(1)),
         };
-        Congestion { kind, cwnd, ssthresh: u32::MAX, dupacks: 0, recover: None, mss }
+        Congestion {
+            kind,
+            cwnd,
+            ssthresh: u32::MAX,
+            dupacks: 0,
+            recover: None,
+            mss,
+            limited_transmit,
+            limited_sent: 0,
+        }
     }
 
     /// The MSS changed (after the handshake); rescale the initial window.
@@ -41,10 +60,36 @@ impl Congestion {
         self.recover.is_some()
     }
 
+    /// How much the sender may have in flight: cwnd, or during the first two duplicate
+    /// ACKs outside recovery, cwnd plus one SMSS per duplicate ACK. RFC 3042 2: "a TCP
+    /// sender SHOULD send a new data segment in response to each of the first two
+    /// duplicate acknowledgments that arrive at the sender", provided "the amount of
+    /// outstanding data would remain less than or equal to the congestion window plus
+    /// 2*SMSS"; and "The congestion window (cwnd) MUST NOT be changed when these new
+    /// segments are transmitted." (The caller also applies the receiver's window.)
+    #[inline]
+    pub(crate) fn send_window(&self) -> u32 {
+        if self.limited_transmit && self.dupacks > 0 && !self.in_recovery() {
+            self.cwnd.saturating_add(self.dupacks.min(2) * self.mss)
+        } else {
+            self.cwnd
+        }
+    }
+
+    /// New data went out reaching `flight` bytes outstanding: note what of it Limited
+    /// Transmit sent beyond cwnd.
+    #[inline]
+    pub(crate) fn on_send(&mut self, flight: u32) {
+        if self.dupacks > 0 && flight > self.cwnd {
+            self.limited_sent = self.limited_sent.max(flight - self.cwnd);
+        }
+    }
+
     /// New data acknowledged (`acked` bytes). Returns true when a NewReno partial ACK
     /// calls for retransmitting the next hole.
     pub(crate) fn on_new_ack(&mut self, ack: SeqNum, acked: u32, flight_before: u32) -> bool {
         self.dupacks = 0;
+        self.limited_sent = 0;
         if let Some(recover) = self.recover {
             if ack.gt(recover) || ack == recover {
                 // RFC 6582 3.2 step 3, full acknowledgment: cwnd = min(ssthresh,
@@ -87,8 +132,11 @@ impl Congestion {
             return false;
         }
         if self.dupacks == 3 {
-            // RFC 5681 3.2 steps 2-3.
+            // RFC 5681 3.2 steps 2-3. Step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)",
+            // and "when [RFC3042] is in use, additional data sent in limited transmit
+            // MUST NOT be included in this calculation."
             if self.enabled() {
+                let flight = flight.saturating_sub(self.limited_sent);
                 self.ssthresh = (flight / 2).max(2 * self.mss);
                 self.cwnd = self.ssthresh.saturating_add(3 * self.mss);
             }
@@ -98,9 +146,20 @@ impl Congestion {
         false
     }
 
+    /// A tail loss probe that retransmitted the last segment turned out to repair a real
+    /// loss (RFC 8985 7.4.2): the response of a fast recovery, whose end leaves cwnd at
+    /// ssthresh = max(FlightSize / 2, 2*SMSS) (RFC 5681 3.2 step 2, RFC 6582 3.2 step 3).
+    pub(crate) fn on_probe_repaired_loss(&mut self, flight: u32) {
+        if self.enabled() {
+            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.cwnd = self.cwnd.min(self.ssthresh);
+        }
+    }
+
     /// The retransmission timer fired (RFC 5681 3.1, eq. 4; loss window of one SMSS).
     pub(crate) fn on_rto(&mut self, flight: u32) {
         self.dupacks = 0;
+        self.limited_sent = 0;
         self.recover = None;
         if self.enabled() {
             self.ssthresh = (flight / 2).max(2 * self.mss);
@@ -115,7 +174,7 @@ mod tests {
 
     #[test]
     fn slow_start_grows_by_one_mss_per_ack_until_ssthresh() {
-        let mut c = Congestion::new(CongestionControl::Reno, 1000, 2);
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 2, true);
         assert_eq!(c.cwnd, 2000);
         c.on_new_ack(SeqNum(1000), 1000, 2000);
         assert_eq!(c.cwnd, 3000);
@@ -126,7 +185,7 @@ mod tests {
 
     #[test]
     fn third_duplicate_ack_enters_fast_recovery_and_full_ack_leaves_it() {
-        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10);
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true);
         assert!(!c.on_dupack(SeqNum(10_000), 10_000));
         assert!(!c.on_dupack(SeqNum(10_000), 10_000));
         assert!(c.on_dupack(SeqNum(10_000), 10_000));
@@ -145,7 +204,7 @@ mod tests {
 
     #[test]
     fn timeout_collapses_cwnd_to_one_segment() {
-        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10);
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true);
         c.on_rto(8000);
         assert_eq!(c.cwnd, 1000);
         assert_eq!(c.ssthresh, 4000);
@@ -153,7 +212,7 @@ mod tests {
 
     #[test]
     fn without_congestion_control_the_window_is_unbounded() {
-        let mut c = Congestion::new(CongestionControl::None, 1000, 10);
+        let mut c = Congestion::new(CongestionControl::None, 1000, 10, true);
         c.on_rto(8000);
         assert_eq!(c.cwnd, u32::MAX);
         assert!(c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1));

@@ -443,14 +443,15 @@ impl Conn {
                 // segment.
                 self.retransmit_una = true;
             }
-            // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart.
+            self.probe_on_new_ack(hdr, flight_before);
+            // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart
+            // (as a loss probe timeout where RFC 8985 7.2 allows one).
             if self.snd_una == self.snd_nxt {
                 let k = self.rto_kind();
+                self.lp.armed = false;
                 self.cancel_timer(ctx, k);
             } else {
-                let at = ctx.now + self.rtt.rto();
-                let k = self.rto_kind();
-                self.set_timer(ctx, k, at);
+                self.arm_retransmission_timer(ctx, true);
             }
             if self.want_writable && self.tx.free() > 0 && self.fin.is_none() {
                 self.want_writable = false;

@@ -7,6 +7,7 @@ mod cc;
 mod input;
 mod options;
 mod output;
+mod probe;
 mod rtt;
 mod timers;
 
@@ -222,6 +223,8 @@ pub(crate) struct Conn {
     /// The segment being timed (Karn's rule: never a retransmitted one).
     pub(crate) rtt_probe: Option<(SeqNum, Instant)>,
     pub(crate) cc: Congestion,
+    /// Tail loss probe state (RFC 8985 7, `probe.rs`).
+    pub(crate) lp: probe::LossProbe,
     /// Consecutive retransmission timeouts (or unanswered probes) without progress.
     pub(crate) retries: u32,
     pub(crate) retransmissions: u64,
@@ -282,7 +285,13 @@ impl Conn {
             readable_raised: false,
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_probe: None,
-            cc: Congestion::new(cfg.congestion_control, u32::from(mss), cfg.initial_window),
+            cc: Congestion::new(
+                cfg.congestion_control,
+                u32::from(mss),
+                cfg.initial_window,
+                cfg.limited_transmit,
+            ),
+            lp: probe::LossProbe::default(),
             retries: 0,
             retransmissions: 0,
             timers: Timers::default(),

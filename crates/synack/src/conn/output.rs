@@ -75,12 +75,8 @@ impl Conn {
     fn arm_rto_if_idle(&mut self, ctx: &mut Ctx<'_>) {
         // RFC 6298 5.1: "Every time a packet containing data is sent (including a
         // retransmission), if the timer is not running, start it running so that it will
-        // expire after RTO seconds."
-        if self.timers.rto.is_none() {
-            let at = ctx.now + self.rtt.rto();
-            let k = self.rto_kind();
-            self.set_timer(ctx, k, at);
-        }
+        // expire after RTO seconds." (Or a loss probe timeout first: `probe.rs`.)
+        self.arm_retransmission_timer(ctx, false);
     }
 
     /// Whether [`Conn::next_segment`] may have work to do: false only when it would
@@ -92,7 +88,8 @@ impl Conn {
     /// the send logic. It must stay a superset of every condition under which
     /// `next_segment` returns a segment or arms a timer:
     /// - SYN-SENT / SYN-RECEIVED: `need_syn`, or `ack_now` (the bare ACK);
-    /// - synchronized states: `retransmit_una`, `probe_due`, `ack_now`, duplicate ACKs
+    /// - synchronized states: `retransmit_una`, `probe_due`, a loss probe (`lp.send`),
+    ///   `ack_now`, duplicate ACKs
     ///   owed, unsent data (`snd_next` before the end of the queued data: data to send,
     ///   or the persist timer to arm), or our FIN not yet sent (`snd_next <= FIN`).
     #[inline]
@@ -104,6 +101,7 @@ impl Conn {
                 self.ack_now
                     || self.retransmit_una
                     || self.probe_due
+                    || self.lp.send
                     || self.rx.dup_acks_owed() > 0
                     || self.snd_next.lt(self.snd_una + self.tx.len() as u32)
                     || self.fin.is_some_and(|f| self.snd_next.le(f))
@@ -178,9 +176,15 @@ impl Conn {
         }
         self.retransmit_una = false;
 
+        // A tail loss probe (RFC 8985 7.3), outside the congestion window.
+        if let Some((seq, len, fin, retransmit)) = self.take_probe() {
+            return Some(self.emit_range(ctx, seq, len, fin, retransmit));
+        }
+
         let next = self.snd_next;
         let retransmitting = next.lt(self.snd_nxt);
-        let wnd = self.snd_wnd.min(self.cc.cwnd);
+        // cwnd, widened by Limited Transmit on the first two duplicate ACKs (cc.rs).
+        let wnd = self.snd_wnd.min(self.cc.send_window());
         let wnd_edge = self.snd_una + wnd;
         let unsent = data_end.since(next);
         let usable = wnd_edge.since(next);
@@ -260,6 +264,7 @@ impl Conn {
         }
         if self.snd_nxt.lt(end) {
             self.snd_nxt = end;
+            self.cc.on_send(end.since(self.snd_una));
         }
         if retransmit {
             // Karn's rule: never time a retransmitted segment.
@@ -270,7 +275,13 @@ impl Conn {
             self.rtt_probe = Some((end, ctx.now));
         }
         self.on_ack_sent(ctx);
-        self.arm_rto_if_idle(ctx);
+        if self.lp.armed && !retransmit {
+            // RFC 8985 7.2: "start or restart a loss probe PTO timer after transmitting
+            // new data" - the PTO counts from the last transmission.
+            self.arm_retransmission_timer(ctx, true);
+        } else {
+            self.arm_rto_if_idle(ctx);
+        }
         if self.timers.persist.is_some() {
             self.cancel_timer(ctx, TimerKind::Persist);
         }

@@ -30,6 +30,11 @@ impl Conn {
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
         let rto_kind = self.rto_kind();
         if self.fire(ctx, rto_kind) {
+            if self.lp.armed {
+                // A probe timeout, not an RTO (RFC 8985 7.3, `probe.rs`).
+                self.on_probe_timeout(ctx);
+                return Outcome::None;
+            }
             let out = self.on_retransmission_timeout(ctx);
             if out != Outcome::None {
                 return out;
@@ -87,6 +92,7 @@ impl Conn {
             }
             _ => {
                 self.cc.on_rto(self.flight());
+                self.probe_on_rto();
                 // Go back to SND.UNA: the segment there is sent at once, even into a
                 // zero window (it then doubles as the window probe of 3.8.6.1), and
                 // everything after it follows as the collapsed congestion window allows.
@@ -98,6 +104,7 @@ impl Conn {
         // (for the value of RTO after the doubling operation outlined in 5.5)."
         let at = ctx.now + self.rtt.rto();
         let kind = self.rto_kind();
+        self.lp.armed = false;
         self.set_timer(ctx, kind, at);
         Outcome::None
     }

@@ -1,0 +1,163 @@
+//! Tail loss probe (RFC 8985 7): when the last segments of a flight, or the ACKs for
+//! them, are lost, no duplicate ACKs come back and only the retransmission timer would
+//! notice - at least 200 ms later, after which the window collapses to one segment. A
+//! probe timeout (PTO) of about two round trips comes first and sends one segment
+//! (new data, or the last segment again) so that the ACK it elicits starts the normal
+//! recovery instead.
+//!
+//! The PTO shares the retransmission timer's slot (the trace shows it as the `rto`
+//! timer, set earlier than an RTO would be): RFC 8985 7.3 re-arms the RTO once the
+//! probe is out, so the two never run at once.
+
+use super::{Conn, Ctx};
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::Duration;
+use crate::wire::TcpHeader;
+
+/// "WCDelAckT stands for worst case delayed ACK timer" (RFC 8985 7.2), added to the PTO
+/// when only one segment is in flight and the receiver may be holding its ACK back.
+const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
+
+/// A floor under 2×SRTT on very short paths, so that a probe does not race ACKs that
+/// are merely scheduled late by the host (Linux uses 10 ms as well).
+const MIN_PTO: Duration = Duration::from_millis(10);
+
+/// The loss-probe state of one sender.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LossProbe {
+    /// The retransmission timer's slot holds a PTO, not an RTO.
+    pub(crate) armed: bool,
+    /// A probe is due from `next_segment`.
+    pub(crate) send: bool,
+    /// "TLP.end_seq": SND.NXT after the probe went out, while the episode lasts.
+    pub(crate) end: Option<SeqNum>,
+    /// The probe retransmitted the segment starting here (rather than sending new
+    /// data); a D-SACK for it shows the loss was only apparent.
+    pub(crate) retransmitted: Option<SeqNum>,
+    /// SND.NXT when the retransmission timer last expired: no probes until the ACKs pass
+    /// it ("RTO recovery", RFC 8985 7.2).
+    pub(crate) rto_recover: Option<SeqNum>,
+}
+
+impl Conn {
+    /// The probe timeout, when a probe may be scheduled now (RFC 8985 7.2): "The sender
+    /// SHOULD start or restart a loss probe PTO timer after transmitting new data ...
+    /// or upon receiving an ACK that cumulatively acknowledges new data, unless it is
+    /// already in fast recovery, RTO recovery, or ..." - and one probe per episode.
+    /// Without an RTT sample there is no PTO (the RTO alone runs).
+    pub(super) fn probe_timeout(&self, ctx: &Ctx<'_>) -> Option<Duration> {
+        if !ctx.cfg.tail_loss_probe
+            || matches!(self.state, State::SynSent | State::SynReceived)
+            || self.lp.end.is_some()
+            || self.lp.rto_recover.is_some()
+            || self.cc.in_recovery()
+        {
+            return None;
+        }
+        let srtt = self.rtt.srtt()?;
+        // "If FlightSize is equal to one segment ... PTO = 2*SRTT + WCDelAckT; otherwise
+        // PTO = 2*SRTT", and "PTO = min(PTO, RTO)".
+        let mut pto = srtt.saturating_mul(2).max(MIN_PTO);
+        if self.flight() <= u32::from(self.mss) {
+            pto = pto.saturating_add(WORST_CASE_DELAYED_ACK);
+        }
+        Some(pto.min(self.rtt.rto()))
+    }
+
+    /// Start the retransmission timer - as a PTO where a probe is allowed - when it is
+    /// not running, or always when `restart` (RFC 6298 5.1 and 5.3; RFC 8985 7.2).
+    pub(super) fn arm_retransmission_timer(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
+        if !restart && self.timers.rto.is_some() {
+            return;
+        }
+        let (delay, probe) = match self.probe_timeout(ctx) {
+            Some(pto) => (pto, true),
+            None => (self.rtt.rto(), false),
+        };
+        self.lp.armed = probe;
+        let k = self.rto_kind();
+        self.set_timer(ctx, k, ctx.now + delay);
+    }
+
+    /// The PTO expired (RFC 8985 7.3): ask `next_segment` for a probe, which also
+    /// re-arms the RTO ("the sender MUST re-arm the RTO timer, not the PTO timer").
+    pub(super) fn on_probe_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        self.lp.armed = false;
+        if self.snd_una == self.snd_nxt || self.probe_timeout(ctx).is_none() {
+            // Nothing outstanding, or recovery began meanwhile: back to a plain RTO.
+            self.arm_retransmission_timer(ctx, true);
+            return;
+        }
+        self.lp.send = true;
+        ctx.stats.loss_probes += 1;
+    }
+
+    /// The probe itself, which opens the episode (TLP.end_seq, set before the segment
+    /// goes out so that the timer armed with it is an RTO): "If a previously unsent segment exists AND the receive window
+    /// allows new data to be sent: Transmit that new segment ... Otherwise: Retransmit
+    /// the last segment" (RFC 8985 7.3). Returns `(seq, len, fin, retransmit)`; the
+    /// congestion window does not apply (one segment, in place of an ACK that did not
+    /// come).
+    pub(super) fn take_probe(&mut self) -> Option<(SeqNum, u32, bool, bool)> {
+        if !std::mem::take(&mut self.lp.send) || self.snd_una == self.snd_nxt {
+            return None;
+        }
+        let mss = u32::from(self.mss);
+        let data_end = self.snd_una + self.tx.len() as u32;
+        let window_edge = self.snd_una + self.snd_wnd;
+        let unsent = data_end.since(self.snd_nxt);
+        let allowed = window_edge.since(self.snd_nxt).min(unsent).min(mss);
+        let probe = if self.snd_next == self.snd_nxt && allowed > 0 && self.snd_nxt.lt(window_edge) {
+            let fin = self.fin.is_some_and(|f| f == self.snd_nxt + allowed);
+            self.lp.end = Some(self.snd_nxt + allowed + u32::from(fin));
+            (self.snd_nxt, allowed, fin, false)
+        } else {
+            // The last segment: up to one MSS of data before SND.NXT, and our FIN if it
+            // is out.
+            let fin = self.fin.is_some_and(|f| f.lt(self.snd_nxt));
+            let data_top = self.snd_nxt - u32::from(fin);
+            let len = data_top.since(self.snd_una).min(mss);
+            let seq = data_top - len;
+            self.lp.retransmitted = Some(seq);
+            self.lp.end = Some(self.snd_nxt);
+            (seq, len, fin, true)
+        };
+        Some(probe)
+    }
+
+    /// An ACK of new data (RFC 8985 7.4): ends RTO recovery and TLP episodes it passes.
+    /// A probe that retransmitted the last segment and is acknowledged without a D-SACK
+    /// (RFC 2883) for it repaired a real loss: "If the TLP sender does not receive such
+    /// an indication before the end of the TLP recovery episode, then it MUST trigger a
+    /// congestion control response equivalent to a fast recovery" (7.4.2).
+    pub(super) fn probe_on_new_ack(&mut self, hdr: &TcpHeader, flight_before: u32) {
+        let ack = hdr.ack;
+        if self.lp.rto_recover.is_some_and(|r| r.le(ack)) {
+            self.lp.rto_recover = None;
+        }
+        let Some(end) = self.lp.end else { return };
+        if ack.lt(end) {
+            return;
+        }
+        self.lp.end = None;
+        if let Some(seq) = self.lp.retransmitted.take() {
+            // A D-SACK is the first SACK block, reporting data below the cumulative ACK
+            // (RFC 2883 4).
+            let dsack = hdr
+                .options
+                .sack_blocks()
+                .first()
+                .is_some_and(|b| b.right.le(ack) && b.left.le(seq) && seq.lt(b.right));
+            if !dsack {
+                self.cc.on_probe_repaired_loss(flight_before);
+            }
+        }
+    }
+
+    /// The retransmission timer expired: no probes until everything sent so far is
+    /// acknowledged, and any episode is over.
+    pub(super) fn probe_on_rto(&mut self) {
+        self.lp = LossProbe { rto_recover: Some(self.snd_nxt), ..LossProbe::default() };
+    }
+}

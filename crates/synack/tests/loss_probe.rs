@@ -1,0 +1,154 @@
+//! Tail loss probes (RFC 8985 7): with data outstanding and no ACK for about two round
+//! trips, one segment goes out - new data if the window allows, else the last segment
+//! again - before the retransmission timeout would fire.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::flow_helpers::*;
+use common::*;
+use synack::wire::{SackBlock, TcpFlags, TcpOptions};
+use synack::{Config, ConnId, Duration, Instant};
+
+const SRTT: Duration = Duration::from_millis(20);
+/// 2*SRTT, in microseconds.
+const PTO_US: u64 = 40_000;
+/// The RTO after one 20 ms sample: SRTT + 4*RTTVAR = 60 ms, raised to the 200 ms floor.
+const RTO_US: u64 = 200_000;
+
+/// `us` microseconds after `t0`.
+fn at(t0: Instant, us: u64) -> Instant {
+    t0 + Duration::from_micros(us)
+}
+
+/// A stack (the sender) whose connection measured exactly one RTT sample of `SRTT` on
+/// its SYN,ACK; the peer announced MSS 1000 and SACK-permitted.
+fn sender(cfg_b: Config) -> (RawPeer, ConnId) {
+    let (mut r, l) = raw_server(cfg_b);
+    let mut syn = r.hdr(r.snd_nxt, None, TcpFlags::SYN, 65_535);
+    syn.options = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::NONE };
+    let out = r.send(syn, &[]);
+    let synack = out.iter().find(|s| s.flags() == TcpFlags::SYN | TcpFlags::ACK).expect("SYN,ACK").clone();
+    r.snd_nxt += 1;
+    r.rcv_nxt = synack.seq() + 1;
+    r.advance(SRTT);
+    r.send_ack(r.rcv_nxt, 65_535);
+    let c = r.stack.accept(l).unwrap();
+    assert_eq!(r.stack.info(c).unwrap().srtt, Some(SRTT));
+    (r, c)
+}
+
+fn no_tlp() -> Config {
+    Config { tail_loss_probe: false, ..cfg(SERVER_IP) }
+}
+
+/// Sends `n` bytes at once and returns the time they left and the segments.
+fn send_now(r: &mut RawPeer, c: ConnId, n: usize) -> (Instant, Vec<RawSeg>) {
+    r.stack.send(c, &pattern(n, 1)).unwrap();
+    (r.now, r.poll())
+}
+
+/// RFC 8985 7.2-7.3: the PTO is 2*SRTT when more than one segment is in flight; on
+/// expiry with no new data to send, "retransmit the last segment". The RTO (200 ms
+/// here) is re-armed after the probe and only then retransmits SND.UNA.
+#[test]
+fn unacknowledged_flight_gets_a_probe_of_its_last_segment_after_two_round_trips() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, flight) = send_now(&mut r, c, 3000);
+    assert_eq!(flight.len(), 3);
+    assert!(r.advance_to(at(t0, PTO_US - 1)).is_empty(), "nothing before 2*SRTT");
+    let probe = r.advance_to(at(t0, PTO_US));
+    assert_eq!(probe.len(), 1, "one probe: {probe:?}");
+    assert_eq!((probe[0].seq(), probe[0].payload.len()), (flight[2].seq(), 1000), "the last segment");
+    assert_eq!(r.stack.stats().loss_probes, 1);
+    let rto = r.stack.info(c).unwrap().rto;
+    assert_eq!(rto, Duration::from_micros(RTO_US), "the probe did not back the RTO off");
+    assert!(r.advance_to(at(t0, PTO_US + RTO_US - 1)).is_empty());
+    let rtx = r.advance_to(at(t0, PTO_US + RTO_US));
+    assert_eq!(rtx.len(), 1);
+    assert_eq!(rtx[0].seq(), flight[0].seq(), "the RTO retransmits SND.UNA");
+    assert_eq!(r.stack.stats().loss_probes, 1, "one probe per episode");
+}
+
+/// RFC 8985 7.3: "If a previously unsent segment exists AND the receive window allows
+/// new data to be sent: Transmit that new segment" - beyond the congestion window.
+#[test]
+fn probe_sends_new_data_when_the_receive_window_allows_it() {
+    let (mut r, c) = sender(Config { initial_window: 2, ..cfg(SERVER_IP) });
+    let (t0, flight) = send_now(&mut r, c, 5000);
+    assert_eq!(flight.len(), 2, "cwnd = 2 segments");
+    let cwnd = r.stack.info(c).unwrap().cwnd;
+    let probe = r.advance_to(at(t0, PTO_US));
+    assert_eq!(probe.len(), 1);
+    assert_eq!((probe[0].seq(), probe[0].payload.len()), (flight[1].seq() + 1000, 1000), "new data");
+    assert_eq!(r.stack.info(c).unwrap().cwnd, cwnd, "sending the probe leaves cwnd alone");
+    assert_eq!(r.stack.info(c).unwrap().retransmissions, 0);
+}
+
+/// Without tail loss probes (`Config::tail_loss_probe = false`) the first repair is the
+/// RTO's, at 200 ms - which shows the tests above can fail.
+#[test]
+fn without_loss_probes_the_first_retransmission_waits_for_the_rto() {
+    let (mut r, c) = sender(no_tlp());
+    let (t0, flight) = send_now(&mut r, c, 3000);
+    assert!(r.advance_to(at(t0, RTO_US - 1)).is_empty());
+    let rtx = r.advance_to(at(t0, RTO_US));
+    assert_eq!(rtx[0].seq(), flight[0].seq());
+    assert_eq!(r.stack.stats().loss_probes, 0);
+}
+
+/// RFC 8985 7.2: with one segment in flight the receiver may be delaying its ACK, so
+/// "PTO = 2*SRTT + WCDelAckT" (200 ms), capped by the RTO: the probe comes no earlier
+/// than the RTO would, but it is a probe (no backoff, no window collapse).
+#[test]
+fn single_segment_in_flight_waits_for_a_worst_case_delayed_ack_before_probing() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, _) = send_now(&mut r, c, 1000);
+    assert!(r.advance_to(at(t0, RTO_US - 1)).is_empty());
+    let probe = r.advance_to(at(t0, RTO_US));
+    assert_eq!(probe.len(), 1);
+    assert_eq!(r.stack.stats().loss_probes, 1);
+    let info = r.stack.info(c).unwrap();
+    assert_eq!(info.rto, Duration::from_micros(RTO_US), "not backed off");
+    assert_eq!(info.cwnd, 10 * 1000, "not collapsed");
+}
+
+/// Probes the last of 3 segments, then acknowledges everything - with a D-SACK block
+/// for the probe's bytes when `dsack`.
+fn probe_then_ack(dsack: bool) -> (RawPeer, ConnId) {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, flight) = send_now(&mut r, c, 3000);
+    let probe = r.advance_to(at(t0, PTO_US));
+    let last = flight[2].seq();
+    assert_eq!(probe[0].seq(), last);
+    let mut h = r.hdr(r.snd_nxt, Some(last + 1000), TcpFlags::ACK, 65_535);
+    if dsack {
+        h.options.sack[0] = SackBlock { left: last, right: last + 1000 };
+        h.options.sack_len = 1;
+    }
+    r.send(h, &[]);
+    (r, c)
+}
+
+/// RFC 8985 7.4.2: a probe that retransmitted the last segment and is acknowledged with
+/// no D-SACK for it repaired a real loss: "it MUST trigger a congestion control response
+/// equivalent to a fast recovery" - ssthresh = max(FlightSize / 2, 2*SMSS), cwnd at most
+/// that.
+#[test]
+fn probe_that_repaired_a_loss_reduces_the_window_like_fast_recovery() {
+    let (r, c) = probe_then_ack(false);
+    let info = r.stack.info(c).unwrap();
+    assert_eq!(info.ssthresh, 2000);
+    assert!(info.cwnd <= 2000, "cwnd {}", info.cwnd);
+}
+
+/// RFC 8985 7.4.1 with RFC 2883: a D-SACK for the probe's retransmission shows the
+/// original arrived (only its ACK was lost): no congestion response.
+#[test]
+fn probe_reported_as_duplicate_by_dsack_leaves_the_window_alone() {
+    let (r, c) = probe_then_ack(true);
+    let info = r.stack.info(c).unwrap();
+    assert_eq!(info.ssthresh, u32::MAX);
+    assert!(info.cwnd >= 10 * 1000, "cwnd {}", info.cwnd);
+}
