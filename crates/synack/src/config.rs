@@ -68,7 +68,9 @@ pub struct Config {
     pub window_shift: Option<u8>,
     /// Offer SACK-permitted (RFC 2018) on our SYNs and answer it on a SYN,ACK when the
     /// peer offered it. When both sides did, ACKs report out-of-order data in SACK
-    /// blocks. (The sender side ignores the peer's SACK blocks, which RFC 2018 allows.)
+    /// blocks, and the peer's blocks drive loss recovery (RFC 6675: duplicate ACKs
+    /// counted by new SACK information, every hole deemed lost retransmitted within
+    /// the round trip).
     pub sack: bool,
     /// Offer timestamps (RFC 7323 3) on our SYNs and answer them when the peer offered
     /// them. When negotiated, every segment but RSTs carries them, PAWS (RFC 7323 5)

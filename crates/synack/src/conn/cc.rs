@@ -132,18 +132,29 @@ impl Congestion {
             return false;
         }
         if self.dupacks == 3 {
-            // RFC 5681 3.2 steps 2-3. Step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)",
-            // and "when [RFC3042] is in use, additional data sent in limited transmit
-            // MUST NOT be included in this calculation."
-            if self.enabled() {
-                let flight = flight.saturating_sub(self.limited_sent);
-                self.ssthresh = (flight / 2).max(2 * self.mss);
-                self.cwnd = self.ssthresh.saturating_add(3 * self.mss);
-            }
-            self.recover = Some(snd_max);
+            self.enter_recovery(snd_max, flight);
             return true;
         }
         false
+    }
+
+    /// Fast retransmit and the start of fast recovery: on the third duplicate ACK, or
+    /// earlier when the SACK scoreboard already deems SND.UNA lost (RFC 6675 5: "if
+    /// DupAcks < DupThresh but IsLost (HighACK + 1) returns true -- indicating at least
+    /// three segments have arrived above the current cumulative acknowledgment point,
+    /// which is taken to indicate loss -- go to step (4)").
+    pub(crate) fn enter_recovery(&mut self, snd_max: SeqNum, flight: u32) {
+        // RFC 5681 3.2 steps 2-3. Step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)", and
+        // "when [RFC3042] is in use, additional data sent in limited transmit MUST NOT
+        // be included in this calculation." Step 3 inflates cwnd by the three segments
+        // that left the network.
+        if self.enabled() {
+            let flight = flight.saturating_sub(self.limited_sent);
+            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.cwnd = self.ssthresh.saturating_add(3 * self.mss);
+        }
+        self.dupacks = self.dupacks.max(3);
+        self.recover = Some(snd_max);
     }
 
     /// A tail loss probe that retransmitted the last segment turned out to repair a real

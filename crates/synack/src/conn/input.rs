@@ -438,10 +438,18 @@ impl Conn {
             self.take_rtt_sample(ctx, ack);
             self.retries = 0;
             self.rtt.reset_backoff();
+            self.sb.advance(ack);
+            self.sack_update(hdr);
+            self.una_rxt_mark = None;
             if self.cc.on_new_ack(ack, acked, flight_before) {
                 // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
-                // segment.
-                self.retransmit_una = true;
+                // segment - unless SACK recovery already did (it lies below HighRxt):
+                // then the next hole the scoreboard deems lost.
+                if self.snd_una.lt(self.high_rxt) && !self.sb.is_empty() {
+                    self.sack_next_retransmission();
+                } else {
+                    self.retransmit_una_in_recovery();
+                }
             }
             self.probe_on_new_ack(hdr, flight_before);
             // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart
@@ -460,10 +468,25 @@ impl Conn {
             if self.tx.len() == 0 {
                 self.tx.release_if_empty();
             }
-        } else if ack == self.snd_una && payload_len == 0 && !fin && !window_changed && self.flight() > 0 {
-            // RFC 5681 2: a duplicate acknowledgment.
-            if self.cc.on_dupack(self.snd_nxt, self.flight()) {
-                self.retransmit_una = true;
+        } else if ack == self.snd_una && self.flight() > 0 {
+            // A duplicate acknowledgment: RFC 5681 2's (no data, same window), or RFC
+            // 6675 2's, "a segment that arrives carrying a SACK block that identifies
+            // previously unacknowledged and un-SACKed octets" - whatever its window,
+            // which some receivers (Linux among them) change from ACK to ACK.
+            let new_sack = self.sack_update(hdr);
+            if new_sack || (payload_len == 0 && !fin && !window_changed) {
+                if self.cc.on_dupack(self.snd_nxt, self.flight()) {
+                    self.high_rxt = self.snd_una;
+                    self.retransmit_una_in_recovery();
+                } else if !self.cc.in_recovery() && new_sack && self.sack_says_una_lost() {
+                    self.cc.enter_recovery(self.snd_nxt, self.flight());
+                    self.high_rxt = self.snd_una;
+                    self.retransmit_una_in_recovery();
+                } else if new_sack && self.cc.in_recovery() && self.una_retransmission_lost() {
+                    self.retransmit_una_in_recovery();
+                } else if new_sack {
+                    self.sack_next_retransmission();
+                }
             }
         }
         // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If

@@ -9,6 +9,7 @@ mod options;
 mod output;
 mod probe;
 mod rtt;
+mod scoreboard;
 mod timers;
 
 pub(crate) use buffers::Ring;
@@ -225,6 +226,16 @@ pub(crate) struct Conn {
     pub(crate) cc: Congestion,
     /// Tail loss probe state (RFC 8985 7, `probe.rs`).
     pub(crate) lp: probe::LossProbe,
+    /// What the peer reported SACKed above SND.UNA (RFC 6675, `scoreboard.rs`).
+    pub(crate) sb: scoreboard::Scoreboard,
+    /// HighRxt (RFC 6675 2): one past the highest octet retransmitted; holes below it
+    /// are not retransmitted again before a timeout.
+    pub(crate) high_rxt: SeqNum,
+    /// A hole the scoreboard deems lost, to retransmit next (RFC 6675 4, NextSeg).
+    pub(crate) rxt_hole: Option<(SeqNum, u32)>,
+    /// SND.NXT when the segment at SND.UNA was last retransmitted in fast recovery:
+    /// data sent after it being SACKed shows that retransmission lost too.
+    pub(crate) una_rxt_mark: Option<SeqNum>,
     /// Consecutive retransmission timeouts (or unanswered probes) without progress.
     pub(crate) retries: u32,
     pub(crate) retransmissions: u64,
@@ -292,6 +303,10 @@ impl Conn {
                 cfg.limited_transmit,
             ),
             lp: probe::LossProbe::default(),
+            sb: scoreboard::Scoreboard::default(),
+            high_rxt: iss,
+            rxt_hole: None,
+            una_rxt_mark: None,
             retries: 0,
             retransmissions: 0,
             timers: Timers::default(),

@@ -4,15 +4,13 @@
 //! (TS.Recent, PAWS, RTT samples; RFC 7323 4 and 5) and the SACK blocks a receiver
 //! reports (RFC 2018 4).
 //!
-//! synack is a SACK *receiver* only: it reports out-of-order data in SACK blocks, and
-//! as a sender ignores the blocks it receives. RFC 2018 makes the sender's use of them
-//! optional (section 5: the data sender "SHOULD record the selective acknowledgment
-//! for future reference" - a recommendation, and only to record), and correctness
-//! never depends on them: the receiver may renege (section 8, "the data receiver is
+//! As a sender, synack records the blocks it receives in a scoreboard
+//! (`scoreboard.rs`) for SACK-based loss recovery (RFC 6675), but correctness never
+//! depends on them: the receiver may renege (RFC 2018 8, "the data receiver is
 //! permitted to discard data in its queue that has not been acknowledged to the data
 //! sender, even if the data has already been reported in a SACK option"), so the
-//! sender must keep everything up to the cumulative ACK and retransmit from it, which
-//! is what synack does. SACK-based loss recovery (RFC 6675) is future work.
+//! sender keeps everything up to the cumulative ACK, and after a timeout forgets the
+//! scoreboard and retransmits from it.
 
 use super::output::OutSegment;
 use super::{Conn, Ctx};

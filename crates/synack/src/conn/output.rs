@@ -89,7 +89,7 @@ impl Conn {
     /// `next_segment` returns a segment or arms a timer:
     /// - SYN-SENT / SYN-RECEIVED: `need_syn`, or `ack_now` (the bare ACK);
     /// - synchronized states: `retransmit_una`, `probe_due`, a loss probe (`lp.send`),
-    ///   `ack_now`, duplicate ACKs
+    ///   a SACK hole (`rxt_hole`), `ack_now`, duplicate ACKs
     ///   owed, unsent data (`snd_next` before the end of the queued data: data to send,
     ///   or the persist timer to arm), or our FIN not yet sent (`snd_next <= FIN`).
     #[inline]
@@ -102,6 +102,7 @@ impl Conn {
                     || self.retransmit_una
                     || self.probe_due
                     || self.lp.send
+                    || self.rxt_hole.is_some()
                     || self.rx.dup_acks_owed() > 0
                     || self.snd_next.lt(self.snd_una + self.tx.len() as u32)
                     || self.fin.is_some_and(|f| self.snd_next.le(f))
@@ -175,6 +176,17 @@ impl Conn {
             return Some(self.emit_range(ctx, self.snd_una, len, fin, true));
         }
         self.retransmit_una = false;
+
+        // SACK recovery: a hole the scoreboard deems lost (RFC 6675 4).
+        if let Some((seq, len)) = self.rxt_hole.take() {
+            if self.snd_una.le(seq) && seq.lt(self.snd_nxt) {
+                let len = len.min(data_end.since(seq));
+                let fin = self.fin.is_some_and(|f| f == seq + len);
+                if len > 0 || fin {
+                    return Some(self.emit_range(ctx, seq, len, fin, true));
+                }
+            }
+        }
 
         // A tail loss probe (RFC 8985 7.3), outside the congestion window.
         if let Some((seq, len, fin, retransmit)) = self.take_probe() {
@@ -267,6 +279,9 @@ impl Conn {
             self.cc.on_send(end.since(self.snd_una));
         }
         if retransmit {
+            if self.high_rxt.lt(end) {
+                self.high_rxt = end;
+            }
             // Karn's rule: never time a retransmitted segment.
             self.rtt_probe = None;
             self.retransmissions += 1;

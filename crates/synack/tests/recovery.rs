@@ -1,6 +1,10 @@
-//! Tail loss probes (RFC 8985 7): with data outstanding and no ACK for about two round
-//! trips, one segment goes out - new data if the window allows, else the last segment
-//! again - before the retransmission timeout would fire.
+//! Loss recovery beyond RFC 5681's fast retransmit:
+//! - tail loss probes (RFC 8985 7): with data outstanding and no ACK for about two
+//!   round trips, one segment goes out - new data if the window allows, else the last
+//!   segment again - before the retransmission timeout would fire;
+//! - SACK-based recovery (RFC 6675): duplicate ACKs counted by the SACK information
+//!   they bring, loss inferred from the scoreboard, and every hole it deems lost
+//!   retransmitted within the round trip.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +13,7 @@ mod common;
 use common::flow_helpers::*;
 use common::*;
 use synack::wire::{SackBlock, TcpFlags, TcpOptions};
-use synack::{Config, ConnId, Duration, Instant};
+use synack::{Config, ConnId, Duration, Instant, SeqNum};
 
 const SRTT: Duration = Duration::from_millis(20);
 /// 2*SRTT, in microseconds.
@@ -151,4 +155,95 @@ fn probe_reported_as_duplicate_by_dsack_leaves_the_window_alone() {
     let info = r.stack.info(c).unwrap();
     assert_eq!(info.ssthresh, u32::MAX);
     assert!(info.cwnd >= 10 * 1000, "cwnd {}", info.cwnd);
+}
+
+// ----- RFC 6675 SACK-based recovery -----------------------------------------------
+
+/// An ACK of `una` (no progress) with SACK blocks `[(from, to)]` given in segments of
+/// 1000 bytes above `una`, and window `win`.
+fn sack_ack(r: &mut RawPeer, una: SeqNum, blocks: &[(u32, u32)], win: u16) -> Vec<RawSeg> {
+    let mut h = r.hdr(r.snd_nxt, Some(una), TcpFlags::ACK, win);
+    for (i, &(a, b)) in blocks.iter().enumerate() {
+        h.options.sack[i] = SackBlock { left: una + a * 1000, right: una + b * 1000 };
+    }
+    h.options.sack_len = blocks.len() as u8;
+    r.send(h, &[])
+}
+
+fn retransmitted(segs: &[RawSeg], una: SeqNum) -> Vec<u32> {
+    segs.iter()
+        .filter(|g| g.seq().lt(una + 10_000) && !g.payload.is_empty())
+        .map(|g| g.seq().since(una) / 1000)
+        .collect()
+}
+
+/// Ten segments out, the 1st and 4th lost; the peer's duplicate ACKs SACK the others
+/// one by one and change their window each time (as Linux does). Returns which
+/// segments (by index) the stack retransmitted after each ACK.
+fn two_holes(cfg_b: Config) -> Vec<Vec<u32>> {
+    let (mut r, c) = sender(cfg_b);
+    let (_, flight) = send_now(&mut r, c, 10_000);
+    assert_eq!(flight.len(), 10);
+    let una = flight[0].seq();
+    let acks: [&[(u32, u32)]; 4] = [&[(1, 3)], &[(4, 5), (1, 3)], &[(4, 6), (1, 3)], &[(4, 7), (1, 3)]];
+    acks.iter()
+        .enumerate()
+        .map(|(i, b)| retransmitted(&sack_ack(&mut r, una, b, 60_000 - i as u16), una))
+        .collect()
+}
+
+/// RFC 6675 2: "an ACK which carries new SACK data is counted as a duplicate
+/// acknowledgment ... even if it ... changes the receiver's advertised window"; 5: with
+/// fewer than DupThresh duplicate ACKs, "if IsLost (HighACK + 1) returns true" recovery
+/// starts; 4, NextSeg rule 1: the next hole IsLost deems lost is retransmitted in the
+/// same round trip - here the 4th segment as soon as more than 2 SMSS above it are
+/// SACKed, with no partial ACK in between.
+#[test]
+fn sack_recovery_retransmits_every_lost_hole_within_the_round_trip() {
+    let rtx = two_holes(cfg(SERVER_IP));
+    assert_eq!(rtx, vec![vec![], vec![0], vec![], vec![3]], "after each duplicate ACK");
+}
+
+/// Without SACK (the peer did not offer it, so its blocks mean nothing) the window
+/// changes make those ACKs no duplicates by RFC 5681 2's definition: nothing is
+/// retransmitted - which shows the test above can fail.
+#[test]
+fn without_sack_acks_that_change_the_window_are_no_duplicates() {
+    let rtx = two_holes(Config { sack: false, ..cfg(SERVER_IP) });
+    assert_eq!(rtx, vec![Vec::<u32>::new(); 4]);
+}
+
+/// The idea of RACK's lost-retransmission detection (RFC 8985 6.2): in recovery, once
+/// more than 2 SMSS of data sent after SND.UNA's retransmission are SACKed, that
+/// retransmission had time to arrive and was lost too - SND.UNA goes out again at once
+/// rather than at the RTO.
+#[test]
+fn lost_retransmission_of_snd_una_is_resent_once_later_data_is_sacked() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (_, flight) = send_now(&mut r, c, 20_000);
+    assert_eq!(flight.len(), 10);
+    let una = flight[0].seq();
+    // All but the first arrive: IsLost(SND.UNA), recovery, SND.UNA retransmitted.
+    assert_eq!(retransmitted(&sack_ack(&mut r, una, &[(1, 10)], 65_535), una), vec![0]);
+    // Plain duplicate ACKs inflate cwnd (RFC 5681 3.2 step 4) until new data flows.
+    let mut new = Vec::new();
+    for _ in 0..5 {
+        new = r.send_ack(una, 65_535);
+        if !new.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(new.len(), 1, "new data once cwnd exceeds the flight");
+    assert_eq!(new[0].seq(), una + 10_000);
+    // Each segment sent after the retransmission is SACKed; the third one shows the
+    // retransmission lost (3 SMSS above it, more than DupThresh - 1).
+    for (k, expect_rtx) in [(11, false), (12, false), (13, true)] {
+        let out = sack_ack(&mut r, una, &[(1, k)], 65_535);
+        assert_eq!(
+            retransmitted(&out, una).contains(&0),
+            expect_rtx,
+            "after SACK up to segment {k}: {out:?}"
+        );
+    }
+    assert_eq!(r.stack.info(c).unwrap().retransmissions, 2);
 }

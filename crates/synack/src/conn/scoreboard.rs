@@ -1,0 +1,278 @@
+//! The sender's SACK scoreboard (RFC 2018 5, RFC 6675 4): which octets above SND.UNA
+//! the peer reported holding, so that loss recovery retransmits the holes between
+//! them instead of one hole per round trip.
+//!
+//! Bounded: a fixed array of ranges, no allocation. Once it is full a new range is
+//! dropped, which only makes recovery less precise (never wrong: SACK information is
+//! advisory, and the data stays queued until cumulatively acknowledged, RFC 2018 8).
+
+use super::Conn;
+use crate::seq::SeqNum;
+use crate::wire::{SackBlock, TcpHeader};
+
+/// SACKed ranges kept; a receiver reports at most 4 blocks per segment.
+const RANGES: usize = 6;
+
+/// RFC 6675 2: "DupThresh: The number of duplicate acknowledgments required to trigger
+/// a retransmission" - 3.
+const DUP_THRESH: u32 = 3;
+
+/// Disjoint SACKed ranges above SND.UNA, sorted by sequence number.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Scoreboard {
+    ranges: [(SeqNum, SeqNum); RANGES],
+    len: u8,
+}
+
+impl Scoreboard {
+    fn ranges(&self) -> &[(SeqNum, SeqNum)] {
+        &self.ranges[..usize::from(self.len)]
+    }
+
+    /// Whether no octet is SACKed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forget everything (after a retransmission timeout: RFC 2018 8, "the data
+    /// receiver is permitted to discard data in its queue that has not been
+    /// acknowledged", so the sender does not rely on old reports).
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// SND.UNA moved to `una`: drop what it covers.
+    pub(crate) fn advance(&mut self, una: SeqNum) {
+        let mut kept = 0;
+        for i in 0..usize::from(self.len) {
+            let (l, r) = self.ranges[i];
+            if r.le(una) {
+                continue;
+            }
+            self.ranges[kept] = (l.max(una), r);
+            kept += 1;
+        }
+        self.len = kept as u8;
+    }
+
+    /// Merge the blocks of one ACK; only blocks within (`una`, `nxt`] count (a D-SACK,
+    /// RFC 2883, reports data below SND.UNA; a block beyond SND.NXT is bogus). Returns
+    /// whether they reported octets not SACKed before - RFC 6675 2 "DupAck: A segment
+    /// that arrives carrying a SACK block that identifies previously unacknowledged and
+    /// un-SACKed octets between HighACK and HighData".
+    pub(crate) fn update(&mut self, blocks: &[SackBlock], una: SeqNum, nxt: SeqNum) -> bool {
+        let mut new = false;
+        for b in blocks {
+            let (l, r) = (b.left.max(una), b.right);
+            if !l.lt(r) || nxt.lt(r) {
+                continue;
+            }
+            new |= self.insert(l, r);
+        }
+        new
+    }
+
+    /// Add `[l, r)`, merging with overlapping or adjacent ranges. Returns whether any
+    /// octet in it was not SACKed before.
+    fn insert(&mut self, mut l: SeqNum, mut r: SeqNum) -> bool {
+        // Ranges are merged, so known octets lie within a single range.
+        if self.ranges().iter().any(|&(a, b)| a.le(l) && r.le(b)) {
+            return false;
+        }
+        let n = usize::from(self.len);
+        // Absorb every range that touches [l, r), keeping the others in order.
+        let mut out = [(SeqNum(0), SeqNum(0)); RANGES];
+        let mut k = 0;
+        let mut placed = false;
+        for &(a, b) in &self.ranges[..n] {
+            if b.lt(l) {
+                out[k] = (a, b);
+                k += 1;
+            } else if r.lt(a) {
+                if !placed {
+                    if k == RANGES {
+                        return false;
+                    }
+                    out[k] = (l, r);
+                    k += 1;
+                    placed = true;
+                }
+                if k == RANGES {
+                    // Full: the highest range falls off (the lowest holes matter most).
+                    break;
+                }
+                out[k] = (a, b);
+                k += 1;
+            } else {
+                l = l.min(a);
+                r = r.max(b);
+            }
+        }
+        if !placed {
+            if k == RANGES {
+                return false;
+            }
+            out[k] = (l, r);
+            k += 1;
+        }
+        self.ranges = out;
+        self.len = k as u8;
+        true
+    }
+
+    /// RFC 6675 4, IsLost(SeqNum): "This routine returns whether the given sequence
+    /// number is considered to be lost. The routine returns true when either DupThresh
+    /// discontiguous SACKed sequences have arrived above 'SeqNum' or more than
+    /// (DupThresh - 1) * SMSS bytes with sequence numbers greater than 'SeqNum' have
+    /// been SACKed."
+    ///
+    /// The part of a range that straddles `seq` counts with its octets above it.
+    pub(crate) fn is_lost(&self, seq: SeqNum, mss: u32) -> bool {
+        let above = self.ranges().iter().filter(|&&(_, r)| seq.lt(r));
+        let (count, bytes) =
+            above.fold((0u32, 0u32), |(c, b), &(l, r)| (c + 1, b.saturating_add(r.since(l.max(seq)))));
+        count >= DUP_THRESH || bytes > (DUP_THRESH - 1) * mss
+    }
+
+    /// The first hole at or after `from` that IsLost deems lost (RFC 6675 4, NextSeg
+    /// rule 1): its start and length (at most `mss`, up to the next SACKed range).
+    pub(crate) fn next_lost_hole(&self, from: SeqNum, mss: u32) -> Option<(SeqNum, u32)> {
+        let mut seq = from;
+        for &(l, r) in self.ranges() {
+            if seq.lt(l) {
+                if !self.is_lost(seq, mss) {
+                    return None;
+                }
+                return Some((seq, l.since(seq).min(mss)));
+            }
+            seq = seq.max(r);
+        }
+        None
+    }
+}
+
+impl Conn {
+    /// Merge the SACK blocks of an acceptable ACK into the scoreboard (SND.UNA already
+    /// updated). Returns whether they reported octets not SACKed before.
+    pub(super) fn sack_update(&mut self, hdr: &TcpHeader) -> bool {
+        let blocks = hdr.options.sack_blocks();
+        if !self.options.sack_ok || blocks.is_empty() {
+            return false;
+        }
+        self.sb.update(blocks, self.snd_una, self.snd_nxt)
+    }
+
+    /// SND.UNA may have been deemed lost by the scoreboard before the third duplicate
+    /// ACK (RFC 6675 5).
+    pub(super) fn sack_says_una_lost(&self) -> bool {
+        !self.sb.is_empty() && self.sb.is_lost(self.snd_una, u32::from(self.mss))
+    }
+
+    /// Fast recovery retransmits the segment at SND.UNA (fast retransmit, a partial
+    /// ACK, or a lost retransmission).
+    pub(super) fn retransmit_una_in_recovery(&mut self) {
+        self.retransmit_una = true;
+        self.una_rxt_mark = Some(self.snd_nxt);
+    }
+
+    /// In fast recovery, whether the last retransmission of SND.UNA was lost too: more
+    /// than DupThresh - 1 segments sent after it are SACKed, so it had time to arrive
+    /// (the idea of RACK's lost-retransmission detection, RFC 8985 6.2: "RACK ...
+    /// can detect losses of retransmissions ... by comparing the send times").
+    pub(super) fn una_retransmission_lost(&self) -> bool {
+        self.una_rxt_mark.is_some_and(|mark| self.sb.is_lost(mark, u32::from(self.mss)))
+    }
+
+    /// In fast recovery, queue the first hole above HighRxt that the scoreboard deems
+    /// lost (RFC 6675 4, NextSeg rule 1: "the first unSACKed sequence number 'S2' ...
+    /// greater than HighRxt ... and IsLost (S2) returns true"). One per ACK that brings
+    /// news, so retransmissions stay clocked by departures.
+    pub(super) fn sack_next_retransmission(&mut self) {
+        if !self.cc.in_recovery() || self.sb.is_empty() {
+            return;
+        }
+        let from = self.high_rxt.max(self.snd_una);
+        self.rxt_hole = self.sb.next_lost_hole(from, u32::from(self.mss));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(l: u32, r: u32) -> SackBlock {
+        SackBlock { left: SeqNum(l), right: SeqNum(r) }
+    }
+
+    #[test]
+    fn blocks_merge_and_report_only_new_octets() {
+        let mut s = Scoreboard::default();
+        assert!(s.update(&[b(2000, 3000)], SeqNum(1000), SeqNum(9000)));
+        assert!(!s.update(&[b(2000, 3000)], SeqNum(1000), SeqNum(9000)), "nothing new");
+        assert!(s.update(&[b(3000, 4000), b(6000, 7000)], SeqNum(1000), SeqNum(9000)));
+        assert_eq!(s.ranges(), &[(SeqNum(2000), SeqNum(4000)), (SeqNum(6000), SeqNum(7000))]);
+        assert!(s.update(&[b(1500, 6500)], SeqNum(1000), SeqNum(9000)));
+        assert_eq!(s.ranges(), &[(SeqNum(1500), SeqNum(7000))]);
+    }
+
+    #[test]
+    fn dsack_and_bogus_blocks_are_ignored() {
+        let mut s = Scoreboard::default();
+        assert!(!s.update(&[b(500, 1000)], SeqNum(1000), SeqNum(9000)), "D-SACK below SND.UNA");
+        assert!(!s.update(&[b(8000, 9500)], SeqNum(1000), SeqNum(9000)), "beyond SND.NXT");
+        assert!(!s.update(&[b(3000, 3000)], SeqNum(1000), SeqNum(9000)), "empty");
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn advancing_una_trims_and_drops_ranges() {
+        let mut s = Scoreboard::default();
+        s.update(&[b(2000, 3000), b(4000, 5000)], SeqNum(1000), SeqNum(9000));
+        s.advance(SeqNum(2500));
+        assert_eq!(s.ranges(), &[(SeqNum(2500), SeqNum(3000)), (SeqNum(4000), SeqNum(5000))]);
+        s.advance(SeqNum(5000));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_full_board_keeps_the_lowest_ranges() {
+        let mut s = Scoreboard::default();
+        for i in 0..10u32 {
+            s.update(&[b(10_000 + i * 2000, 11_000 + i * 2000)], SeqNum(1000), SeqNum(100_000));
+        }
+        assert_eq!(usize::from(s.len), RANGES);
+        assert_eq!(s.ranges()[0], (SeqNum(10_000), SeqNum(11_000)));
+        // A lower range still gets in, pushing the highest out.
+        assert!(s.update(&[b(2000, 3000)], SeqNum(1000), SeqNum(100_000)));
+        assert_eq!(s.ranges()[0], (SeqNum(2000), SeqNum(3000)));
+        assert_eq!(usize::from(s.len), RANGES);
+    }
+
+    #[test]
+    fn is_lost_needs_three_ranges_or_more_than_two_segments_above() {
+        let mut s = Scoreboard::default();
+        s.update(&[b(2000, 4000)], SeqNum(1000), SeqNum(9000));
+        assert!(!s.is_lost(SeqNum(1000), 1000), "exactly 2 SMSS above is not more than 2");
+        s.update(&[b(4000, 4001)], SeqNum(1000), SeqNum(9000));
+        assert!(s.is_lost(SeqNum(1000), 1000));
+        let mut t = Scoreboard::default();
+        t.update(&[b(2000, 2100), b(3000, 3100), b(4000, 4100)], SeqNum(1000), SeqNum(9000));
+        assert!(t.is_lost(SeqNum(1000), 1000), "three discontiguous ranges");
+        assert!(!t.is_lost(SeqNum(2500), 1000), "two above");
+        let mut u = Scoreboard::default();
+        u.update(&[b(2000, 6000)], SeqNum(1000), SeqNum(9000));
+        assert!(u.is_lost(SeqNum(2500), 1000), "3500 octets of a straddling range lie above");
+        assert!(!u.is_lost(SeqNum(4000), 1000), "2000 above: not more than 2 SMSS");
+    }
+
+    #[test]
+    fn next_lost_hole_walks_the_holes_in_order() {
+        let mut s = Scoreboard::default();
+        s.update(&[b(2000, 3000), b(4000, 5000), b(6000, 9000)], SeqNum(1000), SeqNum(9000));
+        assert_eq!(s.next_lost_hole(SeqNum(1000), 1000), Some((SeqNum(1000), 1000)));
+        assert_eq!(s.next_lost_hole(SeqNum(2000), 1000), Some((SeqNum(3000), 1000)));
+        assert_eq!(s.next_lost_hole(SeqNum(3500), 300), Some((SeqNum(3500), 300)));
+        assert_eq!(s.next_lost_hole(SeqNum(5000), 1000), Some((SeqNum(5000), 1000)));
+        assert_eq!(s.next_lost_hole(SeqNum(6000), 1000), None, "no hole above the last range");
+    }
+}
