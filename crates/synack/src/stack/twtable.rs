@@ -249,6 +249,9 @@ pub(super) struct TimeWaitTable {
     live: usize,
     /// Tombstones between the ring's head and tail.
     dead: usize,
+    /// The front's deadline, kept at hand for `poll_timeout`, which drivers call after
+    /// every input.
+    next: Option<Instant>,
     /// The slot of the connection behind a record whose handle the application still
     /// holds.
     owners: TupleMap<u32>,
@@ -269,6 +272,7 @@ impl TimeWaitTable {
             },
             live: 0,
             dead: 0,
+            next: None,
             owners: TupleMap::new(keys),
         }
     }
@@ -319,7 +323,7 @@ impl TimeWaitTable {
 
     /// The earliest deadline of all (the front's: the ring is in deadline order).
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        (self.live > 0).then(|| self.ring.entry(self.ring.head).deadline())
+        self.next
     }
 
     /// Add the record of `t`, replacing any, at the back: its deadline must be at least
@@ -358,6 +362,7 @@ impl TimeWaitTable {
         self.index
             .insert_unique(hash, seq, |&s| Self::hash(keys, &FlowKey::tuple(&ring.tuple(ring.entry(s)))));
         self.live += 1;
+        self.next = Some(self.ring.entry(self.ring.head).deadline());
         if let Some(slot) = owner {
             self.owners.insert(t, slot);
         }
@@ -377,6 +382,7 @@ impl TimeWaitTable {
         if old == self.ring.tail.wrapping_sub(1) {
             // Already the last: it stays in order where it is.
             self.ring.entry_mut(old).set_deadline(deadline);
+            self.tidy();
             return;
         }
         let mut e = *self.ring.entry(old);
@@ -448,12 +454,14 @@ impl TimeWaitTable {
     }
 
     /// Keep the front live and the tombstones fewer than the live records (or than a
-    /// chunk's worth): amortised O(1) per tombstone.
+    /// chunk's worth): amortised O(1) per tombstone. Call after every change but an
+    /// insertion.
     fn tidy(&mut self) {
         self.dead -= self.ring.trim();
         if self.dead >= CHUNK && self.dead > self.live {
             self.compact();
         }
+        self.next = (self.live > 0).then(|| self.ring.entry(self.ring.head).deadline());
     }
 
     /// Close the gaps the tombstones leave, keeping the order, and release the chunks
@@ -544,6 +552,7 @@ mod tests {
         assert_eq!((live, dead), (t.live, t.dead));
         assert_eq!(t.index.len(), t.live);
         assert!(t.live == 0 || !ring.entry(ring.head).dead());
+        assert_eq!(t.next, (t.live > 0).then(|| ring.entry(ring.head).deadline()));
         assert!(ring.chunks.len() * CHUNK >= ring.tail.wrapping_sub(ring.base) as usize);
     }
 
