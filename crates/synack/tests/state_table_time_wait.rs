@@ -322,3 +322,69 @@ fn handle_in_time_wait_reads_end_of_stream_and_sees_closed_after_two_msl() {
     let changed = Event::StateChanged { conn: p.c(), from: TimeWait, to: Closed };
     assert!(p.events.contains(&changed), "{:?}", p.events);
 }
+
+// ----- the compact record: IPv4 and IPv6 tuples, timestamps ------------------------------
+
+/// The compact record keeps an IPv4 4-tuple packed and any other in a side table, and of
+/// the timestamps only TS.Recent: a retransmitted FIN in TIME-WAIT is answered as the
+/// connection answered the first one, on the connection's own timestamp clock (RFC 7323
+/// 3.2: timestamps on every non-RST segment once negotiated), for both families.
+#[test]
+fn ipv4_and_ipv6_records_answer_a_retransmitted_fin_with_the_connection_s_timestamps() {
+    use common::flow_helpers::{RawPeer, RawSeg};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    use synack::wire::{TcpOptions, Timestamps};
+    use synack::SeqNum;
+
+    fn ts(seg: &RawSeg) -> Timestamps {
+        seg.hdr.options.timestamps.expect("timestamps on every segment")
+    }
+
+    let v6 = |last| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last));
+    let v4 = |last| IpAddr::V4(Ipv4Addr::new(192, 0, 2, last));
+    for (server, client) in [(v4(2), v4(1)), (v6(2), v6(1))] {
+        let local = SocketAddr::new(server, 80);
+        let mut r = RawPeer::new(common::config(server), local, SocketAddr::new(client, 40_000));
+        let l = r.stack.listen(local, 8).expect("listen");
+        let seg = |r: &RawPeer, flags, ack: Option<SeqNum>, val, ecr| {
+            let mut h = r.hdr(r.snd_nxt, ack, flags, 65_535);
+            h.options = TcpOptions { timestamps: Some(Timestamps { val, ecr }), ..TcpOptions::NONE };
+            h
+        };
+        // Handshake with timestamps.
+        let h = seg(&r, S, None, 100, 0);
+        let synack = r.send(h, &[]).into_iter().find(|s| s.flags() == SA).expect("SYN-ACK");
+        r.snd_nxt += 1;
+        r.rcv_nxt = synack.seq() + 1;
+        let h = seg(&r, A, Some(r.rcv_nxt), 101, ts(&synack).val);
+        r.send(h, &[]);
+        let s = r.stack.accept(l).expect("established");
+        // The stack closes first; the peer acknowledges its FIN and sends its own.
+        r.stack.close(s).expect("close");
+        let fin = r.poll().into_iter().find(|s| s.flags().fin()).expect("FIN");
+        r.rcv_nxt = fin.seq() + 1;
+        let peer_fin = seg(&r, FA, Some(r.rcv_nxt), 102, ts(&fin).val);
+        let first = only_seg(r.send(peer_fin, &[]));
+        assert_eq!(r.stack.time_wait_count(), 1, "{server}");
+        assert_eq!(r.stack.poll_timeout(), Some(r.now + TWO_MSL), "{server}");
+        assert_eq!(ts(&first).ecr, 102);
+
+        assert!(r.advance(Duration::from_secs(10)).is_empty());
+        let mut again = peer_fin;
+        again.options.timestamps = Some(Timestamps { val: 103, ecr: ts(&fin).val });
+        let second = only_seg(r.send(again, &[]));
+        assert_eq!((second.flags(), second.seq(), second.ack()), (first.flags(), first.seq(), first.ack()));
+        assert_eq!(ts(&second).val.wrapping_sub(ts(&first).val), 10_000, "{server}: the connection's clock");
+        assert_eq!(ts(&second).ecr, 102, "{server}: TS.Recent as the connection left it");
+        assert_eq!(r.stack.poll_timeout(), Some(r.now + TWO_MSL), "{server}: 2×MSL restarted");
+
+        assert!(r.advance(TWO_MSL).is_empty());
+        assert_eq!(r.stack.time_wait_count(), 0, "{server}");
+        assert_eq!(r.stack.poll_timeout(), None, "{server}");
+    }
+
+    fn only_seg(mut segs: Vec<RawSeg>) -> RawSeg {
+        assert_eq!(segs.len(), 1, "{segs:?}");
+        segs.remove(0)
+    }
+}

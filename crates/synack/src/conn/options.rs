@@ -141,6 +141,18 @@ pub(crate) struct TimeWaitStamp {
 }
 
 impl TimeWaitStamp {
+    /// The stamp of a TIME-WAIT record that kept only TS.Recent: the clock offset is
+    /// the keyed hash of the 4-tuple and the layout the configuration's, as for the
+    /// connection that entered TIME-WAIT ([`ConnOptions::new`]).
+    pub(crate) fn rebuild(cfg: &Config, tuple: &FourTuple, recent: u32) -> Self {
+        TimeWaitStamp { offset: ts_offset(cfg, tuple), recent, layout: cfg.option_layout }
+    }
+
+    /// TS.Recent when the connection entered TIME-WAIT.
+    pub(crate) fn recent(&self) -> u32 {
+        self.recent
+    }
+
     /// Put the timestamps (and the layout) on an ACK sent from TIME-WAIT at `now`.
     pub(crate) fn stamp(&self, hdr: &mut TcpHeader, now: Instant) {
         let val = (now.as_millis() as u32).wrapping_add(self.offset);

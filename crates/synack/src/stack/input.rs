@@ -99,9 +99,6 @@ impl Stack {
         let mut iss_floor = None;
         if self.time_wait.contains(&tuple) {
             let verdict = self.time_wait_segment(tuple, &hdr, pkt.payload.len());
-            // A restarted or removed record may have left a stale deadline on top of the
-            // TIME-WAIT heap; `poll_timeout` must stay exact.
-            self.time_wait.prune();
             match verdict {
                 TimeWaitVerdict::Done => return,
                 TimeWaitVerdict::Reopen { old_snd_nxt } => iss_floor = Some(old_snd_nxt),

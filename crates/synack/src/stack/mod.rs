@@ -22,6 +22,7 @@ mod input;
 mod output;
 mod table;
 mod timewait;
+mod twtable;
 
 pub use output::Transmit;
 
@@ -39,7 +40,7 @@ use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use table::{ConnTable, FlowKeys, ListenerTable};
-use timewait::TimeWaitTable;
+use twtable::TimeWaitTable;
 
 /// A slot of the connection slab.
 #[derive(Debug)]
@@ -308,10 +309,7 @@ impl Stack {
             }
             Outcome::TimeWait => {
                 self.enter_time_wait(idx);
-                // Entering TIME-WAIT cancelled the connection's timers, and recycling the
-                // oldest record may have left a stale deadline on top of the TIME-WAIT
-                // heap.
-                self.time_wait.prune();
+                // Entering TIME-WAIT cancelled the connection's timers.
                 self.prune_timers();
             }
         }
@@ -341,8 +339,8 @@ impl Stack {
     /// only the top decides `poll_timeout`, and each entry is checked when it gets there.
     /// A connection's deadline that moves earlier is pushed at once ([`arm_timer`]). Call
     /// after anything that may have moved a connection's deadline later or released a
-    /// connection; the TIME-WAIT records keep their own heap
-    /// ([`TimeWaitTable::prune`]).
+    /// connection; the TIME-WAIT records keep their own deadlines, always exact
+    /// ([`TimeWaitTable::next_deadline`]).
     pub(super) fn prune_timers(&mut self) {
         while let Some(mut top) = self.timers.peek_mut() {
             let Reverse((t, idx, generation)) = *top;

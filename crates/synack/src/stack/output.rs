@@ -144,7 +144,6 @@ impl Stack {
             }
         }
         self.expire_time_wait();
-        self.time_wait.prune();
         self.prune_timers();
     }
 }

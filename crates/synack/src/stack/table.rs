@@ -283,8 +283,8 @@ impl ConnTable {
     }
 }
 
-/// A map keyed by 4-tuple with the tables' hasher (the TIME-WAIT records), offering
-/// the `HashMap` methods its users need.
+/// A map keyed by 4-tuple with the tables' hasher (the owners of TIME-WAIT records),
+/// offering the `HashMap` methods its users need.
 #[derive(Debug)]
 pub(super) struct TupleMap<V> {
     map: HashMap<FlowKey, V, FlowKeys>,
@@ -301,14 +301,6 @@ impl<V> TupleMap<V> {
 
     pub(super) fn get(&self, t: &FourTuple) -> Option<&V> {
         self.map.get(&FlowKey::tuple(t))
-    }
-
-    pub(super) fn get_mut(&mut self, t: &FourTuple) -> Option<&mut V> {
-        self.map.get_mut(&FlowKey::tuple(t))
-    }
-
-    pub(super) fn contains_key(&self, t: &FourTuple) -> bool {
-        self.map.contains_key(&FlowKey::tuple(t))
     }
 
     pub(super) fn insert(&mut self, t: FourTuple, v: V) -> Option<V> {

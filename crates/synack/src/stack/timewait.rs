@@ -1,12 +1,12 @@
 //! TIME-WAIT as compact records (RFC 9293 3.4.2, 3.10.7.4).
 //!
 //! A connection entering TIME-WAIT gives up its buffers and timers; what remains is a
-//! record of a few dozen bytes: the 4-tuple (the map key), SND.NXT, RCV.NXT, the
-//! advertised window, MAX.SND.WND and the 2×MSL deadline - enough to run the steps of
-//! 3.10.7.4 on any segment. It answers a retransmitted FIN with an ACK and restarts the
-//! 2×MSL timer, then is forgotten.
+//! record of a few dozen bytes (see [`super::twtable`]): the 4-tuple, SND.NXT, RCV.NXT,
+//! the advertised window, MAX.SND.WND and the 2×MSL deadline - enough to run the steps
+//! of 3.10.7.4 on any segment. It answers a retransmitted FIN with an ACK and restarts
+//! the 2×MSL timer, then is forgotten.
 
-use super::table::{FlowKeys, TupleMap};
+use super::twtable::TimeWaitRecord;
 use super::Stack;
 use crate::conn::{control_header, TimeWaitStamp};
 use crate::event::Event;
@@ -15,135 +15,6 @@ use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{FourTuple, TimerAction, TimerKind, TraceEvent};
 use crate::wire::{TcpFlags, TcpHeader};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
-/// One connection in TIME-WAIT.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct TimeWaitRecord {
-    /// SND.NXT (= SND.UNA: our FIN is acknowledged).
-    snd_nxt: SeqNum,
-    rcv_nxt: SeqNum,
-    /// RCV.WND as last advertised, in bytes (for the acceptability test, Table 6).
-    rcv_wnd: u32,
-    /// MAX.SND.WND (RFC 5961 5, for the ACK range check).
-    max_snd_wnd: u32,
-    deadline: Instant,
-    /// The slot of a connection whose handle the application still holds.
-    owner: Option<u32>,
-    /// The window field of our ACKs.
-    window: u16,
-    /// Timestamps for our ACKs, when the connection negotiated them (RFC 7323 3.2).
-    ts: Option<TimeWaitStamp>,
-}
-
-impl TimeWaitRecord {
-    /// RFC 9293 3.10.7.4, first step, Table 6 (the same test a full connection applies).
-    fn acceptable(&self, seq: SeqNum, seg_len: u32) -> bool {
-        let (nxt, wnd) = (self.rcv_nxt, self.rcv_wnd);
-        match (seg_len, wnd) {
-            (0, 0) => seq == nxt,
-            (0, _) => seq.in_window(nxt, nxt + wnd),
-            (_, 0) => false,
-            (_, _) => seq.in_window(nxt, nxt + wnd) || (seq + (seg_len - 1)).in_window(nxt, nxt + wnd),
-        }
-    }
-}
-
-/// Every TIME-WAIT record, with their deadlines in a heap (at most one live heap entry
-/// per record: a restarted deadline is re-pushed when the old entry comes up).
-#[derive(Debug)]
-pub(super) struct TimeWaitTable {
-    map: TupleMap<TimeWaitRecord>,
-    heap: BinaryHeap<Reverse<(Instant, FourTuple)>>,
-}
-
-impl TimeWaitTable {
-    pub(super) fn new(keys: FlowKeys) -> Self {
-        TimeWaitTable { map: TupleMap::new(keys), heap: BinaryHeap::new() }
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub(super) fn contains(&self, t: &FourTuple) -> bool {
-        self.map.contains_key(t)
-    }
-
-    /// The application released the handle of the connection in `slot`.
-    pub(super) fn disown(&mut self, t: &FourTuple, slot: u32) {
-        if let Some(r) = self.map.get_mut(t) {
-            if r.owner == Some(slot) {
-                r.owner = None;
-            }
-        }
-    }
-
-    pub(super) fn next_deadline(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((t, _))| *t)
-    }
-
-    /// Drop heap entries left behind by records since removed or restarted (their
-    /// deadline moved later), re-pushing the live deadline, so that `next_deadline` is
-    /// exact.
-    pub(super) fn prune(&mut self) {
-        while let Some(&Reverse((t, tuple))) = self.heap.peek() {
-            match self.map.get(&tuple) {
-                Some(r) if r.deadline == t => return,
-                Some(r) => {
-                    let d = r.deadline;
-                    self.heap.pop();
-                    if d > t {
-                        self.heap.push(Reverse((d, tuple)));
-                    }
-                }
-                None => {
-                    self.heap.pop();
-                }
-            }
-        }
-    }
-
-    /// Remove and return the next record whose deadline is at or before `now`.
-    fn pop_expired(&mut self, now: Instant) -> Option<(FourTuple, TimeWaitRecord)> {
-        while let Some(&Reverse((t, tuple))) = self.heap.peek() {
-            if t > now {
-                return None;
-            }
-            self.heap.pop();
-            match self.map.get(&tuple) {
-                Some(r) if r.deadline <= now => {
-                    let r = *r;
-                    self.map.remove(&tuple);
-                    return Some((tuple, r));
-                }
-                Some(r) if r.deadline > t => {
-                    let d = r.deadline;
-                    self.heap.push(Reverse((d, tuple)));
-                }
-                _ => {}
-            }
-        }
-        None
-    }
-
-    /// Remove the record with the earliest deadline (recycling under pressure).
-    fn pop_oldest(&mut self) -> Option<(FourTuple, TimeWaitRecord)> {
-        while let Some(Reverse((t, tuple))) = self.heap.pop() {
-            if let Some(r) = self.map.get(&tuple) {
-                if r.deadline == t {
-                    let r = *r;
-                    self.map.remove(&tuple);
-                    return Some((tuple, r));
-                }
-                let d = r.deadline;
-                self.heap.push(Reverse((d, tuple)));
-            }
-        }
-        None
-    }
-}
 
 /// What to do with a segment that hit a TIME-WAIT record.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -174,16 +45,20 @@ impl Stack {
         // the edge already advertised).
         let rcv_wnd = conn.rcv_wnd().max(conn.rcv_adv.since(conn.rcv_nxt));
         let window = (rcv_wnd >> conn.rcv_wscale).min(65535) as u16;
+        let stamp = conn.time_wait_stamp();
+        // The record keeps TS.Recent only; the rest of the stamp follows from the
+        // configuration and the 4-tuple.
+        debug_assert_eq!(stamp, stamp.map(|ts| TimeWaitStamp::rebuild(&self.cfg, &tuple, ts.recent())));
         let record = TimeWaitRecord {
             snd_nxt: conn.snd_nxt,
             rcv_nxt: conn.rcv_nxt,
             rcv_wnd,
             max_snd_wnd: conn.max_snd_wnd,
             deadline: now + two_msl,
-            owner: (!conn.app_closed).then_some(idx),
             window,
-            ts: conn.time_wait_stamp(),
+            ts_recent: stamp.map(|ts| ts.recent()),
         };
+        let owner = (!conn.app_closed).then_some(idx);
         let ack_due = conn.ack_now;
         conn.ack_now = false;
         let release = conn.app_closed;
@@ -193,7 +68,7 @@ impl Stack {
         if ack_due {
             // The ACK of the peer's FIN.
             let mut h = control_header(&tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
-            if let Some(ts) = record.ts {
+            if let Some(ts) = stamp {
                 ts.stamp(&mut h, now);
             }
             self.push_control(tuple, h);
@@ -202,14 +77,18 @@ impl Stack {
             conn: crate::event::ConnId { index: idx, generation },
             reason: crate::event::CloseReason::Normal,
         });
+        // A bounded table: past `max_time_wait` records, the one closest to the end of
+        // its 2×MSL goes first (the front of the FIFO).
         if self.time_wait.len() >= self.cfg.max_time_wait {
-            if let Some((old, _)) = self.time_wait.pop_oldest() {
+            if let Some((old, _, _)) = self.time_wait.pop_oldest() {
                 self.stats.time_wait_recycled += 1;
                 self.trace(TraceEvent::State { conn: old, from: State::TimeWait, to: State::Closed });
             }
         }
-        self.time_wait.map.insert(tuple, record);
-        self.time_wait.heap.push(Reverse((record.deadline, tuple)));
+        // RFC 9293 3.6.1: "When a connection is closed actively, it MUST linger in the
+        // TIME-WAIT state for a time 2xMSL (Maximum Segment Lifetime) (MUST-13)." Every
+        // deadline is now + 2×MSL, so the record joins the back of the FIFO.
+        self.time_wait.insert(tuple, record, owner);
         self.trace(TraceEvent::Timer {
             conn: tuple,
             timer: TimerKind::TimeWait,
@@ -235,11 +114,13 @@ impl Stack {
         let two_msl = self.cfg.msl.saturating_mul(2);
         let rfc1337 = self.cfg.rfc1337;
         let has_listener = self.find_listener(&tuple).is_some();
-        let Some(rec) = self.time_wait.map.get_mut(&tuple) else { return TimeWaitVerdict::Done };
+        let Some((stored, rec)) = self.time_wait.get(&tuple) else { return TimeWaitVerdict::Done };
         let fl = hdr.flags;
         let mut ack_hdr = control_header(&tuple, rec.snd_nxt, Some(rec.rcv_nxt), TcpFlags::ACK, rec.window);
-        if let Some(ts) = rec.ts {
-            ts.stamp(&mut ack_hdr, now);
+        if let Some(recent) = rec.ts_recent {
+            // The clock offset of the connection: a hash of its 4-tuple as it was stored
+            // (an IPv6 scope id included).
+            TimeWaitStamp::rebuild(&self.cfg, &stored, recent).stamp(&mut ack_hdr, now);
         }
         let seg_len = payload_len as u32 + u32::from(fl.syn()) + u32::from(fl.fin());
         let acceptable = rec.acceptable(hdr.seq, seg_len);
@@ -345,9 +226,7 @@ impl Stack {
 
     /// Answer a FIN in TIME-WAIT: ACK it and restart the 2×MSL timer to `deadline`.
     fn ack_and_restart_two_msl(&mut self, tuple: FourTuple, ack_hdr: TcpHeader, deadline: Instant) {
-        if let Some(rec) = self.time_wait.map.get_mut(&tuple) {
-            rec.deadline = deadline;
-        }
+        self.time_wait.restart(&tuple, deadline);
         self.push_control(tuple, ack_hdr);
         self.trace(TraceEvent::Timer {
             conn: tuple,
@@ -358,7 +237,7 @@ impl Stack {
     }
 
     pub(super) fn remove_time_wait(&mut self, tuple: FourTuple) {
-        if let Some(rec) = self.time_wait.map.remove(&tuple) {
+        if let Some((rec, owner)) = self.time_wait.remove(&tuple) {
             self.trace(TraceEvent::Timer {
                 conn: tuple,
                 timer: TimerKind::TimeWait,
@@ -366,13 +245,13 @@ impl Stack {
                 at: rec.deadline,
             });
             self.trace(TraceEvent::State { conn: tuple, from: State::TimeWait, to: State::Closed });
-            self.time_wait_closed(rec);
+            self.time_wait_closed(owner);
         }
     }
 
     /// Let a still-held handle see CLOSED.
-    fn time_wait_closed(&mut self, rec: TimeWaitRecord) {
-        if let Some(idx) = rec.owner {
+    fn time_wait_closed(&mut self, owner: Option<u32>) {
+        if let Some(idx) = owner {
             if let Some(slot) = self.slots.get_mut(idx as usize) {
                 let generation = slot.generation;
                 if let Some(conn) = slot.conn.as_deref_mut() {
@@ -389,7 +268,7 @@ impl Stack {
 
     /// Forget TIME-WAIT records whose 2×MSL has passed.
     pub(super) fn expire_time_wait(&mut self) {
-        while let Some((tuple, rec)) = self.time_wait.pop_expired(self.now) {
+        while let Some((tuple, rec, owner)) = self.time_wait.pop_expired(self.now) {
             self.trace(TraceEvent::Timer {
                 conn: tuple,
                 timer: TimerKind::TimeWait,
@@ -397,7 +276,7 @@ impl Stack {
                 at: rec.deadline,
             });
             self.trace(TraceEvent::State { conn: tuple, from: State::TimeWait, to: State::Closed });
-            self.time_wait_closed(rec);
+            self.time_wait_closed(owner);
         }
     }
 }

@@ -1,0 +1,723 @@
+//! The TIME-WAIT table: compact records in deadline order, found by 4-tuple.
+//!
+//! Every TIME-WAIT deadline is "now + 2×MSL" (RFC 9293 3.10.7.4: entering TIME-WAIT
+//! and each restart by a retransmitted FIN "restart the 2 MSL timeout"), the stack's
+//! clock only moves forward and MSL is fixed for the life of a stack. A record set or
+//! restarted later therefore never expires earlier, and the records can sit in one
+//! FIFO in deadline order:
+//!
+//! - the records live in a ring of fixed-size chunks, oldest at the front; expiry and
+//!   recycling at the TIME-WAIT limit take the front, and [`TimeWaitTable::next_deadline`]
+//!   is the front's deadline (exact, as `poll_timeout` needs);
+//! - a restart moves the record to the back, leaving a tombstone at its old place;
+//!   removal by 4-tuple leaves a tombstone too. Tombstones at the front go at once, and
+//!   when they outnumber the live records (and a chunk's worth) the ring is compacted,
+//!   so the ring never holds more than about twice the live records, whatever a peer's
+//!   FINs do;
+//! - a hash index of ring positions (one `u32` per record, in a SwissTable) finds a
+//!   record by 4-tuple, with the same keyed SipHash of the packed tuple as the other
+//!   tables (a hostile peer chooses the tuples; see [`FlowKeys`]).
+//!
+//! A record is [`size_of::<Entry>()`](Entry) = 44 bytes: an IPv4 4-tuple packed into 12
+//! bytes, or for any other 4-tuple the index of the tuple in a side table (the rarer
+//! path); the sequence variables, windows and TS.Recent; the deadline. The timestamp
+//! clock offset is not kept: it is a keyed hash of the 4-tuple, computed again when an
+//! ACK is sent. Nor is the owner (the slot of a connection whose handle the
+//! application still holds): owned records are rare and each has a whole connection
+//! behind it, so they are listed in a separate map.
+
+use super::table::{FlowKey, FlowKeys, TupleMap};
+use crate::seq::SeqNum;
+use crate::time::Instant;
+use crate::trace::FourTuple;
+use hashbrown::HashTable;
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Records per chunk of the ring. A chunk is 2.75 KiB: what a table holding any record
+/// keeps at least; beyond the tombstones, the ring wastes only the unused parts of its
+/// first and last chunks.
+const CHUNK: usize = 64;
+
+/// Entry flag: a tombstone (the record moved or went).
+const DEAD: u8 = 1;
+/// Entry flag: the 4-tuple is in the side table (not two IPv4 endpoints).
+const WIDE: u8 = 2;
+/// Entry flag: the connection negotiated timestamps (RFC 7323 3.2).
+const TS: u8 = 4;
+
+/// What a TIME-WAIT record holds, unpacked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct TimeWaitRecord {
+    /// SND.NXT (= SND.UNA: our FIN is acknowledged).
+    pub(super) snd_nxt: SeqNum,
+    pub(super) rcv_nxt: SeqNum,
+    /// RCV.WND as last advertised, in bytes (for the acceptability test, Table 6).
+    pub(super) rcv_wnd: u32,
+    /// MAX.SND.WND (RFC 5961 5, for the ACK range check).
+    pub(super) max_snd_wnd: u32,
+    /// When 2×MSL runs out.
+    pub(super) deadline: Instant,
+    /// The window field of our ACKs.
+    pub(super) window: u16,
+    /// TS.Recent, when the connection negotiated timestamps (RFC 7323 3.2).
+    pub(super) ts_recent: Option<u32>,
+}
+
+impl TimeWaitRecord {
+    /// RFC 9293 3.10.7.4, first step, Table 6 (the same test a full connection applies).
+    pub(super) fn acceptable(&self, seq: SeqNum, seg_len: u32) -> bool {
+        let (nxt, wnd) = (self.rcv_nxt, self.rcv_wnd);
+        match (seg_len, wnd) {
+            (0, 0) => seq == nxt,
+            (0, _) => seq.in_window(nxt, nxt + wnd),
+            (_, 0) => false,
+            (_, _) => seq.in_window(nxt, nxt + wnd) || (seq + (seg_len - 1)).in_window(nxt, nxt + wnd),
+        }
+    }
+}
+
+/// One record as the ring stores it. Only 4-byte fields, so that nothing pads it.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// IPv4 4-tuple: local address, remote address, local port << 16 | remote port.
+    /// Otherwise (flag [`WIDE`]): the index in the side table, then zeros.
+    key: [u32; 3],
+    snd_nxt: u32,
+    rcv_nxt: u32,
+    rcv_wnd: u32,
+    max_snd_wnd: u32,
+    /// TS.Recent (meaningful with flag [`TS`]).
+    ts_recent: u32,
+    /// The deadline's microseconds, low and high halves.
+    deadline: [u32; 2],
+    window: u16,
+    flags: u8,
+}
+
+impl Entry {
+    const VACANT: Entry = Entry {
+        key: [0; 3],
+        snd_nxt: 0,
+        rcv_nxt: 0,
+        rcv_wnd: 0,
+        max_snd_wnd: 0,
+        ts_recent: 0,
+        deadline: [0; 2],
+        window: 0,
+        flags: DEAD,
+    };
+
+    fn dead(&self) -> bool {
+        self.flags & DEAD != 0
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::from_micros(u64::from(self.deadline[1]) << 32 | u64::from(self.deadline[0]))
+    }
+
+    fn set_deadline(&mut self, t: Instant) {
+        let us = t.as_micros();
+        self.deadline = [us as u32, (us >> 32) as u32];
+    }
+
+    fn record(&self) -> TimeWaitRecord {
+        TimeWaitRecord {
+            snd_nxt: SeqNum(self.snd_nxt),
+            rcv_nxt: SeqNum(self.rcv_nxt),
+            rcv_wnd: self.rcv_wnd,
+            max_snd_wnd: self.max_snd_wnd,
+            deadline: self.deadline(),
+            window: self.window,
+            ts_recent: (self.flags & TS != 0).then_some(self.ts_recent),
+        }
+    }
+}
+
+/// An IPv4 4-tuple packed as in [`Entry::key`], or `None` for any other.
+fn pack_v4(t: &FourTuple) -> Option<[u32; 3]> {
+    match (t.local.ip(), t.remote.ip()) {
+        (IpAddr::V4(l), IpAddr::V4(r)) => {
+            Some([l.to_bits(), r.to_bits(), u32::from(t.local.port()) << 16 | u32::from(t.remote.port())])
+        }
+        _ => None,
+    }
+}
+
+fn unpack_v4(k: &[u32; 3]) -> FourTuple {
+    FourTuple {
+        local: SocketAddr::new(IpAddr::V4(Ipv4Addr::from_bits(k[0])), (k[2] >> 16) as u16),
+        remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::from_bits(k[1])), k[2] as u16),
+    }
+}
+
+/// The records in deadline order: a ring of chunks addressed by sequence numbers that
+/// only grow (wrapping; the ring never holds anywhere near 2^32 entries).
+#[derive(Debug)]
+struct Ring {
+    chunks: VecDeque<Box<[Entry]>>,
+    /// The sequence number of `chunks[0][0]`.
+    base: u32,
+    /// The first entry (a live one, unless the ring is empty).
+    head: u32,
+    /// One past the last entry.
+    tail: u32,
+    /// 4-tuples other than IPv4, by the index an entry's key holds.
+    wide: Vec<FourTuple>,
+    /// Free indices of `wide`.
+    wide_free: Vec<u32>,
+}
+
+impl Ring {
+    fn entry(&self, seq: u32) -> &Entry {
+        let off = seq.wrapping_sub(self.base) as usize;
+        &self.chunks[off / CHUNK][off % CHUNK]
+    }
+
+    fn entry_mut(&mut self, seq: u32) -> &mut Entry {
+        let off = seq.wrapping_sub(self.base) as usize;
+        &mut self.chunks[off / CHUNK][off % CHUNK]
+    }
+
+    fn tuple(&self, e: &Entry) -> FourTuple {
+        if e.flags & WIDE != 0 {
+            self.wide[e.key[0] as usize]
+        } else {
+            unpack_v4(&e.key)
+        }
+    }
+
+    /// Whether the entry at `seq` is the record of the 4-tuple with `key` (`v4` its
+    /// packed form, if it is an IPv4 one).
+    fn matches(&self, seq: u32, key: &FlowKey, v4: Option<[u32; 3]>) -> bool {
+        let e = self.entry(seq);
+        match v4 {
+            Some(k) => e.flags & WIDE == 0 && e.key == k,
+            None => e.flags & WIDE != 0 && FlowKey::tuple(&self.wide[e.key[0] as usize]) == *key,
+        }
+    }
+
+    fn push(&mut self, e: Entry) -> u32 {
+        let off = self.tail.wrapping_sub(self.base) as usize;
+        if off == self.chunks.len() * CHUNK {
+            self.chunks.push_back(vec![Entry::VACANT; CHUNK].into_boxed_slice());
+        }
+        let seq = self.tail;
+        *self.entry_mut(seq) = e;
+        self.tail = seq.wrapping_add(1);
+        seq
+    }
+
+    /// Drop the tombstones at the front (and the chunks left behind); returns how many.
+    fn trim(&mut self) -> usize {
+        let mut n = 0;
+        while self.head != self.tail && self.entry(self.head).dead() {
+            self.head = self.head.wrapping_add(1);
+            n += 1;
+            self.release_front_chunk();
+        }
+        n
+    }
+
+    fn release_front_chunk(&mut self) {
+        if self.head.wrapping_sub(self.base) as usize >= CHUNK {
+            self.chunks.pop_front();
+            self.base = self.base.wrapping_add(CHUNK as u32);
+        }
+    }
+
+    fn wide_insert(&mut self, t: FourTuple) -> u32 {
+        match self.wide_free.pop() {
+            Some(i) => {
+                self.wide[i as usize] = t;
+                i
+            }
+            None => {
+                self.wide.push(t);
+                (self.wide.len() - 1) as u32
+            }
+        }
+    }
+}
+
+/// Every TIME-WAIT record: see the module documentation.
+#[derive(Debug)]
+pub(super) struct TimeWaitTable {
+    keys: FlowKeys,
+    /// The ring position of each live record, by keyed hash of its 4-tuple.
+    index: HashTable<u32>,
+    ring: Ring,
+    live: usize,
+    /// Tombstones between the ring's head and tail.
+    dead: usize,
+    /// The front's deadline, kept at hand for `poll_timeout`, which drivers call after
+    /// every input.
+    next: Option<Instant>,
+    /// The slot of the connection behind a record whose handle the application still
+    /// holds.
+    owners: TupleMap<u32>,
+}
+
+impl TimeWaitTable {
+    pub(super) fn new(keys: FlowKeys) -> Self {
+        TimeWaitTable {
+            keys,
+            index: HashTable::new(),
+            ring: Ring {
+                chunks: VecDeque::new(),
+                base: 0,
+                head: 0,
+                tail: 0,
+                wide: Vec::new(),
+                wide_free: Vec::new(),
+            },
+            live: 0,
+            dead: 0,
+            next: None,
+            owners: TupleMap::new(keys),
+        }
+    }
+
+    /// Records held.
+    pub(super) fn len(&self) -> usize {
+        self.live
+    }
+
+    fn hash(keys: &FlowKeys, key: &FlowKey) -> u64 {
+        keys.hash_one(key)
+    }
+
+    /// The ring position of the record of `t`.
+    fn find(&self, t: &FourTuple) -> Option<u32> {
+        let key = FlowKey::tuple(t);
+        let v4 = pack_v4(t);
+        let ring = &self.ring;
+        self.index.find(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4)).copied()
+    }
+
+    pub(super) fn contains(&self, t: &FourTuple) -> bool {
+        self.find(t).is_some()
+    }
+
+    /// The record of `t`, with the 4-tuple as it was inserted.
+    pub(super) fn get(&self, t: &FourTuple) -> Option<(FourTuple, TimeWaitRecord)> {
+        self.find(t).map(|s| {
+            let e = self.ring.entry(s);
+            (self.ring.tuple(e), e.record())
+        })
+    }
+
+    /// The slot of the connection whose handle the application still holds.
+    pub(super) fn owner(&self, t: &FourTuple) -> Option<u32> {
+        if self.owners.len() == 0 {
+            return None;
+        }
+        self.owners.get(t).copied()
+    }
+
+    /// The application released the handle of the connection in `slot`.
+    pub(super) fn disown(&mut self, t: &FourTuple, slot: u32) {
+        if self.owner(t) == Some(slot) {
+            self.owners.remove(t);
+        }
+    }
+
+    /// The earliest deadline of all (the front's: the ring is in deadline order).
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.next
+    }
+
+    /// Add the record of `t`, replacing any, at the back: its deadline must be at least
+    /// every other's (see the module documentation).
+    pub(super) fn insert(&mut self, t: FourTuple, rec: TimeWaitRecord, owner: Option<u32>) {
+        let key = FlowKey::tuple(&t);
+        let v4 = pack_v4(&t);
+        let hash = Self::hash(&self.keys, &key);
+        let ring = &self.ring;
+        if let Ok(found) = self.index.find_entry(hash, |&s| ring.matches(s, &key, v4)) {
+            let seq = found.remove().0;
+            self.bury(seq);
+        }
+        debug_assert!(
+            self.live == 0 || self.ring.entry(self.ring.tail.wrapping_sub(1)).deadline() <= rec.deadline,
+            "TIME-WAIT deadlines must come in order"
+        );
+        let (packed, flags) = match v4 {
+            Some(k) => (k, 0),
+            None => ([self.ring.wide_insert(t), 0, 0], WIDE),
+        };
+        let mut e = Entry {
+            key: packed,
+            snd_nxt: rec.snd_nxt.0,
+            rcv_nxt: rec.rcv_nxt.0,
+            rcv_wnd: rec.rcv_wnd,
+            max_snd_wnd: rec.max_snd_wnd,
+            ts_recent: rec.ts_recent.unwrap_or(0),
+            deadline: [0; 2],
+            window: rec.window,
+            flags: flags | if rec.ts_recent.is_some() { TS } else { 0 },
+        };
+        e.set_deadline(rec.deadline);
+        let seq = self.ring.push(e);
+        let (keys, ring) = (&self.keys, &self.ring);
+        self.index
+            .insert_unique(hash, seq, |&s| Self::hash(keys, &FlowKey::tuple(&ring.tuple(ring.entry(s)))));
+        self.live += 1;
+        self.next = Some(self.ring.entry(self.ring.head).deadline());
+        if let Some(slot) = owner {
+            self.owners.insert(t, slot);
+        }
+    }
+
+    /// Restart the 2×MSL timer of `t`'s record: its deadline becomes `deadline`, at least
+    /// every other's, and the record moves to the back.
+    pub(super) fn restart(&mut self, t: &FourTuple, deadline: Instant) {
+        let key = FlowKey::tuple(t);
+        let v4 = pack_v4(t);
+        let ring = &self.ring;
+        let Some(slot) = self.index.find_mut(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4))
+        else {
+            return;
+        };
+        let old = *slot;
+        if old == self.ring.tail.wrapping_sub(1) {
+            // Already the last: it stays in order where it is.
+            self.ring.entry_mut(old).set_deadline(deadline);
+            self.tidy();
+            return;
+        }
+        let mut e = *self.ring.entry(old);
+        e.set_deadline(deadline);
+        self.ring.entry_mut(old).flags |= DEAD;
+        *slot = self.ring.push(e);
+        self.dead += 1;
+        self.tidy();
+    }
+
+    /// Remove the record of `t`; returns it with its owner.
+    pub(super) fn remove(&mut self, t: &FourTuple) -> Option<(TimeWaitRecord, Option<u32>)> {
+        let key = FlowKey::tuple(t);
+        let v4 = pack_v4(t);
+        let ring = &self.ring;
+        let found = self.index.find_entry(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4));
+        let seq = found.ok()?.remove().0;
+        let (_, rec, owner) = self.bury(seq);
+        Some((rec, owner))
+    }
+
+    /// Make the live entry at `seq`, already out of the index, a tombstone; returns its
+    /// 4-tuple, record and owner.
+    fn bury(&mut self, seq: u32) -> (FourTuple, TimeWaitRecord, Option<u32>) {
+        let e = *self.ring.entry(seq);
+        let tuple = self.ring.tuple(&e);
+        if e.flags & WIDE != 0 {
+            self.ring.wide_free.push(e.key[0]);
+        }
+        self.ring.entry_mut(seq).flags |= DEAD;
+        self.live -= 1;
+        self.dead += 1;
+        let owner = self.owner(&tuple);
+        if owner.is_some() {
+            self.owners.remove(&tuple);
+        }
+        self.tidy();
+        (tuple, e.record(), owner)
+    }
+
+    /// Remove the front record (the earliest deadline) if `due` says so.
+    fn pop_front_if(
+        &mut self,
+        due: impl FnOnce(Instant) -> bool,
+    ) -> Option<(FourTuple, TimeWaitRecord, Option<u32>)> {
+        if self.live == 0 {
+            return None;
+        }
+        let head = self.ring.head;
+        let e = self.ring.entry(head);
+        if !due(e.deadline()) {
+            return None;
+        }
+        let hash = Self::hash(&self.keys, &FlowKey::tuple(&self.ring.tuple(e)));
+        if let Ok(found) = self.index.find_entry(hash, |&s| s == head) {
+            found.remove();
+        }
+        Some(self.bury(head))
+    }
+
+    /// Remove and return the next record whose deadline is at or before `now`.
+    pub(super) fn pop_expired(&mut self, now: Instant) -> Option<(FourTuple, TimeWaitRecord, Option<u32>)> {
+        self.pop_front_if(|d| d <= now)
+    }
+
+    /// Remove the record with the earliest deadline (recycling under pressure).
+    pub(super) fn pop_oldest(&mut self) -> Option<(FourTuple, TimeWaitRecord, Option<u32>)> {
+        self.pop_front_if(|_| true)
+    }
+
+    /// Keep the front live and the tombstones fewer than the live records (or than a
+    /// chunk's worth): amortised O(1) per tombstone. Call after every change but an
+    /// insertion.
+    fn tidy(&mut self) {
+        self.dead -= self.ring.trim();
+        if self.dead >= CHUNK && self.dead > self.live {
+            self.compact();
+        }
+        self.next = (self.live > 0).then(|| self.ring.entry(self.ring.head).deadline());
+    }
+
+    /// Close the gaps the tombstones leave, keeping the order, and release the chunks
+    /// emptied.
+    fn compact(&mut self) {
+        let ring = &mut self.ring;
+        let mut w = ring.head;
+        let mut r = ring.head;
+        while r != ring.tail {
+            let e = *ring.entry(r);
+            if !e.dead() {
+                if r != w {
+                    *ring.entry_mut(w) = e;
+                    let hash = Self::hash(&self.keys, &FlowKey::tuple(&ring.tuple(&e)));
+                    if let Some(s) = self.index.find_mut(hash, |&s| s == r) {
+                        *s = w;
+                    }
+                }
+                w = w.wrapping_add(1);
+            }
+            r = r.wrapping_add(1);
+        }
+        ring.tail = w;
+        self.dead = 0;
+        let used = ring.tail.wrapping_sub(ring.base) as usize;
+        ring.chunks.truncate(used.div_ceil(CHUNK).max(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    fn v4(i: u32) -> FourTuple {
+        FourTuple {
+            local: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80),
+            remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::from_bits(0xC633_6400 + (i >> 16))), i as u16),
+        }
+    }
+
+    fn v6(i: u32) -> FourTuple {
+        FourTuple {
+            local: SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)), 80),
+            remote: SocketAddr::new(
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, (i >> 16) as u16, i as u16)),
+                443,
+            ),
+        }
+    }
+
+    fn rec(i: u32, deadline: u64) -> TimeWaitRecord {
+        TimeWaitRecord {
+            snd_nxt: SeqNum(i.wrapping_mul(7)),
+            rcv_nxt: SeqNum(i.wrapping_mul(13)),
+            rcv_wnd: 65535 + i,
+            max_snd_wnd: 1 << 20 | i,
+            deadline: Instant::from_micros(deadline),
+            window: i as u16,
+            ts_recent: (i % 2 == 0).then_some(i ^ 0xdead_beef),
+        }
+    }
+
+    fn table() -> TimeWaitTable {
+        TimeWaitTable::new(FlowKeys::new(&[7; 16]))
+    }
+
+    /// Every live record is found where the index says, the front is live, and the
+    /// counts add up.
+    fn check(t: &TimeWaitTable) {
+        let ring = &t.ring;
+        let mut live = 0;
+        let mut dead = 0;
+        let mut last = Instant::ZERO;
+        let mut s = ring.head;
+        while s != ring.tail {
+            let e = ring.entry(s);
+            if e.dead() {
+                dead += 1;
+            } else {
+                live += 1;
+                assert!(e.deadline() >= last, "deadline order");
+                last = e.deadline();
+                assert_eq!(t.find(&ring.tuple(e)), Some(s));
+            }
+            s = s.wrapping_add(1);
+        }
+        assert_eq!((live, dead), (t.live, t.dead));
+        assert_eq!(t.index.len(), t.live);
+        assert!(t.live == 0 || !ring.entry(ring.head).dead());
+        assert_eq!(t.next, (t.live > 0).then(|| ring.entry(ring.head).deadline()));
+        assert!(ring.chunks.len() * CHUNK >= ring.tail.wrapping_sub(ring.base) as usize);
+    }
+
+    #[test]
+    fn the_entry_stays_small() {
+        // The figure mem_time_wait counts on it: grow it only knowingly.
+        assert!(size_of::<Entry>() <= 44, "Entry is {} bytes", size_of::<Entry>());
+    }
+
+    #[test]
+    fn ipv4_and_ipv6_records_are_found_and_given_back() {
+        let mut t = table();
+        for i in 0..600 {
+            let tuple = if i % 3 == 0 { v6(i) } else { v4(i) };
+            t.insert(tuple, rec(i, u64::from(i)), None);
+        }
+        check(&t);
+        assert_eq!(t.len(), 600);
+        for i in 0..600 {
+            let (a, b) = if i % 3 == 0 { (v6(i), v4(i)) } else { (v4(i), v6(i)) };
+            assert_eq!(t.get(&a), Some((a, rec(i, u64::from(i)))), "{i}");
+            assert!(!t.contains(&b), "{i}");
+        }
+        // An IPv6 tuple differing only in its scope id is the same 4-tuple, as for the
+        // other tables.
+        let mut scoped = v6(3);
+        if let SocketAddr::V6(a) = &mut scoped.remote {
+            a.set_scope_id(9);
+        }
+        assert!(t.contains(&scoped));
+        for i in (0..600).step_by(2) {
+            let tuple = if i % 3 == 0 { v6(i) } else { v4(i) };
+            assert_eq!(t.remove(&tuple).map(|(r, _)| r), Some(rec(i, u64::from(i))));
+            assert!(!t.contains(&tuple));
+            assert_eq!(t.remove(&tuple), None);
+        }
+        check(&t);
+        assert_eq!(t.len(), 300);
+        // Freed side-table slots are used again.
+        let wide = t.ring.wide.len();
+        t.insert(v6(10_000), rec(1, 1000), None);
+        assert_eq!(t.ring.wide.len(), wide);
+        assert!(t.contains(&v6(10_000)));
+        check(&t);
+    }
+
+    #[test]
+    fn expiry_is_fifo_and_follows_restarted_deadlines() {
+        let mut t = table();
+        for i in 0..10 {
+            t.insert(v4(i), rec(i, 100 + u64::from(i)), None);
+        }
+        assert_eq!(t.next_deadline(), Some(Instant::from_micros(100)));
+        // Restart the first and a middle one: they move behind the others.
+        t.restart(&v4(0), Instant::from_micros(120));
+        t.restart(&v4(5), Instant::from_micros(121));
+        check(&t);
+        assert_eq!(t.next_deadline(), Some(Instant::from_micros(101)));
+        assert_eq!(t.get(&v4(5)).map(|(_, r)| r.deadline), Some(Instant::from_micros(121)));
+        // The last one restarted stays in place.
+        t.restart(&v4(5), Instant::from_micros(122));
+        check(&t);
+        let mut order = Vec::new();
+        while let Some((tuple, r, _)) = t.pop_expired(Instant::from_micros(109)) {
+            order.push((tuple, r.deadline.as_micros()));
+        }
+        let expect: Vec<_> = [1, 2, 3, 4, 6, 7, 8, 9].iter().map(|&i| (v4(i), 100 + u64::from(i))).collect();
+        assert_eq!(order, expect);
+        assert_eq!(t.next_deadline(), Some(Instant::from_micros(120)));
+        assert!(t.pop_expired(Instant::from_micros(119)).is_none());
+        assert_eq!(t.pop_expired(Instant::from_micros(200)).map(|(x, _, _)| x), Some(v4(0)));
+        assert_eq!(
+            t.pop_expired(Instant::from_micros(200)).map(|(x, r, _)| (x, r.deadline)),
+            Some((v4(5), Instant::from_micros(122)))
+        );
+        assert_eq!(t.next_deadline(), None);
+        assert_eq!(t.len(), 0);
+        check(&t);
+    }
+
+    #[test]
+    fn the_oldest_is_recycled_first() {
+        let mut t = table();
+        for i in 0..5 {
+            t.insert(v4(i), rec(i, u64::from(i)), None);
+        }
+        t.restart(&v4(0), Instant::from_micros(10));
+        assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v4(1)));
+        t.remove(&v4(2));
+        assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v4(3)));
+        assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v4(4)));
+        assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v4(0)));
+        assert!(t.pop_oldest().is_none());
+        check(&t);
+    }
+
+    #[test]
+    fn owners_follow_their_records() {
+        let mut t = table();
+        t.insert(v4(1), rec(1, 1), Some(7));
+        t.insert(v6(2), rec(2, 2), Some(8));
+        t.insert(v4(3), rec(3, 3), None);
+        assert_eq!(t.owner(&v4(1)), Some(7));
+        t.disown(&v6(2), 9);
+        assert_eq!(t.owner(&v6(2)), Some(8));
+        t.disown(&v6(2), 8);
+        assert_eq!(t.owner(&v6(2)), None);
+        t.restart(&v4(1), Instant::from_micros(5));
+        assert_eq!(t.pop_oldest().map(|(x, _, o)| (x, o)), Some((v6(2), None)));
+        assert_eq!(t.remove(&v4(1)).map(|(_, o)| o), Some(Some(7)));
+        assert_eq!(t.owner(&v4(1)), None);
+        assert_eq!(t.pop_oldest().map(|(x, _, o)| (x, o)), Some((v4(3), None)));
+    }
+
+    #[test]
+    fn restarts_cannot_grow_the_ring_without_bound() {
+        let mut t = table();
+        let n = 1000;
+        for i in 0..n {
+            t.insert(v4(i), rec(i, u64::from(i)), None);
+        }
+        // A FIN storm: every record restarted over and over, the oldest first.
+        let mut now = u64::from(n);
+        for round in 0..20 {
+            for i in 0..n {
+                let i = (i + round * 37) % n;
+                now += 1;
+                t.restart(&v4(i), Instant::from_micros(now));
+            }
+            check(&t);
+            let slots = t.ring.chunks.len() * CHUNK;
+            assert!(slots <= 2 * n as usize + 3 * CHUNK, "round {round}: {slots} slots");
+        }
+        assert_eq!(t.len(), n as usize);
+        // Removals in the middle are compacted too, and the chunks go back.
+        for i in (0..n).filter(|i| i % 4 != 0) {
+            assert!(t.remove(&v4(i)).is_some());
+        }
+        check(&t);
+        assert!(t.ring.chunks.len() * CHUNK <= 2 * (n as usize / 4) + 3 * CHUNK);
+        while t.pop_oldest().is_some() {}
+        check(&t);
+        assert!(t.ring.chunks.len() <= 1);
+    }
+
+    #[test]
+    fn sequence_numbers_may_wrap() {
+        let mut t = table();
+        t.ring.base = u32::MAX - 300;
+        t.ring.head = t.ring.base;
+        t.ring.tail = t.ring.base;
+        for i in 0..1000 {
+            t.insert(v4(i), rec(i, u64::from(i)), None);
+            if i % 3 == 0 {
+                t.pop_oldest();
+            }
+        }
+        check(&t);
+        for i in 0..1000 {
+            t.restart(&v4(i), Instant::from_micros(5000 + u64::from(i)));
+        }
+        check(&t);
+        while t.pop_oldest().is_some() {}
+        check(&t);
+    }
+}
