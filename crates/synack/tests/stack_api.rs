@@ -601,6 +601,47 @@ fn bad_checksum_and_truncated_datagrams_are_counted_and_dropped() {
     assert_eq!(r.stack.stats().malformed, after.malformed);
 }
 
+/// The receive path copies an in-order payload into the receive buffer while it
+/// verifies the checksum. A corrupt segment at RCV.NXT (the case that takes that path)
+/// must still change nothing: no bytes become readable, RCV.NXT stays (the next ACK
+/// acknowledges only what was intact), the window is as before, and the intact
+/// retransmission then delivers exactly the sender's bytes — the corrupt copy left
+/// behind in the buffer is overwritten, never read.
+#[test]
+fn corrupt_in_order_payload_leaves_buffer_and_rcv_nxt_unchanged() {
+    let (mut r, l) = raw_server(cfg(SERVER_IP));
+    let (_, s) = r.connect_in(l, mss_opt(1460), 65_535);
+    // Enough unread data that the buffer's storage has grown past what the next
+    // segment needs (the in-place copy only writes into storage already there).
+    let first = pattern(30_000, 3);
+    for piece in first.chunks(1000) {
+        r.send_data(piece, 65_535);
+    }
+    let before = r.stack.info(s).unwrap();
+    assert_eq!(before.recv_queue, 30_000);
+    // Odd lengths and flipped bits at the start, middle and end of the payload.
+    let second = pattern(1461, 9);
+    for flip in [0usize, 700, 1460] {
+        let hdr = r.hdr(r.snd_nxt, Some(r.rcv_nxt), TcpFlags::ACK | TcpFlags::PSH, 65_535);
+        let mut d = r.datagram(&hdr, &second);
+        let at = d.len() - second.len() + flip;
+        d[at] ^= 0x20;
+        let bad = r.stack.stats().bad_checksum;
+        r.stack.handle_packet(r.now, &d);
+        assert_eq!(r.stack.stats().bad_checksum, bad + 1);
+        assert!(r.poll().is_empty(), "a corrupt segment is not answered");
+        let now = r.stack.info(s).unwrap();
+        assert_eq!((now.recv_queue, now.recv_window), (before.recv_queue, before.recv_window));
+    }
+    // RCV.NXT did not move: the intact segment is in order and acknowledged exactly.
+    let out = r.send_data(&second, 65_535);
+    let acks: Vec<_> = r.advance(Duration::from_millis(600)).into_iter().chain(out).collect();
+    assert!(acks.iter().any(|a| a.ack() == r.snd_nxt), "{acks:?}");
+    assert!(acks.iter().all(|a| a.ack().le(r.snd_nxt)));
+    let got = recv_all(&mut r.stack, s);
+    assert_eq!(got, [first, second].concat());
+}
+
 /// RFC 9293 3.10.7.1: a segment for no connection is answered by a RST (<SEQ=SEG.ACK>
 /// when the ACK bit is on, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>), but "An
 /// incoming segment containing a RST is discarded": a RST is never answered by a RST,

@@ -5,6 +5,7 @@
 //! data costs no buffer memory, and both are bounded by the configured size.
 
 use crate::seq::SeqNum;
+use crate::wire::{copy_and_sum, sum_be};
 
 /// Smallest storage a ring allocates on first use. Small enough to stay in the
 /// allocator's per-thread cache and cheap to zero, so a connection that moves a few
@@ -142,6 +143,55 @@ impl Ring {
         }
     }
 
+    /// Copy `data` to the append position without changing `len` (like
+    /// `write_at(0, data)`), summing it on the way: returns the one's-complement sum of
+    /// `data` as [`sum_be`] gives it (unfolded, network order, `data` taken as starting
+    /// on an even offset). `None`, with nothing written, when the storage does not
+    /// already hold `len + data.len()` bytes (growing it is left to the ordinary path).
+    ///
+    /// Bytes written here are not contents until [`Ring::commit`]: a caller that finds
+    /// the sum wrong simply does not commit them, and the ring's contents are as before.
+    pub(crate) fn stage_with_sum(&mut self, data: &[u8]) -> Option<u64> {
+        if self.len + data.len() > self.size {
+            return None;
+        }
+        // head < size and len <= size: one subtraction wraps.
+        let start = self.wrap(self.head + self.len);
+        if start > self.buf.len() {
+            // Cannot happen (without out-of-order data nothing lies past the written
+            // part); refuse rather than leave a gap.
+            return None;
+        }
+        let first = data.len().min(self.size - start);
+        let (a, b) = data.split_at(first);
+        let mut sum = self.put_with_sum(start, a, false);
+        if !b.is_empty() {
+            // `a` reached the end of the storage, so everything before is written. `b`
+            // starts at offset `first` of `data`: odd when `first` is.
+            sum += self.put_with_sum(0, b, first % 2 == 1);
+        }
+        Some(sum)
+    }
+
+    /// [`Ring::put`] with the sum of [`copy_and_sum`] (`pos <= buf.len()`).
+    fn put_with_sum(&mut self, pos: usize, data: &[u8], odd_offset: bool) -> u64 {
+        let end = pos + data.len();
+        let written = self.buf.len();
+        if end <= written {
+            return copy_and_sum(&mut self.buf[pos..end], data, odd_offset);
+        }
+        let split = written.saturating_sub(pos).min(data.len());
+        let (old, new) = data.split_at(split);
+        let mut sum = copy_and_sum(&mut self.buf[pos..pos + old.len()], old, odd_offset);
+        // Storage never written yet (the first lap only): appended within the capacity,
+        // then summed in place.
+        self.buf.extend_from_slice(new);
+        let tail = sum_be(&self.buf[written..]);
+        // `new` starts `split` bytes into this piece.
+        sum += if (split % 2 == 1) != odd_offset { tail << 8 } else { tail };
+        sum
+    }
+
     /// Append as much of `data` as fits; returns the count.
     pub(crate) fn push(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.free());
@@ -205,6 +255,9 @@ pub(crate) struct RecvBuffer {
     max_ranges: usize,
     /// Duplicate ACKs owed: one per out-of-order segment since the last ACK went out.
     dup_acks_owed: u16,
+    /// A segment's data already copied to the append position by [`RecvBuffer::stage`]
+    /// (its first sequence number and length), not yet committed.
+    staged: Option<(SeqNum, usize)>,
 }
 
 /// At most this many duplicate ACKs are owed at once (a batch of out-of-order segments
@@ -213,7 +266,7 @@ const MAX_DUP_ACKS_OWED: u16 = 256;
 
 impl RecvBuffer {
     pub(crate) fn new(cap: usize, max_ranges: usize) -> Self {
-        RecvBuffer { ring: Ring::new(cap), ooo: Vec::new(), max_ranges, dup_acks_owed: 0 }
+        RecvBuffer { ring: Ring::new(cap), ooo: Vec::new(), max_ranges, dup_acks_owed: 0, staged: None }
     }
 
     /// Bytes waiting for the application.
@@ -247,6 +300,30 @@ impl RecvBuffer {
         &self.ooo
     }
 
+    /// Copy the data of a segment that starts at RCV.NXT (`seq`) to where it will go,
+    /// summing it on the way, before anything else of the segment is looked at: see
+    /// `Stack::handle_packet`. Returns the sum (as [`Ring::stage_with_sum`]), or `None`
+    /// with nothing written when this is not the simple case — out-of-order data held
+    /// (it could lie where the copy goes), no room, or storage still to grow.
+    ///
+    /// Until [`RecvBuffer::insert`] commits them, the copied bytes are not contents:
+    /// a segment found corrupt, or refused for any reason, leaves the buffer's contents,
+    /// and so RCV.NXT, as they were. Call [`RecvBuffer::unstage`] once the segment is
+    /// done with.
+    pub(crate) fn stage(&mut self, seq: SeqNum, data: &[u8]) -> Option<u64> {
+        if !self.ooo.is_empty() || data.len() > self.ring.free() {
+            return None;
+        }
+        let sum = self.ring.stage_with_sum(data)?;
+        self.staged = Some((seq, data.len()));
+        Some(sum)
+    }
+
+    /// Forget a staged segment (the bytes copied stay as uncommitted storage).
+    pub(crate) fn unstage(&mut self) {
+        self.staged = None;
+    }
+
     /// Store `data` starting at sequence `seq`, where `rcv_nxt` is the next expected
     /// sequence number and `seq >= rcv_nxt`. The caller has trimmed the data to the
     /// receive window. Returns how far RCV.NXT advances (0 for an out-of-order segment
@@ -270,7 +347,12 @@ impl RecvBuffer {
             self.ring.write_at(off, data);
             return 0;
         }
-        self.ring.write_at(0, data);
+        // Data staged at this very place (the same first sequence number, at RCV.NXT, a
+        // prefix of what was staged) is there already.
+        let staged = self.staged.take().is_some_and(|(s, n)| s == seq && data.len() <= n);
+        if !staged {
+            self.ring.write_at(0, data);
+        }
         // In order: advance over this segment and any held ranges it now reaches.
         let mut new_nxt = end;
         let mut merged = 0;
@@ -316,6 +398,7 @@ impl RecvBuffer {
     /// Forget everything held (on reset).
     pub(crate) fn clear(&mut self) {
         self.ooo.clear();
+        self.staged = None;
         self.dup_acks_owed = 0;
         let n = self.ring.len();
         self.ring.consume(n);
@@ -577,6 +660,50 @@ mod tests {
         rb.insert(b + 12, b + 12, b"01234567");
         assert_eq!(rb.dup_acks_owed(), 0);
         assert!(!rb.has_gaps());
+    }
+
+    #[test]
+    fn staged_bytes_are_summed_and_become_contents_only_when_committed() {
+        use crate::wire::{fold64, sum_be};
+        // Wrapping at the end of the storage, with first pieces of odd and even length.
+        for (consumed, len) in [(0usize, 1461usize), (1000, 1461), (1001, 1460), (1023, 999), (1, 1)] {
+            let mut rb = RecvBuffer::new(2048, 4);
+            let base = SeqNum(7);
+            let lead = vec![1u8; 2048 - 1 - consumed.max(1)];
+            assert_eq!(rb.insert(base, base, &lead), lead.len() as u32);
+            let mut sink = vec![0u8; consumed];
+            rb.ring.pop_into(&mut sink);
+            let nxt = base + lead.len() as u32;
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + consumed) as u8).collect();
+            let room = rb.ring.free();
+            let staged = rb.stage(nxt, &data[..len.min(room)]);
+            let Some(sum) = staged else {
+                assert!(len > room, "refused only without room");
+                continue;
+            };
+            let data = &data[..len.min(room)];
+            assert_eq!(fold64(sum), fold64(sum_be(data)), "consumed {consumed} len {len}");
+            // Not contents yet; forgetting the staging leaves the buffer as it was.
+            let readable = rb.readable();
+            rb.unstage();
+            assert_eq!(rb.readable(), readable);
+            // Staged again and committed by the in-order insert: exactly these bytes.
+            assert!(rb.stage(nxt, data).is_some());
+            assert_eq!(rb.insert(nxt, nxt, data), data.len() as u32);
+            let mut out = vec![0u8; rb.readable()];
+            rb.ring.pop_into(&mut out);
+            assert_eq!(&out[out.len() - data.len()..], data);
+        }
+    }
+
+    #[test]
+    fn staging_is_refused_with_out_of_order_data_held_or_storage_to_grow() {
+        let mut rb = RecvBuffer::new(64 * 1024, 4);
+        let b = SeqNum(0);
+        rb.insert(b, b, b"x");
+        assert!(rb.stage(b + 1, &[0u8; 4000]).is_none(), "the storage would have to grow");
+        rb.insert(b + 1, b + 100, b"island");
+        assert!(rb.stage(b + 1, b"yy").is_none(), "out-of-order data may lie where it goes");
     }
 
     #[test]

@@ -38,6 +38,32 @@ impl Conn {
         }
     }
 
+    /// The receive fast path's first half (see `Stack::handle_packet`): when a segment
+    /// that may carry the next in-order data arrives, copy its payload to the append
+    /// position of the receive buffer and return the payload's checksum sum, before
+    /// the segment has been verified or looked at any further. `None` (nothing copied)
+    /// outside the simple case: a synchronized state that accepts data, no SYN or RST,
+    /// SEG.SEQ = RCV.NXT, the application still reading, no out-of-order data held,
+    /// room for all of it.
+    ///
+    /// This changes no state of the connection: the bytes become contents only if the
+    /// segment passes the checksum and then every check of RFC 9293 3.10.7.4 that
+    /// ordinary processing makes, when `Conn::process_text` commits them (and finds
+    /// them in place instead of copying them). RFC 9293 3.10.7.4 orders the checks
+    /// ("First, check sequence number" ...); a corrupt segment reaches none of them.
+    pub(crate) fn stage_payload(&mut self, hdr: &TcpHeader, payload: &[u8]) -> Option<u64> {
+        if payload.is_empty()
+            || !self.state.can_receive()
+            || self.app_closed
+            || hdr.flags.syn()
+            || hdr.flags.rst()
+            || hdr.seq != self.rcv_nxt
+        {
+            return None;
+        }
+        self.rx.stage(hdr.seq, payload)
+    }
+
     /// RFC 9293 3.10.7.3, SYN-SENT STATE.
     fn on_segment_syn_sent(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
         let fl = hdr.flags;

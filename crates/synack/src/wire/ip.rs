@@ -1,7 +1,7 @@
 //! IPv4 (RFC 791) and IPv6 (RFC 8200) datagram parsing, just enough to reach the
 //! upper-layer payload. Zero-copy: the payload borrows the input.
 
-use super::checksum::{checksum_finish, checksum_partial};
+use super::checksum::{checksum_finish, checksum_partial, fold64};
 use super::WireError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -79,7 +79,16 @@ fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     let header = &bytes[..header_len];
     // RFC 791 3.1 "Header Checksum": the sum over the header including the checksum
     // field is all ones when intact.
-    if checksum_finish(checksum_partial(header, 0)) != 0 {
+    let sum = match header.first_chunk::<IPV4_HEADER_LEN>() {
+        // Speed: the usual header without options is five 32-bit words; each is
+        // congruent to the sum of its 16-bit halves modulo 2^16 - 1 (RFC 1071 2(C)), so
+        // they are added whole and folded once, without the general loop.
+        Some(h) if header_len == IPV4_HEADER_LEN => {
+            fold64(h.chunks_exact(4).map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))).sum())
+        }
+        _ => checksum_partial(header, 0),
+    };
+    if checksum_finish(sum) != 0 {
         return Err(WireError::BadIpChecksum);
     }
     let frag = u16::from_be_bytes([bytes[6], bytes[7]]);
@@ -220,6 +229,28 @@ mod tests {
         b[2] = 0;
         b[3] = 19;
         assert_eq!(parse_ip(&b).expect_err("must be rejected"), WireError::BadHeaderLength);
+    }
+
+    #[test]
+    fn every_bit_flip_in_the_checksummed_fields_of_a_plain_header_is_caught() {
+        // The 20-byte header is summed word by word (a fast path): any single bit flipped
+        // in the TTL, protocol, checksum, addresses, ID or flags must fail the checksum,
+        // with or without IPv4 options.
+        for opts in [&[][..], &[1, 1, 1, 0][..]] {
+            let good = v4(opts, b"abcde", 0, IPPROTO_TCP);
+            assert!(parse_ip(&good).is_ok());
+            for byte in (1..2).chain(4..6).chain(8..20 + opts.len()) {
+                for bit in 0..8 {
+                    let mut b = good.clone();
+                    b[byte] ^= 1 << bit;
+                    assert_eq!(
+                        parse_ip(&b).map(|_| ()),
+                        Err(WireError::BadIpChecksum),
+                        "byte {byte} bit {bit}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

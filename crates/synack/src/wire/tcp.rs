@@ -74,11 +74,23 @@ pub fn parse_tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Result<(TcpHeader,
     if fold64(sum) != 0xFFFF {
         return Err(WireError::BadTcpChecksum);
     }
+    decode(segment)
+}
+
+/// The header and the payload of a segment of at least [`TCP_HEADER_LEN`] bytes
+/// (checksum not looked at): the data-offset and option checks of [`parse_tcp`].
+#[inline]
+fn decode(segment: &[u8]) -> Result<(TcpHeader, &[u8]), WireError> {
     let header_len = usize::from(segment[12] >> 4) * 4;
     if header_len < TCP_HEADER_LEN || header_len > segment.len() {
         return Err(WireError::BadHeaderLength);
     }
-    let options = parse_options(&segment[TCP_HEADER_LEN..header_len])?;
+    // Speed: most segments of a transfer carry no option; they skip the decoder call.
+    let options = if header_len == TCP_HEADER_LEN {
+        TcpOptions::NONE
+    } else {
+        parse_options(&segment[TCP_HEADER_LEN..header_len])?
+    };
     let be32 = |i: usize| u32::from_be_bytes([segment[i], segment[i + 1], segment[i + 2], segment[i + 3]]);
     let be16 = |i: usize| u16::from_be_bytes([segment[i], segment[i + 1]]);
     let header = TcpHeader {
@@ -92,6 +104,38 @@ pub fn parse_tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Result<(TcpHeader,
         options,
     };
     Ok((header, &segment[header_len..]))
+}
+
+/// [`parse`] with the TCP checksum left for the caller to finish: the packet, and the
+/// unfolded one's-complement sum of the pseudo-header and the TCP header (checksum
+/// field included) — everything but the payload. The segment is intact exactly when
+/// `fold64(sum + sum of the payload) == 0xFFFF` (RFC 9293 3.1), the payload taken as
+/// starting on an even offset (the data offset counts 32-bit words).
+///
+/// This lets the receiver sum the payload while it copies it into its buffer (see
+/// `Stack::handle_packet`). Nothing of the packet may be acted on before that check.
+///
+/// Errors are not ordered as [`parse`] orders them (a corrupt header may fail here
+/// with [`WireError::BadOption`] where `parse` says [`WireError::BadTcpChecksum`]):
+/// on any error, call [`parse`] for the error to report.
+#[inline]
+pub(crate) fn parse_unverified(bytes: &[u8]) -> Result<(Packet<'_>, u64), WireError> {
+    let ip = parse_ip(bytes)?;
+    if ip.protocol != IPPROTO_TCP {
+        return Err(WireError::NotTcp(ip.protocol));
+    }
+    let segment = ip.payload;
+    if ip.src.is_ipv4() != ip.dst.is_ipv4() {
+        return Err(WireError::AddressFamilyMismatch);
+    }
+    if segment.len() < TCP_HEADER_LEN {
+        return Err(WireError::Truncated);
+    }
+    let seg_len = u32::try_from(segment.len()).map_err(|_| WireError::TooLong)?;
+    let (tcp, payload) = decode(segment)?;
+    let header = &segment[..segment.len() - payload.len()];
+    let sum = pseudo_header_sum64(ip.src, ip.dst, IPPROTO_TCP, seg_len) + sum_be(header);
+    Ok((Packet { src: ip.src, dst: ip.dst, ttl: ip.ttl, tcp, payload }, sum))
 }
 
 /// Decode the option bytes (everything between the fixed header and the data offset).
