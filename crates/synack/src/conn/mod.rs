@@ -293,6 +293,13 @@ impl Conn {
         }
     }
 
+    /// Drop the send and receive storage (a released connection whose box is kept for
+    /// reuse).
+    pub(crate) fn release_buffers(&mut self) {
+        self.tx = Ring::new(0);
+        self.rx = RecvBuffer::new(0, 0);
+    }
+
     /// Change state, recording it (trace and event).
     pub(crate) fn set_state(&mut self, ctx: &mut Ctx<'_>, to: State) {
         let from = self.state;
