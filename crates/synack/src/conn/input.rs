@@ -457,7 +457,7 @@ impl Conn {
                 ctx.events.push_back(Event::Writable(ctx.id));
             }
             if self.tx.len() == 0 {
-                self.tx.release_if_empty();
+                self.tx.release_into(ctx.spare);
             }
         } else if ack == self.snd_una && payload_len == 0 && !fin && !window_changed && self.flight() > 0 {
             // RFC 5681 2: a duplicate acknowledgment.
@@ -535,6 +535,7 @@ impl Conn {
             self.ack_now = true;
             return;
         }
+        self.rx.ring.adopt_from(ctx.spare);
         let had_gaps = self.rx.has_gaps();
         let adv = self.rx.insert(self.rcv_nxt, seq, data);
         if adv == 0 {

@@ -114,6 +114,9 @@ pub struct Stack {
     free_slots: Vec<u32>,
     /// Freed connection boxes, reused by [`Stack::alloc_slot`].
     spare_conns: Vec<Box<Conn>>,
+    /// Ring storage released by connections, reused by the next ring that needs some
+    /// (see `Ring::release_into`).
+    spare_storage: Vec<Vec<u8>>,
     live_conns: usize,
     /// Demultiplexing: O(1) in the number of connections.
     by_tuple: ConnTable,
@@ -146,6 +149,7 @@ impl Stack {
             slots: Vec::new(),
             free_slots: Vec::new(),
             spare_conns: Vec::new(),
+            spare_storage: Vec::new(),
             live_conns: 0,
             by_tuple: ConnTable::new(FlowKeys::new(&cfg.secret)),
             listeners: Vec::new(),
@@ -225,6 +229,7 @@ impl Stack {
             control: &mut self.control,
             stats: &mut self.stats,
             challenge: &mut self.challenge,
+            spare: &mut self.spare_storage,
         };
         Some(f(conn, &mut ctx))
     }
@@ -276,11 +281,12 @@ impl Stack {
                 slot.generation = slot.generation.wrapping_add(1);
                 self.free_slots.push(idx);
                 self.live_conns -= 1;
+                let mut conn = conn;
+                // Keep the box, not the buffers: the storage the rings still hold goes
+                // now (to the spare blocks, or back to the allocator), as it would
+                // have with the connection.
+                conn.release_buffers(&mut self.spare_storage);
                 if self.spare_conns.len() < MAX_SPARE_CONNS {
-                    let mut conn = conn;
-                    // Keep the box, not the buffers: any storage the rings still hold
-                    // goes now, as it would have with the connection.
-                    conn.release_buffers();
                     self.spare_conns.push(conn);
                 }
             }
@@ -591,7 +597,7 @@ impl Stack {
     pub fn send(&mut self, c: ConnId, data: &[u8]) -> Result<usize, Error> {
         let idx = self.check(c)?;
         let res = self
-            .with_conn(idx, |conn, _| conn.send(data))
+            .with_conn(idx, |conn, ctx| conn.send(ctx, data))
             .unwrap_or(Err(UsageError::UnknownConnection.into()));
         if let Ok(n) = res {
             if self.cfg.trace {

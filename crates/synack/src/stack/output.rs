@@ -76,6 +76,7 @@ impl Stack {
                 control: &mut self.control,
                 stats: &mut self.stats,
                 challenge: &mut self.challenge,
+                spare: &mut self.spare_storage,
             };
             let seg = conn.next_segment(&mut ctx);
             // Sending may have armed the retransmission or persist timer (pushed now) or
