@@ -70,12 +70,15 @@ impl Stack {
                 return;
             }
         };
-        if !self.cfg.addresses.is_empty() && !self.cfg.addresses.contains(&pkt.dst) {
+        // (Speed: a host with one address compares it alone.)
+        let ours = |a: &[std::net::IpAddr]| a.first() == Some(&pkt.dst) || a.contains(&pkt.dst);
+        if !self.cfg.addresses.is_empty() && !ours(&self.cfg.addresses) {
             // Not addressed to us.
             self.stats.no_connection += 1;
             return;
         }
-        let hdr = pkt.tcp;
+        // (Speed: the header is borrowed, not copied out of the parsed datagram.)
+        let hdr = &pkt.tcp;
         if self.cfg.drop_syn_fin && hdr.flags.syn() && hdr.flags.fin() {
             // Config::drop_syn_fin: a SYN+FIN is dropped before any state sees it.
             self.stats.malformed += 1;
@@ -86,11 +89,11 @@ impl Stack {
             remote: SocketAddr::new(pkt.src, hdr.src_port),
         };
         if self.cfg.trace {
-            let seg = summarize(tuple.remote, tuple.local, &hdr, pkt.payload.len());
+            let seg = summarize(tuple.remote, tuple.local, hdr, pkt.payload.len());
             self.trace(TraceEvent::Recv { conn: tuple, seg });
         }
         if let Some(idx) = self.by_tuple.lookup(&tuple) {
-            let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, &hdr, pkt.payload));
+            let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, hdr, pkt.payload));
             if let Some(out) = out {
                 self.after_conn(idx, out);
             }
@@ -98,7 +101,7 @@ impl Stack {
         }
         let mut iss_floor = None;
         if self.time_wait.contains(&tuple) {
-            let verdict = self.time_wait_segment(tuple, &hdr, pkt.payload.len());
+            let verdict = self.time_wait_segment(tuple, hdr, pkt.payload.len());
             // A restarted or removed record may have left a stale deadline on top of the
             // TIME-WAIT heap; `poll_timeout` must stay exact.
             self.time_wait.prune();
@@ -108,8 +111,8 @@ impl Stack {
             }
         }
         match self.find_listener(&tuple) {
-            Some(l) => self.listen_segment(l, tuple, &hdr, pkt.payload, iss_floor),
-            None => self.closed_segment(tuple, &hdr, pkt.payload.len()),
+            Some(l) => self.listen_segment(l, tuple, hdr, pkt.payload, iss_floor),
+            None => self.closed_segment(tuple, hdr, pkt.payload.len()),
         }
     }
 
