@@ -338,11 +338,16 @@ impl Stack {
                 self.free_slot(idx);
             }
             Outcome::TimeWait => {
+                let recycles = self.time_wait.len() >= self.cfg.max_time_wait;
                 self.enter_time_wait(idx);
                 // Entering TIME-WAIT cancelled the connection's timers, and recycling the
                 // oldest record may have left a stale deadline on top of the TIME-WAIT
-                // heap.
-                self.time_wait.prune();
+                // heap. Without recycling, the top stays exact: no other record changed,
+                // and the new record's heap entry is live. (Speed: pruning looks the top
+                // record up, a hash per call.)
+                if recycles {
+                    self.time_wait.prune();
+                }
                 self.prune_timers();
             }
         }
