@@ -60,7 +60,10 @@ impl Stack {
     /// this panic.
     pub fn handle_packet(&mut self, now: Instant, datagram: &[u8]) {
         self.advance(now);
-        let pkt = match wire::parse(datagram) {
+        // (Speed: the datagram is used where `parse` left it, borrowed, not moved out of
+        // the `Result`: that move copied some 130 bytes per segment.)
+        let parsed = wire::parse(datagram);
+        let pkt = match &parsed {
             Ok(p) => p,
             Err(e) => {
                 self.stats.malformed += 1;
