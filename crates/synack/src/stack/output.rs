@@ -91,6 +91,15 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (conn.tuple.local.ip(), conn.tuple.remote.ip());
+            if self.tx_queue.len() == 1 && !conn.wants_output() {
+                // That was the last segment of the only connection queued: leave the queue
+                // at once, so that the driver's next call (the one that returns `None`)
+                // finds it empty (speed: that call then costs two length checks). Only
+                // when alone: with others queued, leaving now rather than on the next
+                // call could put it behind them, should it want to send again before.
+                conn.in_tx_queue = false;
+                self.tx_queue.pop_front();
+            }
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
             let res = wire::emit(buf, src, dst, ttl, &seg.hdr, &[a, b]);
             if self.cfg.trace && res.is_ok() {
