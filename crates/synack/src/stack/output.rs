@@ -82,7 +82,8 @@ impl Stack {
             // Sending may have armed the retransmission or persist timer (pushed now) or
             // stopped the delayed ACK (the heap top may then be stale).
             let stale = super::arm_timer(&mut self.timers, conn, idx, generation);
-            let Some(seg) = seg else {
+            // (Speed: borrowed where `next_segment` left it, not moved out.)
+            let Some(seg) = &seg else {
                 conn.in_tx_queue = false;
                 self.tx_queue.pop_front();
                 if stale {
