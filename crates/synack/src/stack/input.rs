@@ -87,21 +87,25 @@ impl Stack {
             self.stats.malformed += 1;
             return;
         }
-        let tuple = FourTuple {
+        let tuple = || FourTuple {
             local: SocketAddr::new(pkt.dst, hdr.dst_port),
             remote: SocketAddr::new(pkt.src, hdr.src_port),
         };
         if self.cfg.trace {
-            let seg = summarize(tuple.remote, tuple.local, hdr, pkt.payload.len());
-            self.trace(TraceEvent::Recv { conn: tuple, seg });
+            let t = tuple();
+            let seg = summarize(t.remote, t.local, hdr, pkt.payload.len());
+            self.trace(TraceEvent::Recv { conn: t, seg });
         }
-        if let Some(idx) = self.by_tuple.lookup(&tuple) {
+        // (Speed: looked up from the segment's fields; the 4-tuple is only built for
+        // the rarer segments of no connection.)
+        if let Some(idx) = self.by_tuple.lookup_parts(pkt.dst, hdr.dst_port, pkt.src, hdr.src_port) {
             let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, hdr, pkt.payload));
             if let Some(out) = out {
                 self.after_conn(idx, out);
             }
             return;
         }
+        let tuple = tuple();
         let mut iss_floor = None;
         if self.time_wait.contains(&tuple) {
             let verdict = self.time_wait_segment(tuple, hdr, pkt.payload.len());

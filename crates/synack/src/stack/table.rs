@@ -66,13 +66,19 @@ impl FlowKey {
     /// The key of a connection.
     #[inline]
     pub(super) fn tuple(t: &FourTuple) -> Self {
-        let ports = u64::from(t.local.port()) << 16 | u64::from(t.remote.port());
-        if let (IpAddr::V4(l), IpAddr::V4(r)) = (t.local.ip(), t.remote.ip()) {
+        Self::parts(t.local.ip(), t.local.port(), t.remote.ip(), t.remote.port())
+    }
+
+    /// The key of the connection (local, local_port) - (remote, remote_port).
+    #[inline]
+    pub(super) fn parts(local: IpAddr, local_port: u16, remote: IpAddr, remote_port: u16) -> Self {
+        let ports = u64::from(local_port) << 16 | u64::from(remote_port);
+        if let (IpAddr::V4(l), IpAddr::V4(r)) = (local, remote) {
             let ips = u64::from(l.to_bits()) << 32 | u64::from(r.to_bits());
             return FlowKey { w: [ips, ports | TAG_V4_TUPLE, 0, 0, 0], n: 2 };
         }
-        let (l, l4) = ip_bits(t.local.ip());
-        let (r, r4) = ip_bits(t.remote.ip());
+        let (l, l4) = ip_bits(local);
+        let (r, r4) = ip_bits(remote);
         let tag = TAG_WIDE_TUPLE | l4 << 34 | r4 << 35;
         FlowKey { w: [(l >> 64) as u64, l as u64, (r >> 64) as u64, r as u64, ports | tag], n: 5 }
     }
@@ -341,7 +347,24 @@ impl ConnTable {
     /// [`ConnTable::get`] for the per-segment path, remembering the answer.
     #[inline]
     pub(super) fn lookup(&mut self, t: &FourTuple) -> Option<u32> {
-        let key = FlowKey::tuple(t);
+        self.lookup_key(FlowKey::tuple(t))
+    }
+
+    /// [`ConnTable::lookup`] from the addresses and ports of a segment (speed: no
+    /// [`FourTuple`] to build first).
+    #[inline]
+    pub(super) fn lookup_parts(
+        &mut self,
+        local: IpAddr,
+        local_port: u16,
+        remote: IpAddr,
+        remote_port: u16,
+    ) -> Option<u32> {
+        self.lookup_key(FlowKey::parts(local, local_port, remote, remote_port))
+    }
+
+    #[inline]
+    fn lookup_key(&mut self, key: FlowKey) -> Option<u32> {
         if let Some(v) = self.remembered(&key) {
             return v;
         }
