@@ -112,7 +112,9 @@ pub struct Stack {
     keys: KeyedState,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
-    /// Freed connection boxes, reused by [`Stack::alloc_slot`].
+    /// Freed connection boxes, reused by [`Stack::alloc_slot`]. (The boxes themselves
+    /// are what is kept: each becomes a slot's `Box<Conn>` again without allocating.)
+    #[allow(clippy::vec_box)]
     spare_conns: Vec<Box<Conn>>,
     /// Ring storage released by connections, reused by the next ring that needs some
     /// (see `Ring::release_into`).
