@@ -73,8 +73,9 @@ struct Cli {
     #[arg(long, hide = true, value_name = "BYTES")]
     bulk_bytes: Option<u64>,
     /// Profiling: run exactly this many churn lifecycles of one stack (`--churn-stack`)
-    /// after a warm-up of the same number, the measured ones inside
-    /// `churn_lifecycles_STACK` (for `valgrind --toggle-collect`), and exit.
+    /// after a warm-up of 1,000, the measured ones inside `churn_lifecycles_STACK` (for
+    /// `valgrind --tool=callgrind --collect-atstart=no
+    /// --toggle-collect='*churn_lifecycles_STACK*'`), and exit.
     #[arg(long, hide = true, value_name = "N")]
     churn_lifecycles: Option<u64>,
     /// Profiling: the stack of `--churn-lifecycles` (synack or smoltcp).
