@@ -164,6 +164,41 @@ impl SmolChurn {
     }
 }
 
+/// Profiling: 1,000 lifecycles of `stack` to warm up, then `n` more inside
+/// `churn_lifecycles_synack` / `churn_lifecycles_smoltcp` (not inlined, so that
+/// `valgrind --tool=callgrind --toggle-collect=churn_lifecycles_*` counts exactly them).
+pub(crate) fn profile(stack: &str, n: u64) {
+    const WARM_UP: u64 = 1_000;
+    match stack {
+        "synack" => {
+            let mut c = SyChurn::new(0);
+            for _ in 0..WARM_UP {
+                c.lifecycle();
+            }
+            churn_lifecycles_synack(&mut c, n);
+        }
+        "smoltcp" => {
+            let mut c = SmolChurn::new(0);
+            for _ in 0..WARM_UP {
+                c.lifecycle(false);
+            }
+            churn_lifecycles_smoltcp(&mut c, n);
+        }
+        other => panic!("unknown stack {other}"),
+    }
+    println!("lifecycles={n}");
+}
+
+#[inline(never)]
+fn churn_lifecycles_synack(c: &mut SyChurn, n: u64) {
+    (0..n).for_each(|_| c.lifecycle());
+}
+
+#[inline(never)]
+fn churn_lifecycles_smoltcp(c: &mut SmolChurn, n: u64) {
+    (0..n).for_each(|_| c.lifecycle(false));
+}
+
 /// The server port of lifecycle `i`: one port for 16,384 lifecycles, then the next.
 fn block_port(i: u64) -> u16 {
     net::churn_port(i / EPHEMERAL)

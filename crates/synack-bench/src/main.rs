@@ -72,6 +72,15 @@ struct Cli {
     /// Profiling: move exactly this many bytes in each bulk run (no time limit).
     #[arg(long, hide = true, value_name = "BYTES")]
     bulk_bytes: Option<u64>,
+    /// Profiling: run exactly this many churn lifecycles of one stack (`--churn-stack`)
+    /// after a warm-up of 1,000, the measured ones inside `churn_lifecycles_STACK` (for
+    /// `valgrind --tool=callgrind --collect-atstart=no
+    /// --toggle-collect='*churn_lifecycles_STACK*'`), and exit.
+    #[arg(long, hide = true, value_name = "N")]
+    churn_lifecycles: Option<u64>,
+    /// Profiling: the stack of `--churn-lifecycles` (synack or smoltcp).
+    #[arg(long, hide = true, value_name = "STACK", default_value = "synack")]
+    churn_stack: String,
     /// Internal: segments for the callgrind child.
     #[arg(long, hide = true, default_value_t = 20_000)]
     segments: u64,
@@ -135,6 +144,10 @@ fn main() {
     }
     if let Some(stack) = &cli.callgrind_child {
         segment::callgrind_child(stack, cli.segments);
+        return;
+    }
+    if let Some(n) = cli.churn_lifecycles {
+        churn::profile(&cli.churn_stack, n);
         return;
     }
     for name in &cli.only {

@@ -26,6 +26,66 @@ impl KeyedState {
     }
 }
 
+/// An IPv4 address as `Hash` writes it (`write_u32` of its native-endian value) and
+/// `SipHasher13` then takes it in (`to_le`).
+#[inline(always)]
+fn ip_word(ip: &std::net::Ipv4Addr) -> u64 {
+    u64::from(u32::from_ne_bytes(ip.octets()).to_le())
+}
+
+/// A port as `Hash` writes it and `SipHasher13` takes it in.
+#[inline(always)]
+fn port_word(port: u16) -> u64 {
+    u64::from(port.to_le())
+}
+
+impl KeyedState {
+    /// SipHash-1-3 of a message given as whole little-endian words and a final partial
+    /// word of `len % 8` bytes, `len` bytes in all: the value `SipHasher13` gives for
+    /// the same bytes (checked in the tests).
+    ///
+    /// Speed: the ISN and the ephemeral-port offset of an IPv4 connection hash a fixed
+    /// layout; packing it into words here skips the byte buffering of the generic
+    /// `Hasher` path (about half the instructions).
+    #[inline(always)]
+    fn sip13<const N: usize>(&self, words: [u64; N], tail: u64, len: u8) -> u64 {
+        #[inline(always)]
+        fn round(v: &mut [u64; 4]) {
+            v[0] = v[0].wrapping_add(v[1]);
+            v[1] = v[1].rotate_left(13) ^ v[0];
+            v[0] = v[0].rotate_left(32);
+            v[2] = v[2].wrapping_add(v[3]);
+            v[3] = v[3].rotate_left(16) ^ v[2];
+            v[0] = v[0].wrapping_add(v[3]);
+            v[3] = v[3].rotate_left(21) ^ v[0];
+            v[2] = v[2].wrapping_add(v[1]);
+            v[1] = v[1].rotate_left(17) ^ v[2];
+            v[2] = v[2].rotate_left(32);
+        }
+        let mut v = [
+            self.k0 ^ 0x736f_6d65_7073_6575,
+            self.k1 ^ 0x646f_7261_6e64_6f6d,
+            self.k0 ^ 0x6c79_6765_6e65_7261,
+            self.k1 ^ 0x7465_6462_7974_6573,
+        ];
+        #[inline(always)]
+        fn compress(v: &mut [u64; 4], m: u64) {
+            v[3] ^= m;
+            round(v);
+            v[0] ^= m;
+        }
+        for m in words {
+            compress(&mut v, m);
+        }
+        compress(&mut v, tail | u64::from(len) << 56);
+        v[2] ^= 0xff;
+        round(&mut v);
+        round(&mut v);
+        round(&mut v);
+        v[0] ^ v[1] ^ v[2] ^ v[3]
+    }
+}
+
 impl BuildHasher for KeyedState {
     type Hasher = SipHasher13;
     fn build_hasher(&self) -> SipHasher13 {
@@ -38,7 +98,17 @@ impl BuildHasher for KeyedState {
 /// identifying parameters ("localip, localport, remoteip, remoteport") and a secret key"
 /// (RFC 9293 3.4.1).
 pub(crate) fn initial_sequence(key: &KeyedState, now: Instant, tuple: &FourTuple) -> u32 {
-    let f = key.hash_one(tuple) as u32;
+    let f = match (tuple.local, tuple.remote) {
+        (SocketAddr::V4(l), SocketAddr::V4(r)) => {
+            // The bytes the derived `Hash` of the tuple writes (checked in the tests):
+            // discriminant (8) | local ip (4) | local port (2) | discriminant (8) |
+            // remote ip (4) | remote port (2), 28 bytes, packed into words.
+            let (il, ir) = (ip_word(l.ip()), ip_word(r.ip()));
+            let (pl, pr) = (port_word(l.port()), port_word(r.port()));
+            key.sip13([0, il | pl << 32, ir << 48], ir >> 16 | pr << 16, 28)
+        }
+        _ => key.hash_one(tuple),
+    } as u32;
     let m = (now.as_micros() / 4) as u32;
     m.wrapping_add(f)
 }
@@ -46,6 +116,11 @@ pub(crate) fn initial_sequence(key: &KeyedState, now: Instant, tuple: &FourTuple
 /// RFC 6056 Algorithm 3 ("simple hash-based port selection"): the search for a free
 /// port starts at an offset that is a keyed hash of (local IP, remote endpoint).
 pub(crate) fn port_offset(key: &KeyedState, local_ip: std::net::IpAddr, remote: SocketAddr) -> u32 {
+    if let (std::net::IpAddr::V4(l), SocketAddr::V4(r)) = (local_ip, remote) {
+        // As written by the derived `Hash`s: discriminant (8) | local ip (4) |
+        // discriminant (8) | remote ip (4) | remote port (2), 26 bytes.
+        return key.sip13([0, ip_word(&l), ip_word(r.ip()) << 32], port_word(r.port()), 26) as u32;
+    }
     let mut h = key.build_hasher();
     local_ip.hash(&mut h);
     remote.hash(&mut h);
@@ -61,6 +136,44 @@ mod tests {
         FourTuple {
             local: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), port),
             remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 80),
+        }
+    }
+
+    /// The generic paths the IPv4 fast paths replace.
+    fn reference_isn_hash(key: &KeyedState, t: &FourTuple) -> u32 {
+        key.hash_one(t) as u32
+    }
+
+    fn reference_port_offset(key: &KeyedState, local_ip: IpAddr, remote: SocketAddr) -> u32 {
+        let mut h = key.build_hasher();
+        local_ip.hash(&mut h);
+        remote.hash(&mut h);
+        h.finish() as u32
+    }
+
+    #[test]
+    fn ipv4_fast_paths_hash_exactly_as_the_derived_hash() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..2000 {
+            let mut secret = [0u8; 16];
+            secret[..8].copy_from_slice(&next().to_le_bytes());
+            secret[8..].copy_from_slice(&next().to_le_bytes());
+            let k = KeyedState::new(&secret, next());
+            let r = next();
+            let l = SocketAddr::new(IpAddr::V4(Ipv4Addr::from((r >> 32) as u32)), r as u16);
+            let r = next();
+            let rem = SocketAddr::new(IpAddr::V4(Ipv4Addr::from((r >> 32) as u32)), r as u16);
+            let t = FourTuple { local: l, remote: rem };
+            let now = Instant::from_micros(next() >> 20);
+            let m = (now.as_micros() / 4) as u32;
+            assert_eq!(initial_sequence(&k, now, &t), m.wrapping_add(reference_isn_hash(&k, &t)));
+            assert_eq!(port_offset(&k, l.ip(), rem), reference_port_offset(&k, l.ip(), rem));
         }
     }
 

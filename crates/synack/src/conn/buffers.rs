@@ -12,6 +12,10 @@ use crate::wire::{copy_and_sum, sum_be};
 /// bytes (a request, a response) never touches its full capacity.
 const MIN_STORAGE: usize = 1024;
 
+/// At most this many storages of [`MIN_STORAGE`] bytes wait in a stack's spare list
+/// ([`Ring::release_into`], [`Ring::adopt_from`]).
+pub(crate) const MAX_SPARE_STORAGE: usize = 16;
+
 /// A fixed-capacity byte ring. Storage is allocated on first write and grows (doubling)
 /// up to the capacity as the contents need it.
 ///
@@ -89,12 +93,47 @@ impl Ring {
         self.head = 0;
     }
 
-    /// Give the storage back when empty (idle connections hold no buffers).
+    /// Give the storage back when empty (idle connections hold no buffers). The stack
+    /// uses [`Ring::release_into`], which does the same and keeps the block for reuse.
+    #[cfg(test)]
     pub(crate) fn release_if_empty(&mut self) {
         if self.len == 0 && self.size != 0 {
             self.buf = Vec::new();
             self.size = 0;
             self.head = 0;
+        }
+    }
+
+    /// [`Ring::release_if_empty`], keeping storage of the minimum size in `spare` for
+    /// the next ring that needs some.
+    ///
+    /// Speed: short connections (a request, a response) allocate and free the minimum
+    /// storage for each ring, and a block of that size is a slow path of the allocator;
+    /// the spare list (at most [`MAX_SPARE_STORAGE`] blocks per stack) turns both into
+    /// a push and a pop.
+    pub(crate) fn release_into(&mut self, spare: &mut Vec<Vec<u8>>) {
+        if self.len == 0 && self.size != 0 {
+            let mut buf = core::mem::take(&mut self.buf);
+            self.size = 0;
+            self.head = 0;
+            if buf.capacity() == MIN_STORAGE && spare.len() < MAX_SPARE_STORAGE {
+                buf.clear();
+                spare.push(buf);
+            }
+        }
+    }
+
+    /// Before writing into a ring that has no storage yet: take a spare block of the
+    /// minimum size, if there is one (what the first write would allocate).
+    #[inline]
+    pub(crate) fn adopt_from(&mut self, spare: &mut Vec<Vec<u8>>) {
+        if self.size == 0 && self.cap >= MIN_STORAGE {
+            if let Some(buf) = spare.pop() {
+                // The state `grow` leaves on an empty ring: nothing written, head at 0.
+                self.buf = buf;
+                self.size = MIN_STORAGE;
+                self.head = 0;
+            }
         }
     }
 

@@ -492,7 +492,7 @@ impl Conn {
                 ctx.events.push_back(Event::Writable(ctx.id));
             }
             if self.tx.len() == 0 {
-                self.tx.release_if_empty();
+                self.tx.release_into(ctx.spare);
             }
         } else if ack == self.snd_una && self.flight() > 0 {
             // A duplicate acknowledgment: RFC 5681 2's (no data, same window), or RFC
@@ -585,6 +585,7 @@ impl Conn {
             self.ack_now = true;
             return;
         }
+        self.rx.ring.adopt_from(ctx.spare);
         let had_gaps = self.rx.has_gaps();
         let adv = self.rx.insert(self.rcv_nxt, seq, data);
         if adv == 0 {

@@ -48,6 +48,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) stats: &'a mut StackStats,
     /// The stack-wide challenge-ACK budget (RFC 5961 7).
     pub(crate) challenge: &'a mut crate::ratelimit::ChallengeAckLimiter,
+    /// Ring storage released by connections, for the next ring that needs some
+    /// ([`Ring::release_into`]).
+    pub(crate) spare: &'a mut Vec<Vec<u8>>,
 }
 
 /// Maximum control segments queued stack-wide; beyond it they are dropped and counted
@@ -317,6 +320,15 @@ impl Conn {
         }
     }
 
+    /// Give up the send and receive storage of a released connection: blocks of the
+    /// minimum size go to `spare` (see [`Ring::release_into`]), the rest is freed.
+    pub(crate) fn release_buffers(&mut self, spare: &mut Vec<Vec<u8>>) {
+        self.tx.release_into(spare);
+        self.rx.ring.release_into(spare);
+        self.tx = Ring::new(0);
+        self.rx = RecvBuffer::new(0, 0);
+    }
+
     /// Change state, recording it (trace and event).
     pub(crate) fn set_state(&mut self, ctx: &mut Ctx<'_>, to: State) {
         let from = self.state;
@@ -430,13 +442,13 @@ impl Conn {
         self.cancel_all_timers(ctx);
         let consumed = self.tx.len();
         self.tx.consume(consumed);
-        self.tx.release_if_empty();
+        self.tx.release_into(ctx.spare);
         if error.is_some() {
             self.rx.clear();
         }
         if self.rx.readable() == 0 {
             self.rx.clear();
-            self.rx.ring.release_if_empty();
+            self.rx.ring.release_into(ctx.spare);
         }
         self.error = error;
         self.set_state(ctx, State::Closed);
@@ -461,10 +473,13 @@ impl Conn {
 
     /// SEND (RFC 9293 3.10.2). In SYN-SENT and SYN-RECEIVED the data is queued "for
     /// transmission after entering ESTABLISHED state".
-    pub(crate) fn send(&mut self, data: &[u8]) -> Result<usize, Error> {
+    pub(crate) fn send(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Result<usize, Error> {
         self.send_allowed()?;
         if data.is_empty() {
             return Ok(0);
+        }
+        if self.tx.free() > 0 {
+            self.tx.adopt_from(ctx.spare);
         }
         let n = self.tx.push(data);
         if n < data.len() {
@@ -503,7 +518,7 @@ impl Conn {
             // segment of a reader that keeps up. Once the peer's FIN is reached nothing
             // more can arrive, and the storage goes.
             if !self.rx.has_gaps() && self.peer_fin_reached() {
-                self.rx.ring.release_if_empty();
+                self.rx.ring.release_into(ctx.spare);
             }
         }
         // Receiver SWS avoidance (3.8.6.2.2): announce the opened window when it grew
@@ -519,7 +534,6 @@ impl Conn {
                 self.ack_now = true;
             }
         }
-        let _ = ctx;
         Ok(n)
     }
 

@@ -111,15 +111,22 @@ impl Conn {
     }
 
     /// The next segment this connection wants to send, if any.
+    ///
+    /// Inlined into its one caller (speed: the segment is then built where the stack
+    /// uses it, not copied out through the return value).
+    #[inline(always)]
     pub(crate) fn next_segment(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
         let mut seg = match self.state {
             State::Closed | State::Listen | State::TimeWait => None,
             State::SynSent | State::SynReceived => self.next_syn(ctx),
             _ => self.next_data(ctx),
-        }?;
+        };
         // SACK-permitted, timestamps, SACK blocks and the layout (`options.rs`).
-        self.add_options(ctx, &mut seg);
-        Some(seg)
+        // (Speed: completed in place; unwrapping and wrapping again copied the segment.)
+        if let Some(s) = seg.as_mut() {
+            self.add_options(ctx, s);
+        }
+        seg
     }
 
     /// SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), with our MSS and window scale.

@@ -108,10 +108,13 @@ impl Stack {
                 // Report exactly what the full parse reports (its checks come in
                 // another order).
                 let pkt = wire::parse(datagram)?;
-                return Ok((pkt, self.by_tuple.lookup(&tuple_of(&pkt)), false));
+                let idx = self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port);
+                return Ok((pkt, idx, false));
             }
         };
-        let idx = self.by_tuple.lookup(&tuple_of(&pkt));
+        // (Speed: looked up from the segment's fields; the 4-tuple is only built for the
+        // rarer segments of no connection.)
+        let idx = self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port);
         let conn = idx.and_then(|i| self.slots.get_mut(i as usize)).and_then(|s| s.conn.as_deref_mut());
         let staged = conn.and_then(|c| c.stage_payload(&pkt.tcp, pkt.payload));
         let sum = header_sum + staged.unwrap_or_else(|| wire::sum_be(pkt.payload));
@@ -132,40 +135,44 @@ impl Stack {
     /// processing by its connection, the TIME-WAIT table, a listener or CLOSED.
     /// `conn` is the slot the 4-tuple maps to (looked up by the caller).
     fn dispatch(&mut self, pkt: Packet<'_>, conn: Option<u32>) {
-        if !self.cfg.addresses.is_empty() && !self.cfg.addresses.contains(&pkt.dst) {
+        // (Speed: a host with one address compares it alone.)
+        let ours = |a: &[std::net::IpAddr]| a.first() == Some(&pkt.dst) || a.contains(&pkt.dst);
+        if !self.cfg.addresses.is_empty() && !ours(&self.cfg.addresses) {
             // Not addressed to us.
             self.stats.no_connection += 1;
             return;
         }
-        let hdr = pkt.tcp;
+        // (Speed: the header is borrowed, not copied out of the parsed datagram.)
+        let hdr = &pkt.tcp;
         if self.cfg.drop_syn_fin && hdr.flags.syn() && hdr.flags.fin() {
             // Config::drop_syn_fin: a SYN+FIN is dropped before any state sees it.
             self.stats.malformed += 1;
             return;
         }
-        let tuple = tuple_of(&pkt);
         if self.cfg.trace {
-            let seg = summarize(tuple.remote, tuple.local, &hdr, pkt.payload.len());
-            self.trace(TraceEvent::Recv { conn: tuple, seg });
+            let t = tuple_of(&pkt);
+            let seg = summarize(t.remote, t.local, hdr, pkt.payload.len());
+            self.trace(TraceEvent::Recv { conn: t, seg });
         }
         if let Some(idx) = conn {
-            let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, &hdr, pkt.payload));
+            let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, hdr, pkt.payload));
             if let Some(out) = out {
                 self.after_conn(idx, out);
             }
             return;
         }
+        let tuple = tuple_of(&pkt);
         let mut iss_floor = None;
         if self.time_wait.contains(&tuple) {
-            let verdict = self.time_wait_segment(tuple, &hdr, pkt.payload.len());
+            let verdict = self.time_wait_segment(tuple, hdr, pkt.payload.len());
             match verdict {
                 TimeWaitVerdict::Done => return,
                 TimeWaitVerdict::Reopen { old_snd_nxt } => iss_floor = Some(old_snd_nxt),
             }
         }
         match self.find_listener(&tuple) {
-            Some(l) => self.listen_segment(l, tuple, &hdr, pkt.payload, iss_floor),
-            None => self.closed_segment(tuple, &hdr, pkt.payload.len()),
+            Some(l) => self.listen_segment(l, tuple, hdr, pkt.payload, iss_floor),
+            None => self.closed_segment(tuple, hdr, pkt.payload.len()),
         }
     }
 

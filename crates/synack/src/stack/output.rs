@@ -76,12 +76,14 @@ impl Stack {
                 control: &mut self.control,
                 stats: &mut self.stats,
                 challenge: &mut self.challenge,
+                spare: &mut self.spare_storage,
             };
             let seg = conn.next_segment(&mut ctx);
             // Sending may have armed the retransmission or persist timer (pushed now) or
             // stopped the delayed ACK (the heap top may then be stale).
             let stale = super::arm_timer(&mut self.timers, conn, idx, generation);
-            let Some(seg) = seg else {
+            // (Speed: borrowed where `next_segment` left it, not moved out.)
+            let Some(seg) = &seg else {
                 conn.in_tx_queue = false;
                 self.tx_queue.pop_front();
                 if stale {
@@ -90,6 +92,15 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (conn.tuple.local.ip(), conn.tuple.remote.ip());
+            if self.tx_queue.len() == 1 && !conn.wants_output() {
+                // That was the last segment of the only connection queued: leave the queue
+                // at once, so that the driver's next call (the one that returns `None`)
+                // finds it empty (speed: that call then costs two length checks). Only
+                // when alone: with others queued, leaving now rather than on the next
+                // call could put it behind them, should it want to send again before.
+                conn.in_tx_queue = false;
+                self.tx_queue.pop_front();
+            }
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
             let res = wire::emit(buf, src, dst, ttl, &seg.hdr, &[a, b]);
             if self.cfg.trace && res.is_ok() {

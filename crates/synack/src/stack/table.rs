@@ -66,13 +66,19 @@ impl FlowKey {
     /// The key of a connection.
     #[inline]
     pub(super) fn tuple(t: &FourTuple) -> Self {
-        let ports = u64::from(t.local.port()) << 16 | u64::from(t.remote.port());
-        if let (IpAddr::V4(l), IpAddr::V4(r)) = (t.local.ip(), t.remote.ip()) {
+        Self::parts(t.local.ip(), t.local.port(), t.remote.ip(), t.remote.port())
+    }
+
+    /// The key of the connection (local, local_port) - (remote, remote_port).
+    #[inline]
+    pub(super) fn parts(local: IpAddr, local_port: u16, remote: IpAddr, remote_port: u16) -> Self {
+        let ports = u64::from(local_port) << 16 | u64::from(remote_port);
+        if let (IpAddr::V4(l), IpAddr::V4(r)) = (local, remote) {
             let ips = u64::from(l.to_bits()) << 32 | u64::from(r.to_bits());
             return FlowKey { w: [ips, ports | TAG_V4_TUPLE, 0, 0, 0], n: 2 };
         }
-        let (l, l4) = ip_bits(t.local.ip());
-        let (r, r4) = ip_bits(t.remote.ip());
+        let (l, l4) = ip_bits(local);
+        let (r, r4) = ip_bits(remote);
         let tag = TAG_WIDE_TUPLE | l4 << 34 | r4 << 35;
         FlowKey { w: [(l >> 64) as u64, l as u64, (r >> 64) as u64, r as u64, ports | tag], n: 5 }
     }
@@ -224,60 +230,184 @@ impl BuildHasher for FlowKeys {
     }
 }
 
-/// Connections by 4-tuple (slot indices), with a one-entry cache of the last lookup.
+/// A connection key with its keyed hash, computed once.
+///
+/// Speed: the connection table hashes each key with SipHash once, when it is built;
+/// the map itself then only passes the stored hash on ([`PassThrough`]), so a key
+/// looked up, inserted and removed again costs one SipHash, not three.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct HashedKey {
+    key: FlowKey,
+    hash: u64,
+}
+
+impl PartialEq for HashedKey {
+    #[inline]
+    fn eq(&self, o: &HashedKey) -> bool {
+        self.key == o.key
+    }
+}
+
+impl Eq for HashedKey {}
+
+impl Hash for HashedKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of the connection map: the key's stored SipHash, passed through.
+///
+/// Hash flooding stays out of reach: the value is SipHash-1-3 keyed by the stack's
+/// secret, exactly what [`FlowHasher`] would have computed inside the map.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct PassThrough;
+
+/// See [`PassThrough`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    #[inline]
+    fn write_u64(&mut self, h: u64) {
+        self.0 = h;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `HashedKey` is hashed here, through `write_u64`; fold anything else
+        // rather than lose it.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl BuildHasher for PassThrough {
+    type Hasher = PassThroughHasher;
+    #[inline]
+    fn build_hasher(&self) -> PassThroughHasher {
+        PassThroughHasher(0)
+    }
+}
+
+/// Connections by 4-tuple (slot indices), remembering the last key it handled.
 #[derive(Debug)]
 pub(super) struct ConnTable {
-    map: HashMap<FlowKey, u32, FlowKeys>,
-    /// The last (key, slot) found by [`ConnTable::lookup`]; cleared whenever the map
-    /// changes.
-    last: Option<(FlowKey, u32)>,
+    map: HashMap<HashedKey, u32, PassThrough>,
+    keys: FlowKeys,
+    /// The last key looked up, inserted or removed, and whether (and where) the map
+    /// holds it: always exact, since every change of the map sets it to the key
+    /// changed.
+    ///
+    /// Speed: the segments of one connection come in runs, and a connection's key is
+    /// typically looked up (a miss for a SYN), inserted, then found segment after
+    /// segment, and finally removed (twice over when it is closed and then released):
+    /// each step after the first reuses the hash, or skips the map altogether.
+    last: Option<(HashedKey, Option<u32>)>,
 }
 
 impl ConnTable {
     pub(super) fn new(keys: FlowKeys) -> Self {
-        ConnTable { map: HashMap::with_hasher(keys), last: None }
+        ConnTable { map: HashMap::with_hasher(PassThrough), keys, last: None }
+    }
+
+    /// The key of `t`, hashed (or the remembered one, if it is that key).
+    #[inline]
+    fn hashed(&self, t: &FourTuple) -> HashedKey {
+        let key = FlowKey::tuple(t);
+        match self.last {
+            Some((k, _)) if k.key == key => k,
+            _ => HashedKey { key, hash: self.keys.hash_one(key) },
+        }
+    }
+
+    /// What the remembered entry says about `key`, if it is that key.
+    #[inline]
+    fn remembered(&self, key: &FlowKey) -> Option<Option<u32>> {
+        self.last.filter(|(k, _)| k.key == *key).map(|(_, v)| v)
     }
 
     /// The slot of the connection with this 4-tuple.
     pub(super) fn get(&self, t: &FourTuple) -> Option<&u32> {
-        self.map.get(&FlowKey::tuple(t))
-    }
-
-    /// [`ConnTable::get`] for the per-segment path: a segment for the same connection as
-    /// the one before skips the hash.
-    #[inline]
-    pub(super) fn lookup(&mut self, t: &FourTuple) -> Option<u32> {
         let key = FlowKey::tuple(t);
-        if let Some((k, idx)) = self.last {
-            if k == key {
-                return Some(idx);
+        if let Some((k, v)) = &self.last {
+            if k.key == key {
+                return v.as_ref();
             }
         }
-        let idx = *self.map.get(&key)?;
-        self.last = Some((key, idx));
-        Some(idx)
+        self.map.get(&HashedKey { key, hash: self.keys.hash_one(key) })
     }
 
-    pub(super) fn contains_key(&self, t: &FourTuple) -> bool {
-        self.map.contains_key(&FlowKey::tuple(t))
+    /// [`ConnTable::get`] for the per-segment path, remembering the answer.
+    #[inline]
+    pub(super) fn lookup(&mut self, t: &FourTuple) -> Option<u32> {
+        self.lookup_key(FlowKey::tuple(t))
+    }
+
+    /// [`ConnTable::lookup`] from the addresses and ports of a segment (speed: no
+    /// [`FourTuple`] to build first).
+    #[inline]
+    pub(super) fn lookup_parts(
+        &mut self,
+        local: IpAddr,
+        local_port: u16,
+        remote: IpAddr,
+        remote_port: u16,
+    ) -> Option<u32> {
+        self.lookup_key(FlowKey::parts(local, local_port, remote, remote_port))
+    }
+
+    #[inline]
+    fn lookup_key(&mut self, key: FlowKey) -> Option<u32> {
+        if let Some(v) = self.remembered(&key) {
+            return v;
+        }
+        let k = HashedKey { key, hash: self.keys.hash_one(key) };
+        let v = self.map.get(&k).copied();
+        self.last = Some((k, v));
+        v
+    }
+
+    /// Whether a connection has this 4-tuple (remembering the answer: a free 4-tuple
+    /// is typically inserted next).
+    pub(super) fn contains_key(&mut self, t: &FourTuple) -> bool {
+        self.lookup(t).is_some()
     }
 
     pub(super) fn insert(&mut self, t: FourTuple, idx: u32) -> Option<u32> {
-        self.last = None;
-        self.map.insert(FlowKey::tuple(&t), idx)
+        let k = self.hashed(&t);
+        self.last = Some((k, Some(idx)));
+        self.map.insert(k, idx)
     }
 
     pub(super) fn remove(&mut self, t: &FourTuple) -> Option<u32> {
-        self.last = None;
-        self.map.remove(&FlowKey::tuple(t))
+        let k = self.hashed(t);
+        if self.remembered(&k.key) == Some(None) {
+            return None;
+        }
+        self.last = Some((k, None));
+        self.map.remove(&k)
     }
 
     /// Remove the entry for `t` if it is slot `idx` (one lookup).
     pub(super) fn remove_if(&mut self, t: &FourTuple, idx: u32) {
-        if let Entry::Occupied(e) = self.map.entry(FlowKey::tuple(t)) {
+        let k = self.hashed(t);
+        match self.remembered(&k.key) {
+            // Known absent, or known to be another slot's.
+            Some(None) => return,
+            Some(Some(other)) if other != idx => return,
+            _ => {}
+        }
+        if let Entry::Occupied(e) = self.map.entry(k) {
             if *e.get() == idx {
-                self.last = None;
                 e.remove();
+                self.last = Some((k, None));
             }
         }
     }

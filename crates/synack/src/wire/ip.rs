@@ -61,49 +61,49 @@ pub fn parse_ip(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
 }
 
 fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
-    if bytes.len() < IPV4_HEADER_LEN {
+    // Speed: the fixed header as an array, read at constant offsets without bounds
+    // checks.
+    let Some(fixed) = bytes.first_chunk::<IPV4_HEADER_LEN>() else {
         return Err(WireError::Truncated);
-    }
-    let ihl = usize::from(bytes[0] & 0x0F);
+    };
+    let ihl = usize::from(fixed[0] & 0x0F);
     if ihl < 5 {
         return Err(WireError::BadHeaderLength);
     }
     let header_len = ihl * 4;
-    let total_len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+    let total_len = usize::from(u16::from_be_bytes([fixed[2], fixed[3]]));
     if total_len < header_len {
         return Err(WireError::BadHeaderLength);
     }
     if total_len > bytes.len() {
         return Err(WireError::Truncated);
     }
-    let header = &bytes[..header_len];
     // RFC 791 3.1 "Header Checksum": the sum over the header including the checksum
     // field is all ones when intact.
-    let sum = match header.first_chunk::<IPV4_HEADER_LEN>() {
+    let sum = if header_len == IPV4_HEADER_LEN {
         // Speed: the usual header without options is five 32-bit words; each is
         // congruent to the sum of its 16-bit halves modulo 2^16 - 1 (RFC 1071 2(C)), so
         // they are added whole and folded once, without the general loop.
-        Some(h) if header_len == IPV4_HEADER_LEN => {
-            fold64(h.chunks_exact(4).map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))).sum())
-        }
-        _ => checksum_partial(header, 0),
+        fold64(fixed.chunks_exact(4).map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))).sum())
+    } else {
+        checksum_partial(&bytes[..header_len], 0)
     };
     if checksum_finish(sum) != 0 {
         return Err(WireError::BadIpChecksum);
     }
-    let frag = u16::from_be_bytes([bytes[6], bytes[7]]);
+    let frag = u16::from_be_bytes([fixed[6], fixed[7]]);
     let more_fragments = frag & 0x2000 != 0;
     let offset = frag & 0x1FFF;
     if more_fragments || offset != 0 {
         return Err(WireError::Fragmented);
     }
-    let src = Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]);
-    let dst = Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]);
+    let src = Ipv4Addr::new(fixed[12], fixed[13], fixed[14], fixed[15]);
+    let dst = Ipv4Addr::new(fixed[16], fixed[17], fixed[18], fixed[19]);
     Ok(IpDatagram {
         src: src.into(),
         dst: dst.into(),
-        ttl: bytes[8],
-        protocol: bytes[9],
+        ttl: fixed[8],
+        protocol: fixed[9],
         payload: &bytes[header_len..total_len],
     })
 }
