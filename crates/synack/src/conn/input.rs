@@ -464,14 +464,13 @@ impl Conn {
             self.take_rtt_sample(ctx, ack);
             self.retries = 0;
             self.rtt.reset_backoff();
-            self.sb.advance(ack);
+            self.sack_on_new_ack(ack);
             self.sack_update(hdr);
-            self.una_rxt_mark = None;
             if self.cc.on_new_ack(ack, acked, flight_before) {
                 // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
                 // segment - unless SACK recovery already did (it lies below HighRxt):
                 // then the next hole the scoreboard deems lost.
-                if self.snd_una.lt(self.high_rxt) && !self.sb.is_empty() {
+                if self.sack_retransmitted_una() {
                     self.sack_next_retransmission();
                 } else {
                     self.retransmit_una_in_recovery();
@@ -502,11 +501,11 @@ impl Conn {
             let new_sack = self.sack_update(hdr);
             if new_sack || (payload_len == 0 && !fin && !window_changed) {
                 if self.cc.on_dupack(self.snd_nxt, self.flight()) {
-                    self.high_rxt = self.snd_una;
+                    self.sack_recovery_starts();
                     self.retransmit_una_in_recovery();
                 } else if !self.cc.in_recovery() && new_sack && self.sack_says_una_lost() {
                     self.cc.enter_recovery(self.snd_nxt, self.flight());
-                    self.high_rxt = self.snd_una;
+                    self.sack_recovery_starts();
                     self.retransmit_una_in_recovery();
                 } else if new_sack && self.cc.in_recovery() && self.una_retransmission_lost() {
                     self.retransmit_una_in_recovery();

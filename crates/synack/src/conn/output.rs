@@ -102,7 +102,7 @@ impl Conn {
                     || self.retransmit_una
                     || self.probe_due
                     || self.lp.send
-                    || self.rxt_hole.is_some()
+                    || self.sack_hole_due()
                     || self.rx.dup_acks_owed() > 0
                     || self.snd_next.lt(self.snd_una + self.tx.len() as u32)
                     || self.fin.is_some_and(|f| self.snd_next.le(f))
@@ -185,7 +185,7 @@ impl Conn {
         self.retransmit_una = false;
 
         // SACK recovery: a hole the scoreboard deems lost (RFC 6675 4).
-        if let Some((seq, len)) = self.rxt_hole.take() {
+        if let Some((seq, len)) = self.take_sack_hole() {
             if self.snd_una.le(seq) && seq.lt(self.snd_nxt) {
                 let len = len.min(data_end.since(seq));
                 let fin = self.fin.is_some_and(|f| f == seq + len);
@@ -286,9 +286,7 @@ impl Conn {
             self.cc.on_send(end.since(self.snd_una));
         }
         if retransmit {
-            if self.high_rxt.lt(end) {
-                self.high_rxt = end;
-            }
+            self.sack_retransmitted(end);
             // Karn's rule: never time a retransmitted segment.
             self.rtt_probe = None;
             self.retransmissions += 1;

@@ -151,6 +151,22 @@ impl Scoreboard {
     }
 }
 
+/// A connection's SACK-based recovery state, boxed in the connection once the peer
+/// first reports SACKed data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SackRecovery {
+    /// What the peer reported SACKed above SND.UNA.
+    board: Scoreboard,
+    /// HighRxt (RFC 6675 2): one past the highest octet retransmitted; holes below it
+    /// are not retransmitted again before a timeout.
+    high_rxt: SeqNum,
+    /// A hole the scoreboard deems lost, to retransmit next (RFC 6675 4, NextSeg).
+    rxt_hole: Option<(SeqNum, u32)>,
+    /// SND.NXT when the segment at SND.UNA was last retransmitted in fast recovery:
+    /// data sent after it being SACKed shows that retransmission lost too.
+    una_rxt_mark: Option<SeqNum>,
+}
+
 impl Conn {
     /// Merge the SACK blocks of an acceptable ACK into the scoreboard (SND.UNA already
     /// updated). Returns whether they reported octets not SACKed before.
@@ -159,20 +175,54 @@ impl Conn {
         if !self.options.sack_ok || blocks.is_empty() {
             return false;
         }
-        self.sb.update(blocks, self.snd_una, self.snd_nxt)
+        let una = self.snd_una;
+        let s = self.sack.get_or_insert_with(|| {
+            Box::new(SackRecovery {
+                board: Scoreboard::default(),
+                high_rxt: una,
+                rxt_hole: None,
+                una_rxt_mark: None,
+            })
+        });
+        s.board.update(blocks, una, self.snd_nxt)
+    }
+
+    /// SND.UNA moved to `una`: the scoreboard forgets what it covers.
+    pub(super) fn sack_on_new_ack(&mut self, una: SeqNum) {
+        if let Some(s) = self.sack.as_deref_mut() {
+            s.board.advance(una);
+            s.una_rxt_mark = None;
+        }
+    }
+
+    /// Whether SACK recovery already retransmitted the segment at SND.UNA (it lies
+    /// below HighRxt), so a partial ACK should move on to the next hole instead.
+    pub(super) fn sack_retransmitted_una(&self) -> bool {
+        self.sack.as_deref().is_some_and(|s| self.snd_una.lt(s.high_rxt) && !s.board.is_empty())
     }
 
     /// SND.UNA may have been deemed lost by the scoreboard before the third duplicate
     /// ACK (RFC 6675 5).
     pub(super) fn sack_says_una_lost(&self) -> bool {
-        !self.sb.is_empty() && self.sb.is_lost(self.snd_una, u32::from(self.mss))
+        self.sack
+            .as_deref()
+            .is_some_and(|s| !s.board.is_empty() && s.board.is_lost(self.snd_una, u32::from(self.mss)))
+    }
+
+    /// Fast recovery begins: every hole from SND.UNA up may be retransmitted.
+    pub(super) fn sack_recovery_starts(&mut self) {
+        if let Some(s) = self.sack.as_deref_mut() {
+            s.high_rxt = self.snd_una;
+        }
     }
 
     /// Fast recovery retransmits the segment at SND.UNA (fast retransmit, a partial
     /// ACK, or a lost retransmission).
     pub(super) fn retransmit_una_in_recovery(&mut self) {
         self.retransmit_una = true;
-        self.una_rxt_mark = Some(self.snd_nxt);
+        if let Some(s) = self.sack.as_deref_mut() {
+            s.una_rxt_mark = Some(self.snd_nxt);
+        }
     }
 
     /// In fast recovery, whether the last retransmission of SND.UNA was lost too: more
@@ -180,7 +230,9 @@ impl Conn {
     /// (the idea of RACK's lost-retransmission detection, RFC 8985 6.2: "RACK ...
     /// can detect losses of retransmissions ... by comparing the send times").
     pub(super) fn una_retransmission_lost(&self) -> bool {
-        self.una_rxt_mark.is_some_and(|mark| self.sb.is_lost(mark, u32::from(self.mss)))
+        self.sack
+            .as_deref()
+            .is_some_and(|s| s.una_rxt_mark.is_some_and(|mark| s.board.is_lost(mark, u32::from(self.mss))))
     }
 
     /// In fast recovery, queue the first hole above HighRxt that the scoreboard deems
@@ -188,11 +240,40 @@ impl Conn {
     /// greater than HighRxt ... and IsLost (S2) returns true"). One per ACK that brings
     /// news, so retransmissions stay clocked by departures.
     pub(super) fn sack_next_retransmission(&mut self) {
-        if !self.cc.in_recovery() || self.sb.is_empty() {
-            return;
+        let (una, mss, recovering) = (self.snd_una, u32::from(self.mss), self.cc.in_recovery());
+        if let Some(s) = self.sack.as_deref_mut().filter(|s| recovering && !s.board.is_empty()) {
+            s.rxt_hole = s.board.next_lost_hole(s.high_rxt.max(una), mss);
         }
-        let from = self.high_rxt.max(self.snd_una);
-        self.rxt_hole = self.sb.next_lost_hole(from, u32::from(self.mss));
+    }
+
+    /// Whether a hole retransmission is queued (for `wants_output`).
+    #[inline]
+    pub(super) fn sack_hole_due(&self) -> bool {
+        self.sack.as_deref().is_some_and(|s| s.rxt_hole.is_some())
+    }
+
+    /// The queued hole retransmission, if any.
+    pub(super) fn take_sack_hole(&mut self) -> Option<(SeqNum, u32)> {
+        self.sack.as_deref_mut().and_then(|s| s.rxt_hole.take())
+    }
+
+    /// A retransmission reached `end`: HighRxt follows.
+    pub(super) fn sack_retransmitted(&mut self, end: SeqNum) {
+        if let Some(s) = self.sack.as_deref_mut() {
+            if s.high_rxt.lt(end) {
+                s.high_rxt = end;
+            }
+        }
+    }
+
+    /// The retransmission timer expired: forget the scoreboard (RFC 2018 8: the
+    /// receiver may have reneged) and any recovery in progress.
+    pub(super) fn sack_on_rto(&mut self) {
+        if let Some(s) = self.sack.as_deref_mut() {
+            s.board.clear();
+            s.rxt_hole = None;
+            s.una_rxt_mark = None;
+        }
     }
 }
 

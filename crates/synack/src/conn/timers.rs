@@ -93,9 +93,7 @@ impl Conn {
             _ => {
                 self.cc.on_rto(self.flight());
                 self.probe_on_rto();
-                self.sb.clear();
-                self.rxt_hole = None;
-                self.una_rxt_mark = None;
+                self.sack_on_rto();
                 // Go back to SND.UNA: the segment there is sent at once, even into a
                 // zero window (it then doubles as the window probe of 3.8.6.1), and
                 // everything after it follows as the collapsed congestion window allows.
