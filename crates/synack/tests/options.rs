@@ -587,6 +587,62 @@ fn out_of_order_data_is_reported_most_recent_block_first() {
     assert!(outs[0].sacks().is_empty());
 }
 
+/// RFC 2883 4: "If the data receiver receives a duplicate segment ... the first SACK
+/// block (D-SACK) reports the duplicate contiguous sequence" - for a segment wholly
+/// below RCV.NXT, the whole segment; "each duplicate contiguous sequence of data
+/// received is reported in at most one D-SACK block", so the next ACK carries none.
+#[test]
+fn duplicate_segment_is_reported_once_in_a_dsack_block() {
+    let mut p = Peer::listening(cfg());
+    p.establish(sack_ok(), TcpOptions::NONE);
+    p.accept();
+    let b = PEER_ISS + 1;
+    let outs = p.send(PA, b, p.iss + 1, TcpOptions::NONE, &[7u8; 100]);
+    assert!(outs.iter().all(|o| o.sacks().is_empty()), "new data: no block");
+    // The same segment again (its ACK was lost, say): an ACK with the D-SACK block.
+    let outs = p.send(PA, b, p.iss + 1, TcpOptions::NONE, &[7u8; 100]);
+    assert_eq!(outs.len(), 1);
+    assert_eq!(outs[0].hdr.ack.0, b + 100);
+    assert_eq!(outs[0].sacks(), [(b, b + 100)], "D-SACK below the cumulative ACK");
+    // New data next: no block repeats the duplicate.
+    let outs = p.send(PA, b + 100, p.iss + 1, TcpOptions::NONE, &[7u8; 100]);
+    assert!(
+        outs.iter().all(|o| o.sacks().is_empty()),
+        "{:?}",
+        outs.iter().map(|o| o.sacks()).collect::<Vec<_>>()
+    );
+}
+
+/// RFC 2883 4 with a segment that is partly old: the D-SACK block reports only the
+/// duplicate part (up to RCV.NXT), and the other blocks follow it as usual (RFC 2883 4:
+/// "the SACK blocks following the D-SACK block ... report the blocks in the receiver's
+/// buffer").
+#[test]
+fn partly_duplicate_segment_reports_its_old_part_before_the_usual_blocks() {
+    let mut p = Peer::listening(cfg());
+    p.establish(sack_ok(), TcpOptions::NONE);
+    p.accept();
+    let b = PEER_ISS + 1;
+    p.send(PA, b, p.iss + 1, TcpOptions::NONE, &[1u8; 100]);
+    p.send(PA, b + 300, p.iss + 1, TcpOptions::NONE, &[1u8; 100]);
+    // [50, 150): [50, 100) is old, [100, 150) new; [300, 400) is still held.
+    let outs = p.send(PA, b + 50, p.iss + 1, TcpOptions::NONE, &[1u8; 100]);
+    assert_eq!(outs[0].hdr.ack.0, b + 150);
+    assert_eq!(outs[0].sacks(), [(b + 50, b + 100), (b + 300, b + 400)]);
+}
+
+/// Without SACK negotiated there is no D-SACK either.
+#[test]
+fn no_dsack_unless_sack_was_negotiated() {
+    let mut p = Peer::listening(cfg());
+    p.establish(TcpOptions { mss: Some(1460), ..TcpOptions::NONE }, TcpOptions::NONE);
+    p.accept();
+    let b = PEER_ISS + 1;
+    p.send(PA, b, p.iss + 1, TcpOptions::NONE, &[7u8; 100]);
+    let outs = p.send(PA, b, p.iss + 1, TcpOptions::NONE, &[7u8; 100]);
+    assert_eq!(outs[0].hdr.options, TcpOptions::NONE);
+}
+
 #[test]
 fn no_sack_blocks_unless_negotiated() {
     let mut p = Peer::listening(cfg());

@@ -281,6 +281,11 @@ impl Conn {
                 ctx.stats.unacceptable += 1;
                 if !fl.rst() {
                     self.ack_now = true;
+                    let end = hdr.seq + payload.len() as u32;
+                    if end.le(self.rcv_nxt) {
+                        // Old data received again: a D-SACK block says so (RFC 2883 4).
+                        self.dsack_note(hdr.seq, end);
+                    }
                 }
                 return Outcome::None;
             }
@@ -575,6 +580,8 @@ impl Conn {
         let (mut seq, mut data) = (seq, payload);
         if seq.lt(self.rcv_nxt) {
             let skip = (self.rcv_nxt.since(seq) as usize).min(data.len());
+            // The old part is a duplicate: RFC 2883 4, reported in a D-SACK block.
+            self.dsack_note(seq, seq + skip as u32);
             data = &data[skip..];
             seq = self.rcv_nxt;
         }

@@ -69,7 +69,9 @@ pub(crate) struct ConnOptions {
     /// The SACK blocks to report, most recent first (RFC 2018 4); the first
     /// `sack_len` are valid.
     sack: [(SeqNum, SeqNum); SACK_LIST],
-    sack_len: usize,
+    sack_len: u8,
+    /// A duplicate range to report once, first, as a D-SACK block (RFC 2883).
+    dsack: Option<(SeqNum, SeqNum)>,
     /// The layout of our options (from [`Config::option_layout`]).
     layout: OptionLayout,
 }
@@ -101,6 +103,7 @@ impl ConnOptions {
             ts_rtt_mark: SeqNum(0),
             sack: [(SeqNum(0), SeqNum(0)); SACK_LIST],
             sack_len: 0,
+            dsack: None,
             layout: cfg.option_layout,
         }
     }
@@ -123,7 +126,7 @@ impl ConnOptions {
 
     /// The SACK blocks held, most recent first.
     fn sack_list(&self) -> &[(SeqNum, SeqNum)] {
-        &self.sack[..self.sack_len]
+        &self.sack[..usize::from(self.sack_len)]
     }
 }
 
@@ -242,7 +245,13 @@ impl Conn {
             return;
         }
         self.options.last_ack_sent = hdr.ack;
-        if fl.syn() || !self.options.sack_ok || !self.rx.has_gaps() {
+        if fl.syn() || !self.options.sack_ok {
+            return;
+        }
+        // RFC 2883 4: "each duplicate contiguous sequence of data received is reported
+        // in at most one D-SACK block" - taken by the first ACK that goes out.
+        let dsack = self.options.dsack.take();
+        if dsack.is_none() && !self.rx.has_gaps() {
             return;
         }
         // RFC 2018 4: "If sent at all, SACK options SHOULD be included in all ACKs which
@@ -255,14 +264,30 @@ impl Conn {
         } else {
             usize::from(self.mss).saturating_sub(seg.payload_len).saturating_sub(4) / 8
         };
+        let max = max.min(4);
         let rcv_nxt = self.rcv_nxt;
         let mut n = 0;
-        for &(left, right) in self.options.sack_list().iter().filter(|(l, _)| l.gt(rcv_nxt)).take(max.min(4))
-        {
+        // RFC 2883 4: "the first SACK block ... is used to report a duplicate contiguous
+        // sequence of data received by the receiver in the most recent packet".
+        if let Some((left, right)) = dsack.filter(|_| max > 0) {
+            hdr.options.sack[0] = SackBlock { left, right };
+            n = 1;
+        }
+        for &(left, right) in self.options.sack_list().iter().filter(|(l, _)| l.gt(rcv_nxt)).take(max - n) {
             hdr.options.sack[n] = SackBlock { left, right };
             n += 1;
         }
         hdr.options.sack_len = n as u8;
+    }
+
+    /// Data `[seq, end)` arrived again: report it in a D-SACK block on the next ACK
+    /// (RFC 2883 4: "If the data receiver receives a duplicate segment ... the first
+    /// SACK block ... specifies the contiguous sequence of data ... that was
+    /// duplicated"). It lets the sender tell a spurious retransmission from a repair.
+    pub(crate) fn dsack_note(&mut self, seq: SeqNum, end: SeqNum) {
+        if self.options.sack_ok && seq.lt(end) {
+            self.options.dsack = Some((seq, end));
+        }
     }
 
     /// Out-of-order data `[seq, end)` was just stored: make the block that holds it the
@@ -286,7 +311,7 @@ impl Conn {
         let mut list = [(SeqNum(0), SeqNum(0)); SACK_LIST];
         list[0] = head;
         let mut n = 1;
-        for &(s, e) in &o.sack[..o.sack_len] {
+        for &(s, e) in &o.sack[..usize::from(o.sack_len)] {
             let covered = head.0.le(s) && e.le(head.1);
             if covered || s.le(rcv_nxt) || n == SACK_LIST {
                 continue;
@@ -295,7 +320,7 @@ impl Conn {
             n += 1;
         }
         o.sack = list;
-        o.sack_len = n;
+        o.sack_len = n as u8;
     }
 
     /// RFC 7323 3.2 and 5.3 R1 for a segment in a synchronized state (or
