@@ -186,6 +186,20 @@ fn burst_of_ten_thousand_syns_in_a_synchronized_state_gets_at_most_the_limit_of_
 }
 
 #[test]
+fn syns_outside_the_window_get_challenge_acks_within_the_same_budget() {
+    // RFC 5961 4.2: "irrespective of the sequence number" - a SYN that fails the window
+    // test is answered with a challenge ACK as well, so a flood of them, spread over the
+    // whole sequence space, gets no more ACKs than the budget.
+    let mut p = Peer::established_with(limited(100));
+    let outs = burst(&mut p, 10_000, |p, i| Seg::new(S, p.nxt.wrapping_add(1_000_000 + i * 7919), 0));
+    assert!((50..=100).contains(&outs.len()), "{} challenge ACKs", outs.len());
+    assert!(outs.iter().all(|o| o.flags == A));
+    let st = p.stack.stats();
+    assert_eq!(st.challenge_acks + st.challenge_acks_suppressed, 10_000);
+    p.assert_state(State::Established);
+}
+
+#[test]
 fn acks_outside_the_acceptable_range_share_the_challenge_ack_budget() {
     // RFC 5961 5.2: "All incoming segments whose ACK value doesn't satisfy the above
     // condition MUST be discarded and an ACK sent back" - a blind attacker guessing ACK

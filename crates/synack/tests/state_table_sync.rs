@@ -66,12 +66,14 @@ macro_rules! shared_rules {
             fn old_syn_below_the_window_gets_ack() {
                 // 3.10.7.4, fourth: "If the SYN is not in the window, this step would not
                 // be reached and an ACK would have been sent in the first step (sequence
-                // number check)."
+                // number check)." That ACK is RFC 5961 4.2's challenge ACK ("if the SYN
+                // bit is set, irrespective of the sequence number"), so it is counted as
+                // one and drawn from the challenge-ACK budget (tests/hostile.rs).
                 let mut p = fixture();
                 p.feed_gets_ack(Seg::new(S, REMOTE_ISS, 0));
                 p.assert_state(STATE);
                 assert_eq!(p.stack.stats().unacceptable, 1);
-                assert_eq!(p.stack.stats().challenge_acks, 0);
+                assert_eq!(p.stack.stats().challenge_acks, 1);
             }
 
             #[test]

@@ -279,6 +279,14 @@ impl Conn {
                 // sent in reply (unless the RST bit is set, if so drop the segment and
                 // return)"
                 ctx.stats.unacceptable += 1;
+                if fl.syn() && !fl.rst() && ctx.cfg.rfc5961_syn && self.state != State::SynReceived {
+                    // RFC 5961 4.2: "if the SYN bit is set, irrespective of the sequence
+                    // number, TCP MUST send an ACK (also referred to as challenge ACK)" -
+                    // and challenge ACKs share the stack's budget (RFC 5961 7), so a
+                    // flood of SYNs outside the window cannot draw an ACK each.
+                    self.challenge_ack(ctx);
+                    return Outcome::None;
+                }
                 if !fl.rst() {
                     self.ack_now = true;
                     let end = hdr.seq + payload.len() as u32;
