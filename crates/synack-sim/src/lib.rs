@@ -13,7 +13,7 @@
 //! - The trace: every core trace record of every host, as [`synack_viz::TraceLine`]s,
 //!   with each sent datagram's bytes and a packet id shared by the link events that
 //!   happen to it.
-//! - Scenarios with their own check: the built-ins ([`builtin_names`], [`builtin`]) and
+//! - Scenarios with their own check: the built-ins ([`builtin_names`], [`builtin()`]) and
 //!   custom ones from TOML ([`Scenario::from_toml_str`]; `examples/custom.toml`).
 //! - Randomised campaigns ([`campaign`]): many seeds, each a full lifecycle over its own
 //!   mix of faults (loss, duplication, reordering, corruption, delay spikes), checked

@@ -1,5 +1,5 @@
 //! What a scenario is made of: hosts, links, rules, the applications' steps and the
-//! expected outcome. Built-in scenarios are assembled in code ([`crate::builtin`]),
+//! expected outcome. Built-in scenarios are assembled in code ([`crate::builtin()`]),
 //! custom ones from TOML ([`Scenario::from_toml_str`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
 
 /// A simulated network and the applications on it, with the outcome it should have.
 ///
-/// Get one from [`crate::builtin`] or [`Scenario::from_toml_str`], run it with
+/// Get one from [`crate::builtin()`] or [`Scenario::from_toml_str`], run it with
 /// [`crate::run`].
 #[derive(Clone, Debug)]
 pub struct Scenario {

@@ -155,7 +155,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
 }
 
 /// The serve loop over an open device: step, pump the server, report; after `stop`,
-/// close everything and give the FINs [`SHUTDOWN_GRACE`] to be acknowledged.
+/// close everything and give the FINs two seconds to be acknowledged.
 pub fn run_server(
     tun: &mut TunStack,
     server: &mut Server,

@@ -104,8 +104,8 @@ impl Ring {
         }
     }
 
-    /// [`Ring::release_if_empty`], keeping storage of the minimum size in `spare` for
-    /// the next ring that needs some.
+    /// Give the storage back when empty (idle connections hold no buffers), keeping
+    /// storage of the minimum size in `spare` for the next ring that needs some.
     ///
     /// Speed: short connections (a request, a response) allocate and free the minimum
     /// storage for each ring, and a block of that size is a slow path of the allocator;

@@ -52,8 +52,8 @@ pub(crate) struct ConnOptions {
     /// sides sent it (RFC 2018 2).
     pub(crate) sack_ok: bool,
     /// Timestamps: offered until the peer's SYN, then whether both sides sent them
-    /// (RFC 7323 3.2: "Once TSopt has been successfully negotiated, that is both <SYN>
-    /// and <SYN,ACK> contain TSopt ...").
+    /// (RFC 7323 3.2: "Once TSopt has been successfully negotiated, that is both `<SYN>`
+    /// and `<SYN,ACK>` contain TSopt ...").
     pub(crate) ts_ok: bool,
     /// Added to the millisecond clock to make our TSval (see [`ts_offset`]).
     ts_offset: u32,

@@ -56,7 +56,7 @@ fn ne_word(c: &[u8]) -> u64 {
 /// and 2(C) ("parallel summation": 2^16 = 1 modulo 2^16 - 1, so 32-bit words summed
 /// into a wider accumulator fold to the same 16-bit sum). Each lane gains less than
 /// 2^32 per block, so 2^32 blocks (128 GiB) cannot overflow it: more than any slice
-/// the stack sums. [`finish_ne`] swaps the folded result once.
+/// the stack sums. [`sum_be`] swaps the result once.
 #[inline(always)]
 fn sum_ne(data: &[u8]) -> u64 {
     let mut lanes = [0u64; 8];
