@@ -198,6 +198,20 @@ fn two_holes(cfg_b: Config) -> Vec<Vec<u32>> {
 /// starts; 4, NextSeg rule 1: the next hole IsLost deems lost is retransmitted in the
 /// same round trip - here the 4th segment as soon as more than 2 SMSS above it are
 /// SACKed, with no partial ACK in between.
+/// RFC 8985 7.2: no probe is scheduled in fast recovery - a PTO that was pending when
+/// recovery began gives way to the RTO.
+#[test]
+fn recovery_turns_a_pending_probe_timeout_into_the_rto() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, flight) = send_now(&mut r, c, 10_000);
+    let una = flight[0].seq();
+    assert_eq!(r.stack.poll_timeout(), Some(at(t0, PTO_US)), "a PTO after the flight");
+    r.advance_to(at(t0, 10_000));
+    sack_ack(&mut r, una, &[(1, 3)], 65_535);
+    sack_ack(&mut r, una, &[(4, 5), (1, 3)], 65_535);
+    assert_eq!(r.stack.poll_timeout(), Some(at(t0, 10_000 + RTO_US)), "recovery: the RTO, from now");
+}
+
 #[test]
 fn sack_recovery_retransmits_every_lost_hole_within_the_round_trip() {
     let rtx = two_holes(cfg(SERVER_IP));

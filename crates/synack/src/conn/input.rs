@@ -515,10 +515,12 @@ impl Conn {
             if new_sack || (payload_len == 0 && !fin && !window_changed) {
                 if self.cc.on_dupack(self.snd_nxt, self.flight()) {
                     self.sack_recovery_starts();
+                    self.probe_on_recovery(ctx);
                     self.retransmit_una_in_recovery();
                 } else if !self.cc.in_recovery() && new_sack && self.sack_says_una_lost() {
                     self.cc.enter_recovery(self.snd_nxt, self.flight());
                     self.sack_recovery_starts();
+                    self.probe_on_recovery(ctx);
                     self.retransmit_una_in_recovery();
                 } else if new_sack && self.cc.in_recovery() && self.una_retransmission_lost() {
                     self.retransmit_una_in_recovery();

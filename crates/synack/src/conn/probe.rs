@@ -155,6 +155,14 @@ impl Conn {
         }
     }
 
+    /// Fast recovery began: no probe may be scheduled in it (RFC 8985 7.2), so a
+    /// pending PTO becomes the RTO, counted from now.
+    pub(super) fn probe_on_recovery(&mut self, ctx: &mut Ctx<'_>) {
+        if self.lp.armed {
+            self.arm_retransmission_timer(ctx, true);
+        }
+    }
+
     /// The retransmission timer expired: no probes until everything sent so far is
     /// acknowledged, and any episode is over.
     pub(super) fn probe_on_rto(&mut self) {
