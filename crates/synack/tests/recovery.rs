@@ -261,3 +261,36 @@ fn lost_retransmission_of_snd_una_is_resent_once_later_data_is_sacked() {
     }
     assert_eq!(r.stack.info(c).unwrap().retransmissions, 2);
 }
+
+/// RFC 8985 7 with RACK's rule (section 6): a probe exists to elicit an ACK that starts
+/// recovery. Here the 2nd of 3 segments is lost; one duplicate ACK is all the peer
+/// can send, so nothing happens until the PTO sends the queued data as a probe. Its
+/// SACK shows the probe delivered while SND.UNA's hole, sent two round trips earlier,
+/// was not: the hole is retransmitted at once rather than at the RTO.
+#[test]
+fn sack_of_a_tail_loss_probe_starts_recovery_for_the_hole_below_it() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, flight) = send_now(&mut r, c, 3000);
+    assert_eq!(flight.len(), 3);
+    let una = flight[0].seq();
+    // 500 more bytes wait behind Nagle (data is in flight).
+    r.stack.send(c, &pattern(500, 2)).unwrap();
+    assert!(r.poll().is_empty());
+    // After one round trip: the 1st and 3rd arrived, the 2nd did not.
+    r.advance_to(at(t0, 20_000));
+    r.send_ack(una + 1000, 65_535);
+    let dup = sack_ack(&mut r, una + 1000, &[(1, 2)], 65_535);
+    assert!(dup.is_empty(), "one duplicate ACK: no recovery yet");
+    // The PTO (2*SRTT after the ACK) sends the queued 500 bytes as the probe.
+    let probe = r.advance_to(at(t0, 20_000 + PTO_US));
+    assert_eq!(probe.len(), 1);
+    assert_eq!((probe[0].seq(), probe[0].payload.len()), (una + 3000, 500));
+    // Its SACK arrives: the hole at SND.UNA goes out at once.
+    r.advance_to(at(t0, 40_000 + PTO_US));
+    let mut h = r.hdr(r.snd_nxt, Some(una + 1000), TcpFlags::ACK, 65_535);
+    h.options.sack[0] = SackBlock { left: una + 2000, right: una + 3500 };
+    h.options.sack_len = 1;
+    let out = r.send(h, &[]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!((out[0].seq(), out[0].payload.len()), (una + 1000, 1000), "the hole, retransmitted");
+}

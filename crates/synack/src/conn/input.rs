@@ -517,7 +517,16 @@ impl Conn {
                     self.sack_recovery_starts();
                     self.probe_on_recovery(ctx);
                     self.retransmit_una_in_recovery();
-                } else if !self.cc.in_recovery() && new_sack && self.sack_says_una_lost() {
+                } else if !self.cc.in_recovery()
+                    && new_sack
+                    && (self.sack_says_una_lost() || self.probe_sacked())
+                {
+                    // The scoreboard deems SND.UNA lost (RFC 6675 5), or the tail loss
+                    // probe, sent at least two round trips after SND.UNA, arrived while
+                    // SND.UNA did not. That is RACK's time-based rule (RFC 8985 6: a
+                    // segment is deemed lost once one sent sufficiently later has been
+                    // delivered), which RFC 8985 7 relies on to turn the ACK of a probe
+                    // into fast recovery.
                     self.cc.enter_recovery(self.snd_nxt, self.flight());
                     self.sack_recovery_starts();
                     self.probe_on_recovery(ctx);

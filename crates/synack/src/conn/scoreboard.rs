@@ -134,6 +134,11 @@ impl Scoreboard {
         count >= DUP_THRESH || bytes > (DUP_THRESH - 1) * mss
     }
 
+    /// Whether `seq` lies in a SACKed range.
+    pub(crate) fn is_sacked(&self, seq: SeqNum) -> bool {
+        self.ranges().iter().any(|&(l, r)| l.le(seq) && seq.lt(r))
+    }
+
     /// The first hole at or after `from` that IsLost deems lost (RFC 6675 4, NextSeg
     /// rule 1): its start and length (at most `mss`, up to the next SACKed range).
     pub(crate) fn next_lost_hole(&self, from: SeqNum, mss: u32) -> Option<(SeqNum, u32)> {
@@ -227,8 +232,8 @@ impl Conn {
 
     /// In fast recovery, whether the last retransmission of SND.UNA was lost too: more
     /// than DupThresh - 1 segments sent after it are SACKed, so it had time to arrive
-    /// (the idea of RACK's lost-retransmission detection, RFC 8985 6.2: "RACK ...
-    /// can detect losses of retransmissions ... by comparing the send times").
+    /// (the idea of RACK's detection of lost retransmissions, RFC 8985 6, which
+    /// compares send times where this compares sequence numbers).
     pub(super) fn una_retransmission_lost(&self) -> bool {
         self.sack
             .as_deref()
@@ -244,6 +249,12 @@ impl Conn {
         if let Some(s) = self.sack.as_deref_mut().filter(|s| recovering && !s.board.is_empty()) {
             s.rxt_hole = s.board.next_lost_hole(s.high_rxt.max(una), mss);
         }
+    }
+
+    /// Whether the peer SACKed the last octet of the current tail loss probe.
+    pub(super) fn probe_sacked(&self) -> bool {
+        let Some(end) = self.lp.end else { return false };
+        self.sack.as_deref().is_some_and(|s| s.board.is_sacked(end - 1))
     }
 
     /// Whether a hole retransmission is queued (for `wants_output`).
@@ -355,5 +366,6 @@ mod tests {
         assert_eq!(s.next_lost_hole(SeqNum(3500), 300), Some((SeqNum(3500), 300)));
         assert_eq!(s.next_lost_hole(SeqNum(5000), 1000), Some((SeqNum(5000), 1000)));
         assert_eq!(s.next_lost_hole(SeqNum(6000), 1000), None, "no hole above the last range");
+        assert!(s.is_sacked(SeqNum(4500)) && !s.is_sacked(SeqNum(5500)) && !s.is_sacked(SeqNum(9000)));
     }
 }
