@@ -336,6 +336,10 @@ pub struct Harness {
     /// Whether the peers offer SACK-permitted in their handshakes (RFC 2018 2), so that
     /// the stack's SACK scoreboard and loss recovery are reachable.
     peer_sack: bool,
+    /// The next segment `send_from` delivers gets a bad TCP checksum (a corrupt
+    /// segment: it must change nothing, RFC 9293 3.1, even when its data was already
+    /// copied on the way in).
+    corrupt_next: bool,
     tx: Vec<u8>,
     rx: Vec<u8>,
     read: Vec<u8>,
@@ -389,6 +393,7 @@ impl Harness {
             extra: [None; EXTRA],
             spoof: 0,
             peer_sack,
+            corrupt_next: false,
             tx: vec![0u8; 70_000],
             rx: vec![0u8; 70_000],
             read: vec![0u8; 8192],
@@ -436,12 +441,18 @@ impl Harness {
             urgent: 0,
             options,
         };
+        let corrupt = std::mem::take(&mut self.corrupt_next);
         if let Ok(n) = wire::emit(&mut self.rx, remote.ip(), local.ip(), 64, &hdr, &[payload]) {
+            if corrupt {
+                // The TCP checksum field (the IP header's own checksum stays valid).
+                let at = if remote.is_ipv4() { 20 } else { 40 } + 16;
+                self.rx[at] ^= 0x5a;
+            }
             self.summary.datagrams_in += 1;
             self.stack.handle_packet(self.now, &self.rx[..n]);
         }
         // The peer's cumulative acknowledgment moves forward, never past what it saw.
-        if flags.ack() && !flags.rst() {
+        if flags.ack() && !flags.rst() && !corrupt {
             let fixtures = self.tracks.iter_mut();
             for t in fixtures.chain(self.recent.iter_mut()) {
                 if t.local == local && t.remote == remote && t.heard {
@@ -736,8 +747,10 @@ impl Harness {
     }
 
     /// Options from one byte. Bit 0x20: one to four SACK blocks relative to the peer's
-    /// view of SND.UNA (`una`), so that they land among the octets in flight.
-    fn options(&self, b: u8, una: u32, r: &mut Cursor<'_>) -> TcpOptions {
+    /// view of SND.UNA (`una`), so that they land among the octets in flight; with bit
+    /// 0x80 of their count byte the first one is a D-SACK (RFC 2883), below the
+    /// segment's acknowledgment number `ack`.
+    fn options(&self, b: u8, una: u32, ack: u32, r: &mut Cursor<'_>) -> TcpOptions {
         let mut o = TcpOptions::NONE;
         if b & 1 != 0 {
             o.mss = Some(r.u16());
@@ -755,16 +768,22 @@ impl Harness {
             o.sack[0].right = SeqNum(r.u32());
         }
         if b & 0x20 != 0 {
-            let n = usize::from(r.u8() % 4) + 1;
+            let nb = r.u8();
+            let n = usize::from(nb % 4) + 1;
             let first = usize::from(o.sack_len);
-            for blk in o.sack.iter_mut().skip(first).take(n) {
+            for (i, blk) in o.sack.iter_mut().enumerate().skip(first).take(n) {
                 // Offsets in 64-octet units or octets, lengths likewise: segment
                 // boundaries and odd edges both reachable.
                 let (off, len) = (u32::from(r.u16()), u32::from(r.u16()));
                 let off = if off & 0x8000 != 0 { (off & 0x7fff) * 64 } else { off };
                 let len = if len & 0x8000 != 0 { (len & 0x7fff) * 64 } else { len };
-                blk.left = SeqNum(una.wrapping_add(off));
-                blk.right = SeqNum(una.wrapping_add(off).wrapping_add(len));
+                if i == 0 && nb & 0x80 != 0 {
+                    blk.right = SeqNum(ack.wrapping_sub(off));
+                    blk.left = SeqNum(ack.wrapping_sub(off).wrapping_sub(len));
+                } else {
+                    blk.left = SeqNum(una.wrapping_add(off));
+                    blk.right = SeqNum(una.wrapping_add(off).wrapping_add(len));
+                }
             }
             o.sack_len = (first + n).min(4) as u8;
         }
@@ -798,9 +817,18 @@ impl Harness {
         if ob & 0x40 != 0 {
             ack = ack.wrapping_sub(t.seen).wrapping_add(t.una());
         }
-        let options = self.options(ob, t.una(), r);
+        let options = self.options(ob, t.una(), ack, r);
         let lb = r.u8();
-        let len = if lb & 0x80 != 0 { usize::from(lb & 0x7f) * 64 } else { usize::from(lb) };
+        // Above 0xc0 (where 64-octet units would pass the pattern's 4 KiB anyway): a
+        // corrupt segment of 16-octet units.
+        let len = match lb {
+            0xc1.. => {
+                self.corrupt_next = true;
+                usize::from(lb - 0xc0) * 16
+            }
+            0x80.. => usize::from(lb & 0x7f) * 64,
+            _ => usize::from(lb),
+        };
         let advance = ob & 0x80 != 0;
         self.send_from(
             t.remote,
