@@ -74,11 +74,13 @@ fn the_stack_harness_sets_up_a_connection_in_every_state() {
     // Without this the fuzzer would explore fewer states than it claims. Trace on, so
     // that the states are read from the stack's own trace (passive SYN-RECEIVED has no
     // handle); SYN cookies off, so that the passive SYN-RECEIVED keeps state.
-    for cookies in [SynCookies::Off, SynCookies::WhenFull] {
+    // With and without the peers offering SACK (bit 6 of the second input byte).
+    for (cookies, sack) in [(SynCookies::Off, false), (SynCookies::WhenFull, false), (SynCookies::Off, true)]
+    {
         let cfg = synack::Config { trace: true, syn_cookies: cookies, ..fuzz_harness::fuzz_config(0x08, 0) };
-        let h = Harness::new(cfg, no_mem);
+        let h = Harness::with_peer_sack(cfg, no_mem, sack);
         for (i, &want) in FIXTURE_STATES.iter().enumerate() {
-            assert_eq!(h.fixture_traced_state(i), want, "fixture {i} ({cookies:?})");
+            assert_eq!(h.fixture_traced_state(i), want, "fixture {i} ({cookies:?}, SACK {sack})");
             if let Some(c) = h.fixture_conn(i) {
                 assert_eq!(h.stack.state(c), want, "fixture {i} through its handle");
             }

@@ -60,14 +60,24 @@ impl Scoreboard {
     /// whether they reported octets not SACKed before - RFC 6675 2 "DupAck: A segment
     /// that arrives carrying a SACK block that identifies previously unacknowledged and
     /// un-SACKed octets between HighACK and HighData".
+    ///
+    /// The edges are measured as distances from `una` rather than compared pairwise:
+    /// sequence-space comparison is not transitive across more than 2^31 ("comparisons
+    /// use the signed difference, so they are meaningful for numbers less than 2^31
+    /// apart", RFC 9293 3.4), so a peer's `left` after SND.UNA, `right` after `left`
+    /// and `right` not after SND.NXT could still put `right` before SND.UNA - a range
+    /// outside the flight.
     pub(crate) fn update(&mut self, blocks: &[SackBlock], una: SeqNum, nxt: SeqNum) -> bool {
+        let flight = nxt.since(una);
         let mut new = false;
         for b in blocks {
-            let (l, r) = (b.left.max(una), b.right);
-            if !l.lt(r) || nxt.lt(r) {
+            // `since` is 0 for an edge before SND.UNA: the left edge is clipped there (a
+            // D-SACK overlapping SND.UNA), a right edge there leaves nothing.
+            let (l, r) = (b.left.since(una), b.right.since(una));
+            if l >= r || r > flight {
                 continue;
             }
-            new |= self.insert(l, r);
+            new |= self.insert(una + l, una + r);
         }
         new
     }
@@ -317,6 +327,23 @@ mod tests {
     }
 
     #[test]
+    fn a_block_ending_more_than_2_31_after_its_start_is_ignored() {
+        // Found by `the_board_matches_a_reference_model`: `left` is after SND.UNA,
+        // `right` after `left` and not after SND.NXT - pairwise - yet `right` lies
+        // before SND.UNA. The board took a range of 600 million octets, outside the
+        // flight, and reported it as news (an RFC 6675 DupAck).
+        let mut s = Scoreboard::default();
+        let una = SeqNum(3_131_500_878);
+        assert!(!s.update(&[b(383_129_094, 984_017_231)], una, una));
+        assert!(!s.update(&[b(383_129_094, 984_017_231)], una, una + 1000));
+        assert!(s.is_empty());
+        // Either edge 2^31 away from SND.UNA is before it: a left edge clips to it.
+        assert!(!s.update(&[b(una.0, una.0.wrapping_add(1 << 31))], una, una + 1000));
+        assert!(s.update(&[b(una.0.wrapping_add(1 << 31), una.0 + 10)], una, una + 1000));
+        assert_eq!(s.ranges(), &[(una, una + 10)]);
+    }
+
+    #[test]
     fn advancing_una_trims_and_drops_ranges() {
         let mut s = Scoreboard::default();
         s.update(&[b(2000, 3000), b(4000, 5000)], SeqNum(1000), SeqNum(9000));
@@ -367,5 +394,209 @@ mod tests {
         assert_eq!(s.next_lost_hole(SeqNum(5000), 1000), Some((SeqNum(5000), 1000)));
         assert_eq!(s.next_lost_hole(SeqNum(6000), 1000), None, "no hole above the last range");
         assert!(s.is_sacked(SeqNum(4500)) && !s.is_sacked(SeqNum(5500)) && !s.is_sacked(SeqNum(9000)));
+    }
+
+    // ----- a randomised check against a reference model -----------------------------
+
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// Octets in flight at most, so that the model stays small.
+    const MAX_FLIGHT: u64 = 320;
+
+    /// One end of a SACK block as the hostile peer picks it.
+    #[derive(Clone, Copy, Debug)]
+    enum End {
+        /// An offset from SND.UNA: below it (D-SACK), within the flight, or beyond
+        /// SND.NXT.
+        Rel(i32),
+        /// SND.NXT exactly.
+        Nxt,
+        /// Anywhere in the sequence space (wrapped, 2^31 away, ...).
+        Abs(u32),
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// The blocks of one ACK (empty, reversed, overlapping: whatever arrives).
+        Update(Vec<(End, End)>),
+        /// SND.UNA moves up by this much (capped at SND.NXT).
+        Advance(u16),
+        /// New data goes out: SND.NXT moves up (capped at `MAX_FLIGHT` in flight).
+        Send(u16),
+        /// `next_lost_hole(from, mss)` with `from` this far above SND.UNA.
+        Hole(u16, u32),
+    }
+
+    fn end() -> impl Strategy<Value = End> {
+        prop_oneof![
+            6 => (-80i32..(MAX_FLIGHT as i32 + 80)).prop_map(End::Rel),
+            1 => Just(End::Nxt),
+            1 => Just(End::Rel(0)),
+            1 => any::<u32>().prop_map(End::Abs),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => proptest::collection::vec((end(), end()), 0..=4).prop_map(Op::Update),
+            1 => (0u16..120).prop_map(Op::Advance),
+            2 => (0u16..200).prop_map(Op::Send),
+            2 => (0u16..340, 1u32..80).prop_map(|(f, m)| Op::Hole(f, m)),
+        ]
+    }
+
+    /// The reference: the set of SACKed octets, as offsets from the first SND.UNA.
+    struct Model {
+        base: u32,
+        una: u64,
+        nxt: u64,
+        sacked: BTreeSet<u64>,
+    }
+
+    impl Model {
+        fn seq(&self, off: u64) -> SeqNum {
+            SeqNum(self.base.wrapping_add(off as u32))
+        }
+
+        /// Maximal runs of SACKed octets, lowest first, as offsets `[l, r)`.
+        fn runs(&self) -> Vec<(u64, u64)> {
+            let mut out: Vec<(u64, u64)> = Vec::new();
+            for &o in &self.sacked {
+                match out.last_mut() {
+                    Some(last) if last.1 == o => last.1 = o + 1,
+                    _ => out.push((o, o + 1)),
+                }
+            }
+            out
+        }
+
+        /// One block: clipped to SND.UNA below, ignored if empty or beyond SND.NXT;
+        /// then only the lowest `RANGES` runs are kept. Whether an octet became SACKed.
+        fn block(&mut self, left: SeqNum, right: SeqNum) -> bool {
+            let una = self.seq(self.una);
+            // Offsets in sequence space, signed: RFC 9293 3.4 comparisons.
+            let off = |x: SeqNum| i64::from(x.0.wrapping_sub(una.0) as i32);
+            let (lo, hi) = (off(left).max(0), off(right));
+            let flight = (self.nxt - self.una) as i64;
+            if lo >= hi || hi > flight {
+                return false;
+            }
+            let before = self.sacked.clone();
+            for o in lo..hi {
+                self.sacked.insert(self.una + o as u64);
+            }
+            for (l, r) in self.runs().into_iter().skip(RANGES) {
+                for o in l..r {
+                    self.sacked.remove(&o);
+                }
+            }
+            self.sacked.difference(&before).next().is_some()
+        }
+
+        fn is_lost(&self, s: u64, mss: u32) -> bool {
+            let above: Vec<(u64, u64)> = self.runs().into_iter().filter(|&(_, r)| r > s).collect();
+            let bytes: u64 = above.iter().map(|&(l, r)| r - l.max(s)).sum();
+            above.len() >= DUP_THRESH as usize || bytes > u64::from((DUP_THRESH - 1) * mss)
+        }
+
+        /// The first unSACKed octet at or above `from` with SACKed data above it, if
+        /// IsLost holds for it: its offset and the hole's length up to `mss`.
+        fn next_lost_hole(&self, from: u64, mss: u32) -> Option<(u64, u32)> {
+            let top = self.sacked.iter().next_back()?;
+            let s = (from..*top).find(|o| !self.sacked.contains(o))?;
+            if !self.is_lost(s, mss) {
+                return None;
+            }
+            let end = (s..*top).find(|o| self.sacked.contains(o)).unwrap_or(*top);
+            Some((s, ((end - s) as u32).min(mss)))
+        }
+    }
+
+    fn check(board: &Scoreboard, m: &Model) -> Result<(), TestCaseError> {
+        let (una, nxt) = (m.seq(m.una), m.seq(m.nxt));
+        let got = board.ranges();
+        prop_assert!(got.len() <= RANGES, "{} ranges", got.len());
+        for w in got.windows(2) {
+            // Sorted, disjoint and not adjacent (adjacent ranges are merged).
+            prop_assert!(w[0].1.lt(w[1].0), "ranges {:?} not sorted, disjoint, apart", got);
+        }
+        for &(l, r) in got {
+            prop_assert!(l.lt(r), "empty or reversed range {:?}", (l, r));
+            prop_assert!(una.le(l) && r.le(nxt), "range {:?} outside [{una:?}, {nxt:?}]", (l, r));
+        }
+        let want: Vec<(SeqNum, SeqNum)> = m.runs().into_iter().map(|(l, r)| (m.seq(l), m.seq(r))).collect();
+        prop_assert_eq!(got, &want[..], "the board holds exactly the model's octets");
+        prop_assert_eq!(board.is_empty(), want.is_empty());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// Random SACK block sets from a hostile peer (wrapped sequence numbers, blocks
+        /// beyond SND.NXT, below SND.UNA, overlapping, empty, reversed) interleaved with
+        /// SND.UNA and SND.NXT moving: the board is exactly the reference model's set of
+        /// SACKed octets, within its invariants; `update` reports news exactly when an
+        /// octet became SACKed; `next_lost_hole` names a lost unSACKed hole in bounds.
+        #[test]
+        fn the_board_matches_a_reference_model(
+            base in prop_oneof![any::<u32>(), (0u32..2000).prop_map(|d| 0u32.wrapping_sub(d))],
+            flight in 0u64..=MAX_FLIGHT,
+            ops in proptest::collection::vec(op(), 1..40),
+        ) {
+            let mut board = Scoreboard::default();
+            let mut m = Model { base, una: 0, nxt: flight, sacked: BTreeSet::new() };
+            for op in ops {
+                match op {
+                    Op::Update(ends) => {
+                        let una = m.seq(m.una);
+                        let resolve = |e: End| match e {
+                            End::Rel(d) => SeqNum(una.0.wrapping_add(d as u32)),
+                            End::Nxt => m.seq(m.nxt),
+                            End::Abs(x) => SeqNum(x),
+                        };
+                        let blocks: Vec<SackBlock> = ends
+                            .iter()
+                            .map(|&(l, r)| SackBlock { left: resolve(l), right: resolve(r) })
+                            .collect();
+                        let before = m.sacked.clone();
+                        let news = blocks.iter().fold(false, |n, b| m.block(b.left, b.right) | n);
+                        let got = board.update(&blocks, una, m.seq(m.nxt));
+                        prop_assert_eq!(got, news, "update({:?}) news", blocks);
+                        // The same, from the outside: news iff an octet is SACKed now
+                        // that was not before.
+                        prop_assert_eq!(got, m.sacked.difference(&before).next().is_some());
+                    }
+                    Op::Advance(n) => {
+                        m.una = (m.una + u64::from(n)).min(m.nxt);
+                        let una = m.una;
+                        m.sacked.retain(|&o| o >= una);
+                        board.advance(m.seq(m.una));
+                    }
+                    Op::Send(n) => m.nxt = (m.nxt + u64::from(n)).min(m.una + MAX_FLIGHT),
+                    Op::Hole(f, mss) => {
+                        let from = m.una + u64::from(f).min(m.nxt - m.una);
+                        let got = board.next_lost_hole(m.seq(from), mss);
+                        let want = m.next_lost_hole(from, mss).map(|(s, n)| (m.seq(s), n));
+                        prop_assert_eq!(got, want, "next_lost_hole(+{}, {})", from - m.una, mss);
+                        if let Some((s, n)) = got {
+                            let off = u64::from(s.0.wrapping_sub(m.seq(0).0));
+                            prop_assert!(off >= from && off >= m.una && n >= 1 && n <= mss);
+                            prop_assert!(off + u64::from(n) <= m.nxt, "hole beyond SND.NXT");
+                            prop_assert!((off..off + u64::from(n)).all(|o| !m.sacked.contains(&o)));
+                            prop_assert!(board.is_lost(s, mss));
+                        }
+                        // IsLost at SND.UNA, `from`, and either side of every range edge.
+                        let edges = m.runs().into_iter().flat_map(|(l, r)| [l.saturating_sub(1), l, r - 1, r]);
+                        for o in [m.una, from].into_iter().chain(edges).filter(|&o| o >= m.una) {
+                            let (got, want) = (board.is_lost(m.seq(o), mss), m.is_lost(o, mss));
+                            prop_assert_eq!(got, want, "is_lost(+{}, {})", o - m.una, mss);
+                        }
+                    }
+                }
+                check(&board, &m)?;
+            }
+        }
     }
 }

@@ -251,6 +251,11 @@ struct Track {
     seen: u32,
     /// Whether the stack sent anything yet (`seen` is meaningful).
     heard: bool,
+    /// The highest acknowledgment number the peer sent (at most `seen`): the peer's
+    /// view of SND.UNA, the base of duplicate ACKs and SACK blocks.
+    acked: u32,
+    /// Whether the peer sent an acknowledgment yet (`acked` is meaningful).
+    acked_set: bool,
     /// The application's handle, if it holds one.
     conn: Option<ConnId>,
     /// The state the trace last reported (when tracing).
@@ -259,7 +264,26 @@ struct Track {
 
 impl Track {
     fn new(local: SocketAddr, remote: SocketAddr, iss: u32) -> Self {
-        Track { local, remote, nxt: iss, seen: 0, heard: false, conn: None, state: State::Closed }
+        Track {
+            local,
+            remote,
+            nxt: iss,
+            seen: 0,
+            heard: false,
+            acked: 0,
+            acked_set: false,
+            conn: None,
+            state: State::Closed,
+        }
+    }
+
+    /// The peer's view of SND.UNA: what it last acknowledged, or all it saw.
+    fn una(&self) -> u32 {
+        if self.acked_set {
+            self.acked
+        } else {
+            self.seen
+        }
     }
 }
 
@@ -309,6 +333,13 @@ pub struct Harness {
     extra: [Option<ConnId>; EXTRA],
     /// Counter for spoofed sources.
     spoof: u32,
+    /// Whether the peers offer SACK-permitted in their handshakes (RFC 2018 2), so that
+    /// the stack's SACK scoreboard and loss recovery are reachable.
+    peer_sack: bool,
+    /// The next segment `send_from` delivers gets a bad TCP checksum (a corrupt
+    /// segment: it must change nothing, RFC 9293 3.1, even when its data was already
+    /// copied on the way in).
+    corrupt_next: bool,
     tx: Vec<u8>,
     rx: Vec<u8>,
     read: Vec<u8>,
@@ -326,6 +357,11 @@ impl Harness {
     /// A stack with `cfg` and every fixture state set up. `mem` reports the bytes the
     /// process has allocated (a counting global allocator), or 0 to skip that check.
     pub fn new(cfg: Config, mem: fn() -> usize) -> Self {
+        Self::with_peer_sack(cfg, mem, false)
+    }
+
+    /// As [`Harness::new`]; with `peer_sack` the peers offer SACK-permitted.
+    pub fn with_peer_sack(cfg: Config, mem: fn() -> usize, peer_sack: bool) -> Self {
         let heap_base = mem();
         let per_conn = cfg.recv_buffer as usize + cfg.send_buffer as usize + 4096;
         // Everything the limits allow, with room for the tables' growth: the
@@ -356,6 +392,8 @@ impl Harness {
             recent_next: 0,
             extra: [None; EXTRA],
             spoof: 0,
+            peer_sack,
+            corrupt_next: false,
             tx: vec![0u8; 70_000],
             rx: vec![0u8; 70_000],
             read: vec![0u8; 8192],
@@ -403,9 +441,28 @@ impl Harness {
             urgent: 0,
             options,
         };
+        let corrupt = std::mem::take(&mut self.corrupt_next);
         if let Ok(n) = wire::emit(&mut self.rx, remote.ip(), local.ip(), 64, &hdr, &[payload]) {
+            if corrupt {
+                // The TCP checksum field (the IP header's own checksum stays valid).
+                let at = if remote.is_ipv4() { 20 } else { 40 } + 16;
+                self.rx[at] ^= 0x5a;
+            }
             self.summary.datagrams_in += 1;
             self.stack.handle_packet(self.now, &self.rx[..n]);
+        }
+        // The peer's cumulative acknowledgment moves forward, never past what it saw.
+        if flags.ack() && !flags.rst() && !corrupt {
+            let fixtures = self.tracks.iter_mut();
+            for t in fixtures.chain(self.recent.iter_mut()) {
+                if t.local == local && t.remote == remote && t.heard {
+                    let ok = SeqNum(ack).le(SeqNum(t.seen));
+                    if ok && (!t.acked_set || SeqNum(t.acked).lt(SeqNum(ack))) {
+                        t.acked = ack;
+                        t.acked_set = true;
+                    }
+                }
+            }
         }
     }
 
@@ -503,7 +560,8 @@ impl Harness {
 
     /// A full passive handshake for fixture `i`; the accepted handle goes to the track.
     fn passive_open(&mut self, i: usize) {
-        let mss = TcpOptions { mss: Some(1460), window_scale: Some(7), ..TcpOptions::NONE };
+        let sack_permitted = self.peer_sack;
+        let mss = TcpOptions { mss: Some(1460), window_scale: Some(7), sack_permitted, ..TcpOptions::NONE };
         let t = self.tracks[i];
         self.send_track(i, TcpFlags::SYN, t.nxt, 0, mss, &[]);
         self.tracks[i].nxt = t.nxt.wrapping_add(1);
@@ -522,7 +580,7 @@ impl Harness {
         self.drain();
         if complete {
             let t = self.tracks[i];
-            let mss = TcpOptions { mss: Some(1400), ..TcpOptions::NONE };
+            let mss = TcpOptions { mss: Some(1400), sack_permitted: self.peer_sack, ..TcpOptions::NONE };
             self.send_track(i, TcpFlags::SYN | TcpFlags::ACK, t.nxt, t.seen, mss, &[]);
             self.tracks[i].nxt = t.nxt.wrapping_add(1);
             self.drain();
@@ -688,8 +746,11 @@ impl Harness {
         }
     }
 
-    /// Options from one byte.
-    fn options(&self, b: u8, r: &mut Cursor<'_>) -> TcpOptions {
+    /// Options from one byte. Bit 0x20: one to four SACK blocks relative to the peer's
+    /// view of SND.UNA (`una`), so that they land among the octets in flight; with bit
+    /// 0x80 of their count byte the first one is a D-SACK (RFC 2883), below the
+    /// segment's acknowledgment number `ack`.
+    fn options(&self, b: u8, una: u32, ack: u32, r: &mut Cursor<'_>) -> TcpOptions {
         let mut o = TcpOptions::NONE;
         if b & 1 != 0 {
             o.mss = Some(r.u16());
@@ -705,6 +766,26 @@ impl Harness {
             o.sack_len = 1;
             o.sack[0].left = SeqNum(r.u32());
             o.sack[0].right = SeqNum(r.u32());
+        }
+        if b & 0x20 != 0 {
+            let nb = r.u8();
+            let n = usize::from(nb % 4) + 1;
+            let first = usize::from(o.sack_len);
+            for (i, blk) in o.sack.iter_mut().enumerate().skip(first).take(n) {
+                // Offsets in 64-octet units or octets, lengths likewise: segment
+                // boundaries and odd edges both reachable.
+                let (off, len) = (u32::from(r.u16()), u32::from(r.u16()));
+                let off = if off & 0x8000 != 0 { (off & 0x7fff) * 64 } else { off };
+                let len = if len & 0x8000 != 0 { (len & 0x7fff) * 64 } else { len };
+                if i == 0 && nb & 0x80 != 0 {
+                    blk.right = SeqNum(ack.wrapping_sub(off));
+                    blk.left = SeqNum(ack.wrapping_sub(off).wrapping_sub(len));
+                } else {
+                    blk.left = SeqNum(una.wrapping_add(off));
+                    blk.right = SeqNum(una.wrapping_add(off).wrapping_add(len));
+                }
+            }
+            o.sack_len = (first + n).min(4) as u8;
         }
         o
     }
@@ -728,12 +809,26 @@ impl Harness {
         }
         let flags = TcpFlags(r.u8());
         let seq = Self::near(t.nxt, r);
-        let ack = Self::near(t.seen, r);
+        let mut ack = Self::near(t.seen, r);
         let window = r.u16();
         let ob = r.u8();
-        let options = self.options(ob, r);
+        // Bit 0x40: the acknowledgment is relative to what the peer last acknowledged
+        // rather than to all it saw - duplicate ACKs, partial ACKs.
+        if ob & 0x40 != 0 {
+            ack = ack.wrapping_sub(t.seen).wrapping_add(t.una());
+        }
+        let options = self.options(ob, t.una(), ack, r);
         let lb = r.u8();
-        let len = if lb & 0x80 != 0 { usize::from(lb & 0x7f) * 64 } else { usize::from(lb) };
+        // Above 0xc0 (where 64-octet units would pass the pattern's 4 KiB anyway): a
+        // corrupt segment of 16-octet units.
+        let len = match lb {
+            0xc1.. => {
+                self.corrupt_next = true;
+                usize::from(lb - 0xc0) * 16
+            }
+            0x80.. => usize::from(lb & 0x7f) * 64,
+            _ => usize::from(lb),
+        };
         let advance = ob & 0x80 != 0;
         self.send_from(
             t.remote,
@@ -784,7 +879,8 @@ impl Harness {
     /// A SYN from a spoofed source to the listening port.
     fn spoofed_syn(&mut self, remote: SocketAddr, isn: u32, mss: Option<u16>) {
         let local = Self::listening_for(remote);
-        let o = TcpOptions { mss, window_scale: Some(7), ..TcpOptions::NONE };
+        let sack_permitted = self.peer_sack;
+        let o = TcpOptions { mss, window_scale: Some(7), sack_permitted, ..TcpOptions::NONE };
         self.send_from(remote, local, TcpFlags::SYN, isn, 0, 65_535, o, &[]);
         self.remember(remote, local, isn.wrapping_add(1));
     }
@@ -1057,8 +1153,10 @@ fn build_ipv4(d: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr) {
 /// The stack harness: two configuration bytes, then operations until the input ends.
 pub fn stack_input(data: &[u8], mem: fn() -> usize) -> Summary {
     let mut r = Cursor { data, pos: 0 };
-    let cfg = fuzz_config(r.u8(), r.u8());
-    let mut h = Harness::new(cfg, mem);
+    let (b, sizes) = (r.u8(), r.u8());
+    let cfg = fuzz_config(b, sizes);
+    // Bit 6 of the second byte: the peers offer SACK-permitted.
+    let mut h = Harness::with_peer_sack(cfg, mem, sizes & 0x40 != 0);
     while !r.done() && h.summary.ops < MAX_OPS {
         h.summary.ops += 1;
         h.op(&mut r);
