@@ -288,16 +288,49 @@ impl TimeWaitTable {
         keys.hash_one(key)
     }
 
+    /// The index hash of the record `e` (what [`TimeWaitTable::hash`] gives for its
+    /// 4-tuple). Speed: an IPv4 record is hashed from its packed key, without building
+    /// the [`FourTuple`] first; this is what every entry costs when the index grows.
+    fn entry_hash(keys: &FlowKeys, ring: &Ring, e: &Entry) -> u64 {
+        let key = if e.flags & WIDE != 0 {
+            FlowKey::tuple(&ring.wide[e.key[0] as usize])
+        } else {
+            FlowKey::packed_v4(&e.key)
+        };
+        Self::hash(keys, &key)
+    }
+
     /// The ring position of the record of `t`.
     fn find(&self, t: &FourTuple) -> Option<u32> {
+        if self.live == 0 {
+            // Speed: no hash for an empty table (a host that never closes first).
+            return None;
+        }
         let key = FlowKey::tuple(t);
+        self.find_hashed(t, &key, Self::hash(&self.keys, &key))
+    }
+
+    /// [`TimeWaitTable::find`] with `t`'s key and hash computed.
+    fn find_hashed(&self, t: &FourTuple, key: &FlowKey, hash: u64) -> Option<u32> {
         let v4 = pack_v4(t);
         let ring = &self.ring;
-        self.index.find(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4)).copied()
+        self.index.find(hash, |&s| ring.matches(s, key, v4)).copied()
     }
 
     pub(super) fn contains(&self, t: &FourTuple) -> bool {
         self.find(t).is_some()
+    }
+
+    /// [`TimeWaitTable::contains`] given the keyed hash of `t`'s [`FlowKey`] with this
+    /// table's keys (speed: the connection table computed it already, with the same
+    /// keys: `ConnTable::hash_of`).
+    pub(super) fn contains_hashed(&self, t: &FourTuple, hash: u64) -> bool {
+        if self.live == 0 {
+            return false;
+        }
+        let key = FlowKey::tuple(t);
+        debug_assert_eq!(hash, Self::hash(&self.keys, &key), "a hash with other keys");
+        self.find_hashed(t, &key, hash).is_some()
     }
 
     /// The record of `t`, with the 4-tuple as it was inserted.
@@ -330,10 +363,19 @@ impl TimeWaitTable {
 
     /// Add the record of `t`, replacing any, at the back: its deadline must be at least
     /// every other's (see the module documentation).
+    #[cfg(test)]
     pub(super) fn insert(&mut self, t: FourTuple, rec: TimeWaitRecord, owner: Option<u32>) {
+        let hash = Self::hash(&self.keys, &FlowKey::tuple(&t));
+        self.insert_hashed(t, hash, rec, owner);
+    }
+
+    /// [`TimeWaitTable::insert`] given the keyed hash of `t`'s [`FlowKey`] with this
+    /// table's keys (speed: the connection table just removed `t`, and remembers its
+    /// hash: `ConnTable::hash_of`).
+    pub(super) fn insert_hashed(&mut self, t: FourTuple, hash: u64, rec: TimeWaitRecord, owner: Option<u32>) {
         let key = FlowKey::tuple(&t);
         let v4 = pack_v4(&t);
-        let hash = Self::hash(&self.keys, &key);
+        debug_assert_eq!(hash, Self::hash(&self.keys, &key), "a hash with other keys");
         let ring = &self.ring;
         if let Ok(found) = self.index.find_entry(hash, |&s| ring.matches(s, &key, v4)) {
             let seq = found.remove().0;
@@ -361,8 +403,7 @@ impl TimeWaitTable {
         e.set_deadline(rec.deadline);
         let seq = self.ring.push(e);
         let (keys, ring) = (&self.keys, &self.ring);
-        self.index
-            .insert_unique(hash, seq, |&s| Self::hash(keys, &FlowKey::tuple(&ring.tuple(ring.entry(s)))));
+        self.index.insert_unique(hash, seq, |&s| Self::entry_hash(keys, ring, ring.entry(s)));
         self.live += 1;
         self.next = Some(self.ring.entry(self.ring.head).deadline());
         if let Some(slot) = owner {
@@ -438,7 +479,7 @@ impl TimeWaitTable {
         if !due(e.deadline()) {
             return None;
         }
-        let hash = Self::hash(&self.keys, &FlowKey::tuple(&self.ring.tuple(e)));
+        let hash = Self::entry_hash(&self.keys, &self.ring, e);
         if let Ok(found) = self.index.find_entry(hash, |&s| s == head) {
             found.remove();
         }
@@ -477,7 +518,7 @@ impl TimeWaitTable {
             if !e.dead() {
                 if r != w {
                     *ring.entry_mut(w) = e;
-                    let hash = Self::hash(&self.keys, &FlowKey::tuple(&ring.tuple(&e)));
+                    let hash = Self::entry_hash(&self.keys, ring, &e);
                     if let Some(s) = self.index.find_mut(hash, |&s| s == r) {
                         *s = w;
                     }
