@@ -83,15 +83,6 @@ impl FlowKey {
         FlowKey { w: [(l >> 64) as u64, l as u64, (r >> 64) as u64, r as u64, ports | tag], n: 5 }
     }
 
-    /// The key of an IPv4 4-tuple packed as `[local ip, remote ip, local port << 16 |
-    /// remote port]` (the TIME-WAIT table's records): equal to [`FlowKey::tuple`] of the
-    /// unpacked tuple. (Speed: rehashing the TIME-WAIT index builds no [`FourTuple`].)
-    #[inline]
-    pub(super) fn packed_v4(k: &[u32; 3]) -> Self {
-        let ips = u64::from(k[0]) << 32 | u64::from(k[1]);
-        FlowKey { w: [ips, u64::from(k[2]) | TAG_V4_TUPLE, 0, 0, 0], n: 2 }
-    }
-
     /// The key of a local endpoint.
     #[inline]
     pub(super) fn local(a: &SocketAddr) -> Self {
