@@ -623,6 +623,8 @@ mod tests {
                 assert!(e.deadline() >= last, "deadline order");
                 last = e.deadline();
                 assert_eq!(t.find(&ring.tuple(e)), Some(s));
+                // The hash kept next to the record is the one its 4-tuple gives.
+                assert_eq!(ring.hash(s), TimeWaitTable::hash(&t.keys, &FlowKey::tuple(&ring.tuple(e))));
             }
             s = s.wrapping_add(1);
         }
@@ -742,6 +744,32 @@ mod tests {
         assert_eq!(t.remove(&v4(1)).map(|(_, o)| o), Some(Some(7)));
         assert_eq!(t.owner(&v4(1)), None);
         assert_eq!(t.pop_oldest().map(|(x, _, o)| (x, o)), Some((v4(3), None)));
+    }
+
+    #[test]
+    fn inserting_over_a_record_replaces_it() {
+        let mut t = table();
+        for i in 0..200 {
+            t.insert(v4(i), rec(i, 10), (i % 3 == 0).then_some(i));
+            t.insert(v6(i), rec(i, 10), (i % 3 == 0).then_some(i + 1000));
+        }
+        for i in (0..200).step_by(7) {
+            // A new record of the same 4-tuple, with another owner or none.
+            t.insert(v4(i), rec(i + 1, 20), (i % 2 == 0).then_some(5000 + i));
+            t.insert(v6(i), rec(i + 2, 20), None);
+            check(&t);
+        }
+        assert_eq!(t.len(), 400);
+        for i in (0..200).step_by(7) {
+            assert_eq!(t.get(&v4(i)).map(|(_, r)| r), Some(rec(i + 1, 20)));
+            assert_eq!(t.get(&v6(i)).map(|(_, r)| r), Some(rec(i + 2, 20)));
+            assert_eq!(t.owner(&v4(i)), (i % 2 == 0).then_some(5000 + i));
+            assert_eq!(t.owner(&v6(i)), None);
+        }
+        assert_eq!(t.get(&v4(1)).map(|(_, r)| r), Some(rec(1, 10)));
+        assert_eq!(t.owner(&v4(3)), Some(3));
+        // The replaced records are gone: the oldest now are the first untouched ones.
+        assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v4(1)));
     }
 
     #[test]
