@@ -344,6 +344,9 @@ impl Conn {
         }
     }
 
+    // Speed: small and called on every segment; inlined so that codegen-unit
+    // partitioning does not leave it out of line in some builds.
+    #[inline]
     pub(crate) fn set_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind, at: Instant) {
         *self.timers.slot(kind) = Some(at);
         self.timers.refresh();
@@ -354,6 +357,9 @@ impl Conn {
         }
     }
 
+    // Speed: small and called on every segment; inlined so that codegen-unit
+    // partitioning does not leave it out of line in some builds.
+    #[inline]
     pub(crate) fn cancel_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) {
         if let Some(at) = self.timers.slot(kind).take() {
             self.timers.refresh();

@@ -549,7 +549,9 @@ impl Stack {
         self.advance(now);
         check_endpoints(local, remote)?;
         let tuple = FourTuple { local, remote };
-        if self.by_tuple.contains_key(&tuple) || self.time_wait.contains(&tuple) {
+        if self.by_tuple.contains_key(&tuple)
+            || self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple))
+        {
             return Err(UsageError::AddrInUse.into());
         }
         self.open_active(tuple)
@@ -581,7 +583,11 @@ impl Stack {
         for i in 0..num {
             let port = lo + (offset.wrapping_add(self.port_counter).wrapping_add(i) % num) as u16;
             let tuple = FourTuple { local: SocketAddr::new(local_ip, port), remote };
-            if !self.by_tuple.contains_key(&tuple) && !self.time_wait.contains(&tuple) {
+            // (Speed: the connection table remembers the hash it computed, and the
+            // TIME-WAIT table uses the same keys.)
+            if !self.by_tuple.contains_key(&tuple)
+                && !self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple))
+            {
                 // RFC 6056 3.3.3: "next_ephemeral = next_ephemeral + 1" per connection.
                 self.port_counter = self.port_counter.wrapping_add(i + 1);
                 return Ok(port);

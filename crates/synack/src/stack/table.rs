@@ -374,6 +374,14 @@ impl ConnTable {
         v
     }
 
+    /// The keyed hash of `t`'s key: the remembered one if `t` is the last key handled
+    /// (speed: the TIME-WAIT table hashes with the same keys, so a 4-tuple just looked
+    /// up here is not hashed twice; see `TimeWaitTable::contains_hashed`).
+    #[inline]
+    pub(super) fn hash_of(&self, t: &FourTuple) -> u64 {
+        self.hashed(t).hash
+    }
+
     /// Whether a connection has this 4-tuple (remembering the answer: a free 4-tuple
     /// is typically inserted next).
     pub(super) fn contains_key(&mut self, t: &FourTuple) -> bool {

@@ -88,7 +88,8 @@ impl Stack {
         // RFC 9293 3.6.1: "When a connection is closed actively, it MUST linger in the
         // TIME-WAIT state for a time 2xMSL (Maximum Segment Lifetime) (MUST-13)." Every
         // deadline is now + 2×MSL, so the record joins the back of the FIFO.
-        self.time_wait.insert(tuple, record, owner);
+        let hash = self.by_tuple.hash_of(&tuple);
+        self.time_wait.insert_hashed(tuple, hash, record, owner);
         self.trace(TraceEvent::Timer {
             conn: tuple,
             timer: TimerKind::TimeWait,

@@ -16,7 +16,12 @@
 //!   FINs do;
 //! - a hash index of ring positions (one `u32` per record, in a SwissTable) finds a
 //!   record by 4-tuple, with the same keyed SipHash of the packed tuple as the other
-//!   tables (a hostile peer chooses the tuples; see [`FlowKeys`]).
+//!   tables (a hostile peer chooses the tuples; see [`FlowKeys`]);
+//! - next to each record the ring keeps 32 bits of that hash (the index is keyed by
+//!   them, see [`index_hash`]). Speed: when the index grows, expires or compacts, a
+//!   record's hash is read from a dense array (16 to a cache line) instead of being
+//!   computed again from the record (a random read of 44 bytes and a SipHash each);
+//!   this costs 4 bytes per record.
 //!
 //! A record is [`size_of::<Entry>()`](Entry) = 44 bytes: an IPv4 4-tuple packed into 12
 //! bytes, or for any other 4-tuple the index of the tuple in a side table (the rarer
@@ -35,10 +40,32 @@ use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-/// Records per chunk of the ring. A chunk is 2.75 KiB: what a table holding any record
+/// Records per chunk of the ring. A chunk is 3 KiB: what a table holding any record
 /// keeps at least; beyond the tombstones, the ring wastes only the unused parts of its
 /// first and last chunks.
 const CHUNK: usize = 64;
+
+/// One chunk of the ring: the records, and the index hash bits of each (see the module
+/// documentation).
+#[derive(Debug)]
+struct Chunk {
+    entries: [Entry; CHUNK],
+    hashes: [u32; CHUNK],
+}
+
+/// The hash the index files a record under, from the keyed SipHash of its 4-tuple's
+/// [`FlowKey`]: its low 32 bits (kept next to the record), repeated in both halves, so
+/// that the SwissTable's bucket bits (low) and tag bits (top 7) both come from them.
+#[inline]
+fn index_hash(sip: u64) -> u64 {
+    stored_hash(sip as u32)
+}
+
+/// [`index_hash`] from the 32 bits a chunk keeps.
+#[inline]
+fn stored_hash(h: u32) -> u64 {
+    u64::from(h) << 32 | u64::from(h)
+}
 
 /// Entry flag: a tombstone (the record moved or went).
 const DEAD: u8 = 1;
@@ -156,8 +183,8 @@ fn unpack_v4(k: &[u32; 3]) -> FourTuple {
 /// only grow (wrapping; the ring never holds anywhere near 2^32 entries).
 #[derive(Debug)]
 struct Ring {
-    chunks: VecDeque<Box<[Entry]>>,
-    /// The sequence number of `chunks[0][0]`.
+    chunks: VecDeque<Box<Chunk>>,
+    /// The sequence number of `chunks[0].entries[0]`.
     base: u32,
     /// The first entry (a live one, unless the ring is empty).
     head: u32,
@@ -172,12 +199,27 @@ struct Ring {
 impl Ring {
     fn entry(&self, seq: u32) -> &Entry {
         let off = seq.wrapping_sub(self.base) as usize;
-        &self.chunks[off / CHUNK][off % CHUNK]
+        &self.chunks[off / CHUNK].entries[off % CHUNK]
     }
 
     fn entry_mut(&mut self, seq: u32) -> &mut Entry {
         let off = seq.wrapping_sub(self.base) as usize;
-        &mut self.chunks[off / CHUNK][off % CHUNK]
+        &mut self.chunks[off / CHUNK].entries[off % CHUNK]
+    }
+
+    /// The index hash of the entry at `seq` (see [`index_hash`]).
+    fn hash(&self, seq: u32) -> u64 {
+        let off = seq.wrapping_sub(self.base) as usize;
+        stored_hash(self.chunks[off / CHUNK].hashes[off % CHUNK])
+    }
+
+    /// Store the entry at `seq` with its index hash.
+    fn set(&mut self, seq: u32, e: Entry, hash: u64) {
+        let off = seq.wrapping_sub(self.base) as usize;
+        let chunk = &mut self.chunks[off / CHUNK];
+        chunk.entries[off % CHUNK] = e;
+        // The low half: `hash` is an `index_hash`, both halves equal.
+        chunk.hashes[off % CHUNK] = hash as u32;
     }
 
     fn tuple(&self, e: &Entry) -> FourTuple {
@@ -198,13 +240,14 @@ impl Ring {
         }
     }
 
-    fn push(&mut self, e: Entry) -> u32 {
+    /// Append `e`, filed in the index under `hash` (an [`index_hash`]).
+    fn push(&mut self, e: Entry, hash: u64) -> u32 {
         let off = self.tail.wrapping_sub(self.base) as usize;
         if off == self.chunks.len() * CHUNK {
-            self.chunks.push_back(vec![Entry::VACANT; CHUNK].into_boxed_slice());
+            self.chunks.push_back(Box::new(Chunk { entries: [Entry::VACANT; CHUNK], hashes: [0; CHUNK] }));
         }
         let seq = self.tail;
-        *self.entry_mut(seq) = e;
+        self.set(seq, e, hash);
         self.tail = seq.wrapping_add(1);
         seq
     }
@@ -284,20 +327,43 @@ impl TimeWaitTable {
         self.live
     }
 
+    /// The index hash of `key` (see [`index_hash`]).
     fn hash(keys: &FlowKeys, key: &FlowKey) -> u64 {
-        keys.hash_one(key)
+        index_hash(keys.hash_one(key))
     }
 
     /// The ring position of the record of `t`.
     fn find(&self, t: &FourTuple) -> Option<u32> {
+        if self.live == 0 {
+            // Speed: no hash for an empty table (a host that never closes first).
+            return None;
+        }
         let key = FlowKey::tuple(t);
+        self.find_hashed(t, &key, Self::hash(&self.keys, &key))
+    }
+
+    /// [`TimeWaitTable::find`] with `t`'s key and hash computed.
+    fn find_hashed(&self, t: &FourTuple, key: &FlowKey, hash: u64) -> Option<u32> {
         let v4 = pack_v4(t);
         let ring = &self.ring;
-        self.index.find(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4)).copied()
+        self.index.find(hash, |&s| ring.matches(s, key, v4)).copied()
     }
 
     pub(super) fn contains(&self, t: &FourTuple) -> bool {
         self.find(t).is_some()
+    }
+
+    /// [`TimeWaitTable::contains`] given the keyed SipHash of `t`'s [`FlowKey`] with this
+    /// table's keys (speed: the connection table computed it already, with the same
+    /// keys: `ConnTable::hash_of`).
+    pub(super) fn contains_hashed(&self, t: &FourTuple, hash: u64) -> bool {
+        if self.live == 0 {
+            return false;
+        }
+        let key = FlowKey::tuple(t);
+        let hash = index_hash(hash);
+        debug_assert_eq!(hash, Self::hash(&self.keys, &key), "a hash with other keys");
+        self.find_hashed(t, &key, hash).is_some()
     }
 
     /// The record of `t`, with the 4-tuple as it was inserted.
@@ -330,10 +396,20 @@ impl TimeWaitTable {
 
     /// Add the record of `t`, replacing any, at the back: its deadline must be at least
     /// every other's (see the module documentation).
+    #[cfg(test)]
     pub(super) fn insert(&mut self, t: FourTuple, rec: TimeWaitRecord, owner: Option<u32>) {
+        let hash = self.keys.hash_one(FlowKey::tuple(&t));
+        self.insert_hashed(t, hash, rec, owner);
+    }
+
+    /// [`TimeWaitTable::insert`] given the keyed SipHash of `t`'s [`FlowKey`] with this
+    /// table's keys (speed: the connection table just removed `t`, and remembers its
+    /// hash: `ConnTable::hash_of`).
+    pub(super) fn insert_hashed(&mut self, t: FourTuple, hash: u64, rec: TimeWaitRecord, owner: Option<u32>) {
         let key = FlowKey::tuple(&t);
         let v4 = pack_v4(&t);
-        let hash = Self::hash(&self.keys, &key);
+        let hash = index_hash(hash);
+        debug_assert_eq!(hash, Self::hash(&self.keys, &key), "a hash with other keys");
         let ring = &self.ring;
         if let Ok(found) = self.index.find_entry(hash, |&s| ring.matches(s, &key, v4)) {
             let seq = found.remove().0;
@@ -359,10 +435,9 @@ impl TimeWaitTable {
             flags: flags | if rec.ts_recent.is_some() { TS } else { 0 },
         };
         e.set_deadline(rec.deadline);
-        let seq = self.ring.push(e);
-        let (keys, ring) = (&self.keys, &self.ring);
-        self.index
-            .insert_unique(hash, seq, |&s| Self::hash(keys, &FlowKey::tuple(&ring.tuple(ring.entry(s)))));
+        let seq = self.ring.push(e, hash);
+        let ring = &self.ring;
+        self.index.insert_unique(hash, seq, |&s| ring.hash(s));
         self.live += 1;
         self.next = Some(self.ring.entry(self.ring.head).deadline());
         if let Some(slot) = owner {
@@ -390,7 +465,7 @@ impl TimeWaitTable {
         let mut e = *self.ring.entry(old);
         e.set_deadline(deadline);
         self.ring.entry_mut(old).flags |= DEAD;
-        *slot = self.ring.push(e);
+        *slot = self.ring.push(e, self.ring.hash(old));
         self.dead += 1;
         self.tidy();
     }
@@ -438,7 +513,7 @@ impl TimeWaitTable {
         if !due(e.deadline()) {
             return None;
         }
-        let hash = Self::hash(&self.keys, &FlowKey::tuple(&self.ring.tuple(e)));
+        let hash = self.ring.hash(head);
         if let Ok(found) = self.index.find_entry(hash, |&s| s == head) {
             found.remove();
         }
@@ -476,8 +551,8 @@ impl TimeWaitTable {
             let e = *ring.entry(r);
             if !e.dead() {
                 if r != w {
-                    *ring.entry_mut(w) = e;
-                    let hash = Self::hash(&self.keys, &FlowKey::tuple(&ring.tuple(&e)));
+                    let hash = ring.hash(r);
+                    ring.set(w, e, hash);
                     if let Some(s) = self.index.find_mut(hash, |&s| s == r) {
                         *s = w;
                     }
@@ -548,6 +623,8 @@ mod tests {
                 assert!(e.deadline() >= last, "deadline order");
                 last = e.deadline();
                 assert_eq!(t.find(&ring.tuple(e)), Some(s));
+                // The hash kept next to the record is the one its 4-tuple gives.
+                assert_eq!(ring.hash(s), TimeWaitTable::hash(&t.keys, &FlowKey::tuple(&ring.tuple(e))));
             }
             s = s.wrapping_add(1);
         }
@@ -667,6 +744,32 @@ mod tests {
         assert_eq!(t.remove(&v4(1)).map(|(_, o)| o), Some(Some(7)));
         assert_eq!(t.owner(&v4(1)), None);
         assert_eq!(t.pop_oldest().map(|(x, _, o)| (x, o)), Some((v4(3), None)));
+    }
+
+    #[test]
+    fn inserting_over_a_record_replaces_it() {
+        let mut t = table();
+        for i in 0..200 {
+            t.insert(v4(i), rec(i, 10), (i % 3 == 0).then_some(i));
+            t.insert(v6(i), rec(i, 10), (i % 3 == 0).then_some(i + 1000));
+        }
+        for i in (0..200).step_by(7) {
+            // A new record of the same 4-tuple, with another owner or none.
+            t.insert(v4(i), rec(i + 1, 20), (i % 2 == 0).then_some(5000 + i));
+            t.insert(v6(i), rec(i + 2, 20), None);
+            check(&t);
+        }
+        assert_eq!(t.len(), 400);
+        for i in (0..200).step_by(7) {
+            assert_eq!(t.get(&v4(i)).map(|(_, r)| r), Some(rec(i + 1, 20)));
+            assert_eq!(t.get(&v6(i)).map(|(_, r)| r), Some(rec(i + 2, 20)));
+            assert_eq!(t.owner(&v4(i)), (i % 2 == 0).then_some(5000 + i));
+            assert_eq!(t.owner(&v6(i)), None);
+        }
+        assert_eq!(t.get(&v4(1)).map(|(_, r)| r), Some(rec(1, 10)));
+        assert_eq!(t.owner(&v4(3)), Some(3));
+        // The replaced records are gone: the oldest now are the first untouched ones.
+        assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v4(1)));
     }
 
     #[test]
