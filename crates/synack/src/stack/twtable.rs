@@ -402,9 +402,10 @@ impl TimeWaitTable {
         self.insert_hashed(t, hash, rec, owner);
     }
 
-    /// [`TimeWaitTable::insert`] given the keyed SipHash of `t`'s [`FlowKey`] with this
-    /// table's keys (speed: the connection table just removed `t`, and remembers its
-    /// hash: `ConnTable::hash_of`).
+    /// Add the record of `t`, replacing any, at the back (its deadline must be at least
+    /// every other's), given the keyed SipHash of `t`'s [`FlowKey`] with this table's
+    /// keys (speed: the connection table just removed `t`, and remembers its hash:
+    /// `ConnTable::hash_of`).
     pub(super) fn insert_hashed(&mut self, t: FourTuple, hash: u64, rec: TimeWaitRecord, owner: Option<u32>) {
         let key = FlowKey::tuple(&t);
         let v4 = pack_v4(&t);
