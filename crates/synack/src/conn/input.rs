@@ -514,9 +514,7 @@ impl Conn {
             let new_sack = self.sack_update(hdr);
             if new_sack || (payload_len == 0 && !fin && !window_changed) {
                 if self.cc.on_dupack(self.snd_nxt, self.flight()) {
-                    self.sack_recovery_starts();
-                    self.probe_on_recovery(ctx);
-                    self.retransmit_una_in_recovery();
+                    self.begin_fast_recovery(ctx);
                 } else if !self.cc.in_recovery()
                     && new_sack
                     && (self.sack_says_una_lost() || self.probe_sacked())
@@ -528,9 +526,7 @@ impl Conn {
                     // delivered), which RFC 8985 7 relies on to turn the ACK of a probe
                     // into fast recovery.
                     self.cc.enter_recovery(self.snd_nxt, self.flight());
-                    self.sack_recovery_starts();
-                    self.probe_on_recovery(ctx);
-                    self.retransmit_una_in_recovery();
+                    self.begin_fast_recovery(ctx);
                 } else if new_sack && self.cc.in_recovery() && self.una_retransmission_lost() {
                     self.retransmit_una_in_recovery();
                 } else if new_sack {

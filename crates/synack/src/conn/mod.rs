@@ -350,10 +350,16 @@ impl Conn {
     pub(crate) fn set_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind, at: Instant) {
         *self.timers.slot(kind) = Some(at);
         self.timers.refresh();
+        self.trace_timer(ctx, kind, TimerAction::Set, at);
+    }
+
+    /// Record a timer event when tracing is on.
+    #[inline(always)]
+    pub(crate) fn trace_timer(&self, ctx: &mut Ctx<'_>, timer: TimerKind, action: TimerAction, at: Instant) {
         // (Tested here, not only in `Ctx::trace`: the compiler does not drop the copy of
         // the tuple into an event that is never recorded.)
         if ctx.cfg.trace {
-            ctx.trace(TraceEvent::Timer { conn: self.tuple, timer: kind, action: TimerAction::Set, at });
+            ctx.trace(TraceEvent::Timer { conn: self.tuple, timer, action, at });
         }
     }
 
@@ -363,14 +369,7 @@ impl Conn {
     pub(crate) fn cancel_timer(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) {
         if let Some(at) = self.timers.slot(kind).take() {
             self.timers.refresh();
-            if ctx.cfg.trace {
-                ctx.trace(TraceEvent::Timer {
-                    conn: self.tuple,
-                    timer: kind,
-                    action: TimerAction::Cancel,
-                    at,
-                });
-            }
+            self.trace_timer(ctx, kind, TimerAction::Cancel, at);
         }
     }
 

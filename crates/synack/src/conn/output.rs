@@ -72,13 +72,6 @@ impl Conn {
         }
     }
 
-    fn arm_rto_if_idle(&mut self, ctx: &mut Ctx<'_>) {
-        // RFC 6298 5.1: "Every time a packet containing data is sent (including a
-        // retransmission), if the timer is not running, start it running so that it will
-        // expire after RTO seconds." (Or a loss probe timeout first: `probe.rs`.)
-        self.arm_retransmission_timer(ctx, false);
-    }
-
     /// Whether [`Conn::next_segment`] may have work to do: false only when it would
     /// surely return `None` without changing anything.
     ///
@@ -166,7 +159,10 @@ impl Conn {
         if flags.ack() {
             self.on_ack_sent(ctx);
         }
-        self.arm_rto_if_idle(ctx);
+        // RFC 6298 5.1: "Every time a packet containing data is sent (including a
+        // retransmission), if the timer is not running, start it running so that it will
+        // expire after RTO seconds."
+        self.arm_retransmission_timer(ctx, false);
         Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit })
     }
 
@@ -295,13 +291,10 @@ impl Conn {
             self.rtt_probe = Some((end, ctx.now));
         }
         self.on_ack_sent(ctx);
-        if self.lp.armed && !retransmit {
-            // RFC 8985 7.2: "start or restart a loss probe PTO timer after transmitting
-            // new data" - the PTO counts from the last transmission.
-            self.arm_retransmission_timer(ctx, true);
-        } else {
-            self.arm_rto_if_idle(ctx);
-        }
+        // RFC 6298 5.1: "if the timer is not running, start it running" - and RFC 8985
+        // 7.2: "start or restart a loss probe PTO timer after transmitting new data", so
+        // that the PTO counts from the last transmission.
+        self.arm_retransmission_timer(ctx, self.lp.armed && !retransmit);
         if self.timers.persist.is_some() {
             self.cancel_timer(ctx, TimerKind::Persist);
         }

@@ -75,9 +75,15 @@ impl Conn {
             Some(pto) => (pto, true),
             None => (self.rtt.rto(), false),
         };
+        let at = ctx.now + delay;
+        if self.timers.rto == Some(at) && self.lp.armed == probe {
+            // Speed: a burst of segments at one instant restarts the PTO to the same
+            // deadline; only the first needs the timer upkeep (and the trace record).
+            return;
+        }
         self.lp.armed = probe;
         let k = self.rto_kind();
-        self.set_timer(ctx, k, ctx.now + delay);
+        self.set_timer(ctx, k, at);
     }
 
     /// The PTO expired (RFC 8985 7.3): ask `next_segment` for a probe, which also

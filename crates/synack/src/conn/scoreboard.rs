@@ -6,7 +6,7 @@
 //! dropped, which only makes recovery less precise (never wrong: SACK information is
 //! advisory, and the data stays queued until cumulatively acknowledged, RFC 2018 8).
 
-use super::Conn;
+use super::{Conn, Ctx};
 use crate::seq::SeqNum;
 use crate::wire::{SackBlock, TcpHeader};
 
@@ -224,11 +224,15 @@ impl Conn {
             .is_some_and(|s| !s.board.is_empty() && s.board.is_lost(self.snd_una, u32::from(self.mss)))
     }
 
-    /// Fast recovery begins: every hole from SND.UNA up may be retransmitted.
-    pub(super) fn sack_recovery_starts(&mut self) {
+    /// Fast recovery began (the congestion state has entered it): fast retransmit of
+    /// SND.UNA (RFC 5681 3.2 step 2), every hole from SND.UNA up open to retransmission
+    /// (HighRxt = SND.UNA), and no loss probe while it lasts (RFC 8985 7.2).
+    pub(super) fn begin_fast_recovery(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(s) = self.sack.as_deref_mut() {
             s.high_rxt = self.snd_una;
         }
+        self.probe_on_recovery(ctx);
+        self.retransmit_una_in_recovery();
     }
 
     /// Fast recovery retransmits the segment at SND.UNA (fast retransmit, a partial

@@ -3,7 +3,7 @@
 use super::{Conn, Ctx, Outcome};
 use crate::error::ConnError;
 use crate::state::State;
-use crate::trace::{TimerAction, TimerKind, TraceEvent};
+use crate::trace::{TimerAction, TimerKind};
 
 impl Conn {
     fn fire(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) -> bool {
@@ -12,14 +12,7 @@ impl Conn {
             Some(at) if at <= ctx.now => {
                 *slot = None;
                 self.timers.refresh();
-                if ctx.cfg.trace {
-                    ctx.trace(TraceEvent::Timer {
-                        conn: self.tuple,
-                        timer: kind,
-                        action: TimerAction::Fire,
-                        at,
-                    });
-                }
+                self.trace_timer(ctx, kind, TimerAction::Fire, at);
                 true
             }
             _ => false,
@@ -102,11 +95,9 @@ impl Conn {
             }
         }
         // 5.6: "Start the retransmission timer, such that it expires after RTO seconds
-        // (for the value of RTO after the doubling operation outlined in 5.5)."
-        let at = ctx.now + self.rtt.rto();
-        let kind = self.rto_kind();
-        self.lp.armed = false;
-        self.set_timer(ctx, kind, at);
+        // (for the value of RTO after the doubling operation outlined in 5.5)." (No PTO
+        // in RTO recovery, RFC 8985 7.2: `probe_timeout` says so.)
+        self.arm_retransmission_timer(ctx, true);
         Outcome::None
     }
 }
