@@ -9,8 +9,7 @@
 //! `verify_all`).
 
 use crate::stopwatch::Stopwatch;
-use crate::{net, smol, sy};
-use smoltcp::socket::tcp;
+use crate::{smol, sy};
 use std::time::Duration;
 use synack::Error;
 
@@ -128,15 +127,7 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
 /// One bulk run on smoltcp; Gbit/s.
 pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
     let mut pair = smol::Pair::new(p.mtu);
-    let s = pair.b.add_socket(BUFFER);
-    pair.b.tcp(s).listen(net::BULK_PORT).expect("listen");
-    let c = pair.a.add_socket(BUFFER);
-    let cx = pair.a.iface.context();
-    let remote = smoltcp::wire::IpEndpoint::new(smol::ip(net::SERVER), net::BULK_PORT);
-    pair.a.sockets.get_mut::<tcp::Socket>(c).connect(cx, remote, 49152).expect("connect");
-    pair.settle("bulk connection", |p| {
-        p.a.tcp(c).state() == tcp::State::Established && p.b.tcp(s).state() == tcp::State::Established
-    });
+    let (c, s) = pair.establish_bulk(BUFFER, "bulk connection");
     let mut rbuf = vec![0u8; CHUNK];
     let (mut sent, mut recvd) = (0u64, 0u64);
     let start = Stopwatch::start();

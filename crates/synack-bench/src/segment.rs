@@ -12,9 +12,8 @@
 
 use crate::bulk::{Pattern, BUFFER};
 use crate::link::{Clock, Link};
-use crate::{net, smol, sy};
+use crate::{smol, sy};
 use smoltcp::iface::SocketHandle;
-use smoltcp::socket::tcp;
 use std::time::Instant;
 use synack::{ConnId, Error, Stack};
 
@@ -124,15 +123,7 @@ pub(crate) fn run_smoltcp(target: u64, frozen: bool) -> Cost {
     if frozen {
         pair.clock = Clock::frozen();
     }
-    let s = pair.b.add_socket(BUFFER);
-    pair.b.tcp(s).listen(net::BULK_PORT).expect("listen");
-    let c = pair.a.add_socket(BUFFER);
-    let cx = pair.a.iface.context();
-    let remote = smoltcp::wire::IpEndpoint::new(smol::ip(net::SERVER), net::BULK_PORT);
-    pair.a.sockets.get_mut::<tcp::Socket>(c).connect(cx, remote, 49152).expect("connect");
-    pair.settle("segment_cost connection", |p| {
-        p.a.tcp(c).state() == tcp::State::Established && p.b.tcp(s).state() == tcp::State::Established
-    });
+    let (c, s) = pair.establish_bulk(BUFFER, "segment_cost connection");
     let pat = Pattern::new();
     let mut rbuf = vec![0u8; READ];
     let mut sent = 0u64;

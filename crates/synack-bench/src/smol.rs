@@ -190,6 +190,21 @@ impl Pair {
         true
     }
 
+    /// Open the one bulk connection, `buffer` bytes each way, from `a` to a listener on
+    /// `b`; returns (client, server) once both are ESTABLISHED.
+    pub(crate) fn establish_bulk(&mut self, buffer: usize, what: &str) -> (SocketHandle, SocketHandle) {
+        let s = self.b.add_socket(buffer);
+        self.b.tcp(s).listen(net::BULK_PORT).expect("listen");
+        let c = self.a.add_socket(buffer);
+        let cx = self.a.iface.context();
+        let remote = IpEndpoint::new(ip(net::SERVER), net::BULK_PORT);
+        self.a.sockets.get_mut::<tcp::Socket>(c).connect(cx, remote, 49152).expect("connect");
+        self.settle(what, |p| {
+            p.a.tcp(c).state() == tcp::State::Established && p.b.tcp(s).state() == tcp::State::Established
+        });
+        (c, s)
+    }
+
     /// Pump (jumping to timers when idle) until `cond` holds. Panics when the pair goes
     /// quiet or after many steps without it.
     pub(crate) fn settle(&mut self, what: &str, mut cond: impl FnMut(&mut Self) -> bool) {
