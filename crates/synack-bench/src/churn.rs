@@ -189,6 +189,15 @@ pub(crate) fn profile(stack: &str, n: u64) {
     println!("lifecycles={n}");
 }
 
+/// Instructions and level-1 instruction cache misses per lifecycle of `stack` under
+/// callgrind with its cache simulation (`n` lifecycles after the warm-up of
+/// [`profile`]); `None` where valgrind is missing or failed.
+pub(crate) fn callgrind(stack: &str, n: u64) -> Option<crate::valgrind::Counts> {
+    let func = format!("*churn_lifecycles_{stack}*");
+    let n = n.to_string();
+    crate::valgrind::callgrind(&func, &["--churn-lifecycles", &n, "--churn-stack", stack], "lifecycles", true)
+}
+
 #[inline(never)]
 fn churn_lifecycles_synack(c: &mut SyChurn, n: u64) {
     (0..n).for_each(|_| c.lifecycle());

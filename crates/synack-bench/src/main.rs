@@ -23,6 +23,7 @@ mod segment;
 mod smol;
 mod stopwatch;
 mod sy;
+mod valgrind;
 
 use clap::Parser;
 use report::{median, Better, Line};
@@ -99,6 +100,7 @@ struct Sizes {
     rss_conns: usize,
     segments: u64,
     callgrind_segments: u64,
+    callgrind_lifecycles: u64,
     verify_all: bool,
 }
 
@@ -115,6 +117,7 @@ impl Sizes {
             rss_conns: 1_000_000,
             segments: 200_000,
             callgrind_segments: 20_000,
+            callgrind_lifecycles: 5_000,
             verify_all: false,
         }
     }
@@ -131,6 +134,7 @@ impl Sizes {
             rss_conns: 10_000,
             segments: 5_000,
             callgrind_segments: 2_000,
+            callgrind_lifecycles: 500,
             verify_all: true,
         }
     }
@@ -238,6 +242,9 @@ impl Bench {
                     || churn::SmolChurn::new(0).run(t),
                 );
                 emit(line(name, "lifecycles/s", a, b, Better::Higher, runs));
+                if self.callgrind {
+                    self.churn_callgrind();
+                }
             }
             "churn_10k_idle" => {
                 eprintln!("  opening {} idle connections in each stack", s.idle_conns);
@@ -327,6 +334,27 @@ impl Bench {
             }
             other => unreachable!("unknown workload {other}"),
         }
+    }
+}
+
+impl Bench {
+    /// `churn_instr`: instructions per lifecycle under callgrind, the figure of `churn`
+    /// that does not drift, with the level-1 instruction cache misses of its cache
+    /// simulation (the wall-clock rate also pays for those; the instruction count
+    /// does not show them).
+    fn churn_callgrind(&self) {
+        let n = self.sizes.callgrind_lifecycles;
+        eprintln!("  callgrind with cache simulation ({n} lifecycles per stack)");
+        let (a, b) = (churn::callgrind("synack", n), churn::callgrind("smoltcp", n));
+        let per = |c: &Option<valgrind::Counts>, e: &str| c.as_ref().and_then(|c| c.per_unit(e));
+        let extra = format!(
+            "tool=callgrind lifecycles={n} i1_miss_synack={} i1_miss_smoltcp={}",
+            report::fmt_value(per(&a, "I1mr")),
+            report::fmt_value(per(&b, "I1mr"))
+        );
+        let (ia, ib) = (per(&a, "Ir"), per(&b, "Ir"));
+        let got = usize::from(ia.is_some() && ib.is_some());
+        emit(Line { extra, ..line("churn_instr", "instr/lifecycle", ia, ib, Better::Lower, got) });
     }
 }
 

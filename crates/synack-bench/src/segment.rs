@@ -163,36 +163,16 @@ pub(crate) struct Instr {
 /// runs this binary again as `--callgrind-child STACK` with collection only inside the
 /// batch function. `None` where valgrind is missing or failed.
 pub(crate) fn callgrind(stack: &str, segments: u64) -> Option<Instr> {
-    let exe = std::env::current_exe().ok()?;
-    let out = std::env::temp_dir().join(format!("synack-bench-callgrind-{stack}-{}.out", std::process::id()));
     let func = format!("*receive_batch_{stack}*");
-    let res = std::process::Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg("--collect-atstart=no")
-        .arg(format!("--toggle-collect={func}"))
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(&exe)
-        .args(["--callgrind-child", stack, "--segments", &segments.to_string()])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok();
-    let text = std::fs::read_to_string(&out).ok();
-    let memcpy = memcpy_share(&out);
-    let _ = std::fs::remove_file(&out);
-    let res = res?;
-    if !res.status.success() {
-        return None;
-    }
-    let stdout = String::from_utf8_lossy(&res.stdout);
-    let segs: f64 = stdout.lines().find_map(|l| l.strip_prefix("segments="))?.trim().parse().ok()?;
-    let ir: f64 = text?
-        .lines()
-        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(Instr { total: ir / segs, memcpy: memcpy.map(|m| m / segs) })
+    let n = segments.to_string();
+    let counts = crate::valgrind::callgrind(
+        &func,
+        &["--callgrind-child", stack, "--segments", &n],
+        "segments",
+        false,
+    )?;
+    let memcpy = memcpy_share(counts.file());
+    Some(Instr { total: counts.per_unit("Ir")?, memcpy: memcpy.map(|m| m / counts.units) })
 }
 
 /// The self cost of glibc's memcpy/memmove in a callgrind output, via
