@@ -37,7 +37,6 @@ use crate::time::Instant;
 use crate::trace::FourTuple;
 use hashbrown::HashTable;
 use std::collections::VecDeque;
-use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Records per chunk of the ring. A chunk is 3 KiB: what a table holding any record
@@ -329,7 +328,7 @@ impl TimeWaitTable {
 
     /// The index hash of `key` (see [`index_hash`]).
     fn hash(keys: &FlowKeys, key: &FlowKey) -> u64 {
-        index_hash(keys.hash_one(key))
+        index_hash(keys.hash_key(key))
     }
 
     /// The ring position of the record of `t`.
@@ -398,7 +397,7 @@ impl TimeWaitTable {
     /// every other's (see the module documentation).
     #[cfg(test)]
     pub(super) fn insert(&mut self, t: FourTuple, rec: TimeWaitRecord, owner: Option<u32>) {
-        let hash = self.keys.hash_one(FlowKey::tuple(&t));
+        let hash = self.keys.hash_key(&FlowKey::tuple(&t));
         self.insert_hashed(t, hash, rec, owner);
     }
 
