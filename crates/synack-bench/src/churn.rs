@@ -167,11 +167,14 @@ impl SmolChurn {
 /// Profiling: 1,000 lifecycles of `stack` to warm up, then `n` more inside
 /// `churn_lifecycles_synack` / `churn_lifecycles_smoltcp` (not inlined, so that
 /// `valgrind --tool=callgrind --toggle-collect=churn_lifecycles_*` counts exactly them).
+/// The clock is frozen after the pair is built (it moves only to jump to a timer), so
+/// that a slow run (under valgrind) sees no timer fire that a fast one would not.
 pub(crate) fn profile(stack: &str, n: u64) {
     const WARM_UP: u64 = 1_000;
     match stack {
         "synack" => {
             let mut c = SyChurn::new(0);
+            c.pair.clock.freeze();
             for _ in 0..WARM_UP {
                 c.lifecycle();
             }
@@ -179,6 +182,7 @@ pub(crate) fn profile(stack: &str, n: u64) {
         }
         "smoltcp" => {
             let mut c = SmolChurn::new(0);
+            c.pair.clock.freeze();
             for _ in 0..WARM_UP {
                 c.lifecycle(false);
             }
