@@ -343,18 +343,7 @@ impl ConnTable {
         self.last.filter(|(k, _)| k.key == *key).map(|(_, v)| v)
     }
 
-    /// The slot of the connection with this 4-tuple.
-    pub(super) fn get(&self, t: &FourTuple) -> Option<&u32> {
-        let key = FlowKey::tuple(t);
-        if let Some((k, v)) = &self.last {
-            if k.key == key {
-                return v.as_ref();
-            }
-        }
-        self.map.get(&HashedKey { key, hash: self.keys.hash_key(&key) })
-    }
-
-    /// [`ConnTable::get`] for the per-segment path, remembering the answer.
+    /// The slot of the connection with this 4-tuple, remembering the answer.
     #[inline]
     pub(super) fn lookup(&mut self, t: &FourTuple) -> Option<u32> {
         self.lookup_key(FlowKey::tuple(t))
@@ -402,15 +391,6 @@ impl ConnTable {
         let k = self.hashed(&t);
         self.last = Some((k, Some(idx)));
         self.map.insert(k, idx)
-    }
-
-    pub(super) fn remove(&mut self, t: &FourTuple) -> Option<u32> {
-        let k = self.hashed(t);
-        if self.remembered(&k.key) == Some(None) {
-            return None;
-        }
-        self.last = Some((k, None));
-        self.map.remove(&k)
     }
 
     /// Remove the entry for `t` if it is slot `idx` (one lookup).
@@ -604,7 +584,7 @@ mod tests {
         table.insert(t, 7);
         assert_eq!(table.lookup(&t), Some(7));
         assert_eq!(table.lookup(&t), Some(7));
-        table.remove(&t);
+        table.remove_if(&t, 7);
         assert_eq!(table.lookup(&t), None);
         table.insert(t, 9);
         assert_eq!(table.lookup(&t), Some(9));
@@ -612,6 +592,5 @@ mod tests {
         assert_eq!(table.lookup(&t), Some(9));
         table.remove_if(&t, 9);
         assert_eq!(table.lookup(&t), None);
-        assert_eq!(table.get(&t), None);
     }
 }

@@ -62,9 +62,7 @@ impl Stack {
         let ack_due = conn.ack_now;
         conn.ack_now = false;
         let release = conn.app_closed;
-        if self.by_tuple.get(&tuple) == Some(&idx) {
-            self.by_tuple.remove(&tuple);
-        }
+        self.by_tuple.remove_if(&tuple, idx);
         if ack_due {
             // The ACK of the peer's FIN.
             let mut h = control_header(&tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
