@@ -14,6 +14,7 @@
 mod alloc;
 mod bulk;
 mod churn;
+mod floor;
 mod link;
 mod mem;
 mod memcpy;
@@ -44,6 +45,7 @@ const WORKLOADS: &[&str] = &[
     "rss_1m_idle",
     "segment_cost",
     "memcpy_limit",
+    "copy_floor",
 ];
 
 /// synack versus smoltcp, same workloads, same run.
@@ -55,7 +57,7 @@ struct Cli {
     quick: bool,
     /// Run only these workloads (comma-separated or repeated): bulk_1500, bulk_65535,
     /// churn, churn_10k_idle, mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost,
-    /// memcpy_limit.
+    /// memcpy_limit, copy_floor.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
     /// Runs per stack, alternating synack and smoltcp [default: 5, or 1 with --quick].
@@ -328,6 +330,29 @@ impl Bench {
                             100.0 * y / c
                         )
                     }
+                    _ => String::new(),
+                };
+                emit(Line { extra, ..line(name, "Gbit/s", a, b, Better::Higher, runs) });
+            }
+            "copy_floor" => {
+                let p =
+                    bulk::Params { mtu: 1500, total: s.bulk_total, limit: s.bulk_limit, verify_all: false };
+                let pat = &self.pattern;
+                let (a, b) = self.alternate(
+                    name,
+                    || floor::run(floor::Design::FusedCopySum, &p, pat),
+                    || floor::run(floor::Design::CopyThenSum, &p, pat),
+                );
+                // How close each bulk run came to its own floor, and the bulk_1500 ratio
+                // synack would reach if nothing but its copies cost anything.
+                let extra = match (self.bulk1500, a, b) {
+                    (Some((x, y)), Some(fa), Some(fb)) => format!(
+                        "bulk_1500_synack_pct_of_floor={:.1} bulk_1500_smoltcp_pct_of_floor={:.1} \
+                         bulk_1500_ratio_at_synack_floor={:.2}",
+                        100.0 * x / fa,
+                        100.0 * y / fb,
+                        fa / y
+                    ),
                     _ => String::new(),
                 };
                 emit(Line { extra, ..line(name, "Gbit/s", a, b, Better::Higher, runs) });

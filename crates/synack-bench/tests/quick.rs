@@ -15,6 +15,7 @@ const WORKLOADS: &[&str] = &[
     "segment_cost",
     "segment_cost_instr",
     "memcpy_limit",
+    "copy_floor",
 ];
 
 const FIELDS: &[&str] = &["bench", "unit", "synack", "smoltcp", "ratio", "runs"];

@@ -124,6 +124,20 @@ pub fn checksum_partial(data: &[u8], initial: u32) -> u32 {
     fold64(u64::from(initial) + sum_be(data))
 }
 
+/// Copy `src` into `dst` and add the copied bytes to the running one's-complement sum
+/// `initial`, in one pass: [`checksum_partial`] of `src`, with the copy on the way.
+///
+/// `dst` must be as long as `src`; otherwise only the common prefix is copied and
+/// summed. The same rules as for [`checksum_partial`] apply: `initial` may be any `u32`,
+/// the result is folded to 16 bits, and `src` is taken as starting on an even offset.
+/// This is the loop the stack copies payloads with (into outgoing datagrams and into
+/// receive buffers); a driver that moves payload between its own buffers and frames can
+/// use it to the same end.
+#[inline]
+pub fn copy_with_checksum(dst: &mut [u8], src: &[u8], initial: u32) -> u32 {
+    fold64(u64::from(initial) + copy_and_sum(dst, src, false))
+}
+
 /// The pseudo-header sum of [`pseudo_header_sum`], unfolded (below 2^36).
 #[inline]
 pub(crate) fn pseudo_header_sum64(src: IpAddr, dst: IpAddr, protocol: u8, len: u32) -> u64 {
@@ -252,6 +266,23 @@ mod tests {
             sum = (sum & 0xFFFF) + (sum >> 16);
         }
         !(sum as u16)
+    }
+
+    #[test]
+    fn copy_with_checksum_copies_and_sums_like_checksum_partial() {
+        for len in [0usize, 1, 2, 63, 64, 65, 1460, 1461] {
+            let src: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(151) ^ 0x5a).collect();
+            let mut dst = vec![0u8; len];
+            let got = copy_with_checksum(&mut dst, &src, 0x1234);
+            assert_eq!(dst, src, "len {len}");
+            assert_eq!(got, checksum_partial(&src, 0x1234), "len {len}");
+            assert_eq!(checksum_finish(got), checksum_finish(checksum_partial(&src, 0x1234)));
+        }
+        // A shorter destination takes (and sums) the common prefix only.
+        let src = [1u8, 2, 3, 4];
+        let mut dst = [0u8; 2];
+        assert_eq!(copy_with_checksum(&mut dst, &src, 0), checksum_partial(&src[..2], 0));
+        assert_eq!(dst, [1, 2]);
     }
 
     #[test]
