@@ -182,6 +182,7 @@ impl Conn {
     /// A half-open connection a listener created (passive SYN-RECEIVED) keeps to its
     /// SYN,ACK's window: like a SYN cache entry (RFC 4987 3.3) it has no receive buffer
     /// of its own yet and has promised nothing beyond that window.
+    #[inline]
     pub(super) fn advertised_window(&self) -> u32 {
         let advertised = self.rcv_adv.since(self.rcv_nxt);
         if self.state == State::SynReceived && self.listener.is_some() {
@@ -612,7 +613,7 @@ impl Conn {
         out
     }
 
-    pub(super) fn process_text(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
+    fn process_text(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
         // Trim what lies before RCV.NXT ("only the new parts are processed") and beyond
         // the window.
         let (mut seq, mut data) = (seq, payload);
