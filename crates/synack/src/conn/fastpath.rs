@@ -113,10 +113,10 @@ impl Conn {
     /// and the gap bookkeeping that cannot apply. "Once in the ESTABLISHED state, it is
     /// possible to deliver segment data to user RECEIVE buffers ... [and] RCV.NXT [is]
     /// advanced over the data accepted", and the ACK is scheduled (delayed, 3.8.6.3).
-    #[inline]
+    #[inline(always)]
     fn commit_in_order(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) {
         self.rx.ring.adopt_from(ctx.spare);
-        let adv = self.rx.insert(self.rcv_nxt, hdr.seq, payload);
+        let adv = self.rx.append_in_order(hdr.seq, payload);
         if adv == 0 {
             // Not expected once the prediction held (the text fits); what
             // `process_text` does with data it could not store: ACK at once.
