@@ -22,9 +22,10 @@ use crate::event::Event;
 use crate::state::State;
 use crate::wire::{TcpFlags, TcpHeader};
 
-/// The flags a predicted segment may carry: ACK, and PSH, which synack, delivering
-/// data as it arrives, does not act on (RFC 9293 3.9.1.2: "A receiving TCP MAY pass
-/// received data up to the application ... without waiting for a PSH").
+/// The flags a predicted segment may carry: ACK, and PSH, which synack's receive side
+/// does not act on either way (RFC 9293 3.9.1.3: "A TCP receiver MAY pass a received
+/// PSH bit to the application layer via the PUSH flag in the interface (MAY-17), but
+/// it is not required"; synack makes data readable as it arrives).
 const PREDICTED_FLAGS_MASK: u8 = !TcpFlags::PSH.0;
 
 impl Conn {
@@ -46,7 +47,7 @@ impl Conn {
     ///   follow an acceptable segment run as in the full processing
     ///   (`timestamps_update`).
     /// - "Second, check the RST bit", "Fourth, check the SYN bit": neither is set.
-    ///   (The third step, security, is obsolete and not processed either way.)
+    ///   ("Third, check the security": not processed by synack, either way.)
     /// - "Fifth, check the ACK field": ACK is set; the state is ESTABLISHED, not
     ///   SYN-RECEIVED; SEG.ACK =< SND.NXT and the RFC 5961 5 lower bound hold
     ///   (checked). For an ACK of new data, "If SND.UNA < SEG.ACK =< SND.NXT, then set
@@ -110,9 +111,11 @@ impl Conn {
     /// "Seventh, process the segment text": `process_text` (`input.rs`) for text that
     /// starts at RCV.NXT, fits in the free buffer and finds nothing held out of order,
     /// with the application still reading - its straight line, without the trimming
-    /// and the gap bookkeeping that cannot apply. "Once in the ESTABLISHED state, it is
-    /// possible to deliver segment data to user RECEIVE buffers ... [and] RCV.NXT [is]
-    /// advanced over the data accepted", and the ACK is scheduled (delayed, 3.8.6.3).
+    /// and the gap bookkeeping that cannot apply. "Once the TCP endpoint takes
+    /// responsibility for the data, it advances RCV.NXT over the data accepted"; "When
+    /// the TCP endpoint takes responsibility for delivering the data to the user, it
+    /// must also acknowledge the receipt of the data": the ACK is scheduled, delayed as
+    /// 3.8.6.3 allows (`schedule_ack`).
     #[inline(always)]
     fn commit_in_order(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) {
         self.rx.ring.adopt_from(ctx.spare);
