@@ -133,6 +133,7 @@ impl Stack {
     /// Everything after parsing: address checks, demultiplexing, and the segment's
     /// processing by its connection, the TIME-WAIT table, a listener or CLOSED.
     /// `conn` is the slot the 4-tuple maps to (looked up by the caller).
+    #[inline(always)]
     fn dispatch(&mut self, pkt: &Packet<'_>, conn: Option<u32>) {
         // (Speed: a host with one address compares it alone.)
         let ours = |a: &[std::net::IpAddr]| a.first() == Some(&pkt.dst) || a.contains(&pkt.dst);
