@@ -153,6 +153,12 @@ pub struct Config {
     pub challenge_ack_limit: u32,
     /// When listeners answer SYNs with SYN cookies (RFC 4987 3.6).
     pub syn_cookies: SynCookies,
+    /// Header prediction: the common segments of a bulk transfer in ESTABLISHED (the
+    /// next in-order data, or an ACK of new data) take a short path that ends in
+    /// exactly the state, events, timers and output of the full RFC 9293 3.10.7.4
+    /// processing (see `conn/fastpath.rs`). On by default; off forces every segment
+    /// through the full processing, which the differential tests compare against.
+    pub header_prediction: bool,
 }
 
 impl Default for Config {
@@ -199,6 +205,7 @@ impl Default for Config {
             // below a flood's rate.
             challenge_ack_limit: 1000,
             syn_cookies: SynCookies::WhenFull,
+            header_prediction: true,
         }
     }
 }

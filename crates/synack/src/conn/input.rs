@@ -31,6 +31,12 @@ impl Conn {
     /// A segment arrived for this connection. (The options of the peer's SYN are
     /// applied in `options.rs`.)
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
+        // Header prediction (`fastpath.rs`): the common segments of a bulk transfer,
+        // with exactly the result of the full processing below.
+        if self.state == State::Established && ctx.cfg.header_prediction && self.fast_path(ctx, hdr, payload)
+        {
+            return Outcome::None;
+        }
         match self.state {
             State::SynSent => self.on_segment_syn_sent(ctx, hdr, payload),
             State::Closed | State::Listen | State::TimeWait => Outcome::None,
@@ -176,7 +182,9 @@ impl Conn {
     /// A half-open connection a listener created (passive SYN-RECEIVED) keeps to its
     /// SYN,ACK's window: like a SYN cache entry (RFC 4987 3.3) it has no receive buffer
     /// of its own yet and has promised nothing beyond that window.
-    fn advertised_window(&self) -> u32 {
+    // Speed: small, and on the header-prediction fast path.
+    #[inline(always)]
+    pub(super) fn advertised_window(&self) -> u32 {
         let advertised = self.rcv_adv.since(self.rcv_nxt);
         if self.state == State::SynReceived && self.listener.is_some() {
             return advertised;
@@ -462,50 +470,7 @@ impl Conn {
         let wnd = u32::from(hdr.window) << self.snd_wscale;
         let window_changed = wnd != self.snd_wnd;
         if self.snd_una.lt(ack) {
-            // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments
-            // on the retransmission queue that are thereby entirely acknowledged are
-            // removed."
-            let acked = ack.since(self.snd_una);
-            let flight_before = self.flight();
-            let fin_part = u32::from(self.fin.is_some_and(|f| ack.gt(f)));
-            let data_acked = acked.saturating_sub(fin_part) as usize;
-            self.tx.consume(data_acked);
-            self.snd_una = ack;
-            if self.snd_next.lt(ack) {
-                self.snd_next = ack;
-            }
-            self.take_rtt_sample(ctx, ack);
-            self.retries = 0;
-            self.rtt.reset_backoff();
-            self.sack_on_new_ack(ack);
-            self.sack_update(hdr);
-            if self.cc.on_new_ack(ack, acked, flight_before) {
-                // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
-                // segment - unless SACK recovery already did (it lies below HighRxt):
-                // then the next hole the scoreboard deems lost.
-                if self.sack_retransmitted_una() {
-                    self.sack_next_retransmission();
-                } else {
-                    self.retransmit_una_in_recovery();
-                }
-            }
-            self.probe_on_new_ack(hdr, flight_before);
-            // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart
-            // (as a loss probe timeout where RFC 8985 7.2 allows one).
-            if self.snd_una == self.snd_nxt {
-                let k = self.rto_kind();
-                self.lp.armed = false;
-                self.cancel_timer(ctx, k);
-            } else {
-                self.arm_retransmission_timer(ctx, true);
-            }
-            if self.want_writable && self.tx.free() > 0 && self.fin.is_none() {
-                self.want_writable = false;
-                ctx.events.push_back(Event::Writable(ctx.id));
-            }
-            if self.tx.len() == 0 {
-                self.tx.release_into(ctx.spare);
-            }
+            self.ack_new_data(ctx, hdr);
         } else if ack == self.snd_una && self.flight() > 0 {
             // A duplicate acknowledgment: RFC 5681 2's (no data, same window), or RFC
             // 6675 2's, "a segment that arrives carrying a SACK block that identifies
@@ -534,6 +499,67 @@ impl Conn {
                 }
             }
         }
+        self.update_send_window(ctx, hdr, wnd);
+    }
+
+    /// The new-data branch of the fifth step's ESTABLISHED processing (SND.UNA < SEG.ACK
+    /// =< SND.NXT, checked by the caller), shared with the header-prediction fast path
+    /// (`fastpath.rs`).
+    pub(super) fn ack_new_data(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
+        let ack = hdr.ack;
+        // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments
+        // on the retransmission queue that are thereby entirely acknowledged are
+        // removed."
+        let acked = ack.since(self.snd_una);
+        let flight_before = self.flight();
+        let fin_part = u32::from(self.fin.is_some_and(|f| ack.gt(f)));
+        let data_acked = acked.saturating_sub(fin_part) as usize;
+        self.tx.consume(data_acked);
+        self.snd_una = ack;
+        if self.snd_next.lt(ack) {
+            self.snd_next = ack;
+        }
+        self.take_rtt_sample(ctx, ack);
+        self.retries = 0;
+        self.rtt.reset_backoff();
+        self.sack_on_new_ack(ack);
+        self.sack_update(hdr);
+        if self.cc.on_new_ack(ack, acked, flight_before) {
+            // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
+            // segment - unless SACK recovery already did (it lies below HighRxt):
+            // then the next hole the scoreboard deems lost.
+            if self.sack_retransmitted_una() {
+                self.sack_next_retransmission();
+            } else {
+                self.retransmit_una_in_recovery();
+            }
+        }
+        self.probe_on_new_ack(hdr, flight_before);
+        // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart
+        // (as a loss probe timeout where RFC 8985 7.2 allows one).
+        if self.snd_una == self.snd_nxt {
+            let k = self.rto_kind();
+            self.lp.armed = false;
+            self.cancel_timer(ctx, k);
+        } else {
+            self.arm_retransmission_timer(ctx, true);
+        }
+        if self.want_writable && self.tx.free() > 0 && self.fin.is_none() {
+            self.want_writable = false;
+            ctx.events.push_back(Event::Writable(ctx.id));
+        }
+        if self.tx.len() == 0 {
+            self.tx.release_into(ctx.spare);
+        }
+    }
+
+    /// The send window update of the fifth step (SND.UNA =< SEG.ACK =< SND.NXT checked
+    /// by the caller or here), shared with the header-prediction fast path. `wnd` is
+    /// SEG.WND scaled.
+    // Speed: small, and on the header-prediction fast path.
+    #[inline(always)]
+    pub(super) fn update_send_window(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, wnd: u32) {
+        let ack = hdr.ack;
         // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
         // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND
         // <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
@@ -639,7 +665,9 @@ impl Conn {
 
     /// Delayed ACK (3.8.6.3): "an ACK SHOULD be generated for at least every second
     /// full-sized segment ... and MUST be generated within 0.5 seconds".
-    fn schedule_ack(&mut self, ctx: &mut Ctx<'_>) {
+    // Speed: small, and on the header-prediction fast path.
+    #[inline(always)]
+    pub(super) fn schedule_ack(&mut self, ctx: &mut Ctx<'_>) {
         self.unacked_segments += 1;
         match ctx.cfg.delayed_ack {
             Some(d) if self.unacked_segments < 2 => {

@@ -4,6 +4,7 @@
 
 mod buffers;
 mod cc;
+mod fastpath;
 mod input;
 mod options;
 mod output;

@@ -323,6 +323,19 @@ impl Conn {
         o.sack_len = n as u8;
     }
 
+    /// For header prediction (`fastpath.rs`): whether a non-RST segment surely passes
+    /// [`Conn::paws_rejects`], which then changes nothing: timestamps are off, or the
+    /// segment carries them with SEG.TSval >= TS.Recent (RFC 7323 5.3 R1 then does not
+    /// apply, whether TS.Recent is valid or not). False sends the segment to the full
+    /// processing.
+    #[inline]
+    pub(crate) fn paws_surely_passes(&self, hdr: &TcpHeader) -> bool {
+        if !self.options.ts_ok {
+            return true;
+        }
+        hdr.options.timestamps.is_some_and(|ts| !ts_before(ts.val, self.options.ts_recent))
+    }
+
     /// RFC 7323 3.2 and 5.3 R1 for a segment in a synchronized state (or
     /// SYN-RECEIVED), before the sequence number is checked: whether to drop it. A
     /// segment without timestamps once they are negotiated is dropped silently; one

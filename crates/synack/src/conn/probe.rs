@@ -46,6 +46,8 @@ impl Conn {
     /// or upon receiving an ACK that cumulatively acknowledges new data, unless it is
     /// already in fast recovery, RTO recovery, or ..." - and one probe per episode.
     /// Without an RTT sample there is no PTO (the RTO alone runs).
+    // Speed: on every data segment sent (through `arm_retransmission_timer`).
+    #[inline(always)]
     pub(super) fn probe_timeout(&self, ctx: &Ctx<'_>) -> Option<Duration> {
         if !ctx.cfg.tail_loss_probe
             || matches!(self.state, State::SynSent | State::SynReceived)
@@ -68,6 +70,13 @@ impl Conn {
     /// Start the retransmission timer - as a PTO where a probe is allowed - when it is
     /// not running, or always when `restart` (RFC 6298 5.1 and 5.3; RFC 8985 7.2).
     pub(super) fn arm_retransmission_timer(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
+        self.arm_retransmission_timer_inline(ctx, restart);
+    }
+
+    /// [`Conn::arm_retransmission_timer`], inlined where every data segment sent calls
+    /// it (speed).
+    #[inline(always)]
+    pub(super) fn arm_retransmission_timer_inline(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
         if !restart && self.timers.rto.is_some() {
             return;
         }

@@ -68,48 +68,32 @@ impl Stack {
     /// this panic.
     pub fn handle_packet(&mut self, now: Instant, datagram: &[u8]) {
         self.advance(now);
-        let (pkt, conn, staged) = match self.parse_and_stage(datagram) {
-            Ok(p) => p,
-            Err(e) => {
-                self.stats.malformed += 1;
-                if matches!(e, WireError::BadTcpChecksum | WireError::BadIpChecksum) {
-                    self.stats.bad_checksum += 1;
-                }
-                return;
-            }
-        };
-        self.dispatch(pkt, conn);
-        if let Some(idx) = conn.filter(|_| staged) {
-            // Whatever became of the segment, its staged copy is spent.
-            if let Some(c) = self.slots.get_mut(idx as usize).and_then(|s| s.conn.as_deref_mut()) {
-                c.rx.unstage();
-            }
-        }
-    }
-
-    /// Parse `datagram` and verify its checksums (RFC 9293 3.1, RFC 791 3.1), as
-    /// [`wire::parse`] does, with the same errors; also find the connection of its
-    /// 4-tuple (the slot, if any). When the segment may carry that connection's next
-    /// in-order data, its payload is copied into the connection's receive buffer on the
-    /// way and summed while copied ([`Conn::stage_payload`]); the flag says so.
-    ///
-    /// Speed: the payload is read once, where verifying first and copying later reads
-    /// it twice. Correctness: the copy lands beyond the buffer's contents and is
-    /// committed only by the ordinary processing of the verified segment, so a segment
-    /// that fails the checksum changes nothing (it is dropped before any step of RFC
-    /// 9293 3.10.7 sees it).
-    fn parse_and_stage<'a>(
-        &mut self,
-        datagram: &'a [u8],
-    ) -> Result<(Packet<'a>, Option<u32>, bool), WireError> {
+        // Parse and verify the checksums (RFC 9293 3.1, RFC 791 3.1), as [`wire::parse`]
+        // does, with the same errors; find the connection of the 4-tuple (the slot, if
+        // any). When the segment may carry that connection's next in-order data, its
+        // payload is copied into the connection's receive buffer on the way and summed
+        // while copied ([`Conn::stage_payload`]).
+        //
+        // Speed: the payload is read once, where verifying first and copying later reads
+        // it twice; and the parsed datagram stays where it was parsed (it is borrowed,
+        // never moved, from here on). Correctness: the copy lands beyond the buffer's
+        // contents and is committed only by the ordinary processing of the verified
+        // segment, so a segment that fails the checksum changes nothing (it is dropped
+        // before any step of RFC 9293 3.10.7 sees it).
         let (pkt, header_sum) = match wire::parse_unverified(datagram) {
             Ok(p) => p,
             Err(_) => {
                 // Report exactly what the full parse reports (its checks come in
                 // another order).
-                let pkt = wire::parse(datagram)?;
-                let idx = self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port);
-                return Ok((pkt, idx, false));
+                match wire::parse(datagram) {
+                    Ok(pkt) => {
+                        let idx =
+                            self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port);
+                        self.dispatch(&pkt, idx);
+                    }
+                    Err(e) => self.count_malformed(e),
+                }
+                return;
             }
         };
         // (Speed: looked up from the segment's fields; the 4-tuple is only built for the
@@ -119,22 +103,38 @@ impl Stack {
         let staged = conn.and_then(|c| c.stage_payload(&pkt.tcp, pkt.payload));
         let sum = header_sum + staged.unwrap_or_else(|| wire::sum_be(pkt.payload));
         if wire::fold64(sum) != 0xFFFF {
-            if staged.is_some() {
-                let conn =
-                    idx.and_then(|i| self.slots.get_mut(i as usize)).and_then(|s| s.conn.as_deref_mut());
-                if let Some(c) = conn {
-                    c.rx.unstage();
-                }
-            }
-            return Err(WireError::BadTcpChecksum);
+            self.unstage(idx, staged.is_some());
+            self.count_malformed(WireError::BadTcpChecksum);
+            return;
         }
-        Ok((pkt, idx, staged.is_some()))
+        self.dispatch(&pkt, idx);
+        // Whatever became of the segment, its staged copy is spent.
+        self.unstage(idx, staged.is_some());
+    }
+
+    /// A datagram was dropped as malformed (bad checksums included).
+    fn count_malformed(&mut self, e: WireError) {
+        self.stats.malformed += 1;
+        if matches!(e, WireError::BadTcpChecksum | WireError::BadIpChecksum) {
+            self.stats.bad_checksum += 1;
+        }
+    }
+
+    /// Forget the staged copy of a segment's payload, if one was made.
+    #[inline]
+    fn unstage(&mut self, idx: Option<u32>, staged: bool) {
+        if let Some(idx) = idx.filter(|_| staged) {
+            if let Some(c) = self.slots.get_mut(idx as usize).and_then(|s| s.conn.as_deref_mut()) {
+                c.rx.unstage();
+            }
+        }
     }
 
     /// Everything after parsing: address checks, demultiplexing, and the segment's
     /// processing by its connection, the TIME-WAIT table, a listener or CLOSED.
     /// `conn` is the slot the 4-tuple maps to (looked up by the caller).
-    fn dispatch(&mut self, pkt: Packet<'_>, conn: Option<u32>) {
+    #[inline(always)]
+    fn dispatch(&mut self, pkt: &Packet<'_>, conn: Option<u32>) {
         // (Speed: a host with one address compares it alone.)
         let ours = |a: &[std::net::IpAddr]| a.first() == Some(&pkt.dst) || a.contains(&pkt.dst);
         if !self.cfg.addresses.is_empty() && !ours(&self.cfg.addresses) {
@@ -150,7 +150,7 @@ impl Stack {
             return;
         }
         if self.cfg.trace {
-            let t = tuple_of(&pkt);
+            let t = tuple_of(pkt);
             let seg = summarize(t.remote, t.local, hdr, pkt.payload.len());
             self.trace(TraceEvent::Recv { conn: t, seg });
         }
@@ -161,7 +161,7 @@ impl Stack {
             }
             return;
         }
-        let tuple = tuple_of(&pkt);
+        let tuple = tuple_of(pkt);
         let mut iss_floor = None;
         // (Speed: the lookup that found no connection left the hash in the table.)
         if self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple)) {
