@@ -40,10 +40,11 @@ impl Stack {
     fn transmit_next(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         let ttl = self.cfg.ttl;
         if let Some(c) = self.control.pop_front() {
-            let len = match wire::emit(buf, c.tuple.local.ip(), c.tuple.remote.ip(), ttl, &c.hdr, &[]) {
-                Ok(n) => n,
-                Err(_) => return None,
-            };
+            let len =
+                match wire::emit_two(buf, c.tuple.local.ip(), c.tuple.remote.ip(), ttl, &c.hdr, &[], &[]) {
+                    Ok(n) => n,
+                    Err(_) => return None,
+                };
             if self.cfg.trace {
                 let seg = summarize(c.tuple.local, c.tuple.remote, &c.hdr, 0);
                 self.trace(TraceEvent::Send { conn: c.tuple, seg, retransmit: false });
@@ -102,7 +103,7 @@ impl Stack {
                 self.tx_queue.pop_front();
             }
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
-            let res = wire::emit(buf, src, dst, ttl, &seg.hdr, &[a, b]);
+            let res = wire::emit_two(buf, src, dst, ttl, &seg.hdr, a, b);
             if self.cfg.trace && res.is_ok() {
                 let tuple = conn.tuple;
                 let s = summarize(tuple.local, tuple.remote, &seg.hdr, seg.payload_len);
