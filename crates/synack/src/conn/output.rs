@@ -19,7 +19,32 @@ pub(crate) struct OutSegment {
     pub(crate) retransmit: bool,
 }
 
+impl OutSegment {
+    /// A blank segment for [`Conn::next_segment`] to fill: no options, no payload.
+    pub(crate) const EMPTY: OutSegment = OutSegment {
+        hdr: TcpHeader {
+            src_port: 0,
+            dst_port: 0,
+            seq: SeqNum(0),
+            ack: SeqNum(0),
+            flags: TcpFlags(0),
+            window: 0,
+            urgent: 0,
+            options: TcpOptions::NONE,
+        },
+        payload_off: 0,
+        payload_len: 0,
+        retransmit: false,
+    };
+}
+
 impl Conn {
+    /// [`OutSegment::EMPTY`], for the stack to pass to [`Conn::next_segment`].
+    #[inline(always)]
+    pub(crate) fn blank_segment() -> OutSegment {
+        OutSegment::EMPTY
+    }
+
     /// The window field to put in an outgoing segment, updating the advertised right
     /// edge. "The total of RCV.NXT and RCV.WND should not be reduced" (3.10.7.4), and
     /// small increases are held back (receiver SWS avoidance, 3.8.6.2.2).
@@ -48,18 +73,18 @@ impl Conn {
         field as u16
     }
 
-    fn header(&mut self, seq: SeqNum, flags: TcpFlags) -> TcpHeader {
+    /// Fill the fixed fields of `seg`'s header. Its options stay as they are: none, in
+    /// the blank [`OutSegment::EMPTY`] that every segment starts from (speed: the
+    /// header is written in place, not built and copied out).
+    fn header(&mut self, seg: &mut OutSegment, seq: SeqNum, flags: TcpFlags) {
         let window = self.window_field();
-        TcpHeader {
-            src_port: self.tuple.local.port(),
-            dst_port: self.tuple.remote.port(),
-            seq,
-            ack: if flags.ack() { self.rcv_nxt } else { SeqNum(0) },
-            flags,
-            window,
-            urgent: 0,
-            options: TcpOptions::NONE,
-        }
+        let hdr = &mut seg.hdr;
+        hdr.src_port = self.tuple.local.port();
+        hdr.dst_port = self.tuple.remote.port();
+        hdr.seq = seq;
+        hdr.ack = if flags.ack() { self.rcv_nxt } else { SeqNum(0) };
+        hdr.flags = flags;
+        hdr.window = window;
     }
 
     /// Bookkeeping common to every segment that carries an ACK.
@@ -103,39 +128,41 @@ impl Conn {
         }
     }
 
-    /// The next segment this connection wants to send, if any.
+    /// The next segment this connection wants to send, if any: written into `seg`
+    /// (which must be [`OutSegment::EMPTY`]) and `true`, or `false` with `seg` as it
+    /// was.
     ///
-    /// Inlined into its one caller (speed: the segment is then built where the stack
-    /// uses it, not copied out through the return value).
+    /// Inlined into its one caller; speed: the segment is built in place where the
+    /// stack uses it, not returned by value through `Option`s and copied at each level.
     #[inline(always)]
-    pub(crate) fn next_segment(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
-        let mut seg = match self.state {
-            State::Closed | State::Listen | State::TimeWait => None,
-            State::SynSent | State::SynReceived => self.next_syn(ctx),
-            _ => self.next_data(ctx),
+    pub(crate) fn next_segment(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
+        let some = match self.state {
+            State::Closed | State::Listen | State::TimeWait => false,
+            State::SynSent | State::SynReceived => self.next_syn(ctx, seg),
+            _ => self.next_data(ctx, seg),
         };
         // SACK-permitted, timestamps, SACK blocks and the layout (`options.rs`).
-        // (Speed: completed in place; unwrapping and wrapping again copied the segment.)
-        if let Some(s) = seg.as_mut() {
-            self.add_options(ctx, s);
+        if some {
+            self.add_options(ctx, seg);
         }
-        seg
+        some
     }
 
     /// SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), with our MSS and window scale.
-    fn next_syn(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
+    fn next_syn(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
         if !self.need_syn {
             // A bare ACK may still be due in SYN-RECEIVED (an unacceptable segment).
             if self.state == State::SynReceived && self.ack_now && self.syn_sent_count > 0 {
-                let hdr = self.header(self.snd_nxt, TcpFlags::ACK);
+                self.header(seg, self.snd_nxt, TcpFlags::ACK);
                 self.on_ack_sent(ctx);
-                return Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit: false });
+                return true;
             }
-            return None;
+            return false;
         }
         self.need_syn = false;
         let flags = if self.state == State::SynSent { TcpFlags::SYN } else { TcpFlags::SYN | TcpFlags::ACK };
-        let mut hdr = self.header(self.iss, flags);
+        self.header(seg, self.iss, flags);
+        let hdr = &mut seg.hdr;
         // The window of a SYN is never scaled (RFC 7323 2.2).
         hdr.window = self.rx.ring.capacity().min(65535) as u16;
         hdr.options.mss = Some(ctx.cfg.announced_mss(self.tuple.remote.is_ipv6()));
@@ -163,11 +190,12 @@ impl Conn {
         // retransmission), if the timer is not running, start it running so that it will
         // expire after RTO seconds."
         self.arm_retransmission_timer(ctx, false);
-        Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit })
+        seg.retransmit = retransmit;
+        true
     }
 
     /// Data, FIN, retransmissions, probes and bare ACKs in the synchronized states.
-    fn next_data(&mut self, ctx: &mut Ctx<'_>) -> Option<OutSegment> {
+    fn next_data(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
         let mss = u32::from(self.mss);
         let data_end = self.snd_una + self.tx.len() as u32;
 
@@ -176,7 +204,10 @@ impl Conn {
             self.retransmit_una = false;
             let len = data_end.since(self.snd_una).min(mss);
             let fin = self.fin.is_some_and(|f| f == self.snd_una + len);
-            return Some(self.emit_range(ctx, self.snd_una, len, fin, true));
+            {
+                self.emit_range(ctx, seg, self.snd_una, len, fin, true);
+                return true;
+            }
         }
         self.retransmit_una = false;
 
@@ -186,14 +217,20 @@ impl Conn {
                 let len = len.min(data_end.since(seq));
                 let fin = self.fin.is_some_and(|f| f == seq + len);
                 if len > 0 || fin {
-                    return Some(self.emit_range(ctx, seq, len, fin, true));
+                    {
+                        self.emit_range(ctx, seg, seq, len, fin, true);
+                        return true;
+                    }
                 }
             }
         }
 
         // A tail loss probe (RFC 8985 7.3), outside the congestion window.
         if let Some((seq, len, fin, retransmit)) = self.take_probe() {
-            return Some(self.emit_range(ctx, seq, len, fin, retransmit));
+            {
+                self.emit_range(ctx, seg, seq, len, fin, retransmit);
+                return true;
+            }
         }
 
         let next = self.snd_next;
@@ -217,7 +254,10 @@ impl Conn {
         }
         let fin_due = self.fin.is_some_and(|f| f == next + len && (len == unsent) && !(self.fin_acked()));
         if len > 0 || fin_due {
-            return Some(self.emit_range(ctx, next, len, fin_due, retransmitting));
+            {
+                self.emit_range(ctx, seg, next, len, fin_due, retransmitting);
+                return true;
+            }
         }
 
         // Nothing can be sent: a zero (or too small) window with data waiting and no
@@ -235,34 +275,39 @@ impl Conn {
             if usable > 0 && unsent > 0 {
                 // The override timeout of 3.8.6.2.1 (4): send what the window allows.
                 let len = unsent.min(usable).min(mss);
-                return Some(self.emit_range(ctx, next, len, false, false));
+                {
+                    self.emit_range(ctx, seg, next, len, false, false);
+                    return true;
+                }
             }
             // A zero-window probe: an old sequence number that elicits an ACK carrying
             // the current window.
-            let hdr = self.header(self.snd_una - 1, TcpFlags::ACK);
+            self.header(seg, self.snd_una - 1, TcpFlags::ACK);
             self.on_ack_sent(ctx);
-            return Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit: false });
+            return true;
         }
         // RFC 5681 4.2: one immediate duplicate ACK per out-of-order segment, even when
         // several arrived before this poll.
         if self.ack_now || self.rx.dup_acks_owed() > 0 {
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
-            let hdr = self.header(self.snd_nxt, TcpFlags::ACK);
+            self.header(seg, self.snd_nxt, TcpFlags::ACK);
             self.on_ack_sent(ctx);
-            return Some(OutSegment { hdr, payload_off: 0, payload_len: 0, retransmit: false });
+            return true;
         }
-        None
+        false
     }
 
-    /// A segment carrying `len` bytes from `seq` (and FIN after them if `fin`).
+    /// A segment carrying `len` bytes from `seq` (and FIN after them if `fin`), written
+    /// into `seg`.
     fn emit_range(
         &mut self,
         ctx: &mut Ctx<'_>,
+        seg: &mut OutSegment,
         seq: SeqNum,
         len: u32,
         fin: bool,
         retransmit: bool,
-    ) -> OutSegment {
+    ) {
         let data_end = self.snd_una + self.tx.len() as u32;
         let mut flags = TcpFlags::ACK;
         if len > 0 && seq + len == data_end {
@@ -271,7 +316,7 @@ impl Conn {
         if fin {
             flags |= TcpFlags::FIN;
         }
-        let hdr = self.header(seq, flags);
+        self.header(seg, seq, flags);
         let end = seq + len + u32::from(fin);
         let retransmit = retransmit || seq.lt(self.snd_nxt);
         if self.snd_next.lt(end) || self.snd_next == seq {
@@ -298,11 +343,8 @@ impl Conn {
         if self.timers.persist.is_some() {
             self.cancel_timer(ctx, TimerKind::Persist);
         }
-        OutSegment {
-            hdr,
-            payload_off: seq.since(self.snd_una) as usize,
-            payload_len: len as usize,
-            retransmit,
-        }
+        seg.payload_off = seq.since(self.snd_una) as usize;
+        seg.payload_len = len as usize;
+        seg.retransmit = retransmit;
     }
 }

@@ -2,7 +2,7 @@
 
 use super::input::summarize;
 use super::Stack;
-use crate::conn::Ctx;
+use crate::conn::{Conn, Ctx};
 use crate::event::ConnId;
 use crate::time::Instant;
 use crate::trace::TraceEvent;
@@ -79,12 +79,13 @@ impl Stack {
                 challenge: &mut self.challenge,
                 spare: &mut self.spare_storage,
             };
-            let seg = conn.next_segment(&mut ctx);
+            // Speed: the segment is written in place by `next_segment`, not returned.
+            let mut seg = Conn::blank_segment();
+            let some = conn.next_segment(&mut ctx, &mut seg);
             // Sending may have armed the retransmission or persist timer (pushed now) or
             // stopped the delayed ACK (the heap top may then be stale).
             let stale = super::arm_timer(&mut self.timers, conn, idx, generation);
-            // (Speed: borrowed where `next_segment` left it, not moved out.)
-            let Some(seg) = &seg else {
+            if !some {
                 conn.in_tx_queue = false;
                 self.tx_queue.pop_front();
                 if stale {
