@@ -87,7 +87,9 @@ impl Conn {
         hdr.window = window;
     }
 
-    /// Bookkeeping common to every segment that carries an ACK.
+    /// Bookkeeping common to every segment that carries an ACK. (Inlined, speed: a few
+    /// stores, cheaper than the call.)
+    #[inline(always)]
     fn on_ack_sent(&mut self, ctx: &mut Ctx<'_>) {
         self.ack_now = false;
         self.rx.ack_sent();
