@@ -19,6 +19,14 @@ pub(crate) struct OutSegment {
     pub(crate) retransmit: bool,
 }
 
+/// What [`Conn::next_data`] sends: `len` bytes from `seq` (FIN after them, whether a
+/// retransmission), a bare ACK with the given sequence number, or nothing.
+enum Pick {
+    Range(SeqNum, u32, bool, bool),
+    Ack(SeqNum),
+    Nothing,
+}
+
 impl OutSegment {
     /// A blank segment for [`Conn::next_segment`] to fill: no options, no payload.
     pub(crate) const EMPTY: OutSegment = OutSegment {
@@ -197,7 +205,28 @@ impl Conn {
     }
 
     /// Data, FIN, retransmissions, probes and bare ACKs in the synchronized states.
+    ///
+    /// Speed: inlined, with one call of `emit_range` (itself inlined) for every kind of
+    /// data segment, so that the whole path from the stack to `emit_two` is one frame.
+    #[inline(always)]
     fn next_data(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
+        match self.pick_data(ctx) {
+            Pick::Range(seq, len, fin, retransmit) => {
+                self.emit_range(ctx, seg, seq, len, fin, retransmit);
+                true
+            }
+            Pick::Ack(seq) => {
+                self.header(seg, seq, TcpFlags::ACK);
+                self.on_ack_sent(ctx);
+                true
+            }
+            Pick::Nothing => false,
+        }
+    }
+
+    /// What [`Conn::next_data`] sends.
+    #[inline(always)]
+    fn pick_data(&mut self, ctx: &mut Ctx<'_>) -> Pick {
         let mss = u32::from(self.mss);
         let data_end = self.snd_una + self.tx.len() as u32;
 
@@ -206,10 +235,7 @@ impl Conn {
             self.retransmit_una = false;
             let len = data_end.since(self.snd_una).min(mss);
             let fin = self.fin.is_some_and(|f| f == self.snd_una + len);
-            {
-                self.emit_range(ctx, seg, self.snd_una, len, fin, true);
-                return true;
-            }
+            return Pick::Range(self.snd_una, len, fin, true);
         }
         self.retransmit_una = false;
 
@@ -219,20 +245,14 @@ impl Conn {
                 let len = len.min(data_end.since(seq));
                 let fin = self.fin.is_some_and(|f| f == seq + len);
                 if len > 0 || fin {
-                    {
-                        self.emit_range(ctx, seg, seq, len, fin, true);
-                        return true;
-                    }
+                    return Pick::Range(seq, len, fin, true);
                 }
             }
         }
 
         // A tail loss probe (RFC 8985 7.3), outside the congestion window.
         if let Some((seq, len, fin, retransmit)) = self.take_probe() {
-            {
-                self.emit_range(ctx, seg, seq, len, fin, retransmit);
-                return true;
-            }
+            return Pick::Range(seq, len, fin, retransmit);
         }
 
         let next = self.snd_next;
@@ -256,10 +276,7 @@ impl Conn {
         }
         let fin_due = self.fin.is_some_and(|f| f == next + len && (len == unsent) && !(self.fin_acked()));
         if len > 0 || fin_due {
-            {
-                self.emit_range(ctx, seg, next, len, fin_due, retransmitting);
-                return true;
-            }
+            return Pick::Range(next, len, fin_due, retransmitting);
         }
 
         // Nothing can be sent: a zero (or too small) window with data waiting and no
@@ -277,30 +294,24 @@ impl Conn {
             if usable > 0 && unsent > 0 {
                 // The override timeout of 3.8.6.2.1 (4): send what the window allows.
                 let len = unsent.min(usable).min(mss);
-                {
-                    self.emit_range(ctx, seg, next, len, false, false);
-                    return true;
-                }
+                return Pick::Range(next, len, false, false);
             }
             // A zero-window probe: an old sequence number that elicits an ACK carrying
             // the current window.
-            self.header(seg, self.snd_una - 1, TcpFlags::ACK);
-            self.on_ack_sent(ctx);
-            return true;
+            return Pick::Ack(self.snd_una - 1);
         }
         // RFC 5681 4.2: one immediate duplicate ACK per out-of-order segment, even when
         // several arrived before this poll.
         if self.ack_now || self.rx.dup_acks_owed() > 0 {
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
-            self.header(seg, self.snd_nxt, TcpFlags::ACK);
-            self.on_ack_sent(ctx);
-            return true;
+            return Pick::Ack(self.snd_nxt);
         }
-        false
+        Pick::Nothing
     }
 
     /// A segment carrying `len` bytes from `seq` (and FIN after them if `fin`), written
-    /// into `seg`.
+    /// into `seg`. (Inlined into its one caller, [`Conn::next_data`].)
+    #[inline(always)]
     fn emit_range(
         &mut self,
         ctx: &mut Ctx<'_>,
