@@ -118,7 +118,7 @@ impl Conn {
     /// 3.8.6.3 allows (`schedule_ack`).
     #[inline(always)]
     fn commit_in_order(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) {
-        self.rx.ring.adopt_from(ctx.spare);
+        self.rx.ring.adopt_from(&mut ctx.sinks.spare);
         let adv = self.rx.append_in_order(hdr.seq, payload);
         if adv == 0 {
             // Not expected once the prediction held (the text fits); what
@@ -133,7 +133,7 @@ impl Conn {
         }
         if !self.readable_raised {
             self.readable_raised = true;
-            ctx.events.push_back(Event::Readable(ctx.id));
+            ctx.sinks.events.push_back(Event::Readable(ctx.id));
         }
         self.schedule_ack(ctx);
     }

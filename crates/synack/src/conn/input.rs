@@ -120,7 +120,7 @@ impl Conn {
             // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and
             // send it."
             self.set_state(ctx, State::Established);
-            ctx.events.push_back(Event::Connected(ctx.id));
+            ctx.sinks.events.push_back(Event::Connected(ctx.id));
             self.ack_now = true;
             // "If there are other controls or text in the segment, then continue
             // processing at the sixth step under Section 3.10.7.4"
@@ -216,11 +216,11 @@ impl Conn {
     /// segment dropped all the same: the peer that really lost its state retries (its
     /// RST or SYN is repeated), an attacker gains nothing.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
-        if ctx.challenge.allow(ctx.now) {
-            ctx.stats.challenge_acks += 1;
+        if ctx.sinks.challenge.allow(ctx.now) {
+            ctx.sinks.stats.challenge_acks += 1;
             self.ack_now = true;
         } else {
-            ctx.stats.challenge_acks_suppressed += 1;
+            ctx.sinks.stats.challenge_acks_suppressed += 1;
         }
     }
 
@@ -278,7 +278,7 @@ impl Conn {
                 // outside the window (including SYN and FIN)") and process what remains,
                 // the zero-length segment at RCV.NXT. The refused text is answered with an
                 // ACK, as an unacceptable segment would be.
-                ctx.stats.unacceptable += 1;
+                ctx.sinks.stats.unacceptable += 1;
                 payload = &[];
                 fin = false;
                 self.ack_now = true;
@@ -286,7 +286,7 @@ impl Conn {
                 // "If an incoming segment is not acceptable, an acknowledgment should be
                 // sent in reply (unless the RST bit is set, if so drop the segment and
                 // return)"
-                ctx.stats.unacceptable += 1;
+                ctx.sinks.stats.unacceptable += 1;
                 if fl.syn() && !fl.rst() && ctx.cfg.rfc5961_syn && self.state != State::SynReceived {
                     // RFC 5961 4.2: "if the SYN bit is set, irrespective of the sequence
                     // number, TCP MUST send an ACK (also referred to as challenge ACK)" -
@@ -367,7 +367,7 @@ impl Conn {
                 self.snd_wl2 = hdr.ack;
                 self.set_state(ctx, State::Established);
                 if self.listener.is_none() {
-                    ctx.events.push_back(Event::Connected(ctx.id));
+                    ctx.sinks.events.push_back(Event::Connected(ctx.id));
                 }
                 if self.fin_queued() {
                     // A CLOSE issued in SYN-RECEIVED was queued until ESTABLISHED
@@ -546,10 +546,10 @@ impl Conn {
         }
         if self.want_writable && self.tx.free() > 0 && self.fin.is_none() {
             self.want_writable = false;
-            ctx.events.push_back(Event::Writable(ctx.id));
+            ctx.sinks.events.push_back(Event::Writable(ctx.id));
         }
         if self.tx.len() == 0 {
-            self.tx.release_into(ctx.spare);
+            self.tx.release_into(&mut ctx.sinks.spare);
         }
     }
 
@@ -632,7 +632,7 @@ impl Conn {
             self.ack_now = true;
             return;
         }
-        self.rx.ring.adopt_from(ctx.spare);
+        self.rx.ring.adopt_from(&mut ctx.sinks.spare);
         let had_gaps = self.rx.has_gaps();
         let adv = self.rx.insert(self.rcv_nxt, seq, data);
         if adv == 0 {
@@ -653,7 +653,7 @@ impl Conn {
             self.rx.ring.consume(n);
         } else if !self.readable_raised {
             self.readable_raised = true;
-            ctx.events.push_back(Event::Readable(ctx.id));
+            ctx.sinks.events.push_back(Event::Readable(ctx.id));
         }
         // RFC 5681 4.2: ACK at once when the segment fills a gap.
         if had_gaps {
@@ -692,10 +692,10 @@ impl Conn {
         self.rcv_nxt += 1;
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
         self.ack_now = true;
-        ctx.events.push_back(Event::PeerFin(ctx.id));
+        ctx.sinks.events.push_back(Event::PeerFin(ctx.id));
         if !self.readable_raised && !self.app_closed {
             self.readable_raised = true;
-            ctx.events.push_back(Event::Readable(ctx.id));
+            ctx.sinks.events.push_back(Event::Readable(ctx.id));
         }
         match self.state {
             // "ESTABLISHED STATE: Enter the CLOSE-WAIT state."

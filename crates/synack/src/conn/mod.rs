@@ -43,15 +43,25 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
     pub(crate) cfg: &'a Config,
     pub(crate) id: ConnId,
-    pub(crate) trace: &'a mut VecDeque<TraceRecord>,
-    pub(crate) events: &'a mut VecDeque<Event>,
-    pub(crate) control: &'a mut VecDeque<Control>,
-    pub(crate) stats: &'a mut StackStats,
+    /// Where the connection's output goes, shared by the whole stack.
+    ///
+    /// Speed: one reference, not one per queue, so building a `Ctx` (at every segment
+    /// and application call) stores four fields rather than nine.
+    pub(crate) sinks: &'a mut Sinks,
+}
+
+/// The stack-wide queues and counters a connection writes to (see [`Ctx::sinks`]).
+#[derive(Debug)]
+pub(crate) struct Sinks {
+    pub(crate) trace: VecDeque<TraceRecord>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) control: VecDeque<Control>,
+    pub(crate) stats: StackStats,
     /// The stack-wide challenge-ACK budget (RFC 5961 7).
-    pub(crate) challenge: &'a mut crate::ratelimit::ChallengeAckLimiter,
+    pub(crate) challenge: crate::ratelimit::ChallengeAckLimiter,
     /// Ring storage released by connections, for the next ring that needs some
     /// ([`Ring::release_into`]).
-    pub(crate) spare: &'a mut Vec<Vec<u8>>,
+    pub(crate) spare: Vec<Vec<u8>>,
 }
 
 /// Maximum control segments queued stack-wide; beyond it they are dropped and counted
@@ -66,20 +76,20 @@ impl Ctx<'_> {
     #[inline(always)]
     pub(crate) fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
-            self.trace.push_back(TraceRecord { t: self.now, ev });
+            self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
         }
     }
 
     /// Queue a control segment (RST or bare ACK) for `tuple`.
     pub(crate) fn send_control(&mut self, tuple: FourTuple, hdr: TcpHeader) {
-        if self.control.len() >= MAX_CONTROL_QUEUE {
-            self.stats.control_dropped += 1;
+        if self.sinks.control.len() >= MAX_CONTROL_QUEUE {
+            self.sinks.stats.control_dropped += 1;
             return;
         }
         if hdr.flags.rst() {
-            self.stats.rst_sent += 1;
+            self.sinks.stats.rst_sent += 1;
         }
-        self.control.push_back(Control { tuple, hdr });
+        self.sinks.control.push_back(Control { tuple, hdr });
     }
 }
 
@@ -333,7 +343,7 @@ impl Conn {
         }
         // Embryonic passive connections are invisible to the application.
         if self.listener.is_none() || self.queued_for_accept {
-            ctx.events.push_back(Event::StateChanged { conn: ctx.id, from, to });
+            ctx.sinks.events.push_back(Event::StateChanged { conn: ctx.id, from, to });
         }
     }
 
@@ -439,19 +449,19 @@ impl Conn {
         self.cancel_all_timers(ctx);
         let consumed = self.tx.len();
         self.tx.consume(consumed);
-        self.tx.release_into(ctx.spare);
+        self.tx.release_into(&mut ctx.sinks.spare);
         if error.is_some() {
             self.rx.clear();
         }
         if self.rx.readable() == 0 {
             self.rx.clear();
-            self.rx.ring.release_into(ctx.spare);
+            self.rx.ring.release_into(&mut ctx.sinks.spare);
         }
         self.error = error;
         self.set_state(ctx, State::Closed);
         if self.listener.is_none() || self.queued_for_accept {
             let reason = error.map_or(CloseReason::Normal, CloseReason::Error);
-            ctx.events.push_back(Event::Closed { conn: ctx.id, reason });
+            ctx.sinks.events.push_back(Event::Closed { conn: ctx.id, reason });
         }
     }
 
@@ -476,7 +486,7 @@ impl Conn {
             return Ok(0);
         }
         if self.tx.free() > 0 {
-            self.tx.adopt_from(ctx.spare);
+            self.tx.adopt_from(&mut ctx.sinks.spare);
         }
         let n = self.tx.push(data);
         if n < data.len() {
@@ -515,7 +525,7 @@ impl Conn {
             // segment of a reader that keeps up. Once the peer's FIN is reached nothing
             // more can arrive, and the storage goes.
             if !self.rx.has_gaps() && self.peer_fin_reached() {
-                self.rx.ring.release_into(ctx.spare);
+                self.rx.ring.release_into(&mut ctx.sinks.spare);
             }
         }
         // Receiver SWS avoidance (3.8.6.2.2): announce the opened window when it grew

@@ -352,7 +352,7 @@ impl Conn {
             // RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt, a TCP
             // SHOULD silently drop the segment. A TCP MUST NOT abort a TCP connection
             // because any segment lacks an expected TSopt."
-            ctx.stats.missing_timestamps += 1;
+            ctx.sinks.stats.missing_timestamps += 1;
             return true;
         };
         // R1: "If there is a Timestamps option in the arriving segment, SEG.TSval <
@@ -361,7 +361,7 @@ impl Conn {
         // acknowledgment in reply as specified in [RFC793], page 69; and drop the
         // segment."
         if ts_before(ts.val, self.options.ts_recent) && self.options.ts_recent_valid(ctx.now) {
-            ctx.stats.paws_rejected += 1;
+            ctx.sinks.stats.paws_rejected += 1;
             self.ack_now = true;
             return true;
         }

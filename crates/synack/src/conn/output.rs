@@ -189,7 +189,7 @@ impl Conn {
         if retransmit {
             self.rtt_probe = None;
             self.retransmissions += 1;
-            ctx.stats.retransmissions += 1;
+            ctx.sinks.stats.retransmissions += 1;
         } else {
             self.rtt_probe = Some((self.iss + 1, ctx.now));
         }
@@ -344,7 +344,7 @@ impl Conn {
             // Karn's rule: never time a retransmitted segment.
             self.rtt_probe = None;
             self.retransmissions += 1;
-            ctx.stats.retransmissions += 1;
+            ctx.sinks.stats.retransmissions += 1;
         } else if self.rtt_probe.is_none() {
             self.rtt_probe = Some((end, ctx.now));
         }

@@ -105,7 +105,7 @@ impl Conn {
             return;
         }
         self.lp.send = true;
-        ctx.stats.loss_probes += 1;
+        ctx.sinks.stats.loss_probes += 1;
     }
 
     /// The probe itself, which opens the episode (TLP.end_seq, set before the segment

@@ -208,7 +208,7 @@ impl Stack {
             return false;
         }
         self.cookies.last_sent = Some(self.now);
-        self.stats.syn_cookies_sent += 1;
+        self.sinks.stats.syn_cookies_sent += 1;
         true
     }
 
@@ -230,10 +230,10 @@ impl Stack {
         let iss = hdr.ack - 1;
         let irs = hdr.seq - 1;
         let Some(mss) = self.cookies.check(self.now, &tuple, irs, iss) else {
-            self.stats.syn_cookies_rejected += 1;
+            self.sinks.stats.syn_cookies_rejected += 1;
             return CookieVerdict::Rejected;
         };
-        self.stats.syn_cookies_validated += 1;
+        self.sinks.stats.syn_cookies_validated += 1;
         // RFC 4987 3.6 leaves the listen queue's limits in force: a full accept queue
         // (or connection table) drops the completed handshake, as Linux does. The peer
         // believes it is connected; its next segment (or retransmission) that still
@@ -252,7 +252,7 @@ impl Stack {
             || ((backlog_full || self.live_conns >= self.cfg.max_connections)
                 && !self.recycle_oldest_half_open(l))
         {
-            self.stats.listen_overflows += 1;
+            self.sinks.stats.listen_overflows += 1;
             return CookieVerdict::Overflow;
         }
         // The TCB the SYN would have created (3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS
@@ -330,7 +330,7 @@ impl Stack {
             }
             self.with_conn(c.index, |conn, ctx| conn.cancel_all_timers(ctx));
             self.after_conn(c.index, Outcome::Discard);
-            self.stats.half_open_recycled += 1;
+            self.sinks.stats.half_open_recycled += 1;
             return true;
         }
     }

@@ -40,14 +40,14 @@ impl Stack {
     /// Queue a control segment (RST, bare ACK, cookie SYN,ACK) not tied to a live
     /// connection; false when the bounded queue is full and it was dropped.
     pub(super) fn push_control(&mut self, tuple: FourTuple, hdr: TcpHeader) -> bool {
-        if self.control.len() >= MAX_CONTROL_QUEUE {
-            self.stats.control_dropped += 1;
+        if self.sinks.control.len() >= MAX_CONTROL_QUEUE {
+            self.sinks.stats.control_dropped += 1;
             return false;
         }
         if hdr.flags.rst() {
-            self.stats.rst_sent += 1;
+            self.sinks.stats.rst_sent += 1;
         }
-        self.control.push_back(Control { tuple, hdr });
+        self.sinks.control.push_back(Control { tuple, hdr });
         true
     }
 
@@ -114,9 +114,9 @@ impl Stack {
 
     /// A datagram was dropped as malformed (bad checksums included).
     fn count_malformed(&mut self, e: WireError) {
-        self.stats.malformed += 1;
+        self.sinks.stats.malformed += 1;
         if matches!(e, WireError::BadTcpChecksum | WireError::BadIpChecksum) {
-            self.stats.bad_checksum += 1;
+            self.sinks.stats.bad_checksum += 1;
         }
     }
 
@@ -139,14 +139,14 @@ impl Stack {
         let ours = |a: &[std::net::IpAddr]| a.first() == Some(&pkt.dst) || a.contains(&pkt.dst);
         if !self.cfg.addresses.is_empty() && !ours(&self.cfg.addresses) {
             // Not addressed to us.
-            self.stats.no_connection += 1;
+            self.sinks.stats.no_connection += 1;
             return;
         }
         // (Speed: the header is borrowed, not copied out of the parsed datagram.)
         let hdr = &pkt.tcp;
         if self.cfg.drop_syn_fin && hdr.flags.syn() && hdr.flags.fin() {
             // Config::drop_syn_fin: a SYN+FIN is dropped before any state sees it.
-            self.stats.malformed += 1;
+            self.sinks.stats.malformed += 1;
             return;
         }
         if self.cfg.trace {
@@ -180,7 +180,7 @@ impl Stack {
     /// RFC 9293 3.10.7.1, CLOSED: "An incoming segment not containing a RST causes a RST
     /// to be sent in response."
     fn closed_segment(&mut self, tuple: FourTuple, hdr: &TcpHeader, payload_len: usize) {
-        self.stats.no_connection += 1;
+        self.sinks.stats.no_connection += 1;
         // "An incoming segment containing a RST is discarded."
         if hdr.flags.rst() {
             return;
@@ -251,7 +251,7 @@ impl Stack {
         // 3.6); without cookies the SYN is dropped.
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return };
         if listener.accept_queue.len() >= listener.backlog {
-            self.stats.syn_dropped += 1;
+            self.sinks.stats.syn_dropped += 1;
             return;
         }
         let syn_queue_full = listener.accept_queue.len() + listener.embryonic >= listener.backlog
@@ -268,7 +268,7 @@ impl Stack {
         }
         if syn_queue_full {
             // A TIME-WAIT record this SYN would have reopened stays in place.
-            self.stats.syn_dropped += 1;
+            self.sinks.stats.syn_dropped += 1;
             return;
         }
         self.reopened_from_time_wait(tuple, iss_floor);

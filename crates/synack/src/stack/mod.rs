@@ -27,7 +27,7 @@ mod twtable;
 pub use output::Transmit;
 
 use crate::config::Config;
-use crate::conn::{Conn, Control, Ctx, Outcome};
+use crate::conn::{Conn, Ctx, Outcome, Sinks};
 use crate::error::{Error, UsageError};
 use crate::event::{ConnId, ConnInfo, Event, ListenerId, StackStats};
 use crate::isn::{initial_sequence, port_offset, KeyedState};
@@ -117,9 +117,6 @@ pub struct Stack {
     /// are what is kept: each becomes a slot's `Box<Conn>` again without allocating.)
     #[allow(clippy::vec_box)]
     spare_conns: Vec<Box<Conn>>,
-    /// Ring storage released by connections, reused by the next ring that needs some
-    /// (see `Ring::release_into`).
-    spare_storage: Vec<Vec<u8>>,
     live_conns: usize,
     /// Demultiplexing: O(1) in the number of connections.
     by_tuple: ConnTable,
@@ -130,13 +127,11 @@ pub struct Stack {
     timers: TimerHeap,
     /// Connections that may have something to send.
     tx_queue: VecDeque<u32>,
-    control: VecDeque<Control>,
-    events: VecDeque<Event>,
-    trace: VecDeque<TraceRecord>,
-    stats: StackStats,
+    /// The queues and counters connections write to (trace, events, control segments,
+    /// stats, the challenge-ACK budget, spare ring storage), lent to them whole in a
+    /// [`Ctx`].
+    sinks: Sinks,
     port_counter: u32,
-    /// RFC 5961 7: the challenge ACKs the stack may still send this second.
-    challenge: crate::ratelimit::ChallengeAckLimiter,
     /// SYN cookies (RFC 4987 3.6): the key and when the last one was sent.
     cookies: cookies::SynCookieJar,
 }
@@ -152,19 +147,22 @@ impl Stack {
             slots: Vec::new(),
             free_slots: Vec::new(),
             spare_conns: Vec::new(),
-            spare_storage: Vec::new(),
             live_conns: 0,
             by_tuple: ConnTable::new(FlowKeys::new(&cfg.secret)),
             listeners: Vec::new(),
             by_local: ListenerTable::new(FlowKeys::new(&cfg.secret)),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
-            control: VecDeque::new(),
-            events: VecDeque::new(),
-            trace: VecDeque::new(),
-            stats: StackStats::default(),
+            sinks: Sinks {
+                trace: VecDeque::new(),
+                events: VecDeque::new(),
+                control: VecDeque::new(),
+                stats: StackStats::default(),
+                // RFC 5961 7: the challenge ACKs the stack may still send this second.
+                challenge: crate::ratelimit::ChallengeAckLimiter::new(&cfg.secret, cfg.challenge_ack_limit),
+                spare: Vec::new(),
+            },
             port_counter: 0,
-            challenge: crate::ratelimit::ChallengeAckLimiter::new(&cfg.secret, cfg.challenge_ack_limit),
             cookies: cookies::SynCookieJar::new(&cfg.secret),
             cfg,
         }
@@ -177,7 +175,7 @@ impl Stack {
 
     /// Stack-wide counters.
     pub fn stats(&self) -> StackStats {
-        self.stats
+        self.sinks.stats
     }
 
     /// Connections held (every state but compact TIME-WAIT records).
@@ -192,12 +190,12 @@ impl Stack {
 
     /// The next application event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.sinks.events.pop_front()
     }
 
     /// The next trace record, if tracing is on.
     pub fn poll_trace(&mut self) -> Option<TraceRecord> {
-        self.trace.pop_front()
+        self.sinks.trace.pop_front()
     }
 
     fn advance(&mut self, now: Instant) {
@@ -210,7 +208,7 @@ impl Stack {
     #[inline(always)]
     fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
-            self.trace.push_back(TraceRecord { t: self.now, ev });
+            self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
         }
     }
 
@@ -227,12 +225,7 @@ impl Stack {
             now: self.now,
             cfg: &self.cfg,
             id: ConnId { index: idx, generation },
-            trace: &mut self.trace,
-            events: &mut self.events,
-            control: &mut self.control,
-            stats: &mut self.stats,
-            challenge: &mut self.challenge,
-            spare: &mut self.spare_storage,
+            sinks: &mut self.sinks,
         };
         Some(f(conn, &mut ctx))
     }
@@ -288,7 +281,7 @@ impl Stack {
                 // Keep the box, not the buffers: the storage the rings still hold goes
                 // now (to the spare blocks, or back to the allocator), as it would
                 // have with the connection.
-                conn.release_buffers(&mut self.spare_storage);
+                conn.release_buffers(&mut self.sinks.spare);
                 if self.spare_conns.len() < MAX_SPARE_CONNS {
                     self.spare_conns.push(conn);
                 }
@@ -421,7 +414,7 @@ impl Stack {
             Some(listener) => {
                 listener.embryonic = listener.embryonic.saturating_sub(1);
                 listener.accept_queue.push_back(id);
-                self.events.push_back(Event::Accepted { listener: l, conn: id });
+                self.sinks.events.push_back(Event::Accepted { listener: l, conn: id });
                 self.schedule(idx);
             }
             None => {

@@ -29,7 +29,7 @@ impl Stack {
         self.advance(now);
         // Speed: a driver calls this until `None` after every event; the final call
         // costs two length checks, not a full function frame.
-        if self.control.is_empty() && self.tx_queue.is_empty() {
+        if self.sinks.control.is_empty() && self.tx_queue.is_empty() {
             return None;
         }
         self.transmit_next(buf)
@@ -39,7 +39,7 @@ impl Stack {
     #[inline(never)]
     fn transmit_next(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         let ttl = self.cfg.ttl;
-        if let Some(c) = self.control.pop_front() {
+        if let Some(c) = self.sinks.control.pop_front() {
             let len =
                 match wire::emit_two(buf, c.tuple.local.ip(), c.tuple.remote.ip(), ttl, &c.hdr, &[], &[]) {
                     Ok(n) => n,
@@ -72,12 +72,7 @@ impl Stack {
                 now: self.now,
                 cfg: &self.cfg,
                 id: ConnId { index: idx, generation },
-                trace: &mut self.trace,
-                events: &mut self.events,
-                control: &mut self.control,
-                stats: &mut self.stats,
-                challenge: &mut self.challenge,
-                spare: &mut self.spare_storage,
+                sinks: &mut self.sinks,
             };
             // Speed: the segment is written in place by `next_segment`, not returned.
             let mut seg = Conn::blank_segment();

@@ -71,7 +71,7 @@ impl Stack {
             }
             self.push_control(tuple, h);
         }
-        self.events.push_back(Event::Closed {
+        self.sinks.events.push_back(Event::Closed {
             conn: crate::event::ConnId { index: idx, generation },
             reason: crate::event::CloseReason::Normal,
         });
@@ -79,7 +79,7 @@ impl Stack {
         // its 2×MSL goes first (the front of the FIFO).
         if self.time_wait.len() >= self.cfg.max_time_wait {
             if let Some((old, _, _)) = self.time_wait.pop_oldest() {
-                self.stats.time_wait_recycled += 1;
+                self.sinks.stats.time_wait_recycled += 1;
                 self.trace(TraceEvent::State { conn: old, from: State::TimeWait, to: State::Closed });
             }
         }
@@ -151,7 +151,7 @@ impl Stack {
         // silently dropped.
         if !acceptable {
             if !fl.rst() {
-                self.stats.unacceptable += 1;
+                self.sinks.stats.unacceptable += 1;
                 self.push_control(tuple, ack_hdr);
             }
             return TimeWaitVerdict::Done;
@@ -215,11 +215,11 @@ impl Stack {
     /// A challenge ACK from a TIME-WAIT record (RFC 5961 3.2, 4.2, 5.2), within the
     /// stack-wide budget of RFC 5961 7 shared with the full connections.
     fn challenge_ack(&mut self, tuple: FourTuple, ack_hdr: TcpHeader) {
-        if self.challenge.allow(self.now) {
-            self.stats.challenge_acks += 1;
+        if self.sinks.challenge.allow(self.now) {
+            self.sinks.stats.challenge_acks += 1;
             self.push_control(tuple, ack_hdr);
         } else {
-            self.stats.challenge_acks_suppressed += 1;
+            self.sinks.stats.challenge_acks_suppressed += 1;
         }
     }
 
@@ -255,7 +255,7 @@ impl Stack {
                 let generation = slot.generation;
                 if let Some(conn) = slot.conn.as_deref_mut() {
                     conn.state = State::Closed;
-                    self.events.push_back(Event::StateChanged {
+                    self.sinks.events.push_back(Event::StateChanged {
                         conn: crate::event::ConnId { index: idx, generation },
                         from: State::TimeWait,
                         to: State::Closed,
