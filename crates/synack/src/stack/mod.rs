@@ -309,11 +309,13 @@ impl Stack {
                     self.listener_embryo_gone(l);
                 }
                 self.by_tuple.remove_if(&tuple, idx);
+                // Closing cancelled every timer of the connection: prune (`free_slot`
+                // does, when it releases the connection).
                 if release {
                     self.free_slot(idx);
+                } else {
+                    self.prune_timers();
                 }
-                // Closing cancelled every timer of the connection.
-                self.prune_timers();
             }
             Outcome::Discard => {
                 let Some(conn) = self.slots.get(idx as usize).and_then(|s| s.conn.as_deref()) else { return };
@@ -334,9 +336,8 @@ impl Stack {
                 self.free_slot(idx);
             }
             Outcome::TimeWait => {
+                // Entering TIME-WAIT cancelled the connection's timers (it prunes).
                 self.enter_time_wait(idx);
-                // Entering TIME-WAIT cancelled the connection's timers.
-                self.prune_timers();
             }
         }
     }

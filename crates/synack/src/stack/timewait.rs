@@ -31,13 +31,14 @@ pub(super) enum TimeWaitVerdict {
 }
 
 impl Stack {
-    /// Replace the connection in `idx`, now in TIME-WAIT, by a compact record.
+    /// Replace the connection in `idx`, now in TIME-WAIT, by a compact record. Leaves
+    /// the timer heap exact (see [`Stack::prune_timers`]).
     pub(super) fn enter_time_wait(&mut self, idx: u32) {
         let now = self.now;
         let two_msl = self.cfg.msl.saturating_mul(2);
-        let Some(slot) = self.slots.get_mut(idx as usize) else { return };
+        let Some(slot) = self.slots.get_mut(idx as usize) else { return self.prune_timers() };
         let generation = slot.generation;
-        let Some(conn) = slot.conn.as_deref_mut() else { return };
+        let Some(conn) = slot.conn.as_deref_mut() else { return self.prune_timers() };
         let tuple = conn.tuple;
         // The peer's FIN is received: no more data can come, so receiver SWS avoidance
         // (RFC 9293 3.8.6.2.2) has nothing left to protect and the window is the actual
@@ -94,8 +95,12 @@ impl Stack {
             action: TimerAction::Set,
             at: record.deadline,
         });
+        // The connection's timers are cancelled: prune the heap (`free_slot` does, when
+        // it releases the connection).
         if release {
             self.free_slot(idx);
+        } else {
+            self.prune_timers();
         }
     }
 
