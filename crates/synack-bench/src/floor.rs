@@ -38,6 +38,10 @@ pub(crate) enum Design {
     CopyThenSum,
     /// Copies that sum as they go (synack).
     FusedCopySum,
+    /// [`Design::FusedCopySum`] with one byte of every frame flipped after it was
+    /// summed: what the receiver's check must catch.
+    #[cfg(test)]
+    CorruptFrames,
 }
 
 /// Gbit/s of application data through `design`'s copies, stopping at `p.total` bytes
@@ -64,6 +68,12 @@ pub(crate) fn run(design: Design, p: &Params, pat: &Pattern) -> f64 {
                     checksum_partial(payload, 0)
                 }
                 Design::FusedCopySum => copy_with_checksum(payload, seg, 0),
+                #[cfg(test)]
+                Design::CorruptFrames => {
+                    let sum = copy_with_checksum(payload, seg, 0);
+                    payload[0] ^= 0x40;
+                    sum
+                }
             };
         }
         for ((frame, seg), sum) in frames.iter().zip(rx.chunks_mut(SEG)).zip(&sums) {
@@ -74,7 +84,7 @@ pub(crate) fn run(design: Design, p: &Params, pat: &Pattern) -> f64 {
                     seg.copy_from_slice(payload);
                     got
                 }
-                Design::FusedCopySum => copy_with_checksum(seg, payload, 0),
+                _ => copy_with_checksum(seg, payload, 0),
             };
             // Verified, as a receiver must: a wrong sum would be a broken copy here.
             assert_eq!(got, *sum, "copy_floor: checksum mismatch");
@@ -86,4 +96,30 @@ pub(crate) fn run(design: Design, p: &Params, pat: &Pattern) -> f64 {
         moved += BUFFER as u64;
     }
     moved as f64 * 8.0 / start.elapsed().as_secs_f64() / 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{run, Design};
+    use crate::bulk::{Params, Pattern};
+    use std::time::Duration;
+
+    fn small() -> Params {
+        Params { mtu: 1500, total: 4 << 20, limit: Duration::from_secs(60), verify_all: false }
+    }
+
+    #[test]
+    fn both_designs_move_the_bytes_and_verify_them() {
+        let pat = Pattern::new();
+        for design in [Design::CopyThenSum, Design::FusedCopySum] {
+            let gbps = run(design, &small(), &pat);
+            assert!(gbps.is_finite() && gbps > 0.0, "{design:?}: {gbps}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "checksum mismatch")]
+    fn a_corrupted_frame_fails_the_receivers_check() {
+        run(Design::CorruptFrames, &small(), &Pattern::new());
+    }
 }
