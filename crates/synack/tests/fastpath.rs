@@ -75,6 +75,19 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// An application call's result, recorded among the outputs so that both worlds must
+/// agree on it too (a pseudo-segment: no flags, the result as its payload).
+fn app_result(payload: Vec<u8>) -> inject::Out {
+    inject::Out {
+        flags: TcpFlags::NONE,
+        seq: 0,
+        ack: 0,
+        win: 0,
+        opts: synack::wire::TcpOptions::NONE,
+        payload,
+    }
+}
+
 /// Apply `op` to one world; returns what it observed (output and errors).
 fn apply(p: &mut Peer, op: &Op, step: usize) -> String {
     let seen = p.seen;
@@ -110,14 +123,7 @@ fn apply(p: &mut Peer, op: &Op, step: usize) -> String {
         Op::Send(n) => {
             let r = p.conn.map(|c| p.stack.send(c, &pattern(*n, 7)));
             let mut outs = p.flush();
-            outs.push(inject::Out {
-                flags: TcpFlags::NONE,
-                seq: 0,
-                ack: 0,
-                win: 0,
-                opts: synack::wire::TcpOptions::NONE,
-                payload: format!("{r:?}").into_bytes(),
-            });
+            outs.push(app_result(format!("{r:?}").into_bytes()));
             outs
         }
         Op::Read => {
@@ -132,14 +138,7 @@ fn apply(p: &mut Peer, op: &Op, step: usize) -> String {
                 }
             }
             let mut outs = p.flush();
-            outs.push(inject::Out {
-                flags: TcpFlags::NONE,
-                seq: 0,
-                ack: 0,
-                win: 0,
-                opts: synack::wire::TcpOptions::NONE,
-                payload: got,
-            });
+            outs.push(app_result(got));
             outs
         }
         Op::Wait(ms) => p.advance(Duration::from_millis(*ms)),
