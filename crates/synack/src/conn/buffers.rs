@@ -363,19 +363,23 @@ impl RecvBuffer {
         self.staged = None;
     }
 
-    /// [`RecvBuffer::insert`] of data that starts at RCV.NXT (`seq`), for the
-    /// header-prediction fast path: the same result, by a straight line when nothing is
-    /// held out of order and the data fits (the fast path's prediction), else by
-    /// `insert` itself.
-    #[inline(always)]
-    pub(crate) fn append_in_order(&mut self, seq: SeqNum, data: &[u8]) -> u32 {
-        if data.is_empty() || !self.ooo.is_empty() || data.len() > self.ring.free() {
-            return self.insert(seq, seq, data);
+    /// Store `data` starting at sequence `seq`, where `rcv_nxt` is the next expected
+    /// sequence number and `seq >= rcv_nxt`. The caller has trimmed the data to the
+    /// receive window. Returns how far RCV.NXT advances (0 for an out-of-order segment
+    /// or when the range table is full).
+    ///
+    /// Speed: the common case, the next in-order data with nothing held out of order,
+    /// is a straight line inlined into the callers (the receive fast path among them);
+    /// everything else is [`RecvBuffer::insert_general`].
+    #[inline]
+    pub(crate) fn insert(&mut self, rcv_nxt: SeqNum, seq: SeqNum, data: &[u8]) -> u32 {
+        if data.is_empty() || seq != rcv_nxt || !self.ooo.is_empty() || data.len() > self.ring.free() {
+            return self.insert_general(rcv_nxt, seq, data);
         }
-        // As `insert` at offset 0 with no range held: the staged copy or a write, then
-        // RCV.NXT advances by this segment alone and no duplicate ACK is owed.
-        let staged = self.staged.take().is_some_and(|(s, n)| s == seq && data.len() <= n);
-        if !staged {
+        // What `insert_general` does at offset 0 with no range held: the staged copy
+        // or a write; RCV.NXT advances by this segment alone and no duplicate ACK is
+        // owed.
+        if !self.take_staged(seq, data.len()) {
             self.ring.write_at(0, data);
         }
         self.dup_acks_owed = 0;
@@ -383,11 +387,18 @@ impl RecvBuffer {
         data.len() as u32
     }
 
-    /// Store `data` starting at sequence `seq`, where `rcv_nxt` is the next expected
-    /// sequence number and `seq >= rcv_nxt`. The caller has trimmed the data to the
-    /// receive window. Returns how far RCV.NXT advances (0 for an out-of-order segment
-    /// or when the range table is full).
-    pub(crate) fn insert(&mut self, rcv_nxt: SeqNum, seq: SeqNum, data: &[u8]) -> u32 {
+    /// Whether data of `len` bytes at `seq` was staged at the append position already
+    /// (the same first sequence number, a prefix of what was staged); the staged copy
+    /// is spent either way.
+    #[inline(always)]
+    fn take_staged(&mut self, seq: SeqNum, len: usize) -> bool {
+        self.staged.take().is_some_and(|(s, n)| s == seq && len <= n)
+    }
+
+    /// [`RecvBuffer::insert`] for everything but in-order data with nothing held out of
+    /// order.
+    #[inline(never)]
+    fn insert_general(&mut self, rcv_nxt: SeqNum, seq: SeqNum, data: &[u8]) -> u32 {
         if data.is_empty() {
             return 0;
         }
@@ -406,18 +417,9 @@ impl RecvBuffer {
             self.ring.write_at(off, data);
             return 0;
         }
-        // Data staged at this very place (the same first sequence number, at RCV.NXT, a
-        // prefix of what was staged) is there already.
-        let staged = self.staged.take().is_some_and(|(s, n)| s == seq && data.len() <= n);
-        if !staged {
+        // Data staged at this very place is there already.
+        if !self.take_staged(seq, data.len()) {
             self.ring.write_at(0, data);
-        }
-        if self.ooo.is_empty() {
-            // Speed: nothing held out of order, so nothing to merge: what the loop below
-            // would compute (no range reached, RCV.NXT advances by this segment alone).
-            self.dup_acks_owed = 0;
-            self.ring.commit(data.len());
-            return data.len() as u32;
         }
         // In order: advance over this segment and any held ranges it now reaches.
         let mut new_nxt = end;

@@ -119,7 +119,7 @@ impl Conn {
     #[inline(always)]
     fn commit_in_order(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) {
         self.rx.ring.adopt_from(&mut ctx.sinks.spare);
-        let adv = self.rx.append_in_order(hdr.seq, payload);
+        let adv = self.rx.insert(hdr.seq, hdr.seq, payload);
         if adv == 0 {
             // Not expected once the prediction held (the text fits); what
             // `process_text` does with data it could not store: ACK at once.
