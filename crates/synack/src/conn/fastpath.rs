@@ -18,7 +18,6 @@
 //! prediction that fails, goes the full way with nothing changed.
 
 use super::{Conn, Ctx};
-use crate::event::Event;
 use crate::state::State;
 use crate::wire::{TcpFlags, TcpHeader};
 
@@ -61,7 +60,7 @@ impl Conn {
     /// - "Sixth, check the URG bit": not set.
     /// - "Seventh, process the segment text": in ESTABLISHED, with the application
     ///   still reading (no RST for data after CLOSE, RFC 9293 3.6) and nothing held
-    ///   out of order, the text is stored as `process_text` would (`commit_in_order`).
+    ///   out of order, the text is stored by `process_text` itself.
     /// - "Eighth, check the FIN bit": not set, and no FIN held from earlier (checked),
     ///   so there is no FIN to reach.
     #[inline]
@@ -104,37 +103,9 @@ impl Conn {
         }
         self.timestamps_update(ctx, hdr);
         self.update_send_window(ctx, hdr, wnd);
-        self.commit_in_order(ctx, hdr, payload);
+        // "Seventh, process the segment text", by the full path's own step: nothing
+        // is trimmed (the text starts at RCV.NXT and fits) and no gap is filled.
+        self.process_text(ctx, hdr.seq, payload);
         true
-    }
-
-    /// "Seventh, process the segment text": `process_text` (`input.rs`) for text that
-    /// starts at RCV.NXT, fits in the free buffer and finds nothing held out of order,
-    /// with the application still reading - its straight line, without the trimming
-    /// and the gap bookkeeping that cannot apply. "Once the TCP endpoint takes
-    /// responsibility for the data, it advances RCV.NXT over the data accepted"; "When
-    /// the TCP endpoint takes responsibility for delivering the data to the user, it
-    /// must also acknowledge the receipt of the data": the ACK is scheduled, delayed as
-    /// 3.8.6.3 allows (`schedule_ack`).
-    #[inline(always)]
-    fn commit_in_order(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) {
-        self.rx.ring.adopt_from(&mut ctx.sinks.spare);
-        let adv = self.rx.insert(hdr.seq, hdr.seq, payload);
-        if adv == 0 {
-            // Not expected once the prediction held (the text fits); what
-            // `process_text` does with data it could not store: ACK at once.
-            self.sack_note(hdr.seq, hdr.seq + payload.len() as u32);
-            self.ack_now = true;
-            return;
-        }
-        self.rcv_nxt += adv;
-        if self.rcv_adv.lt(self.rcv_nxt) {
-            self.rcv_adv = self.rcv_nxt;
-        }
-        if !self.readable_raised {
-            self.readable_raised = true;
-            ctx.sinks.events.push_back(Event::Readable(ctx.id));
-        }
-        self.schedule_ack(ctx);
     }
 }

@@ -615,7 +615,7 @@ impl Conn {
         out
     }
 
-    fn process_text(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
+    pub(super) fn process_text(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
         // Trim what lies before RCV.NXT ("only the new parts are processed") and beyond
         // the window.
         let (mut seq, mut data) = (seq, payload);
