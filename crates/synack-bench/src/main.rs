@@ -6,7 +6,9 @@
 //! ```
 //!
 //! For figures where smaller is better (time, instructions, memory) the ratio is
-//! smoltcp/synack, so that above 1 always favours synack. Progress goes to stderr.
+//! smoltcp/synack, so that above 1 always favours synack. Workloads timed in alternating
+//! runs add `pair_ratio=P`, the median of the per-pair ratios (see `report`), after
+//! `runs`. Progress goes to stderr.
 //! Benchmarks print figures; nothing here asserts on wall-clock time.
 
 #![deny(unsafe_code)]
@@ -200,23 +202,18 @@ fn emit(line: Line<'_>) {
 }
 
 impl Bench {
-    /// Alternate `a` (synack) and `b` (smoltcp) `runs` times; medians.
-    fn alternate(
-        &self,
-        name: &str,
-        mut a: impl FnMut() -> f64,
-        mut b: impl FnMut() -> f64,
-    ) -> (Option<f64>, Option<f64>) {
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    /// Alternate `a` (synack) and `b` (smoltcp) `runs` times.
+    fn alternate(&self, name: &str, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) -> Runs {
+        let mut r = Runs { synack: Vec::new(), smoltcp: Vec::new() };
         for i in 0..self.runs {
             let x = a();
             eprintln!("  {name} run {}/{}: synack {}", i + 1, self.runs, report::fmt_value(Some(x)));
-            xs.push(x);
+            r.synack.push(x);
             let y = b();
             eprintln!("  {name} run {}/{}: smoltcp {}", i + 1, self.runs, report::fmt_value(Some(y)));
-            ys.push(y);
+            r.smoltcp.push(y);
         }
-        (median(&xs), median(&ys))
+        r
     }
 
     fn run(&mut self, name: &str) {
@@ -229,21 +226,21 @@ impl Bench {
                 let p =
                     bulk::Params { mtu, total: s.bulk_total, limit: s.bulk_limit, verify_all: s.verify_all };
                 let pat = &self.pattern;
-                let (a, b) =
-                    self.alternate(name, || bulk::run_synack(&p, pat), || bulk::run_smoltcp(&p, pat));
+                let r = self.alternate(name, || bulk::run_synack(&p, pat), || bulk::run_smoltcp(&p, pat));
+                let (a, b) = r.medians();
                 if mtu == 1500 {
                     self.bulk1500 = a.zip(b);
                 }
-                emit(line(name, "Gbit/s", a, b, Better::Higher, runs));
+                emit(r.line(name, "Gbit/s", Better::Higher));
             }
             "churn" => {
                 let t = s.churn_time;
-                let (a, b) = self.alternate(
+                let r = self.alternate(
                     name,
                     || churn::SyChurn::new(0).run(t),
                     || churn::SmolChurn::new(0).run(t),
                 );
-                emit(line(name, "lifecycles/s", a, b, Better::Higher, runs));
+                emit(r.line(name, "lifecycles/s", Better::Higher));
                 if self.callgrind {
                     self.churn_callgrind();
                 }
@@ -253,9 +250,9 @@ impl Bench {
                 let mut sy = churn::SyChurn::new(s.idle_conns);
                 let mut sm = churn::SmolChurn::new(s.idle_conns);
                 let t = s.churn_time;
-                let (a, b) = self.alternate(name, || sy.run(t), || sm.run(t));
+                let r = self.alternate(name, || sy.run(t), || sm.run(t));
                 let extra = format!("idle={}", s.idle_conns);
-                emit(Line { extra, ..line(name, "lifecycles/s", a, b, Better::Higher, runs) });
+                emit(Line { extra, ..r.line(name, "lifecycles/s", Better::Higher) });
             }
             "mem_idle_conn" => {
                 let a = mem::idle_conn_synack(s.mem_conns);
@@ -285,12 +282,12 @@ impl Bench {
             }
             "segment_cost" => {
                 let n = s.segments;
-                let (a, b) = self.alternate(
+                let r = self.alternate(
                     name,
                     || segment::run_synack(n, false).per_segment(),
                     || segment::run_smoltcp(n, false).per_segment(),
                 );
-                emit(line(name, "ns/segment", a, b, Better::Lower, runs));
+                emit(r.line(name, "ns/segment", Better::Lower));
                 let (ia, ib) = if self.callgrind {
                     eprintln!("  callgrind ({} segments per stack)", s.callgrind_segments);
                     (
@@ -320,7 +317,9 @@ impl Bench {
                 let p =
                     bulk::Params { mtu: 1500, total: s.bulk_total, limit: s.bulk_limit, verify_all: false };
                 let pat = &self.pattern;
-                let (a, b) = self.alternate(name, || memcpy::run(&p, pat), || memcpy::run(&p, pat));
+                // The same code on both sides: the spread of the two columns is the noise,
+                // and a pair ratio would say nothing more.
+                let (a, b) = self.alternate(name, || memcpy::run(&p, pat), || memcpy::run(&p, pat)).medians();
                 let ceiling = median(&[a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)]);
                 let extra = match (self.bulk1500, ceiling) {
                     (Some((x, y)), Some(c)) => {
@@ -338,11 +337,12 @@ impl Bench {
                 let p =
                     bulk::Params { mtu: 1500, total: s.bulk_total, limit: s.bulk_limit, verify_all: false };
                 let pat = &self.pattern;
-                let (a, b) = self.alternate(
+                let r = self.alternate(
                     name,
                     || floor::run(floor::Design::FusedCopySum, &p, pat),
                     || floor::run(floor::Design::CopyThenSum, &p, pat),
                 );
+                let (a, b) = r.medians();
                 // How close each bulk run came to its own floor, and the bulk_1500 ratio
                 // synack would reach if nothing but its copies cost anything.
                 let extra = match (self.bulk1500, a, b) {
@@ -355,7 +355,7 @@ impl Bench {
                     ),
                     _ => String::new(),
                 };
-                emit(Line { extra, ..line(name, "Gbit/s", a, b, Better::Higher, runs) });
+                emit(Line { extra, ..r.line(name, "Gbit/s", Better::Higher) });
             }
             other => unreachable!("unknown workload {other}"),
         }
@@ -383,6 +383,28 @@ impl Bench {
     }
 }
 
+/// The figures of alternating runs, in run order.
+struct Runs {
+    synack: Vec<f64>,
+    smoltcp: Vec<f64>,
+}
+
+impl Runs {
+    /// The two medians.
+    fn medians(&self) -> (Option<f64>, Option<f64>) {
+        (median(&self.synack), median(&self.smoltcp))
+    }
+
+    /// The result line: the medians, their ratio and the pair ratio.
+    fn line<'a>(&self, name: &'a str, unit: &'a str, better: Better) -> Line<'a> {
+        let (a, b) = self.medians();
+        Line {
+            pair_ratio: report::pair_ratio(&self.synack, &self.smoltcp, better),
+            ..line(name, unit, a, b, better, self.synack.len())
+        }
+    }
+}
+
 /// A line without extra fields.
 fn line<'a>(
     name: &'a str,
@@ -392,5 +414,5 @@ fn line<'a>(
     better: Better,
     runs: usize,
 ) -> Line<'a> {
-    Line { name, unit, synack, smoltcp, better, runs, extra: String::new() }
+    Line { name, unit, synack, smoltcp, better, runs, pair_ratio: None, extra: String::new() }
 }

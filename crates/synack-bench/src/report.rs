@@ -4,6 +4,12 @@
 //! `ratio` is always "above 1 means synack is better": synack/smoltcp where larger is
 //! better (throughput, rates), smoltcp/synack where smaller is better (time,
 //! instructions, memory). A figure that could not be measured prints as `na`.
+//!
+//! Timed workloads add `pair_ratio=P` after `runs`: the median of the ratios of each
+//! synack run to the smoltcp run right after it. The runs alternate, so the two runs of a
+//! pair share the machine's load of that moment; on a shared machine whose speed drifts
+//! from one second to the next, that cancels much of the drift the ratio of the two
+//! medians keeps.
 
 /// Which direction is better for a figure.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -47,6 +53,17 @@ pub(crate) fn ratio(synack: Option<f64>, smoltcp: Option<f64>, better: Better) -
     r.is_finite().then_some(r)
 }
 
+/// The median of the per-pair ratios (run `i` of synack against run `i` of smoltcp),
+/// oriented as [`ratio`]; `None` without pairs or when the two lists differ in length.
+pub(crate) fn pair_ratio(synack: &[f64], smoltcp: &[f64], better: Better) -> Option<f64> {
+    if synack.len() != smoltcp.len() {
+        return None;
+    }
+    let pairs: Vec<f64> =
+        synack.iter().zip(smoltcp).filter_map(|(&s, &m)| ratio(Some(s), Some(m), better)).collect();
+    median(&pairs)
+}
+
 /// One result line (without trailing newline).
 pub(crate) struct Line<'a> {
     /// Workload name.
@@ -61,6 +78,8 @@ pub(crate) struct Line<'a> {
     pub(crate) better: Better,
     /// Runs per stack.
     pub(crate) runs: usize,
+    /// [`pair_ratio`], for workloads timed in alternating runs.
+    pub(crate) pair_ratio: Option<f64>,
     /// Extra `key=value` fields appended after the standard ones.
     pub(crate) extra: String,
 }
@@ -81,6 +100,9 @@ impl std::fmt::Display for Line<'_> {
             r,
             self.runs
         )?;
+        if let Some(p) = self.pair_ratio {
+            write!(f, " pair_ratio={p:.2}")?;
+        }
         if !self.extra.is_empty() {
             write!(f, " {}", self.extra)?;
         }
@@ -115,11 +137,51 @@ mod tests {
             smoltcp: None,
             better: Better::Lower,
             runs: 1,
+            pair_ratio: None,
             extra: "conns=1000000".into(),
         };
         assert_eq!(
             l.to_string(),
             "bench=rss_1m_idle unit=MiB synack=612.2 smoltcp=na ratio=na runs=1 conns=1000000"
+        );
+    }
+
+    #[test]
+    fn pair_ratio_pairs_each_synack_run_with_its_smoltcp_run() {
+        // The machine runs at 1x, 10x and 100x speed during the three pairs; synack is
+        // half as fast as smoltcp in each. The ratio of the medians says 0.5 too, but
+        // pairing the wrong runs would not.
+        let (sy, sm) = ([1.0, 10.0, 100.0], [2.0, 20.0, 200.0]);
+        assert_eq!(pair_ratio(&sy, &sm, Better::Higher), Some(0.5));
+        // The same medians, paired differently: the pairs say 0.005, 5 and 5.
+        let shuffled = [200.0, 2.0, 20.0];
+        assert_eq!(pair_ratio(&sy, &shuffled, Better::Higher), Some(5.0));
+        assert_eq!(ratio(median(&sy), median(&shuffled), Better::Higher), Some(0.5));
+    }
+
+    #[test]
+    fn pair_ratio_is_oriented_like_ratio_and_needs_equal_counts() {
+        // Time per segment: lower is better, so smoltcp/synack.
+        assert_eq!(pair_ratio(&[100.0, 300.0], &[200.0, 600.0], Better::Lower), Some(2.0));
+        assert_eq!(pair_ratio(&[1.0, 2.0], &[1.0], Better::Higher), None);
+        assert_eq!(pair_ratio(&[], &[], Better::Higher), None);
+    }
+
+    #[test]
+    fn line_prints_pair_ratio_after_runs() {
+        let l = Line {
+            name: "bulk_1500",
+            unit: "Gbit/s",
+            synack: Some(30.0),
+            smoltcp: Some(20.0),
+            better: Better::Higher,
+            runs: 5,
+            pair_ratio: Some(1.456),
+            extra: String::new(),
+        };
+        assert_eq!(
+            l.to_string(),
+            "bench=bulk_1500 unit=Gbit/s synack=30.0 smoltcp=20.0 ratio=1.50 runs=5 pair_ratio=1.46"
         );
     }
 }

@@ -18,6 +18,8 @@ const WORKLOADS: &[&str] = &[
     "copy_floor",
 ];
 
+/// The workloads timed in alternating runs of the two stacks.
+const TIMED: [&str; 6] = ["bulk_1500", "bulk_65535", "churn", "churn_10k_idle", "segment_cost", "copy_floor"];
 const FIELDS: &[&str] = &["bench", "unit", "synack", "smoltcp", "ratio", "runs"];
 
 fn is_figure(v: &str) -> bool {
@@ -49,6 +51,14 @@ fn quick_mode_prints_one_well_formed_line_per_workload() {
             assert!(is_figure(v), "{k} must be a figure or na: {line}");
         }
         assert!(kv[5].1.parse::<usize>().is_ok(), "runs is a count: {line}");
+        // Workloads timed in alternating runs carry the median of the per-pair ratios
+        // right after `runs`.
+        if TIMED.contains(name) {
+            assert_eq!(kv.get(6).map(|(k, _)| *k), Some("pair_ratio"), "pair_ratio after runs: {line}");
+            assert!(kv[6].1.parse::<f64>().is_ok_and(|r| r > 0.0), "pair_ratio is a ratio: {line}");
+        } else {
+            assert!(!line.contains("pair_ratio="), "only timed workloads have a pair ratio: {line}");
+        }
     }
     // Figures that every machine can measure are present (the smoltcp side of
     // rss_1m_idle and the callgrind counts may be `na`).
