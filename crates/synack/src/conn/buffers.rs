@@ -239,6 +239,40 @@ impl Ring {
         n
     }
 
+    /// Append in place: `fill` gets the free space that follows the contents
+    /// contiguously in the storage and returns how many bytes it wrote there (clamped to
+    /// the space); those become contents. Returns the count. Storage is allocated or
+    /// grown (doubling, as for [`Ring::push`]) only when the contents fill it; space
+    /// never written before is zeroed once before it is handed out. Only for rings
+    /// written at the end alone (the send side: no out-of-order data).
+    pub(crate) fn append_with(&mut self, fill: impl FnOnce(&mut [u8]) -> usize) -> usize {
+        if self.free() == 0 {
+            return 0;
+        }
+        if self.len == self.size {
+            self.ensure_storage(self.len + 1);
+        }
+        // head < size and len < size: one subtraction wraps.
+        let end = self.head + self.len;
+        let (start, stop) = if end < self.size { (end, self.size) } else { (end - self.size, self.head) };
+        if self.buf.len() < stop {
+            self.buf.resize(stop, 0);
+        }
+        let n = fill(&mut self.buf[start..stop]).min(stop - start);
+        self.len += n;
+        n
+    }
+
+    /// Consume in place: `take` gets the contents that lie contiguously from the front
+    /// (up to the end of the storage; the rest follows on the next call) and returns how
+    /// many bytes it used (clamped); those are consumed. Returns the count.
+    pub(crate) fn consume_with(&mut self, take: impl FnOnce(&[u8]) -> usize) -> usize {
+        let (front, _) = self.slices(0, self.len);
+        let n = take(front).min(front.len());
+        self.consume(n);
+        n
+    }
+
     /// Extend `len` over bytes already written with `write_at`.
     pub(crate) fn commit(&mut self, n: usize) {
         self.len = (self.len + n).min(self.cap);
@@ -492,6 +526,123 @@ mod tests {
         assert_eq!(r.pop_into(&mut out), 5);
         assert_eq!(&out, b"efghi");
         assert_eq!(r.len(), 3);
+    }
+
+    #[test]
+    fn append_with_offers_the_contiguous_free_space_and_clamps_what_it_is_told() {
+        let mut r = Ring::new(8);
+        r.push(b"abcdef");
+        r.consume(4);
+        // Contents "ef" at positions 4 and 5 of 8-byte storage: the space after them
+        // runs to the end of the storage (2 bytes), the rest wraps to the front.
+        let mut offered = 0;
+        let n = r.append_with(|space| {
+            offered = space.len();
+            space.copy_from_slice(b"gh");
+            usize::MAX
+        });
+        assert_eq!((offered, n), (2, 2), "a fill claiming more than offered counts the offer");
+        let n = r.append_with(|space| {
+            offered = space.len();
+            space[..3].copy_from_slice(b"ijk");
+            3
+        });
+        assert_eq!((offered, n), (4, 3));
+        let (a, b) = r.slices(0, r.len());
+        assert_eq!([a, b].concat(), b"efghijk");
+        assert_eq!(r.append_with(|_| 0), 0);
+        assert_eq!(r.len(), 7);
+        assert_eq!(r.append_with(|s| s.len()), 1);
+        assert_eq!(r.append_with(|_| panic!("a full ring offers no space")), 0);
+    }
+
+    #[test]
+    fn append_with_allocates_and_grows_only_when_the_contents_fill_the_storage() {
+        let mut r = Ring::new(64 * 1024);
+        let mut offered = Vec::new();
+        while r.free() > 0 {
+            r.append_with(|s| {
+                offered.push(s.len());
+                s.fill(0xAB);
+                s.len()
+            });
+        }
+        // 1 KiB first, then doubling; each call is offered what the growth added.
+        assert_eq!(offered, [1024, 1024, 2048, 4096, 8192, 16384, 32768]);
+        assert!(r.slices(0, r.len()).0.iter().all(|&b| b == 0xAB));
+    }
+
+    #[test]
+    fn consume_with_reads_the_front_in_place_up_to_the_wrap() {
+        let mut r = Ring::new(8);
+        r.push(b"abcdef");
+        r.consume(4);
+        r.push(b"ghijkl");
+        let mut seen = Vec::new();
+        let n = r.consume_with(|front| {
+            seen = front.to_vec();
+            1
+        });
+        assert_eq!((n, seen.as_slice()), (1, &b"efgh"[..]), "the front up to the end of storage");
+        assert_eq!(r.consume_with(|f| f.len() + 100), 3, "clamped to what was offered");
+        assert_eq!(r.consume_with(|f| f.len()), 4);
+        assert_eq!(r.len(), 0);
+        assert_eq!(r.consume_with(|f| f.len()), 0);
+    }
+
+    proptest::proptest! {
+        /// Any mix of `push`, `append_with`, `consume` and `consume_with` keeps the same
+        /// contents as a plain queue of bytes.
+        #[test]
+        fn in_place_calls_keep_the_ring_equal_to_a_byte_queue(
+            cap in 1usize..5000,
+            ops in proptest::collection::vec((0u8..4, 0usize..3000), 1..60),
+        ) {
+            let mut r = Ring::new(cap);
+            let mut model = std::collections::VecDeque::new();
+            let mut next = 0u8;
+            for (op, k) in ops {
+                match op {
+                    0 => {
+                        let data: Vec<u8> = (0..k).map(|i| next.wrapping_add(i as u8)).collect();
+                        let n = r.push(&data);
+                        proptest::prop_assert_eq!(n, k.min(cap - model.len()));
+                        model.extend(&data[..n]);
+                    }
+                    1 => {
+                        let n = r.append_with(|space| {
+                            let w = k.min(space.len());
+                            for (i, b) in space[..w].iter_mut().enumerate() {
+                                *b = next.wrapping_add(i as u8);
+                            }
+                            k
+                        });
+                        proptest::prop_assert!(n <= k && model.len() + n <= cap);
+                        proptest::prop_assert!(n > 0 || k == 0 || model.len() == cap, "space offered");
+                        model.extend((0..n).map(|i| next.wrapping_add(i as u8)));
+                    }
+                    2 => {
+                        r.consume(k);
+                        model.drain(..k.min(model.len()));
+                    }
+                    _ => {
+                        let mut front = Vec::new();
+                        let n = r.consume_with(|f| {
+                            front = f.to_vec();
+                            k
+                        });
+                        proptest::prop_assert!(n <= k && n <= front.len());
+                        proptest::prop_assert!(!front.is_empty() || model.is_empty());
+                        let want: Vec<u8> = model.iter().take(front.len()).copied().collect();
+                        proptest::prop_assert_eq!(&front, &want);
+                        model.drain(..n);
+                    }
+                }
+                next = next.wrapping_add(97);
+                let (a, b) = r.slices(0, r.len());
+                proptest::prop_assert_eq!([a, b].concat(), model.iter().copied().collect::<Vec<u8>>());
+            }
+        }
     }
 
     #[test]

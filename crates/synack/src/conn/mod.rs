@@ -500,15 +500,61 @@ impl Conn {
         Ok(n)
     }
 
+    /// SEND in place: `fill` writes into the send buffer's contiguous free space and
+    /// returns how many bytes it wrote, which are queued as [`Conn::send`] queues them.
+    pub(crate) fn send_with(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<usize, Error> {
+        self.send_allowed()?;
+        if self.tx.free() == 0 {
+            self.want_writable = true;
+            return Err(Error::WouldBlock);
+        }
+        self.tx.adopt_from(&mut ctx.sinks.spare);
+        let n = self.tx.append_with(fill);
+        if self.tx.free() == 0 {
+            // Filled: as for a short `send`, the application will wait for space.
+            self.want_writable = true;
+        }
+        Ok(n)
+    }
+
     /// RECEIVE (RFC 9293 3.10.3). Ok(0) once the peer's FIN has been reached and the
     /// buffer is empty.
     pub(crate) fn recv(&mut self, ctx: &mut Ctx<'_>, out: &mut [u8]) -> Result<usize, Error> {
+        let empty = out.is_empty();
+        self.read_front(ctx, empty, |ring| ring.pop_into(out))
+    }
+
+    /// RECEIVE in place: `take` reads the received bytes that lie contiguously at the
+    /// front of the receive buffer and returns how many it used, which are consumed as
+    /// [`Conn::recv`] consumes them. `take` is called only with data.
+    pub(crate) fn recv_with(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        take: impl FnOnce(&[u8]) -> usize,
+    ) -> Result<usize, Error> {
+        self.read_front(ctx, false, |ring| ring.consume_with(take))
+    }
+
+    /// The body of RECEIVE: the end-of-stream, error and would-block answers when
+    /// nothing is readable (`empty`: the caller asked for nothing, answered `Ok(0)`);
+    /// otherwise `read` takes bytes from the front of the ring, and the window that
+    /// opened is announced when it should be.
+    fn read_front(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        empty: bool,
+        read: impl FnOnce(&mut Ring) -> usize,
+    ) -> Result<usize, Error> {
         if self.rx.readable() == 0 {
             self.readable_raised = false;
             if let Some(e) = self.error {
                 return Err(e.into());
             }
-            if self.peer_fin_reached() || out.is_empty() {
+            if self.peer_fin_reached() || empty {
                 return Ok(0);
             }
             return match self.state {
@@ -517,7 +563,7 @@ impl Conn {
             };
         }
         let before = self.rcv_wnd();
-        let n = self.rx.ring.pop_into(out);
+        let n = read(&mut self.rx.ring);
         if self.rx.readable() == 0 {
             self.readable_raised = false;
             // The storage is kept while the peer may still send: giving it back on every

@@ -626,6 +626,59 @@ impl Stack {
         res
     }
 
+    /// SEND in place (RFC 9293 3.10.2 without the copy from a caller's buffer): `fill`
+    /// gets free space of the send buffer to write into and returns how many bytes it
+    /// wrote; those are queued exactly as [`Stack::send`] queues them, and the count is
+    /// returned.
+    ///
+    /// The space is the part that follows the queued bytes contiguously, so it may be
+    /// less than all the free space when the buffer wraps: call again while it returns
+    /// the full length of the space it offered. `Err(WouldBlock)` when the buffer is
+    /// full (an [`Event::Writable`] follows, as it does once this call fills it).
+    /// Errors as for [`Stack::send`].
+    ///
+    /// For relays (a proxy writing what it reads from one place straight into the
+    /// stack) this saves the copy through an intermediate buffer.
+    pub fn send_with(&mut self, c: ConnId, fill: impl FnOnce(&mut [u8]) -> usize) -> Result<usize, Error> {
+        let idx = self.check(c)?;
+        let res = self
+            .with_conn(idx, |conn, ctx| conn.send_with(ctx, fill))
+            .unwrap_or(Err(UsageError::UnknownConnection.into()));
+        if let Ok(n) = res {
+            if self.cfg.trace {
+                let tuple = self.conn(c)?.tuple;
+                self.app_trace(tuple, AppCall::Send, n);
+            }
+            self.schedule(idx);
+        }
+        res
+    }
+
+    /// RECEIVE in place (RFC 9293 3.10.3 without the copy into a caller's buffer):
+    /// `take` reads received bytes where they lie in the receive buffer and returns how
+    /// many it used; those are consumed exactly as [`Stack::recv`] consumes them (the
+    /// window they free is announced the same way), and the count is returned.
+    ///
+    /// `take` sees the bytes that lie contiguously at the front of the buffer, so it may
+    /// see less than all that is readable when the buffer wraps: call again for the rest.
+    /// `take` is called only with data. Without data: `Ok(0)` at the end of the stream
+    /// (after the peer's FIN), `Err(WouldBlock)` while more may come, and the
+    /// connection's error, as for [`Stack::recv`].
+    pub fn recv_with(&mut self, c: ConnId, take: impl FnOnce(&[u8]) -> usize) -> Result<usize, Error> {
+        let idx = self.check(c)?;
+        let res = self
+            .with_conn(idx, |conn, ctx| conn.recv_with(ctx, take))
+            .unwrap_or(Err(UsageError::UnknownConnection.into()));
+        if let Ok(n) = res {
+            if self.cfg.trace {
+                let tuple = self.conn(c)?.tuple;
+                self.app_trace(tuple, AppCall::Recv, n);
+            }
+            self.schedule(idx);
+        }
+        res
+    }
+
     /// Half-close: queue our FIN after the data already sent (CLOSE of RFC 9293 3.10.4
     /// without giving up the handle). The connection keeps receiving until the peer's
     /// FIN.
