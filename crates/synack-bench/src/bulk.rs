@@ -31,6 +31,11 @@ pub(crate) struct Params {
     pub(crate) limit: Duration,
     /// Compare every received byte instead of a sample of each read.
     pub(crate) verify_all: bool,
+    /// The applications write into the send buffer and read from the receive buffer in
+    /// place (synack's `send_with`/`recv_with`, smoltcp's closure `send`/`recv`), so
+    /// the receiving application copies nothing out; otherwise they copy in and out
+    /// through their own buffers, as the issue's `bulk_*` workloads require.
+    pub(crate) in_place: bool,
 }
 
 /// The bytes the sending application writes: stream offset `i` carries `pattern[i %
@@ -61,10 +66,11 @@ impl Pattern {
         &self.data[start..start + len.min(CHUNK)]
     }
 
-    /// Check bytes received at stream offset `off`.
+    /// Check bytes received at stream offset `off` (any length).
     fn check(&self, off: u64, got: &[u8], all: bool) {
         let ok = if all {
-            got == self.at(off, got.len())
+            // Reads in place can be longer than `at` gives at once.
+            got.chunks(CHUNK).enumerate().all(|(i, c)| c == self.at(off + (i * CHUNK) as u64, c.len()))
         } else {
             let n = got.len().min(16);
             let tail = got.len() - n;
@@ -94,7 +100,16 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
         let mut moved = sy::ingress(a, link, 0, now);
         while sent < p.total {
             let n = (p.total - sent).min(CHUNK as u64) as usize;
-            match a.send(c, pat.at(sent, n)) {
+            let res = if p.in_place {
+                a.send_with(c, |space| {
+                    let k = space.len().min(n);
+                    space[..k].copy_from_slice(pat.at(sent, k));
+                    k
+                })
+            } else {
+                a.send(c, pat.at(sent, n))
+            };
+            match res {
                 Ok(k) => {
                     sent += k as u64;
                     moved += 1;
@@ -106,10 +121,17 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
         moved += sy::egress(a, link, 1, now);
         moved += sy::ingress(b, link, 1, now);
         loop {
-            match b.recv(s, &mut rbuf) {
+            let res = if p.in_place {
+                b.recv_with(s, |data| {
+                    pat.check(recvd, data, p.verify_all);
+                    data.len()
+                })
+            } else {
+                b.recv(s, &mut rbuf).inspect(|&k| pat.check(recvd, &rbuf[..k], p.verify_all))
+            };
+            match res {
                 Ok(0) | Err(Error::WouldBlock) => break,
                 Ok(k) => {
-                    pat.check(recvd, &rbuf[..k], p.verify_all);
                     recvd += k as u64;
                     moved += 1;
                 }
@@ -138,7 +160,16 @@ pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
         let sock = a.tcp(c);
         while sent < p.total {
             let n = (p.total - sent).min(CHUNK as u64) as usize;
-            match sock.send_slice(pat.at(sent, n)) {
+            let res = if p.in_place {
+                sock.send(|space| {
+                    let k = space.len().min(n);
+                    space[..k].copy_from_slice(pat.at(sent, k));
+                    (k, k)
+                })
+            } else {
+                sock.send_slice(pat.at(sent, n))
+            };
+            match res {
                 Ok(0) => break,
                 Ok(k) => {
                     sent += k as u64;
@@ -151,10 +182,17 @@ pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
         moved += b.ingress(link, 1, now);
         let sock = b.tcp(s);
         loop {
-            match sock.recv_slice(&mut rbuf) {
+            let res = if p.in_place {
+                sock.recv(|data| {
+                    pat.check(recvd, data, p.verify_all);
+                    (data.len(), data.len())
+                })
+            } else {
+                sock.recv_slice(&mut rbuf).inspect(|&k| pat.check(recvd, &rbuf[..k], p.verify_all))
+            };
+            match res {
                 Ok(0) => break,
                 Ok(k) => {
-                    pat.check(recvd, &rbuf[..k], p.verify_all);
                     recvd += k as u64;
                     moved += 1;
                 }
@@ -167,4 +205,54 @@ pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
         }
     }
     gbps(recvd, start.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(mtu: usize, in_place: bool) -> Params {
+        Params { mtu, total: 3 << 20, limit: Duration::from_secs(60), verify_all: true, in_place }
+    }
+
+    #[test]
+    fn both_stacks_deliver_every_byte_copying_and_in_place() {
+        let pat = Pattern::new();
+        for in_place in [false, true] {
+            for mtu in [1500, 65535] {
+                let p = small(mtu, in_place);
+                for (stack, gbps) in [("synack", run_synack(&p, &pat)), ("smoltcp", run_smoltcp(&p, &pat))] {
+                    assert!(gbps.is_finite() && gbps > 0.0, "{stack} mtu {mtu} in_place {in_place}: {gbps}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "corrupted data at stream offset 1000")]
+    fn the_receivers_check_fails_on_bytes_from_the_wrong_offset() {
+        let pat = Pattern::new();
+        let shifted = pat.at(1001, 100).to_vec();
+        pat.check(1000, &shifted, true);
+    }
+
+    #[test]
+    fn the_full_check_covers_reads_longer_than_a_chunk() {
+        let pat = Pattern::new();
+        let long: Vec<u8> = (0..3 * CHUNK as u64 + 5).map(|i| pat.at(777 + i, 1)[0]).collect();
+        pat.check(777, &long, true);
+        let mut bad = long.clone();
+        bad[2 * CHUNK + 3] ^= 0x10;
+        let caught = std::panic::catch_unwind(|| pat.check(777, &bad, true));
+        assert!(caught.is_err(), "a wrong byte in the third chunk of a read must fail the check");
+    }
+
+    #[test]
+    #[should_panic(expected = "corrupted data")]
+    fn the_sampled_check_sees_a_wrong_last_byte() {
+        let pat = Pattern::new();
+        let mut got = pat.at(0, 5000).to_vec();
+        got[4999] ^= 1;
+        pat.check(0, &got, false);
+    }
 }

@@ -105,7 +105,13 @@ mod tests {
     use std::time::Duration;
 
     fn small() -> Params {
-        Params { mtu: 1500, total: 4 << 20, limit: Duration::from_secs(60), verify_all: false }
+        Params {
+            mtu: 1500,
+            total: 4 << 20,
+            limit: Duration::from_secs(60),
+            verify_all: false,
+            in_place: false,
+        }
     }
 
     #[test]

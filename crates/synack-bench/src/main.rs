@@ -40,6 +40,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 const WORKLOADS: &[&str] = &[
     "bulk_1500",
     "bulk_65535",
+    "bulk_1500_in_place",
     "churn",
     "churn_10k_idle",
     "mem_idle_conn",
@@ -58,7 +59,7 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Run only these workloads (comma-separated or repeated): bulk_1500, bulk_65535,
-    /// churn, churn_10k_idle, mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost,
+    /// bulk_1500_in_place, churn, churn_10k_idle, mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost,
     /// memcpy_limit, copy_floor.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
@@ -221,14 +222,19 @@ impl Bench {
         let s = self.sizes;
         let runs = self.runs;
         match name {
-            "bulk_1500" | "bulk_65535" => {
-                let mtu = if name == "bulk_1500" { 1500 } else { 65535 };
-                let p =
-                    bulk::Params { mtu, total: s.bulk_total, limit: s.bulk_limit, verify_all: s.verify_all };
+            "bulk_1500" | "bulk_65535" | "bulk_1500_in_place" => {
+                let mtu = if name == "bulk_65535" { 65535 } else { 1500 };
+                let p = bulk::Params {
+                    mtu,
+                    total: s.bulk_total,
+                    limit: s.bulk_limit,
+                    verify_all: s.verify_all,
+                    in_place: name == "bulk_1500_in_place",
+                };
                 let pat = &self.pattern;
                 let r = self.alternate(name, || bulk::run_synack(&p, pat), || bulk::run_smoltcp(&p, pat));
                 let (a, b) = r.medians();
-                if mtu == 1500 {
+                if name == "bulk_1500" {
                     self.bulk1500 = a.zip(b);
                 }
                 emit(r.line(name, "Gbit/s", Better::Higher));
@@ -314,8 +320,13 @@ impl Bench {
                 });
             }
             "memcpy_limit" => {
-                let p =
-                    bulk::Params { mtu: 1500, total: s.bulk_total, limit: s.bulk_limit, verify_all: false };
+                let p = bulk::Params {
+                    mtu: 1500,
+                    total: s.bulk_total,
+                    limit: s.bulk_limit,
+                    verify_all: false,
+                    in_place: false,
+                };
                 let pat = &self.pattern;
                 // The same code on both sides: the spread of the two columns is the noise,
                 // and a pair ratio would say nothing more.
@@ -334,8 +345,13 @@ impl Bench {
                 emit(Line { extra, ..line(name, "Gbit/s", a, b, Better::Higher, runs) });
             }
             "copy_floor" => {
-                let p =
-                    bulk::Params { mtu: 1500, total: s.bulk_total, limit: s.bulk_limit, verify_all: false };
+                let p = bulk::Params {
+                    mtu: 1500,
+                    total: s.bulk_total,
+                    limit: s.bulk_limit,
+                    verify_all: false,
+                    in_place: false,
+                };
                 let pat = &self.pattern;
                 let r = self.alternate(
                     name,

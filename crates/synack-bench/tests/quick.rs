@@ -6,6 +6,7 @@ use std::process::Command;
 const WORKLOADS: &[&str] = &[
     "bulk_1500",
     "bulk_65535",
+    "bulk_1500_in_place",
     "churn",
     "churn_instr",
     "churn_10k_idle",
@@ -19,7 +20,15 @@ const WORKLOADS: &[&str] = &[
 ];
 
 /// The workloads timed in alternating runs of the two stacks.
-const TIMED: [&str; 6] = ["bulk_1500", "bulk_65535", "churn", "churn_10k_idle", "segment_cost", "copy_floor"];
+const TIMED: [&str; 7] = [
+    "bulk_1500",
+    "bulk_65535",
+    "bulk_1500_in_place",
+    "churn",
+    "churn_10k_idle",
+    "segment_cost",
+    "copy_floor",
+];
 const FIELDS: &[&str] = &["bench", "unit", "synack", "smoltcp", "ratio", "runs"];
 
 fn is_figure(v: &str) -> bool {
