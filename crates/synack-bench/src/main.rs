@@ -320,13 +320,7 @@ impl Bench {
                 });
             }
             "memcpy_limit" => {
-                let p = bulk::Params {
-                    mtu: 1500,
-                    total: s.bulk_total,
-                    limit: s.bulk_limit,
-                    verify_all: false,
-                    in_place: false,
-                };
+                let p = s.copy_params();
                 let pat = &self.pattern;
                 // The same code on both sides: the spread of the two columns is the noise,
                 // and a pair ratio would say nothing more.
@@ -345,13 +339,7 @@ impl Bench {
                 emit(Line { extra, ..line(name, "Gbit/s", a, b, Better::Higher, runs) });
             }
             "copy_floor" => {
-                let p = bulk::Params {
-                    mtu: 1500,
-                    total: s.bulk_total,
-                    limit: s.bulk_limit,
-                    verify_all: false,
-                    in_place: false,
-                };
+                let p = s.copy_params();
                 let pat = &self.pattern;
                 let r = self.alternate(
                     name,
@@ -396,6 +384,20 @@ impl Bench {
         let (ia, ib) = (per(&a, "Ir"), per(&b, "Ir"));
         let got = usize::from(ia.is_some() && ib.is_some());
         emit(Line { extra, ..line("churn_instr", "instr/lifecycle", ia, ib, Better::Lower, got) });
+    }
+}
+
+impl Sizes {
+    /// `bulk_1500`'s bytes for the workloads that only copy them (`memcpy_limit`,
+    /// `copy_floor`).
+    fn copy_params(&self) -> bulk::Params {
+        bulk::Params {
+            mtu: 1500,
+            total: self.bulk_total,
+            limit: self.bulk_limit,
+            verify_all: false,
+            in_place: false,
+        }
     }
 }
 

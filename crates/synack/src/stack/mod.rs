@@ -595,35 +595,13 @@ impl Stack {
     /// SEND (RFC 9293 3.10.2): queue bytes; returns how many fit in the send buffer.
     /// `Err(WouldBlock)` when it is full (an [`Event::Writable`] follows).
     pub fn send(&mut self, c: ConnId, data: &[u8]) -> Result<usize, Error> {
-        let idx = self.check(c)?;
-        let res = self
-            .with_conn(idx, |conn, ctx| conn.send(ctx, data))
-            .unwrap_or(Err(UsageError::UnknownConnection.into()));
-        if let Ok(n) = res {
-            if self.cfg.trace {
-                let tuple = self.conn(c)?.tuple;
-                self.app_trace(tuple, AppCall::Send, n);
-            }
-            self.schedule(idx);
-        }
-        res
+        self.app_io(c, AppCall::Send, |conn, ctx| conn.send(ctx, data))
     }
 
     /// RECEIVE (RFC 9293 3.10.3): copy received bytes out. `Ok(0)` after the peer's FIN
     /// (end of stream); `Err(WouldBlock)` when nothing is there yet.
     pub fn recv(&mut self, c: ConnId, buf: &mut [u8]) -> Result<usize, Error> {
-        let idx = self.check(c)?;
-        let res = self
-            .with_conn(idx, |conn, ctx| conn.recv(ctx, buf))
-            .unwrap_or(Err(UsageError::UnknownConnection.into()));
-        if let Ok(n) = res {
-            if self.cfg.trace {
-                let tuple = self.conn(c)?.tuple;
-                self.app_trace(tuple, AppCall::Recv, n);
-            }
-            self.schedule(idx);
-        }
-        res
+        self.app_io(c, AppCall::Recv, |conn, ctx| conn.recv(ctx, buf))
     }
 
     /// SEND in place (RFC 9293 3.10.2 without the copy from a caller's buffer): `fill`
@@ -640,18 +618,7 @@ impl Stack {
     /// For relays (a proxy writing what it reads from one place straight into the
     /// stack) this saves the copy through an intermediate buffer.
     pub fn send_with(&mut self, c: ConnId, fill: impl FnOnce(&mut [u8]) -> usize) -> Result<usize, Error> {
-        let idx = self.check(c)?;
-        let res = self
-            .with_conn(idx, |conn, ctx| conn.send_with(ctx, fill))
-            .unwrap_or(Err(UsageError::UnknownConnection.into()));
-        if let Ok(n) = res {
-            if self.cfg.trace {
-                let tuple = self.conn(c)?.tuple;
-                self.app_trace(tuple, AppCall::Send, n);
-            }
-            self.schedule(idx);
-        }
-        res
+        self.app_io(c, AppCall::Send, |conn, ctx| conn.send_with(ctx, fill))
     }
 
     /// RECEIVE in place (RFC 9293 3.10.3 without the copy into a caller's buffer):
@@ -665,14 +632,25 @@ impl Stack {
     /// (after the peer's FIN), `Err(WouldBlock)` while more may come, and the
     /// connection's error, as for [`Stack::recv`].
     pub fn recv_with(&mut self, c: ConnId, take: impl FnOnce(&[u8]) -> usize) -> Result<usize, Error> {
+        self.app_io(c, AppCall::Recv, |conn, ctx| conn.recv_with(ctx, take))
+    }
+
+    /// The body of SEND and RECEIVE in both forms: `io` moves the bytes; a count it
+    /// returns is traced as the application call `call`, and the connection is queued
+    /// for output and its timers re-armed (acknowledgments and window updates may be
+    /// due, or new data may go out).
+    fn app_io(
+        &mut self,
+        c: ConnId,
+        call: AppCall,
+        io: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> Result<usize, Error>,
+    ) -> Result<usize, Error> {
         let idx = self.check(c)?;
-        let res = self
-            .with_conn(idx, |conn, ctx| conn.recv_with(ctx, take))
-            .unwrap_or(Err(UsageError::UnknownConnection.into()));
+        let res = self.with_conn(idx, io).unwrap_or(Err(UsageError::UnknownConnection.into()));
         if let Ok(n) = res {
             if self.cfg.trace {
                 let tuple = self.conn(c)?.tuple;
-                self.app_trace(tuple, AppCall::Recv, n);
+                self.app_trace(tuple, call, n);
             }
             self.schedule(idx);
         }
