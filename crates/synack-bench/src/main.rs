@@ -64,8 +64,8 @@ struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
     /// Runs per stack, alternating synack and smoltcp [default: 5, or 1 with --quick].
-    #[arg(long, value_name = "N")]
-    runs: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    runs: Option<u64>,
     /// Skip the callgrind instruction counts of segment_cost.
     #[arg(long)]
     no_callgrind: bool,
@@ -76,7 +76,7 @@ struct Cli {
     #[arg(long, hide = true, value_name = "STACK")]
     callgrind_child: Option<String>,
     /// Profiling: move exactly this many bytes in each bulk run (no time limit).
-    #[arg(long, hide = true, value_name = "BYTES")]
+    #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     bulk_bytes: Option<u64>,
     /// Profiling: run exactly this many churn lifecycles of one stack (`--churn-stack`)
     /// after a warm-up of 1,000, the measured ones inside `churn_lifecycles_STACK` (for
@@ -170,7 +170,8 @@ fn main() {
         sizes.bulk_total = b;
         sizes.bulk_limit = Duration::from_secs(3600);
     }
-    let runs = cli.runs.unwrap_or(if cli.quick { 1 } else { 5 }).max(1);
+    // At least 1 (clap refuses 0); a count of runs fits any usize.
+    let runs = cli.runs.map_or(if cli.quick { 1 } else { 5 }, |r| r as usize);
     let mut bench =
         Bench { sizes, runs, callgrind: !cli.no_callgrind, pattern: bulk::Pattern::new(), bulk1500: None };
     eprintln!(

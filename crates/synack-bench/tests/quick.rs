@@ -90,3 +90,17 @@ fn unknown_workload_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown workload"));
 }
+
+#[test]
+fn zero_runs_and_zero_bulk_bytes_are_refused() {
+    for args in [&["--runs", "0"][..], &["--bulk-bytes", "0", "--only", "bulk_1500"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+            .args(args)
+            .output()
+            .expect("the benchmark binary runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?} is a usage error");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("invalid value '0'"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing measured");
+    }
+}
