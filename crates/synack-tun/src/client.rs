@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use synack::{ConnId, Error, Event, State};
 
-/// Bytes handed to `send` / taken by `recv` per call.
+/// Bytes handed to `send` per call.
 const CHUNK: usize = 64 * 1024;
 /// How long a loop step may sleep when nothing is due.
 const STEP: Duration = Duration::from_millis(200);
@@ -156,12 +156,18 @@ fn drain_events(tun: &mut TunStack, c: ConnId) -> bool {
     connected
 }
 
-/// Read whatever is there; returns true at end of stream.
-fn read_all(tun: &mut TunStack, c: ConnId, buf: &mut [u8], rx: &mut Sha256Counter) -> Result<bool, TunError> {
+/// Read whatever is there; returns true at end of stream. The bytes are hashed where
+/// they lie in the receive buffer (`recv_with`), not copied out first.
+fn read_all(tun: &mut TunStack, c: ConnId, rx: &mut Sha256Counter) -> Result<bool, TunError> {
     loop {
-        match tun.stack_mut().recv(c, buf) {
+        let res = tun.stack_mut().recv_with(c, |data| {
+            rx.update(data);
+            data.len()
+        });
+        match res {
+            // `recv_with` consumed everything it showed: 0 is the end of the stream.
             Ok(0) => return Ok(true),
-            Ok(n) => rx.update(&buf[..n]),
+            Ok(_) => {}
             Err(Error::WouldBlock) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
@@ -191,7 +197,6 @@ fn drive(
     check(tun, c, deadline, "waiting for the handshake")?;
     let mut tx = Sha256Counter::new();
     let mut rx = Sha256Counter::new();
-    let mut buf = vec![0u8; CHUNK];
     let mut eof = false;
     match mode {
         ClientMode::Send(total) => {
@@ -222,7 +227,7 @@ fn drive(
                     tun.stack_mut().shutdown(c)?;
                     shut = true;
                 }
-                eof |= read_all(tun, c, &mut buf, &mut rx)?;
+                eof |= read_all(tun, c, &mut rx)?;
                 // Our FIN is acknowledged (and so is every byte before it).
                 if shut && matches!(tun.stack().state(c), State::FinWait2 | State::TimeWait | State::Closed) {
                     break;
@@ -236,12 +241,12 @@ fn drive(
             while !eof && std::time::Instant::now() < until.min(deadline) && tun.stack().error(c).is_none() {
                 tun.step(STEP.min(until.saturating_duration_since(std::time::Instant::now())))?;
                 drain_events(tun, c);
-                eof |= read_all(tun, c, &mut buf, &mut rx)?;
+                eof |= read_all(tun, c, &mut rx)?;
             }
         }
         ClientMode::Recv => {
             while !eof {
-                eof = read_all(tun, c, &mut buf, &mut rx)?;
+                eof = read_all(tun, c, &mut rx)?;
                 if eof {
                     break;
                 }
@@ -260,7 +265,7 @@ fn drive(
             {
                 tun.step(STEP.min(until.saturating_duration_since(std::time::Instant::now())))?;
                 drain_events(tun, c);
-                read_all(tun, c, &mut buf, &mut rx)?;
+                read_all(tun, c, &mut rx)?;
             }
         }
     }
