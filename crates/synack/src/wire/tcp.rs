@@ -139,8 +139,31 @@ pub(crate) fn parse_unverified(bytes: &[u8]) -> Result<(Packet<'_>, u64), WireEr
     let seg_len = u32::try_from(segment.len()).map_err(|_| WireError::TooLong)?;
     let (tcp, payload) = decode(segment)?;
     let header = &segment[..segment.len() - payload.len()];
-    let sum = pseudo_header_sum64(ip.src, ip.dst, IPPROTO_TCP, seg_len) + sum_be(header);
+    let sum = pseudo_header_sum64(ip.src, ip.dst, IPPROTO_TCP, seg_len) + header_sum(header);
     Ok((Packet { src: ip.src, dst: ip.dst, ttl: ip.ttl, tcp, payload }, sum))
+}
+
+/// [`sum_be`] of a TCP header (the fixed header and its options).
+///
+/// Speed: a header without options is five 32-bit words; each is congruent to the sum
+/// of its 16-bit halves modulo 2^16 - 1 (RFC 1071 2(C)), so they are added whole, with
+/// no loop (the general sum's set-up costs more than the five adds). The result is
+/// unfolded, below 2^35, like [`sum_be`]'s below 2^41.
+#[inline(always)]
+fn header_sum(header: &[u8]) -> u64 {
+    match header.first_chunk::<TCP_HEADER_LEN>() {
+        Some(f) if header.len() == TCP_HEADER_LEN => {
+            let w = |i: usize| u64::from(u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]));
+            w(0) + w(4) + w(8) + w(12) + w(16)
+        }
+        _ => options_header_sum(header),
+    }
+}
+
+/// [`sum_be`] of a header with options (out of line: the rarer case).
+#[inline(never)]
+fn options_header_sum(header: &[u8]) -> u64 {
+    sum_be(header)
 }
 
 /// Decode the option bytes (everything between the fixed header and the data offset).
@@ -698,6 +721,33 @@ mod tests {
             window: 64240,
             urgent: 0,
             options,
+        }
+    }
+
+    #[test]
+    fn parse_unverified_sum_completes_to_the_checksum_check() {
+        // Without options (the five-word header sum) and with them (the general sum),
+        // over IPv4 and IPv6, with even and odd payloads: the header sum plus the
+        // payload's verifies exactly when `parse` does.
+        for options in [TcpOptions::NONE, linux_syn_options()] {
+            for (src, dst) in [(A4, B4), (A6, B6)] {
+                for payload in [&b""[..], b"abc", b"abcd"] {
+                    let mut buf = [0u8; 200];
+                    let n = emit(&mut buf, src, dst, 64, &header(options), &[payload]).expect("fits");
+                    let (pkt, sum) = parse_unverified(&buf[..n]).expect("parses");
+                    assert_eq!(pkt.payload, payload);
+                    assert_eq!(fold64(sum + sum_be(pkt.payload)), 0xFFFF);
+                    // A flipped bit anywhere in the TCP header fails the same check.
+                    let ip_len = if src.is_ipv4() { IPV4_HEADER_LEN } else { IPV6_HEADER_LEN };
+                    for at in [ip_len + 4, ip_len + 19, n - payload.len() - 1] {
+                        let mut bad = buf;
+                        bad[at] ^= 0x10;
+                        if let Ok((p, sum)) = parse_unverified(&bad[..n]) {
+                            assert_ne!(fold64(sum + sum_be(p.payload)), 0xFFFF, "byte {at}");
+                        }
+                    }
+                }
+            }
         }
     }
 
