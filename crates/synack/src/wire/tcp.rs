@@ -4,7 +4,7 @@
 //! emission writes into the caller's buffer.
 
 use super::checksum::{copy_and_sum, fold64, pseudo_header_sum64, sum_be};
-use super::ip::{parse_ip, IPPROTO_TCP, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
+use super::ip::{parse_ip, parse_ip_inline, IPPROTO_TCP, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
 use super::{OptionLayout, Packet, SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
 use crate::seq::SeqNum;
 use std::net::IpAddr;
@@ -125,7 +125,7 @@ fn decode(segment: &[u8]) -> Result<(TcpHeader, &[u8]), WireError> {
 /// on any error, call [`parse`] for the error to report.
 #[inline]
 pub(crate) fn parse_unverified(bytes: &[u8]) -> Result<(Packet<'_>, u64), WireError> {
-    let ip = parse_ip(bytes)?;
+    let ip = parse_ip_inline(bytes)?;
     if ip.protocol != IPPROTO_TCP {
         return Err(WireError::NotTcp(ip.protocol));
     }
