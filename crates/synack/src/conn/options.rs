@@ -371,6 +371,10 @@ impl Conn {
     /// RFC 7323 after the segment passed the sequence number check (R2): update
     /// TS.Recent (R3, 4.3) and take an RTT sample from the echoed timestamp (4.1, RFC
     /// 6298).
+    ///
+    /// Speed: the test for whether there is anything to do is inlined into the callers
+    /// (the receive fast path among them); the update itself is out of line.
+    #[inline(always)]
     pub(crate) fn timestamps_update(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
         if !self.options.ts_ok || hdr.flags.rst() || hdr.flags.syn() {
             // RFC 7323 5.2: the timestamps of a RST are not used to update state. Nor
@@ -379,6 +383,13 @@ impl Conn {
             // hold against the real peer).
             return;
         }
+        self.timestamps_update_in_use(ctx, hdr);
+    }
+
+    /// [`Conn::timestamps_update`] with timestamps in use, on a segment that is not a
+    /// RST or SYN.
+    #[inline(never)]
+    fn timestamps_update_in_use(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
         let Some(ts) = hdr.options.timestamps else { return };
         // R3: "If an arriving segment satisfies SEG.TSval >= TS.Recent and SEG.SEQ <=
         // Last.ACK.sent (see Section 4.3), then record its timestamp in TS.Recent." An
