@@ -110,10 +110,10 @@ impl Conn {
     /// Whether [`Conn::next_segment`] may have work to do: false only when it would
     /// surely return `None` without changing anything.
     ///
-    /// Speed: the stack asks this before queueing a connection for output and before
-    /// calling `next_segment`, so that a connection with nothing to send (the common
-    /// case after an ACK-only exchange) costs two loads instead of a full pass through
-    /// the send logic. It must stay a superset of every condition under which
+    /// Speed: the stack asks this before queueing a connection for output, so that a
+    /// connection with nothing to send (the common case after an ACK-only exchange)
+    /// costs two loads instead of a full pass through the send logic, and after a
+    /// segment, to leave the queue at once. It must stay a superset of every condition under which
     /// `next_segment` returns a segment or arms a timer:
     /// - SYN-SENT / SYN-RECEIVED: `need_syn`, or `ack_now` (the bare ACK);
     /// - synchronized states: `retransmit_una`, `probe_due`, a loss probe (`lp.send`),

@@ -61,13 +61,11 @@ impl Stack {
                 self.tx_queue.pop_front();
                 continue;
             };
-            if !conn.wants_output() {
-                // Nothing to send and nothing changed: leave the queue (speed: no pass
-                // through the send logic, no timer upkeep).
-                conn.in_tx_queue = false;
-                self.tx_queue.pop_front();
-                continue;
-            }
+            // Speed: no `wants_output` test first. A connection is queued only when it
+            // wanted output (`Stack::schedule`), and one that no longer does gets `false`
+            // from `next_segment` with nothing changed (its contract), and leaves the
+            // queue below: the test would only repeat, for every segment sent, what
+            // `next_segment` finds out anyway.
             let mut ctx = Ctx {
                 now: self.now,
                 cfg: &self.cfg,
