@@ -37,8 +37,14 @@ impl RttEstimator {
     /// The current RTO including exponential backoff, clamped to [min, max].
     pub(crate) fn rto(&self) -> Duration {
         // 2.4 clamps the computed value; 5.5 doubles the RTO that results.
+        let rto = self.base_rto.max(self.min);
+        if self.backoff == 0 {
+            // Speed: the usual case (asked on every data segment sent, for the PTO),
+            // without the multiplication and its overflow test.
+            return rto.min(self.max);
+        }
         let shift = self.backoff.min(20);
-        self.base_rto.max(self.min).saturating_mul(1u64 << shift).min(self.max)
+        rto.saturating_mul(1u64 << shift).min(self.max)
     }
 
     /// Take a sample (RFC 6298 2.2 and 2.3). Karn's rule is the caller's: only
