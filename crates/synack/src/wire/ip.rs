@@ -52,17 +52,6 @@ pub struct IpDatagram<'a> {
 ///
 /// Bytes beyond the IPv4 total length / IPv6 payload length are ignored.
 pub fn parse_ip(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
-    parse_ip_inline(bytes)
-}
-
-/// [`parse_ip`], inlined into its caller: the receive path's copy
-/// (`tcp::parse_unverified`).
-///
-/// Speed: out of line, the call and the datagram returned through memory cost about as
-/// much as the IPv4 parse itself; inlined, the fields stay in registers. IPv6 stays out
-/// of line (the longer and rarer case).
-#[inline(always)]
-pub(crate) fn parse_ip_inline(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     let first = *bytes.first().ok_or(WireError::Truncated)?;
     match first >> 4 {
         4 => parse_v4(bytes),
@@ -71,8 +60,10 @@ pub(crate) fn parse_ip_inline(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError>
     }
 }
 
+/// [`parse_ip`] of a datagram whose version nibble is 4. (Inlined into the receive
+/// path, `tcp::parse_unverified`.)
 #[inline(always)]
-fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
+pub(crate) fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     // Speed: the fixed header as an array, read at constant offsets without bounds
     // checks.
     let Some(fixed) = bytes.first_chunk::<IPV4_HEADER_LEN>() else {
