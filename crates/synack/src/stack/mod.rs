@@ -150,7 +150,7 @@ impl Stack {
             live_conns: 0,
             by_tuple: ConnTable::new(FlowKeys::new(&cfg.secret)),
             listeners: Vec::new(),
-            by_local: ListenerTable::new(FlowKeys::new(&cfg.secret)),
+            by_local: ListenerTable::new(),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
             sinks: Sinks {
