@@ -39,7 +39,7 @@ use std::cmp::Reverse;
 use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use table::{ConnTable, FlowKeys, ListenerTable};
+use table::{ConnTable, FlowKeys, HashedKey, ListenerTable};
 use twtable::TimeWaitTable;
 
 /// A slot of the connection slab.
@@ -525,11 +525,11 @@ impl Stack {
             .copied()
             .find(|a| a.is_ipv4() == remote.is_ipv4())
             .ok_or(Error::Usage(UsageError::NoLocalAddress))?;
-        let port = self.pick_port(local_ip, remote)?;
+        let (port, key) = self.pick_port(local_ip, remote)?;
         let local = SocketAddr::new(local_ip, port);
         check_endpoints(local, remote)?;
         // `pick_port` checked that the 4-tuple is free.
-        self.open_active(FourTuple { local, remote })
+        self.open_active(FourTuple { local, remote }, key)
     }
 
     /// Active OPEN from a chosen local endpoint (simultaneous open needs fixed ports on
@@ -543,16 +543,15 @@ impl Stack {
         self.advance(now);
         check_endpoints(local, remote)?;
         let tuple = FourTuple { local, remote };
-        if self.by_tuple.contains_key(&tuple)
-            || self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple))
-        {
+        let key = self.by_tuple.key(&tuple);
+        if self.by_tuple.lookup_hashed(key).is_some() || self.time_wait.contains_hashed(&tuple, &key) {
             return Err(UsageError::AddrInUse.into());
         }
-        self.open_active(tuple)
+        self.open_active(tuple, key)
     }
 
-    /// Active OPEN of a 4-tuple known to be free.
-    fn open_active(&mut self, tuple: FourTuple) -> Result<ConnId, Error> {
+    /// Active OPEN of a 4-tuple known to be free (`key` is its key in the tables).
+    fn open_active(&mut self, tuple: FourTuple, key: HashedKey) -> Result<ConnId, Error> {
         if self.live_conns >= self.cfg.max_connections {
             return Err(UsageError::ConnectionLimit.into());
         }
@@ -560,14 +559,15 @@ impl Stack {
         let mut conn = Conn::new(&self.cfg, tuple, iss);
         conn.need_syn = true;
         let id = self.alloc_slot(conn);
-        self.by_tuple.insert(tuple, id.index);
+        self.by_tuple.insert_hashed(key, id.index);
         self.app_trace(tuple, AppCall::Connect, 0);
         self.with_conn(id.index, |c, ctx| c.set_state(ctx, State::SynSent));
         self.schedule(id.index);
         Ok(id)
     }
 
-    fn pick_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Result<u16, Error> {
+    /// A free ephemeral port for (local_ip, remote), with the key of the 4-tuple.
+    fn pick_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Result<(u16, HashedKey), Error> {
         let (lo, hi) = self.cfg.ephemeral_ports;
         if lo == 0 || hi < lo {
             return Err(UsageError::PortsExhausted.into());
@@ -577,14 +577,13 @@ impl Stack {
         for i in 0..num {
             let port = lo + (offset.wrapping_add(self.port_counter).wrapping_add(i) % num) as u16;
             let tuple = FourTuple { local: SocketAddr::new(local_ip, port), remote };
-            // (Speed: the connection table remembers the hash it computed, and the
-            // TIME-WAIT table uses the same keys.)
-            if !self.by_tuple.contains_key(&tuple)
-                && !self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple))
-            {
+            // (Speed: the key is built and hashed once for both tables, which use the
+            // same keys, and for the insertion that follows.)
+            let key = self.by_tuple.key(&tuple);
+            if self.by_tuple.lookup_hashed(key).is_none() && !self.time_wait.contains_hashed(&tuple, &key) {
                 // RFC 6056 3.3.3: "next_ephemeral = next_ephemeral + 1" per connection.
                 self.port_counter = self.port_counter.wrapping_add(i + 1);
-                return Ok(port);
+                return Ok((port, key));
             }
         }
         Err(UsageError::PortsExhausted.into())

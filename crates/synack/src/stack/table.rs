@@ -253,6 +253,28 @@ pub(super) struct HashedKey {
     hash: u64,
 }
 
+impl HashedKey {
+    /// The keyed SipHash of the key (the TIME-WAIT table hashes with the same keys: see
+    /// `TimeWaitTable::contains_hashed`).
+    #[inline]
+    pub(super) fn sip(&self) -> u64 {
+        self.hash
+    }
+
+    /// The key.
+    #[inline]
+    pub(super) fn key(&self) -> &FlowKey {
+        &self.key
+    }
+
+    /// The key of `t`, hashed with `keys`.
+    #[cfg(test)]
+    pub(super) fn of(keys: &FlowKeys, t: &FourTuple) -> Self {
+        let key = FlowKey::tuple(t);
+        HashedKey { key, hash: keys.hash_key(&key) }
+    }
+}
+
 impl PartialEq for HashedKey {
     #[inline]
     fn eq(&self, o: &HashedKey) -> bool {
@@ -330,8 +352,12 @@ impl ConnTable {
     }
 
     /// The key of `t`, hashed (or the remembered one, if it is that key).
+    ///
+    /// Speed: a caller that needs the key for several steps (look up, check the
+    /// TIME-WAIT table, insert or remove) builds it once here and passes it on to the
+    /// `*_hashed` methods.
     #[inline]
-    fn hashed(&self, t: &FourTuple) -> HashedKey {
+    pub(super) fn key(&self, t: &FourTuple) -> HashedKey {
         let key = FlowKey::tuple(t);
         match self.last {
             Some((k, _)) if k.key == key => k,
@@ -346,7 +372,7 @@ impl ConnTable {
     }
 
     /// The slot of the connection with this 4-tuple, remembering the answer.
-    #[inline]
+    #[cfg(test)]
     pub(super) fn lookup(&mut self, t: &FourTuple) -> Option<u32> {
         self.lookup_key(FlowKey::tuple(t))
     }
@@ -375,29 +401,36 @@ impl ConnTable {
         v
     }
 
-    /// The keyed hash of `t`'s key: the remembered one if `t` is the last key handled
-    /// (speed: the TIME-WAIT table hashes with the same keys, so a 4-tuple just looked
-    /// up here is not hashed twice; see `TimeWaitTable::contains_hashed`).
+    /// [`ConnTable::lookup`] of a key from [`ConnTable::key`].
     #[inline]
-    pub(super) fn hash_of(&self, t: &FourTuple) -> u64 {
-        self.hashed(t).hash
-    }
-
-    /// Whether a connection has this 4-tuple (remembering the answer: a free 4-tuple
-    /// is typically inserted next).
-    pub(super) fn contains_key(&mut self, t: &FourTuple) -> bool {
-        self.lookup(t).is_some()
+    pub(super) fn lookup_hashed(&mut self, k: HashedKey) -> Option<u32> {
+        if let Some(v) = self.remembered(&k.key) {
+            return v;
+        }
+        let v = self.map.get(&k).copied();
+        self.last = Some((k, v));
+        v
     }
 
     pub(super) fn insert(&mut self, t: FourTuple, idx: u32) -> Option<u32> {
-        let k = self.hashed(&t);
+        let k = self.key(&t);
+        self.insert_hashed(k, idx)
+    }
+
+    /// [`ConnTable::insert`] of a key from [`ConnTable::key`].
+    pub(super) fn insert_hashed(&mut self, k: HashedKey, idx: u32) -> Option<u32> {
         self.last = Some((k, Some(idx)));
         self.map.insert(k, idx)
     }
 
     /// Remove the entry for `t` if it is slot `idx` (one lookup).
     pub(super) fn remove_if(&mut self, t: &FourTuple, idx: u32) {
-        let k = self.hashed(t);
+        let k = self.key(t);
+        self.remove_if_hashed(k, idx);
+    }
+
+    /// [`ConnTable::remove_if`] of a key from [`ConnTable::key`].
+    pub(super) fn remove_if_hashed(&mut self, k: HashedKey, idx: u32) {
         match self.remembered(&k.key) {
             // Known absent, or known to be another slot's.
             Some(None) => return,
