@@ -266,9 +266,17 @@ impl Stack {
     }
 
     fn free_slot(&mut self, idx: u32) {
+        self.free_slot_listed(idx, true);
+    }
+
+    /// [`Stack::free_slot`]; `listed` false when the caller has just removed the
+    /// connection from the connection table (speed: no second removal).
+    fn free_slot_listed(&mut self, idx: u32, listed: bool) {
         if let Some(slot) = self.slots.get_mut(idx as usize) {
             if let Some(conn) = slot.conn.take() {
-                self.by_tuple.remove_if(&conn.tuple, idx);
+                if listed {
+                    self.by_tuple.remove_if(&conn.tuple, idx);
+                }
                 // Only a connection still in TIME-WAIT can own a record (its state turns
                 // CLOSED when the record goes): skip the lookup for every other one.
                 if conn.state == State::TimeWait && !conn.app_closed {
@@ -312,7 +320,7 @@ impl Stack {
                 // Closing cancelled every timer of the connection: prune (`free_slot`
                 // does, when it releases the connection).
                 if release {
-                    self.free_slot(idx);
+                    self.free_slot_listed(idx, false);
                 } else {
                     self.prune_timers();
                 }

@@ -99,7 +99,7 @@ impl Stack {
         // The connection's timers are cancelled: prune the heap (`free_slot` does, when
         // it releases the connection).
         if release {
-            self.free_slot(idx);
+            self.free_slot_listed(idx, false);
         } else {
             self.prune_timers();
         }
