@@ -6,7 +6,7 @@ use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
 use super::{ListenerId, Stack};
 use crate::config::SynCookies;
-use crate::conn::{control_header, Conn, Control, MAX_CONTROL_QUEUE};
+use crate::conn::{control_header, Control, MAX_CONTROL_QUEUE};
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -292,7 +292,7 @@ impl Stack {
             // 2).
             iss = old + 65537;
         }
-        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
         conn.irs = hdr.seq;
@@ -302,7 +302,6 @@ impl Stack {
         conn.max_snd_wnd = conn.snd_wnd;
         conn.snd_wl1 = hdr.seq;
         conn.need_syn = true;
-        let id = self.alloc_slot(conn);
         self.by_tuple.insert_hashed(key, id.index);
         if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
             listener.embryonic += 1;

@@ -245,24 +245,28 @@ impl Stack {
         self.conn(id).map(|_| id.index)
     }
 
-    fn alloc_slot(&mut self, conn: Conn) -> ConnId {
+    /// A slot holding `Conn::new(&self.cfg, tuple, iss)`, and that connection.
+    ///
+    /// Speed: a spare box is reinitialised where it lies ([`Conn::reinit`]) rather than
+    /// overwritten with a connection built elsewhere (a copy of the whole struct).
+    fn alloc_slot(&mut self, tuple: FourTuple, iss: SeqNum) -> (ConnId, &mut Conn) {
         self.live_conns += 1;
         let boxed = match self.spare_conns.pop() {
             Some(mut b) => {
-                *b = conn;
+                b.reinit(&self.cfg, tuple, iss);
                 b
             }
-            None => Box::new(conn),
+            None => Box::new(Conn::new(&self.cfg, tuple, iss)),
         };
-        if let Some(idx) = self.free_slots.pop() {
+        let (id, slot) = if let Some(idx) = self.free_slots.pop() {
             let slot = &mut self.slots[idx as usize];
-            slot.conn = Some(boxed);
-            ConnId { index: idx, generation: slot.generation }
+            (ConnId { index: idx, generation: slot.generation }, slot)
         } else {
             let idx = self.slots.len() as u32;
-            self.slots.push(Slot { generation: 0, conn: Some(boxed) });
-            ConnId { index: idx, generation: 0 }
-        }
+            self.slots.push(Slot { generation: 0, conn: None });
+            (ConnId { index: idx, generation: 0 }, &mut self.slots[idx as usize])
+        };
+        (id, slot.conn.insert(boxed))
     }
 
     fn free_slot(&mut self, idx: u32) {
@@ -564,9 +568,8 @@ impl Stack {
             return Err(UsageError::ConnectionLimit.into());
         }
         let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
-        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        let (id, conn) = self.alloc_slot(tuple, iss);
         conn.need_syn = true;
-        let id = self.alloc_slot(conn);
         self.by_tuple.insert_hashed(key, id.index);
         self.app_trace(tuple, AppCall::Connect, 0);
         self.with_conn(id.index, |c, ctx| c.set_state(ctx, State::SynSent));
