@@ -132,6 +132,12 @@ pub struct Stack {
     /// [`Ctx`].
     sinks: Sinks,
     port_counter: u32,
+    /// The last RFC 6056 offset computed, with its (local address, remote endpoint).
+    ///
+    /// Speed: the offset is a pure function of these (and the secret), and a client
+    /// typically opens connection after connection to the same server: this saves the
+    /// keyed hash (and its code in the instruction cache) on each of them.
+    last_port_offset: Option<(IpAddr, SocketAddr, u32)>,
     /// SYN cookies (RFC 4987 3.6): the key and when the last one was sent.
     cookies: cookies::SynCookieJar,
 }
@@ -163,6 +169,7 @@ impl Stack {
                 spare: Vec::new(),
             },
             port_counter: 0,
+            last_port_offset: None,
             cookies: cookies::SynCookieJar::new(&cfg.secret),
             cfg,
         }
@@ -584,7 +591,14 @@ impl Stack {
             return Err(UsageError::PortsExhausted.into());
         }
         let num = u32::from(hi - lo) + 1;
-        let offset = port_offset(&self.keys, local_ip, remote);
+        let offset = match self.last_port_offset {
+            Some((ip, r, offset)) if ip == local_ip && r == remote => offset,
+            _ => {
+                let offset = port_offset(&self.keys, local_ip, remote);
+                self.last_port_offset = Some((local_ip, remote, offset));
+                offset
+            }
+        };
         for i in 0..num {
             let port = lo + (offset.wrapping_add(self.port_counter).wrapping_add(i) % num) as u16;
             let tuple = FourTuple { local: SocketAddr::new(local_ip, port), remote };
