@@ -6,7 +6,7 @@ use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
 use super::{ListenerId, Stack};
 use crate::config::SynCookies;
-use crate::conn::{control_header, Control, Outcome, MAX_CONTROL_QUEUE};
+use crate::conn::{control_header, Control, MAX_CONTROL_QUEUE};
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -157,12 +157,8 @@ impl Stack {
         }
         if let Some(idx) = conn {
             let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, hdr, pkt.payload));
-            match out {
-                // (Speed: most segments leave nothing for the stack to act on; this skips
-                // the call of `after_conn`, a large function, for them.)
-                Some(Outcome::None) => self.schedule(idx),
-                Some(out) => self.after_conn(idx, out),
-                None => {}
+            if let Some(out) = out {
+                self.after_conn(idx, out);
             }
             return;
         }

@@ -311,7 +311,20 @@ impl Stack {
 
     /// Act on what a connection reported, then queue it for output and re-arm its
     /// timer. Leaves the timer heap exact (see [`Stack::prune_timers`]).
+    ///
+    /// Speed: inlined for the common outcome (nothing to act on: schedule only); the
+    /// others go to [`Stack::after_conn_event`], out of line.
+    #[inline(always)]
     fn after_conn(&mut self, idx: u32, outcome: Outcome) {
+        match outcome {
+            Outcome::None => self.schedule(idx),
+            other => self.after_conn_event(idx, other),
+        }
+    }
+
+    /// [`Stack::after_conn`] for an outcome other than `Outcome::None`.
+    #[inline(never)]
+    fn after_conn_event(&mut self, idx: u32, outcome: Outcome) {
         match outcome {
             Outcome::None => self.schedule(idx),
             Outcome::Established => {
