@@ -682,8 +682,18 @@ impl Stack {
         call: AppCall,
         io: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
-        let idx = self.check(c)?;
-        let res = self.with_conn(idx, io).unwrap_or(Err(UsageError::UnknownConnection.into()));
+        // The handle's check and the borrow in one look at the slot (speed: the same
+        // test as `Stack::conn`, without a second lookup for `with_conn`).
+        let idx = c.index;
+        let res = match self.slots.get_mut(idx as usize) {
+            Some(Slot { generation, conn: Some(conn) })
+                if *generation == c.generation && !conn.app_closed =>
+            {
+                let mut ctx = Ctx { now: self.now, cfg: &self.cfg, id: c, sinks: &mut self.sinks };
+                io(conn, &mut ctx)
+            }
+            _ => return Err(UsageError::UnknownConnection.into()),
+        };
         if let Ok(n) = res {
             if self.cfg.trace {
                 let tuple = self.conn(c)?.tuple;
