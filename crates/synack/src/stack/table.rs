@@ -230,6 +230,15 @@ impl FlowKeys {
     /// setup and teardown (see the `churn_instr` benchmark's I1 misses).
     #[inline(never)]
     pub(super) fn hash_key(&self, key: &FlowKey) -> u64 {
+        if key.n == 2 {
+            // Speed: the two words of an IPv4 4-tuple, unrolled (what `hash_one` does,
+            // without its per-word buffering test).
+            let mut h = self.build_hasher();
+            h.compress(key.w[0]);
+            h.compress(key.w[1]);
+            h.len = 16;
+            return h.finish();
+        }
         self.hash_one(key)
     }
 }
@@ -609,6 +618,20 @@ mod tests {
                 ours.write_u64(w);
             }
             assert_eq!(ours.finish(), reference.finish(), "lead {lead}");
+        }
+    }
+
+    #[test]
+    fn hash_key_is_the_hash_of_the_key() {
+        let keys = FlowKeys::new(&[0x5a; 16]);
+        for (l, r) in [(v4([192, 0, 2, 1], 80), v4([192, 0, 2, 2], 5000)), (v6(1, 80), v6(2, 443))] {
+            for key in [
+                FlowKey::tuple(&FourTuple { local: l, remote: r }),
+                FlowKey::tuple(&FourTuple { local: l, remote: v6(9, 1) }),
+                FlowKey::local(&l),
+            ] {
+                assert_eq!(keys.hash_key(&key), keys.hash_one(key));
+            }
         }
     }
 
