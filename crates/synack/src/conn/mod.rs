@@ -322,6 +322,118 @@ impl Conn {
         }
     }
 
+    /// Make this (released) connection exactly what [`Conn::new`] returns, in place.
+    ///
+    /// Speed: the stack reuses the boxes of released connections; constructing a new
+    /// `Conn` and moving it into a box costs a copy of the whole struct (several hundred
+    /// bytes) and the drop of the old value, where this writes each field once where it
+    /// lies. The destructuring names every field, so a field added to `Conn` without
+    /// being set here does not compile, and a test checks that both give the same value.
+    pub(crate) fn reinit(&mut self, cfg: &Config, tuple: FourTuple, iss: SeqNum) {
+        let mss = cfg.announced_mss(tuple.remote.is_ipv6());
+        let rcv_wscale = match (cfg.window_scaling, cfg.window_shift) {
+            (false, _) => 0,
+            // RFC 7323 2.3: "the shift count MUST be limited to 14".
+            (true, Some(shift)) => shift.min(14),
+            (true, None) => window_shift(cfg.recv_buffer),
+        };
+        let Conn {
+            tuple: c_tuple,
+            state,
+            listener,
+            queued_for_accept,
+            iss: c_iss,
+            snd_una,
+            snd_nxt,
+            snd_next,
+            snd_wnd,
+            max_snd_wnd,
+            snd_wl1,
+            snd_wl2,
+            snd_wscale,
+            mss: c_mss,
+            irs,
+            rcv_nxt,
+            rcv_adv,
+            rcv_wscale: c_rcv_wscale,
+            ws_enabled,
+            peer_fin,
+            options,
+            tx,
+            rx,
+            fin,
+            app_closed,
+            need_syn,
+            syn_acked,
+            syn_timed_out,
+            syn_sent_count,
+            ack_now,
+            retransmit_una,
+            probe_due,
+            unacked_segments,
+            want_writable,
+            readable_raised,
+            rtt,
+            rtt_probe,
+            cc,
+            lp,
+            sack,
+            retries,
+            retransmissions,
+            timers,
+            heap_deadline,
+            in_tx_queue,
+            error,
+        } = self;
+        *c_tuple = tuple;
+        *state = State::Closed;
+        *listener = None;
+        *queued_for_accept = false;
+        *c_iss = iss;
+        *snd_una = iss;
+        *snd_nxt = iss;
+        *snd_next = iss;
+        *snd_wnd = 0;
+        *max_snd_wnd = 0;
+        *snd_wl1 = SeqNum(0);
+        *snd_wl2 = iss;
+        *snd_wscale = 0;
+        *c_mss = mss;
+        *irs = SeqNum(0);
+        *rcv_nxt = SeqNum(0);
+        *rcv_adv = SeqNum(0);
+        *c_rcv_wscale = rcv_wscale;
+        *ws_enabled = cfg.window_scaling;
+        *peer_fin = None;
+        *tx = Ring::new(cfg.send_buffer as usize);
+        *rx = RecvBuffer::new(recv_capacity(cfg), cfg.max_ooo_ranges);
+        *fin = None;
+        *app_closed = false;
+        *need_syn = false;
+        *syn_acked = false;
+        *syn_timed_out = false;
+        *syn_sent_count = 0;
+        *ack_now = false;
+        *retransmit_una = false;
+        *probe_due = false;
+        *unacked_segments = 0;
+        *want_writable = false;
+        *readable_raised = false;
+        *rtt = RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max);
+        *rtt_probe = None;
+        *cc =
+            Congestion::new(cfg.congestion_control, u32::from(mss), cfg.initial_window, cfg.limited_transmit);
+        *lp = probe::LossProbe::default();
+        *sack = None;
+        *retries = 0;
+        *retransmissions = 0;
+        *timers = Timers::default();
+        *heap_deadline = None;
+        *in_tx_queue = false;
+        *error = None;
+        *options = options::ConnOptions::new(cfg, &tuple);
+    }
+
     /// Give up the send and receive storage of a released connection: blocks of the
     /// minimum size go to `spare` (see [`Ring::release_into`]), the rest is freed.
     pub(crate) fn release_buffers(&mut self, spare: &mut Vec<Vec<u8>>) {
@@ -709,6 +821,51 @@ mod tests {
         assert_eq!(window_shift(65536), 1);
         assert_eq!(window_shift(256 * 1024), 3);
         assert_eq!(window_shift(u32::MAX), 14);
+    }
+
+    #[test]
+    fn reinit_gives_what_new_gives() {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+        let v4 = FourTuple {
+            local: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 40000),
+            remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 80),
+        };
+        let v6 = FourTuple {
+            local: SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 40001),
+            remote: SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)), 443),
+        };
+        let a = Config::default();
+        let b = Config {
+            window_scaling: true,
+            window_shift: Some(20),
+            sack: false,
+            timestamps: false,
+            send_buffer: 4096,
+            recv_buffer: 1 << 20,
+            ..Config::default()
+        };
+        for (c1, t1, c2, t2) in [(&a, v4, &b, v6), (&b, v6, &a, v4), (&a, v4, &a, v4)] {
+            let mut conn = Conn::new(c1, t1, SeqNum(1));
+            // A used connection: state, sequence space, flags, timers, buffers.
+            conn.state = State::TimeWait;
+            conn.listener = Some(ListenerId(3));
+            conn.queued_for_accept = true;
+            conn.snd_nxt = SeqNum(99);
+            conn.rcv_nxt = SeqNum(77);
+            conn.peer_fin = Some(SeqNum(76));
+            conn.fin = Some(SeqNum(98));
+            conn.app_closed = true;
+            conn.ack_now = true;
+            conn.syn_sent_count = 2;
+            conn.retries = 4;
+            conn.retransmissions = 5;
+            conn.heap_deadline = Some(Instant::from_millis(9));
+            conn.in_tx_queue = true;
+            conn.error = Some(ConnError::Reset);
+            conn.release_buffers(&mut Vec::new());
+            conn.reinit(c2, t2, SeqNum(7));
+            assert_eq!(format!("{conn:?}"), format!("{:?}", Conn::new(c2, t2, SeqNum(7))));
+        }
     }
 
     /// The control block is what an idle connection costs besides its buffers (the

@@ -46,7 +46,7 @@
 //! while the SYN queue is full.
 
 use super::{ConnId, ListenerId, Stack};
-use crate::conn::{control_header, Conn, Outcome};
+use crate::conn::{control_header, Outcome};
 use crate::isn::KeyedState;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -259,7 +259,7 @@ impl Stack {
         // is set to SEG.SEQ ... SND.NXT is set to ISS+1 and SND.UNA to ISS"), with the
         // SYN,ACK counted as sent; RCV.WND is the window that SYN,ACK announced.
         let window = self.cfg.recv_buffer.min(65535);
-        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
         conn.irs = irs;
@@ -272,7 +272,6 @@ impl Stack {
         conn.max_snd_wnd = conn.snd_wnd;
         conn.snd_wl1 = irs;
         conn.syn_sent_count = 1;
-        let id = self.alloc_slot(conn);
         self.by_tuple.insert(tuple, id.index);
         if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
             listener.embryonic += 1;

@@ -2,10 +2,11 @@
 //! 3.10.7.1 and 3.10.7.2.
 
 use super::cookies::CookieVerdict;
+use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
 use super::{ListenerId, Stack};
 use crate::config::SynCookies;
-use crate::conn::{control_header, Conn, Control, MAX_CONTROL_QUEUE};
+use crate::conn::{control_header, Control, MAX_CONTROL_QUEUE};
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -163,8 +164,10 @@ impl Stack {
         }
         let tuple = tuple_of(pkt);
         let mut iss_floor = None;
-        // (Speed: the lookup that found no connection left the hash in the table.)
-        if self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple)) {
+        // (Speed: the lookup that found no connection left the hash in the table; the
+        // key serves the TIME-WAIT check and a listener's insertion.)
+        let key = self.by_tuple.key(&tuple);
+        if self.time_wait.contains_hashed(&tuple, &key) {
             let verdict = self.time_wait_segment(tuple, hdr, pkt.payload.len());
             match verdict {
                 TimeWaitVerdict::Done => return,
@@ -172,7 +175,7 @@ impl Stack {
             }
         }
         match self.find_listener(&tuple) {
-            Some(l) => self.listen_segment(l, tuple, hdr, pkt.payload, iss_floor),
+            Some(l) => self.listen_segment(l, tuple, key, hdr, pkt.payload, iss_floor),
             None => self.closed_segment(tuple, hdr, pkt.payload.len()),
         }
     }
@@ -205,12 +208,14 @@ impl Stack {
         }
     }
 
-    /// RFC 9293 3.10.7.2, LISTEN. `iss_floor` is the SND.NXT of a previous incarnation
-    /// of the 4-tuple when the SYN reopens it from TIME-WAIT.
+    /// RFC 9293 3.10.7.2, LISTEN. `key` is the 4-tuple's key in the tables; `iss_floor`
+    /// is the SND.NXT of a previous incarnation of the 4-tuple when the SYN reopens it
+    /// from TIME-WAIT.
     fn listen_segment(
         &mut self,
         l: ListenerId,
         tuple: FourTuple,
+        key: HashedKey,
         hdr: &TcpHeader,
         payload: &[u8],
         iss_floor: Option<SeqNum>,
@@ -287,7 +292,7 @@ impl Stack {
             // 2).
             iss = old + 65537;
         }
-        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
         conn.irs = hdr.seq;
@@ -297,8 +302,7 @@ impl Stack {
         conn.max_snd_wnd = conn.snd_wnd;
         conn.snd_wl1 = hdr.seq;
         conn.need_syn = true;
-        let id = self.alloc_slot(conn);
-        self.by_tuple.insert(tuple, id.index);
+        self.by_tuple.insert_hashed(key, id.index);
         if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
             listener.embryonic += 1;
         }

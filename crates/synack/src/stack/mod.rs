@@ -39,7 +39,7 @@ use std::cmp::Reverse;
 use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use table::{ConnTable, FlowKeys, ListenerTable};
+use table::{ConnTable, FlowKeys, HashedKey, ListenerTable};
 use twtable::TimeWaitTable;
 
 /// A slot of the connection slab.
@@ -132,6 +132,12 @@ pub struct Stack {
     /// [`Ctx`].
     sinks: Sinks,
     port_counter: u32,
+    /// The last RFC 6056 offset computed, with its (local address, remote endpoint).
+    ///
+    /// Speed: the offset is a pure function of these (and the secret), and a client
+    /// typically opens connection after connection to the same server: this saves the
+    /// keyed hash (and its code in the instruction cache) on each of them.
+    last_port_offset: Option<(IpAddr, SocketAddr, u32)>,
     /// SYN cookies (RFC 4987 3.6): the key and when the last one was sent.
     cookies: cookies::SynCookieJar,
 }
@@ -150,7 +156,7 @@ impl Stack {
             live_conns: 0,
             by_tuple: ConnTable::new(FlowKeys::new(&cfg.secret)),
             listeners: Vec::new(),
-            by_local: ListenerTable::new(FlowKeys::new(&cfg.secret)),
+            by_local: ListenerTable::new(),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
             sinks: Sinks {
@@ -163,6 +169,7 @@ impl Stack {
                 spare: Vec::new(),
             },
             port_counter: 0,
+            last_port_offset: None,
             cookies: cookies::SynCookieJar::new(&cfg.secret),
             cfg,
         }
@@ -245,30 +252,42 @@ impl Stack {
         self.conn(id).map(|_| id.index)
     }
 
-    fn alloc_slot(&mut self, conn: Conn) -> ConnId {
+    /// A slot holding `Conn::new(&self.cfg, tuple, iss)`, and that connection.
+    ///
+    /// Speed: a spare box is reinitialised where it lies ([`Conn::reinit`]) rather than
+    /// overwritten with a connection built elsewhere (a copy of the whole struct).
+    fn alloc_slot(&mut self, tuple: FourTuple, iss: SeqNum) -> (ConnId, &mut Conn) {
         self.live_conns += 1;
         let boxed = match self.spare_conns.pop() {
             Some(mut b) => {
-                *b = conn;
+                b.reinit(&self.cfg, tuple, iss);
                 b
             }
-            None => Box::new(conn),
+            None => Box::new(Conn::new(&self.cfg, tuple, iss)),
         };
-        if let Some(idx) = self.free_slots.pop() {
+        let (id, slot) = if let Some(idx) = self.free_slots.pop() {
             let slot = &mut self.slots[idx as usize];
-            slot.conn = Some(boxed);
-            ConnId { index: idx, generation: slot.generation }
+            (ConnId { index: idx, generation: slot.generation }, slot)
         } else {
             let idx = self.slots.len() as u32;
-            self.slots.push(Slot { generation: 0, conn: Some(boxed) });
-            ConnId { index: idx, generation: 0 }
-        }
+            self.slots.push(Slot { generation: 0, conn: None });
+            (ConnId { index: idx, generation: 0 }, &mut self.slots[idx as usize])
+        };
+        (id, slot.conn.insert(boxed))
     }
 
     fn free_slot(&mut self, idx: u32) {
+        self.free_slot_listed(idx, true);
+    }
+
+    /// [`Stack::free_slot`]; `listed` false when the caller has just removed the
+    /// connection from the connection table (speed: no second removal).
+    fn free_slot_listed(&mut self, idx: u32, listed: bool) {
         if let Some(slot) = self.slots.get_mut(idx as usize) {
             if let Some(conn) = slot.conn.take() {
-                self.by_tuple.remove_if(&conn.tuple, idx);
+                if listed {
+                    self.by_tuple.remove_if(&conn.tuple, idx);
+                }
                 // Only a connection still in TIME-WAIT can own a record (its state turns
                 // CLOSED when the record goes): skip the lookup for every other one.
                 if conn.state == State::TimeWait && !conn.app_closed {
@@ -292,7 +311,20 @@ impl Stack {
 
     /// Act on what a connection reported, then queue it for output and re-arm its
     /// timer. Leaves the timer heap exact (see [`Stack::prune_timers`]).
+    ///
+    /// Speed: inlined for the common outcome (nothing to act on: schedule only); the
+    /// others go to [`Stack::after_conn_event`], out of line.
+    #[inline(always)]
     fn after_conn(&mut self, idx: u32, outcome: Outcome) {
+        match outcome {
+            Outcome::None => self.schedule(idx),
+            other => self.after_conn_event(idx, other),
+        }
+    }
+
+    /// [`Stack::after_conn`] for an outcome other than `Outcome::None`.
+    #[inline(never)]
+    fn after_conn_event(&mut self, idx: u32, outcome: Outcome) {
         match outcome {
             Outcome::None => self.schedule(idx),
             Outcome::Established => {
@@ -312,7 +344,7 @@ impl Stack {
                 // Closing cancelled every timer of the connection: prune (`free_slot`
                 // does, when it releases the connection).
                 if release {
-                    self.free_slot(idx);
+                    self.free_slot_listed(idx, false);
                 } else {
                     self.prune_timers();
                 }
@@ -525,11 +557,11 @@ impl Stack {
             .copied()
             .find(|a| a.is_ipv4() == remote.is_ipv4())
             .ok_or(Error::Usage(UsageError::NoLocalAddress))?;
-        let port = self.pick_port(local_ip, remote)?;
+        let (port, key) = self.pick_port(local_ip, remote)?;
         let local = SocketAddr::new(local_ip, port);
         check_endpoints(local, remote)?;
         // `pick_port` checked that the 4-tuple is free.
-        self.open_active(FourTuple { local, remote })
+        self.open_active(FourTuple { local, remote }, key)
     }
 
     /// Active OPEN from a chosen local endpoint (simultaneous open needs fixed ports on
@@ -543,48 +575,53 @@ impl Stack {
         self.advance(now);
         check_endpoints(local, remote)?;
         let tuple = FourTuple { local, remote };
-        if self.by_tuple.contains_key(&tuple)
-            || self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple))
-        {
+        let key = self.by_tuple.key(&tuple);
+        if self.by_tuple.lookup_hashed(key).is_some() || self.time_wait.contains_hashed(&tuple, &key) {
             return Err(UsageError::AddrInUse.into());
         }
-        self.open_active(tuple)
+        self.open_active(tuple, key)
     }
 
-    /// Active OPEN of a 4-tuple known to be free.
-    fn open_active(&mut self, tuple: FourTuple) -> Result<ConnId, Error> {
+    /// Active OPEN of a 4-tuple known to be free (`key` is its key in the tables).
+    fn open_active(&mut self, tuple: FourTuple, key: HashedKey) -> Result<ConnId, Error> {
         if self.live_conns >= self.cfg.max_connections {
             return Err(UsageError::ConnectionLimit.into());
         }
         let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
-        let mut conn = Conn::new(&self.cfg, tuple, iss);
+        let (id, conn) = self.alloc_slot(tuple, iss);
         conn.need_syn = true;
-        let id = self.alloc_slot(conn);
-        self.by_tuple.insert(tuple, id.index);
+        self.by_tuple.insert_hashed(key, id.index);
         self.app_trace(tuple, AppCall::Connect, 0);
         self.with_conn(id.index, |c, ctx| c.set_state(ctx, State::SynSent));
         self.schedule(id.index);
         Ok(id)
     }
 
-    fn pick_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Result<u16, Error> {
+    /// A free ephemeral port for (local_ip, remote), with the key of the 4-tuple.
+    fn pick_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Result<(u16, HashedKey), Error> {
         let (lo, hi) = self.cfg.ephemeral_ports;
         if lo == 0 || hi < lo {
             return Err(UsageError::PortsExhausted.into());
         }
         let num = u32::from(hi - lo) + 1;
-        let offset = port_offset(&self.keys, local_ip, remote);
+        let offset = match self.last_port_offset {
+            Some((ip, r, offset)) if ip == local_ip && r == remote => offset,
+            _ => {
+                let offset = port_offset(&self.keys, local_ip, remote);
+                self.last_port_offset = Some((local_ip, remote, offset));
+                offset
+            }
+        };
         for i in 0..num {
             let port = lo + (offset.wrapping_add(self.port_counter).wrapping_add(i) % num) as u16;
             let tuple = FourTuple { local: SocketAddr::new(local_ip, port), remote };
-            // (Speed: the connection table remembers the hash it computed, and the
-            // TIME-WAIT table uses the same keys.)
-            if !self.by_tuple.contains_key(&tuple)
-                && !self.time_wait.contains_hashed(&tuple, self.by_tuple.hash_of(&tuple))
-            {
+            // (Speed: the key is built and hashed once for both tables, which use the
+            // same keys, and for the insertion that follows.)
+            let key = self.by_tuple.key(&tuple);
+            if self.by_tuple.lookup_hashed(key).is_none() && !self.time_wait.contains_hashed(&tuple, &key) {
                 // RFC 6056 3.3.3: "next_ephemeral = next_ephemeral + 1" per connection.
                 self.port_counter = self.port_counter.wrapping_add(i + 1);
-                return Ok(port);
+                return Ok((port, key));
             }
         }
         Err(UsageError::PortsExhausted.into())
@@ -645,8 +682,18 @@ impl Stack {
         call: AppCall,
         io: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
-        let idx = self.check(c)?;
-        let res = self.with_conn(idx, io).unwrap_or(Err(UsageError::UnknownConnection.into()));
+        // The handle's check and the borrow in one look at the slot (speed: the same
+        // test as `Stack::conn`, without a second lookup for `with_conn`).
+        let idx = c.index;
+        let res = match self.slots.get_mut(idx as usize) {
+            Some(Slot { generation, conn: Some(conn) })
+                if *generation == c.generation && !conn.app_closed =>
+            {
+                let mut ctx = Ctx { now: self.now, cfg: &self.cfg, id: c, sinks: &mut self.sinks };
+                io(conn, &mut ctx)
+            }
+            _ => return Err(UsageError::UnknownConnection.into()),
+        };
         if let Ok(n) = res {
             if self.cfg.trace {
                 let tuple = self.conn(c)?.tuple;

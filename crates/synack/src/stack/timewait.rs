@@ -63,7 +63,9 @@ impl Stack {
         let ack_due = conn.ack_now;
         conn.ack_now = false;
         let release = conn.app_closed;
-        self.by_tuple.remove_if(&tuple, idx);
+        // (Speed: one key for the removal here and the insertion below.)
+        let key = self.by_tuple.key(&tuple);
+        self.by_tuple.remove_if_hashed(key, idx);
         if ack_due {
             // The ACK of the peer's FIN.
             let mut h = control_header(&tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
@@ -87,8 +89,7 @@ impl Stack {
         // RFC 9293 3.6.1: "When a connection is closed actively, it MUST linger in the
         // TIME-WAIT state for a time 2xMSL (Maximum Segment Lifetime) (MUST-13)." Every
         // deadline is now + 2×MSL, so the record joins the back of the FIFO.
-        let hash = self.by_tuple.hash_of(&tuple);
-        self.time_wait.insert_hashed(tuple, hash, record, owner);
+        self.time_wait.insert_hashed(tuple, &key, record, owner);
         self.trace(TraceEvent::Timer {
             conn: tuple,
             timer: TimerKind::TimeWait,
@@ -98,7 +99,7 @@ impl Stack {
         // The connection's timers are cancelled: prune the heap (`free_slot` does, when
         // it releases the connection).
         if release {
-            self.free_slot(idx);
+            self.free_slot_listed(idx, false);
         } else {
             self.prune_timers();
         }

@@ -31,7 +31,7 @@
 //! application still holds): owned records are rare and each has a whole connection
 //! behind it, so they are listed in a separate map.
 
-use super::table::{FlowKey, FlowKeys, TupleMap};
+use super::table::{FlowKey, FlowKeys, HashedKey, TupleMap};
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use crate::trace::FourTuple;
@@ -352,17 +352,18 @@ impl TimeWaitTable {
         self.find(t).is_some()
     }
 
-    /// [`TimeWaitTable::contains`] given the keyed SipHash of `t`'s [`FlowKey`] with this
-    /// table's keys (speed: the connection table computed it already, with the same
-    /// keys: `ConnTable::hash_of`).
-    pub(super) fn contains_hashed(&self, t: &FourTuple, hash: u64) -> bool {
+    /// [`TimeWaitTable::contains`] given `t`'s key and its keyed SipHash with this
+    /// table's keys (speed: the connection table computed both already, with the same
+    /// keys: `ConnTable::key`).
+    pub(super) fn contains_hashed(&self, t: &FourTuple, k: &HashedKey) -> bool {
         if self.live == 0 {
             return false;
         }
-        let key = FlowKey::tuple(t);
-        let hash = index_hash(hash);
-        debug_assert_eq!(hash, Self::hash(&self.keys, &key), "a hash with other keys");
-        self.find_hashed(t, &key, hash).is_some()
+        let key = k.key();
+        debug_assert!(*key == FlowKey::tuple(t), "the key of another 4-tuple");
+        let hash = index_hash(k.sip());
+        debug_assert_eq!(hash, Self::hash(&self.keys, key), "a hash with other keys");
+        self.find_hashed(t, key, hash).is_some()
     }
 
     /// The record of `t`, with the 4-tuple as it was inserted.
@@ -397,21 +398,28 @@ impl TimeWaitTable {
     /// every other's (see the module documentation).
     #[cfg(test)]
     pub(super) fn insert(&mut self, t: FourTuple, rec: TimeWaitRecord, owner: Option<u32>) {
-        let hash = self.keys.hash_key(&FlowKey::tuple(&t));
-        self.insert_hashed(t, hash, rec, owner);
+        let k = HashedKey::of(&self.keys, &t);
+        self.insert_hashed(t, &k, rec, owner);
     }
 
     /// Add the record of `t`, replacing any, at the back (its deadline must be at least
-    /// every other's), given the keyed SipHash of `t`'s [`FlowKey`] with this table's
-    /// keys (speed: the connection table just removed `t`, and remembers its hash:
-    /// `ConnTable::hash_of`).
-    pub(super) fn insert_hashed(&mut self, t: FourTuple, hash: u64, rec: TimeWaitRecord, owner: Option<u32>) {
-        let key = FlowKey::tuple(&t);
+    /// every other's), given `t`'s key and its keyed SipHash with this table's keys
+    /// (speed: the connection table just removed `t`, with the same keys:
+    /// `ConnTable::key`).
+    pub(super) fn insert_hashed(
+        &mut self,
+        t: FourTuple,
+        k: &HashedKey,
+        rec: TimeWaitRecord,
+        owner: Option<u32>,
+    ) {
+        let key = k.key();
+        debug_assert!(*key == FlowKey::tuple(&t), "the key of another 4-tuple");
         let v4 = pack_v4(&t);
-        let hash = index_hash(hash);
-        debug_assert_eq!(hash, Self::hash(&self.keys, &key), "a hash with other keys");
+        let hash = index_hash(k.sip());
+        debug_assert_eq!(hash, Self::hash(&self.keys, key), "a hash with other keys");
         let ring = &self.ring;
-        if let Ok(found) = self.index.find_entry(hash, |&s| ring.matches(s, &key, v4)) {
+        if let Ok(found) = self.index.find_entry(hash, |&s| ring.matches(s, key, v4)) {
             let seq = found.remove().0;
             self.bury(seq);
         }
