@@ -142,9 +142,14 @@ impl Ring {
     fn put(&mut self, pos: usize, data: &[u8]) {
         let end = pos + data.len();
         let written = self.buf.len();
-        if end <= written {
+        if pos == written {
+            // Speed: appending to the part written so far (every write on a ring's first
+            // lap: a short connection's only one) is one copy, without the empty copy
+            // (a call of `memcpy`) the split below would make first.
+            self.buf.extend_from_slice(data);
+        } else if end <= written {
             self.buf[pos..end].copy_from_slice(data);
-        } else if pos <= written {
+        } else if pos < written {
             let (old, new) = data.split_at(written - pos);
             self.buf[pos..].copy_from_slice(old);
             // Within the capacity (`size`): no reallocation.
