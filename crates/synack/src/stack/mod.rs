@@ -36,7 +36,6 @@ use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{AppCall, FourTuple, TimerKind, TraceEvent, TraceRecord};
 use std::cmp::Reverse;
-use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use table::{ConnTable, FlowKeys, HashedKey, ListenerTable};
@@ -405,21 +404,24 @@ impl Stack {
     /// after anything that may have moved a connection's deadline later or released a
     /// connection; the TIME-WAIT records keep their own deadlines, always exact
     /// ([`TimeWaitTable::next_deadline`]).
+    ///
+    /// Speed: the top is read with `peek`, and `peek_mut` taken only to move a postponed
+    /// entry: a `PeekMut` runs its (out-of-line) drop on every path, even the common
+    /// one where the top is live and nothing changes.
     pub(super) fn prune_timers(&mut self) {
-        while let Some(mut top) = self.timers.peek_mut() {
-            let Reverse((t, idx, generation)) = *top;
+        while let Some(&Reverse((t, idx, generation))) = self.timers.peek() {
             let conn = self
                 .slots
                 .get_mut(idx as usize)
                 .filter(|s| s.generation == generation)
                 .and_then(|s| s.conn.as_deref_mut());
             let Some(conn) = conn else {
-                PeekMut::pop(top);
+                self.timers.pop();
                 continue;
             };
             if conn.heap_deadline != Some(t) {
                 // A superseded entry: the connection's live entry is another one.
-                PeekMut::pop(top);
+                self.timers.pop();
                 continue;
             }
             match conn.deadline() {
@@ -428,11 +430,13 @@ impl Stack {
                     // Postponed (or, defensively, brought forward): the entry moves to
                     // `d` in place, one sift instead of a pop and a push.
                     conn.heap_deadline = Some(d);
-                    *top = Reverse((d, idx, generation));
+                    if let Some(mut top) = self.timers.peek_mut() {
+                        *top = Reverse((d, idx, generation));
+                    }
                 }
                 None => {
                     conn.heap_deadline = None;
-                    PeekMut::pop(top);
+                    self.timers.pop();
                 }
             }
         }
