@@ -442,6 +442,8 @@ impl Stack {
         }
     }
 
+    /// A passively opened connection reached ESTABLISHED: into its listener's accept
+    /// queue. The caller ([`Stack::after_conn_event`]) schedules it afterwards.
     fn on_established(&mut self, idx: u32) {
         let Some(slot) = self.slots.get_mut(idx as usize) else { return };
         let generation = slot.generation;
@@ -457,7 +459,7 @@ impl Stack {
                 listener.embryonic = listener.embryonic.saturating_sub(1);
                 listener.accept_queue.push_back(id);
                 self.sinks.events.push_back(Event::Accepted { listener: l, conn: id });
-                self.schedule(idx);
+                // (Its caller schedules the connection: speed, not twice.)
             }
             None => {
                 // The listener was closed meanwhile: nobody will accept this one.
