@@ -696,12 +696,15 @@ impl Stack {
         // The handle's check and the borrow in one look at the slot (speed: the same
         // test as `Stack::conn`, without a second lookup for `with_conn`).
         let idx = c.index;
-        let res = match self.slots.get_mut(idx as usize) {
+        let (res, nothing_to_read) = match self.slots.get_mut(idx as usize) {
             Some(Slot { generation, conn: Some(conn) })
                 if *generation == c.generation && !conn.app_closed =>
             {
+                // RECEIVE with nothing readable answers (end of stream, would block, the
+                // error) without touching what output or timers depend on.
+                let nothing_to_read = call == AppCall::Recv && conn.rx.readable() == 0;
                 let mut ctx = Ctx { now: self.now, cfg: &self.cfg, id: c, sinks: &mut self.sinks };
-                io(conn, &mut ctx)
+                (io(conn, &mut ctx), nothing_to_read)
             }
             _ => return Err(UsageError::UnknownConnection.into()),
         };
@@ -710,7 +713,11 @@ impl Stack {
                 let tuple = self.conn(c)?.tuple;
                 self.app_trace(tuple, call, n);
             }
-            self.schedule(idx);
+            // Speed: a RECEIVE that found nothing to read (its `Ok(0)` at the end of the
+            // stream) changed nothing to schedule.
+            if !nothing_to_read {
+                self.schedule(idx);
+            }
         }
         res
     }
