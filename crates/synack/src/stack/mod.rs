@@ -741,7 +741,8 @@ impl Stack {
     /// is received after CLOSE is called, its TCP SHOULD send a RST to show that data
     /// was lost (SHLD-3)").
     pub fn close(&mut self, c: ConnId) -> Result<(), Error> {
-        let idx = self.check(c)?;
+        // (The handle is checked by `Stack::conn` just below.)
+        let idx = c.index;
         let (tuple, state, unread) = {
             let conn = self.conn(c)?;
             (conn.tuple, conn.state, conn.rx.readable())
