@@ -15,14 +15,6 @@ use crate::state::State;
 use crate::time::Duration;
 use crate::wire::TcpHeader;
 
-/// "WCDelAckT stands for worst case delayed ACK timer" (RFC 8985 7.2), added to the PTO
-/// when only one segment is in flight and the receiver may be holding its ACK back.
-const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
-
-/// A floor under 2×SRTT on very short paths, so that a probe does not race ACKs that
-/// are merely scheduled late by the host (Linux uses 10 ms as well).
-const MIN_PTO: Duration = Duration::from_millis(10);
-
 /// The loss-probe state of one sender.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct LossProbe {
@@ -57,14 +49,10 @@ impl Conn {
         {
             return None;
         }
-        let srtt = self.rtt.srtt()?;
         // "If FlightSize is equal to one segment ... PTO = 2*SRTT + WCDelAckT; otherwise
-        // PTO = 2*SRTT", and "PTO = min(PTO, RTO)".
-        let mut pto = srtt.saturating_mul(2).max(MIN_PTO);
-        if self.flight() <= u32::from(self.mss) {
-            pto = pto.saturating_add(WORST_CASE_DELAYED_ACK);
-        }
-        Some(pto.min(self.rtt.rto()))
+        // PTO = 2*SRTT", and "PTO = min(PTO, RTO)" - both precomputed by the estimator
+        // (speed: they change only with a sample or a backoff).
+        self.rtt.pto(self.flight() <= u32::from(self.mss))
     }
 
     /// Start the retransmission timer - as a PTO where a probe is allowed - when it is
