@@ -59,6 +59,11 @@ impl Conn {
     fn window_field(&mut self) -> u16 {
         let actual = self.rcv_wnd();
         let current = self.rcv_adv.since(self.rcv_nxt);
+        if actual == current {
+            // Speed: the usual case on a sender (nothing received since the last
+            // segment); both choices below are then `current`, and so is the edge.
+            return self.window_field_of(current);
+        }
         let threshold = (self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss));
         // Receiver SWS avoidance exists to stop a sender from filling the window in
         // small segments: "The solution to receiver SWS is to avoid advancing the right
@@ -73,6 +78,12 @@ impl Conn {
         } else {
             current
         };
+        self.window_field_of(wnd)
+    }
+
+    /// The window field announcing `wnd`, the advertised right edge moved up to it.
+    #[inline(always)]
+    fn window_field_of(&mut self, wnd: u32) -> u16 {
         let field = (wnd >> self.rcv_wscale).min(65535);
         let edge = self.rcv_nxt + (field << self.rcv_wscale);
         if self.rcv_adv.lt(edge) {
