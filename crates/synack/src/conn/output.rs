@@ -137,13 +137,15 @@ impl Conn {
             State::Closed | State::Listen | State::TimeWait => false,
             State::SynSent | State::SynReceived => self.need_syn || self.ack_now,
             _ => {
-                self.ack_now
+                // Speed: unsent data first, the answer in a bulk transfer after every
+                // segment but a burst's last (all the tests are plain reads, in any order).
+                self.snd_next.lt(self.snd_una + self.tx.len() as u32)
+                    || self.ack_now
                     || self.retransmit_una
                     || self.probe_due
                     || self.lp.send
                     || self.sack_hole_due()
                     || self.rx.dup_acks_owed() > 0
-                    || self.snd_next.lt(self.snd_una + self.tx.len() as u32)
                     || self.fin.is_some_and(|f| self.snd_next.le(f))
             }
         }
