@@ -69,7 +69,8 @@ impl Congestion {
     /// segments are transmitted." (The caller also applies the receiver's window.)
     #[inline]
     pub(crate) fn send_window(&self) -> u32 {
-        if self.limited_transmit && self.dupacks > 0 && !self.in_recovery() {
+        // (Speed: the duplicate-ACK count first, zero on nearly every call.)
+        if self.dupacks > 0 && self.limited_transmit && !self.in_recovery() {
             self.cwnd.saturating_add(self.dupacks.min(2) * self.mss)
         } else {
             self.cwnd

@@ -97,7 +97,9 @@ impl Conn {
             || self.app_closed
             || self.rx.has_gaps()
             || payload.len() > self.rcv_wnd() as usize
-            || self.advertised_window() == 0
+            // Speed: RCV.WND (`advertised_window`) is at least RCV.ADV - RCV.NXT, so it
+            // can be zero only when the advertised edge is RCV.NXT.
+            || (self.rcv_adv == self.rcv_nxt && self.advertised_window() == 0)
         {
             return false;
         }

@@ -59,6 +59,11 @@ impl Conn {
     fn window_field(&mut self) -> u16 {
         let actual = self.rcv_wnd();
         let current = self.rcv_adv.since(self.rcv_nxt);
+        if actual == current {
+            // Speed: the usual case on a sender (nothing received since the last
+            // segment); both choices below are then `current`, and so is the edge.
+            return self.window_field_of(current);
+        }
         let threshold = (self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss));
         // Receiver SWS avoidance exists to stop a sender from filling the window in
         // small segments: "The solution to receiver SWS is to avoid advancing the right
@@ -73,6 +78,12 @@ impl Conn {
         } else {
             current
         };
+        self.window_field_of(wnd)
+    }
+
+    /// The window field announcing `wnd`, the advertised right edge moved up to it.
+    #[inline(always)]
+    fn window_field_of(&mut self, wnd: u32) -> u16 {
         let field = (wnd >> self.rcv_wscale).min(65535);
         let edge = self.rcv_nxt + (field << self.rcv_wscale);
         if self.rcv_adv.lt(edge) {
@@ -126,13 +137,15 @@ impl Conn {
             State::Closed | State::Listen | State::TimeWait => false,
             State::SynSent | State::SynReceived => self.need_syn || self.ack_now,
             _ => {
-                self.ack_now
+                // Speed: unsent data first, the answer in a bulk transfer after every
+                // segment but a burst's last (all the tests are plain reads, in any order).
+                self.snd_next.lt(self.snd_una + self.tx.len() as u32)
+                    || self.ack_now
                     || self.retransmit_una
                     || self.probe_due
                     || self.lp.send
                     || self.sack_hole_due()
                     || self.rx.dup_acks_owed() > 0
-                    || self.snd_next.lt(self.snd_una + self.tx.len() as u32)
                     || self.fin.is_some_and(|f| self.snd_next.le(f))
             }
         }
@@ -352,7 +365,8 @@ impl Conn {
         // RFC 6298 5.1: "if the timer is not running, start it running" - and RFC 8985
         // 7.2: "start or restart a loss probe PTO timer after transmitting new data", so
         // that the PTO counts from the last transmission.
-        self.arm_retransmission_timer_inline(ctx, self.lp.armed && !retransmit);
+        // (Data is sent in the synchronized states alone: `next_data`.)
+        self.arm_retransmission_timer_inline(ctx, self.lp.armed && !retransmit, true);
         if self.timers.persist.is_some() {
             self.cancel_timer(ctx, TimerKind::Persist);
         }

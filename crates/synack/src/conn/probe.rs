@@ -15,14 +15,6 @@ use crate::state::State;
 use crate::time::Duration;
 use crate::wire::TcpHeader;
 
-/// "WCDelAckT stands for worst case delayed ACK timer" (RFC 8985 7.2), added to the PTO
-/// when only one segment is in flight and the receiver may be holding its ACK back.
-const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
-
-/// A floor under 2×SRTT on very short paths, so that a probe does not race ACKs that
-/// are merely scheduled late by the host (Linux uses 10 ms as well).
-const MIN_PTO: Duration = Duration::from_millis(10);
-
 /// The loss-probe state of one sender.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct LossProbe {
@@ -49,38 +41,47 @@ impl Conn {
     // Speed: on every data segment sent (through `arm_retransmission_timer`).
     #[inline(always)]
     pub(super) fn probe_timeout(&self, ctx: &Ctx<'_>) -> Option<Duration> {
+        self.probe_timeout_in(ctx, false)
+    }
+
+    /// [`Conn::probe_timeout`]; `synchronized` when the caller knows the state is
+    /// neither SYN-SENT nor SYN-RECEIVED (speed: the data path's test is a constant).
+    #[inline(always)]
+    fn probe_timeout_in(&self, ctx: &Ctx<'_>, synchronized: bool) -> Option<Duration> {
         if !ctx.cfg.tail_loss_probe
-            || matches!(self.state, State::SynSent | State::SynReceived)
+            || (!synchronized && matches!(self.state, State::SynSent | State::SynReceived))
             || self.lp.end.is_some()
             || self.lp.rto_recover.is_some()
             || self.cc.in_recovery()
         {
             return None;
         }
-        let srtt = self.rtt.srtt()?;
         // "If FlightSize is equal to one segment ... PTO = 2*SRTT + WCDelAckT; otherwise
-        // PTO = 2*SRTT", and "PTO = min(PTO, RTO)".
-        let mut pto = srtt.saturating_mul(2).max(MIN_PTO);
-        if self.flight() <= u32::from(self.mss) {
-            pto = pto.saturating_add(WORST_CASE_DELAYED_ACK);
-        }
-        Some(pto.min(self.rtt.rto()))
+        // PTO = 2*SRTT", and "PTO = min(PTO, RTO)" - both precomputed by the estimator
+        // (speed: they change only with a sample or a backoff).
+        self.rtt.pto(self.flight() <= u32::from(self.mss))
     }
 
     /// Start the retransmission timer - as a PTO where a probe is allowed - when it is
     /// not running, or always when `restart` (RFC 6298 5.1 and 5.3; RFC 8985 7.2).
     pub(super) fn arm_retransmission_timer(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
-        self.arm_retransmission_timer_inline(ctx, restart);
+        self.arm_retransmission_timer_inline(ctx, restart, false);
     }
 
     /// [`Conn::arm_retransmission_timer`], inlined where every data segment sent calls
     /// it (speed).
+    /// `synchronized` as for [`Conn::probe_timeout_in`].
     #[inline(always)]
-    pub(super) fn arm_retransmission_timer_inline(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
+    pub(super) fn arm_retransmission_timer_inline(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        restart: bool,
+        synchronized: bool,
+    ) {
         if !restart && self.timers.rto.is_some() {
             return;
         }
-        let (delay, probe) = match self.probe_timeout(ctx) {
+        let (delay, probe) = match self.probe_timeout_in(ctx, synchronized) {
             Some(pto) => (pto, true),
             None => (self.rtt.rto(), false),
         };

@@ -139,7 +139,12 @@ pub fn copy_with_checksum(dst: &mut [u8], src: &[u8], initial: u32) -> u32 {
 }
 
 /// The pseudo-header sum of [`pseudo_header_sum`], unfolded (below 2^36).
-#[inline]
+///
+/// Speed: always inlined. Left to the compiler it stayed a call on both the receive
+/// path (`parse_unverified`) and the send path (`emit_two`), each passing the two
+/// addresses through memory and matching their families again, where the caller has
+/// just matched them.
+#[inline(always)]
 pub(crate) fn pseudo_header_sum64(src: IpAddr, dst: IpAddr, protocol: u8, len: u32) -> u64 {
     let mut acc = u64::from(protocol) + u64::from(len >> 16) + u64::from(len & 0xFFFF);
     for addr in [src, dst] {
