@@ -386,8 +386,8 @@ impl ConnTable {
         self.lookup_key(FlowKey::tuple(t))
     }
 
-    /// [`ConnTable::lookup`] from the addresses and ports of a segment (speed: no
-    /// [`FourTuple`] to build first).
+    /// The slot of the connection from the addresses and ports of a segment,
+    /// remembering the answer (speed: no [`FourTuple`] to build first).
     #[inline]
     pub(super) fn lookup_parts(
         &mut self,
@@ -421,7 +421,8 @@ impl ConnTable {
         v
     }
 
-    /// [`ConnTable::lookup`] of a key from [`ConnTable::key`].
+    /// The slot of the connection with the key from [`ConnTable::key`], remembering the
+    /// answer.
     #[inline]
     pub(super) fn lookup_hashed(&mut self, k: HashedKey) -> Option<u32> {
         if let Some(v) = self.remembered(&k.key) {
