@@ -365,8 +365,7 @@ impl Conn {
         // RFC 6298 5.1: "if the timer is not running, start it running" - and RFC 8985
         // 7.2: "start or restart a loss probe PTO timer after transmitting new data", so
         // that the PTO counts from the last transmission.
-        // (Data is sent in the synchronized states alone: `next_data`.)
-        self.arm_retransmission_timer_inline(ctx, self.lp.armed && !retransmit, true);
+        self.arm_retransmission_timer_inline(ctx, self.lp.armed && !retransmit);
         if self.timers.persist.is_some() {
             self.cancel_timer(ctx, TimerKind::Persist);
         }

@@ -41,15 +41,8 @@ impl Conn {
     // Speed: on every data segment sent (through `arm_retransmission_timer`).
     #[inline(always)]
     pub(super) fn probe_timeout(&self, ctx: &Ctx<'_>) -> Option<Duration> {
-        self.probe_timeout_in(ctx, false)
-    }
-
-    /// [`Conn::probe_timeout`]; `synchronized` when the caller knows the state is
-    /// neither SYN-SENT nor SYN-RECEIVED (speed: the data path's test is a constant).
-    #[inline(always)]
-    fn probe_timeout_in(&self, ctx: &Ctx<'_>, synchronized: bool) -> Option<Duration> {
         if !ctx.cfg.tail_loss_probe
-            || (!synchronized && matches!(self.state, State::SynSent | State::SynReceived))
+            || matches!(self.state, State::SynSent | State::SynReceived)
             || self.lp.end.is_some()
             || self.lp.rto_recover.is_some()
             || self.cc.in_recovery()
@@ -65,23 +58,17 @@ impl Conn {
     /// Start the retransmission timer - as a PTO where a probe is allowed - when it is
     /// not running, or always when `restart` (RFC 6298 5.1 and 5.3; RFC 8985 7.2).
     pub(super) fn arm_retransmission_timer(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
-        self.arm_retransmission_timer_inline(ctx, restart, false);
+        self.arm_retransmission_timer_inline(ctx, restart);
     }
 
     /// [`Conn::arm_retransmission_timer`], inlined where every data segment sent calls
     /// it (speed).
-    /// `synchronized` as for [`Conn::probe_timeout_in`].
     #[inline(always)]
-    pub(super) fn arm_retransmission_timer_inline(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        restart: bool,
-        synchronized: bool,
-    ) {
+    pub(super) fn arm_retransmission_timer_inline(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
         if !restart && self.timers.rto.is_some() {
             return;
         }
-        let (delay, probe) = match self.probe_timeout_in(ctx, synchronized) {
+        let (delay, probe) = match self.probe_timeout(ctx) {
             Some(pto) => (pto, true),
             None => (self.rtt.rto(), false),
         };
