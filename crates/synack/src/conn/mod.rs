@@ -16,6 +16,7 @@ mod timers;
 pub(crate) use buffers::Ring;
 pub(crate) use input::Outcome;
 pub(crate) use options::TimeWaitStamp;
+pub(crate) use output::OutSegment;
 
 use crate::config::Config;
 use crate::error::{ConnError, Error, UsageError};
@@ -261,12 +262,7 @@ impl Conn {
     /// A new connection in CLOSED, ready for an active or passive open.
     pub(crate) fn new(cfg: &Config, tuple: FourTuple, iss: SeqNum) -> Self {
         let mss = cfg.announced_mss(tuple.remote.is_ipv6());
-        let rcv_wscale = match (cfg.window_scaling, cfg.window_shift) {
-            (false, _) => 0,
-            // RFC 7323 2.3: "the shift count MUST be limited to 14".
-            (true, Some(shift)) => shift.min(14),
-            (true, None) => window_shift(cfg.recv_buffer),
-        };
+        let rcv_wscale = initial_rcv_wscale(cfg);
         Conn {
             tuple,
             state: State::Closed,
@@ -331,12 +327,7 @@ impl Conn {
     /// being set here does not compile, and a test checks that both give the same value.
     pub(crate) fn reinit(&mut self, cfg: &Config, tuple: FourTuple, iss: SeqNum) {
         let mss = cfg.announced_mss(tuple.remote.is_ipv6());
-        let rcv_wscale = match (cfg.window_scaling, cfg.window_shift) {
-            (false, _) => 0,
-            // RFC 7323 2.3: "the shift count MUST be limited to 14".
-            (true, Some(shift)) => shift.min(14),
-            (true, None) => window_shift(cfg.recv_buffer),
-        };
+        let rcv_wscale = initial_rcv_wscale(cfg);
         let Conn {
             tuple: c_tuple,
             state,
@@ -837,6 +828,17 @@ pub(crate) fn window_shift(buf: u32) -> u8 {
         s += 1;
     }
     s
+}
+
+/// The receive window shift a new connection offers: none without window scaling, the
+/// configured one, or the one its receive buffer needs.
+fn initial_rcv_wscale(cfg: &Config) -> u8 {
+    match (cfg.window_scaling, cfg.window_shift) {
+        (false, _) => 0,
+        // RFC 7323 2.3: "the shift count MUST be limited to 14".
+        (true, Some(shift)) => shift.min(14),
+        (true, None) => window_shift(cfg.recv_buffer),
+    }
 }
 
 #[cfg(test)]

@@ -47,43 +47,32 @@ impl OutSegment {
 }
 
 impl Conn {
-    /// [`OutSegment::EMPTY`], for the stack to pass to [`Conn::next_segment`].
-    #[inline(always)]
-    pub(crate) fn blank_segment() -> OutSegment {
-        OutSegment::EMPTY
-    }
-
     /// The window field to put in an outgoing segment, updating the advertised right
     /// edge. "The total of RCV.NXT and RCV.WND should not be reduced" (3.10.7.4), and
     /// small increases are held back (receiver SWS avoidance, 3.8.6.2.2).
     fn window_field(&mut self) -> u16 {
         let actual = self.rcv_wnd();
         let current = self.rcv_adv.since(self.rcv_nxt);
-        if actual == current {
-            // Speed: the usual case on a sender (nothing received since the last
-            // segment); both choices below are then `current`, and so is the edge.
-            return self.window_field_of(current);
-        }
-        let threshold = (self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss));
-        // Receiver SWS avoidance exists to stop a sender from filling the window in
-        // small segments: "The solution to receiver SWS is to avoid advancing the right
-        // window edge RCV.NXT+RCV.WND in small increments, even if data is received from
-        // the network in small segments" (3.8.6.2.2). Once the peer's FIN is received
-        // no more data can arrive, so there is nothing left to protect: the window is
-        // the actual free space ("RCV.WND is set to RCV.BUFF-RCV.USER"), which also
-        // keeps the FIN's sequence number from shrinking the window by one.
-        let fin_received = self.peer_fin_reached();
-        let wnd = if fin_received || actual >= current.saturating_add(threshold) || actual < current {
-            actual.max(current)
+        // A smaller actual window never shrinks what was offered (the edge is kept); a
+        // larger one is offered only once the increase is worth it. Receiver SWS
+        // avoidance exists to stop a sender from filling the window in small segments:
+        // "The solution to receiver SWS is to avoid advancing the right window edge
+        // RCV.NXT+RCV.WND in small increments, even if data is received from the network
+        // in small segments" (3.8.6.2.2). Once the peer's FIN is received no more data
+        // can arrive, so there is nothing left to protect: the window is the actual free
+        // space ("RCV.WND is set to RCV.BUFF-RCV.USER"), which also keeps the FIN's
+        // sequence number from shrinking the window by one. (Speed: on a sender nothing
+        // arrived since the last segment, `actual == current`, and the first test
+        // decides.)
+        let wnd = if actual > current
+            && (self.peer_fin_reached()
+                || actual
+                    >= current.saturating_add((self.rx.ring.capacity() as u32 / 2).min(u32::from(self.mss))))
+        {
+            actual
         } else {
             current
         };
-        self.window_field_of(wnd)
-    }
-
-    /// The window field announcing `wnd`, the advertised right edge moved up to it.
-    #[inline(always)]
-    fn window_field_of(&mut self, wnd: u32) -> u16 {
         let field = (wnd >> self.rcv_wscale).min(65535);
         let edge = self.rcv_nxt + (field << self.rcv_wscale);
         if self.rcv_adv.lt(edge) {

@@ -2,7 +2,7 @@
 
 use super::input::summarize;
 use super::Stack;
-use crate::conn::{Conn, Ctx};
+use crate::conn::{Ctx, OutSegment};
 use crate::event::ConnId;
 use crate::time::Instant;
 use crate::trace::TraceEvent;
@@ -73,7 +73,7 @@ impl Stack {
                 sinks: &mut self.sinks,
             };
             // Speed: the segment is written in place by `next_segment`, not returned.
-            let mut seg = Conn::blank_segment();
+            let mut seg = OutSegment::EMPTY;
             let some = conn.next_segment(&mut ctx, &mut seg);
             // Sending may have armed the retransmission or persist timer (pushed now) or
             // stopped the delayed ACK (the heap top may then be stale).
