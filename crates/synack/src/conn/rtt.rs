@@ -109,12 +109,8 @@ impl RttEstimator {
 
     fn compute_rto(&self) -> Duration {
         // 2.4 clamps the computed value; 5.5 doubles the RTO that results.
-        let rto = self.base_rto().max(self.min);
-        if self.backoff == 0 {
-            return rto.min(self.max);
-        }
         let shift = self.backoff.min(20);
-        rto.saturating_mul(1u64 << shift).min(self.max)
+        self.base_rto().max(self.min).saturating_mul(1u64 << shift).min(self.max)
     }
 
     /// Take a sample (RFC 6298 2.2 and 2.3). Karn's rule is the caller's: only
