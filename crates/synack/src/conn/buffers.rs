@@ -163,20 +163,31 @@ impl Ring {
 
     /// Write `data` at byte offset `off` past the current end (0 = append position),
     /// without changing `len`. The caller guarantees `len + off + data.len() <= cap`.
+    ///
+    /// Speed: a write at the end of what the storage holds that does not wrap (every
+    /// in-order write of a ring's first lap: a short connection's only ones) is one
+    /// append, inlined into the callers; everything else is
+    /// [`Ring::write_at_general`].
+    #[inline]
     pub(crate) fn write_at(&mut self, off: usize, data: &[u8]) {
+        let pos = self.head + self.len + off;
+        // `pos + data.len() <= size <= cap`: within what the caller guarantees.
+        if !data.is_empty() && pos == self.buf.len() && pos + data.len() <= self.size {
+            self.buf.extend_from_slice(data);
+            return;
+        }
+        self.write_at_general(off, data);
+    }
+
+    /// [`Ring::write_at`] with storage to allocate or grow, a wrap, or a gap.
+    #[inline(never)]
+    fn write_at_general(&mut self, off: usize, data: &[u8]) {
         let extent = self.len + off + data.len();
         if data.is_empty() || extent > self.cap {
             return;
         }
         self.ensure_storage(extent);
         let pos = self.head + self.len + off;
-        if pos == self.buf.len() && pos + data.len() <= self.size {
-            // Speed: a write at the end of what the storage holds that does not wrap
-            // (every in-order write of a ring's first lap: a short connection's only
-            // ones) is one append, without the wrap split and the calls of `put`.
-            self.buf.extend_from_slice(data);
-            return;
-        }
         if pos >= self.size && self.buf.len() < self.size {
             // Out-of-order data landing past the end of the storage, before the
             // contents reached it: write the storage through first (zeroing the gap), so
@@ -246,15 +257,7 @@ impl Ring {
     /// Append as much of `data` as fits; returns the count.
     pub(crate) fn push(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.free());
-        let data = &data[..n];
-        let pos = self.head + self.len;
-        if n != 0 && pos == self.buf.len() && pos + n <= self.size {
-            // Speed: the append of `write_at` (no wrap, storage already there) done here,
-            // without the call: a short connection's every SEND.
-            self.buf.extend_from_slice(data);
-        } else {
-            self.write_at(0, data);
-        }
+        self.write_at(0, &data[..n]);
         self.len += n;
         n
     }
