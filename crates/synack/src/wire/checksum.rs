@@ -110,6 +110,24 @@ pub(crate) fn sum_be(data: &[u8]) -> u64 {
     ne_to_be(sum_ne(data))
 }
 
+/// The sum of a 20-byte header without options (IPv4 or TCP) taken as five
+/// native-endian 32-bit words, unfolded (below 2^35): [`sum_ne`] of it.
+///
+/// Speed: no loop. Each word is congruent to the sum of its 16-bit halves modulo
+/// 2^16 - 1 (RFC 1071 2(C)), so the five are added whole; the general sum's set-up
+/// costs more than the five adds.
+#[inline(always)]
+pub(crate) fn sum20_ne(h: &[u8; 20]) -> u64 {
+    let w = |i: usize| u64::from(u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
+    w(0) + w(4) + w(8) + w(12) + w(16)
+}
+
+/// [`sum20_ne`] in network byte order, unfolded: [`sum_be`] of the header.
+#[inline(always)]
+pub(crate) fn sum20_be(h: &[u8; 20]) -> u64 {
+    ne_to_be(sum20_ne(h))
+}
+
 /// Add `data` to the running one's-complement sum `initial` (RFC 1071).
 ///
 /// `initial` may be any `u32` (0 to start, or the result of an earlier call, or of

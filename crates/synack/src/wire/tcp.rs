@@ -3,7 +3,7 @@
 //! Both directions are allocation-free: parsing borrows the payload from the input,
 //! emission writes into the caller's buffer.
 
-use super::checksum::{copy_and_sum, fold64, pseudo_header_sum64, sum_be};
+use super::checksum::{copy_and_sum, fold64, pseudo_header_sum64, sum20_be, sum_be};
 use super::ip::{parse_ip, parse_v4, IpDatagram, IPPROTO_TCP, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
 use super::{OptionLayout, Packet, SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
 use crate::seq::SeqNum;
@@ -74,29 +74,43 @@ pub fn parse_tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Result<(TcpHeader,
     if fold64(sum) != 0xFFFF {
         return Err(WireError::BadTcpChecksum);
     }
-    decode(segment)
+    let d = decode(segment)?;
+    Ok((fixed_fields(d.fixed, d.options), d.payload))
 }
 
-/// The header and the payload of a segment of at least [`TCP_HEADER_LEN`] bytes
-/// (checksum not looked at): the data-offset and option checks of [`parse_tcp`].
+/// The pieces of a segment of at least [`TCP_HEADER_LEN`] bytes (checksum not looked
+/// at), after the data-offset and option checks of [`parse_tcp`]: the fixed header,
+/// the decoded options, the whole header (options included) and the payload. The
+/// callers build the [`TcpHeader`] with [`fixed_fields`] where they keep it (speed: not
+/// built here and moved out).
 #[inline(always)]
-fn decode(segment: &[u8]) -> Result<(TcpHeader, &[u8]), WireError> {
+fn decode(segment: &[u8]) -> Result<Decoded<'_>, WireError> {
     let header_len = usize::from(segment[12] >> 4) * 4;
     if header_len < TCP_HEADER_LEN || header_len > segment.len() {
         return Err(WireError::BadHeaderLength);
     }
+    let (header, payload) = segment.split_at(header_len);
     // (Speed: most segments carry no option; they skip the option parser.)
     let options = if header_len == TCP_HEADER_LEN {
         TcpOptions::NONE
     } else {
-        parse_options(&segment[TCP_HEADER_LEN..header_len])?
+        parse_options(&header[TCP_HEADER_LEN..])?
     };
-    // Speed: the fixed header as an array, so that every field below is read at a
-    // constant offset with no bounds check (indexing the slice checked each byte).
-    let Some(fixed) = segment.first_chunk::<TCP_HEADER_LEN>() else {
+    // Speed: the fixed header as an array, so that every field is read at a constant
+    // offset with no bounds check (indexing the slice checked each byte).
+    let Some(fixed) = header.first_chunk::<TCP_HEADER_LEN>() else {
         return Err(WireError::Truncated);
     };
-    Ok((fixed_fields(fixed, options), &segment[header_len..]))
+    Ok(Decoded { fixed, options, header, payload })
+}
+
+/// What [`decode`] finds in a segment.
+struct Decoded<'a> {
+    fixed: &'a [u8; TCP_HEADER_LEN],
+    options: TcpOptions,
+    /// The fixed header and the options.
+    header: &'a [u8],
+    payload: &'a [u8],
 }
 
 /// The header from its fixed 20 bytes and its decoded options.
@@ -158,38 +172,26 @@ fn tcp_unverified(ip: IpDatagram<'_>) -> Result<(Packet<'_>, u64), WireError> {
         return Err(WireError::Truncated);
     }
     let seg_len = u32::try_from(segment.len()).map_err(|_| WireError::TooLong)?;
-    // `decode`, with the header built where the packet is (speed: not built apart and
-    // moved into it).
-    let header_len = usize::from(segment[12] >> 4) * 4;
-    if header_len < TCP_HEADER_LEN || header_len > segment.len() {
-        return Err(WireError::BadHeaderLength);
-    }
-    let (header, payload) = segment.split_at(header_len);
-    let Some(fixed) = header.first_chunk::<TCP_HEADER_LEN>() else {
-        return Err(WireError::Truncated);
-    };
-    let sum = pseudo_header_sum64(ip.src, ip.dst, IPPROTO_TCP, seg_len) + header_sum(header);
-    let options = if header_len == TCP_HEADER_LEN {
-        TcpOptions::NONE
-    } else {
-        parse_options(&header[TCP_HEADER_LEN..])?
-    };
-    Ok((Packet { src: ip.src, dst: ip.dst, ttl: ip.ttl, tcp: fixed_fields(fixed, options), payload }, sum))
+    let d = decode(segment)?;
+    let sum = pseudo_header_sum64(ip.src, ip.dst, IPPROTO_TCP, seg_len) + header_sum(d.header);
+    Ok((
+        Packet {
+            src: ip.src,
+            dst: ip.dst,
+            ttl: ip.ttl,
+            tcp: fixed_fields(d.fixed, d.options),
+            payload: d.payload,
+        },
+        sum,
+    ))
 }
 
-/// [`sum_be`] of a TCP header (the fixed header and its options).
-///
-/// Speed: a header without options is five 32-bit words; each is congruent to the sum
-/// of its 16-bit halves modulo 2^16 - 1 (RFC 1071 2(C)), so they are added whole, with
-/// no loop (the general sum's set-up costs more than the five adds). The result is
-/// unfolded, below 2^35, like [`sum_be`]'s below 2^41.
+/// [`sum_be`] of a TCP header (the fixed header and its options): [`sum20_be`] when it
+/// has no options, the usual case.
 #[inline(always)]
 fn header_sum(header: &[u8]) -> u64 {
     match header.first_chunk::<TCP_HEADER_LEN>() {
-        Some(f) if header.len() == TCP_HEADER_LEN => {
-            let w = |i: usize| u64::from(u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]));
-            w(0) + w(4) + w(8) + w(12) + w(16)
-        }
+        Some(f) if header.len() == TCP_HEADER_LEN => sum20_be(f),
         _ => options_header_sum(header),
     }
 }
