@@ -112,7 +112,6 @@ pub(crate) fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     })
 }
 
-#[inline(never)]
 fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     if bytes.len() < IPV6_HEADER_LEN {
         return Err(WireError::Truncated);
