@@ -88,25 +88,15 @@ impl Congestion {
 
     /// New data acknowledged (`acked` bytes). Returns true when a NewReno partial ACK
     /// calls for retransmitting the next hole.
+    ///
+    /// Size: fast recovery's exit is out of line ([`Congestion::recovery_ack`]), so that
+    /// the ACK path of a connection not in recovery stays contiguous.
+    #[inline]
     pub(crate) fn on_new_ack(&mut self, ack: SeqNum, acked: u32, flight_before: u32) -> bool {
         self.dupacks = 0;
         self.limited_sent = 0;
         if let Some(recover) = self.recover {
-            if ack.gt(recover) || ack == recover {
-                // RFC 6582 3.2 step 3, full acknowledgment: cwnd = min(ssthresh,
-                // max(FlightSize, SMSS) + SMSS).
-                self.recover = None;
-                if self.enabled() {
-                    let flight = flight_before.saturating_sub(acked);
-                    self.cwnd = self.ssthresh.min(flight.max(self.mss).saturating_add(self.mss));
-                }
-                return false;
-            }
-            // Partial acknowledgment: deflate by the amount acked, add back one SMSS.
-            if self.enabled() {
-                self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(self.mss);
-            }
-            return true;
+            return self.recovery_ack(recover, ack, acked, flight_before);
         }
         if !self.enabled() {
             return false;
@@ -120,6 +110,26 @@ impl Congestion {
             self.cwnd = self.cwnd.saturating_add(inc as u32);
         }
         false
+    }
+
+    /// [`Congestion::on_new_ack`] in fast recovery (until `recover`).
+    #[inline(never)]
+    fn recovery_ack(&mut self, recover: SeqNum, ack: SeqNum, acked: u32, flight_before: u32) -> bool {
+        if ack.gt(recover) || ack == recover {
+            // RFC 6582 3.2 step 3, full acknowledgment: cwnd = min(ssthresh,
+            // max(FlightSize, SMSS) + SMSS).
+            self.recover = None;
+            if self.enabled() {
+                let flight = flight_before.saturating_sub(acked);
+                self.cwnd = self.ssthresh.min(flight.max(self.mss).saturating_add(self.mss));
+            }
+            return false;
+        }
+        // Partial acknowledgment: deflate by the amount acked, add back one SMSS.
+        if self.enabled() {
+            self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(self.mss);
+        }
+        true
     }
 
     /// A duplicate ACK. Returns true when it is the third (fast retransmit now).

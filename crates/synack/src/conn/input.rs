@@ -227,37 +227,10 @@ impl Conn {
     /// RFC 9293 3.10.7.4, "Otherwise" (every state from SYN-RECEIVED on).
     fn on_segment_synchronized(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
         let fl = hdr.flags;
-        // A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: repeat it
-        // rather than answer with a bare ACK the peer in SYN-SENT would drop.
-        if self.state == State::SynReceived && fl.syn() && !fl.ack() && !fl.rst() && hdr.seq == self.irs {
-            self.need_syn = true;
-            return Outcome::None;
-        }
-        // Simultaneous open, Figure 8 line 6: "ESTABLISHED <-- <SEQ=300><ACK=101>
-        // <CTL=SYN,ACK> <-- SYN-RECEIVED". The peer's SYN,ACK repeats its SYN, which we
-        // already hold ("If a segment's contents straddle the boundary between old and
-        // new, only the new parts are processed"): trim the SYN and go on with the rest,
-        // whose ACK of our SYN takes SYN-RECEIVED to ESTABLISHED (fifth step). Without the
-        // trim the whole segment would fail Table 6 and the handshake would need an extra
-        // exchange of ACKs.
-        if self.state == State::SynReceived
-            && self.listener.is_none()
-            && fl.syn()
-            && fl.ack()
-            && !fl.rst()
-            && hdr.seq == self.irs
-            && self.snd_una.lt(hdr.ack)
-            && hdr.ack.le(self.snd_nxt)
-        {
-            let mut trimmed = *hdr;
-            trimmed.flags = TcpFlags(fl.0 & !TcpFlags::SYN.0);
-            trimmed.seq = hdr.seq + 1;
-            if self.need_syn {
-                // Our SYN,ACK was due again: the ACK alone now does its job.
-                self.need_syn = false;
-                self.ack_now = true;
+        if fl.syn() && self.state == State::SynReceived {
+            if let Some(out) = self.syn_in_syn_received(ctx, hdr, payload) {
+                return out;
             }
-            return self.on_segment_synchronized(ctx, &trimmed, payload);
         }
         let seg_len = payload.len() as u32 + u32::from(fl.syn()) + u32::from(fl.fin());
         let mut payload = payload;
@@ -270,83 +243,24 @@ impl Conn {
 
         // "First, check sequence number"
         if !self.acceptable(hdr.seq, seg_len) {
-            if !fl.syn() && hdr.seq == self.rcv_nxt && self.advertised_window() == 0 {
-                // "If the RCV.WND is zero, no segments will be acceptable, but special
-                // allowance should be made to accept valid ACKs, URGs, and RSTs." The
-                // text and FIN lie beyond the zero window: trim them ("tailor actual
-                // segments to fit this assumption by trimming off any portions that lie
-                // outside the window (including SYN and FIN)") and process what remains,
-                // the zero-length segment at RCV.NXT. The refused text is answered with an
-                // ACK, as an unacceptable segment would be.
-                ctx.sinks.stats.unacceptable += 1;
-                payload = &[];
-                fin = false;
-                self.ack_now = true;
-            } else {
-                // "If an incoming segment is not acceptable, an acknowledgment should be
-                // sent in reply (unless the RST bit is set, if so drop the segment and
-                // return)"
-                ctx.sinks.stats.unacceptable += 1;
-                if fl.syn() && !fl.rst() && ctx.cfg.rfc5961_syn && self.state != State::SynReceived {
-                    // RFC 5961 4.2: "if the SYN bit is set, irrespective of the sequence
-                    // number, TCP MUST send an ACK (also referred to as challenge ACK)" -
-                    // and challenge ACKs share the stack's budget (RFC 5961 7), so a
-                    // flood of SYNs outside the window cannot draw an ACK each.
-                    self.challenge_ack(ctx);
-                    return Outcome::None;
-                }
-                if !fl.rst() {
-                    self.ack_now = true;
-                    let end = hdr.seq + payload.len() as u32;
-                    if end.le(self.rcv_nxt) {
-                        // Old data received again: a D-SACK block says so (RFC 2883 4).
-                        self.dsack_note(hdr.seq, end);
-                    }
-                }
-                return Outcome::None;
+            if let Some(out) = self.on_unacceptable(ctx, hdr, payload.len()) {
+                return out;
             }
+            // The zero-window allowance: only the zero-length segment at RCV.NXT is
+            // processed further.
+            payload = &[];
+            fin = false;
         }
         // RFC 7323 5.3 R3 and 4.1: TS.Recent and the RTT sample of an acceptable segment.
         self.timestamps_update(ctx, hdr);
 
-        // "Second, check the RST bit" with the RFC 5961 checks: the sequence number is
-        // in the window (the test above); only an exact match resets.
+        // "Second, check the RST bit", then "Fourth, check the SYN bit" (out of line,
+        // size: an ordinary exchange never runs them).
         if fl.rst() {
-            if hdr.seq != self.rcv_nxt && ctx.cfg.rfc5961_rst {
-                // "3) ... TCP endpoints MUST send an acknowledgment (challenge ACK)"
-                self.challenge_ack(ctx);
-                return Outcome::None;
-            }
-            // Without RFC 5961, any RST that passed the sequence check resets.
-            return self.on_reset(ctx);
+            return self.on_rst_in_window(ctx, hdr);
         }
-
-        // "Fourth, check the SYN bit"
         if fl.syn() {
-            if self.state == State::SynReceived && self.listener.is_some() {
-                // "If the connection was initiated with a passive OPEN, then return this
-                // connection to the LISTEN state and return."
-                self.cancel_all_timers(ctx);
-                return Outcome::Discard;
-            }
-            if !ctx.cfg.rfc5961_syn {
-                // "For implementations that do not follow RFC 5961, the original behavior
-                // described in RFC 793 follows in this paragraph. If the SYN is in the
-                // window it is an error: send a reset, any outstanding RECEIVEs and SEND
-                // should receive "reset" responses, all segment queues should be flushed,
-                // the user should also receive an unsolicited general "connection reset"
-                // signal, enter the CLOSED state, delete the TCB, and return." (The
-                // sequence check above let only an in-window SYN through.)
-                let h = control_header(&self.tuple, self.snd_nxt, Some(self.rcv_nxt), TcpFlags::RST, 0);
-                ctx.send_control(self.tuple, h);
-                self.close_with(ctx, Some(ConnError::Reset));
-                return Outcome::Closed;
-            }
-            // "RFC 5961 recommends that in these synchronized states, if the SYN bit is
-            // set, irrespective of the sequence number, TCP endpoints MUST send a
-            // "challenge ACK""
-            self.challenge_ack(ctx);
-            return Outcome::None;
+            return self.on_syn_in_window(ctx);
         }
 
         // "Fifth, check the ACK field": "if the ACK bit is off, drop the segment and
@@ -436,6 +350,133 @@ impl Conn {
             return out;
         }
         outcome
+    }
+
+    /// A SYN in SYN-RECEIVED that is not an error: a retransmission of the peer's SYN,
+    /// or the SYN,ACK of a simultaneous open. `None` for any other segment. Out of line
+    /// (size): an ordinary handshake never runs it.
+    #[cold]
+    #[inline(never)]
+    fn syn_in_syn_received(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Option<Outcome> {
+        let fl = hdr.flags;
+        // A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: repeat it
+        // rather than answer with a bare ACK the peer in SYN-SENT would drop.
+        if !fl.ack() && !fl.rst() && hdr.seq == self.irs {
+            self.need_syn = true;
+            return Some(Outcome::None);
+        }
+        // Simultaneous open, Figure 8 line 6: "ESTABLISHED <-- <SEQ=300><ACK=101>
+        // <CTL=SYN,ACK> <-- SYN-RECEIVED". The peer's SYN,ACK repeats its SYN, which we
+        // already hold ("If a segment's contents straddle the boundary between old and
+        // new, only the new parts are processed"): trim the SYN and go on with the rest,
+        // whose ACK of our SYN takes SYN-RECEIVED to ESTABLISHED (fifth step). Without the
+        // trim the whole segment would fail Table 6 and the handshake would need an extra
+        // exchange of ACKs.
+        if self.listener.is_none()
+            && fl.ack()
+            && !fl.rst()
+            && hdr.seq == self.irs
+            && self.snd_una.lt(hdr.ack)
+            && hdr.ack.le(self.snd_nxt)
+        {
+            let mut trimmed = *hdr;
+            trimmed.flags = TcpFlags(fl.0 & !TcpFlags::SYN.0);
+            trimmed.seq = hdr.seq + 1;
+            if self.need_syn {
+                // Our SYN,ACK was due again: the ACK alone now does its job.
+                self.need_syn = false;
+                self.ack_now = true;
+            }
+            return Some(self.on_segment_synchronized(ctx, &trimmed, payload));
+        }
+        None
+    }
+
+    /// "Second, check the RST bit", for a RST that passed the sequence check, with the
+    /// RFC 5961 checks: the sequence number is in the window (the test before); only an
+    /// exact match resets.
+    #[inline(never)]
+    fn on_rst_in_window(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) -> Outcome {
+        if hdr.seq != self.rcv_nxt && ctx.cfg.rfc5961_rst {
+            // "3) ... TCP endpoints MUST send an acknowledgment (challenge ACK)"
+            self.challenge_ack(ctx);
+            return Outcome::None;
+        }
+        // Without RFC 5961, any RST that passed the sequence check resets.
+        self.on_reset(ctx)
+    }
+
+    /// "Fourth, check the SYN bit", for a SYN that passed the sequence check.
+    #[cold]
+    #[inline(never)]
+    fn on_syn_in_window(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
+        if self.state == State::SynReceived && self.listener.is_some() {
+            // "If the connection was initiated with a passive OPEN, then return this
+            // connection to the LISTEN state and return."
+            self.cancel_all_timers(ctx);
+            return Outcome::Discard;
+        }
+        if !ctx.cfg.rfc5961_syn {
+            // "For implementations that do not follow RFC 5961, the original behavior
+            // described in RFC 793 follows in this paragraph. If the SYN is in the
+            // window it is an error: send a reset, any outstanding RECEIVEs and SEND
+            // should receive "reset" responses, all segment queues should be flushed,
+            // the user should also receive an unsolicited general "connection reset"
+            // signal, enter the CLOSED state, delete the TCB, and return." (The
+            // sequence check above let only an in-window SYN through.)
+            let h = control_header(&self.tuple, self.snd_nxt, Some(self.rcv_nxt), TcpFlags::RST, 0);
+            ctx.send_control(self.tuple, h);
+            self.close_with(ctx, Some(ConnError::Reset));
+            return Outcome::Closed;
+        }
+        // "RFC 5961 recommends that in these synchronized states, if the SYN bit is
+        // set, irrespective of the sequence number, TCP endpoints MUST send a
+        // "challenge ACK""
+        self.challenge_ack(ctx);
+        Outcome::None
+    }
+
+    /// The first step's answer to a segment that is not acceptable (Table 6). `None`
+    /// when the RCV.WND = 0 allowance applies: the caller goes on with the zero-length
+    /// segment at RCV.NXT (text and FIN trimmed). Out of line (size): an exchange
+    /// without loss or reordering never runs it.
+    #[cold]
+    #[inline(never)]
+    fn on_unacceptable(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload_len: usize) -> Option<Outcome> {
+        let fl = hdr.flags;
+        if !fl.syn() && hdr.seq == self.rcv_nxt && self.advertised_window() == 0 {
+            // "If the RCV.WND is zero, no segments will be acceptable, but special
+            // allowance should be made to accept valid ACKs, URGs, and RSTs." The
+            // text and FIN lie beyond the zero window: trim them ("tailor actual
+            // segments to fit this assumption by trimming off any portions that lie
+            // outside the window (including SYN and FIN)") and process what remains,
+            // the zero-length segment at RCV.NXT. The refused text is answered with an
+            // ACK, as an unacceptable segment would be.
+            ctx.sinks.stats.unacceptable += 1;
+            self.ack_now = true;
+            return None;
+        }
+        // "If an incoming segment is not acceptable, an acknowledgment should be
+        // sent in reply (unless the RST bit is set, if so drop the segment and
+        // return)"
+        ctx.sinks.stats.unacceptable += 1;
+        if fl.syn() && !fl.rst() && ctx.cfg.rfc5961_syn && self.state != State::SynReceived {
+            // RFC 5961 4.2: "if the SYN bit is set, irrespective of the sequence
+            // number, TCP MUST send an ACK (also referred to as challenge ACK)" -
+            // and challenge ACKs share the stack's budget (RFC 5961 7), so a
+            // flood of SYNs outside the window cannot draw an ACK each.
+            self.challenge_ack(ctx);
+            return Some(Outcome::None);
+        }
+        if !fl.rst() {
+            self.ack_now = true;
+            let end = hdr.seq + payload_len as u32;
+            if end.le(self.rcv_nxt) {
+                // Old data received again: a D-SACK block says so (RFC 2883 4).
+                self.dsack_note(hdr.seq, end);
+            }
+        }
+        Some(Outcome::None)
     }
 
     /// RST accepted in a synchronized state or SYN-RECEIVED.

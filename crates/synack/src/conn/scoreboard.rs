@@ -185,11 +185,22 @@ pub(crate) struct SackRecovery {
 impl Conn {
     /// Merge the SACK blocks of an acceptable ACK into the scoreboard (SND.UNA already
     /// updated). Returns whether they reported octets not SACKed before.
+    ///
+    /// Size: the common ACK carries no block and returns at the first test; the merge
+    /// is out of line so that the callers' hot code stays contiguous (an ACK-only
+    /// lifecycle never runs it).
+    #[inline]
     pub(super) fn sack_update(&mut self, hdr: &TcpHeader) -> bool {
         let blocks = hdr.options.sack_blocks();
         if !self.options.sack_ok || blocks.is_empty() {
             return false;
         }
+        self.sack_merge(blocks)
+    }
+
+    /// The merge of [`Conn::sack_update`]: the scoreboard is created on the first block.
+    #[inline(never)]
+    fn sack_merge(&mut self, blocks: &[SackBlock]) -> bool {
         let una = self.snd_una;
         let s = self.sack.get_or_insert_with(|| {
             Box::new(SackRecovery {
@@ -203,7 +214,19 @@ impl Conn {
     }
 
     /// SND.UNA moved to `una`: the scoreboard forgets what it covers.
+    ///
+    /// Size: a connection that never saw a SACK block has no scoreboard and returns at
+    /// the test; the update is out of line (see [`Conn::sack_update`]).
+    #[inline]
     pub(super) fn sack_on_new_ack(&mut self, una: SeqNum) {
+        if self.sack.is_some() {
+            self.sack_advance(una);
+        }
+    }
+
+    /// The update of [`Conn::sack_on_new_ack`].
+    #[inline(never)]
+    fn sack_advance(&mut self, una: SeqNum) {
         if let Some(s) = self.sack.as_deref_mut() {
             s.board.advance(una);
             s.una_rxt_mark = None;
