@@ -66,7 +66,7 @@ struct Cli {
     /// Runs per stack, alternating synack and smoltcp [default: 5, or 1 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
-    /// Skip the callgrind instruction counts of segment_cost.
+    /// Skip the callgrind counts (segment_cost_instr, churn_instr, churn_code).
     #[arg(long)]
     no_callgrind: bool,
     /// Internal: be the rss_1m_idle child with this many connections.
@@ -371,7 +371,8 @@ impl Bench {
     /// `churn_instr`: instructions per lifecycle under callgrind, the figure of `churn`
     /// that does not drift, with the level-1 instruction cache misses of its cache
     /// simulation (the wall-clock rate also pays for those; the instruction count
-    /// does not show them).
+    /// does not show them); and `churn_code`, the bytes of code a lifecycle runs
+    /// through ([`valgrind::Counts::hot_code_bytes`]), which is what decides those misses.
     fn churn_callgrind(&self) {
         let n = self.sizes.callgrind_lifecycles;
         eprintln!("  callgrind with cache simulation ({n} lifecycles per stack)");
@@ -385,6 +386,12 @@ impl Bench {
         let (ia, ib) = (per(&a, "Ir"), per(&b, "Ir"));
         let got = usize::from(ia.is_some() && ib.is_some());
         emit(Line { extra, ..line("churn_instr", "instr/lifecycle", ia, ib, Better::Lower, got) });
+        // The code a lifecycle runs through, against a 32 KiB level-1 instruction cache.
+        let code = |c: &Option<valgrind::Counts>| c.as_ref().and_then(valgrind::Counts::hot_code_bytes);
+        let (ca, cb) = (code(&a), code(&b));
+        let got = usize::from(ca.is_some() && cb.is_some());
+        let extra = format!("tool=callgrind lifecycles={n}");
+        emit(Line { extra, ..line("churn_code", "bytes/lifecycle", ca, cb, Better::Lower, got) });
     }
 }
 

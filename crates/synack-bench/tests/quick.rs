@@ -9,6 +9,7 @@ const WORKLOADS: &[&str] = &[
     "bulk_1500_in_place",
     "churn",
     "churn_instr",
+    "churn_code",
     "churn_10k_idle",
     "mem_idle_conn",
     "mem_time_wait",
@@ -72,7 +73,9 @@ fn quick_mode_prints_one_well_formed_line_per_workload() {
     // Figures that every machine can measure are present (the smoltcp side of
     // rss_1m_idle and the callgrind counts may be `na`).
     for line in &lines {
-        let counted = line.contains("bench=segment_cost_instr") || line.contains("bench=churn_instr");
+        let counted = ["segment_cost_instr", "churn_instr", "churn_code"]
+            .iter()
+            .any(|b| line.contains(&format!("bench={b} ")));
         if line.contains("bench=rss_1m_idle") || counted {
             assert!(!line.contains("synack=na") || counted, "{line}");
             continue;
