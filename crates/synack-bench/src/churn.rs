@@ -41,9 +41,14 @@ pub(crate) struct SyChurn {
 }
 
 impl SyChurn {
-    /// A pair with `idle` idle established connections.
-    pub(crate) fn new(idle: usize) -> Self {
-        Self::build(idle, sy::Pair::new(1500, BUFFER))
+    /// A pair with `idle` idle established connections; `time_wait_cap` replaces
+    /// synack's default `max_time_wait` (262,144 records) on both stacks.
+    pub(crate) fn new(idle: usize, time_wait_cap: Option<usize>) -> Self {
+        let (mut a, mut b) = (sy::config(net::CLIENT, 1500, BUFFER), sy::config(net::SERVER, 1500, BUFFER));
+        if let Some(cap) = time_wait_cap {
+            (a.max_time_wait, b.max_time_wait) = (cap, cap);
+        }
+        Self::build(idle, sy::Pair::with_configs(a, b, 1500))
     }
 
     /// A pair without idle connections whose stacks use this MSL.
@@ -169,18 +174,18 @@ impl SmolChurn {
 /// `valgrind --tool=callgrind --toggle-collect=churn_lifecycles_*` counts exactly them).
 /// The clock is frozen after the pair is built (it moves only to jump to a timer), so
 /// that a slow run (under valgrind) sees no timer fire that a fast one would not.
-pub(crate) fn profile(stack: &str, n: u64) {
+pub(crate) fn profile(stack: Stack, n: u64, time_wait_cap: Option<usize>) {
     const WARM_UP: u64 = 1_000;
     match stack {
-        "synack" => {
-            let mut c = SyChurn::new(0);
+        Stack::Synack => {
+            let mut c = SyChurn::new(0, time_wait_cap);
             c.pair.clock.freeze();
             for _ in 0..WARM_UP {
                 c.lifecycle();
             }
             churn_lifecycles_synack(&mut c, n);
         }
-        "smoltcp" => {
+        Stack::Smoltcp => {
             let mut c = SmolChurn::new(0);
             c.pair.clock.freeze();
             for _ in 0..WARM_UP {
@@ -188,7 +193,6 @@ pub(crate) fn profile(stack: &str, n: u64) {
             }
             churn_lifecycles_smoltcp(&mut c, n);
         }
-        other => panic!("unknown stack {other}"),
     }
     println!("lifecycles={n}");
 }
@@ -196,10 +200,36 @@ pub(crate) fn profile(stack: &str, n: u64) {
 /// Instructions and level-1 instruction cache misses per lifecycle of `stack` under
 /// callgrind with its cache simulation (`n` lifecycles after the warm-up of
 /// [`profile`]); `None` where valgrind is missing or failed.
-pub(crate) fn callgrind(stack: &str, n: u64) -> Option<crate::valgrind::Counts> {
-    let func = format!("*churn_lifecycles_{stack}*");
+pub(crate) fn callgrind(
+    stack: Stack,
+    n: u64,
+    time_wait_cap: Option<usize>,
+) -> Option<crate::valgrind::Counts> {
+    let name = stack.name();
+    let func = format!("*churn_lifecycles_{name}*");
     let n = n.to_string();
-    crate::valgrind::callgrind(&func, &["--churn-lifecycles", &n, "--churn-stack", stack], "lifecycles", true)
+    let mut args = vec!["--churn-lifecycles".to_string(), n, "--churn-stack".to_string(), name.to_string()];
+    if let Some(cap) = time_wait_cap {
+        args.extend(["--churn-time-wait-cap".to_string(), cap.to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::valgrind::callgrind(&func, &args, "lifecycles", true)
+}
+
+/// The stack a profiling run drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Stack {
+    Synack,
+    Smoltcp,
+}
+
+impl Stack {
+    fn name(self) -> &'static str {
+        match self {
+            Stack::Synack => "synack",
+            Stack::Smoltcp => "smoltcp",
+        }
+    }
 }
 
 #[inline(never)]

@@ -84,9 +84,14 @@ struct Cli {
     /// --toggle-collect='*churn_lifecycles_STACK*'`), and exit.
     #[arg(long, hide = true, value_name = "N")]
     churn_lifecycles: Option<u64>,
-    /// Profiling: the stack of `--churn-lifecycles` (synack or smoltcp).
-    #[arg(long, hide = true, value_name = "STACK", default_value = "synack")]
-    churn_stack: String,
+    /// Profiling: the stack of `--churn-lifecycles`.
+    #[arg(long, hide = true, value_name = "STACK", value_enum, default_value = "synack")]
+    churn_stack: churn::Stack,
+    /// synack's TIME-WAIT limit (`max_time_wait`) in churn and churn_10k_idle, instead
+    /// of its default 262,144 records: shows what keeping TIME-WAIT state costs
+    /// (smoltcp keeps none beyond the socket, which its churn reuses at once).
+    #[arg(long, value_name = "RECORDS", value_parser = clap::value_parser!(u64).range(1..))]
+    churn_time_wait_cap: Option<u64>,
     /// Internal: segments for the callgrind child.
     #[arg(long, hide = true, default_value_t = 20_000)]
     segments: u64,
@@ -155,8 +160,9 @@ fn main() {
         segment::callgrind_child(stack, cli.segments);
         return;
     }
+    let time_wait_cap = cli.churn_time_wait_cap.map(|c| usize::try_from(c).unwrap_or(usize::MAX));
     if let Some(n) = cli.churn_lifecycles {
-        churn::profile(&cli.churn_stack, n);
+        churn::profile(cli.churn_stack, n, time_wait_cap);
         return;
     }
     for name in &cli.only {
@@ -172,8 +178,14 @@ fn main() {
     }
     // At least 1 (clap refuses 0); a count of runs fits any usize.
     let runs = cli.runs.map_or(if cli.quick { 1 } else { 5 }, |r| r as usize);
-    let mut bench =
-        Bench { sizes, runs, callgrind: !cli.no_callgrind, pattern: bulk::Pattern::new(), bulk1500: None };
+    let mut bench = Bench {
+        sizes,
+        runs,
+        callgrind: !cli.no_callgrind,
+        time_wait_cap,
+        pattern: bulk::Pattern::new(),
+        bulk1500: None,
+    };
     eprintln!(
         "synack-bench: {} runs per stack{}; smoltcp 0.14 (no congestion control), synack \
          CongestionControl::None; checksums on both; rates per {} time",
@@ -193,6 +205,8 @@ struct Bench {
     sizes: Sizes,
     runs: usize,
     callgrind: bool,
+    /// synack's `max_time_wait` in the churn workloads (`None`: its default).
+    time_wait_cap: Option<usize>,
     pattern: bulk::Pattern,
     /// bulk_1500's medians, for memcpy_limit's percentages.
     bulk1500: Option<(f64, f64)>,
@@ -244,21 +258,22 @@ impl Bench {
                 let t = s.churn_time;
                 let r = self.alternate(
                     name,
-                    || churn::SyChurn::new(0).run(t),
+                    || churn::SyChurn::new(0, self.time_wait_cap).run(t),
                     || churn::SmolChurn::new(0).run(t),
                 );
-                emit(r.line(name, "lifecycles/s", Better::Higher));
+                let extra = self.time_wait_note().trim_start().to_string();
+                emit(Line { extra, ..r.line(name, "lifecycles/s", Better::Higher) });
                 if self.callgrind {
                     self.churn_callgrind();
                 }
             }
             "churn_10k_idle" => {
                 eprintln!("  opening {} idle connections in each stack", s.idle_conns);
-                let mut sy = churn::SyChurn::new(s.idle_conns);
+                let mut sy = churn::SyChurn::new(s.idle_conns, self.time_wait_cap);
                 let mut sm = churn::SmolChurn::new(s.idle_conns);
                 let t = s.churn_time;
                 let r = self.alternate(name, || sy.run(t), || sm.run(t));
-                let extra = format!("idle={}", s.idle_conns);
+                let extra = format!("idle={}{}", s.idle_conns, self.time_wait_note());
                 emit(Line { extra, ..r.line(name, "lifecycles/s", Better::Higher) });
             }
             "mem_idle_conn" => {
@@ -368,6 +383,11 @@ impl Bench {
 }
 
 impl Bench {
+    /// ` time_wait_cap=N` for the churn lines when `--churn-time-wait-cap` changed it.
+    fn time_wait_note(&self) -> String {
+        self.time_wait_cap.map(|c| format!(" time_wait_cap={c}")).unwrap_or_default()
+    }
+
     /// `churn_instr`: instructions per lifecycle under callgrind, the figure of `churn`
     /// that does not drift, with the level-1 instruction cache misses of its cache
     /// simulation (the wall-clock rate also pays for those; the instruction count
@@ -376,12 +396,15 @@ impl Bench {
     fn churn_callgrind(&self) {
         let n = self.sizes.callgrind_lifecycles;
         eprintln!("  callgrind with cache simulation ({n} lifecycles per stack)");
-        let (a, b) = (churn::callgrind("synack", n), churn::callgrind("smoltcp", n));
+        let cap = self.time_wait_cap;
+        let (a, b) =
+            (churn::callgrind(churn::Stack::Synack, n, cap), churn::callgrind(churn::Stack::Smoltcp, n, cap));
         let per = |c: &Option<valgrind::Counts>, e: &str| c.as_ref().and_then(|c| c.per_unit(e));
         let extra = format!(
-            "tool=callgrind lifecycles={n} i1_miss_synack={} i1_miss_smoltcp={}",
+            "tool=callgrind lifecycles={n} i1_miss_synack={} i1_miss_smoltcp={}{}",
             report::fmt_value(per(&a, "I1mr")),
-            report::fmt_value(per(&b, "I1mr"))
+            report::fmt_value(per(&b, "I1mr")),
+            self.time_wait_note()
         );
         let (ia, ib) = (per(&a, "Ir"), per(&b, "Ir"));
         let got = usize::from(ia.is_some() && ib.is_some());
@@ -390,7 +413,7 @@ impl Bench {
         let code = |c: &Option<valgrind::Counts>| c.as_ref().and_then(valgrind::Counts::hot_code_bytes);
         let (ca, cb) = (code(&a), code(&b));
         let got = usize::from(ca.is_some() && cb.is_some());
-        let extra = format!("tool=callgrind lifecycles={n}");
+        let extra = format!("tool=callgrind lifecycles={n}{}", self.time_wait_note());
         emit(Line { extra, ..line("churn_code", "bytes/lifecycle", ca, cb, Better::Lower, got) });
     }
 }

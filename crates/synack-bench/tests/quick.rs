@@ -107,3 +107,22 @@ fn zero_runs_and_zero_bulk_bytes_are_refused() {
         assert!(out.stdout.is_empty(), "{args:?}: nothing measured");
     }
 }
+
+#[test]
+fn time_wait_cap_reaches_the_churn_lines_and_zero_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+        .args(["--quick", "--only", "churn", "--no-callgrind", "--churn-time-wait-cap", "16"])
+        .output()
+        .expect("the benchmark binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let churn = stdout.lines().find(|l| l.starts_with("bench=churn ")).expect("a churn line");
+    assert!(churn.ends_with(" time_wait_cap=16"), "{churn}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+        .args(["--only", "churn", "--churn-time-wait-cap", "0"])
+        .output()
+        .expect("the benchmark binary runs");
+    assert_eq!(out.status.code(), Some(2), "a cap of 0 is a usage error");
+    assert!(out.stdout.is_empty(), "nothing measured");
+}
