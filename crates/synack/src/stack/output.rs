@@ -2,11 +2,11 @@
 
 use super::input::summarize;
 use super::Stack;
-use crate::conn::{Ctx, OutSegment};
+use crate::conn::{Control, Ctx, OutSegment, Sinks};
 use crate::event::ConnId;
 use crate::time::Instant;
-use crate::trace::TraceEvent;
-use crate::wire;
+use crate::trace::{FourTuple, TraceEvent, TraceRecord};
+use crate::wire::{self, TcpHeader};
 use std::cmp::Reverse;
 use std::net::IpAddr;
 
@@ -36,84 +36,88 @@ impl Stack {
     }
 
     /// The work of [`Stack::poll_transmit`] when something may be waiting.
+    ///
+    /// Size (instruction cache): control segments (RSTs, TIME-WAIT's ACK) and the
+    /// connections' segments go through one inlined copy of `emit_two`, rather than
+    /// the control path calling the general `wire::emit`, a second copy of the same
+    /// code.
     #[inline(never)]
     fn transmit_next(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         let ttl = self.cfg.ttl;
-        if let Some(c) = self.sinks.control.pop_front() {
-            // (Out of line: `emit_two` is inlined into the data path below.)
-            let len = match wire::emit(buf, c.tuple.local.ip(), c.tuple.remote.ip(), ttl, &c.hdr, &[]) {
-                Ok(n) => n,
-                Err(_) => return None,
-            };
-            if self.cfg.trace {
-                let seg = summarize(c.tuple.local, c.tuple.remote, &c.hdr, 0);
-                self.trace(TraceEvent::Send { conn: c.tuple, seg, retransmit: false });
-            }
-            return Some(Transmit { len, src: c.tuple.local.ip(), dst: c.tuple.remote.ip() });
-        }
-        while let Some(&idx) = self.tx_queue.front() {
-            let Some(slot) = self.slots.get_mut(idx as usize) else {
-                self.tx_queue.pop_front();
-                continue;
-            };
-            let generation = slot.generation;
-            let Some(conn) = slot.conn.as_deref_mut() else {
-                self.tx_queue.pop_front();
-                continue;
-            };
-            // Speed: no `wants_output` test first. A connection is queued only when it
-            // wanted output (`Stack::schedule`), and one that no longer does gets `false`
-            // from `next_segment` with nothing changed (its contract), and leaves the
-            // queue below: the test would only repeat, for every segment sent, what
-            // `next_segment` finds out anyway.
-            let mut ctx = Ctx {
-                now: self.now,
-                cfg: &self.cfg,
-                id: ConnId { index: idx, generation },
-                sinks: &mut self.sinks,
-            };
-            // Speed: the segment is written in place by `next_segment`, not returned.
-            let mut seg = OutSegment::EMPTY;
-            let some = conn.next_segment(&mut ctx, &mut seg);
-            // Sending may have armed the retransmission or persist timer (pushed now) or
-            // stopped the delayed ACK (the heap top may then be stale).
-            let stale = super::arm_timer(&mut self.timers, conn, idx, generation);
-            if !some {
-                conn.in_tx_queue = false;
-                self.tx_queue.pop_front();
-                if stale {
-                    self.prune_timers();
-                }
-                continue;
-            };
-            let (src, dst) = (conn.tuple.local.ip(), conn.tuple.remote.ip());
-            if self.tx_queue.len() == 1 && !conn.wants_output() {
-                // That was the last segment of the only connection queued: leave the queue
-                // at once, so that the driver's next call (the one that returns `None`)
-                // finds it empty (speed: that call then costs two length checks). Only
-                // when alone: with others queued, leaving now rather than on the next
-                // call could put it behind them, should it want to send again before.
-                conn.in_tx_queue = false;
-                self.tx_queue.pop_front();
-            }
-            let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
-            let res = wire::emit_two(buf, src, dst, ttl, &seg.hdr, a, b);
+        loop {
+            // Speed: the segment is written in place by `next_segment`, not returned, and
+            // used where it lies (references, not copies of the header and tuple).
+            let ctl: Control;
+            let mut seg: OutSegment;
+            let (tuple, hdr, a, b, stale, is_control, len, retransmit) =
+                if let Some(c) = self.sinks.control.pop_front() {
+                    ctl = c;
+                    (&ctl.tuple, &ctl.hdr, &[][..], &[][..], false, true, 0, false)
+                } else {
+                    let Some(&idx) = self.tx_queue.front() else { return None };
+                    let Some(slot) = self.slots.get_mut(idx as usize) else {
+                        self.tx_queue.pop_front();
+                        continue;
+                    };
+                    let generation = slot.generation;
+                    let Some(conn) = slot.conn.as_deref_mut() else {
+                        self.tx_queue.pop_front();
+                        continue;
+                    };
+                    // Speed: no `wants_output` test first. A connection is queued only when it
+                    // wanted output (`Stack::schedule`), and one that no longer does gets `false`
+                    // from `next_segment` with nothing changed (its contract), and leaves the
+                    // queue below: the test would only repeat, for every segment sent, what
+                    // `next_segment` finds out anyway.
+                    let mut ctx = Ctx {
+                        now: self.now,
+                        cfg: &self.cfg,
+                        id: ConnId { index: idx, generation },
+                        sinks: &mut self.sinks,
+                    };
+                    seg = OutSegment::EMPTY;
+                    let some = conn.next_segment(&mut ctx, &mut seg);
+                    // Sending may have armed the retransmission or persist timer (pushed now) or
+                    // stopped the delayed ACK (the heap top may then be stale).
+                    let stale = super::arm_timer(&mut self.timers, conn, idx, generation);
+                    if !some {
+                        conn.in_tx_queue = false;
+                        self.tx_queue.pop_front();
+                        if stale {
+                            self.prune_timers();
+                        }
+                        continue;
+                    };
+                    if self.tx_queue.len() == 1 && !conn.wants_output() {
+                        // That was the last segment of the only connection queued: leave the queue
+                        // at once, so that the driver's next call (the one that returns `None`)
+                        // finds it empty (speed: that call then costs two length checks). Only
+                        // when alone: with others queued, leaving now rather than on the next
+                        // call could put it behind them, should it want to send again before.
+                        conn.in_tx_queue = false;
+                        self.tx_queue.pop_front();
+                    }
+                    let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
+                    (&conn.tuple, &seg.hdr, a, b, stale, false, seg.payload_len, seg.retransmit)
+                };
+            let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
+            let res = wire::emit_two(buf, src, dst, ttl, hdr, a, b);
             if self.cfg.trace && res.is_ok() {
-                let tuple = conn.tuple;
-                let s = summarize(tuple.local, tuple.remote, &seg.hdr, seg.payload_len);
-                self.trace(TraceEvent::Send { conn: tuple, seg: s, retransmit: seg.retransmit });
+                trace_send(&mut self.sinks, self.now, tuple, hdr, len, retransmit);
             }
             if stale {
                 self.prune_timers();
             }
             match res {
                 Ok(len) => return Some(Transmit { len, src, dst }),
+                // A control segment that does not fit is dropped, and so is the rest of the
+                // poll.
+                Err(_) if is_control => return None,
                 // A buffer too small loses the segment as the network might; the
                 // retransmission timer recovers it.
                 Err(_) => continue,
             }
         }
-        None
     }
 
     /// The earliest instant at which [`Stack::handle_timeout`] has work to do: the one
@@ -152,4 +156,20 @@ impl Stack {
         self.expire_time_wait();
         self.prune_timers();
     }
+}
+
+/// Record a segment sent (out of line and cold: only with `Config::trace` on, and kept
+/// out of the body of `transmit_next`).
+#[cold]
+#[inline(never)]
+fn trace_send(
+    sinks: &mut Sinks,
+    t: Instant,
+    tuple: &FourTuple,
+    hdr: &TcpHeader,
+    len: usize,
+    retransmit: bool,
+) {
+    let seg = summarize(tuple.local, tuple.remote, hdr, len);
+    sinks.trace.push_back(TraceRecord { t, ev: TraceEvent::Send { conn: *tuple, seg, retransmit } });
 }
