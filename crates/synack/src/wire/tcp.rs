@@ -593,8 +593,43 @@ pub fn emit(
 /// Speed: inlined into its one caller, `Stack::transmit_next`'s data path: the call
 /// passed two addresses, the header and two slices through the stack, and saved and
 /// restored the registers, for every segment.
+///
+/// Size (instruction cache): only the IPv4 case is inlined, where both families are
+/// known, so that the inlined body carries no IPv6 code and matches no family again;
+/// IPv6 and mixed families go to one out-of-line copy.
 #[inline(always)]
 pub(crate) fn emit_two(
+    buf: &mut [u8],
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    tcp: &TcpHeader,
+    a: &[u8],
+    b: &[u8],
+) -> Result<usize, WireError> {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => emit_two_any(buf, IpAddr::V4(s), IpAddr::V4(d), ttl, tcp, a, b),
+        _ => emit_two_other(buf, src, dst, ttl, tcp, a, b),
+    }
+}
+
+/// [`emit_two`] for IPv6 and mixed families (out of line: the rarer case).
+#[inline(never)]
+fn emit_two_other(
+    buf: &mut [u8],
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    tcp: &TcpHeader,
+    a: &[u8],
+    b: &[u8],
+) -> Result<usize, WireError> {
+    emit_two_any(buf, src, dst, ttl, tcp, a, b)
+}
+
+/// The body of [`emit_two`], for any families.
+#[inline(always)]
+fn emit_two_any(
     buf: &mut [u8],
     src: IpAddr,
     dst: IpAddr,
