@@ -208,22 +208,44 @@ impl Conn {
 
     /// Data, FIN, retransmissions, probes and bare ACKs in the synchronized states.
     ///
-    /// Speed: inlined, with one call of `emit_range` (itself inlined) for every kind of
+    /// Speed: inlined, with one call of `range_sent` (itself inlined) for every kind of
     /// data segment, so that the whole path from the stack to `emit_two` is one frame.
+    /// Size (instruction cache): `header` and `on_ack_sent` are inlined once, for data
+    /// segments and bare ACKs alike, not once in each (the sequence bookkeeping of a
+    /// data segment, which `header` does not read, comes first for that).
     #[inline(always)]
     fn next_data(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
-        match self.pick_data(ctx) {
+        let (seq, flags, sent) = match self.pick_data(ctx) {
             Pick::Range(seq, len, fin, retransmit) => {
-                self.emit_range(ctx, seg, seq, len, fin, retransmit);
-                true
+                let data_end = self.snd_una + self.tx.len() as u32;
+                let mut flags = TcpFlags::ACK;
+                if len > 0 && seq + len == data_end {
+                    flags |= TcpFlags::PSH;
+                }
+                if fin {
+                    flags |= TcpFlags::FIN;
+                }
+                let retransmit = self.range_sent(ctx, seq, len, fin, retransmit);
+                (seq, flags, Some((len, retransmit)))
             }
-            Pick::Ack(seq) => {
-                self.header(seg, seq, TcpFlags::ACK);
-                self.on_ack_sent(ctx);
-                true
+            Pick::Ack(seq) => (seq, TcpFlags::ACK, None),
+            Pick::Nothing => return false,
+        };
+        self.header(seg, seq, flags);
+        self.on_ack_sent(ctx);
+        if let Some((len, retransmit)) = sent {
+            // RFC 6298 5.1: "if the timer is not running, start it running" - and RFC 8985
+            // 7.2: "start or restart a loss probe PTO timer after transmitting new data", so
+            // that the PTO counts from the last transmission.
+            self.arm_retransmission_timer_inline(ctx, self.lp.armed && !retransmit);
+            if self.timers.persist.is_some() {
+                self.cancel_timer(ctx, TimerKind::Persist);
             }
-            Pick::Nothing => false,
+            seg.payload_off = seq.since(self.snd_una) as usize;
+            seg.payload_len = len as usize;
+            seg.retransmit = retransmit;
         }
+        true
     }
 
     /// What [`Conn::next_data`] sends.
@@ -311,27 +333,12 @@ impl Conn {
         Pick::Nothing
     }
 
-    /// A segment carrying `len` bytes from `seq` (and FIN after them if `fin`), written
-    /// into `seg`. (Inlined into its one caller, [`Conn::next_data`].)
+    /// The sequence bookkeeping of a segment carrying `len` bytes from `seq` (and FIN
+    /// after them if `fin`): SND.NXT, the flight for congestion control, Karn's rule and
+    /// the RTT probe. Returns whether the segment is a retransmission. (Inlined into its
+    /// one caller, [`Conn::next_data`], which finishes the segment.)
     #[inline(always)]
-    fn emit_range(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        seg: &mut OutSegment,
-        seq: SeqNum,
-        len: u32,
-        fin: bool,
-        retransmit: bool,
-    ) {
-        let data_end = self.snd_una + self.tx.len() as u32;
-        let mut flags = TcpFlags::ACK;
-        if len > 0 && seq + len == data_end {
-            flags |= TcpFlags::PSH;
-        }
-        if fin {
-            flags |= TcpFlags::FIN;
-        }
-        self.header(seg, seq, flags);
+    fn range_sent(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, len: u32, fin: bool, retransmit: bool) -> bool {
         let end = seq + len + u32::from(fin);
         let retransmit = retransmit || seq.lt(self.snd_nxt);
         if self.snd_next.lt(end) || self.snd_next == seq {
@@ -350,16 +357,6 @@ impl Conn {
         } else if self.rtt_probe.is_none() {
             self.rtt_probe = Some((end, ctx.now));
         }
-        self.on_ack_sent(ctx);
-        // RFC 6298 5.1: "if the timer is not running, start it running" - and RFC 8985
-        // 7.2: "start or restart a loss probe PTO timer after transmitting new data", so
-        // that the PTO counts from the last transmission.
-        self.arm_retransmission_timer_inline(ctx, self.lp.armed && !retransmit);
-        if self.timers.persist.is_some() {
-            self.cancel_timer(ctx, TimerKind::Persist);
-        }
-        seg.payload_off = seq.since(self.snd_una) as usize;
-        seg.payload_len = len as usize;
-        seg.retransmit = retransmit;
+        retransmit
     }
 }
