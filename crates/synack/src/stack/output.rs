@@ -54,7 +54,7 @@ impl Stack {
                     ctl = c;
                     (&ctl.tuple, &ctl.hdr, &[][..], &[][..], false, true, 0, false)
                 } else {
-                    let Some(&idx) = self.tx_queue.front() else { return None };
+                    let &idx = self.tx_queue.front()?;
                     let Some(slot) = self.slots.get_mut(idx as usize) else {
                         self.tx_queue.pop_front();
                         continue;
