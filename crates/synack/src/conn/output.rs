@@ -212,7 +212,8 @@ impl Conn {
     /// data segment, so that the whole path from the stack to `emit_two` is one frame.
     /// Size (instruction cache): `header` and `on_ack_sent` are inlined once, for data
     /// segments and bare ACKs alike, not once in each (the sequence bookkeeping of a
-    /// data segment, which `header` does not read, comes first for that).
+    /// data segment, which `header` does not read, comes first for that). Measured on
+    /// `churn`: `transmit_next` 97 -> 90 hot code lines.
     #[inline(always)]
     fn next_data(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
         let (seq, flags, sent) = match self.pick_data(ctx) {

@@ -40,7 +40,8 @@ impl Stack {
     /// Size (instruction cache): control segments (RSTs, TIME-WAIT's ACK) and the
     /// connections' segments go through one inlined copy of `emit_two`, rather than
     /// the control path calling the general `wire::emit`, a second copy of the same
-    /// code.
+    /// code (measured on `churn`: 739 -> 710 hot code lines, I1 misses 635 -> 526 per
+    /// lifecycle, with the trace moved out of line as well).
     #[inline(never)]
     fn transmit_next(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         let ttl = self.cfg.ttl;
