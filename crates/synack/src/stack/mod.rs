@@ -38,7 +38,7 @@ use crate::trace::{AppCall, FourTuple, TimerKind, TraceEvent, TraceRecord};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use table::{ConnTable, FlowKeys, HashedKey, ListenerTable};
+use table::{ConnTable, FlowKey, FlowKeys, HashedKey, ListenerTable};
 use twtable::TimeWaitTable;
 
 /// A slot of the connection slab.
@@ -131,12 +131,14 @@ pub struct Stack {
     /// [`Ctx`].
     sinks: Sinks,
     port_counter: u32,
-    /// The last RFC 6056 offset computed, with its (local address, remote endpoint).
+    /// The last RFC 6056 offset computed, with its (local address, remote endpoint) as
+    /// the key of the 4-tuple with local port 0.
     ///
     /// Speed: the offset is a pure function of these (and the secret), and a client
     /// typically opens connection after connection to the same server: this saves the
-    /// keyed hash (and its code in the instruction cache) on each of them.
-    last_port_offset: Option<(IpAddr, SocketAddr, u32)>,
+    /// keyed hash (and its code in the instruction cache) on each of them. (Kept as a
+    /// key, the comparison is five word compares, not a match of address families.)
+    last_port_offset: Option<(FlowKey, u32)>,
     /// SYN cookies (RFC 4987 3.6): the key and when the last one was sent.
     cookies: cookies::SynCookieJar,
 }
@@ -615,21 +617,23 @@ impl Stack {
             return Err(UsageError::PortsExhausted.into());
         }
         let num = u32::from(hi - lo) + 1;
+        // The key of (local_ip, 0, remote): each candidate port's key is this one with the
+        // port set. (Speed: no `FourTuple` or `SocketAddr` to build per candidate.)
+        let base = FlowKey::parts(local_ip, 0, remote.ip(), remote.port());
         let offset = match self.last_port_offset {
-            Some((ip, r, offset)) if ip == local_ip && r == remote => offset,
+            Some((k, offset)) if k == base => offset,
             _ => {
                 let offset = port_offset(&self.keys, local_ip, remote);
-                self.last_port_offset = Some((local_ip, remote, offset));
+                self.last_port_offset = Some((base, offset));
                 offset
             }
         };
         for i in 0..num {
             let port = lo + (offset.wrapping_add(self.port_counter).wrapping_add(i) % num) as u16;
-            let tuple = FourTuple { local: SocketAddr::new(local_ip, port), remote };
             // (Speed: the key is built and hashed once for both tables, which use the
             // same keys, and for the insertion that follows.)
-            let key = self.by_tuple.key(&tuple);
-            if self.by_tuple.lookup_hashed(key).is_none() && !self.time_wait.contains_hashed(&tuple, &key) {
+            let key = self.by_tuple.hashed(base.with_local_port(port));
+            if self.by_tuple.lookup_hashed(key).is_none() && !self.time_wait.contains_key(&key) {
                 // RFC 6056 3.3.3: "next_ephemeral = next_ephemeral + 1" per connection.
                 self.port_counter = self.port_counter.wrapping_add(i + 1);
                 return Ok((port, key));

@@ -19,7 +19,7 @@ use crate::trace::FourTuple;
 use core::hash::{BuildHasher, Hash, Hasher};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Domain separation of the table keys from the other uses of the secret.
 const DOMAIN_TABLES: u64 = 0x666c_6f77_7461_626c;
@@ -69,21 +69,59 @@ impl FlowKey {
     /// The key of a connection.
     #[inline]
     pub(super) fn tuple(t: &FourTuple) -> Self {
-        Self::parts(t.local.ip(), t.local.port(), t.remote.ip(), t.remote.port())
+        if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (&t.local, &t.remote) {
+            return Self::v4(l.ip(), l.port(), r.ip(), r.port());
+        }
+        Self::wide(t.local.ip(), t.local.port(), t.remote.ip(), t.remote.port())
     }
 
     /// The key of the connection (local, local_port) - (remote, remote_port).
     #[inline]
     pub(super) fn parts(local: IpAddr, local_port: u16, remote: IpAddr, remote_port: u16) -> Self {
-        let ports = u64::from(local_port) << 16 | u64::from(remote_port);
         if let (IpAddr::V4(l), IpAddr::V4(r)) = (local, remote) {
-            let ips = u64::from(l.to_bits()) << 32 | u64::from(r.to_bits());
-            return FlowKey { w: [ips, ports | TAG_V4_TUPLE, 0, 0, 0], n: 2 };
+            return Self::v4(&l, local_port, &r, remote_port);
         }
+        Self::wide(local, local_port, remote, remote_port)
+    }
+
+    /// The key of a 4-tuple of two IPv4 endpoints.
+    #[inline(always)]
+    fn v4(l: &Ipv4Addr, local_port: u16, r: &Ipv4Addr, remote_port: u16) -> Self {
+        let ports = u64::from(local_port) << 16 | u64::from(remote_port);
+        let ips = u64::from(l.to_bits()) << 32 | u64::from(r.to_bits());
+        FlowKey { w: [ips, ports | TAG_V4_TUPLE, 0, 0, 0], n: 2 }
+    }
+
+    /// The key of any other 4-tuple.
+    ///
+    /// Size: out of line, so that the copies of [`FlowKey::tuple`] and
+    /// [`FlowKey::parts`] inlined on the IPv4 paths of every connection's setup and
+    /// teardown carry only the IPv4 packing.
+    #[cold]
+    #[inline(never)]
+    fn wide(local: IpAddr, local_port: u16, remote: IpAddr, remote_port: u16) -> Self {
+        let ports = u64::from(local_port) << 16 | u64::from(remote_port);
         let (l, l4) = ip_bits(local);
         let (r, r4) = ip_bits(remote);
         let tag = TAG_WIDE_TUPLE | l4 << 34 | r4 << 35;
         FlowKey { w: [(l >> 64) as u64, l as u64, (r >> 64) as u64, r as u64, ports | tag], n: 5 }
+    }
+
+    /// The key of the same 4-tuple with local port `port` (speed: the ephemeral port
+    /// search varies only the port).
+    #[inline]
+    pub(super) fn with_local_port(mut self, port: u16) -> Self {
+        // The ports word: the last word in use (see the type's documentation).
+        let i = if self.n == 2 { 1 } else { 4 };
+        self.w[i] = self.w[i] & !(0xffff << 16) | u64::from(port) << 16;
+        self
+    }
+
+    /// An IPv4 4-tuple as the TIME-WAIT records pack it: local address, remote address,
+    /// local port << 16 | remote port; `None` for any other 4-tuple.
+    #[inline]
+    pub(super) fn v4_words(&self) -> Option<[u32; 3]> {
+        (self.n == 2).then(|| [(self.w[0] >> 32) as u32, self.w[0] as u32, self.w[1] as u32])
     }
 
     /// The key of a local endpoint.
@@ -365,7 +403,12 @@ impl ConnTable {
     /// `*_hashed` methods.
     #[inline]
     pub(super) fn key(&self, t: &FourTuple) -> HashedKey {
-        let key = FlowKey::tuple(t);
+        self.hashed(FlowKey::tuple(t))
+    }
+
+    /// `key`, hashed (or the remembered one, if it is that key).
+    #[inline]
+    pub(super) fn hashed(&self, key: FlowKey) -> HashedKey {
         match self.last {
             Some((k, _)) if k.key == key => k,
             _ => HashedKey { key, hash: self.keys.hash_key(&key) },
@@ -585,7 +628,7 @@ mod tests {
     use super::*;
     use siphasher::sip::SipHasher13;
     use std::collections::HashSet;
-    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::net::Ipv6Addr;
 
     fn v4(a: [u8; 4], port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port)

@@ -161,16 +161,6 @@ impl Entry {
     }
 }
 
-/// An IPv4 4-tuple packed as in [`Entry::key`], or `None` for any other.
-fn pack_v4(t: &FourTuple) -> Option<[u32; 3]> {
-    match (t.local.ip(), t.remote.ip()) {
-        (IpAddr::V4(l), IpAddr::V4(r)) => {
-            Some([l.to_bits(), r.to_bits(), u32::from(t.local.port()) << 16 | u32::from(t.remote.port())])
-        }
-        _ => None,
-    }
-}
-
 fn unpack_v4(k: &[u32; 3]) -> FourTuple {
     FourTuple {
         local: SocketAddr::new(IpAddr::V4(Ipv4Addr::from_bits(k[0])), (k[2] >> 16) as u16),
@@ -338,12 +328,12 @@ impl TimeWaitTable {
             return None;
         }
         let key = FlowKey::tuple(t);
-        self.find_hashed(t, &key, Self::hash(&self.keys, &key))
+        self.find_hashed(&key, Self::hash(&self.keys, &key))
     }
 
-    /// [`TimeWaitTable::find`] with `t`'s key and hash computed.
-    fn find_hashed(&self, t: &FourTuple, key: &FlowKey, hash: u64) -> Option<u32> {
-        let v4 = pack_v4(t);
+    /// [`TimeWaitTable::find`] with the 4-tuple's key and hash computed.
+    fn find_hashed(&self, key: &FlowKey, hash: u64) -> Option<u32> {
+        let v4 = key.v4_words();
         let ring = &self.ring;
         self.index.find(hash, |&s| ring.matches(s, key, v4)).copied()
     }
@@ -356,14 +346,20 @@ impl TimeWaitTable {
     /// table's keys (speed: the connection table computed both already, with the same
     /// keys: `ConnTable::key`).
     pub(super) fn contains_hashed(&self, t: &FourTuple, k: &HashedKey) -> bool {
+        debug_assert!(*k.key() == FlowKey::tuple(t), "the key of another 4-tuple");
+        self.contains_key(k)
+    }
+
+    /// [`TimeWaitTable::contains_hashed`] without the 4-tuple (speed: the ephemeral port
+    /// search builds only keys).
+    pub(super) fn contains_key(&self, k: &HashedKey) -> bool {
         if self.live == 0 {
             return false;
         }
         let key = k.key();
-        debug_assert!(*key == FlowKey::tuple(t), "the key of another 4-tuple");
         let hash = index_hash(k.sip());
         debug_assert_eq!(hash, Self::hash(&self.keys, key), "a hash with other keys");
-        self.find_hashed(t, key, hash).is_some()
+        self.find_hashed(key, hash).is_some()
     }
 
     /// The record of `t`, with the 4-tuple as it was inserted.
@@ -415,7 +411,7 @@ impl TimeWaitTable {
     ) {
         let key = k.key();
         debug_assert!(*key == FlowKey::tuple(&t), "the key of another 4-tuple");
-        let v4 = pack_v4(&t);
+        let v4 = key.v4_words();
         let hash = index_hash(k.sip());
         debug_assert_eq!(hash, Self::hash(&self.keys, key), "a hash with other keys");
         let ring = &self.ring;
@@ -457,7 +453,7 @@ impl TimeWaitTable {
     /// every other's, and the record moves to the back.
     pub(super) fn restart(&mut self, t: &FourTuple, deadline: Instant) {
         let key = FlowKey::tuple(t);
-        let v4 = pack_v4(t);
+        let v4 = key.v4_words();
         let ring = &self.ring;
         let Some(slot) = self.index.find_mut(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4))
         else {
@@ -481,7 +477,7 @@ impl TimeWaitTable {
     /// Remove the record of `t`; returns it with its owner.
     pub(super) fn remove(&mut self, t: &FourTuple) -> Option<(TimeWaitRecord, Option<u32>)> {
         let key = FlowKey::tuple(t);
-        let v4 = pack_v4(t);
+        let v4 = key.v4_words();
         let ring = &self.ring;
         let found = self.index.find_entry(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4));
         let seq = found.ok()?.remove().0;
