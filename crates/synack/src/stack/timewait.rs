@@ -38,8 +38,12 @@ impl Stack {
         let two_msl = self.cfg.msl.saturating_mul(2);
         let Some(slot) = self.slots.get_mut(idx as usize) else { return self.prune_timers() };
         let generation = slot.generation;
-        let Some(conn) = slot.conn.as_deref_mut() else { return self.prune_timers() };
-        let tuple = conn.tuple;
+        // Size: the connection leaves its slot for the steps below (and goes back before
+        // the slot is looked at again), so that its 4-tuple is used where it lies. A
+        // copy of the tuple kept across calls on the stack was split into a dozen
+        // pieces and put together again for each use (9 hot code lines of a `churn`
+        // lifecycle).
+        let Some(conn) = slot.conn.take() else { return self.prune_timers() };
         // The peer's FIN is received: no more data can come, so receiver SWS avoidance
         // (RFC 9293 3.8.6.2.2) has nothing left to protect and the window is the actual
         // free space, as `Conn::window_field` announces it after a FIN (never less than
@@ -49,7 +53,7 @@ impl Stack {
         let stamp = conn.time_wait_stamp();
         // The record keeps TS.Recent only; the rest of the stamp follows from the
         // configuration and the 4-tuple.
-        debug_assert_eq!(stamp, stamp.map(|ts| TimeWaitStamp::rebuild(&self.cfg, &tuple, ts.recent())));
+        debug_assert_eq!(stamp, stamp.map(|ts| TimeWaitStamp::rebuild(&self.cfg, &conn.tuple, ts.recent())));
         let record = TimeWaitRecord {
             snd_nxt: conn.snd_nxt,
             rcv_nxt: conn.rcv_nxt,
@@ -61,18 +65,18 @@ impl Stack {
         };
         let owner = (!conn.app_closed).then_some(idx);
         let ack_due = conn.ack_now;
-        conn.ack_now = false;
         let release = conn.app_closed;
         // (Speed: one key for the removal here and the insertion below.)
-        let key = self.by_tuple.key(&tuple);
+        let key = self.by_tuple.key(&conn.tuple);
         self.by_tuple.remove_if_hashed(key, idx);
         if ack_due {
             // The ACK of the peer's FIN.
-            let mut h = control_header(&tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
+            let mut h =
+                control_header(&conn.tuple, record.snd_nxt, Some(record.rcv_nxt), TcpFlags::ACK, window);
             if let Some(ts) = stamp {
                 ts.stamp(&mut h, now);
             }
-            self.push_control(tuple, h);
+            self.push_control(conn.tuple, h);
         }
         self.sinks.events.push_back(Event::Closed {
             conn: crate::event::ConnId { index: idx, generation },
@@ -89,13 +93,18 @@ impl Stack {
         // RFC 9293 3.6.1: "When a connection is closed actively, it MUST linger in the
         // TIME-WAIT state for a time 2xMSL (Maximum Segment Lifetime) (MUST-13)." Every
         // deadline is now + 2×MSL, so the record joins the back of the FIFO.
-        self.time_wait.insert_hashed(tuple, &key, record, owner);
+        self.time_wait.insert_hashed(&conn.tuple, &key, record, owner);
         self.trace(TraceEvent::Timer {
-            conn: tuple,
+            conn: conn.tuple,
             timer: TimerKind::TimeWait,
             action: TimerAction::Set,
             at: record.deadline,
         });
+        let mut conn = conn;
+        conn.ack_now = false;
+        if let Some(slot) = self.slots.get_mut(idx as usize) {
+            slot.conn = Some(conn);
+        }
         // The connection's timers are cancelled: prune the heap (`free_slot` does, when
         // it releases the connection).
         if release {

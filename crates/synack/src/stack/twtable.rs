@@ -395,7 +395,7 @@ impl TimeWaitTable {
     #[cfg(test)]
     pub(super) fn insert(&mut self, t: FourTuple, rec: TimeWaitRecord, owner: Option<u32>) {
         let k = HashedKey::of(&self.keys, &t);
-        self.insert_hashed(t, &k, rec, owner);
+        self.insert_hashed(&t, &k, rec, owner);
     }
 
     /// Add the record of `t`, replacing any, at the back (its deadline must be at least
@@ -404,13 +404,13 @@ impl TimeWaitTable {
     /// `ConnTable::key`).
     pub(super) fn insert_hashed(
         &mut self,
-        t: FourTuple,
+        t: &FourTuple,
         k: &HashedKey,
         rec: TimeWaitRecord,
         owner: Option<u32>,
     ) {
         let key = k.key();
-        debug_assert!(*key == FlowKey::tuple(&t), "the key of another 4-tuple");
+        debug_assert!(*key == FlowKey::tuple(t), "the key of another 4-tuple");
         let v4 = key.v4_words();
         let hash = index_hash(k.sip());
         debug_assert_eq!(hash, Self::hash(&self.keys, key), "a hash with other keys");
@@ -425,7 +425,7 @@ impl TimeWaitTable {
         );
         let (packed, flags) = match v4 {
             Some(k) => (k, 0),
-            None => ([self.ring.wide_insert(t), 0, 0], WIDE),
+            None => ([self.ring.wide_insert(*t), 0, 0], WIDE),
         };
         let mut e = Entry {
             key: packed,
@@ -445,7 +445,7 @@ impl TimeWaitTable {
         self.live += 1;
         self.next = Some(self.ring.entry(self.ring.head).deadline());
         if let Some(slot) = owner {
-            self.owners.insert(t, slot);
+            self.owners.insert(*t, slot);
         }
     }
 
