@@ -74,11 +74,21 @@ impl Ctx<'_> {
     ///
     /// Always inlined (speed): with `Config::trace` off, the compiler then drops the
     /// construction of the event along with the push, so tracing costs one test.
+    ///
+    /// Size: the recording itself is out of line and cold, so that the hot code of its
+    /// callers keeps only the test and a jump (the event is built in the cold block).
     #[inline(always)]
     pub(crate) fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
-            self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
+            self.record_trace(ev);
         }
+    }
+
+    /// The recording of [`Ctx::trace`].
+    #[cold]
+    #[inline(never)]
+    fn record_trace(&mut self, ev: TraceEvent) {
+        self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
     }
 
     /// Queue a control segment (RST or bare ACK) for `tuple`.
@@ -439,6 +449,10 @@ impl Conn {
     }
 
     /// Change state, recording it (trace and event).
+    ///
+    /// Size: never inlined; it is called from a dozen places, and inlined copies
+    /// (small once the trace is out of line) spread over the code of every lifecycle.
+    #[inline(never)]
     pub(crate) fn set_state(&mut self, ctx: &mut Ctx<'_>, to: State) {
         let from = self.state;
         if from == to {

@@ -217,12 +217,20 @@ impl Stack {
         }
     }
 
-    /// Record a trace event when tracing is on (always inlined, see `Ctx::trace`).
+    /// Record a trace event when tracing is on (always inlined, the recording out of
+    /// line and cold: see `Ctx::trace`).
     #[inline(always)]
     fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
-            self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
+            self.record_trace(ev);
         }
+    }
+
+    /// The recording of [`Stack::trace`].
+    #[cold]
+    #[inline(never)]
+    fn record_trace(&mut self, ev: TraceEvent) {
+        self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
     }
 
     fn app_trace(&mut self, conn: FourTuple, call: AppCall, bytes: usize) {
