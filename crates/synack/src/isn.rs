@@ -107,6 +107,10 @@ impl BuildHasher for KeyedState {
 /// microsecond timer, and F() is a pseudorandom function (PRF) of the connection's
 /// identifying parameters ("localip, localport, remoteip, remoteport") and a secret key"
 /// (RFC 9293 3.4.1).
+///
+/// Size: never inlined (the active and the passive OPEN each call it once per
+/// connection; inlined, each had its own copy of the packing of the tuple).
+#[inline(never)]
 pub(crate) fn initial_sequence(key: &KeyedState, now: Instant, tuple: &FourTuple) -> u32 {
     let f = match (tuple.local, tuple.remote) {
         (SocketAddr::V4(l), SocketAddr::V4(r)) => {
