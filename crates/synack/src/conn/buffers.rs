@@ -47,6 +47,24 @@ impl Ring {
         Ring { buf: Vec::new(), size: 0, cap, head: 0, len: 0 }
     }
 
+    /// Whether the ring holds an allocation.
+    #[inline]
+    pub(crate) fn holds_storage(&self) -> bool {
+        self.buf.capacity() != 0
+    }
+
+    /// Become `Ring::new(cap)`, for a ring that holds no storage
+    /// ([`Ring::holds_storage`] false): plain stores, no drop of the old storage.
+    #[inline]
+    pub(crate) fn reset(&mut self, cap: usize) {
+        debug_assert!(!self.holds_storage());
+        self.buf.clear();
+        self.size = 0;
+        self.cap = cap;
+        self.head = 0;
+        self.len = 0;
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -111,15 +129,26 @@ impl Ring {
     /// storage for each ring, and a block of that size is a slow path of the allocator;
     /// the spare list (at most [`MAX_SPARE_STORAGE`] blocks per stack) turns both into
     /// a push and a pop.
+    ///
+    /// Size: the test inlined, the release out of line: one copy of it serves the half
+    /// dozen places a connection gives its storage up (each short connection runs
+    /// several of them).
+    #[inline]
     pub(crate) fn release_into(&mut self, spare: &mut Vec<Vec<u8>>) {
         if self.len == 0 && self.size != 0 {
-            let mut buf = core::mem::take(&mut self.buf);
-            self.size = 0;
-            self.head = 0;
-            if buf.capacity() == MIN_STORAGE && spare.len() < MAX_SPARE_STORAGE {
-                buf.clear();
-                spare.push(buf);
-            }
+            self.release_storage(spare);
+        }
+    }
+
+    /// The release of [`Ring::release_into`], on an empty ring with storage.
+    #[inline(never)]
+    fn release_storage(&mut self, spare: &mut Vec<Vec<u8>>) {
+        let mut buf = core::mem::take(&mut self.buf);
+        self.size = 0;
+        self.head = 0;
+        if buf.capacity() == MIN_STORAGE && spare.len() < MAX_SPARE_STORAGE {
+            buf.clear();
+            spare.push(buf);
         }
     }
 
@@ -363,6 +392,24 @@ const MAX_DUP_ACKS_OWED: u16 = 256;
 impl RecvBuffer {
     pub(crate) fn new(cap: usize, max_ranges: usize) -> Self {
         RecvBuffer { ring: Ring::new(cap), ooo: Vec::new(), max_ranges, dup_acks_owed: 0, staged: None }
+    }
+
+    /// Whether the buffer holds an allocation (ring or out-of-order list).
+    #[inline]
+    pub(crate) fn holds_storage(&self) -> bool {
+        self.ring.holds_storage() || self.ooo.capacity() != 0
+    }
+
+    /// Become `RecvBuffer::new(cap, max_ranges)`, for a buffer that holds no storage
+    /// ([`RecvBuffer::holds_storage`] false): plain stores, no drop of the old storage.
+    #[inline]
+    pub(crate) fn reset(&mut self, cap: usize, max_ranges: usize) {
+        debug_assert!(!self.holds_storage());
+        self.ring.reset(cap);
+        self.ooo.clear();
+        self.max_ranges = max_ranges;
+        self.dup_acks_owed = 0;
+        self.staged = None;
     }
 
     /// Bytes waiting for the application.
