@@ -553,11 +553,16 @@ impl Stack {
     pub fn accept(&mut self, l: ListenerId) -> Option<ConnId> {
         let listener = self.listeners.get_mut(l.0 as usize)?.as_mut()?;
         let id = listener.accept_queue.pop_front()?;
-        let tuple = self.conn(id).ok()?.tuple;
-        if let Some(Some(c)) = self.slots.get_mut(id.index as usize).map(|s| s.conn.as_deref_mut()) {
-            c.listener = None;
+        // The handle's check (`Stack::conn`) and the borrow in one look at the slot.
+        let conn = match self.slots.get_mut(id.index as usize) {
+            Some(Slot { generation, conn: Some(c) }) if *generation == id.generation && !c.app_closed => c,
+            _ => return None,
+        };
+        conn.listener = None;
+        if self.cfg.trace {
+            let tuple = conn.tuple;
+            self.app_trace(tuple, AppCall::Accept, 0);
         }
-        self.app_trace(tuple, AppCall::Accept, 0);
         Some(id)
     }
 
