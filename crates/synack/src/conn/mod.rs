@@ -527,17 +527,30 @@ impl Conn {
     ///
     /// Speed: nothing to do when no timer runs (`earliest` is `None` exactly then), and
     /// `earliest` is cleared once rather than recomputed after each cancelled slot.
+    ///
+    /// Size: without tracing, the slots are cleared all at once; the per-slot walk that
+    /// traces each cancellation is out of line.
     pub(crate) fn cancel_all_timers(&mut self, ctx: &mut Ctx<'_>) {
         if self.timers.earliest.is_none() {
             return;
         }
+        if ctx.cfg.trace {
+            self.trace_cancel_all_timers(ctx);
+        }
+        // Every slot (`Timers::slot` of each kind) and `earliest`.
+        self.timers = Timers::default();
+    }
+
+    /// The trace of [`Conn::cancel_all_timers`]: each running timer's cancellation.
+    #[cold]
+    #[inline(never)]
+    fn trace_cancel_all_timers(&mut self, ctx: &mut Ctx<'_>) {
         let k = self.rto_kind();
         for kind in [k, TimerKind::DelayedAck, TimerKind::Persist, TimerKind::Keepalive] {
-            if let Some(at) = self.timers.slot(kind).take() {
+            if let Some(at) = *self.timers.slot(kind) {
                 self.trace_timer(ctx, kind, TimerAction::Cancel, at);
             }
         }
-        self.timers.earliest = None;
     }
 
     /// The earliest of this connection's deadlines.
