@@ -410,7 +410,11 @@ impl ConnTable {
     }
 
     /// `key`, hashed (or the remembered one, if it is that key).
-    #[inline]
+    ///
+    /// Size: never inlined; inlined, the comparison with the remembered key and the
+    /// copies of the 56-byte result were repeated at each of its callers on the setup
+    /// and teardown paths.
+    #[inline(never)]
     pub(super) fn hashed(&self, key: FlowKey) -> HashedKey {
         match self.last {
             Some((k, _)) if k.key == key => k,
