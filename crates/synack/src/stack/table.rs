@@ -404,9 +404,13 @@ impl ConnTable {
     /// Speed: a caller that needs the key for several steps (look up, check the
     /// TIME-WAIT table, insert or remove) builds it once here and passes it on to the
     /// `*_hashed` methods.
-    #[inline]
+    ///
+    /// Size: never inlined; inlined, the packing of the tuple (a match on both address
+    /// families) was repeated at each of its callers on the setup and teardown paths
+    /// (`after_conn_event` held three copies).
+    #[inline(never)]
     pub(super) fn key(&self, t: &FourTuple) -> HashedKey {
-        self.hashed(FlowKey::tuple(t))
+        self.hashed_inline(FlowKey::tuple(t))
     }
 
     /// `key`, hashed (or the remembered one, if it is that key).
@@ -416,6 +420,12 @@ impl ConnTable {
     /// and teardown paths.
     #[inline(never)]
     pub(super) fn hashed(&self, key: FlowKey) -> HashedKey {
+        self.hashed_inline(key)
+    }
+
+    /// The body of [`ConnTable::hashed`].
+    #[inline(always)]
+    fn hashed_inline(&self, key: FlowKey) -> HashedKey {
         match self.last {
             Some((k, _)) if k.key == key => k,
             _ => HashedKey { key, hash: self.keys.hash_key(&key) },
@@ -493,6 +503,9 @@ impl ConnTable {
     }
 
     /// Remove the entry for `t` if it is slot `idx` (one lookup).
+    ///
+    /// Size: never inlined, for the same reason as [`ConnTable::key`].
+    #[inline(never)]
     pub(super) fn remove_if(&mut self, t: &FourTuple, idx: u32) {
         let k = self.key(t);
         self.remove_if_hashed(k, idx);
