@@ -91,8 +91,13 @@ impl Stack {
                 // another order).
                 match wire::parse(datagram) {
                     Ok(pkt) => {
-                        let idx =
-                            self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port);
+                        let idx = self.by_tuple.lookup_parts(
+                            pkt.dst,
+                            pkt.tcp.dst_port,
+                            pkt.src,
+                            pkt.tcp.src_port,
+                            &self.slots,
+                        );
                         self.dispatch(&pkt, idx);
                     }
                     Err(e) => self.count_malformed(e),
@@ -102,7 +107,8 @@ impl Stack {
         };
         // (Speed: looked up from the segment's fields; the 4-tuple is only built for the
         // rarer segments of no connection.)
-        let idx = self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port);
+        let idx =
+            self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port, &self.slots);
         let conn = idx.and_then(|i| self.slots.get_mut(i as usize)).and_then(|s| s.conn.as_deref_mut());
         let staged = conn.and_then(|c| c.stage_payload(&pkt.tcp, pkt.payload));
         let sum = header_sum + staged.unwrap_or_else(|| wire::sum_be(pkt.payload));

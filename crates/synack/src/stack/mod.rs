@@ -602,7 +602,9 @@ impl Stack {
         check_endpoints(local, remote)?;
         let tuple = FourTuple { local, remote };
         let key = self.by_tuple.key(&tuple);
-        if self.by_tuple.lookup_hashed(key).is_some() || self.time_wait.contains_hashed(&tuple, &key) {
+        if self.by_tuple.lookup_hashed(key, &self.slots).is_some()
+            || self.time_wait.contains_hashed(&tuple, &key)
+        {
             return Err(UsageError::AddrInUse.into());
         }
         self.open_active(tuple, key)
@@ -646,7 +648,7 @@ impl Stack {
             // (Speed: the key is built and hashed once for both tables, which use the
             // same keys, and for the insertion that follows.)
             let key = self.by_tuple.hashed(base.with_local_port(port));
-            if self.by_tuple.lookup_hashed(key).is_none() && !self.time_wait.contains_key(&key) {
+            if self.by_tuple.lookup_hashed(key, &self.slots).is_none() && !self.time_wait.contains_key(&key) {
                 // RFC 6056 3.3.3: "next_ephemeral = next_ephemeral + 1" per connection.
                 self.port_counter = self.port_counter.wrapping_add(i + 1);
                 return Ok((port, key));
