@@ -634,7 +634,7 @@ impl Stack {
         let num = u32::from(hi - lo) + 1;
         // The key of (local_ip, 0, remote): each candidate port's key is this one with the
         // port set. (Speed: no `FourTuple` or `SocketAddr` to build per candidate.)
-        let base = FlowKey::parts(local_ip, 0, remote.ip(), remote.port());
+        let base = FlowKey::parts_v4_inline(local_ip, 0, remote.ip(), remote.port());
         let offset = match self.last_port_offset {
             Some((k, offset)) if k == base => offset,
             _ => {

@@ -93,6 +93,25 @@ impl FlowKey {
         FlowKey { w: [(l >> 64) as u64, l as u64, (r >> 64) as u64, r as u64, ports | tag], n: 5 }
     }
 
+    /// [`FlowKey::parts`] with the other families out of line.
+    ///
+    /// Size: for the ephemeral port search, which runs once per connection: only the
+    /// IPv4 packing sits in its (inlined) body.
+    #[inline]
+    pub(super) fn parts_v4_inline(local: IpAddr, local_port: u16, remote: IpAddr, remote_port: u16) -> Self {
+        if let (IpAddr::V4(l), IpAddr::V4(r)) = (local, remote) {
+            return Self::v4(&l, local_port, &r, remote_port);
+        }
+        Self::wide_parts(local, local_port, remote, remote_port)
+    }
+
+    /// [`FlowKey::parts`], out of line (see [`FlowKey::parts_v4_inline`]).
+    #[cold]
+    #[inline(never)]
+    fn wide_parts(local: IpAddr, local_port: u16, remote: IpAddr, remote_port: u16) -> Self {
+        Self::parts(local, local_port, remote, remote_port)
+    }
+
     /// The key of a 4-tuple of two IPv4 endpoints.
     #[inline(always)]
     fn v4(l: &Ipv4Addr, local_port: u16, r: &Ipv4Addr, remote_port: u16) -> Self {
