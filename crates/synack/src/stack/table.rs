@@ -389,12 +389,19 @@ pub(super) struct ConnTable {
     /// typically looked up (a miss for a SYN), inserted, then found segment after
     /// segment, and finally removed (twice over when it is closed and then released):
     /// each step after the first reuses the hash, or skips the map altogether.
-    last: Option<(HashedKey, Option<u32>)>,
+    ///
+    /// Before the first key: [`NO_KEY`], equal to no key (size: no `Option` to test at
+    /// each use).
+    last: (HashedKey, Option<u32>),
 }
+
+/// The all-zero key: no 4-tuple has it (the last word of every 4-tuple key holds its
+/// family tag).
+const NO_KEY: HashedKey = HashedKey { key: FlowKey { w: [0; 5], n: 0 }, hash: 0 };
 
 impl ConnTable {
     pub(super) fn new(keys: FlowKeys) -> Self {
-        ConnTable { index: HashTable::new(), keys, last: None }
+        ConnTable { index: HashTable::new(), keys, last: (NO_KEY, None) }
     }
 
     /// The key of `t`, hashed (or the remembered one, if it is that key).
@@ -424,16 +431,16 @@ impl ConnTable {
     /// The body of [`ConnTable::hashed`].
     #[inline(always)]
     fn hashed_inline(&self, key: FlowKey) -> HashedKey {
-        match self.last {
-            Some((k, _)) if k.key == key => k,
-            _ => HashedKey { key, hash: self.keys.hash_key(&key) },
+        if self.last.0.key == key {
+            return self.last.0;
         }
+        HashedKey { key, hash: self.keys.hash_key(&key) }
     }
 
     /// What the remembered entry says about `key`, if it is that key.
     #[inline]
     fn remembered(&self, key: &FlowKey) -> Option<Option<u32>> {
-        self.last.filter(|(k, _)| k.key == *key).map(|(_, v)| v)
+        (self.last.0.key == *key).then_some(self.last.1)
     }
 
     /// The slot of the connection with this 4-tuple, remembering the answer.
@@ -453,7 +460,7 @@ impl ConnTable {
         remote_port: u16,
         slots: &[Slot],
     ) -> Option<u32> {
-        if let (IpAddr::V4(l), IpAddr::V4(r), Some((k, v))) = (local, remote, &self.last) {
+        if let (IpAddr::V4(l), IpAddr::V4(r), (k, v)) = (local, remote, &self.last) {
             // Speed: a segment of the connection looked up last (the common case) is
             // recognised from two words, without building the whole key. `n == 2`
             // only for a key of two IPv4 endpoints, whose other words are zero, so
@@ -474,7 +481,7 @@ impl ConnTable {
         }
         let k = HashedKey { key, hash: self.keys.hash_key(&key) };
         let v = self.find(&k, slots);
-        self.last = Some((k, v));
+        self.last = (k, v);
         v
     }
 
@@ -497,7 +504,7 @@ impl ConnTable {
             return v;
         }
         let v = self.find(&k, slots);
-        self.last = Some((k, v));
+        self.last = (k, v);
         v
     }
 
@@ -510,7 +517,7 @@ impl ConnTable {
 
     /// [`ConnTable::insert`] of a key from [`ConnTable::key`].
     pub(super) fn insert_hashed(&mut self, k: HashedKey, idx: u32) {
-        self.last = Some((k, Some(idx)));
+        self.last = (k, Some(idx));
         let hash = k.hash as u32;
         self.index.insert_unique(stored_hash(hash), ConnEntry { hash, slot: idx }, |e| stored_hash(e.hash));
     }
@@ -535,7 +542,7 @@ impl ConnTable {
         let hash = k.hash as u32;
         if let Ok(e) = self.index.find_entry(stored_hash(hash), |e| e.slot == idx && e.hash == hash) {
             e.remove();
-            self.last = Some((k, None));
+            self.last = (k, None);
         }
     }
 }
@@ -819,7 +826,7 @@ mod tests {
             table.insert(t, i as u32);
         }
         // Fresh tables (no remembered key) see the same.
-        let fresh = |table: &ConnTable| ConnTable { index: table.index.clone(), keys, last: None };
+        let fresh = |table: &ConnTable| ConnTable { index: table.index.clone(), keys, last: (NO_KEY, None) };
         for (i, t) in tuples.iter().enumerate() {
             assert_eq!(fresh(&table).lookup(t, &slots), Some(i as u32));
         }
