@@ -504,13 +504,22 @@ impl Conn {
     }
 
     /// Record a timer event when tracing is on.
+    ///
+    /// Size: inlined at every timer change, so only the test and a call stay there; the
+    /// event (a copy of the tuple, built in a stack frame that the callers then needed
+    /// for it alone) is built out of line in [`Conn::record_timer`].
     #[inline(always)]
     pub(crate) fn trace_timer(&self, ctx: &mut Ctx<'_>, timer: TimerKind, action: TimerAction, at: Instant) {
-        // (Tested here, not only in `Ctx::trace`: the compiler does not drop the copy of
-        // the tuple into an event that is never recorded.)
         if ctx.cfg.trace {
-            ctx.trace(TraceEvent::Timer { conn: self.tuple, timer, action, at });
+            self.record_timer(ctx, timer, action, at);
         }
+    }
+
+    /// The recording of [`Conn::trace_timer`].
+    #[cold]
+    #[inline(never)]
+    fn record_timer(&self, ctx: &mut Ctx<'_>, timer: TimerKind, action: TimerAction, at: Instant) {
+        ctx.record_trace(TraceEvent::Timer { conn: self.tuple, timer, action, at });
     }
 
     // Speed: small and called on every segment; inlined so that codegen-unit
