@@ -127,7 +127,8 @@ pub(crate) fn control_header(
 /// The four timers a connection may run.
 ///
 /// Read the slots freely; change them only through [`Conn::set_timer`],
-/// [`Conn::cancel_timer`] and the timeout handler, which keep `earliest` up to date.
+/// [`Conn::cancel_timer`], `Conn::arm_retransmission_timer` and the timeout handler,
+/// which keep `earliest` up to date.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Timers {
     /// Retransmission (of SYN, SYN-ACK, data or FIN).

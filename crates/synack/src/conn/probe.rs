@@ -13,6 +13,7 @@ use super::{Conn, Ctx};
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Duration;
+use crate::trace::TimerAction;
 use crate::wire::TcpHeader;
 
 /// The loss-probe state of one sender.
@@ -79,8 +80,14 @@ impl Conn {
             return;
         }
         self.lp.armed = probe;
-        let k = self.rto_kind();
-        self.set_timer(ctx, k, at);
+        // Size: the slot is the same for both kinds, so only the trace asks which
+        // (`set_timer` with `rto_kind` had the compiler copy the whole timer upkeep into
+        // a branch per kind).
+        self.timers.rto = Some(at);
+        self.timers.refresh();
+        if ctx.cfg.trace {
+            self.trace_timer(ctx, self.rto_kind(), TimerAction::Set, at);
+        }
     }
 
     /// The PTO expired (RFC 8985 7.3): ask `next_segment` for a probe, which also
