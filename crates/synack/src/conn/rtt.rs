@@ -115,6 +115,11 @@ impl RttEstimator {
 
     /// Take a sample (RFC 6298 2.2 and 2.3). Karn's rule is the caller's: only
     /// segments never retransmitted are timed.
+    ///
+    /// Size: never inlined. A connection samples about once per round trip, and the
+    /// handshake and the data path (`ack_syn`, `ack_new_data`, the timestamp option)
+    /// each had a copy of this arithmetic and of `refresh` inlined.
+    #[inline(never)]
     pub(crate) fn sample(&mut self, rtt: Duration) {
         let r = rtt.as_micros();
         if !self.sampled {
