@@ -456,14 +456,24 @@ impl Conn {
 
     /// Give up the send and receive storage of a released connection: blocks of the
     /// minimum size go to `spare` (see [`Ring::release_into`]), the rest is freed.
+    ///
+    /// Size: an empty ring has just given its storage up; only storage still held
+    /// (bytes unsent or unread, an out-of-order list) is dropped, out of line. The rest
+    /// of the released control block is left as it is: [`Conn::reinit`] sets every
+    /// field before the box is used again. (release_buffers, now inlined into its one caller, 6 -> +2 hot lines there.)
     pub(crate) fn release_buffers(&mut self, spare: &mut Vec<Vec<u8>>) {
         self.tx.release_into(spare);
         self.rx.ring.release_into(spare);
-        // Speed: an empty ring has just given its storage up; only one still holding
-        // bytes (released with data unsent) needs dropping here.
-        if self.tx.len() != 0 {
-            self.tx = Ring::new(0);
+        if self.tx.holds_storage() || self.rx.holds_storage() {
+            self.drop_buffers();
         }
+    }
+
+    /// The storage [`Conn::release_buffers`] could not pass on, dropped.
+    #[cold]
+    #[inline(never)]
+    fn drop_buffers(&mut self) {
+        self.tx = Ring::new(0);
         self.rx = RecvBuffer::new(0, 0);
     }
 
