@@ -90,8 +90,8 @@ impl Conn {
         // Size: the slot is the same for both kinds, so only the trace asks which
         // (`set_timer` with `rto_kind` had the compiler copy the whole timer upkeep into
         // a branch per kind).
-        self.timers.rto = Some(at);
-        self.timers.refresh();
+        let old = self.timers.rto.replace(at);
+        self.timers.after_set(old, at);
         if ctx.cfg.trace {
             self.trace_timer(ctx, self.rto_kind(), TimerAction::Set, at);
         }

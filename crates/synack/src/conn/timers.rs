@@ -11,7 +11,7 @@ impl Conn {
         match *slot {
             Some(at) if at <= ctx.now => {
                 *slot = None;
-                self.timers.refresh();
+                self.timers.after_cancel(at);
                 self.trace_timer(ctx, kind, TimerAction::Fire, at);
                 true
             }
