@@ -65,6 +65,17 @@ pub(crate) struct Sinks {
     pub(crate) spare: Vec<Vec<u8>>,
 }
 
+impl Sinks {
+    /// Append a trace record: the one place every trace event is written (callers test
+    /// `Config::trace` first). Out of line and cold (size): the hot code of the callers
+    /// keeps only that test and a jump.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record(&mut self, t: Instant, ev: TraceEvent) {
+        self.trace.push_back(TraceRecord { t, ev });
+    }
+}
+
 /// Maximum control segments queued stack-wide; beyond it they are dropped and counted
 /// (a flood of segments must not grow memory).
 pub(crate) const MAX_CONTROL_QUEUE: usize = 1024;
@@ -75,20 +86,14 @@ impl Ctx<'_> {
     /// Always inlined (speed): with `Config::trace` off, the compiler then drops the
     /// construction of the event along with the push, so tracing costs one test.
     ///
-    /// Size: the recording itself is out of line and cold, so that the hot code of its
-    /// callers keeps only the test and a jump (the event is built in the cold block).
+    /// Size: the recording itself ([`Sinks::record`]) is out of line and cold, so that
+    /// the hot code of its callers keeps only the test and a jump (the event is built in
+    /// the cold block).
     #[inline(always)]
     pub(crate) fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
-            self.record_trace(ev);
+            self.sinks.record(self.now, ev);
         }
-    }
-
-    /// The recording of [`Ctx::trace`].
-    #[cold]
-    #[inline(never)]
-    fn record_trace(&mut self, ev: TraceEvent) {
-        self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
     }
 
     /// Queue a control segment (RST or bare ACK) for `tuple`.
@@ -562,7 +567,7 @@ impl Conn {
     #[cold]
     #[inline(never)]
     fn record_timer(&self, ctx: &mut Ctx<'_>, timer: TimerKind, action: TimerAction, at: Instant) {
-        ctx.record_trace(TraceEvent::Timer { conn: self.tuple, timer, action, at });
+        ctx.sinks.record(ctx.now, TraceEvent::Timer { conn: self.tuple, timer, action, at });
     }
 
     // Speed: small and called on every segment; inlined so that codegen-unit

@@ -238,7 +238,7 @@ impl Conn {
             // RFC 6298 5.1: "if the timer is not running, start it running" - and RFC 8985
             // 7.2: "start or restart a loss probe PTO timer after transmitting new data", so
             // that the PTO counts from the last transmission.
-            self.arm_retransmission_timer_inline(ctx, self.lp.armed && !retransmit);
+            self.arm_retransmission_timer(ctx, self.lp.armed && !retransmit);
             if self.timers.persist.is_some() {
                 self.cancel_timer(ctx, TimerKind::Persist);
             }

@@ -56,13 +56,6 @@ impl Conn {
         self.rtt.pto(self.flight() <= u32::from(self.mss))
     }
 
-    /// [`Conn::arm_retransmission_timer`], under the name the data path calls it by
-    /// (no longer inlined: see there).
-    #[inline(always)]
-    pub(super) fn arm_retransmission_timer_inline(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
-        self.arm_retransmission_timer(ctx, restart);
-    }
-
     /// Start the retransmission timer - as a PTO where a probe is allowed - when it is
     /// not running, or always when `restart` (RFC 6298 5.1 and 5.3; RFC 8985 7.2).
     ///

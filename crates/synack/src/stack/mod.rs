@@ -222,15 +222,8 @@ impl Stack {
     #[inline(always)]
     fn trace(&mut self, ev: TraceEvent) {
         if self.cfg.trace {
-            self.record_trace(ev);
+            self.sinks.record(self.now, ev);
         }
-    }
-
-    /// The recording of [`Stack::trace`].
-    #[cold]
-    #[inline(never)]
-    fn record_trace(&mut self, ev: TraceEvent) {
-        self.sinks.trace.push_back(TraceRecord { t: self.now, ev });
     }
 
     fn app_trace(&mut self, conn: FourTuple, call: AppCall, bytes: usize) {

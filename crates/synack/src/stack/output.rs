@@ -5,7 +5,7 @@ use super::Stack;
 use crate::conn::{Control, Ctx, OutSegment, Sinks};
 use crate::event::ConnId;
 use crate::time::Instant;
-use crate::trace::{FourTuple, TraceEvent, TraceRecord};
+use crate::trace::{FourTuple, TraceEvent};
 use crate::wire::{self, TcpHeader};
 use std::cmp::Reverse;
 use std::net::IpAddr;
@@ -172,5 +172,5 @@ fn trace_send(
     retransmit: bool,
 ) {
     let seg = summarize(tuple.local, tuple.remote, hdr, len);
-    sinks.trace.push_back(TraceRecord { t, ev: TraceEvent::Send { conn: *tuple, seg, retransmit } });
+    sinks.record(t, TraceEvent::Send { conn: *tuple, seg, retransmit });
 }
