@@ -52,34 +52,56 @@ fn port_word(port: u16) -> u64 {
 /// 90 more instructions, 0.4%).
 #[inline(never)]
 pub(crate) fn sip13_words(k0: u64, k1: u64, msg: &[u64]) -> u64 {
-    let mut v = [
+    let mut v = sip_init(k0, k1);
+    for &m in msg {
+        sip_compress(&mut v, m);
+    }
+    sip_finish(v)
+}
+
+/// The SipHash state for keys `k0`, `k1` (the pieces of SipHash-1-3 that
+/// [`sip13_words`] and the tables' incremental hasher share).
+#[inline(always)]
+pub(crate) fn sip_init(k0: u64, k1: u64) -> [u64; 4] {
+    [
         k0 ^ 0x736f_6d65_7073_6575,
         k1 ^ 0x646f_7261_6e64_6f6d,
         k0 ^ 0x6c79_6765_6e65_7261,
         k1 ^ 0x7465_6462_7974_6573,
-    ];
-    #[inline(always)]
-    fn round(v: &mut [u64; 4]) {
-        v[0] = v[0].wrapping_add(v[1]);
-        v[1] = v[1].rotate_left(13) ^ v[0];
-        v[0] = v[0].rotate_left(32);
-        v[2] = v[2].wrapping_add(v[3]);
-        v[3] = v[3].rotate_left(16) ^ v[2];
-        v[0] = v[0].wrapping_add(v[3]);
-        v[3] = v[3].rotate_left(21) ^ v[0];
-        v[2] = v[2].wrapping_add(v[1]);
-        v[1] = v[1].rotate_left(17) ^ v[2];
-        v[2] = v[2].rotate_left(32);
-    }
-    for &m in msg {
-        v[3] ^= m;
-        round(&mut v);
-        v[0] ^= m;
-    }
+    ]
+}
+
+/// One SipRound.
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
+}
+
+/// One message word: one compression round (the "1" of SipHash-1-3).
+#[inline(always)]
+pub(crate) fn sip_compress(v: &mut [u64; 4], m: u64) {
+    v[3] ^= m;
+    sip_round(v);
+    v[0] ^= m;
+}
+
+/// The three finalization rounds (the "3"), after the last word (which carries the
+/// length byte) was compressed.
+#[inline(always)]
+pub(crate) fn sip_finish(mut v: [u64; 4]) -> u64 {
     v[2] ^= 0xff;
-    round(&mut v);
-    round(&mut v);
-    round(&mut v);
+    sip_round(&mut v);
+    sip_round(&mut v);
+    sip_round(&mut v);
     v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 

@@ -15,7 +15,7 @@
 //! stream of segments for one connection skips the hash altogether.
 
 use super::Slot;
-use crate::isn::sip13_words;
+use crate::isn::{sip13_words, sip_compress, sip_finish, sip_init};
 use crate::trace::FourTuple;
 use core::hash::{BuildHasher, Hash, Hasher};
 use hashbrown::HashTable;
@@ -191,40 +191,13 @@ pub(super) struct FlowHasher {
 
 impl FlowHasher {
     fn new(k0: u64, k1: u64) -> Self {
-        FlowHasher {
-            v: [
-                k0 ^ 0x736f_6d65_7073_6575,
-                k1 ^ 0x646f_7261_6e64_6f6d,
-                k0 ^ 0x6c79_6765_6e65_7261,
-                k1 ^ 0x7465_6462_7974_6573,
-            ],
-            len: 0,
-            tail: 0,
-        }
+        FlowHasher { v: sip_init(k0, k1), len: 0, tail: 0 }
     }
 
-    #[inline(always)]
-    fn round(&mut self) {
-        let [mut v0, mut v1, mut v2, mut v3] = self.v;
-        v0 = v0.wrapping_add(v1);
-        v1 = v1.rotate_left(13) ^ v0;
-        v0 = v0.rotate_left(32);
-        v2 = v2.wrapping_add(v3);
-        v3 = v3.rotate_left(16) ^ v2;
-        v0 = v0.wrapping_add(v3);
-        v3 = v3.rotate_left(21) ^ v0;
-        v2 = v2.wrapping_add(v1);
-        v1 = v1.rotate_left(17) ^ v2;
-        v2 = v2.rotate_left(32);
-        self.v = [v0, v1, v2, v3];
-    }
-
-    /// One message word: one compression round (the "1" of SipHash-1-3).
+    /// One message word (see [`sip_compress`]).
     #[inline(always)]
     fn compress(&mut self, m: u64) {
-        self.v[3] ^= m;
-        self.round();
-        self.v[0] ^= m;
+        sip_compress(&mut self.v, m);
     }
 }
 
@@ -259,13 +232,9 @@ impl Hasher for FlowHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        let mut h = *self;
-        h.compress(self.tail | (self.len & 0xff) << 56);
-        h.v[2] ^= 0xff;
-        h.round();
-        h.round();
-        h.round();
-        h.v[0] ^ h.v[1] ^ h.v[2] ^ h.v[3]
+        let mut v = self.v;
+        sip_compress(&mut v, self.tail | (self.len & 0xff) << 56);
+        sip_finish(v)
     }
 }
 
@@ -351,11 +320,12 @@ struct ConnEntry {
     slot: u32,
 }
 
-/// The hash the connection index files an entry under: the low 32 bits of the keyed
-/// SipHash, repeated in both halves so that the SwissTable's bucket bits (low) and tag
-/// bits (top 7) both come from them (as the TIME-WAIT index does).
+/// The hash the connection index and the TIME-WAIT index file an entry under, from 32
+/// bits of the keyed SipHash (the bits each keeps beside the entry): repeated in both
+/// halves so that the SwissTable's bucket bits (low) and tag bits (top 7) both come
+/// from them.
 #[inline(always)]
-fn stored_hash(h: u32) -> u64 {
+pub(super) fn stored_hash(h: u32) -> u64 {
     u64::from(h) << 32 | u64::from(h)
 }
 

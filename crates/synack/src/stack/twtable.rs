@@ -31,7 +31,7 @@
 //! application still holds): owned records are rare and each has a whole connection
 //! behind it, so they are listed in a separate map.
 
-use super::table::{FlowKey, FlowKeys, HashedKey, TupleMap};
+use super::table::{stored_hash, FlowKey, FlowKeys, HashedKey, TupleMap};
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use crate::trace::FourTuple;
@@ -58,12 +58,6 @@ struct Chunk {
 #[inline]
 fn index_hash(sip: u64) -> u64 {
     stored_hash(sip as u32)
-}
-
-/// [`index_hash`] from the 32 bits a chunk keeps.
-#[inline]
-fn stored_hash(h: u32) -> u64 {
-    u64::from(h) << 32 | u64::from(h)
 }
 
 /// Entry flag: a tombstone (the record moved or went).
