@@ -7,6 +7,8 @@
 //!
 //! Nothing here panics on any input: every malformed datagram is a typed [`WireError`].
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod checksum;
 mod ip;
 mod tcp;

@@ -1,0 +1,147 @@
+//! The copy-and-checksum loop with AVX2, chosen at run time on x86-64 processors that
+//! have it (virtually every x86-64 server and desktop since 2013–2015).
+//!
+//! Why it exists (speed): the portable loop in `checksum` is compiled for the x86-64
+//! baseline (SSE2, 16-byte registers) and needs about 34 instructions per 64-byte block;
+//! it is limited by its 16-byte stores. This loop moves 32 bytes per load and store
+//! and sums with three instructions per 32 bytes: 13 instructions per 64-byte block.
+//! Measured on the bench machine for a 1,460-byte segment in cache: 1.7 to 1.8 times
+//! as fast as the portable loop.
+//!
+//! The crate forbids `unsafe`; the `pulp` crate provides the run-time feature check
+//! and safe wrappers of the intrinsics (a `V3` value proves that the processor has
+//! AVX2, so calling them is sound).
+//!
+//! # The sum
+//!
+//! RFC 1071 2(B)/(C): the one's-complement sum may be taken over native-endian 16-bit
+//! words and in any grouping, as long as the carries are kept. `vpmaddwd` multiplies
+//! *signed* 16-bit words pairwise and adds each pair into a 32-bit lane; with a
+//! multiplier of 1 it adds adjacent words. To make the words unsigned, each is first
+//! XORed with 0x8000, which maps `u` to the signed value `u - 32768`; the 32,768 taken
+//! from each word is added back at the end, so the result is the exact sum of the
+//! words, not just a congruent one. A lane gains at most 65,536 in magnitude per
+//! block, so it cannot overflow within [`BLOCKS_PER_ROUND`] blocks; longer inputs are
+//! summed in rounds.
+
+use pulp::x86::V3;
+use std::arch::x86_64::__m256i;
+use std::sync::OnceLock;
+
+/// 64-byte blocks summed before the 32-bit lanes are emptied into the 64-bit total:
+/// each lane changes by at most 65,536 per block, so 16,384 blocks (1 MiB) stay far
+/// below 2^31.
+const BLOCKS_PER_ROUND: usize = 16_384;
+
+/// The processor's AVX2 capability, checked once per process (a CPUID result, not
+/// I/O: it never changes while the process runs).
+pub(super) fn detected() -> Option<V3> {
+    static V3_CAP: OnceLock<Option<V3>> = OnceLock::new();
+    *V3_CAP.get_or_init(V3::try_new)
+}
+
+/// Copy the whole 64-byte blocks of `src` into `dst` (which must be as long) and
+/// return the exact sum of the copied bytes taken as native-endian 16-bit words, and
+/// the number of bytes copied (a multiple of 64; the caller copies the rest).
+pub(super) fn copy_sum_blocks(simd: V3, dst: &mut [u8], src: &[u8]) -> (u64, usize) {
+    simd.vectorize(Blocks { simd, dst, src })
+}
+
+/// [`copy_sum_blocks`] as the closure `V3::vectorize` compiles with AVX2 enabled.
+struct Blocks<'a> {
+    simd: V3,
+    dst: &'a mut [u8],
+    src: &'a [u8],
+}
+
+impl pulp::NullaryFnOnce for Blocks<'_> {
+    type Output = (u64, usize);
+
+    #[inline(always)]
+    fn call(self) -> (u64, usize) {
+        let Blocks { simd, dst, src } = self;
+        let avx2 = simd.avx2;
+        let flip: __m256i = pulp::cast([0x8000u16; 16]);
+        let ones: __m256i = pulp::cast([1u16; 16]);
+        let (src_blocks, _) = pulp::as_arrays::<64, u8>(src);
+        let (dst_blocks, _) = pulp::as_arrays_mut::<64, u8>(dst);
+        let blocks = src_blocks.len().min(dst_blocks.len());
+        let mut total: i64 = 0;
+        for (d, s) in
+            dst_blocks[..blocks].chunks_mut(BLOCKS_PER_ROUND).zip(src_blocks.chunks(BLOCKS_PER_ROUND))
+        {
+            // Two accumulators: the two halves of a block do not wait for each other.
+            let mut acc: [__m256i; 2] = pulp::cast([0u32; 16]);
+            for (db, sb) in d.iter_mut().zip(s) {
+                let halves: [__m256i; 2] = pulp::cast(*sb);
+                *db = pulp::cast(halves);
+                for (a, h) in acc.iter_mut().zip(halves) {
+                    let words = avx2._mm256_madd_epi16(avx2._mm256_xor_si256(h, flip), ones);
+                    *a = avx2._mm256_add_epi32(*a, words);
+                }
+            }
+            let lanes: [i32; 16] = pulp::cast(acc);
+            total += lanes.iter().map(|&l| i64::from(l)).sum::<i64>();
+        }
+        // Give back the 32,768 taken from each of the 32 words of every block.
+        let exact = total + (blocks as i64) * 32 * 32_768;
+        (exact as u64, blocks * 64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact sum of native-endian 16-bit words (the length is even here).
+    fn word_sum(data: &[u8]) -> u64 {
+        data.chunks_exact(2).map(|w| u64::from(u16::from_ne_bytes([w[0], w[1]]))).sum()
+    }
+
+    /// The AVX2 capability, or `None` after saying why the test cannot run.
+    fn simd_or_skip(test: &str) -> Option<V3> {
+        let simd = detected();
+        if simd.is_none() {
+            eprintln!(
+                "{test}: skipped, this processor has no AVX2 (the portable loop is tested in `checksum`)"
+            );
+        }
+        simd
+    }
+
+    #[test]
+    fn blocks_are_copied_and_summed_exactly_at_any_alignment() {
+        let Some(simd) = simd_or_skip("blocks_are_copied_and_summed_exactly_at_any_alignment") else {
+            return;
+        };
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        for start in [0, 1, 7, 16, 33] {
+            for len in [0, 63, 64, 65, 127, 128, 1460, 1500, 4096, 65_535] {
+                let src = &data[start..start + len];
+                let mut out = vec![0x5Au8; len + 3];
+                let (sum, done) = copy_sum_blocks(simd, &mut out[1..=len], src);
+                assert_eq!(done, len / 64 * 64, "start {start} len {len}");
+                assert_eq!(sum, word_sum(&src[..done]), "start {start} len {len}");
+                assert_eq!(&out[1..=done], &src[..done]);
+                // Nothing past the blocks, and nothing outside `dst`, is written.
+                assert!(out[1 + done..].iter().chain(&out[..1]).all(|&b| b == 0x5A));
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_do_not_overflow_on_long_extreme_inputs() {
+        let Some(simd) = simd_or_skip("lanes_do_not_overflow_on_long_extreme_inputs") else { return };
+        // 0xFFFF words are the largest signed values after the flip and 0x0000 the most
+        // negative; 3 MiB spans several rounds of `BLOCKS_PER_ROUND` blocks.
+        let len = 3 << 20;
+        for fill in [0x00u8, 0xFF, 0x80, 0x7F] {
+            let src = vec![fill; len];
+            let mut out = vec![0u8; len];
+            let (sum, done) = copy_sum_blocks(simd, &mut out, &src);
+            assert_eq!(done, len);
+            assert_eq!(sum, word_sum(&src), "fill {fill:#x}");
+            assert_eq!(out, src);
+        }
+    }
+}
