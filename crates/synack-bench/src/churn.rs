@@ -224,7 +224,8 @@ pub(crate) enum Stack {
 }
 
 impl Stack {
-    fn name(self) -> &'static str {
+    /// The name on the command line and in callgrind function globs.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Stack::Synack => "synack",
             Stack::Smoltcp => "smoltcp",

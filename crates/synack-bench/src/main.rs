@@ -73,8 +73,8 @@ struct Cli {
     #[arg(long, hide = true, value_name = "N")]
     rss_child: Option<usize>,
     /// Internal: be the callgrind child for this stack.
-    #[arg(long, hide = true, value_name = "STACK")]
-    callgrind_child: Option<String>,
+    #[arg(long, hide = true, value_name = "STACK", value_enum)]
+    callgrind_child: Option<churn::Stack>,
     /// Profiling: move exactly this many bytes in each bulk run (no time limit).
     #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     bulk_bytes: Option<u64>,
@@ -156,7 +156,7 @@ fn main() {
         mem::rss_child(n);
         return;
     }
-    if let Some(stack) = &cli.callgrind_child {
+    if let Some(stack) = cli.callgrind_child {
         segment::callgrind_child(stack, cli.segments);
         return;
     }
@@ -313,8 +313,8 @@ impl Bench {
                 let (ia, ib) = if self.callgrind {
                     eprintln!("  callgrind ({} segments per stack)", s.callgrind_segments);
                     (
-                        segment::callgrind("synack", s.callgrind_segments),
-                        segment::callgrind("smoltcp", s.callgrind_segments),
+                        segment::callgrind(churn::Stack::Synack, s.callgrind_segments),
+                        segment::callgrind(churn::Stack::Smoltcp, s.callgrind_segments),
                     )
                 } else {
                     (None, None)

@@ -11,6 +11,7 @@
 //! the machine's load. The clock is frozen there so that runs are identical.
 
 use crate::bulk::{Pattern, BUFFER};
+use crate::churn::Stack as Which;
 use crate::link::{Clock, Link};
 use crate::{smol, sy};
 use smoltcp::iface::SocketHandle;
@@ -162,12 +163,12 @@ pub(crate) struct Instr {
 /// Instructions per segment of `stack` under callgrind, when valgrind is installed:
 /// runs this binary again as `--callgrind-child STACK` with collection only inside the
 /// batch function. `None` where valgrind is missing or failed.
-pub(crate) fn callgrind(stack: &str, segments: u64) -> Option<Instr> {
-    let func = format!("*receive_batch_{stack}*");
+pub(crate) fn callgrind(stack: Which, segments: u64) -> Option<Instr> {
+    let func = format!("*receive_batch_{}*", stack.name());
     let n = segments.to_string();
     let counts = crate::valgrind::callgrind(
         &func,
-        &["--callgrind-child", stack, "--segments", &n],
+        &["--callgrind-child", stack.name(), "--segments", &n],
         "segments",
         false,
     )?;
@@ -193,11 +194,10 @@ fn memcpy_share(file: &std::path::Path) -> Option<f64> {
 
 /// The child side of [`callgrind`]: run the rounds with a frozen clock and print the
 /// segment count.
-pub(crate) fn callgrind_child(stack: &str, segments: u64) {
+pub(crate) fn callgrind_child(stack: Which, segments: u64) {
     let cost = match stack {
-        "synack" => run_synack(segments, true),
-        "smoltcp" => run_smoltcp(segments, true),
-        other => panic!("unknown stack {other}"),
+        Which::Synack => run_synack(segments, true),
+        Which::Smoltcp => run_smoltcp(segments, true),
     };
     println!("segments={}", cost.segments);
 }

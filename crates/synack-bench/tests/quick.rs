@@ -95,6 +95,21 @@ fn unknown_workload_is_refused() {
 }
 
 #[test]
+fn unknown_stack_of_a_profiling_child_is_a_usage_error() {
+    // The hidden profiling options name a stack; a wrong name used to panic.
+    for option in ["--callgrind-child", "--churn-stack"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+            .args([option, "no_such_stack"])
+            .output()
+            .expect("the benchmark binary runs");
+        assert_eq!(out.status.code(), Some(2), "{option} is a usage error");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("possible values: synack, smoltcp"), "{option}: {err}");
+        assert!(!err.contains("panicked"), "{option}: {err}");
+    }
+}
+
+#[test]
 fn zero_runs_and_zero_bulk_bytes_are_refused() {
     for args in [&["--runs", "0"][..], &["--bulk-bytes", "0", "--only", "bulk_1500"][..]] {
         let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
