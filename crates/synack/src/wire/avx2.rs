@@ -60,9 +60,6 @@ impl pulp::NullaryFnOnce for Blocks<'_> {
     #[inline(always)]
     fn call(self) -> (u64, usize) {
         let Blocks { simd, dst, src } = self;
-        let avx2 = simd.avx2;
-        let flip: __m256i = pulp::cast([0x8000u16; 16]);
-        let ones: __m256i = pulp::cast([1u16; 16]);
         let (src_blocks, _) = pulp::as_arrays::<64, u8>(src);
         let (dst_blocks, _) = pulp::as_arrays_mut::<64, u8>(dst);
         let blocks = src_blocks.len().min(dst_blocks.len());
@@ -75,18 +72,71 @@ impl pulp::NullaryFnOnce for Blocks<'_> {
             for (db, sb) in d.iter_mut().zip(s) {
                 let halves: [__m256i; 2] = pulp::cast(*sb);
                 *db = pulp::cast(halves);
-                for (a, h) in acc.iter_mut().zip(halves) {
-                    let words = avx2._mm256_madd_epi16(avx2._mm256_xor_si256(h, flip), ones);
-                    *a = avx2._mm256_add_epi32(*a, words);
-                }
+                add_block(simd, &mut acc, halves);
             }
-            let lanes: [i32; 16] = pulp::cast(acc);
-            total += lanes.iter().map(|&l| i64::from(l)).sum::<i64>();
+            total += lane_total(acc);
         }
-        // Give back the 32,768 taken from each of the 32 words of every block.
-        let exact = total + (blocks as i64) * 32 * 32_768;
-        (exact as u64, blocks * 64)
+        (corrected(total, blocks), blocks * 64)
     }
+}
+
+/// Sum the whole 64-byte blocks of `data` (no copy): the exact sum of their bytes taken
+/// as native-endian 16-bit words, and the number of bytes summed (a multiple of 64;
+/// the caller sums the rest).
+pub(super) fn sum_blocks(simd: V3, data: &[u8]) -> (u64, usize) {
+    simd.vectorize(SumBlocks { simd, data })
+}
+
+/// [`sum_blocks`] as the closure `V3::vectorize` compiles with AVX2 enabled.
+struct SumBlocks<'a> {
+    simd: V3,
+    data: &'a [u8],
+}
+
+impl pulp::NullaryFnOnce for SumBlocks<'_> {
+    type Output = (u64, usize);
+
+    #[inline(always)]
+    fn call(self) -> (u64, usize) {
+        let SumBlocks { simd, data } = self;
+        let (blocks, _) = pulp::as_arrays::<64, u8>(data);
+        let mut total: i64 = 0;
+        for round in blocks.chunks(BLOCKS_PER_ROUND) {
+            let mut acc: [__m256i; 2] = pulp::cast([0u32; 16]);
+            for b in round {
+                add_block(simd, &mut acc, pulp::cast(*b));
+            }
+            total += lane_total(acc);
+        }
+        (corrected(total, blocks.len()), blocks.len() * 64)
+    }
+}
+
+/// Add the two 32-byte halves of a block to the two accumulators (see the module
+/// documentation for the sign flip).
+#[inline(always)]
+fn add_block(simd: V3, acc: &mut [__m256i; 2], halves: [__m256i; 2]) {
+    let avx2 = simd.avx2;
+    let flip: __m256i = pulp::cast([0x8000u16; 16]);
+    let ones: __m256i = pulp::cast([1u16; 16]);
+    for (a, h) in acc.iter_mut().zip(halves) {
+        let words = avx2._mm256_madd_epi16(avx2._mm256_xor_si256(h, flip), ones);
+        *a = avx2._mm256_add_epi32(*a, words);
+    }
+}
+
+/// The sum of the sixteen 32-bit lanes of a round.
+#[inline(always)]
+fn lane_total(acc: [__m256i; 2]) -> i64 {
+    let lanes: [i32; 16] = pulp::cast(acc);
+    lanes.iter().map(|&l| i64::from(l)).sum()
+}
+
+/// The exact word sum of `blocks` blocks from the total of their flipped words: give
+/// back the 32,768 taken from each of the 32 words of every block.
+#[inline(always)]
+fn corrected(total: i64, blocks: usize) -> u64 {
+    (total + (blocks as i64) * 32 * 32_768) as u64
 }
 
 #[cfg(test)]
@@ -130,6 +180,20 @@ mod tests {
     }
 
     #[test]
+    fn blocks_are_summed_exactly_without_a_copy() {
+        let Some(simd) = simd_or_skip("blocks_are_summed_exactly_without_a_copy") else { return };
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        for start in [0, 1, 7, 33] {
+            for len in [0, 63, 64, 65, 1460, 65_535] {
+                let piece = &data[start..start + len];
+                let (sum, done) = sum_blocks(simd, piece);
+                assert_eq!(done, len / 64 * 64, "start {start} len {len}");
+                assert_eq!(sum, word_sum(&piece[..done]), "start {start} len {len}");
+            }
+        }
+    }
+
+    #[test]
     fn lanes_do_not_overflow_on_long_extreme_inputs() {
         let Some(simd) = simd_or_skip("lanes_do_not_overflow_on_long_extreme_inputs") else { return };
         // 0xFFFF words are the largest signed values after the flip and 0x0000 the most
@@ -142,6 +206,7 @@ mod tests {
             assert_eq!(done, len);
             assert_eq!(sum, word_sum(&src), "fill {fill:#x}");
             assert_eq!(out, src);
+            assert_eq!(sum_blocks(simd, &src), (sum, len), "fill {fill:#x}");
         }
     }
 }

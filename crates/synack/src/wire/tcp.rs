@@ -3,7 +3,7 @@
 //! Both directions are allocation-free: parsing borrows the payload from the input,
 //! emission writes into the caller's buffer.
 
-use super::checksum::{copy_and_sum, fold64, pseudo_header_sum64, sum20_be, sum_be};
+use super::checksum::{copy_and_sum, fold64, pseudo_header_sum64, sum20_be, sum_be, sum_be_long};
 use super::ip::{parse_ip, parse_v4, IpDatagram, IPPROTO_TCP, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
 use super::{OptionLayout, Packet, SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
 use crate::seq::SeqNum;
@@ -70,7 +70,7 @@ pub fn parse_tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Result<(TcpHeader,
     // RFC 9293 3.1 "Checksum": the one's-complement sum over the pseudo-header and the
     // segment, checksum field included, is all ones when intact.
     // (Speed: summed unfolded and folded once; all ones is 0xFFFF.)
-    let sum = pseudo_header_sum64(src, dst, IPPROTO_TCP, seg_len) + sum_be(segment);
+    let sum = pseudo_header_sum64(src, dst, IPPROTO_TCP, seg_len) + sum_be_long(segment);
     if fold64(sum) != 0xFFFF {
         return Err(WireError::BadTcpChecksum);
     }
