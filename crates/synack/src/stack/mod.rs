@@ -22,6 +22,7 @@ mod input;
 mod output;
 mod table;
 mod timewait;
+mod twindex;
 mod twtable;
 
 pub use output::Transmit;

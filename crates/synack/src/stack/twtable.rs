@@ -14,11 +14,14 @@
 //!   when they outnumber the live records (and a chunk's worth) the ring is compacted,
 //!   so the ring never holds more than about twice the live records, whatever a peer's
 //!   FINs do;
-//! - a hash index of ring positions (one `u32` per record, in a SwissTable) finds a
-//!   record by 4-tuple, with the same keyed SipHash of the packed tuple as the other
-//!   tables (a hostile peer chooses the tuples; see [`FlowKeys`]);
+//! - a hash index of ring positions ([`TwIndex`]: buckets of one cache line, 12
+//!   positions each) finds a record by 4-tuple, with the same keyed SipHash of the
+//!   packed tuple as the other tables (a hostile peer chooses the tuples; see
+//!   [`FlowKeys`]). Its entries are deleted lazily: an entry whose position has left
+//!   the ring's window is free, so recycling or expiring the front record touches no
+//!   index memory (at the TIME-WAIT limit, every new record recycles one);
 //! - next to each record the ring keeps 32 bits of that hash (the index is keyed by
-//!   them, see [`index_hash`]). Speed: when the index grows, expires or compacts, a
+//!   them, see [`index_hash`]). Speed: when the index is rebuilt (growth, compaction), a
 //!   record's hash is read from a dense array (16 to a cache line) instead of being
 //!   computed again from the record (a random read of 44 bytes and a SipHash each);
 //!   this costs 4 bytes per record.
@@ -31,11 +34,11 @@
 //! application still holds): owned records are rare and each has a whole connection
 //! behind it, so they are listed in a separate map.
 
-use super::table::{stored_hash, FlowKey, FlowKeys, HashedKey, TupleMap};
+use super::table::{FlowKey, FlowKeys, HashedKey, TupleMap};
+use super::twindex::{TwIndex, Window, SLOTS};
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use crate::trace::FourTuple;
-use hashbrown::HashTable;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -53,12 +56,17 @@ struct Chunk {
 }
 
 /// The hash the index files a record under, from the keyed SipHash of its 4-tuple's
-/// [`FlowKey`]: its low 32 bits (kept next to the record), repeated in both halves, so
-/// that the SwissTable's bucket bits (low) and tag bits (top 7) both come from them.
+/// [`FlowKey`]: its low 32 bits (kept next to the record).
 #[inline]
-fn index_hash(sip: u64) -> u64 {
-    stored_hash(sip as u32)
+fn index_hash(sip: u64) -> u32 {
+    sip as u32
 }
+
+/// The index's load limit: at most 4 live records per 5 slots...
+const LOAD_MAX: (usize, usize) = (4, 5);
+/// ...and a rebuild sizes it for 3 per 5 (growth by a third: at most 64 / 12 × 5 / 3 =
+/// 8.9 index bytes per record, at least 6.7).
+const LOAD_REBUILT: (usize, usize) = (3, 5);
 
 /// Entry flag: a tombstone (the record moved or went).
 const DEAD: u8 = 1;
@@ -191,18 +199,22 @@ impl Ring {
     }
 
     /// The index hash of the entry at `seq` (see [`index_hash`]).
-    fn hash(&self, seq: u32) -> u64 {
+    fn hash(&self, seq: u32) -> u32 {
         let off = seq.wrapping_sub(self.base) as usize;
-        stored_hash(self.chunks[off / CHUNK].hashes[off % CHUNK])
+        self.chunks[off / CHUNK].hashes[off % CHUNK]
     }
 
     /// Store the entry at `seq` with its index hash.
-    fn set(&mut self, seq: u32, e: Entry, hash: u64) {
+    fn set(&mut self, seq: u32, e: Entry, hash: u32) {
         let off = seq.wrapping_sub(self.base) as usize;
         let chunk = &mut self.chunks[off / CHUNK];
         chunk.entries[off % CHUNK] = e;
-        // The low half: `hash` is an `index_hash`, both halves equal.
-        chunk.hashes[off % CHUNK] = hash as u32;
+        chunk.hashes[off % CHUNK] = hash;
+    }
+
+    /// The window of positions the index may point into.
+    fn window(&self) -> Window {
+        Window::new(self.head, self.tail)
     }
 
     fn tuple(&self, e: &Entry) -> FourTuple {
@@ -213,18 +225,19 @@ impl Ring {
         }
     }
 
-    /// Whether the entry at `seq` is the record of the 4-tuple with `key` (`v4` its
-    /// packed form, if it is an IPv4 one).
+    /// Whether the entry at `seq` is the live record of the 4-tuple with `key` (`v4` its
+    /// packed form, if it is an IPv4 one). (The index never points at a tombstone inside
+    /// the window; refusing one is a second guard.)
     fn matches(&self, seq: u32, key: &FlowKey, v4: Option<[u32; 3]>) -> bool {
         let e = self.entry(seq);
         match v4 {
-            Some(k) => e.flags & WIDE == 0 && e.key == k,
-            None => e.flags & WIDE != 0 && FlowKey::tuple(&self.wide[e.key[0] as usize]) == *key,
+            Some(k) => e.flags & (WIDE | DEAD) == 0 && e.key == k,
+            None => e.flags & (WIDE | DEAD) == WIDE && FlowKey::tuple(&self.wide[e.key[0] as usize]) == *key,
         }
     }
 
     /// Append `e`, filed in the index under `hash` (an [`index_hash`]).
-    fn push(&mut self, e: Entry, hash: u64) -> u32 {
+    fn push(&mut self, e: Entry, hash: u32) -> u32 {
         let off = self.tail.wrapping_sub(self.base) as usize;
         if off == self.chunks.len() * CHUNK {
             self.chunks.push_back(Box::new(Chunk { entries: [Entry::VACANT; CHUNK], hashes: [0; CHUNK] }));
@@ -272,7 +285,7 @@ impl Ring {
 pub(super) struct TimeWaitTable {
     keys: FlowKeys,
     /// The ring position of each live record, by keyed hash of its 4-tuple.
-    index: HashTable<u32>,
+    index: TwIndex,
     ring: Ring,
     live: usize,
     /// Tombstones between the ring's head and tail.
@@ -289,7 +302,7 @@ impl TimeWaitTable {
     pub(super) fn new(keys: FlowKeys) -> Self {
         TimeWaitTable {
             keys,
-            index: HashTable::new(),
+            index: TwIndex::new(),
             ring: Ring {
                 chunks: VecDeque::new(),
                 base: 0,
@@ -311,7 +324,7 @@ impl TimeWaitTable {
     }
 
     /// The index hash of `key` (see [`index_hash`]).
-    fn hash(keys: &FlowKeys, key: &FlowKey) -> u64 {
+    fn hash(keys: &FlowKeys, key: &FlowKey) -> u32 {
         index_hash(keys.hash_key(key))
     }
 
@@ -326,10 +339,16 @@ impl TimeWaitTable {
     }
 
     /// [`TimeWaitTable::find`] with the 4-tuple's key and hash computed.
-    fn find_hashed(&self, key: &FlowKey, hash: u64) -> Option<u32> {
+    fn find_hashed(&self, key: &FlowKey, hash: u32) -> Option<u32> {
+        self.locate(key, hash).map(|loc| self.index.pos(loc))
+    }
+
+    /// Where the index holds the position of the record of `key` (with `hash`).
+    #[inline]
+    fn locate(&self, key: &FlowKey, hash: u32) -> Option<super::twindex::Loc> {
         let v4 = key.v4_words();
         let ring = &self.ring;
-        self.index.find(hash, |&s| ring.matches(s, key, v4)).copied()
+        self.index.find(hash, ring.window(), |s| ring.matches(s, key, v4))
     }
 
     pub(super) fn contains(&self, t: &FourTuple) -> bool {
@@ -408,9 +427,9 @@ impl TimeWaitTable {
         let v4 = key.v4_words();
         let hash = index_hash(k.sip());
         debug_assert_eq!(hash, Self::hash(&self.keys, key), "a hash with other keys");
-        let ring = &self.ring;
-        if let Ok(found) = self.index.find_entry(hash, |&s| ring.matches(s, key, v4)) {
-            let seq = found.remove().0;
+        if let Some(loc) = self.locate(key, hash) {
+            let seq = self.index.pos(loc);
+            self.index.clear(loc);
             self.bury(seq);
         }
         debug_assert!(
@@ -434,9 +453,15 @@ impl TimeWaitTable {
         };
         e.set_deadline(rec.deadline);
         let seq = self.ring.push(e, hash);
-        let ring = &self.ring;
-        self.index.insert_unique(hash, seq, |&s| ring.hash(s));
         self.live += 1;
+        if self.live * LOAD_MAX.1 > self.index.slots() * LOAD_MAX.0
+            || self.index.too_old(self.ring.tail)
+            || !self.index.insert(hash, seq, self.ring.window())
+        {
+            // Grow (or start again from the ring's window: see `TwIndex`); the record
+            // just pushed is filed with the others.
+            self.rebuild(Self::buckets_for(self.live));
+        }
         self.next = Some(self.ring.entry(self.ring.head).deadline());
         if let Some(slot) = owner {
             self.owners.insert(*t, slot);
@@ -447,13 +472,11 @@ impl TimeWaitTable {
     /// every other's, and the record moves to the back.
     pub(super) fn restart(&mut self, t: &FourTuple, deadline: Instant) {
         let key = FlowKey::tuple(t);
-        let v4 = key.v4_words();
-        let ring = &self.ring;
-        let Some(slot) = self.index.find_mut(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4))
-        else {
+        let hash = Self::hash(&self.keys, &key);
+        let Some(loc) = self.locate(&key, hash) else {
             return;
         };
-        let old = *slot;
+        let old = self.index.pos(loc);
         if old == self.ring.tail.wrapping_sub(1) {
             // Already the last: it stays in order where it is.
             self.ring.entry_mut(old).set_deadline(deadline);
@@ -463,24 +486,31 @@ impl TimeWaitTable {
         let mut e = *self.ring.entry(old);
         e.set_deadline(deadline);
         self.ring.entry_mut(old).flags |= DEAD;
-        *slot = self.ring.push(e, self.ring.hash(old));
+        let seq = self.ring.push(e, hash);
         self.dead += 1;
+        if self.index.too_old(self.ring.tail) {
+            self.rebuild(self.index.slots() / SLOTS);
+        } else {
+            // The entry now points at the back: the buckets it went past must let
+            // lookups through as long as it lives.
+            self.index.move_to(loc, hash, seq);
+        }
         self.tidy();
     }
 
     /// Remove the record of `t`; returns it with its owner.
     pub(super) fn remove(&mut self, t: &FourTuple) -> Option<(TimeWaitRecord, Option<u32>)> {
         let key = FlowKey::tuple(t);
-        let v4 = key.v4_words();
-        let ring = &self.ring;
-        let found = self.index.find_entry(Self::hash(&self.keys, &key), |&s| ring.matches(s, &key, v4));
-        let seq = found.ok()?.remove().0;
+        let loc = self.locate(&key, Self::hash(&self.keys, &key))?;
+        let seq = self.index.pos(loc);
+        self.index.clear(loc);
         let (_, rec, owner) = self.bury(seq);
         Some((rec, owner))
     }
 
-    /// Make the live entry at `seq`, already out of the index, a tombstone; returns its
-    /// 4-tuple, record and owner.
+    /// Make the live entry at `seq`, already out of the index (or at the front: its entry
+    /// goes stale as the head moves past it), a tombstone; returns its 4-tuple, record
+    /// and owner.
     fn bury(&mut self, seq: u32) -> (FourTuple, TimeWaitRecord, Option<u32>) {
         let e = *self.ring.entry(seq);
         let tuple = self.ring.tuple(&e);
@@ -511,10 +541,8 @@ impl TimeWaitTable {
         if !due(e.deadline()) {
             return None;
         }
-        let hash = self.ring.hash(head);
-        if let Ok(found) = self.index.find_entry(hash, |&s| s == head) {
-            found.remove();
-        }
+        // Nothing to do in the index: `bury` moves the head past the record, which
+        // makes its entry stale (see `TwIndex`).
         Some(self.bury(head))
     }
 
@@ -551,9 +579,6 @@ impl TimeWaitTable {
                 if r != w {
                     let hash = ring.hash(r);
                     ring.set(w, e, hash);
-                    if let Some(s) = self.index.find_mut(hash, |&s| s == r) {
-                        *s = w;
-                    }
                 }
                 w = w.wrapping_add(1);
             }
@@ -563,6 +588,33 @@ impl TimeWaitTable {
         self.dead = 0;
         let used = ring.tail.wrapping_sub(ring.base) as usize;
         ring.chunks.truncate(used.div_ceil(CHUNK).max(1));
+        // The records moved to lower positions: file them again (compaction is rare and
+        // already touches every record). Keep the index's size unless it is now too
+        // large for the records left.
+        let buckets = self.index.slots() / SLOTS;
+        let fit = Self::buckets_for(self.live);
+        self.rebuild(if buckets > 4 * fit { fit } else { buckets });
+    }
+
+    /// The index buckets for `n` records after a rebuild (see [`LOAD_REBUILT`]).
+    fn buckets_for(n: usize) -> usize {
+        (n * LOAD_REBUILT.1).div_ceil(LOAD_REBUILT.0 * SLOTS).max(1)
+    }
+
+    /// Give the index `buckets` buckets and file every live record again, oldest first,
+    /// from the hashes the ring keeps.
+    fn rebuild(&mut self, buckets: usize) {
+        let ring = &self.ring;
+        self.index.reset(buckets, ring.head);
+        let mut s = ring.head;
+        while s != ring.tail {
+            if !ring.entry(s).dead() {
+                // Filed in position order, each the newest of the window so far.
+                let filed = self.index.insert(ring.hash(s), s, Window::new(ring.head, s.wrapping_add(1)));
+                debug_assert!(filed, "an index sized for its records is full");
+            }
+            s = s.wrapping_add(1);
+        }
     }
 }
 
@@ -604,8 +656,9 @@ mod tests {
         TimeWaitTable::new(FlowKeys::new(&[7; 16]))
     }
 
-    /// Every live record is found where the index says, the front is live, and the
-    /// counts add up.
+    /// Every live record is found where the index says, every index entry inside the
+    /// ring's window is a live record's (with its hash, reachable through the horizons),
+    /// the front is live, and the counts add up.
     fn check(t: &TimeWaitTable) {
         let ring = &t.ring;
         let mut live = 0;
@@ -627,7 +680,9 @@ mod tests {
             s = s.wrapping_add(1);
         }
         assert_eq!((live, dead), (t.live, t.dead));
-        assert_eq!(t.index.len(), t.live);
+        let filed = t.index.check(ring.window(), |p| (!ring.entry(p).dead()).then(|| ring.hash(p)));
+        assert_eq!(filed, t.live, "index entries inside the window");
+        assert!(t.live * LOAD_MAX.1 <= t.index.slots() * LOAD_MAX.0, "index load");
         assert!(t.live == 0 || !ring.entry(ring.head).dead());
         assert_eq!(t.next, (t.live > 0).then(|| ring.entry(ring.head).deadline()));
         assert!(ring.chunks.len() * CHUNK >= ring.tail.wrapping_sub(ring.base) as usize);
@@ -820,5 +875,221 @@ mod tests {
         check(&t);
         while t.pop_oldest().is_some() {}
         check(&t);
+    }
+
+    #[test]
+    fn recycling_at_a_fixed_count_keeps_the_index_size() {
+        let mut t = table();
+        let n = 5000;
+        for i in 0..n {
+            t.insert(v4(i), rec(i, u64::from(i)), None);
+        }
+        check(&t);
+        let bytes = t.index.bytes();
+        // Recycle twenty times the table: every new record takes the oldest's place.
+        let mut gone = Vec::new();
+        for i in n..21 * n {
+            gone.push(t.pop_oldest().map(|(x, _, _)| x).unwrap());
+            t.insert(v4(i), rec(i, u64::from(i)), None);
+            if i % 7 == 0 {
+                // Some restarts and removals on the way.
+                t.restart(&v4(i - n / 2), Instant::from_micros(u64::from(i)));
+            }
+            if i % 4999 == 0 {
+                check(&t);
+            }
+        }
+        check(&t);
+        assert_eq!(t.index.bytes(), bytes, "the index grew while recycling");
+        assert_eq!(t.len(), n as usize);
+        // Each tuple was inserted once: those recycled are gone, the others are there.
+        for x in &gone {
+            assert!(!t.contains(x), "{x:?}");
+        }
+        assert_eq!((0..21 * n).filter(|&i| t.contains(&v4(i))).count(), n as usize);
+    }
+
+    #[test]
+    fn a_recycled_tuple_can_come_back_and_go() {
+        let mut t = table();
+        for i in 0..300 {
+            t.insert(v4(i), rec(i, 1), None);
+            t.insert(v6(i), rec(i, 1), None);
+        }
+        for i in 0..100 {
+            assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v4(i)));
+            assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v6(i)));
+        }
+        check(&t);
+        for i in 0..100 {
+            assert!(!t.contains(&v4(i)) && !t.contains(&v6(i)));
+            t.insert(v4(i), rec(i + 1, 2), None);
+            t.insert(v6(i), rec(i + 2, 2), Some(i));
+        }
+        check(&t);
+        for i in 0..100 {
+            assert_eq!(t.get(&v4(i)), Some((v4(i), rec(i + 1, 2))));
+            assert_eq!(t.remove(&v6(i)), Some((rec(i + 2, 2), Some(i))));
+            assert_eq!(t.remove(&v4(i)).map(|(r, _)| r), Some(rec(i + 1, 2)));
+            assert!(!t.contains(&v4(i)) && !t.contains(&v6(i)));
+        }
+        check(&t);
+        assert_eq!(t.len(), 400);
+    }
+
+    #[test]
+    fn stale_positions_cannot_wrap_back_into_the_window() {
+        let mut t = table();
+        for i in 0..500 {
+            t.insert(v4(i), rec(i, 1), None);
+        }
+        // The index still holds stale entries at positions 0..500.
+        while t.pop_oldest().is_some() {}
+        let jump = |t: &mut TimeWaitTable, to: u32| {
+            assert_eq!(t.len(), 0);
+            t.ring.base = to;
+            t.ring.head = to;
+            t.ring.tail = to;
+        };
+        // The ring moves on by 2^31 positions (as if many records came and went)...
+        jump(&mut t, 500 + (1 << 31));
+        t.insert(v4(10_000), rec(0, 2), None);
+        check(&t);
+        t.pop_oldest();
+        // ...and by as many again, back to the positions of the stale entries.
+        jump(&mut t, 0);
+        for i in 0..500 {
+            t.insert(v4(1000 + i), rec(i, 3), None);
+        }
+        check(&t);
+        for i in 0..500 {
+            assert!(!t.contains(&v4(i)));
+            assert_eq!(t.get(&v4(1000 + i)), Some((v4(1000 + i), rec(i, 3))));
+        }
+    }
+
+    #[test]
+    fn ipv6_records_recycle_through_the_side_table() {
+        let mut t = table();
+        let n = 2000;
+        for i in 0..n {
+            t.insert(v6(i), rec(i, 1), None);
+        }
+        let bytes = t.index.bytes();
+        for i in n..10 * n {
+            assert_eq!(t.pop_oldest().map(|(x, _, _)| x), Some(v6(i - n)));
+            t.insert(v6(i), rec(i, 1), None);
+            assert!(t.contains(&v6(i)) && !t.contains(&v6(i - n)));
+        }
+        check(&t);
+        assert_eq!(t.index.bytes(), bytes);
+        assert_eq!(t.ring.wide.len(), n as usize, "side-table slots are used again");
+        for i in 9 * n..10 * n {
+            assert_eq!(t.get(&v6(i)), Some((v6(i), rec(i, 1))));
+        }
+    }
+
+    /// Index bytes per record at the churn's TIME-WAIT limit, after recycling four
+    /// times that (`cargo test --release -p synack index_bytes -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn index_bytes_per_record() {
+        for n in [262_144u32, 300_000] {
+            let mut t = table();
+            for i in 0..n {
+                t.insert(v4(i), rec(i, 1), None);
+            }
+            let filled = t.index.bytes();
+            for i in n..5 * n {
+                t.pop_oldest();
+                t.insert(v4(i), rec(i, 1), None);
+            }
+            check(&t);
+            let b = t.index.bytes();
+            println!(
+                "records={n} index_bytes={b} per_record={:.2} (after filling: {filled})",
+                b as f64 / f64::from(n)
+            );
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u32, bool),
+        Restart(u32, bool),
+        Remove(u32, bool),
+        PopOldest,
+        PopExpired(u64),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let tuple = (0u32..400, proptest::bool::weighted(0.2));
+        prop_oneof![
+            8 => tuple.clone().prop_map(|(i, w)| Op::Insert(i, w)),
+            3 => tuple.clone().prop_map(|(i, w)| Op::Restart(i, w)),
+            1 => tuple.prop_map(|(i, w)| Op::Remove(i, w)),
+            1 => Just(Op::PopOldest),
+            1 => (0u64..200).prop_map(Op::PopExpired),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// The table against a model: a list in deadline order.
+        #[test]
+        fn the_table_behaves_as_a_list_in_deadline_order(ops in proptest::collection::vec(op(), 1..700)) {
+            let mut t = table();
+            let mut model: Vec<(FourTuple, TimeWaitRecord)> = Vec::new();
+            let tuple = |i: u32, w: bool| if w { v6(i) } else { v4(i) };
+            for (now, op) in (1u64..).zip(ops) {
+                match op {
+                    Op::Insert(i, w) => {
+                        let x = tuple(i, w);
+                        let r = rec(i ^ now as u32, now);
+                        t.insert(x, r, None);
+                        model.retain(|(y, _)| *y != x);
+                        model.push((x, r));
+                    }
+                    Op::Restart(i, w) => {
+                        let x = tuple(i, w);
+                        t.restart(&x, Instant::from_micros(now));
+                        if let Some(at) = model.iter().position(|(y, _)| *y == x) {
+                            let (_, mut r) = model.remove(at);
+                            r.deadline = Instant::from_micros(now);
+                            model.push((x, r));
+                        }
+                    }
+                    Op::Remove(i, w) => {
+                        let x = tuple(i, w);
+                        let expect = model.iter().position(|(y, _)| *y == x).map(|at| model.remove(at).1);
+                        proptest::prop_assert_eq!(t.remove(&x).map(|(r, _)| r), expect);
+                    }
+                    Op::PopOldest => {
+                        let expect = (!model.is_empty()).then(|| model.remove(0));
+                        proptest::prop_assert_eq!(t.pop_oldest().map(|(x, r, _)| (x, r)), expect);
+                    }
+                    Op::PopExpired(back) => {
+                        let limit = Instant::from_micros(now.saturating_sub(back));
+                        let due = model.first().is_some_and(|(_, r)| r.deadline <= limit);
+                        let expect = due.then(|| model.remove(0));
+                        proptest::prop_assert_eq!(t.pop_expired(limit).map(|(x, r, _)| (x, r)), expect);
+                    }
+                }
+                check(&t);
+                proptest::prop_assert_eq!(t.len(), model.len());
+                proptest::prop_assert_eq!(t.next_deadline(), model.first().map(|(_, r)| r.deadline));
+            }
+            for (x, r) in &model {
+                proptest::prop_assert_eq!(t.get(x), Some((*x, *r)));
+            }
+            for i in 0..400 {
+                for w in [false, true] {
+                    let x = tuple(i, w);
+                    proptest::prop_assert_eq!(t.contains(&x), model.iter().any(|(y, _)| *y == x));
+                }
+            }
+        }
     }
 }
