@@ -32,22 +32,66 @@ struct Bucket {
     horizon: u32,
 }
 
+/// Every byte 1.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// Every byte's top bit.
+const TOPS: u64 = 0x8080_8080_8080_8080;
+/// Every byte's other bits.
+const LOWS: u64 = !TOPS;
+/// The top bits of the bytes of the second tag word that are tags.
+const HI_TOPS: u64 = 0x8080_8080;
+
+/// The zero bytes of `x`, as their top bits, exactly (no carry crosses a byte: the low 7
+/// bits plus 0x7f fit in it). (Speed: 12 tags tested in a few instructions.)
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOWS) + LOWS) | x) & TOPS
+}
+
 impl Bucket {
-    /// The slots holding `tag`, as bits.
+    /// The tags as two words (the second's top half is not tags: see [`HI_TOPS`]).
     #[inline]
-    fn matching(&self, tag: u8) -> u32 {
-        let mut m = 0;
-        for (i, &t) in self.tags.iter().enumerate() {
-            m |= u32::from(t == tag) << i;
-        }
-        m
+    fn tag_words(&self) -> (u64, u64) {
+        let [a, b, c, d, e, f, g, h, i, j, k, l] = self.tags;
+        let lo = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
+        let hi = u64::from_le_bytes([i, j, k, l, 0, 0, 0, 0]);
+        (lo, hi)
+    }
+
+    /// The slots holding `tag`, as the top bit of byte `slot` of a `u128`.
+    #[inline]
+    fn matching(&self, tag: u8) -> u128 {
+        let (lo, hi) = self.tag_words();
+        let t = u64::from(tag) * ONES;
+        u128::from(zero_bytes(lo ^ t)) | u128::from(zero_bytes(hi ^ t) & HI_TOPS) << 64
+    }
+
+    /// The first empty slot.
+    #[inline]
+    fn empty_slot(&self) -> Option<usize> {
+        let (lo, hi) = self.tag_words();
+        let m = u128::from(zero_bytes(lo)) | u128::from(zero_bytes(hi) & HI_TOPS) << 64;
+        (m != 0).then(|| slot_of(m))
     }
 
     /// A slot free for a new entry: empty or stale.
     #[inline]
     fn free_slot(&self, w: Window) -> Option<usize> {
-        (0..SLOTS).find(|&i| self.tags[i] == 0 || !w.holds(self.pos[i]))
+        if let Some(slot) = self.empty_slot() {
+            return Some(slot);
+        }
+        let mut m = 0u32;
+        for (i, &p) in self.pos.iter().enumerate() {
+            m |= u32::from(!w.holds(p)) << i;
+        }
+        (m != 0).then(|| m.trailing_zeros() as usize)
     }
+}
+
+/// The slot of the lowest bit of a mask from [`Bucket::matching`].
+#[inline]
+fn slot_of(m: u128) -> usize {
+    (m.trailing_zeros() / 8) as usize
 }
 
 /// The ring's window: the positions of its records (and tombstones).
@@ -135,7 +179,7 @@ impl TwIndex {
             let bucket = &self.buckets[b];
             let mut m = bucket.matching(tag);
             while m != 0 {
-                let slot = m.trailing_zeros() as usize;
+                let slot = slot_of(m);
                 m &= m - 1;
                 let p = bucket.pos[slot];
                 if w.holds(p) && matches(p) {
@@ -168,6 +212,23 @@ impl TwIndex {
         for _ in 0..self.buckets.len() {
             let bucket = &mut self.buckets[b];
             if let Some(slot) = bucket.free_slot(w) {
+                bucket.tags[slot] = tag(hash);
+                bucket.pos[slot] = pos;
+                return true;
+            }
+            bucket.horizon = pos;
+            b = self.next(b);
+        }
+        false
+    }
+
+    /// [`TwIndex::insert`] into an index just [`reset`](TwIndex::reset): no entry is
+    /// stale, the positions come in order.
+    pub(super) fn insert_fresh(&mut self, hash: u32, pos: u32) -> bool {
+        let mut b = self.home(hash);
+        for _ in 0..self.buckets.len() {
+            let bucket = &mut self.buckets[b];
+            if let Some(slot) = bucket.empty_slot() {
                 bucket.tags[slot] = tag(hash);
                 bucket.pos[slot] = pos;
                 return true;
@@ -258,5 +319,32 @@ mod tests {
     fn a_bucket_is_one_cache_line() {
         assert_eq!(size_of::<Bucket>(), 64);
         assert_eq!(align_of::<Bucket>(), 64);
+    }
+
+    #[test]
+    fn tag_masks_are_exact() {
+        // Tags next to one another that a borrow or carry could confuse.
+        let values = [0u8, 1, 2, 0x7f, 0x80, 0x81, 0xfe, 0xff];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for round in 0..20_000 {
+            let mut b = Bucket { tags: [0; SLOTS], pos: [0; SLOTS], horizon: 0 };
+            for t in &mut b.tags {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *t = if round % 2 == 0 { values[(x % 8) as usize] } else { x as u8 };
+            }
+            for tag in values.into_iter().chain([x as u8]) {
+                let want: Vec<usize> = (0..SLOTS).filter(|&i| b.tags[i] == tag).collect();
+                let mut got = Vec::new();
+                let mut m = b.matching(tag);
+                while m != 0 {
+                    got.push(slot_of(m));
+                    m &= m - 1;
+                }
+                assert_eq!(got, want, "{:?} {tag}", b.tags);
+            }
+            assert_eq!(b.empty_slot(), b.tags.iter().position(|&t| t == 0));
+        }
     }
 }

@@ -606,14 +606,21 @@ impl TimeWaitTable {
     fn rebuild(&mut self, buckets: usize) {
         let ring = &self.ring;
         self.index.reset(buckets, ring.head);
+        // Speed: without tombstones, only the dense hashes are read.
+        let clean = self.dead == 0;
         let mut s = ring.head;
         while s != ring.tail {
-            if !ring.entry(s).dead() {
-                // Filed in position order, each the newest of the window so far.
-                let filed = self.index.insert(ring.hash(s), s, Window::new(ring.head, s.wrapping_add(1)));
-                debug_assert!(filed, "an index sized for its records is full");
+            let off = s.wrapping_sub(ring.base) as usize;
+            let (chunk, first) = (&ring.chunks[off / CHUNK], off % CHUNK);
+            let n = (CHUNK - first).min(ring.tail.wrapping_sub(s) as usize);
+            for k in first..first + n {
+                if clean || !chunk.entries[k].dead() {
+                    // Filed in position order, each the newest so far.
+                    let filed = self.index.insert_fresh(chunk.hashes[k], s.wrapping_add((k - first) as u32));
+                    debug_assert!(filed, "an index sized for its records is full");
+                }
             }
-            s = s.wrapping_add(1);
+            s = s.wrapping_add(n as u32);
         }
     }
 }
