@@ -16,6 +16,10 @@
 //! - Positions wrap (`u32`). An entry or horizon is never older than the window's head
 //!   at the last rebuild (the *epoch*), and the table rebuilds before the tail gets
 //!   2^31 past it, so a stale position can never wrap back into the window.
+//! - Size: 64 bytes per 12 slots, at a load of 3/5 to 4/5 (see the table's
+//!   `LOAD_MAX`): 6.7 to 8.9 bytes per record (a SwissTable of `u32`: 5.7 to 11.4).
+//!   Like the SwissTable it replaces, it shrinks only when a compaction finds it four
+//!   times too large.
 
 /// Slots per bucket.
 pub(super) const SLOTS: usize = 12;
