@@ -212,27 +212,23 @@ impl TwIndex {
     /// no slot is free (the caller keeps the load low enough that this does not happen).
     pub(super) fn insert(&mut self, hash: u32, pos: u32, w: Window) -> bool {
         debug_assert!(pos == w.head.wrapping_add(w.len).wrapping_sub(1), "not the newest position");
-        let mut b = self.home(hash);
-        for _ in 0..self.buckets.len() {
-            let bucket = &mut self.buckets[b];
-            if let Some(slot) = bucket.free_slot(w) {
-                bucket.tags[slot] = tag(hash);
-                bucket.pos[slot] = pos;
-                return true;
-            }
-            bucket.horizon = pos;
-            b = self.next(b);
-        }
-        false
+        self.file(hash, pos, |bucket| bucket.free_slot(w))
     }
 
     /// [`TwIndex::insert`] into an index just [`reset`](TwIndex::reset): no entry is
     /// stale, the positions come in order.
     pub(super) fn insert_fresh(&mut self, hash: u32, pos: u32) -> bool {
+        self.file(hash, pos, Bucket::empty_slot)
+    }
+
+    /// File `pos` under `hash` in the first slot `free` offers, from the home bucket on,
+    /// raising the horizon of every bucket passed.
+    #[inline(always)]
+    fn file(&mut self, hash: u32, pos: u32, free: impl Fn(&Bucket) -> Option<usize>) -> bool {
         let mut b = self.home(hash);
         for _ in 0..self.buckets.len() {
             let bucket = &mut self.buckets[b];
-            if let Some(slot) = bucket.empty_slot() {
+            if let Some(slot) = free(bucket) {
                 bucket.tags[slot] = tag(hash);
                 bucket.pos[slot] = pos;
                 return true;
