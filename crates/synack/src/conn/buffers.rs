@@ -5,7 +5,7 @@
 //! data costs no buffer memory, and both are bounded by the configured size.
 
 use crate::seq::SeqNum;
-use crate::wire::{copy_and_sum, sum_be};
+use crate::wire::{copy_and_sum, sum_be_long};
 
 /// Smallest storage a ring allocates on first use. Small enough to stay in the
 /// allocator's per-thread cache and cheap to zero, so a connection that moves a few
@@ -236,7 +236,7 @@ impl Ring {
 
     /// Copy `data` to the append position without changing `len` (like
     /// `write_at(0, data)`), summing it on the way: returns the one's-complement sum of
-    /// `data` as [`sum_be`] gives it (unfolded, network order, `data` taken as starting
+    /// `data` as [`sum_be_long`] gives it (unfolded, network order, `data` taken as starting
     /// on an even offset). `None`, with nothing written, when the storage does not
     /// already hold `len + data.len()` bytes (growing it is left to the ordinary path).
     ///
@@ -277,7 +277,7 @@ impl Ring {
         // Storage never written yet (the first lap only): appended within the capacity,
         // then summed in place.
         self.buf.extend_from_slice(new);
-        let tail = sum_be(&self.buf[written..]);
+        let tail = sum_be_long(&self.buf[written..]);
         // `new` starts `split` bytes into this piece.
         sum += if (split % 2 == 1) != odd_offset { tail << 8 } else { tail };
         sum

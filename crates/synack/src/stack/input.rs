@@ -128,7 +128,7 @@ impl Stack {
             self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port, &self.slots);
         let conn = idx.and_then(|i| self.slots.get_mut(i as usize)).and_then(|s| s.conn.as_deref_mut());
         let staged = conn.and_then(|c| c.stage_payload(&pkt.tcp, pkt.payload));
-        let sum = header_sum + staged.unwrap_or_else(|| wire::sum_be(pkt.payload));
+        let sum = header_sum + staged.unwrap_or_else(|| wire::sum_be_long(pkt.payload));
         if wire::fold64(sum) != 0xFFFF {
             self.unstage(idx, staged.is_some());
             self.count_malformed(WireError::BadTcpChecksum);

@@ -145,20 +145,29 @@ pub fn checksum_partial(data: &[u8], initial: u32) -> u32 {
     fold64(u64::from(initial) + sum_be_long(data))
 }
 
-/// [`sum_be`] for data that may be long (whole segments, not headers): on x86-64
-/// processors with AVX2, the whole 64-byte blocks are summed with the AVX2 loop (16-bit
-/// words, congruent to [`sum_ne`]'s 32-bit words by RFC 1071 2(C)), the rest with
-/// [`sum_ne`]. Out of line, so that the paths that sum headers keep their inlined loop
-/// and no dispatch.
-#[inline(never)]
+/// [`sum_be`] for payloads and whole segments, which may be long: on x86-64 processors
+/// with AVX2, data of 64 bytes or more goes to the AVX2 loop (out of line, see
+/// [`sum_be_blocks`]); shorter data is summed here, inline, as [`sum_be`] does. Headers
+/// use [`sum_be`] (or [`sum20_be`]) directly: no length test, no dispatch.
+#[inline(always)]
 pub(crate) fn sum_be_long(data: &[u8]) -> u64 {
     #[cfg(target_arch = "x86_64")]
     if data.len() >= 64 {
-        if let Some(simd) = super::avx2::detected() {
-            let (sum, done) = super::avx2::sum_blocks(simd, data);
-            // Below 2^47 + 2^35 for any slice below 4 GiB: `ne_to_be` takes it.
-            return ne_to_be(sum + sum_ne(&data[done..]));
-        }
+        return sum_be_blocks(data);
+    }
+    sum_be(data)
+}
+
+/// [`sum_be_long`] of data of 64 bytes or more: the whole 64-byte blocks with the AVX2
+/// loop when the processor has it (16-bit words, congruent to [`sum_ne`]'s 32-bit words
+/// by RFC 1071 2(C)), the rest with [`sum_ne`]; [`sum_be`] otherwise.
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+fn sum_be_blocks(data: &[u8]) -> u64 {
+    if let Some(simd) = super::avx2::detected() {
+        let (sum, done) = super::avx2::sum_blocks(simd, data);
+        // Below 2^47 + 2^35 for any slice below 4 GiB: `ne_to_be` takes it.
+        return ne_to_be(sum + sum_ne(&data[done..]));
     }
     sum_be(data)
 }

@@ -13,8 +13,10 @@ mod checksum;
 mod ip;
 mod tcp;
 
+#[cfg(test)]
+pub(crate) use checksum::sum_be;
 pub use checksum::{checksum_finish, checksum_partial, copy_with_checksum, pseudo_header_sum};
-pub(crate) use checksum::{copy_and_sum, fold64, sum_be};
+pub(crate) use checksum::{copy_and_sum, fold64, sum_be_long};
 pub use ip::{parse_ip, IpDatagram, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
 pub(crate) use tcp::emit_two;
 pub(crate) use tcp::parse_unverified;
