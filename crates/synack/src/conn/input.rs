@@ -444,6 +444,7 @@ impl Conn {
     #[inline(never)]
     fn on_unacceptable(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload_len: usize) -> Option<Outcome> {
         let fl = hdr.flags;
+        ctx.sinks.stats.unacceptable += 1;
         if !fl.syn() && hdr.seq == self.rcv_nxt && self.advertised_window() == 0 {
             // "If the RCV.WND is zero, no segments will be acceptable, but special
             // allowance should be made to accept valid ACKs, URGs, and RSTs." The
@@ -452,14 +453,12 @@ impl Conn {
             // outside the window (including SYN and FIN)") and process what remains,
             // the zero-length segment at RCV.NXT. The refused text is answered with an
             // ACK, as an unacceptable segment would be.
-            ctx.sinks.stats.unacceptable += 1;
             self.ack_now = true;
             return None;
         }
         // "If an incoming segment is not acceptable, an acknowledgment should be
         // sent in reply (unless the RST bit is set, if so drop the segment and
         // return)"
-        ctx.sinks.stats.unacceptable += 1;
         if fl.syn() && !fl.rst() && ctx.cfg.rfc5961_syn && self.state != State::SynReceived {
             // RFC 5961 4.2: "if the SYN bit is set, irrespective of the sequence
             // number, TCP MUST send an ACK (also referred to as challenge ACK)" -

@@ -320,12 +320,11 @@ struct ConnEntry {
     slot: u32,
 }
 
-/// The hash the connection index and the TIME-WAIT index file an entry under, from 32
-/// bits of the keyed SipHash (the bits each keeps beside the entry): repeated in both
-/// halves so that the SwissTable's bucket bits (low) and tag bits (top 7) both come
-/// from them.
+/// The hash the connection index files an entry under, from 32 bits of the keyed
+/// SipHash (the bits it keeps beside the entry): repeated in both halves so that the
+/// SwissTable's bucket bits (low) and tag bits (top 7) both come from them.
 #[inline(always)]
-pub(super) fn stored_hash(h: u32) -> u64 {
+fn stored_hash(h: u32) -> u64 {
     u64::from(h) << 32 | u64::from(h)
 }
 
