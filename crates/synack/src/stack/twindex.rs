@@ -148,6 +148,11 @@ impl TwIndex {
         self.buckets.len() * SLOTS
     }
 
+    /// Buckets it has.
+    pub(super) fn buckets(&self) -> usize {
+        self.buckets.len()
+    }
+
     /// Bytes allocated.
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
