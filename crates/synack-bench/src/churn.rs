@@ -18,7 +18,7 @@
 //! (over 64 ports) and the client port increments.
 
 use crate::stopwatch::Stopwatch;
-use crate::{net, smol, sy};
+use crate::{net, smol, sy, StackName};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use std::time::Duration;
@@ -174,10 +174,10 @@ impl SmolChurn {
 /// `valgrind --tool=callgrind --toggle-collect=churn_lifecycles_*` counts exactly them).
 /// The clock is frozen after the pair is built (it moves only to jump to a timer), so
 /// that a slow run (under valgrind) sees no timer fire that a fast one would not.
-pub(crate) fn profile(stack: Stack, n: u64, time_wait_cap: Option<usize>) {
+pub(crate) fn profile(stack: StackName, n: u64, time_wait_cap: Option<usize>) {
     const WARM_UP: u64 = 1_000;
     match stack {
-        Stack::Synack => {
+        StackName::Synack => {
             let mut c = SyChurn::new(0, time_wait_cap);
             c.pair.clock.freeze();
             for _ in 0..WARM_UP {
@@ -185,7 +185,7 @@ pub(crate) fn profile(stack: Stack, n: u64, time_wait_cap: Option<usize>) {
             }
             churn_lifecycles_synack(&mut c, n);
         }
-        Stack::Smoltcp => {
+        StackName::Smoltcp => {
             let mut c = SmolChurn::new(0);
             c.pair.clock.freeze();
             for _ in 0..WARM_UP {
@@ -201,7 +201,7 @@ pub(crate) fn profile(stack: Stack, n: u64, time_wait_cap: Option<usize>) {
 /// callgrind with its cache simulation (`n` lifecycles after the warm-up of
 /// [`profile`]); `None` where valgrind is missing or failed.
 pub(crate) fn callgrind(
-    stack: Stack,
+    stack: StackName,
     n: u64,
     time_wait_cap: Option<usize>,
 ) -> Option<crate::valgrind::Counts> {
@@ -214,23 +214,6 @@ pub(crate) fn callgrind(
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     crate::valgrind::callgrind(&func, &args, "lifecycles", true)
-}
-
-/// The stack a profiling run drives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Stack {
-    Synack,
-    Smoltcp,
-}
-
-impl Stack {
-    /// The name on the command line and in callgrind function globs.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Stack::Synack => "synack",
-            Stack::Smoltcp => "smoltcp",
-        }
-    }
 }
 
 #[inline(never)]

@@ -33,6 +33,23 @@ use report::{median, Better, Line};
 use segment::Instr;
 use std::time::Duration;
 
+/// One of the two stacks, as the profiling and callgrind runs name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum StackName {
+    Synack,
+    Smoltcp,
+}
+
+impl StackName {
+    /// The name on the command line and in callgrind function globs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            StackName::Synack => "synack",
+            StackName::Smoltcp => "smoltcp",
+        }
+    }
+}
+
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
 
@@ -74,7 +91,7 @@ struct Cli {
     rss_child: Option<usize>,
     /// Internal: be the callgrind child for this stack.
     #[arg(long, hide = true, value_name = "STACK", value_enum)]
-    callgrind_child: Option<churn::Stack>,
+    callgrind_child: Option<StackName>,
     /// Profiling: move exactly this many bytes in each bulk run (no time limit).
     #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     bulk_bytes: Option<u64>,
@@ -86,7 +103,7 @@ struct Cli {
     churn_lifecycles: Option<u64>,
     /// Profiling: the stack of `--churn-lifecycles`.
     #[arg(long, hide = true, value_name = "STACK", value_enum, default_value = "synack")]
-    churn_stack: churn::Stack,
+    churn_stack: StackName,
     /// synack's TIME-WAIT limit (`max_time_wait`) in churn and churn_10k_idle, instead
     /// of its default 262,144 records: shows what keeping TIME-WAIT state costs
     /// (smoltcp keeps none beyond the socket, which its churn reuses at once).
@@ -313,8 +330,8 @@ impl Bench {
                 let (ia, ib) = if self.callgrind {
                     eprintln!("  callgrind ({} segments per stack)", s.callgrind_segments);
                     (
-                        segment::callgrind(churn::Stack::Synack, s.callgrind_segments),
-                        segment::callgrind(churn::Stack::Smoltcp, s.callgrind_segments),
+                        segment::callgrind(StackName::Synack, s.callgrind_segments),
+                        segment::callgrind(StackName::Smoltcp, s.callgrind_segments),
                     )
                 } else {
                     (None, None)
@@ -398,7 +415,7 @@ impl Bench {
         eprintln!("  callgrind with cache simulation ({n} lifecycles per stack)");
         let cap = self.time_wait_cap;
         let (a, b) =
-            (churn::callgrind(churn::Stack::Synack, n, cap), churn::callgrind(churn::Stack::Smoltcp, n, cap));
+            (churn::callgrind(StackName::Synack, n, cap), churn::callgrind(StackName::Smoltcp, n, cap));
         let per = |c: &Option<valgrind::Counts>, e: &str| c.as_ref().and_then(|c| c.per_unit(e));
         let extra = format!(
             "tool=callgrind lifecycles={n} i1_miss_synack={} i1_miss_smoltcp={}{}",

@@ -11,9 +11,8 @@
 //! the machine's load. The clock is frozen there so that runs are identical.
 
 use crate::bulk::{Pattern, BUFFER};
-use crate::churn::Stack as Which;
 use crate::link::{Clock, Link};
-use crate::{smol, sy};
+use crate::{smol, sy, StackName};
 use smoltcp::iface::SocketHandle;
 use std::time::Instant;
 use synack::{ConnId, Error, Stack};
@@ -163,7 +162,7 @@ pub(crate) struct Instr {
 /// Instructions per segment of `stack` under callgrind, when valgrind is installed:
 /// runs this binary again as `--callgrind-child STACK` with collection only inside the
 /// batch function. `None` where valgrind is missing or failed.
-pub(crate) fn callgrind(stack: Which, segments: u64) -> Option<Instr> {
+pub(crate) fn callgrind(stack: StackName, segments: u64) -> Option<Instr> {
     let func = format!("*receive_batch_{}*", stack.name());
     let n = segments.to_string();
     let counts = crate::valgrind::callgrind(
@@ -194,10 +193,10 @@ fn memcpy_share(file: &std::path::Path) -> Option<f64> {
 
 /// The child side of [`callgrind`]: run the rounds with a frozen clock and print the
 /// segment count.
-pub(crate) fn callgrind_child(stack: Which, segments: u64) {
+pub(crate) fn callgrind_child(stack: StackName, segments: u64) {
     let cost = match stack {
-        Which::Synack => run_synack(segments, true),
-        Which::Smoltcp => run_smoltcp(segments, true),
+        StackName::Synack => run_synack(segments, true),
+        StackName::Smoltcp => run_smoltcp(segments, true),
     };
     println!("segments={}", cost.segments);
 }
