@@ -24,7 +24,7 @@ pub use config::{Config, CongestionControl, OptionLayout, SynCookies};
 pub use error::{ConnError, Error, UsageError};
 pub use event::{CloseReason, ConnId, ConnInfo, Event, ListenerId, StackStats};
 pub use seq::SeqNum;
-pub use stack::{Stack, Transmit};
+pub use stack::{RecvInto, Stack, Transmit};
 pub use state::State;
 pub use time::{Duration, Instant};
 pub use trace::{AppCall, FourTuple, SegmentSummary, TimerAction, TimerKind, TraceEvent, TraceRecord};

@@ -380,9 +380,15 @@ pub(crate) struct RecvBuffer {
     max_ranges: usize,
     /// Duplicate ACKs owed: one per out-of-order segment since the last ACK went out.
     dup_acks_owed: u16,
-    /// A segment's data already copied to the append position by [`RecvBuffer::stage`]
-    /// (its first sequence number and length), not yet committed.
-    staged: Option<(SeqNum, usize)>,
+    /// A segment's data already copied, not yet committed: its first sequence number,
+    /// its length, and whether it went to the application's own buffer
+    /// ([`RecvBuffer::stage_direct`]) instead of the ring's append position
+    /// ([`RecvBuffer::stage`]).
+    staged: Option<(SeqNum, usize, bool)>,
+    /// Bytes of a directly staged segment that [`RecvBuffer::insert`] committed (RCV.NXT
+    /// moved over them) and the application's buffer now holds; taken by
+    /// [`RecvBuffer::take_direct`].
+    direct: u32,
 }
 
 /// At most this many duplicate ACKs are owed at once (a batch of out-of-order segments
@@ -391,7 +397,14 @@ const MAX_DUP_ACKS_OWED: u16 = 256;
 
 impl RecvBuffer {
     pub(crate) fn new(cap: usize, max_ranges: usize) -> Self {
-        RecvBuffer { ring: Ring::new(cap), ooo: Vec::new(), max_ranges, dup_acks_owed: 0, staged: None }
+        RecvBuffer {
+            ring: Ring::new(cap),
+            ooo: Vec::new(),
+            max_ranges,
+            dup_acks_owed: 0,
+            staged: None,
+            direct: 0,
+        }
     }
 
     /// Whether the buffer holds an allocation (ring or out-of-order list).
@@ -410,6 +423,7 @@ impl RecvBuffer {
         self.max_ranges = max_ranges;
         self.dup_acks_owed = 0;
         self.staged = None;
+        self.direct = 0;
     }
 
     /// Bytes waiting for the application.
@@ -458,8 +472,34 @@ impl RecvBuffer {
             return None;
         }
         let sum = self.ring.stage_with_sum(data)?;
-        self.staged = Some((seq, data.len()));
+        self.staged = Some((seq, data.len(), false));
         Some(sum)
+    }
+
+    /// [`RecvBuffer::stage`] into the application's buffer `dest` instead of the ring:
+    /// RFC 9293 3.10.7.4, "Once in the ESTABLISHED state, it is possible to deliver
+    /// segment data to user RECEIVE buffers." Only when the ring holds nothing at all
+    /// (no readable bytes, nothing out of order), so that the application's buffer gets
+    /// the stream's next bytes, and only when the segment fits both `dest` and the ring's
+    /// free space (the window the peer was given): data beyond it goes the ordinary way.
+    ///
+    /// As with [`RecvBuffer::stage`], the copy is not delivered until
+    /// [`RecvBuffer::insert`] commits it; then RCV.NXT moves over it, the ring stays
+    /// empty, and [`RecvBuffer::take_direct`] reports the bytes.
+    pub(crate) fn stage_direct(&mut self, seq: SeqNum, data: &[u8], dest: &mut [u8]) -> Option<u64> {
+        if !self.ooo.is_empty() || self.ring.len() != 0 || data.len() > self.ring.free() {
+            return None;
+        }
+        let dest = dest.get_mut(..data.len())?;
+        let sum = copy_and_sum(dest, data, false);
+        self.staged = Some((seq, data.len(), true));
+        Some(sum)
+    }
+
+    /// Bytes committed into the application's buffer since the last call.
+    #[inline]
+    pub(crate) fn take_direct(&mut self) -> u32 {
+        core::mem::take(&mut self.direct)
     }
 
     /// Forget a staged segment (the bytes copied stay as uncommitted storage).
@@ -483,20 +523,27 @@ impl RecvBuffer {
         // What `insert_general` does at offset 0 with no range held: the staged copy
         // or a write; RCV.NXT advances by this segment alone and no duplicate ACK is
         // owed.
-        if !self.take_staged(seq, data.len()) {
-            self.ring.write_at(0, data);
-        }
         self.dup_acks_owed = 0;
+        match self.take_staged(seq, data.len()) {
+            // In the application's buffer already: delivered, nothing enters the ring.
+            Some(true) => {
+                self.direct += data.len() as u32;
+                return data.len() as u32;
+            }
+            Some(false) => {}
+            None => self.ring.write_at(0, data),
+        }
         self.ring.commit(data.len());
         data.len() as u32
     }
 
-    /// Whether data of `len` bytes at `seq` was staged at the append position already
-    /// (the same first sequence number, a prefix of what was staged); the staged copy
-    /// is spent either way.
+    /// Whether data of `len` bytes at `seq` was staged already (the same first sequence
+    /// number, a prefix of what was staged), and if so whether into the application's
+    /// buffer (`Some(true)`) or at the ring's append position (`Some(false)`); the
+    /// staged copy is spent either way.
     #[inline(always)]
-    fn take_staged(&mut self, seq: SeqNum, len: usize) -> bool {
-        self.staged.take().is_some_and(|(s, n)| s == seq && len <= n)
+    fn take_staged(&mut self, seq: SeqNum, len: usize) -> Option<bool> {
+        self.staged.take().filter(|&(s, n, _)| s == seq && len <= n).map(|(_, _, direct)| direct)
     }
 
     /// [`RecvBuffer::insert`] for everything but in-order data with nothing held out of
@@ -521,8 +568,10 @@ impl RecvBuffer {
             self.ring.write_at(off, data);
             return 0;
         }
-        // Data staged at this very place is there already.
-        if !self.take_staged(seq, data.len()) {
+        // Data staged at this very place is there already. (A direct copy cannot reach
+        // here - it needs an empty ring and no range held - but if it did, the ring gets
+        // the bytes: the application's copy was never reported.)
+        if self.take_staged(seq, data.len()) != Some(false) {
             self.ring.write_at(0, data);
         }
         // In order: advance over this segment and any held ranges it now reaches.
@@ -571,6 +620,7 @@ impl RecvBuffer {
     pub(crate) fn clear(&mut self) {
         self.ooo.clear();
         self.staged = None;
+        self.direct = 0;
         self.dup_acks_owed = 0;
         let n = self.ring.len();
         self.ring.consume(n);

@@ -58,16 +58,38 @@ impl Conn {
     /// them in place instead of copying them). RFC 9293 3.10.7.4 orders the checks
     /// ("First, check sequence number" ...); a corrupt segment reaches none of them.
     pub(crate) fn stage_payload(&mut self, hdr: &TcpHeader, payload: &[u8]) -> Option<u64> {
-        if payload.is_empty()
+        if !self.may_stage(hdr, payload) {
+            return None;
+        }
+        self.rx.stage(hdr.seq, payload)
+    }
+
+    /// [`Conn::stage_payload`] with the application's buffer lent to
+    /// `Stack::handle_packet_into`: the copy goes there when the receive buffer is
+    /// empty ([`RecvBuffer::stage_direct`](super::buffers::RecvBuffer::stage_direct)),
+    /// to the receive buffer otherwise.
+    pub(crate) fn stage_payload_into(
+        &mut self,
+        hdr: &TcpHeader,
+        payload: &[u8],
+        dest: &mut [u8],
+    ) -> Option<u64> {
+        if !self.may_stage(hdr, payload) {
+            return None;
+        }
+        self.rx.stage_direct(hdr.seq, payload, dest).or_else(|| self.rx.stage(hdr.seq, payload))
+    }
+
+    /// Whether the segment may carry the next in-order data for the application (see
+    /// [`Conn::stage_payload`]).
+    #[inline(always)]
+    fn may_stage(&self, hdr: &TcpHeader, payload: &[u8]) -> bool {
+        !(payload.is_empty()
             || !self.state.can_receive()
             || self.app_closed
             || hdr.flags.syn()
             || hdr.flags.rst()
-            || hdr.seq != self.rcv_nxt
-        {
-            return None;
-        }
-        self.rx.stage(hdr.seq, payload)
+            || hdr.seq != self.rcv_nxt)
     }
 
     /// RFC 9293 3.10.7.3, SYN-SENT STATE.
@@ -687,11 +709,14 @@ impl Conn {
         if self.rcv_adv.lt(self.rcv_nxt) {
             self.rcv_adv = self.rcv_nxt;
         }
+        // Bytes that went straight into the application's buffer are delivered: the
+        // receive buffer stays empty (its window open) and nothing is left to read.
+        ctx.sinks.delivered_direct += self.rx.take_direct();
         if self.app_closed {
             // Nobody will read: keep the window open and drop the bytes.
             let n = self.rx.readable();
             self.rx.ring.consume(n);
-        } else if !self.readable_raised {
+        } else if !self.readable_raised && self.rx.readable() != 0 {
             self.readable_raised = true;
             ctx.sinks.events.push_back(Event::Readable(ctx.id));
         }

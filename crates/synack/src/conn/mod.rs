@@ -63,6 +63,9 @@ pub(crate) struct Sinks {
     /// Ring storage released by connections, for the next ring that needs some
     /// ([`Ring::release_into`]).
     pub(crate) spare: Vec<Vec<u8>>,
+    /// Bytes delivered into the application's buffer during the current
+    /// `Stack::handle_packet_into` (see `RecvBuffer::stage_direct`).
+    pub(crate) delivered_direct: u32,
 }
 
 impl Sinks {

@@ -4,9 +4,10 @@
 use super::cookies::CookieVerdict;
 use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
-use super::{ListenerId, Stack};
+use super::{ListenerId, RecvInto, Stack};
 use crate::config::SynCookies;
 use crate::conn::{control_header, Control, MAX_CONTROL_QUEUE};
+use crate::event::ConnId;
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -85,7 +86,44 @@ impl Stack {
     /// are counted in [`crate::StackStats`] and dropped; nothing a peer sends can make
     /// this panic.
     pub fn handle_packet(&mut self, now: Instant, datagram: &[u8]) {
+        self.input(now, datagram, None);
+    }
+
+    /// [`Stack::handle_packet`], delivering `into`'s connection's next in-order data
+    /// straight into the application's buffer that `into` holds: RFC 9293 3.10.7.4,
+    /// "Once in the ESTABLISHED state, it is possible to deliver segment data to user
+    /// RECEIVE buffers."
+    ///
+    /// The payload is copied (and summed for the checksum on the way) into the free
+    /// part of `into`'s buffer, once, instead of into the receive buffer and later
+    /// out of it by [`Stack::recv`]. That happens only when the connection's receive
+    /// buffer is empty (nothing readable, nothing held out of order), so that the bytes
+    /// are the stream's next ones, and when the whole payload fits in `into` and in the
+    /// window. The bytes count as delivered only once the segment has passed the
+    /// checksum and every check of RFC 9293 3.10.7.4; [`RecvInto::filled`] then grows
+    /// by their number, RCV.NXT moves over them, and they are acknowledged as any
+    /// others. No [`crate::Event::Readable`] is raised for them (there is nothing left
+    /// to read); a FIN still raises it, and [`Stack::recv`] then returns `Ok(0)`.
+    ///
+    /// Everything else - other connections, data that does not fit, a segment after
+    /// data that already waits in the receive buffer - is processed as
+    /// [`Stack::handle_packet`] processes it, so the application reads the receive
+    /// buffer as usual after the bytes `into` got. Returns the bytes this datagram
+    /// added to `into`.
+    pub fn handle_packet_into(&mut self, now: Instant, datagram: &[u8], into: &mut RecvInto<'_>) -> usize {
+        let free = into.buf.get_mut(into.filled..).unwrap_or_default();
+        let n = self.input(now, datagram, Some((into.conn, free)));
+        into.filled += n;
+        n
+    }
+
+    /// The body of [`Stack::handle_packet`] and [`Stack::handle_packet_into`]; returns
+    /// the bytes delivered into `dest`. Inlined into both, so that the first keeps no
+    /// trace of `dest`.
+    #[inline(always)]
+    fn input(&mut self, now: Instant, datagram: &[u8], dest: Option<(ConnId, &mut [u8])>) -> usize {
         self.advance(now);
+        let lent = dest.is_some();
         // Parse and verify the checksums (RFC 9293 3.1, RFC 791 3.1), as [`wire::parse`]
         // does, with the same errors; find the connection of the 4-tuple (the slot, if
         // any). When the segment may carry that connection's next in-order data, its
@@ -119,24 +157,60 @@ impl Stack {
                     }
                     Err(e) => self.count_malformed(e),
                 }
-                return;
+                return 0;
             }
         };
         // (Speed: looked up from the segment's fields; the 4-tuple is only built for the
         // rarer segments of no connection.)
         let idx =
             self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port, &self.slots);
-        let conn = idx.and_then(|i| self.slots.get_mut(i as usize)).and_then(|s| s.conn.as_deref_mut());
-        let staged = conn.and_then(|c| c.stage_payload(&pkt.tcp, pkt.payload));
+        let slot = idx.and_then(|i| self.slots.get_mut(i as usize));
+        let staged = match dest {
+            None => {
+                slot.and_then(|s| s.conn.as_deref_mut()).and_then(|c| c.stage_payload(&pkt.tcp, pkt.payload))
+            }
+            // The application's buffer serves only the connection it was lent for (the
+            // same slot and generation: a released handle's buffer takes nothing from a
+            // new connection in its slot).
+            Some((id, buf)) => slot.and_then(|s| {
+                let mine = id.generation == s.generation && Some(id.index) == idx;
+                let c = s.conn.as_deref_mut()?;
+                if mine {
+                    c.stage_payload_into(&pkt.tcp, pkt.payload, buf)
+                } else {
+                    c.stage_payload(&pkt.tcp, pkt.payload)
+                }
+            }),
+        };
         let sum = header_sum + staged.unwrap_or_else(|| wire::sum_be_long(pkt.payload));
         if wire::fold64(sum) != 0xFFFF {
             self.unstage(idx, staged.is_some());
             self.count_malformed(WireError::BadTcpChecksum);
-            return;
+            return 0;
         }
         self.dispatch(pkt, idx);
         // Whatever became of the segment, its staged copy is spent.
         self.unstage(idx, staged.is_some());
+        if !lent {
+            return 0;
+        }
+        let delivered = core::mem::take(&mut self.sinks.delivered_direct) as usize;
+        if delivered != 0 && self.cfg.trace {
+            self.trace_direct(idx, delivered);
+        }
+        delivered
+    }
+
+    /// Trace bytes delivered into the application's buffer as the RECEIVE they stand
+    /// for.
+    #[cold]
+    #[inline(never)]
+    fn trace_direct(&mut self, idx: Option<u32>, bytes: usize) {
+        let tuple =
+            idx.and_then(|i| self.slots.get(i as usize)).and_then(|s| s.conn.as_deref()).map(|c| c.tuple);
+        if let Some(tuple) = tuple {
+            self.app_trace(tuple, crate::trace::AppCall::Recv, bytes);
+        }
     }
 
     /// A datagram was dropped as malformed (bad checksums included).

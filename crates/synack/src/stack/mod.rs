@@ -5,7 +5,9 @@
 //!
 //! The stack is sans-IO. The driver owns the clock and the network:
 //!
-//! 1. Feed every received IP datagram to [`Stack::handle_packet`].
+//! 1. Feed every received IP datagram to [`Stack::handle_packet`] (or to
+//!    [`Stack::handle_packet_into`], which may place a connection's data straight into
+//!    the application's buffer).
 //! 2. After any input, application call or timeout, call [`Stack::poll_transmit`]
 //!    until it returns `None`, sending each datagram it writes.
 //! 3. Sleep until [`Stack::poll_timeout`] (or the next datagram), then call
@@ -20,12 +22,14 @@
 mod cookies;
 mod input;
 mod output;
+mod recv_into;
 mod table;
 mod timewait;
 mod twindex;
 mod twtable;
 
 pub use output::Transmit;
+pub use recv_into::RecvInto;
 
 use crate::config::Config;
 use crate::conn::{Conn, Ctx, Outcome, Sinks};
@@ -169,6 +173,7 @@ impl Stack {
                 // RFC 5961 7: the challenge ACKs the stack may still send this second.
                 challenge: crate::ratelimit::ChallengeAckLimiter::new(&cfg.secret, cfg.challenge_ack_limit),
                 spare: Vec::new(),
+                delivered_direct: 0,
             },
             port_counter: 0,
             last_port_offset: None,

@@ -63,6 +63,17 @@ pub struct Pair {
     pub rule: Rule,
     pub trace_a: Vec<synack::TraceRecord>,
     pub trace_b: Vec<synack::TraceRecord>,
+    /// When set, `b` takes its datagrams through `Stack::handle_packet_into` with this
+    /// application buffer.
+    pub direct_b: Option<DirectApp>,
+}
+
+/// An application buffer lent to `Stack::handle_packet_into` on every delivery.
+pub struct DirectApp {
+    pub conn: synack::ConnId,
+    pub buf: Vec<u8>,
+    /// Bytes delivered into `buf` so far.
+    pub filled: usize,
 }
 
 /// Differential check of the stack's own emission path (`poll_transmit` writes the
@@ -104,6 +115,7 @@ impl Pair {
             rule: Box::new(|_| Fate::Deliver),
             trace_a: Vec::new(),
             trace_b: Vec::new(),
+            direct_b: None,
         }
     }
 
@@ -181,7 +193,13 @@ impl Pair {
         due.sort_by_key(|(t, id, _, _)| (*t, *id));
         for (_, _, dir, bytes) in due {
             match dir {
-                Dir::AtoB => self.b.handle_packet(self.now, &bytes),
+                Dir::AtoB => match &mut self.direct_b {
+                    Some(d) => {
+                        let mut into = synack::RecvInto::new(d.conn, &mut d.buf[d.filled..]);
+                        d.filled += self.b.handle_packet_into(self.now, &bytes, &mut into);
+                    }
+                    None => self.b.handle_packet(self.now, &bytes),
+                },
                 Dir::BtoA => self.a.handle_packet(self.now, &bytes),
             }
         }
