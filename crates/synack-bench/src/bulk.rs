@@ -7,16 +7,25 @@
 //! its ACKs. Both stacks get exactly the same rounds. The receiving application checks
 //! the data it gets against the pattern sent (a sample of each read, or every byte with
 //! `verify_all`).
+//!
+//! How the applications copy ([`Api`]): through their own buffers with each stack's
+//! ordinary calls; or, for the receiving application of synack, with its buffer lent
+//! to `Stack::handle_packet_into` for the round, so that the data is copied once, from
+//! the datagram into it (smoltcp has no such call and copies out of its receive buffer
+//! as before); or in place, in the stacks' own buffers.
 
 use crate::stopwatch::Stopwatch;
 use crate::{smol, sy};
 use std::time::Duration;
-use synack::Error;
+use synack::{Error, RecvInto};
 
 /// Send and receive buffers of both stacks (the 256 KiB).
 pub(crate) const BUFFER: usize = 256 * 1024;
-/// The application's read and write size.
+/// The application's write size.
 const CHUNK: usize = 64 * 1024;
+/// The receiving application's buffer: one receive buffer's worth, so that a round's
+/// data fits in one read on both stacks.
+const READ: usize = BUFFER;
 /// Length of the data pattern; odd, so a misplaced segment cannot look right.
 const PATTERN: usize = (1 << 20) + 7;
 
@@ -31,11 +40,25 @@ pub(crate) struct Params {
     pub(crate) limit: Duration,
     /// Compare every received byte instead of a sample of each read.
     pub(crate) verify_all: bool,
-    /// The applications write into the send buffer and read from the receive buffer in
-    /// place (synack's `send_with`/`recv_with`, smoltcp's closure `send`/`recv`), so
-    /// the receiving application copies nothing out; otherwise they copy in and out
-    /// through their own buffers, as the issue's `bulk_*` workloads require.
-    pub(crate) in_place: bool,
+    /// How the applications move the data.
+    pub(crate) api: Api,
+}
+
+/// How the applications copy data in and out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Api {
+    /// Through their own buffers: `send` and `recv` (smoltcp: `send_slice`,
+    /// `recv_slice`), as the issue's `bulk_*` workloads require.
+    Copy,
+    /// As [`Api::Copy`], but synack's receiving application lends its buffer to
+    /// `Stack::handle_packet_into` while the round's datagrams come in, and reads
+    /// with `recv` only what did not go there. smoltcp's application copies as in
+    /// [`Api::Copy`] (it has no such call).
+    Direct,
+    /// In place: the applications write into the send buffer and read from the receive
+    /// buffer where the bytes lie (synack's `send_with`/`recv_with`, smoltcp's closure
+    /// `send`/`recv`), so the receiving application copies nothing out.
+    InPlace,
 }
 
 /// The bytes the sending application writes: stream offset `i` carries `pattern[i %
@@ -89,7 +112,7 @@ fn gbps(bytes: u64, elapsed: Duration) -> f64 {
 pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
     let mut pair = sy::Pair::new(p.mtu, BUFFER);
     let (c, s) = pair.establish_bulk("bulk connection");
-    let mut rbuf = vec![0u8; CHUNK];
+    let mut rbuf = vec![0u8; READ];
     let (mut sent, mut recvd) = (0u64, 0u64);
     let start = Stopwatch::start();
     while recvd < p.total && start.wall() < p.limit {
@@ -100,7 +123,7 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
         let mut moved = sy::ingress(a, link, 0, now);
         while sent < p.total {
             let n = (p.total - sent).min(CHUNK as u64) as usize;
-            let res = if p.in_place {
+            let res = if p.api == Api::InPlace {
                 a.send_with(c, |space| {
                     let k = space.len().min(n);
                     space[..k].copy_from_slice(pat.at(sent, k));
@@ -119,9 +142,18 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
             }
         }
         moved += sy::egress(a, link, 1, now);
-        moved += sy::ingress(b, link, 1, now);
+        if p.api == Api::Direct {
+            let mut into = RecvInto::new(s, &mut rbuf);
+            moved += sy::ingress_into(b, link, 1, now, &mut into);
+            if into.filled() > 0 {
+                pat.check(recvd, into.data(), p.verify_all);
+                recvd += into.filled() as u64;
+            }
+        } else {
+            moved += sy::ingress(b, link, 1, now);
+        }
         loop {
-            let res = if p.in_place {
+            let res = if p.api == Api::InPlace {
                 b.recv_with(s, |data| {
                     pat.check(recvd, data, p.verify_all);
                     data.len()
@@ -150,7 +182,7 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
 pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
     let mut pair = smol::Pair::new(p.mtu);
     let (c, s) = pair.establish_bulk(BUFFER, "bulk connection");
-    let mut rbuf = vec![0u8; CHUNK];
+    let mut rbuf = vec![0u8; READ];
     let (mut sent, mut recvd) = (0u64, 0u64);
     let start = Stopwatch::start();
     while recvd < p.total && start.wall() < p.limit {
@@ -160,7 +192,7 @@ pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
         let sock = a.tcp(c);
         while sent < p.total {
             let n = (p.total - sent).min(CHUNK as u64) as usize;
-            let res = if p.in_place {
+            let res = if p.api == Api::InPlace {
                 sock.send(|space| {
                     let k = space.len().min(n);
                     space[..k].copy_from_slice(pat.at(sent, k));
@@ -182,7 +214,7 @@ pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
         moved += b.ingress(link, 1, now);
         let sock = b.tcp(s);
         loop {
-            let res = if p.in_place {
+            let res = if p.api == Api::InPlace {
                 sock.recv(|data| {
                     pat.check(recvd, data, p.verify_all);
                     (data.len(), data.len())
@@ -211,18 +243,18 @@ pub(crate) fn run_smoltcp(p: &Params, pat: &Pattern) -> f64 {
 mod tests {
     use super::*;
 
-    fn small(mtu: usize, in_place: bool) -> Params {
-        Params { mtu, total: 3 << 20, limit: Duration::from_secs(60), verify_all: true, in_place }
+    fn small(mtu: usize, api: Api) -> Params {
+        Params { mtu, total: 3 << 20, limit: Duration::from_secs(60), verify_all: true, api }
     }
 
     #[test]
-    fn both_stacks_deliver_every_byte_copying_and_in_place() {
+    fn both_stacks_deliver_every_byte_with_every_api() {
         let pat = Pattern::new();
-        for in_place in [false, true] {
+        for api in [Api::Copy, Api::Direct, Api::InPlace] {
             for mtu in [1500, 65535] {
-                let p = small(mtu, in_place);
+                let p = small(mtu, api);
                 for (stack, gbps) in [("synack", run_synack(&p, &pat)), ("smoltcp", run_smoltcp(&p, &pat))] {
-                    assert!(gbps.is_finite() && gbps > 0.0, "{stack} mtu {mtu} in_place {in_place}: {gbps}");
+                    assert!(gbps.is_finite() && gbps > 0.0, "{stack} mtu {mtu} {api:?}: {gbps}");
                 }
             }
         }

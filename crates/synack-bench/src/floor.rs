@@ -110,7 +110,7 @@ mod tests {
             total: 4 << 20,
             limit: Duration::from_secs(60),
             verify_all: false,
-            in_place: false,
+            api: crate::bulk::Api::Copy,
         }
     }
 

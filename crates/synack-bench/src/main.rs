@@ -57,6 +57,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 const WORKLOADS: &[&str] = &[
     "bulk_1500",
     "bulk_65535",
+    "bulk_1500_ring",
     "bulk_1500_in_place",
     "churn",
     "churn_10k_idle",
@@ -76,7 +77,7 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Run only these workloads (comma-separated or repeated): bulk_1500, bulk_65535,
-    /// bulk_1500_in_place, churn, churn_10k_idle, mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost,
+    /// bulk_1500_ring, bulk_1500_in_place, churn, churn_10k_idle, mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost,
     /// memcpy_limit, copy_floor.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
@@ -254,14 +255,18 @@ impl Bench {
         let s = self.sizes;
         let runs = self.runs;
         match name {
-            "bulk_1500" | "bulk_65535" | "bulk_1500_in_place" => {
+            "bulk_1500" | "bulk_65535" | "bulk_1500_ring" | "bulk_1500_in_place" => {
                 let mtu = if name == "bulk_65535" { 65535 } else { 1500 };
                 let p = bulk::Params {
                     mtu,
                     total: s.bulk_total,
                     limit: s.bulk_limit,
                     verify_all: s.verify_all,
-                    in_place: name == "bulk_1500_in_place",
+                    api: match name {
+                        "bulk_1500_in_place" => bulk::Api::InPlace,
+                        "bulk_1500_ring" => bulk::Api::Copy,
+                        _ => bulk::Api::Direct,
+                    },
                 };
                 let pat = &self.pattern;
                 let r = self.alternate(name, || bulk::run_synack(&p, pat), || bulk::run_smoltcp(&p, pat));
@@ -444,7 +449,7 @@ impl Sizes {
             total: self.bulk_total,
             limit: self.bulk_limit,
             verify_all: false,
-            in_place: false,
+            api: bulk::Api::Copy,
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::link::{Clock, Link};
 use crate::net;
 use std::net::SocketAddr;
-use synack::{Config, CongestionControl, ConnId, Duration, Instant, ListenerId, Stack, State};
+use synack::{Config, CongestionControl, ConnId, Duration, Instant, ListenerId, RecvInto, Stack, State};
 
 /// The configuration both synack stacks of a benchmark use.
 ///
@@ -62,6 +62,24 @@ pub(crate) fn ingress(stack: &mut Stack, link: &Link, side: usize, now: Instant)
     let mut n = 0;
     while let Some(p) = link.pop(side) {
         stack.handle_packet(now, &p.buf[..p.len]);
+        link.give_back(p.buf);
+        n += 1;
+    }
+    n
+}
+
+/// [`ingress`] through `Stack::handle_packet_into`, lending the application's buffer
+/// `into` for every datagram.
+pub(crate) fn ingress_into(
+    stack: &mut Stack,
+    link: &Link,
+    side: usize,
+    now: Instant,
+    into: &mut RecvInto<'_>,
+) -> usize {
+    let mut n = 0;
+    while let Some(p) = link.pop(side) {
+        stack.handle_packet_into(now, &p.buf[..p.len], into);
         link.give_back(p.buf);
         n += 1;
     }

@@ -6,6 +6,7 @@ use std::process::Command;
 const WORKLOADS: &[&str] = &[
     "bulk_1500",
     "bulk_65535",
+    "bulk_1500_ring",
     "bulk_1500_in_place",
     "churn",
     "churn_instr",
@@ -21,9 +22,10 @@ const WORKLOADS: &[&str] = &[
 ];
 
 /// The workloads timed in alternating runs of the two stacks.
-const TIMED: [&str; 7] = [
+const TIMED: [&str; 8] = [
     "bulk_1500",
     "bulk_65535",
+    "bulk_1500_ring",
     "bulk_1500_in_place",
     "churn",
     "churn_10k_idle",
