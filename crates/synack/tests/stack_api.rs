@@ -163,6 +163,35 @@ fn ephemeral_ports_never_reuse_a_tuple_in_time_wait() {
     assert!(ports.iter().all(|&x| (lo..=hi).contains(&x)));
 }
 
+/// Connections from one client to different servers, in turns (A, B, A, B, ...): each
+/// gets the 4-tuple it reports, its segments reach it, and the servers see the ports
+/// the client chose. (`connect` prepares the key of the next port for the endpoint it
+/// just connected to; a connection to another endpoint must not use it.)
+#[test]
+fn connections_to_servers_in_turns_each_get_their_own_tuple() {
+    let mut p = Pair::new();
+    let ports = [SERVER_PORT, SERVER_PORT + 1, SERVER_PORT + 2];
+    let listeners: Vec<_> =
+        ports.iter().map(|&port| p.b.listen(SocketAddr::new(SERVER_IP, port), 8).unwrap()).collect();
+    let mut seen = HashSet::new();
+    for round in 0..12usize {
+        let k = [0, 1, 0, 2, 2, 1][round % 6];
+        let to = SocketAddr::new(SERVER_IP, ports[k]);
+        let c = p.a.connect(p.now, to).unwrap();
+        let t = p.a.tuple(c).unwrap();
+        assert_eq!(t.remote, to);
+        assert!(seen.insert(t.local.port()), "port {} chosen twice", t.local.port());
+        p.drive_until(200, |p| p.a.state(c) == State::Established && p.b.accept_queue_len(listeners[k]) > 0);
+        let s = p.b.accept(listeners[k]).unwrap();
+        let st = p.b.tuple(s).unwrap();
+        assert_eq!((st.local, st.remote), (t.remote, t.local), "round {round}");
+        p.a.send(c, &[round as u8; 3]).unwrap();
+        let mut got = [0u8; 8];
+        p.drive_until(200, |p| p.b.recv(s, &mut got) == Ok(3));
+        assert_eq!(got[..3], [round as u8; 3]);
+    }
+}
+
 /// With four ephemeral ports, four closed connections in TIME-WAIT exhaust them:
 /// `connect` fails with `PortsExhausted` until 2×MSL has passed.
 #[test]

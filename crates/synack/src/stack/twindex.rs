@@ -16,8 +16,13 @@
 //! - Positions wrap (`u32`). An entry or horizon is never older than the window's head
 //!   at the last rebuild (the *epoch*), and the table rebuilds before the tail gets
 //!   2^31 past it, so a stale position can never wrap back into the window.
-//! - Size: 64 bytes per 12 slots, at a load of 3/5 to 4/5 (see the table's
-//!   `LOAD_MAX`): 6.7 to 8.9 bytes per record (a SwissTable of `u32`: 5.7 to 11.4).
+//! - Size: 64 bytes per 12 slots, at a load of 1/2 to 2/3 (see the table's
+//!   `LOAD_MAX`): 8.0 to 10.7 bytes per record (a SwissTable of `u32`: 5.7 to 11.4).
+//!   Not fuller: under FIFO turnover at the record limit, a load of 3/5 to 4/5 let
+//!   clusters grow until a lookup of an absent 4-tuple read 6.4 buckets on average and
+//!   compared 0.26 records, each a cache miss; at this load, 1.2 buckets and 0.036
+//!   records (the table's test
+//!   `lookups_at_the_limit_read_about_one_bucket_and_almost_no_record`).
 //!   Like the SwissTable it replaces, it shrinks only when a compaction finds it four
 //!   times too large.
 
@@ -130,17 +135,46 @@ fn tag(hash: u32) -> u8 {
     (hash as u8).max(1)
 }
 
+/// A hint to the processor to bring `bucket`'s cache line in, without waiting for it.
+///
+/// A plain read would do the same but stall: the processor retires instructions in
+/// order, so a read that misses the cache holds up everything after it once its
+/// reorder buffer is full (measured: the miss then showed in `Stack::connect` instead
+/// of in the lookup). The prefetch instruction retires at once. It reads nothing
+/// into the program and cannot fault, which is why `pulp` offers it as a safe call.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn prefetch(bucket: &Bucket) {
+    if let Some(sse) = pulp::core_arch::x86::Sse::try_new() {
+        sse._mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((bucket as *const Bucket).cast());
+    }
+}
+
+/// Elsewhere, no hint: the lookup pays for its miss itself.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn prefetch(_bucket: &Bucket) {}
+
 /// Ring positions by hash: see the module documentation.
 #[derive(Debug)]
 pub(super) struct TwIndex {
     buckets: Vec<Bucket>,
     /// The window's head at the last rebuild.
     epoch: u32,
+    /// Tests: buckets looked at by [`TwIndex::find`], and entries whose record it had
+    /// to compare (the costly part: each is a read far into the ring).
+    #[cfg(test)]
+    pub(super) probes: std::cell::Cell<(u64, u64)>,
 }
 
 impl TwIndex {
     pub(super) fn new() -> Self {
-        TwIndex { buckets: Vec::new(), epoch: 0 }
+        TwIndex {
+            buckets: Vec::new(),
+            epoch: 0,
+            #[cfg(test)]
+            probes: std::cell::Cell::new((0, 0)),
+        }
     }
 
     /// Entries it can hold.
@@ -157,6 +191,15 @@ impl TwIndex {
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
         self.buckets.capacity() * size_of::<Bucket>()
+    }
+
+    /// Start loading the home bucket of `hash` into the cache, so that a lookup of it
+    /// soon after finds it there (see `Stack::pick_port`). Changes nothing.
+    #[inline]
+    pub(super) fn warm(&self, hash: u32) {
+        if let Some(bucket) = self.buckets.get(self.home(hash)) {
+            prefetch(bucket);
+        }
     }
 
     #[inline]
@@ -186,11 +229,17 @@ impl TwIndex {
         // while the load limit holds).
         for _ in 0..n {
             let bucket = &self.buckets[b];
+            #[cfg(test)]
+            self.probes.set((self.probes.get().0 + 1, self.probes.get().1));
             let mut m = bucket.matching(tag);
             while m != 0 {
                 let slot = slot_of(m);
                 m &= m - 1;
                 let p = bucket.pos[slot];
+                #[cfg(test)]
+                if w.holds(p) {
+                    self.probes.set((self.probes.get().0, self.probes.get().1 + 1));
+                }
                 if w.holds(p) && matches(p) {
                     return Some(Loc { bucket: b, slot });
                 }
