@@ -130,6 +130,8 @@ struct Sizes {
     callgrind_segments: u64,
     callgrind_lifecycles: u64,
     verify_all: bool,
+    /// A discarded bulk_1500 run per stack before the first workload (zero: none).
+    warmup: Duration,
 }
 
 impl Sizes {
@@ -147,6 +149,7 @@ impl Sizes {
             callgrind_segments: 20_000,
             callgrind_lifecycles: 5_000,
             verify_all: false,
+            warmup: Duration::from_secs(1),
         }
     }
 
@@ -164,6 +167,7 @@ impl Sizes {
             callgrind_segments: 2_000,
             callgrind_lifecycles: 500,
             verify_all: true,
+            warmup: Duration::ZERO,
         }
     }
 }
@@ -211,6 +215,7 @@ fn main() {
         if cli.quick { ", quick sizes" } else { "" },
         if stopwatch::uses_cpu_time() { "on-CPU" } else { "wall" }
     );
+    bench.warm_up();
     for name in WORKLOADS {
         if cli.only.is_empty() || cli.only.iter().any(|o| o == name) {
             bench.run(name);
@@ -236,6 +241,21 @@ fn emit(line: Line<'_>) {
 }
 
 impl Bench {
+    /// One discarded bulk_1500 run per stack, `sizes.warmup` each. On this kind of
+    /// shared VM the first seconds of a process ran slower (a full run's first
+    /// bulk_1500 pairs measured 27 to 28 Gbit/s for synack, the last two 43 to 45),
+    /// and the first workload's figures paid for it.
+    fn warm_up(&self) {
+        let limit = self.sizes.warmup;
+        if limit.is_zero() {
+            return;
+        }
+        eprintln!("warm-up: one discarded bulk_1500 run per stack, {} ms each", limit.as_millis());
+        let p = bulk::Params { mtu: 1500, total: u64::MAX, limit, verify_all: false, api: bulk::Api::Direct };
+        bulk::run_synack(&p, &self.pattern);
+        bulk::run_smoltcp(&p, &self.pattern);
+    }
+
     /// Alternate `a` (synack) and `b` (smoltcp) `runs` times.
     fn alternate(&self, name: &str, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) -> Runs {
         let mut r = Runs { synack: Vec::new(), smoltcp: Vec::new() };
