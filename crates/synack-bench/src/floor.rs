@@ -33,6 +33,23 @@ const HEADERS: usize = FRAME - SEG;
 /// copy-then-sum design's application.
 const CHUNK: usize = 64 * 1024;
 
+/// A page of memory (the distance that matters for load/store aliasing, below).
+const PAGE: usize = 4096;
+
+/// The offset into `store` (at least a page longer than needed) at which a buffer
+/// starts half a page away, modulo a page, from the start of `other`.
+///
+/// Why: a copy between two buffers whose addresses are equal modulo 4 KiB makes every
+/// load look like it depends on the store just before it ("4K aliasing"), and runs at
+/// a fraction of its speed. Where the allocator put the buffers decided that: in some
+/// full runs copy_floor's smoltcp column read 10 to 16 Gbit/s instead of about 50 (its
+/// receive buffer and its application's buffer 16 bytes apart modulo 4 KiB, after
+/// `mem_time_wait` or `memcpy_limit` had freed memory just so).
+fn half_a_page_from(store: &[u8], other: &[u8]) -> usize {
+    let want = (other.as_ptr() as usize + PAGE / 2) % PAGE;
+    (want + PAGE - store.as_ptr() as usize % PAGE) % PAGE
+}
+
 /// How a segment's bytes are moved and summed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Design {
@@ -53,7 +70,11 @@ pub(crate) fn run(design: Design, p: &Params, pat: &Pattern) -> f64 {
     let segs = BUFFER.div_ceil(SEG);
     let mut tx = vec![0u8; BUFFER];
     let mut rx = vec![0u8; BUFFER];
-    let mut app = vec![0u8; CHUNK];
+    // The copy-then-sum design's application buffer, half a page away from the receive
+    // buffer it reads (see [`half_a_page_from`]).
+    let mut app_store = vec![0u8; CHUNK + PAGE];
+    let at = half_a_page_from(&app_store, &rx);
+    let app = &mut app_store[at..at + CHUNK];
     // synack's receiving application: one buffer for the round's data.
     let mut direct = vec![0u8; BUFFER];
     let mut frames: Vec<Box<[u8]>> = (0..segs).map(|_| vec![0u8; FRAME].into_boxed_slice()).collect();
@@ -104,7 +125,7 @@ pub(crate) fn run(design: Design, p: &Params, pat: &Pattern) -> f64 {
             // the same offset within a page, ran at a third of the speed.)
             for c in rx.chunks(CHUNK) {
                 app[..c.len()].copy_from_slice(c);
-                black_box(&mut app);
+                black_box(&mut *app);
             }
         }
         black_box(&mut direct);
@@ -135,6 +156,22 @@ mod tests {
         for design in [Design::CopyThenSum, Design::FusedCopySum] {
             let gbps = run(design, &small(), &pat);
             assert!(gbps.is_finite() && gbps > 0.0, "{design:?}: {gbps}");
+        }
+    }
+
+    #[test]
+    fn the_application_buffer_starts_half_a_page_from_the_receive_buffer() {
+        let other = vec![1u8; 3 * super::PAGE];
+        for len in [10, 4096, 5000, 70_000] {
+            for skew in [0, 1, 16, 2048, 4095] {
+                let store = vec![0u8; len + super::PAGE];
+                let other = &other[skew..];
+                let at = super::half_a_page_from(&store, other);
+                assert!(at < super::PAGE);
+                let apart =
+                    (store.as_ptr() as usize + at).wrapping_sub(other.as_ptr() as usize) % super::PAGE;
+                assert_eq!(apart, super::PAGE / 2, "len {len} skew {skew}");
+            }
         }
     }
 
