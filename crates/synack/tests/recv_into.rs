@@ -176,6 +176,77 @@ fn a_buffer_lent_for_one_connection_takes_no_other_connections_data() {
 }
 
 #[test]
+fn connection_of_picks_each_datagrams_buffer_when_several_connections_receive() {
+    let mut c = cfg(SERVER_IP);
+    c.window_scaling = false;
+    let (mut peer, l) = raw_server(c);
+    let (_, c1) = peer.connect_in(l, mss_opt(1460), WIN);
+    let mut first = (peer.peer, peer.snd_nxt, peer.rcv_nxt);
+    peer.peer = SocketAddr::new(CLIENT_IP, 40_001);
+    peer.snd_nxt = SeqNum(7_000_000);
+    let (_, c2) = peer.connect_in(l, mss_opt(1460), WIN);
+    let mut second = (peer.peer, peer.snd_nxt, peer.rcv_nxt);
+    // Datagrams of both connections, interleaved.
+    let (body1, body2) = (pattern(3000, 12), pattern(3000, 13));
+    let mut datagrams = Vec::new();
+    for (a, b) in body1.chunks(1000).zip(body2.chunks(1000)) {
+        for (who, chunk) in [(first, a), (second, b)] {
+            (peer.peer, peer.snd_nxt, peer.rcv_nxt) = who;
+            let h = peer.hdr(peer.snd_nxt, Some(peer.rcv_nxt), TcpFlags::ACK, WIN);
+            datagrams.push(peer.datagram(&h, chunk));
+            if who == first {
+                first.1 += chunk.len() as u32;
+            } else {
+                second.1 += chunk.len() as u32;
+            }
+        }
+    }
+    let (mut space1, mut space2) = (vec![0u8; 4000], vec![0u8; 4000]);
+    let mut into1 = RecvInto::new(c1, &mut space1);
+    let mut into2 = RecvInto::new(c2, &mut space2);
+    for d in &datagrams {
+        let into = match peer.stack.connection_of(d) {
+            Some(c) if c == c1 => &mut into1,
+            Some(c) if c == c2 => &mut into2,
+            other => panic!("a datagram of neither connection: {other:?}"),
+        };
+        assert_eq!(peer.stack.handle_packet_into(peer.now, d, into), 1000);
+    }
+    assert_eq!(into1.data(), &body1[..]);
+    assert_eq!(into2.data(), &body2[..]);
+}
+
+#[test]
+fn connection_of_names_only_connections_whose_handle_the_application_holds() {
+    let mut c = cfg(SERVER_IP);
+    c.window_scaling = false;
+    let (mut peer, l) = raw_server(c);
+    // A handshake the application has not accepted yet.
+    let syn = peer.hdr(peer.snd_nxt, None, TcpFlags::SYN, WIN);
+    let d = peer.datagram(&syn, &[]);
+    assert_eq!(peer.stack.connection_of(&d), None, "no connection yet");
+    let out = peer.send(syn, &[]);
+    let synack = out.iter().find(|s| s.flags() == TcpFlags::SYN | TcpFlags::ACK).expect("a SYN-ACK");
+    peer.snd_nxt += 1;
+    peer.rcv_nxt = synack.seq() + 1;
+    peer.send_ack(peer.rcv_nxt, WIN);
+    let h = peer.hdr(peer.snd_nxt, Some(peer.rcv_nxt), TcpFlags::ACK, WIN);
+    let data = peer.datagram(&h, b"hello");
+    assert_eq!(peer.stack.connection_of(&data), None, "not accepted yet");
+    let conn = peer.stack.accept(l).expect("accepted");
+    assert_eq!(peer.stack.connection_of(&data), Some(conn));
+    // Not TCP, not even IP.
+    let mut udp = data.clone();
+    udp[9] = 17;
+    assert_eq!(peer.stack.connection_of(&udp), None);
+    assert_eq!(peer.stack.connection_of(&[0x45, 0, 0]), None);
+    assert_eq!(peer.stack.connection_of(&[]), None);
+    // Released by the application.
+    peer.stack.close(conn).unwrap();
+    assert_eq!(peer.stack.connection_of(&data), None, "closed by the application");
+}
+
+#[test]
 fn a_released_handle_takes_nothing_from_the_connection_that_reuses_its_slot() {
     let (mut peer, old) = server();
     peer.stack.abort(old).unwrap();

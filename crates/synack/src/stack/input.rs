@@ -117,6 +117,28 @@ impl Stack {
         n
     }
 
+    /// The connection a received datagram is for, when the application holds its
+    /// handle: to pick which of its buffers to lend to [`Stack::handle_packet_into`]
+    /// when several connections receive. Only the addresses and ports are read; nothing
+    /// is verified and nothing changes. `None` for anything else (not TCP, unreadable,
+    /// no connection, a connection not yet accepted or already closed by the
+    /// application), which the application then hands to [`Stack::handle_packet`].
+    pub fn connection_of(&mut self, datagram: &[u8]) -> Option<ConnId> {
+        let ip = wire::parse_ip(datagram).ok()?;
+        if ip.protocol != wire::IPPROTO_TCP {
+            return None;
+        }
+        let ports = ip.payload.first_chunk::<4>()?;
+        let src_port = u16::from_be_bytes([ports[0], ports[1]]);
+        let dst_port = u16::from_be_bytes([ports[2], ports[3]]);
+        let idx = self.by_tuple.lookup_parts(ip.dst, dst_port, ip.src, src_port, &self.slots)?;
+        let slot = self.slots.get(idx as usize)?;
+        let conn = slot.conn.as_deref()?;
+        // Accepted (a passive open keeps its listener until `accept`) and not released.
+        (conn.listener.is_none() && !conn.app_closed)
+            .then_some(ConnId { index: idx, generation: slot.generation })
+    }
+
     /// The body of [`Stack::handle_packet`] and [`Stack::handle_packet_into`]; returns
     /// the bytes delivered into `dest`. Inlined into both, so that the first keeps no
     /// trace of `dest`.
