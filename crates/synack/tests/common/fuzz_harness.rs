@@ -29,8 +29,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use synack::wire::{self, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
 use synack::{
-    Config, CongestionControl, ConnId, Duration, Instant, ListenerId, SeqNum, Stack, State, SynCookies,
-    TraceEvent,
+    Config, CongestionControl, ConnId, Duration, Instant, ListenerId, RecvInto, SeqNum, Stack, State,
+    SynCookies, TraceEvent,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -316,6 +316,8 @@ pub struct Summary {
     pub max_connections_seen: usize,
     pub max_time_wait_seen: usize,
     pub peak_heap: usize,
+    /// Bytes delivered straight into the lent buffer (`Stack::handle_packet_into`).
+    pub direct_bytes: u64,
 }
 
 /// The stack under test and its peers.
@@ -343,10 +345,29 @@ pub struct Harness {
     tx: Vec<u8>,
     rx: Vec<u8>,
     read: Vec<u8>,
+    /// When set (bit 7 of the second input byte), the application lends this buffer to
+    /// `Stack::handle_packet_into` for the connection each datagram is for
+    /// (`Stack::connection_of`), and uses what lands there at once.
+    lend: Option<Vec<u8>>,
     mem: fn() -> usize,
     heap_base: usize,
     heap_budget: usize,
     pub summary: Summary,
+}
+
+/// Hand a datagram to the stack: through `handle_packet_into` with the lent buffer
+/// for the connection it is for, when a buffer is lent; `handle_packet` otherwise.
+fn deliver(stack: &mut Stack, now: Instant, datagram: &[u8], lend: Option<&mut [u8]>, summary: &mut Summary) {
+    let (Some(buf), Some(conn)) = (lend, stack.connection_of(datagram)) else {
+        stack.handle_packet(now, datagram);
+        return;
+    };
+    let space = buf.len();
+    let mut into = RecvInto::new(conn, buf);
+    let n = stack.handle_packet_into(now, datagram, &mut into);
+    assert_eq!(n, into.filled(), "handle_packet_into's count and the buffer's disagree");
+    assert!(n <= space, "{n} bytes delivered into {space} bytes");
+    summary.direct_bytes += n as u64;
 }
 
 fn sock(ip: Ipv4Addr, port: u16) -> SocketAddr {
@@ -397,6 +418,7 @@ impl Harness {
             tx: vec![0u8; 70_000],
             rx: vec![0u8; 70_000],
             read: vec![0u8; 8192],
+            lend: None,
             mem,
             heap_base,
             heap_budget,
@@ -404,6 +426,18 @@ impl Harness {
         };
         h.setup();
         h
+    }
+
+    /// From now on, datagrams go through `Stack::handle_packet_into` with a lent buffer
+    /// of `len` bytes (see [`Harness::lend`]).
+    pub fn lend_buffer(&mut self, len: usize) {
+        self.lend = Some(vec![0u8; len]);
+        // An application that lends its buffer reads the receive buffers empty first:
+        // data goes into the lent buffer only behind an empty receive buffer.
+        let held = self.tracks.iter().filter_map(|t| t.conn).chain(self.extra.iter().flatten().copied());
+        for c in held.collect::<Vec<_>>() {
+            while let Ok(1..) = self.stack.recv(c, &mut self.read) {}
+        }
     }
 
     /// The handle of fixture `i`, if the application holds one.
@@ -449,7 +483,7 @@ impl Harness {
                 self.rx[at] ^= 0x5a;
             }
             self.summary.datagrams_in += 1;
-            self.stack.handle_packet(self.now, &self.rx[..n]);
+            deliver(&mut self.stack, self.now, &self.rx[..n], self.lend.as_deref_mut(), &mut self.summary);
         }
         // The peer's cumulative acknowledgment moves forward, never past what it saw.
         if flags.ack() && !flags.rst() && !corrupt {
@@ -1073,7 +1107,7 @@ impl Harness {
                 let n = usize::from(r.u16() % 2048);
                 let bytes = r.bytes(n);
                 self.summary.datagrams_in += 1;
-                self.stack.handle_packet(self.now, bytes);
+                deliver(&mut self.stack, self.now, bytes, self.lend.as_deref_mut(), &mut self.summary);
             }
             8 => {
                 // A raw TCP segment (any header, options, data offset) to a fixture's
@@ -1090,7 +1124,7 @@ impl Harness {
                 d[22..24].copy_from_slice(&t.local.port().to_be_bytes());
                 build_ipv4(&mut d[..total], PEER_IP, LOCAL_IP);
                 self.summary.datagrams_in += 1;
-                self.stack.handle_packet(self.now, &d[..total]);
+                deliver(&mut self.stack, self.now, &d[..total], self.lend.as_deref_mut(), &mut self.summary);
             }
             9 | 10 => self.app_call(r),
             12 => self.churn(r),
@@ -1157,6 +1191,12 @@ pub fn stack_input(data: &[u8], mem: fn() -> usize) -> Summary {
     let cfg = fuzz_config(b, sizes);
     // Bit 6 of the second byte: the peers offer SACK-permitted.
     let mut h = Harness::with_peer_sack(cfg, mem, sizes & 0x40 != 0);
+    // Bit 7: the application lends a buffer for the data (after the fixtures are set
+    // up, so that they are the same either way). 3,000 bytes: some segments fit, some
+    // do not.
+    if sizes & 0x80 != 0 {
+        h.lend_buffer(3000);
+    }
     while !r.done() && h.summary.ops < MAX_OPS {
         h.summary.ops += 1;
         h.op(&mut r);
