@@ -385,10 +385,6 @@ pub(crate) struct RecvBuffer {
     /// ([`RecvBuffer::stage_direct`]) instead of the ring's append position
     /// ([`RecvBuffer::stage`]).
     staged: Option<(SeqNum, usize, bool)>,
-    /// Bytes of a directly staged segment that [`RecvBuffer::insert`] committed (RCV.NXT
-    /// moved over them) and the application's buffer now holds; taken by
-    /// [`RecvBuffer::take_direct`].
-    direct: u32,
 }
 
 /// At most this many duplicate ACKs are owed at once (a batch of out-of-order segments
@@ -397,14 +393,7 @@ const MAX_DUP_ACKS_OWED: u16 = 256;
 
 impl RecvBuffer {
     pub(crate) fn new(cap: usize, max_ranges: usize) -> Self {
-        RecvBuffer {
-            ring: Ring::new(cap),
-            ooo: Vec::new(),
-            max_ranges,
-            dup_acks_owed: 0,
-            staged: None,
-            direct: 0,
-        }
+        RecvBuffer { ring: Ring::new(cap), ooo: Vec::new(), max_ranges, dup_acks_owed: 0, staged: None }
     }
 
     /// Whether the buffer holds an allocation (ring or out-of-order list).
@@ -423,7 +412,6 @@ impl RecvBuffer {
         self.max_ranges = max_ranges;
         self.dup_acks_owed = 0;
         self.staged = None;
-        self.direct = 0;
     }
 
     /// Bytes waiting for the application.
@@ -484,8 +472,9 @@ impl RecvBuffer {
     /// free space (the window the peer was given): data beyond it goes the ordinary way.
     ///
     /// As with [`RecvBuffer::stage`], the copy is not delivered until
-    /// [`RecvBuffer::insert`] commits it; then RCV.NXT moves over it, the ring stays
-    /// empty, and [`RecvBuffer::take_direct`] reports the bytes.
+    /// [`RecvBuffer::insert`] commits it; then RCV.NXT moves over it and the ring stays
+    /// empty (so the bytes RCV.NXT moved over without entering the ring are the ones
+    /// delivered).
     pub(crate) fn stage_direct(&mut self, seq: SeqNum, data: &[u8], dest: &mut [u8]) -> Option<u64> {
         if !self.ooo.is_empty() || self.ring.len() != 0 || data.len() > self.ring.free() {
             return None;
@@ -494,12 +483,6 @@ impl RecvBuffer {
         let sum = copy_and_sum(dest, data, false);
         self.staged = Some((seq, data.len(), true));
         Some(sum)
-    }
-
-    /// Bytes committed into the application's buffer since the last call.
-    #[inline]
-    pub(crate) fn take_direct(&mut self) -> u32 {
-        core::mem::take(&mut self.direct)
     }
 
     /// Forget a staged segment (the bytes copied stay as uncommitted storage).
@@ -526,10 +509,7 @@ impl RecvBuffer {
         self.dup_acks_owed = 0;
         match self.take_staged(seq, data.len()) {
             // In the application's buffer already: delivered, nothing enters the ring.
-            Some(true) => {
-                self.direct += data.len() as u32;
-                return data.len() as u32;
-            }
+            Some(true) => return data.len() as u32,
             Some(false) => {}
             None => self.ring.write_at(0, data),
         }
@@ -620,7 +600,6 @@ impl RecvBuffer {
     pub(crate) fn clear(&mut self) {
         self.ooo.clear();
         self.staged = None;
-        self.direct = 0;
         self.dup_acks_owed = 0;
         let n = self.ring.len();
         self.ring.consume(n);

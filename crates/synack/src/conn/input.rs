@@ -696,6 +696,7 @@ impl Conn {
         }
         self.rx.ring.adopt_from(&mut ctx.sinks.spare);
         let had_gaps = self.rx.has_gaps();
+        let readable = self.rx.readable();
         let adv = self.rx.insert(self.rcv_nxt, seq, data);
         if adv == 0 {
             // Out of order (held for later) or dropped: RFC 5681 4.2 "A TCP receiver
@@ -709,9 +710,10 @@ impl Conn {
         if self.rcv_adv.lt(self.rcv_nxt) {
             self.rcv_adv = self.rcv_nxt;
         }
-        // Bytes that went straight into the application's buffer are delivered: the
-        // receive buffer stays empty (its window open) and nothing is left to read.
-        ctx.sinks.delivered_direct += self.rx.take_direct();
+        // What RCV.NXT moved over without entering the receive buffer went straight
+        // into the application's buffer (`RecvBuffer::stage_direct`): delivered, the
+        // window left open, nothing to read.
+        ctx.sinks.delivered_direct += adv - (self.rx.readable() - readable) as u32;
         if self.app_closed {
             // Nobody will read: keep the window open and drop the bytes.
             let n = self.rx.readable();
