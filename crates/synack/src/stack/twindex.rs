@@ -161,10 +161,9 @@ pub(super) struct TwIndex {
     buckets: Vec<Bucket>,
     /// The window's head at the last rebuild.
     epoch: u32,
-    /// Tests: buckets looked at by [`TwIndex::find`], and entries whose record it had
-    /// to compare (the costly part: each is a read far into the ring).
+    /// Tests: buckets looked at by [`TwIndex::find`].
     #[cfg(test)]
-    pub(super) probes: std::cell::Cell<(u64, u64)>,
+    pub(super) buckets_read: std::cell::Cell<u64>,
 }
 
 impl TwIndex {
@@ -173,7 +172,7 @@ impl TwIndex {
             buckets: Vec::new(),
             epoch: 0,
             #[cfg(test)]
-            probes: std::cell::Cell::new((0, 0)),
+            buckets_read: std::cell::Cell::new(0),
         }
     }
 
@@ -230,16 +229,12 @@ impl TwIndex {
         for _ in 0..n {
             let bucket = &self.buckets[b];
             #[cfg(test)]
-            self.probes.set((self.probes.get().0 + 1, self.probes.get().1));
+            self.buckets_read.set(self.buckets_read.get() + 1);
             let mut m = bucket.matching(tag);
             while m != 0 {
                 let slot = slot_of(m);
                 m &= m - 1;
                 let p = bucket.pos[slot];
-                #[cfg(test)]
-                if w.holds(p) {
-                    self.probes.set((self.probes.get().0, self.probes.get().1 + 1));
-                }
                 if w.holds(p) && matches(p) {
                     return Some(Loc { bucket: b, slot });
                 }
@@ -257,9 +252,11 @@ impl TwIndex {
         self.buckets[loc.bucket].pos[loc.slot]
     }
 
-    /// Remove the entry at `loc` (its record is going).
-    pub(super) fn clear(&mut self, loc: Loc) {
-        self.buckets[loc.bucket].tags[loc.slot] = 0;
+    /// Remove the entry at `loc` (its record is going); returns its position.
+    pub(super) fn take(&mut self, loc: Loc) -> u32 {
+        let bucket = &mut self.buckets[loc.bucket];
+        bucket.tags[loc.slot] = 0;
+        bucket.pos[loc.slot]
     }
 
     /// Add the entry of the record at `pos`, the newest position of window `w`; false if
