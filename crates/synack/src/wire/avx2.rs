@@ -81,17 +81,27 @@ impl pulp::NullaryFnOnce for Blocks<'_> {
             }
             total += lane_total(acc);
         }
-        let Some(r) = tail_len(n) else { return (corrected(total, blocks), blocks * 64) };
-        // The last 64 bytes: the tail and, before it, bytes of the last whole block,
-        // which are copied again (the same values) and masked out of the sum.
-        let (Some(s), Some(d)) = (src[n - 64..n].first_chunk::<64>(), dst[n - 64..n].first_chunk_mut::<64>())
-        else {
-            return (corrected(total, blocks), blocks * 64);
-        };
-        let halves: [__m256i; 2] = pulp::cast(*s);
-        *d = pulp::cast(halves);
-        total += tail_block(simd, halves, r);
-        (corrected(total, blocks + 1), n)
+        // The last 64 bytes, when the tail goes as one more block: the tail and, before
+        // it, bytes of the last whole block, copied again (the same values).
+        let last = tail_len(n).and_then(|_| {
+            let s = src[n - 64..n].first_chunk::<64>()?;
+            let d = dst[n - 64..n].first_chunk_mut::<64>()?;
+            let halves: [__m256i; 2] = pulp::cast(*s);
+            *d = pulp::cast(halves);
+            Some(halves)
+        });
+        finish(simd, total, blocks, n, last)
+    }
+}
+
+/// The result of the loops for an `n`-byte slice whose `blocks` whole blocks gave the
+/// flipped-word `total`: with the tail taken as one more block when [`tail_len`] says so
+/// (`last`, the slice's last 64 bytes), or left to the caller.
+#[inline(always)]
+fn finish(simd: V3, total: i64, blocks: usize, n: usize, last: Option<[__m256i; 2]>) -> (u64, usize) {
+    match (tail_len(n), last) {
+        (Some(r), Some(halves)) => (corrected(total + tail_block(simd, halves, r), blocks + 1), n),
+        _ => (corrected(total, blocks), blocks * 64),
     }
 }
 
@@ -168,11 +178,8 @@ impl pulp::NullaryFnOnce for SumBlocks<'_> {
             total += lane_total(acc);
         }
         let n = data.len();
-        let whole = (corrected(total, blocks.len()), blocks.len() * 64);
-        let Some(r) = tail_len(n) else { return whole };
-        let Some(last) = data[n - 64..].first_chunk::<64>() else { return whole };
-        total += tail_block(simd, pulp::cast(*last), r);
-        (corrected(total, blocks.len() + 1), n)
+        let last = tail_len(n).and_then(|_| data[n - 64..].first_chunk::<64>()).map(|b| pulp::cast(*b));
+        finish(simd, total, blocks.len(), n, last)
     }
 }
 
