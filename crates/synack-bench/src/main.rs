@@ -77,8 +77,8 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Run only these workloads (comma-separated or repeated): bulk_1500, bulk_65535,
-    /// bulk_1500_ring, bulk_1500_in_place, churn, churn_10k_idle, mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost,
-    /// memcpy_limit, copy_floor.
+    /// bulk_1500_ring, bulk_1500_in_place, churn, churn_10k_idle, mem_idle_conn,
+    /// mem_time_wait, rss_1m_idle, segment_cost, memcpy_limit, copy_floor.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
     /// Runs per stack, alternating synack and smoltcp [default: 5, or 1 with --quick].

@@ -59,13 +59,7 @@ pub(crate) fn egress(stack: &mut Stack, link: &Link, to: usize, now: Instant) ->
 
 /// Feed every datagram waiting for side `side` to `stack`.
 pub(crate) fn ingress(stack: &mut Stack, link: &Link, side: usize, now: Instant) -> usize {
-    let mut n = 0;
-    while let Some(p) = link.pop(side) {
-        stack.handle_packet(now, &p.buf[..p.len]);
-        link.give_back(p.buf);
-        n += 1;
-    }
-    n
+    ingress_with(link, side, |d| stack.handle_packet(now, d))
 }
 
 /// [`ingress`] through `Stack::handle_packet_into`, lending the application's buffer
@@ -77,9 +71,17 @@ pub(crate) fn ingress_into(
     now: Instant,
     into: &mut RecvInto<'_>,
 ) -> usize {
+    ingress_with(link, side, |d| {
+        stack.handle_packet_into(now, d, into);
+    })
+}
+
+/// Hand every datagram waiting for side `side` to `handle`, returning the buffers to
+/// the pool; how many there were.
+fn ingress_with(link: &Link, side: usize, mut handle: impl FnMut(&[u8])) -> usize {
     let mut n = 0;
     while let Some(p) = link.pop(side) {
-        stack.handle_packet_into(now, &p.buf[..p.len], into);
+        handle(&p.buf[..p.len]);
         link.give_back(p.buf);
         n += 1;
     }

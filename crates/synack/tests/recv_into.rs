@@ -16,20 +16,46 @@ use common::flow_helpers::*;
 use common::*;
 use std::net::SocketAddr;
 use synack::wire::TcpFlags;
-use synack::{ConnId, Error, Event, RecvInto, SeqNum, Stack, State};
+use synack::{ConnId, Error, Event, ListenerId, RecvInto, SeqNum, Stack, State};
 
 /// The window the raw peer advertises.
 const WIN: u16 = 60_000;
 
-/// A server stack (no window scaling: the window field is the window) with one
-/// accepted connection from the raw peer.
-fn server() -> (RawPeer, ConnId) {
+/// A listening server stack (no window scaling: the window field is the window) and
+/// the raw peer facing it.
+fn listening() -> (RawPeer, ListenerId) {
     let mut c = cfg(SERVER_IP);
     c.window_scaling = false;
-    let (mut peer, l) = raw_server(c);
+    raw_server(c)
+}
+
+/// [`listening`] with one accepted connection from the raw peer.
+fn server() -> (RawPeer, ConnId) {
+    let (mut peer, l) = listening();
     let (_, conn) = peer.connect_in(l, mss_opt(1460), WIN);
     events(&mut peer.stack);
     (peer, conn)
+}
+
+/// Where the raw peer speaks from and its sequence numbers: one connection's side.
+type Side = (SocketAddr, SeqNum, SeqNum);
+
+/// [`listening`] with two accepted connections from two ports of the raw peer, and the
+/// peer's side of each (restore one with [`speak_as`] to send on it).
+fn two_connections() -> (RawPeer, [(ConnId, Side); 2]) {
+    let (mut peer, l) = listening();
+    let (_, c1) = peer.connect_in(l, mss_opt(1460), WIN);
+    let first = (peer.peer, peer.snd_nxt, peer.rcv_nxt);
+    peer.peer = SocketAddr::new(CLIENT_IP, 40_001);
+    peer.snd_nxt = SeqNum(7_000_000);
+    let (_, c2) = peer.connect_in(l, mss_opt(1460), WIN);
+    let second = (peer.peer, peer.snd_nxt, peer.rcv_nxt);
+    (peer, [(c1, first), (c2, second)])
+}
+
+/// Make the raw peer speak as `side`.
+fn speak_as(peer: &mut RawPeer, side: Side) {
+    (peer.peer, peer.snd_nxt, peer.rcv_nxt) = side;
 }
 
 /// Hand `payload` (at the peer's next sequence number, PSH and `extra` flags) to the
@@ -156,49 +182,29 @@ fn data_beyond_a_gap_is_held_and_never_delivered_ahead_of_it() {
 
 #[test]
 fn a_buffer_lent_for_one_connection_takes_no_other_connections_data() {
-    let mut c = cfg(SERVER_IP);
-    c.window_scaling = false;
-    let (mut peer, l) = raw_server(c);
-    let (_, c1) = peer.connect_in(l, mss_opt(1460), WIN);
-    let first = (peer.peer, peer.snd_nxt, peer.rcv_nxt);
-    // A second connection from another port of the peer.
-    peer.peer = SocketAddr::new(CLIENT_IP, 40_001);
-    peer.snd_nxt = SeqNum(7_000_000);
-    let (_, c2) = peer.connect_in(l, mss_opt(1460), WIN);
+    let (mut peer, [(c1, first), (c2, _)]) = two_connections();
     let mut space = vec![0u8; 2000];
     let mut into = RecvInto::new(c1, &mut space);
     let body = pattern(500, 6);
     assert_eq!(data_into(&mut peer, &mut into, &body, TcpFlags::NONE), 0);
     assert_eq!(drain(&mut peer.stack, c2), body);
-    (peer.peer, peer.snd_nxt, peer.rcv_nxt) = first;
+    speak_as(&mut peer, first);
     assert_eq!(data_into(&mut peer, &mut into, &body, TcpFlags::NONE), 500);
     assert_eq!(into.data(), &body[..]);
 }
 
 #[test]
 fn connection_of_picks_each_datagrams_buffer_when_several_connections_receive() {
-    let mut c = cfg(SERVER_IP);
-    c.window_scaling = false;
-    let (mut peer, l) = raw_server(c);
-    let (_, c1) = peer.connect_in(l, mss_opt(1460), WIN);
-    let mut first = (peer.peer, peer.snd_nxt, peer.rcv_nxt);
-    peer.peer = SocketAddr::new(CLIENT_IP, 40_001);
-    peer.snd_nxt = SeqNum(7_000_000);
-    let (_, c2) = peer.connect_in(l, mss_opt(1460), WIN);
-    let mut second = (peer.peer, peer.snd_nxt, peer.rcv_nxt);
+    let (mut peer, [(c1, mut first), (c2, mut second)]) = two_connections();
     // Datagrams of both connections, interleaved.
     let (body1, body2) = (pattern(3000, 12), pattern(3000, 13));
     let mut datagrams = Vec::new();
     for (a, b) in body1.chunks(1000).zip(body2.chunks(1000)) {
-        for (who, chunk) in [(first, a), (second, b)] {
-            (peer.peer, peer.snd_nxt, peer.rcv_nxt) = who;
+        for (side, chunk) in [(&mut first, a), (&mut second, b)] {
+            speak_as(&mut peer, *side);
             let h = peer.hdr(peer.snd_nxt, Some(peer.rcv_nxt), TcpFlags::ACK, WIN);
             datagrams.push(peer.datagram(&h, chunk));
-            if who == first {
-                first.1 += chunk.len() as u32;
-            } else {
-                second.1 += chunk.len() as u32;
-            }
+            side.1 += chunk.len() as u32;
         }
     }
     let (mut space1, mut space2) = (vec![0u8; 4000], vec![0u8; 4000]);
@@ -218,9 +224,7 @@ fn connection_of_picks_each_datagrams_buffer_when_several_connections_receive() 
 
 #[test]
 fn connection_of_names_only_connections_whose_handle_the_application_holds() {
-    let mut c = cfg(SERVER_IP);
-    c.window_scaling = false;
-    let (mut peer, l) = raw_server(c);
+    let (mut peer, l) = listening();
     // A handshake the application has not accepted yet.
     let syn = peer.hdr(peer.snd_nxt, None, TcpFlags::SYN, WIN);
     let d = peer.datagram(&syn, &[]);

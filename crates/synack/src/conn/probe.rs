@@ -106,9 +106,9 @@ impl Conn {
     /// The probe itself, which opens the episode (TLP.end_seq, set before the segment
     /// goes out so that the timer armed with it is an RTO): "If a previously unsent
     /// segment exists AND the receive window allows new data to be sent: Transmit that
-    /// new segment ... Otherwise: Retransmit the last segment" (RFC 8985 7.3). Returns `(seq, len, fin, retransmit)`; the
-    /// congestion window does not apply (one segment, in place of an ACK that did not
-    /// come).
+    /// new segment ... Otherwise: Retransmit the last segment" (RFC 8985 7.3). Returns
+    /// `(seq, len, fin, retransmit)`; the congestion window does not apply (one
+    /// segment, in place of an ACK that did not come).
     pub(super) fn take_probe(&mut self) -> Option<(SeqNum, u32, bool, bool)> {
         if !std::mem::take(&mut self.lp.send) || self.snd_una == self.snd_nxt {
             return None;
