@@ -156,8 +156,11 @@ pub struct Config {
     /// Header prediction: the common segments of a bulk transfer in ESTABLISHED (the
     /// next in-order data, or an ACK of new data) take a short path that ends in
     /// exactly the state, events, timers and output of the full RFC 9293 3.10.7.4
-    /// processing (see `conn/fastpath.rs`). On by default; off forces every segment
-    /// through the full processing, which the differential tests compare against.
+    /// processing (see `conn/fastpath.rs`); and on output, a full-sized segment of new
+    /// data with more queued behind it is chosen by a short path and written from the
+    /// last one's headers, patched (`Conn::predict_segment`, `wire/template.rs`). On by
+    /// default; off forces every segment through the full processing, which the
+    /// differential tests compare against.
     pub header_prediction: bool,
 }
 

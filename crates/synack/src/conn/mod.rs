@@ -66,6 +66,10 @@ pub(crate) struct Sinks {
     /// Bytes delivered into the application's buffer during the current
     /// `Stack::handle_packet_into` (see `RecvBuffer::stage_direct`).
     pub(crate) delivered_direct: u32,
+    /// Set when a connection sent new data and still has more than a full segment's
+    /// worth to send: the stack's next output tries send-side header prediction first
+    /// (`Stack::transmit_run`, which clears it when the prediction does not hold).
+    pub(crate) run_hint: bool,
 }
 
 impl Sinks {

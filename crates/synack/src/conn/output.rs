@@ -232,6 +232,22 @@ impl Conn {
             Pick::Ack(seq) => (seq, TcpFlags::ACK, None),
             Pick::Nothing => return false,
         };
+        self.finish_data(ctx, seg, seq, flags, sent);
+        true
+    }
+
+    /// The rest of a segment of [`Conn::next_data`] once its sequence bookkeeping is
+    /// done: the header, the ACK bookkeeping, and for `sent` data (`len` bytes, whether
+    /// a retransmission) the timers and the payload's place in the send buffer.
+    #[inline(always)]
+    fn finish_data(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seg: &mut OutSegment,
+        seq: SeqNum,
+        flags: TcpFlags,
+        sent: Option<(u32, bool)>,
+    ) {
         self.header(seg, seq, flags);
         self.on_ack_sent(ctx);
         if let Some((len, retransmit)) = sent {
@@ -246,6 +262,52 @@ impl Conn {
             seg.payload_len = len as usize;
             seg.retransmit = retransmit;
         }
+    }
+
+    /// Whether more than a full-sized segment of data waits to be sent: the first
+    /// condition of [`Conn::predict_segment`], cheap enough to test before calling it.
+    #[inline(always)]
+    pub(crate) fn has_a_full_segment_queued(&self) -> bool {
+        (self.snd_una + self.tx.len() as u32).since(self.snd_next) > u32::from(self.mss)
+    }
+
+    /// Send-side header prediction: when the next segment is surely a full-sized
+    /// segment of new data with more data queued behind it - the segment a bulk
+    /// transfer sends over and over - write into `seg` (which must be
+    /// [`OutSegment::EMPTY`]) exactly what [`Conn::next_segment`] would, with the same
+    /// state changes, and return `true`; otherwise return `false` having changed
+    /// nothing.
+    ///
+    /// Why the result is `next_segment`'s, step by step through [`Conn::pick_data`]
+    /// (the checks below): no retransmission is pending (`retransmit_una`, a SACK hole,
+    /// a loss probe), SND.NXT is the highest sequence number sent (not a retransmission
+    /// after a timeout), and both the unsent data and the usable window hold a full MSS
+    /// of it, with more data behind it. `pick_data` then returns `mss` bytes from SND.NXT,
+    /// with no FIN (the FIN, if queued, comes after the unsent data) and no PSH (the
+    /// segment does not empty the queue, 3.9.1.3's "last segment"), and none of its
+    /// other branches is reached. The sequence bookkeeping, header, ACK bookkeeping,
+    /// timers and options then follow through the very functions `next_data` and
+    /// `next_segment` call, in the same order.
+    #[inline(always)]
+    pub(crate) fn predict_segment(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
+        let mss = u32::from(self.mss);
+        let next = self.snd_next;
+        let usable = (self.snd_una + self.snd_wnd.min(self.cc.send_window())).since(next);
+        if !self.has_a_full_segment_queued()
+            || usable < mss
+            || next != self.snd_nxt
+            || !matches!(self.state, State::Established | State::CloseWait)
+            || self.retransmit_una
+            || self.lp.send
+            || self.sack_hole_due()
+        {
+            return false;
+        }
+        // `pick_data`'s answer here: Pick::Range(SND.NXT, MSS, no FIN, not a
+        // retransmission); `next_data` then finishes the segment as for any range.
+        self.range_sent(ctx, next, mss, false, false);
+        self.finish_data(ctx, seg, next, TcpFlags::ACK, Some((mss, false)));
+        self.add_options(ctx, seg);
         true
     }
 
@@ -300,6 +362,12 @@ impl Conn {
             }
         }
         let fin_due = self.fin.is_some_and(|f| f == next + len && (len == unsent) && !(self.fin_acked()));
+        if unsent - len > mss && ctx.cfg.header_prediction {
+            // More than a full segment's worth remains after this one: the next one may
+            // be predicted (`Conn::predict_segment`). (Size: tested here, where the
+            // counts are at hand, and only for new data.)
+            ctx.sinks.run_hint = true;
+        }
         if len > 0 || fin_due {
             return Pick::Range(next, len, fin_due, retransmitting);
         }

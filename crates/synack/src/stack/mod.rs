@@ -9,7 +9,9 @@
 //!    [`Stack::handle_packet_into`], which may place a connection's data straight into
 //!    the application's buffer).
 //! 2. After any input, application call or timeout, call [`Stack::poll_transmit`]
-//!    until it returns `None`, sending each datagram it writes.
+//!    until it returns `None`, sending each datagram it writes (or
+//!    [`Stack::poll_transmit_many`], which fills several buffers per call, until it
+//!    fills fewer than it was given).
 //! 3. Sleep until [`Stack::poll_timeout`] (or the next datagram), then call
 //!    [`Stack::handle_timeout`].
 //! 4. Drain [`Stack::poll_event`] (and [`Stack::poll_trace`] when tracing).
@@ -131,6 +133,9 @@ pub struct Stack {
     timers: TimerHeap,
     /// Connections that may have something to send.
     tx_queue: VecDeque<u32>,
+    /// The headers of the last segment sent by send-side header prediction, patched
+    /// for the next one of the same connection (`wire/template.rs`).
+    template: crate::wire::Template,
     /// The queues and counters connections write to (trace, events, control segments,
     /// stats, the challenge-ACK budget, spare ring storage), lent to them whole in a
     /// [`Ctx`].
@@ -168,6 +173,7 @@ impl Stack {
             by_local: ListenerTable::new(),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
+            template: crate::wire::Template::default(),
             sinks: Sinks {
                 trace: VecDeque::new(),
                 events: VecDeque::new(),
@@ -177,6 +183,7 @@ impl Stack {
                 challenge: crate::ratelimit::ChallengeAckLimiter::new(&cfg.secret, cfg.challenge_ack_limit),
                 spare: Vec::new(),
                 delivered_direct: 0,
+                run_hint: false,
             },
             port_counter: 0,
             last_port_offset: None,

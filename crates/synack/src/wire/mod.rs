@@ -12,6 +12,7 @@ mod avx2;
 mod checksum;
 mod ip;
 mod tcp;
+mod template;
 
 #[cfg(test)]
 pub(crate) use checksum::sum_be;
@@ -21,6 +22,7 @@ pub use ip::{parse_ip, IpDatagram, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
 pub(crate) use tcp::emit_two;
 pub(crate) use tcp::parse_unverified;
 pub use tcp::{emit, emit_len, parse, parse_tcp};
+pub(crate) use template::Template;
 
 use crate::seq::SeqNum;
 use core::fmt;

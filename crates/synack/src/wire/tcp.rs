@@ -10,7 +10,7 @@ use crate::seq::SeqNum;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Length of the TCP header without options (RFC 9293 3.1: data offset 5).
-const TCP_HEADER_LEN: usize = 20;
+pub(super) const TCP_HEADER_LEN: usize = 20;
 /// Maximum length of the options: the data offset is 4 bits, so at most 60 bytes of
 /// header (RFC 9293 3.1).
 const MAX_OPTIONS_LEN: usize = 40;
@@ -688,19 +688,24 @@ fn emit_two_v4(
     b: &[u8],
 ) -> Result<usize, WireError> {
     let payload_len = a.len().checked_add(b.len()).ok_or(WireError::TooLong)?;
-    emit_with(buf, IpAddr::V4(src), IpAddr::V4(dst), ttl, tcp, payload_len, |data| {
-        // The second piece starts at an odd offset of the segment when the first is of
-        // odd length (the header is even).
-        let (da, db) = data.split_at_mut(a.len().min(data.len()));
-        let mut sum = 0;
-        if !a.is_empty() {
-            sum += copy_and_sum(da, a, false);
-        }
-        if !b.is_empty() {
-            sum += copy_and_sum(db, b, a.len() % 2 == 1);
-        }
-        sum
-    })
+    emit_with(buf, IpAddr::V4(src), IpAddr::V4(dst), ttl, tcp, payload_len, |data| copy_payload(data, a, b))
+}
+
+/// Copy the payload `a` then `b` into `data` (exactly as long as both), returning its
+/// sum in network byte order, unfolded.
+#[inline(always)]
+pub(super) fn copy_payload(data: &mut [u8], a: &[u8], b: &[u8]) -> u64 {
+    // The second piece starts at an odd offset of the segment when the first is of odd
+    // length (the header is even).
+    let (da, db) = data.split_at_mut(a.len().min(data.len()));
+    let mut sum = 0;
+    if !a.is_empty() {
+        sum += copy_and_sum(da, a, false);
+    }
+    if !b.is_empty() {
+        sum += copy_and_sum(db, b, a.len() % 2 == 1);
+    }
+    sum
 }
 
 /// The body of [`emit`] and [`emit_two`]: the headers and options, with `payload`

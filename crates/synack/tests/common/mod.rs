@@ -66,6 +66,9 @@ pub struct Pair {
     /// When set, `b` takes its datagrams through `Stack::handle_packet_into` with this
     /// application buffer.
     pub direct_b: Option<DirectApp>,
+    /// When set, both stacks' output is taken with `Stack::poll_transmit_many`, this
+    /// many buffers at a time, instead of `Stack::poll_transmit`.
+    pub batch: Option<usize>,
 }
 
 /// An application buffer lent to `Stack::handle_packet_into` on every delivery.
@@ -116,17 +119,41 @@ impl Pair {
             trace_a: Vec::new(),
             trace_b: Vec::new(),
             direct_b: None,
+            batch: None,
         }
     }
 
+    /// The datagrams `stack` has to send, in order, with the addresses `poll_transmit`
+    /// reported for them.
+    fn drain(stack: &mut Stack, now: Instant, batch: Option<usize>) -> Vec<(Vec<u8>, IpAddr, IpAddr)> {
+        let mut out = Vec::new();
+        match batch {
+            None => {
+                let mut buf = vec![0u8; 65536];
+                while let Some(tx) = stack.poll_transmit(now, &mut buf) {
+                    out.push((buf[..tx.len].to_vec(), tx.src, tx.dst));
+                }
+            }
+            Some(k) => loop {
+                let mut bufs = vec![vec![0u8; 65536]; k];
+                let mut sent = vec![synack::Transmit { len: 0, src: CLIENT_IP, dst: CLIENT_IP }; k];
+                let n = stack.poll_transmit_many(now, &mut bufs, &mut sent);
+                assert!(n <= k);
+                out.extend(bufs.iter().zip(&sent).take(n).map(|(b, t)| (b[..t.len].to_vec(), t.src, t.dst)));
+                if n < k {
+                    break;
+                }
+            },
+        }
+        out
+    }
+
     fn collect(&mut self) {
-        let mut buf = vec![0u8; 65536];
         for dir in [Dir::AtoB, Dir::BtoA] {
-            loop {
-                let stack = if dir == Dir::AtoB { &mut self.a } else { &mut self.b };
-                let Some(tx) = stack.poll_transmit(self.now, &mut buf) else { break };
-                let bytes = buf[..tx.len].to_vec();
+            let stack = if dir == Dir::AtoB { &mut self.a } else { &mut self.b };
+            for (bytes, src, dst) in Self::drain(stack, self.now, self.batch) {
                 let p = wire::parse(&bytes).expect("stack emitted an unparsable datagram");
+                assert_eq!((src, dst), (p.src, p.dst), "the addresses reported for a datagram");
                 assert_reemits(&bytes, &p);
                 let seg = Seg {
                     t: self.now,
