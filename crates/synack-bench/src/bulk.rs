@@ -113,6 +113,7 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
     let mut pair = sy::Pair::new(p.mtu, BUFFER);
     let (c, s) = pair.establish_bulk("bulk connection");
     let mut rbuf = vec![0u8; READ];
+    let (mut spares_a, mut spares_b) = (sy::Spares::new(&pair.link), sy::Spares::new(&pair.link));
     let (mut sent, mut recvd) = (0u64, 0u64);
     let start = Stopwatch::start();
     while recvd < p.total && start.wall() < p.limit {
@@ -141,7 +142,7 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
                 Err(e) => panic!("synack send: {e}"),
             }
         }
-        moved += sy::egress(a, link, 1, now);
+        moved += sy::egress_many(a, link, 1, now, &mut spares_a);
         if p.api == Api::Direct {
             let mut into = RecvInto::new(s, &mut rbuf);
             moved += sy::ingress_into(b, link, 1, now, &mut into);
@@ -170,7 +171,7 @@ pub(crate) fn run_synack(p: &Params, pat: &Pattern) -> f64 {
                 Err(e) => panic!("synack recv: {e}"),
             }
         }
-        moved += sy::egress(b, link, 0, now);
+        moved += sy::egress_many(b, link, 0, now, &mut spares_b);
         if moved == 0 && !pair.advance_to_timer() {
             panic!("synack bulk stalled at {recvd} bytes");
         }

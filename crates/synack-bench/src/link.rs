@@ -92,21 +92,25 @@ impl Link {
     }
 
     /// A buffer of `mtu` bytes from the pool (allocated when the pool is empty).
+    #[inline(always)]
     pub(crate) fn take_buf(&self) -> Box<[u8]> {
         self.pool.borrow_mut().pop().unwrap_or_else(|| vec![0u8; self.mtu].into_boxed_slice())
     }
 
     /// Return a buffer to the pool.
+    #[inline(always)]
     pub(crate) fn give_back(&self, buf: Box<[u8]>) {
         self.pool.borrow_mut().push(buf);
     }
 
     /// Queue a datagram for side `to`.
+    #[inline(always)]
     pub(crate) fn push(&self, to: usize, buf: Box<[u8]>, len: usize) {
         self.queues[to].borrow_mut().push_back(Packet { buf, len });
     }
 
     /// The next datagram for side `side`.
+    #[inline(always)]
     pub(crate) fn pop(&self, side: usize) -> Option<Packet> {
         self.queues[side].borrow_mut().pop_front()
     }
