@@ -69,7 +69,7 @@ const BATCH: usize = 32;
 
 /// The buffers [`egress_many`] offers, kept between calls.
 pub(crate) struct Spares {
-    bufs: Vec<Box<[u8]>>,
+    bufs: [Box<[u8]>; BATCH],
     sent: [Transmit; BATCH],
 }
 
@@ -78,7 +78,7 @@ impl Spares {
     pub(crate) fn new(link: &Link) -> Self {
         let unspecified = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
         Spares {
-            bufs: (0..BATCH).map(|_| link.take_buf()).collect(),
+            bufs: std::array::from_fn(|_| link.take_buf()),
             sent: [Transmit { len: 0, src: unspecified, dst: unspecified }; BATCH],
         }
     }
@@ -98,7 +98,8 @@ pub(crate) fn egress_many(
     let Spares { bufs, sent } = spares;
     let mut total = 0;
     loop {
-        let n = stack.poll_transmit_many(now, bufs, sent);
+        let mut slices: [&mut [u8]; BATCH] = bufs.each_mut().map(|b| &mut b[..]);
+        let n = stack.poll_transmit_many(now, &mut slices, sent);
         for (buf, tx) in bufs.iter_mut().zip(sent.iter()).take(n) {
             link.push(to, std::mem::replace(buf, link.take_buf()), tx.len);
         }

@@ -134,8 +134,10 @@ pub struct Stack {
     /// Connections that may have something to send.
     tx_queue: VecDeque<u32>,
     /// The headers of the last segment sent by send-side header prediction, patched
-    /// for the next one of the same connection (`wire/template.rs`).
-    template: crate::wire::Template,
+    /// for the next one of the same connection (`wire/template.rs`). Boxed: its 150
+    /// bytes, used only by bulk senders, stay out of the way of the fields every call
+    /// reads.
+    template: Box<crate::wire::Template>,
     /// The queues and counters connections write to (trace, events, control segments,
     /// stats, the challenge-ACK budget, spare ring storage), lent to them whole in a
     /// [`Ctx`].
@@ -173,7 +175,7 @@ impl Stack {
             by_local: ListenerTable::new(),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
-            template: crate::wire::Template::default(),
+            template: Box::default(),
             sinks: Sinks {
                 trace: VecDeque::new(),
                 events: VecDeque::new(),

@@ -29,17 +29,15 @@ impl Stack {
         self.advance(now);
         // Speed: a driver calls this until `None` after every event; the final call
         // costs two length checks, not a full function frame.
-        if self.sinks.control.is_empty() {
-            if self.tx_queue.is_empty() {
-                return None;
-            }
-            // Send-side header prediction first when the last data segment began a run.
-            // (Size: both branches end in a call, so this function keeps no frame of
-            // its own; with the prediction's call and a fallback here it had one, 20
-            // instructions on every call.)
-            if self.sinks.run_hint {
-                return self.transmit_hinted(buf);
-            }
+        if self.sinks.control.is_empty() && self.tx_queue.is_empty() {
+            return None;
+        }
+        // Send-side header prediction first when the last data segment began a run.
+        // (Size: both branches end in a call, so this function keeps no frame of its
+        // own; with the prediction's call and a fallback here it had one, 20
+        // instructions on every call.)
+        if self.sinks.run_hint && self.sinks.control.is_empty() {
+            return self.transmit_hinted(buf);
         }
         self.transmit_next(buf)
     }
@@ -62,10 +60,10 @@ impl Stack {
     /// Speed: a run of full-sized segments of one connection - a bulk sender's burst -
     /// is written in one loop that finds the connection once, where each call of
     /// `poll_transmit` finds it again (like `sendmmsg` against `send`).
-    pub fn poll_transmit_many<B: AsMut<[u8]>>(
+    pub fn poll_transmit_many(
         &mut self,
         now: Instant,
-        bufs: &mut [B],
+        bufs: &mut [&mut [u8]],
         sent: &mut [Transmit],
     ) -> usize {
         self.advance(now);
@@ -85,7 +83,7 @@ impl Stack {
                 }
             }
             let (Some(buf), Some(tx)) = (bufs.get_mut(n), sent.get_mut(n)) else { break };
-            match self.transmit_next(buf.as_mut()) {
+            match self.transmit_next(buf) {
                 Some(t) => *tx = t,
                 None => break,
             }
@@ -111,7 +109,7 @@ impl Stack {
     /// headers from the last segment's, patched (`wire::Template`). Size (instruction
     /// cache): out of line.
     #[inline(never)]
-    fn transmit_run<B: AsMut<[u8]>>(&mut self, bufs: &mut [B], sent: &mut [Transmit]) -> usize {
+    fn transmit_run(&mut self, bufs: &mut [&mut [u8]], sent: &mut [Transmit]) -> usize {
         let front = self.tx_queue.front().and_then(|&i| Some((i, self.slots.get_mut(i as usize)?)));
         let Some((idx, slot)) = front else {
             self.sinks.run_hint = false;
@@ -132,7 +130,6 @@ impl Stack {
         let mut n = 0;
         let mut stale = false;
         for (buf, tx) in bufs.iter_mut().zip(sent.iter_mut()) {
-            let buf = buf.as_mut();
             let mut seg = OutSegment::EMPTY;
             if !conn.predict_segment(&mut ctx, &mut seg) {
                 self.sinks.run_hint = false;

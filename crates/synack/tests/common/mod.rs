@@ -137,7 +137,8 @@ impl Pair {
             Some(k) => loop {
                 let mut bufs = vec![vec![0u8; 65536]; k];
                 let mut sent = vec![synack::Transmit { len: 0, src: CLIENT_IP, dst: CLIENT_IP }; k];
-                let n = stack.poll_transmit_many(now, &mut bufs, &mut sent);
+                let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
+                let n = stack.poll_transmit_many(now, &mut slices, &mut sent);
                 assert!(n <= k);
                 out.extend(bufs.iter().zip(&sent).take(n).map(|(b, t)| (b[..t.len].to_vec(), t.src, t.dst)));
                 if n < k {
