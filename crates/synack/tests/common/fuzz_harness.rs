@@ -534,7 +534,31 @@ impl Harness {
         // it owes, an ACK and a probe.
         let bound = MAX_CONTROL_QUEUE + live * (send_buffer / MIN_MSS + MAX_DUP_ACKS + 8);
         let mut n = 0;
-        while let Some(tx) = self.stack.poll_transmit(self.now, &mut self.tx) {
+        // Every third drain takes the output with `poll_transmit_many` (in batches of 1
+        // to 3 buffers, by the operation count), the others with `poll_transmit`: the
+        // same checks hold for both.
+        let batch = (self.summary.ops % 3) as usize;
+        let mut batched = std::collections::VecDeque::new();
+        loop {
+            if batch > 0 && batched.is_empty() {
+                let mut bufs = vec![vec![0u8; self.tx.len()]; batch];
+                let mut sent =
+                    vec![
+                        synack::Transmit { len: 0, src: IpAddr::V4(LOCAL_IP), dst: IpAddr::V4(LOCAL_IP) };
+                        batch
+                    ];
+                let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
+                let k = self.stack.poll_transmit_many(self.now, &mut slices, &mut sent);
+                batched.extend(bufs.into_iter().zip(sent).take(k));
+            }
+            let tx = if batch > 0 {
+                let Some((buf, tx)) = batched.pop_front() else { break };
+                self.tx[..tx.len].copy_from_slice(&buf[..tx.len]);
+                tx
+            } else {
+                let Some(tx) = self.stack.poll_transmit(self.now, &mut self.tx) else { break };
+                tx
+            };
             n += 1;
             assert!(n <= bound, "poll_transmit yielded more than {bound} datagrams ({live} connections)");
             let p = wire::parse(&self.tx[..tx.len]).expect("the stack emitted an unparsable datagram");
