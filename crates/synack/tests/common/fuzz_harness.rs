@@ -537,7 +537,7 @@ impl Harness {
         // Every third drain takes the output with `poll_transmit_many` (in batches of 1
         // to 3 buffers, by the operation count), the others with `poll_transmit`: the
         // same checks hold for both.
-        let batch = (self.summary.ops % 3) as usize;
+        let batch = self.summary.ops % 3;
         let mut batched = std::collections::VecDeque::new();
         loop {
             if batch > 0 && batched.is_empty() {
