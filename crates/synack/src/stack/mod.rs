@@ -320,6 +320,9 @@ impl Stack {
                     self.time_wait.disown(&conn.tuple, idx);
                 }
                 slot.generation = slot.generation.wrapping_add(1);
+                // The template is keyed by slot and generation; generations wrap, so a
+                // freed slot's headers must not wait for a later connection to match.
+                self.template.forget(idx);
                 self.free_slots.push(idx);
                 self.live_conns -= 1;
                 let mut conn = conn;

@@ -92,10 +92,11 @@ impl Stack {
         n
     }
 
-    /// Send-side header prediction ([`Conn::predict_segment`]) for the connection at
-    /// the head of the output queue, when no control segment waits (the caller's
-    /// test): while that connection is in the middle of a run of full-sized segments,
-    /// its next ones into `bufs` (and `sent`, as long), each exactly as
+    /// Send-side header prediction
+    /// ([`Conn::predict_segment`](crate::conn::Conn::predict_segment)) for the
+    /// connection at the head of the output queue, when no control segment waits (the
+    /// caller's test): while that connection is in the middle of a run of full-sized
+    /// segments, its next ones into `bufs` (and `sent`, as long), each exactly as
     /// [`Stack::transmit_next`] would write it. Returns how many were written.
     ///
     /// Stops after a segment that left a stale timer on the heap (the heap is then

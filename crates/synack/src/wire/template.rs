@@ -103,6 +103,15 @@ impl Template {
         Ok(n)
     }
 
+    /// Forget the run of slot `slot` (any generation), if it is the one saved: the
+    /// connection is gone.
+    #[inline]
+    pub(crate) fn forget(&mut self, slot: u32) {
+        if self.key.is_some_and(|(s, _)| s == slot) {
+            self.key = None;
+        }
+    }
+
     /// Keep the headers `hdr` of a segment just written for the run `key`, if the
     /// template can make the next ones from them; otherwise forget the run.
     #[cold]
@@ -274,6 +283,23 @@ mod tests {
         moved.dst_port = 81;
         let (got, want) = both(&mut t, (1, 1), &moved, &data, 100);
         assert_ne!(got, want);
+    }
+
+    #[test]
+    fn a_forgotten_slot_is_written_in_full_even_with_the_same_key() {
+        let data = [9u8; 200];
+        let mut t = Template::default();
+        let _ = both(&mut t, (4, 7), &header(1, 1, 1, None), &data, 200);
+        t.forget(3);
+        assert_eq!(t.key, Some((4, 7)), "another slot's run stays");
+        t.forget(4);
+        assert_eq!(t.key, None);
+        // A connection with other ports on the same slot and generation (the
+        // generation wrapped) gets its own headers.
+        let mut other = header(201, 1, 1, None);
+        other.src_port = 1234;
+        let (got, want) = both(&mut t, (4, 7), &other, &data, 200);
+        assert_eq!(got, want);
     }
 
     #[test]
