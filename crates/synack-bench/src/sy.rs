@@ -76,11 +76,7 @@ pub(crate) struct Spares {
 impl Spares {
     /// [`BATCH`] buffers from `link`'s pool.
     pub(crate) fn new(link: &Link) -> Self {
-        let unspecified = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        Spares {
-            bufs: std::array::from_fn(|_| link.take_buf()),
-            sent: [Transmit { len: 0, src: unspecified, dst: unspecified }; BATCH],
-        }
+        Spares { bufs: std::array::from_fn(|_| link.take_buf()), sent: [Transmit::default(); BATCH] }
     }
 }
 

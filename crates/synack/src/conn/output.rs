@@ -264,6 +264,13 @@ impl Conn {
         }
     }
 
+    /// The right edge of what may be sent: SND.UNA + min(SND.WND, cwnd), the congestion
+    /// window widened by Limited Transmit on the first two duplicate ACKs (`cc.rs`).
+    #[inline(always)]
+    fn send_window_edge(&self) -> SeqNum {
+        self.snd_una + self.snd_wnd.min(self.cc.send_window())
+    }
+
     /// Whether more than a full-sized segment of data waits to be sent: the first
     /// condition of [`Conn::predict_segment`], cheap enough to test before calling it.
     #[inline(always)]
@@ -292,7 +299,7 @@ impl Conn {
     pub(crate) fn predict_segment(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
         let mss = u32::from(self.mss);
         let next = self.snd_next;
-        let usable = (self.snd_una + self.snd_wnd.min(self.cc.send_window())).since(next);
+        let usable = self.send_window_edge().since(next);
         if !self.has_a_full_segment_queued()
             || usable < mss
             || next != self.snd_nxt
@@ -344,11 +351,8 @@ impl Conn {
 
         let next = self.snd_next;
         let retransmitting = next.lt(self.snd_nxt);
-        // cwnd, widened by Limited Transmit on the first two duplicate ACKs (cc.rs).
-        let wnd = self.snd_wnd.min(self.cc.send_window());
-        let wnd_edge = self.snd_una + wnd;
         let unsent = data_end.since(next);
-        let usable = wnd_edge.since(next);
+        let usable = self.send_window_edge().since(next);
         let mut len = unsent.min(usable).min(mss);
         if len > 0 && len < mss && !retransmitting {
             // RFC 9293 3.8.6.2.1 (sender SWS avoidance with the Nagle condition in

@@ -21,6 +21,16 @@ pub struct Transmit {
     pub dst: IpAddr,
 }
 
+/// A blank description (length 0, unspecified IPv4 addresses): what the `sent` slice
+/// of [`Stack::poll_transmit_many`] may start as, since the call overwrites each entry
+/// it writes a datagram for.
+impl Default for Transmit {
+    fn default() -> Self {
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        Transmit { len: 0, src: unspecified, dst: unspecified }
+    }
+}
+
 impl Stack {
     /// Write the next datagram to send into `buf` (which should hold at least the MTU)
     /// and describe it, or return `None` when nothing is waiting. Call until `None`
@@ -42,14 +52,17 @@ impl Stack {
         self.transmit_next(buf)
     }
 
-    /// [`Stack::transmit_predicted`], or [`Stack::transmit_next`] when that does not
-    /// hold.
+    /// The next datagram by send-side header prediction ([`Stack::transmit_run`] for
+    /// one buffer), or by [`Stack::transmit_next`] when the prediction does not hold
+    /// (nothing changed) or the predicted segment did not fit (lost, as on the full
+    /// path, whose loop then sends the next one).
     #[inline(never)]
     fn transmit_hinted(&mut self, buf: &mut [u8]) -> Option<Transmit> {
-        match self.transmit_predicted(buf) {
-            Some(tx) => Some(tx),
-            None => self.transmit_next(buf),
+        let mut sent = [Transmit::default()];
+        if self.transmit_run(&mut [&mut *buf], &mut sent) == 1 {
+            return Some(sent[0]);
         }
+        self.transmit_next(buf)
     }
 
     /// [`Stack::poll_transmit`] for several datagrams at once: writes into `bufs[0]`,
@@ -155,16 +168,6 @@ impl Stack {
             self.prune_timers();
         }
         n
-    }
-
-    /// [`Stack::transmit_run`] for one buffer: the next datagram by send-side header
-    /// prediction, or `None` when the prediction does not hold (nothing changed) or
-    /// the segment did not fit (lost, as on the full path).
-    #[inline(never)]
-    fn transmit_predicted(&mut self, buf: &mut [u8]) -> Option<Transmit> {
-        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let mut sent = [Transmit { len: 0, src: unspecified, dst: unspecified }];
-        (self.transmit_run(&mut [buf], &mut sent) == 1).then_some(sent[0])
     }
 
     /// The work of [`Stack::poll_transmit`] when something may be waiting.

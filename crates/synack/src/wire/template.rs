@@ -21,7 +21,7 @@ use super::checksum::{fold64, pseudo_header_sum64, sum_be};
 use super::ip::{IPPROTO_TCP, IPV4_HEADER_LEN};
 use super::tcp::{copy_payload, emit_two, TCP_HEADER_LEN};
 use super::{TcpFlags, TcpHeader, WireError};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 /// Offsets in the headers (IPv4 without options, then TCP: RFC 791 3.1, RFC 9293 3.1).
 const SEQ: usize = IPV4_HEADER_LEN + 4;
@@ -126,7 +126,9 @@ impl Template {
         payload_len: usize,
     ) {
         self.key = None;
-        let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else { return };
+        if !(src.is_ipv4() && dst.is_ipv4()) {
+            return;
+        }
         let o = &tcp.options;
         let plain = tcp.flags == TcpFlags::ACK
             && tcp.urgent == 0
@@ -158,8 +160,8 @@ impl Template {
             bytes[at..at + n].fill(0);
         }
         let tcp_len = hdr.len() - IPV4_HEADER_LEN + payload_len;
-        self.base = sum_be(&bytes[IPV4_HEADER_LEN..])
-            + pseudo_header_sum64(Ipv4Addr::into(s), Ipv4Addr::into(d), IPPROTO_TCP, tcp_len as u32);
+        self.base =
+            sum_be(&bytes[IPV4_HEADER_LEN..]) + pseudo_header_sum64(src, dst, IPPROTO_TCP, tcp_len as u32);
         self.len = hdr.len();
         self.payload_len = payload_len;
         self.tsval_at = tsval_at;
@@ -182,7 +184,7 @@ mod tests {
     use super::*;
     use crate::seq::SeqNum;
     use crate::wire::{OptionLayout, SackBlock, TcpOptions, Timestamps};
-    use std::net::Ipv6Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     const SRC: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
     const DST: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));

@@ -542,11 +542,7 @@ impl Harness {
         loop {
             if batch > 0 && batched.is_empty() {
                 let mut bufs = vec![vec![0u8; self.tx.len()]; batch];
-                let mut sent =
-                    vec![
-                        synack::Transmit { len: 0, src: IpAddr::V4(LOCAL_IP), dst: IpAddr::V4(LOCAL_IP) };
-                        batch
-                    ];
+                let mut sent = vec![synack::Transmit::default(); batch];
                 let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
                 let k = self.stack.poll_transmit_many(self.now, &mut slices, &mut sent);
                 batched.extend(bufs.into_iter().zip(sent).take(k));

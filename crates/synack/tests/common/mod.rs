@@ -136,7 +136,7 @@ impl Pair {
             }
             Some(k) => loop {
                 let mut bufs = vec![vec![0u8; 65536]; k];
-                let mut sent = vec![synack::Transmit { len: 0, src: CLIENT_IP, dst: CLIENT_IP }; k];
+                let mut sent = vec![synack::Transmit::default(); k];
                 let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
                 let n = stack.poll_transmit_many(now, &mut slices, &mut sent);
                 assert!(n <= k);
