@@ -185,8 +185,10 @@ impl Stack {
         // (Speed: looked up from the segment's fields; the 4-tuple is only built for the
         // rarer segments of no connection.)
         let idx = match wire::v4_flow_words(datagram) {
-            Some((ips, ports)) => self.by_tuple.lookup_v4_words(ips, ports, pkt, &self.slots),
-            None => self.by_tuple.lookup_packet(pkt, &self.slots),
+            Some((ips, ports)) => self.by_tuple.lookup_v4_words(ips, ports, &self.slots),
+            None => {
+                self.by_tuple.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port, &self.slots)
+            }
         };
         let slot = idx.and_then(|i| self.slots.get_mut(i as usize));
         let staged = match dest {

@@ -17,7 +17,6 @@
 use super::Slot;
 use crate::isn::{sip13_words, sip_compress, sip_finish, sip_init};
 use crate::trace::FourTuple;
-use crate::wire::Packet;
 use core::hash::{BuildHasher, Hash, Hasher};
 use hashbrown::HashTable;
 use std::collections::HashMap;
@@ -450,31 +449,16 @@ impl ConnTable {
     /// word (source port above destination port).
     ///
     /// Speed: the caller reads these from the datagram's bytes, not from the packet it
-    /// has just parsed. That packet is written field by field, and the fast test below
-    /// read two of its fields with one load, which the processor cannot forward from
-    /// two stores: `perf annotate` put 18% of `handle_packet_into`'s own samples on
-    /// that load in `bulk_1500`.
+    /// has just parsed. That packet is written field by field, and the remembered-key
+    /// test read two of its fields with one load, which the processor cannot forward
+    /// from two stores: `perf annotate` put 18% of `handle_packet_into`'s own samples
+    /// in `bulk_1500` on that load.
     #[inline]
-    pub(super) fn lookup_v4_words(
-        &mut self,
-        ips: u64,
-        ports: u32,
-        pkt: &Packet<'_>,
-        slots: &[Slot],
-    ) -> Option<u32> {
-        let (k, v) = &self.last;
-        // The key puts the local (destination) port above the remote (source) one.
-        let key_ports = u64::from(ports.rotate_left(16)) | TAG_V4_TUPLE;
-        if k.key.n == 2 && k.key.w[0] == ips && k.key.w[1] == key_ports {
-            return *v;
-        }
-        self.lookup_packet(pkt, slots)
-    }
-
-    /// [`ConnTable::lookup_parts`] of a parsed packet's addresses and ports.
-    #[inline(never)]
-    pub(super) fn lookup_packet(&mut self, pkt: &Packet<'_>, slots: &[Slot]) -> Option<u32> {
-        self.lookup_parts(pkt.dst, pkt.tcp.dst_port, pkt.src, pkt.tcp.src_port, slots)
+    pub(super) fn lookup_v4_words(&mut self, ips: u64, ports: u32, slots: &[Slot]) -> Option<u32> {
+        let local = Ipv4Addr::from_bits((ips >> 32) as u32);
+        let remote = Ipv4Addr::from_bits(ips as u32);
+        let (remote_port, local_port) = ((ports >> 16) as u16, ports as u16);
+        self.lookup_parts(IpAddr::V4(local), local_port, IpAddr::V4(remote), remote_port, slots)
     }
 
     #[inline(never)]
@@ -840,7 +824,10 @@ mod tests {
         let all = [t, swapped_ports, swapped_addrs, other_port];
         let slots: Vec<Slot> = all
             .iter()
-            .map(|&u| Slot { generation: 0, conn: Some(Box::new(Conn::new(&Config::default(), u, SeqNum(0)))) })
+            .map(|&u| Slot {
+                generation: 0,
+                conn: Some(Box::new(Conn::new(&Config::default(), u, SeqNum(0)))),
+            })
             .collect();
         let mut table = ConnTable::new(keys);
         table.insert(t, 0);
@@ -854,9 +841,8 @@ mod tests {
                 let _ = table.lookup(&warm, &slots);
                 let d = datagram_to(u.local, u.remote);
                 let (ips, ports) = crate::wire::v4_flow_words(&d).expect("IPv4 with ports");
-                let pkt = crate::wire::parse(&d).expect("valid");
                 let want = (i < 3).then_some(i as u32);
-                assert_eq!(table.lookup_v4_words(ips, ports, &pkt, &slots), want, "{u:?} after {warm:?}");
+                assert_eq!(table.lookup_v4_words(ips, ports, &slots), want, "{u:?} after {warm:?}");
             }
         }
     }

@@ -18,10 +18,10 @@ mod template;
 pub(crate) use checksum::sum_be;
 pub use checksum::{checksum_finish, checksum_partial, copy_with_checksum, pseudo_header_sum};
 pub(crate) use checksum::{copy_and_sum, fold64, sum_be_long};
+pub(crate) use ip::v4_flow_words;
 pub use ip::{parse_ip, IpDatagram, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
 pub(crate) use tcp::emit_two;
 pub(crate) use tcp::parse_unverified;
-pub(crate) use ip::v4_flow_words;
 pub use tcp::{emit, emit_len, parse, parse_tcp};
 pub(crate) use template::Template;
 
