@@ -158,9 +158,11 @@ pub struct Config {
     /// exactly the state, events, timers and output of the full RFC 9293 3.10.7.4
     /// processing (see `conn/fastpath.rs`); and on output, a full-sized segment of new
     /// data with more queued behind it is chosen by a short path and written from the
-    /// last one's headers, patched (`Conn::predict_segment`, `wire/template.rs`). On by
-    /// default; off forces every segment through the full processing, which the
-    /// differential tests compare against.
+    /// last one's headers, patched (`Conn::predict_segment`, `wire/template.rs`). A
+    /// received datagram of the usual shape (IPv4 and TCP without options) for a
+    /// known connection is also parsed and dispatched without the general machinery
+    /// (`wire::parse_plain_v4`). On by default; off forces every segment through the
+    /// full processing, which the differential tests compare against.
     pub header_prediction: bool,
 }
 

@@ -11,6 +11,7 @@
 mod avx2;
 mod checksum;
 mod ip;
+mod plain;
 mod tcp;
 mod template;
 
@@ -20,6 +21,7 @@ pub use checksum::{checksum_finish, checksum_partial, copy_with_checksum, pseudo
 pub(crate) use checksum::{copy_and_sum, fold64, sum_be_long};
 pub(crate) use ip::v4_flow_words;
 pub use ip::{parse_ip, IpDatagram, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
+pub(crate) use plain::{parse_plain_v4, PlainV4};
 pub(crate) use tcp::emit_two;
 pub(crate) use tcp::parse_unverified;
 pub use tcp::{emit, emit_len, parse, parse_tcp};

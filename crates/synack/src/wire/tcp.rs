@@ -115,7 +115,7 @@ struct Decoded<'a> {
 
 /// The header from its fixed 20 bytes and its decoded options.
 #[inline(always)]
-fn fixed_fields(fixed: &[u8; TCP_HEADER_LEN], options: TcpOptions) -> TcpHeader {
+pub(super) fn fixed_fields(fixed: &[u8; TCP_HEADER_LEN], options: TcpOptions) -> TcpHeader {
     let be32 = |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
     let be16 = |i: usize| u16::from_be_bytes([fixed[i], fixed[i + 1]]);
     TcpHeader {

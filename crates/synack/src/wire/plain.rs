@@ -1,0 +1,202 @@
+//! The usual datagram of an established connection, parsed without the general
+//! machinery: IPv4 without IP options, not a fragment, carrying TCP without TCP options.
+//!
+//! `Stack::input` tries this first (with `Config::header_prediction` on) and takes the
+//! general way (`parse_unverified`) for everything it declines. It must accept nothing
+//! the general parse rejects and read exactly what the general parse reads; the
+//! property test below checks both on intact, damaged and reshaped datagrams.
+
+use super::checksum::{fold64, pseudo_header_sum64, sum20_be, sum20_ne};
+use super::ip::{IPPROTO_TCP, IPV4_HEADER_LEN};
+use super::tcp::{fixed_fields, TCP_HEADER_LEN};
+use super::{TcpHeader, TcpOptions};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// What [`parse_plain_v4`] reads from a datagram.
+#[derive(Debug)]
+pub(crate) struct PlainV4<'a> {
+    /// The addresses as `v4_flow_words` gives them: destination above source.
+    pub(crate) ips: u64,
+    /// The TCP header's first word: source port above destination port.
+    pub(crate) ports: u32,
+    /// The TCP header (no options).
+    pub(crate) tcp: TcpHeader,
+    /// The TCP payload.
+    pub(crate) payload: &'a [u8],
+    /// The sum [`parse_unverified`](super::parse_unverified) returns: pseudo-header and
+    /// TCP header, unfolded.
+    pub(crate) sum: u64,
+}
+
+impl PlainV4<'_> {
+    /// The destination address.
+    pub(crate) fn dst(&self) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from_bits((self.ips >> 32) as u32))
+    }
+
+    /// The 4-tuple, seen from the receiver: local is the destination.
+    pub(crate) fn tuple(&self) -> crate::trace::FourTuple {
+        let end = |bits: u64, port: u16| {
+            std::net::SocketAddr::V4(std::net::SocketAddrV4::new(Ipv4Addr::from_bits(bits as u32), port))
+        };
+        crate::trace::FourTuple {
+            local: end(self.ips >> 32, self.tcp.dst_port),
+            remote: end(self.ips, self.tcp.src_port),
+        }
+    }
+}
+
+/// [`parse_unverified`](super::parse_unverified) for the datagram an established connection receives most: IPv4
+/// without IP options, not a fragment, carrying TCP without TCP options. `None` for
+/// any other datagram, and for one that would fail any check of [`parse_unverified`](super::parse_unverified)
+/// (the caller then takes the general way, which reports the error).
+///
+/// For a datagram it accepts, the header, payload and sum are those
+/// [`parse_unverified`](super::parse_unverified) returns, and `ips` and `ports` are its addresses and ports
+/// (a property test checks both). What it saves is the general machinery: the
+/// [`Packet`](super::Packet) with its two `IpAddr`s, the option and header-length cases, and the
+/// `Result` written to memory and read back.
+#[inline(always)]
+pub(crate) fn parse_plain_v4(bytes: &[u8]) -> Option<PlainV4<'_>> {
+    let (ip, rest) = bytes.split_first_chunk::<IPV4_HEADER_LEN>()?;
+    // Version 4 and a 20-byte header (RFC 791 3.1: IHL 5), protocol TCP.
+    if ip[0] != 0x45 || ip[9] != IPPROTO_TCP {
+        return None;
+    }
+    // Neither More Fragments nor a fragment offset (as `parse_v4` checks).
+    if u16::from_be_bytes([ip[6], ip[7]]) & 0x3FFF != 0 {
+        return None;
+    }
+    let total_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let segment = rest.get(..total_len.checked_sub(IPV4_HEADER_LEN)?)?;
+    let (tcp, payload) = segment.split_first_chunk::<TCP_HEADER_LEN>()?;
+    // Data offset 5: no TCP options.
+    if tcp[12] >> 4 != 5 {
+        return None;
+    }
+    if fold64(sum20_ne(ip)) != 0xFFFF {
+        return None;
+    }
+    let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
+    let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
+    // At most 65,535 - 20 bytes: the IPv4 total length is 16 bits.
+    let seg_len = segment.len() as u32;
+    let pseudo = pseudo_header_sum64(
+        IpAddr::V4(Ipv4Addr::from_bits(src)),
+        IpAddr::V4(Ipv4Addr::from_bits(dst)),
+        IPPROTO_TCP,
+        seg_len,
+    );
+    Some(PlainV4 {
+        ips: u64::from(dst) << 32 | u64::from(src),
+        ports: u32::from_be_bytes([tcp[0], tcp[1], tcp[2], tcp[3]]),
+        tcp: fixed_fields(tcp, TcpOptions::NONE),
+        payload,
+        sum: pseudo + sum20_be(tcp),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq::SeqNum;
+    use crate::wire::{checksum_finish, checksum_partial, emit, parse_unverified, TcpFlags, Timestamps};
+
+    /// Set the IPv4 header checksum of `d` (whose first 20 bytes are the header).
+    fn fix_ip_checksum(d: &mut [u8]) {
+        if d.len() >= 20 {
+            d[10] = 0;
+            d[11] = 0;
+            let c = checksum_finish(checksum_partial(&d[..20], 0));
+            d[10..12].copy_from_slice(&c.to_be_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+        /// `parse_plain_v4` accepts only what `parse_unverified` accepts, and gives the
+        /// same header, payload and sum, the same addresses and ports as `ips` and
+        /// `ports`: random datagrams of both families, with and without options,
+        /// intact or with a byte changed (with or without the IP checksum made right
+        /// again), truncated, lengthened, or with another total length. An intact IPv4
+        /// datagram without options is always accepted.
+        #[test]
+        fn plain_v4_parse_agrees_with_the_general_parse(
+            fields in proptest::prelude::any::<(u16, u16, u32, u32, u8, u16, u16)>(),
+            // IPv4 without options (the accepted kind) three times in four.
+            option_draw in 0u8..8,
+            family_draw in 0u8..8,
+            addrs in proptest::prelude::any::<([u8; 4], [u8; 4])>(),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            mutation in 0u8..9,
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::prelude::any::<u8>(),
+            len in 0usize..200,
+        ) {
+            let (sp, dp, seq, ack, flags, window, urgent) = fields;
+            let (with_options, v6) = (option_draw == 0, family_draw == 0);
+            let options = if with_options {
+                TcpOptions { timestamps: Some(Timestamps { val: seq, ecr: ack }), ..TcpOptions::NONE }
+            } else {
+                TcpOptions::NONE
+            };
+            let h = TcpHeader {
+                src_port: sp,
+                dst_port: dp,
+                seq: SeqNum(seq),
+                ack: SeqNum(ack),
+                flags: TcpFlags(flags),
+                window,
+                urgent,
+                options,
+            };
+            let (x, y) = addrs;
+            let (src, dst) = if v6 {
+                let w = |b: [u8; 4]| IpAddr::V6(std::net::Ipv6Addr::from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, b[0], b[1], b[2], b[3]]));
+                (w(x), w(y))
+            } else {
+                (IpAddr::from(x), IpAddr::from(y))
+            };
+            let mut d = vec![0u8; 200];
+            let n = emit(&mut d, src, dst, 64, &h, &[&payload]).expect("fits");
+            d.truncate(n);
+            let intact_plain = !v6 && !with_options;
+            if intact_plain {
+                let p = parse_plain_v4(&d);
+                proptest::prop_assert!(p.is_some());
+            }
+            match mutation {
+                1 => { let i = at.index(d.len()); d[i] = byte; }
+                2 => { let i = at.index(d.len()); d[i] = byte; fix_ip_checksum(&mut d); }
+                3 => d.truncate(len.min(d.len())),
+                4 => d.extend(std::iter::repeat_n(byte, len % 8)),
+                5 if !v6 => {
+                    d[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+                    fix_ip_checksum(&mut d);
+                }
+                // A field of the IPv4 header, the checksum made right again: any byte,
+                // the version and header length, the fragment bits and offset.
+                6 if !v6 => { d[at.index(20)] = byte; fix_ip_checksum(&mut d); }
+                7 if !v6 => { d[0] = 0x40 | (byte & 0x0F); fix_ip_checksum(&mut d); }
+                8 if !v6 => { d[6] = byte; d[7] = len as u8; fix_ip_checksum(&mut d); }
+                _ => {}
+            }
+            if let Some(p) = parse_plain_v4(&d) {
+                let general = parse_unverified(&d);
+                proptest::prop_assert!(general.is_ok(), "{:?}", general.err());
+                if let Ok((pkt, sum)) = general {
+                    proptest::prop_assert_eq!(p.tcp, pkt.tcp);
+                    proptest::prop_assert_eq!(p.payload, pkt.payload);
+                    proptest::prop_assert_eq!(p.sum, sum);
+                    proptest::prop_assert_eq!(p.dst(), pkt.dst);
+                    let src = IpAddr::V4(std::net::Ipv4Addr::from_bits(p.ips as u32));
+                    proptest::prop_assert_eq!(src, pkt.src);
+                    proptest::prop_assert_eq!(p.ports, u32::from(pkt.tcp.src_port) << 16 | u32::from(pkt.tcp.dst_port));
+                    proptest::prop_assert_eq!(crate::wire::v4_flow_words(&d), Some((p.ips, p.ports)));
+                    let t = p.tuple();
+                    proptest::prop_assert_eq!((t.local, t.remote), ((pkt.dst, pkt.tcp.dst_port).into(), (pkt.src, pkt.tcp.src_port).into()));
+                }
+            }
+        }
+    }
+}
