@@ -8,7 +8,8 @@
 //! For figures where smaller is better (time, instructions, memory) the ratio is
 //! smoltcp/synack, so that above 1 always favours synack. Workloads timed in alternating
 //! runs add `pair_ratio=P`, the median of the per-pair ratios (see `report`), after
-//! `runs`. Progress goes to stderr.
+//! `runs`, and `pair_range=LO..HI`, the lowest and highest of them. Progress goes to
+//! stderr.
 //! Benchmarks print figures; nothing here asserts on wall-clock time.
 
 #![deny(unsafe_code)]
@@ -491,6 +492,7 @@ impl Runs {
         let (a, b) = self.medians();
         Line {
             pair_ratio: report::pair_ratio(&self.synack, &self.smoltcp, better),
+            pair_range: report::pair_range(&self.synack, &self.smoltcp, better),
             ..line(name, unit, a, b, better, self.synack.len())
         }
     }
@@ -505,5 +507,15 @@ fn line<'a>(
     better: Better,
     runs: usize,
 ) -> Line<'a> {
-    Line { name, unit, synack, smoltcp, better, runs, pair_ratio: None, extra: String::new() }
+    Line {
+        name,
+        unit,
+        synack,
+        smoltcp,
+        better,
+        runs,
+        pair_ratio: None,
+        pair_range: None,
+        extra: String::new(),
+    }
 }

@@ -9,7 +9,8 @@
 //! synack run to the smoltcp run right after it. The runs alternate, so the two runs of a
 //! pair share the machine's load of that moment; on a shared machine whose speed drifts
 //! from one second to the next, that cancels much of the drift the ratio of the two
-//! medians keeps.
+//! medians keeps. `pair_range=LO..HI` follows it: the lowest and the highest of those
+//! per-pair ratios, so that a reader sees how far one run's figure can be trusted.
 
 /// Which direction is better for a figure.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,6 +65,20 @@ pub(crate) fn pair_ratio(synack: &[f64], smoltcp: &[f64], better: Better) -> Opt
     median(&pairs)
 }
 
+/// The lowest and the highest of the per-pair ratios of [`pair_ratio`]; `None` under
+/// the same conditions.
+pub(crate) fn pair_range(synack: &[f64], smoltcp: &[f64], better: Better) -> Option<(f64, f64)> {
+    if synack.len() != smoltcp.len() {
+        return None;
+    }
+    synack.iter().zip(smoltcp).filter_map(|(&s, &m)| ratio(Some(s), Some(m), better)).fold(None, |acc, r| {
+        Some(match acc {
+            None => (r, r),
+            Some((lo, hi)) => (r.min(lo), r.max(hi)),
+        })
+    })
+}
+
 /// One result line (without trailing newline).
 pub(crate) struct Line<'a> {
     /// Workload name.
@@ -80,6 +95,8 @@ pub(crate) struct Line<'a> {
     pub(crate) runs: usize,
     /// [`pair_ratio`], for workloads timed in alternating runs.
     pub(crate) pair_ratio: Option<f64>,
+    /// [`pair_range`], printed after the pair ratio.
+    pub(crate) pair_range: Option<(f64, f64)>,
     /// Extra `key=value` fields appended after the standard ones.
     pub(crate) extra: String,
 }
@@ -102,6 +119,9 @@ impl std::fmt::Display for Line<'_> {
         )?;
         if let Some(p) = self.pair_ratio {
             write!(f, " pair_ratio={p:.2}")?;
+            if let Some((lo, hi)) = self.pair_range {
+                write!(f, " pair_range={lo:.2}..{hi:.2}")?;
+            }
         }
         if !self.extra.is_empty() {
             write!(f, " {}", self.extra)?;
@@ -138,6 +158,7 @@ mod tests {
             better: Better::Lower,
             runs: 1,
             pair_ratio: None,
+            pair_range: None,
             extra: "conns=1000000".into(),
         };
         assert_eq!(
@@ -177,11 +198,24 @@ mod tests {
             better: Better::Higher,
             runs: 5,
             pair_ratio: Some(1.456),
+            pair_range: Some((1.2, 1.704)),
             extra: String::new(),
         };
         assert_eq!(
             l.to_string(),
-            "bench=bulk_1500 unit=Gbit/s synack=30.0 smoltcp=20.0 ratio=1.50 runs=5 pair_ratio=1.46"
+            "bench=bulk_1500 unit=Gbit/s synack=30.0 smoltcp=20.0 ratio=1.50 runs=5 pair_ratio=1.46 \
+             pair_range=1.20..1.70"
         );
+    }
+
+    #[test]
+    fn pair_range_is_the_lowest_and_highest_pair_ratio() {
+        // Pairs of 0.5, 2 and 1 (synack/smoltcp); as times (lower is better) 2, 0.5, 1.
+        let (sy, sm) = ([1.0, 8.0, 3.0], [2.0, 4.0, 3.0]);
+        assert_eq!(pair_range(&sy, &sm, Better::Higher), Some((0.5, 2.0)));
+        assert_eq!(pair_range(&sy, &sm, Better::Lower), Some((0.5, 2.0)));
+        assert_eq!(pair_range(&[1.0], &[4.0], Better::Lower), Some((4.0, 4.0)));
+        assert_eq!(pair_range(&[1.0, 2.0], &[1.0], Better::Higher), None);
+        assert_eq!(pair_range(&[], &[], Better::Higher), None);
     }
 }

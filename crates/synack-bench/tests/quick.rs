@@ -68,6 +68,12 @@ fn quick_mode_prints_one_well_formed_line_per_workload() {
         if TIMED.contains(name) {
             assert_eq!(kv.get(6).map(|(k, _)| *k), Some("pair_ratio"), "pair_ratio after runs: {line}");
             assert!(kv[6].1.parse::<f64>().is_ok_and(|r| r > 0.0), "pair_ratio is a ratio: {line}");
+            // Then the lowest and highest pair ratio, around the median.
+            assert_eq!(kv.get(7).map(|(k, _)| *k), Some("pair_range"), "pair_range next: {line}");
+            let range = kv[7].1.split_once("..").map(|(lo, hi)| (lo.parse::<f64>(), hi.parse::<f64>()));
+            let Some((Ok(lo), Ok(hi))) = range else { panic!("pair_range is LO..HI: {line}") };
+            let median = kv[6].1.parse::<f64>().unwrap_or(f64::NAN);
+            assert!(lo <= median && median <= hi, "the median lies in the range: {line}");
         } else {
             assert!(!line.contains("pair_ratio="), "only timed workloads have a pair ratio: {line}");
         }
