@@ -159,9 +159,9 @@ pub struct Config {
     /// processing (see `conn/fastpath.rs`); and on output, a full-sized segment of new
     /// data with more queued behind it is chosen by a short path and written from the
     /// last one's headers, patched (`Conn::predict_segment`, `wire/template.rs`). A
-    /// received datagram of the usual shape (IPv4 and TCP without options) for a
-    /// known connection is also parsed and dispatched without the general machinery
-    /// (`wire::parse_plain_v4`). On by default; off forces every segment through the
+    /// received datagram of the usual shape (IPv4 without options, TCP without options
+    /// or with the timestamps alone) for a known connection is also parsed and
+    /// dispatched without the general machinery (`wire::parse_plain_v4`). On by default; off forces every segment through the
     /// full processing, which the differential tests compare against.
     pub header_prediction: bool,
 }

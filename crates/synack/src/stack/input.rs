@@ -153,10 +153,10 @@ impl Stack {
     #[inline(always)]
     fn input(&mut self, now: Instant, datagram: &[u8], dest: Option<(ConnId, &mut [u8])>) -> usize {
         self.advance(now);
-        // The usual datagram of a connection (IPv4 and TCP without options, see
-        // [`wire::parse_plain_v4`]) skips the general parse and the general dispatch;
-        // what it goes through after them is the same (`verify_and_process`,
-        // `admits`, `trace_recv`, `conn_segment`). With `Config::header_prediction`
+        // The usual datagram of a connection (IPv4 without options, TCP without options
+        // or with the timestamps alone, see [`wire::parse_plain_v4`]) skips the general
+        // parse and the general dispatch; what it goes through after them is the same
+        // (`verify_and_process`, `admits`, `trace_recv`, `conn_segment`). With `Config::header_prediction`
         // off, everything goes the general way, which `tests/fastpath.rs` compares
         // against.
         //

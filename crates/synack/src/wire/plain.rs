@@ -1,5 +1,7 @@
 //! The usual datagram of an established connection, parsed without the general
-//! machinery: IPv4 without IP options, not a fragment, carrying TCP without TCP options.
+//! machinery: IPv4 without IP options, not a fragment, carrying TCP without TCP options
+//! or with the timestamps option alone (what Linux and BSD peers send once
+//! established).
 //!
 //! `Stack::input` tries this first (with `Config::header_prediction` on) and takes the
 //! general way (`parse_unverified`) for everything it declines. It must accept nothing
@@ -9,8 +11,14 @@
 use super::checksum::{fold64, pseudo_header_sum64, sum20_be, sum20_ne};
 use super::ip::{IPPROTO_TCP, IPV4_HEADER_LEN};
 use super::tcp::{fixed_fields, TCP_HEADER_LEN};
-use super::{TcpHeader, TcpOptions};
+use super::{TcpHeader, TcpOptions, Timestamps};
 use std::net::{IpAddr, Ipv4Addr};
+
+/// The options of a segment that carries the timestamps alone, as RFC 7323 Appendix A
+/// lays them out: two NOPs, then kind 8 and length 10, then TSval and TSecr.
+const TIMESTAMPS_ONLY_HEAD: [u8; 4] = [1, 1, 8, 10];
+/// Their length.
+const TIMESTAMPS_ONLY_LEN: usize = 12;
 
 /// What [`parse_plain_v4`] reads from a datagram.
 #[derive(Debug)]
@@ -19,12 +27,13 @@ pub(crate) struct PlainV4<'a> {
     pub(crate) ips: u64,
     /// The TCP header's first word: source port above destination port.
     pub(crate) ports: u32,
-    /// The TCP header (no options).
+    /// The TCP header (no options, or the timestamps alone).
     pub(crate) tcp: TcpHeader,
     /// The TCP payload.
     pub(crate) payload: &'a [u8],
-    /// The sum [`parse_unverified`](super::parse_unverified) returns: pseudo-header and
-    /// TCP header, unfolded.
+    /// The sum [`parse_unverified`](super::parse_unverified) returns (pseudo-header and
+    /// TCP header, unfolded), or one congruent to it: the checksum's verdict is the
+    /// same.
     pub(crate) sum: u64,
 }
 
@@ -47,13 +56,15 @@ impl PlainV4<'_> {
 }
 
 /// [`parse_unverified`](super::parse_unverified) for the datagram an established connection receives most: IPv4
-/// without IP options, not a fragment, carrying TCP without TCP options. `None` for
+/// without IP options, not a fragment, carrying TCP without TCP options or with the
+/// timestamps option alone in RFC 7323 Appendix A's layout. `None` for
 /// any other datagram, and for one that would fail any check of [`parse_unverified`](super::parse_unverified)
 /// (the caller then takes the general way, which reports the error).
 ///
-/// For a datagram it accepts, the header, payload and sum are those
-/// [`parse_unverified`](super::parse_unverified) returns, and `ips` and `ports` are its addresses and ports
-/// (a property test checks both). What it saves is the general machinery: the
+/// For a datagram it accepts, the header and payload are those
+/// [`parse_unverified`](super::parse_unverified) returns, the sum is congruent to its
+/// sum, and `ips` and `ports` are its addresses and ports (a property test checks
+/// all of it). What it saves is the general machinery: the
 /// [`Packet`](super::Packet) with its two `IpAddr`s, the option and header-length cases, and the
 /// `Result` written to memory and read back.
 #[inline(always)]
@@ -69,11 +80,23 @@ pub(crate) fn parse_plain_v4(bytes: &[u8]) -> Option<PlainV4<'_>> {
     }
     let total_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
     let segment = rest.get(..total_len.checked_sub(IPV4_HEADER_LEN)?)?;
-    let (tcp, payload) = segment.split_first_chunk::<TCP_HEADER_LEN>()?;
-    // Data offset 5: no TCP options.
-    if tcp[12] >> 4 != 5 {
-        return None;
-    }
+    let (tcp, rest) = segment.split_first_chunk::<TCP_HEADER_LEN>()?;
+    // Data offset 5: no TCP options; 8: twelve bytes of them, taken only when they are
+    // the timestamps alone in the layout RFC 7323 Appendix A recommends for segments
+    // other than SYNs, and that Linux and BSD send: NOP, NOP, kind 8, length 10.
+    let (timestamps, payload) = match tcp[12] >> 4 {
+        5 => (None, rest),
+        8 => {
+            let (o, payload) = rest.split_first_chunk::<TIMESTAMPS_ONLY_LEN>()?;
+            if o[..4] != TIMESTAMPS_ONLY_HEAD {
+                return None;
+            }
+            let val = u32::from_be_bytes([o[4], o[5], o[6], o[7]]);
+            let ecr = u32::from_be_bytes([o[8], o[9], o[10], o[11]]);
+            (Some(Timestamps { val, ecr }), payload)
+        }
+        _ => return None,
+    };
     if fold64(sum20_ne(ip)) != 0xFFFF {
         return None;
     }
@@ -87,13 +110,23 @@ pub(crate) fn parse_plain_v4(bytes: &[u8]) -> Option<PlainV4<'_>> {
         IPPROTO_TCP,
         seg_len,
     );
-    Some(PlainV4 {
+    let mut p = PlainV4 {
         ips: u64::from(dst) << 32 | u64::from(src),
         ports: u32::from_be_bytes([tcp[0], tcp[1], tcp[2], tcp[3]]),
         tcp: fixed_fields(tcp, TcpOptions::NONE),
         payload,
         sum: pseudo + sum20_be(tcp),
-    })
+    };
+    // (Speed: the header is built with no options, as for most segments, and the
+    // timestamps set after: building it from options chosen at run time cost `churn`,
+    // whose segments carry none, some 200 instructions per lifecycle.)
+    if let Some(ts) = timestamps {
+        p.tcp.options.timestamps = Some(ts);
+        // The option bytes as 32-bit words, each congruent to the sum of its two
+        // 16-bit halves (RFC 1071 2(C)).
+        p.sum += u64::from(u32::from_be_bytes(TIMESTAMPS_ONLY_HEAD)) + u64::from(ts.val) + u64::from(ts.ecr);
+    }
+    Some(p)
 }
 
 #[cfg(test)]
@@ -115,31 +148,38 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
         /// `parse_plain_v4` accepts only what `parse_unverified` accepts, and gives the
-        /// same header, payload and sum, the same addresses and ports as `ips` and
-        /// `ports`: random datagrams of both families, with and without options,
-        /// intact or with a byte changed (with or without the IP checksum made right
-        /// again), truncated, lengthened, or with another total length. An intact IPv4
-        /// datagram without options is always accepted.
+        /// same header and payload, a congruent sum (the same when folded), the same
+        /// addresses and ports as `ips` and `ports`: random datagrams of both families,
+        /// without options, with the timestamps alone in either layout, or with the MSS
+        /// as well, intact or with a byte changed (with or without the IP checksum
+        /// made right again), truncated, lengthened, with another total length, or
+        /// with an option byte changed. An intact IPv4 datagram without options, or with
+        /// the timestamps alone in the usual layout, is always accepted.
         #[test]
         fn plain_v4_parse_agrees_with_the_general_parse(
             fields in proptest::prelude::any::<(u16, u16, u32, u32, u8, u16, u16)>(),
-            // IPv4 without options (the accepted kind) three times in four.
+            // IPv4 three times in four; no options half of the time.
             option_draw in 0u8..8,
             family_draw in 0u8..8,
             addrs in proptest::prelude::any::<([u8; 4], [u8; 4])>(),
             payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
-            mutation in 0u8..9,
+            mutation in 0u8..10,
             at in proptest::prelude::any::<proptest::sample::Index>(),
             byte in proptest::prelude::any::<u8>(),
             len in 0usize..200,
         ) {
             let (sp, dp, seq, ack, flags, window, urgent) = fields;
-            let (with_options, v6) = (option_draw == 0, family_draw == 0);
-            let options = if with_options {
-                TcpOptions { timestamps: Some(Timestamps { val: seq, ecr: ack }), ..TcpOptions::NONE }
-            } else {
-                TcpOptions::NONE
+            let v6 = family_draw == 0;
+            let ts = TcpOptions { timestamps: Some(Timestamps { val: seq, ecr: ack }), ..TcpOptions::NONE };
+            let options = match option_draw {
+                // The timestamps alone: the layout the plain parse takes, and the other.
+                0 | 1 => ts,
+                2 => TcpOptions { layout: crate::wire::OptionLayout::Bsd, ..ts },
+                3 => TcpOptions { mss: Some(1460), ..ts },
+                _ => TcpOptions::NONE,
             };
+            // No options, or the timestamps alone in the usual layout.
+            let usual = !(2..=3).contains(&option_draw);
             let h = TcpHeader {
                 src_port: sp,
                 dst_port: dp,
@@ -160,8 +200,7 @@ mod tests {
             let mut d = vec![0u8; 200];
             let n = emit(&mut d, src, dst, 64, &h, &[&payload]).expect("fits");
             d.truncate(n);
-            let intact_plain = !v6 && !with_options;
-            if intact_plain {
+            if !v6 && usual {
                 let p = parse_plain_v4(&d);
                 proptest::prop_assert!(p.is_some());
             }
@@ -179,6 +218,8 @@ mod tests {
                 6 if !v6 => { d[at.index(20)] = byte; fix_ip_checksum(&mut d); }
                 7 if !v6 => { d[0] = 0x40 | (byte & 0x0F); fix_ip_checksum(&mut d); }
                 8 if !v6 => { d[6] = byte; d[7] = len as u8; fix_ip_checksum(&mut d); }
+                // A byte of the TCP options, if any (no checksum covers them here).
+                9 if d.len() >= 52 => d[40 + at.index(12)] = byte,
                 _ => {}
             }
             if let Some(p) = parse_plain_v4(&d) {
@@ -187,7 +228,7 @@ mod tests {
                 if let Ok((pkt, sum)) = general {
                     proptest::prop_assert_eq!(p.tcp, pkt.tcp);
                     proptest::prop_assert_eq!(p.payload, pkt.payload);
-                    proptest::prop_assert_eq!(p.sum, sum);
+                    proptest::prop_assert_eq!(fold64(p.sum), fold64(sum));
                     proptest::prop_assert_eq!(p.dst(), pkt.dst);
                     let src = IpAddr::V4(std::net::Ipv4Addr::from_bits(p.ips as u32));
                     proptest::prop_assert_eq!(src, pkt.src);
