@@ -161,8 +161,9 @@ pub struct Config {
     /// last one's headers, patched (`Conn::predict_segment`, `wire/template.rs`). A
     /// received datagram of the usual shape (IPv4 without options, TCP without options
     /// or with the timestamps alone) for a known connection is also parsed and
-    /// dispatched without the general machinery (`wire::parse_plain_v4`). On by default; off forces every segment through the
-    /// full processing, which the differential tests compare against.
+    /// dispatched without the general machinery (`wire::parse_plain_v4`). On by
+    /// default; off forces every segment through the full processing, which the
+    /// differential tests compare against.
     pub header_prediction: bool,
 }
 

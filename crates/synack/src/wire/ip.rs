@@ -125,9 +125,16 @@ pub(crate) fn v4_flow_words(bytes: &[u8]) -> Option<(u64, u32)> {
     }
     let header_len = usize::from(fixed[0] & 0x0F) * 4;
     let ports = bytes.get(header_len..)?.first_chunk::<4>()?;
-    let src = u32::from_be_bytes([fixed[12], fixed[13], fixed[14], fixed[15]]);
-    let dst = u32::from_be_bytes([fixed[16], fixed[17], fixed[18], fixed[19]]);
-    Some((u64::from(dst) << 32 | u64::from(src), u32::from_be_bytes(*ports)))
+    Some(flow_words(fixed, ports))
+}
+
+/// The words of [`v4_flow_words`] from an IPv4 header `ip` (of any length: the
+/// addresses are in its fixed part) and the TCP header's first four bytes.
+#[inline(always)]
+pub(super) fn flow_words(ip: &[u8; IPV4_HEADER_LEN], ports: &[u8; 4]) -> (u64, u32) {
+    let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
+    let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
+    (u64::from(dst) << 32 | u64::from(src), u32::from_be_bytes(*ports))
 }
 
 fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
