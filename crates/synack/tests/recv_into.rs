@@ -139,6 +139,33 @@ fn a_corrupt_segment_delivers_nothing_and_its_retransmission_does() {
 }
 
 #[test]
+fn in_order_data_in_the_lent_buffer_replaces_the_duplicate_acks_owed_with_one_ack() {
+    // A receiver that holds nothing out of order (`max_ooo_ranges` 0) drops segments
+    // beyond RCV.NXT, and owes one duplicate ACK for each (RFC 5681 4.2). When the
+    // next in-order data comes in the same batch, before any ACK went out, one
+    // cumulative ACK replaces them, wherever the data lands.
+    let mut c = cfg(SERVER_IP);
+    c.window_scaling = false;
+    c.max_ooo_ranges = 0;
+    let (mut peer, l) = raw_server(c);
+    let (_, conn) = peer.connect_in(l, mss_opt(1460), WIN);
+    events(&mut peer.stack);
+    let body = pattern(3000, 4);
+    let mut space = vec![0u8; 4096];
+    let mut into = RecvInto::new(conn, &mut space);
+    let first = peer.snd_nxt;
+    for k in [2u32, 1] {
+        let h = peer.hdr(first + 1000 * k, Some(peer.rcv_nxt), TcpFlags::ACK, WIN);
+        let d = peer.datagram(&h, &body[1000 * k as usize..1000 * (k as usize + 1)]);
+        assert_eq!(peer.stack.handle_packet_into(peer.now, &d, &mut into), 0, "dropped, not delivered");
+    }
+    assert_eq!(data_into(&mut peer, &mut into, &body[..1000], TcpFlags::NONE), 1000);
+    let out = peer.poll();
+    assert_eq!(out.len(), 1, "one ACK, not the two duplicates owed before the data: {out:?}");
+    assert_eq!(out[0].ack(), first + 1000);
+}
+
+#[test]
 fn data_that_does_not_fit_waits_in_the_receive_buffer_and_keeps_its_place_in_the_stream() {
     let (mut peer, c) = server();
     let body = pattern(1500, 3);

@@ -485,6 +485,15 @@ impl RecvBuffer {
         Some(sum)
     }
 
+    /// In-order data at RCV.NXT, with nothing held out of order, was taken in without
+    /// staging (`Conn::text_delivered_direct`): what [`RecvBuffer::insert`] does for
+    /// it besides placing the bytes (no duplicate ACK is owed any more).
+    #[inline(always)]
+    pub(crate) fn took_in_order(&mut self) {
+        debug_assert!(self.ooo.is_empty() && self.staged.is_none());
+        self.dup_acks_owed = 0;
+    }
+
     /// Forget a staged segment (the bytes copied stay as uncommitted storage).
     pub(crate) fn unstage(&mut self) {
         self.staged = None;

@@ -16,6 +16,12 @@
 //! processing - which `tests/fastpath.rs` checks by running the same traffic with
 //! [`crate::Config::header_prediction`] on and off. Every other segment, and every
 //! prediction that fails, goes the full way with nothing changed.
+//!
+//! When the application lent its buffer (`Stack::handle_packet_into`) and the receive
+//! buffer is empty, the next in-order data is predicted before anything else is done
+//! with the segment ([`Conn::predicts_direct`]): the stack then copies the text into
+//! the application's buffer, verifies the checksum and processes the segment
+//! ([`Conn::commit_direct`]) in one go, the receive express path.
 
 use super::{Conn, Ctx};
 use crate::state::State;
@@ -65,14 +71,7 @@ impl Conn {
     ///   so there is no FIN to reach.
     #[inline]
     pub(super) fn fast_path(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> bool {
-        // The prediction. Cheapest and likeliest to fail first.
-        if hdr.flags.0 & PREDICTED_FLAGS_MASK != TcpFlags::ACK.0
-            || hdr.seq != self.rcv_nxt
-            || self.state != State::Established
-            || self.peer_fin.is_some()
-            || !hdr.options.sack_blocks().is_empty()
-            || !self.paws_surely_passes(hdr)
-        {
+        if !self.predicted(hdr) {
             return false;
         }
         let ack = hdr.ack;
@@ -92,15 +91,7 @@ impl Conn {
             self.update_send_window(ctx, hdr, wnd);
             return true;
         }
-        // The next in-order data, acknowledging nothing new, that fits.
-        if ack != self.snd_una
-            || self.app_closed
-            || self.rx.has_gaps()
-            || payload.len() > self.rcv_wnd() as usize
-            // Speed: RCV.WND (`advertised_window`) is at least RCV.ADV - RCV.NXT, so it
-            // can be zero only when the advertised edge is RCV.NXT.
-            || (self.rcv_adv == self.rcv_nxt && self.advertised_window() == 0)
-        {
+        if !self.next_data_fits(hdr, payload.len()) {
             return false;
         }
         self.timestamps_update(ctx, hdr);
@@ -109,5 +100,61 @@ impl Conn {
         // is trimmed (the text starts at RCV.NXT and fits) and no gap is filled.
         self.process_text(ctx, hdr.seq, payload);
         true
+    }
+
+    /// The prediction both kinds of predicted segment share: ACK (perhaps PSH) alone,
+    /// SEG.SEQ = RCV.NXT, ESTABLISHED, no FIN of the peer held, no SACK blocks, and PAWS
+    /// surely passed. Cheapest and likeliest to fail first.
+    #[inline(always)]
+    fn predicted(&self, hdr: &TcpHeader) -> bool {
+        hdr.flags.0 & PREDICTED_FLAGS_MASK == TcpFlags::ACK.0
+            && hdr.seq == self.rcv_nxt
+            && self.state == State::Established
+            && self.peer_fin.is_none()
+            && hdr.options.sack_blocks().is_empty()
+            && self.paws_surely_passes(hdr)
+    }
+
+    /// For a [`Conn::predicted`] segment with `len` bytes of text: whether it is the next
+    /// in-order data, acknowledging nothing new (SEG.ACK = SND.UNA, which also meets
+    /// the bounds `fast_path` checks first), that fits.
+    #[inline(always)]
+    fn next_data_fits(&self, hdr: &TcpHeader, len: usize) -> bool {
+        !(hdr.ack != self.snd_una
+            || self.app_closed
+            || self.rx.has_gaps()
+            || len > self.rcv_wnd() as usize
+            // Speed: RCV.WND (`advertised_window`) is at least RCV.ADV - RCV.NXT, so it
+            // can be zero only when the advertised edge is RCV.NXT.
+            || (self.rcv_adv == self.rcv_nxt && self.advertised_window() == 0))
+    }
+
+    /// Header prediction for a segment whose text may go straight into a buffer of
+    /// `room` bytes the application lent (`Stack::handle_packet_into`): true when the
+    /// segment is the next in-order data of [`Conn::fast_path`] (acknowledging nothing
+    /// new) and the receive buffer holds nothing, so that the text is the stream's next
+    /// bytes for the application (the condition of `RecvBuffer::stage_direct`), and it
+    /// fits `room`. Changes nothing.
+    #[inline(always)]
+    pub(crate) fn predicts_direct(&self, hdr: &TcpHeader, len: usize, room: usize) -> bool {
+        len != 0
+            && len <= room
+            && self.predicted(hdr)
+            && self.rx.readable() == 0
+            && self.next_data_fits(hdr, len)
+            && len <= self.rx.ring.free()
+    }
+
+    /// Process a [`Conn::predicts_direct`] segment whose `len` bytes of text the caller
+    /// has copied into the application's buffer and whose checksum it has verified:
+    /// what [`Conn::fast_path`] does for it when the copy was staged
+    /// (`RecvBuffer::stage_direct`), step by step, without the staging.
+    /// `tests/fastpath.rs` compares the two.
+    #[inline(always)]
+    pub(crate) fn commit_direct(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, len: usize) {
+        self.timestamps_update(ctx, hdr);
+        let wnd = u32::from(hdr.window) << self.snd_wscale;
+        self.update_send_window(ctx, hdr, wnd);
+        self.text_delivered_direct(ctx, len);
     }
 }

@@ -730,6 +730,23 @@ impl Conn {
         self.schedule_ack(ctx);
     }
 
+    /// "Seventh, process the segment text" for `len` bytes at RCV.NXT that fit the
+    /// window, with nothing held out of order and the receive buffer empty, which the
+    /// caller has put into the application's buffer (`Conn::commit_direct`): what
+    /// [`Conn::process_text`] does when it finds them staged there
+    /// (`RecvBuffer::stage_direct`). RCV.NXT moves over them, they take no room in the
+    /// receive buffer, nothing becomes readable, and the ACK is scheduled.
+    #[inline(always)]
+    pub(super) fn text_delivered_direct(&mut self, ctx: &mut Ctx<'_>, len: usize) {
+        self.rx.ring.adopt_from(&mut ctx.sinks.spare);
+        self.rx.took_in_order();
+        self.rcv_nxt += len as u32;
+        if self.rcv_adv.lt(self.rcv_nxt) {
+            self.rcv_adv = self.rcv_nxt;
+        }
+        self.schedule_ack(ctx);
+    }
+
     /// Delayed ACK (3.8.6.3): "an ACK SHOULD be generated for at least every second
     /// full-sized segment ... and MUST be generated within 0.5 seconds".
     // Speed: small, and on the header-prediction fast path.

@@ -6,7 +6,7 @@ use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
 use super::{ListenerId, RecvInto, Stack};
 use crate::config::SynCookies;
-use crate::conn::{control_header, Control, MAX_CONTROL_QUEUE};
+use crate::conn::{control_header, Control, Ctx, MAX_CONTROL_QUEUE};
 use crate::event::ConnId;
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
@@ -168,19 +168,23 @@ impl Stack {
         // `segment_cost` 2,636 -> 2,599 and in `bulk_1500` -31; with the lookup's fix,
         // this function's own `perf` samples in `bulk_1500` went from 0.36 to 0.24 times
         // those of the copy loop.
-        let plain = if self.cfg.header_prediction {
-            wire::parse_plain_v4(datagram).and_then(|p| {
-                let i = self.by_tuple.lookup_v4_words(p.ips, p.ports, &self.slots)?;
-                Some((p, i))
-            })
-        } else {
-            None
-        };
+        //
+        // (Speed: the parsed datagram stays where it was parsed; moved into an
+        // `Option` with its slot, it cost 32 instructions per segment.)
+        let plain = if self.cfg.header_prediction { wire::parse_plain_v4(datagram) } else { None };
+        let plain_idx =
+            plain.as_ref().and_then(|p| self.by_tuple.lookup_v4_words(p.ips, p.ports, &self.slots));
+        let mut dest = dest;
+        if let (Some(p), Some(i), Some((id, buf))) = (&plain, plain_idx, &mut dest) {
+            if let Some(n) = self.express_direct(p, i, *id, buf) {
+                return n;
+            }
+        }
         // (Size: one call of `verify_and_process`, at the end, serves both ways.)
         let general;
-        let (hdr, payload, header_sum, idx, how) = match &plain {
-            Some((p, i)) => (&p.tcp, p.payload, p.sum, Some(*i), Parsed::Plain(p, *i)),
-            None => {
+        let (hdr, payload, header_sum, idx, how) = match (&plain, plain_idx) {
+            (Some(p), Some(i)) => (&p.tcp, p.payload, p.sum, Some(i), Parsed::Plain(p, i)),
+            _ => {
                 // Parse and verify the checksums (RFC 9293 3.1, RFC 791 3.1), as
                 // [`wire::parse`] does, with the same errors; find the connection of the
                 // 4-tuple (the slot, if any). When the segment may carry that
@@ -236,6 +240,75 @@ impl Stack {
             }
         };
         self.verify_and_process(hdr, payload, header_sum, idx, dest, how)
+    }
+
+    /// The receive express path: the next in-order data of the connection in slot `idx`
+    /// (a plain datagram, see [`wire::parse_plain_v4`]), for which the application
+    /// lent `buf` ([`Stack::handle_packet_into`]; `id` is the connection it lent it
+    /// for), predicted as [`Conn::predicts_direct`](crate::conn::Conn::predicts_direct)
+    /// says. Its text is copied into `buf` and summed on the way, the checksum verified
+    /// (RFC 9293 3.1), and the segment processed as header prediction processes it
+    /// (`Conn::commit_direct`); returns the bytes delivered (0 for a corrupt segment,
+    /// counted and dropped). `None`, with nothing changed, for any other datagram,
+    /// which then goes the ordinary way.
+    ///
+    /// The ordinary way reaches the same result for these segments with the same
+    /// steps: staging the copy (`Conn::stage_payload_into`), verifying, the address
+    /// check (`Stack::admits`), the trace of the segment, the connection's processing
+    /// by `Conn::on_segment` through header prediction, committing the staged copy,
+    /// scheduling output, the trace of the delivery. This takes only the steps that do
+    /// something for them, in the same order. `tests/fastpath.rs` compares the two
+    /// (`Config::header_prediction` off takes neither this nor the prediction).
+    ///
+    /// Speed: measured on `bulk_1500` with callgrind (10,000 segments),
+    /// `handle_packet_into` went from 1,075 to 851 instructions per segment (about 430
+    /// of them the copy and sum), the whole run from 3,767 to 3,544; in alternating
+    /// runs of five of the old and the new build, bulk_1500's pair ratio went from
+    /// 1.74-1.77 to 1.89-1.96.
+    #[inline(always)]
+    fn express_direct(
+        &mut self,
+        p: &wire::PlainV4<'_>,
+        idx: u32,
+        id: ConnId,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let (hdr, len) = (&p.tcp, p.payload.len());
+        // Addressed to this host (as `Stack::admits`; one that is not is counted there).
+        let dst = p.dst();
+        let addrs = &self.cfg.addresses;
+        if !addrs.is_empty() && addrs.first() != Some(&dst) && !addrs.contains(&dst) {
+            return None;
+        }
+        // The buffer serves only the connection it was lent for (the same slot and
+        // generation).
+        let slot = self.slots.get_mut(idx as usize)?;
+        if id.index != idx || id.generation != slot.generation {
+            return None;
+        }
+        let conn = slot.conn.as_deref_mut()?;
+        if !conn.predicts_direct(hdr, len, buf.len()) {
+            return None;
+        }
+        let sum = wire::copy_and_sum(buf.get_mut(..len)?, p.payload, false);
+        if wire::fold64(p.sum + sum) != 0xFFFF {
+            // Dropped before any state sees it; the bytes copied into `buf` lie beyond
+            // what the application was given.
+            self.count_malformed(WireError::BadTcpChecksum);
+            return Some(0);
+        }
+        let mut conn = conn;
+        if self.cfg.trace {
+            self.trace_recv(p.tuple(), hdr, len);
+            conn = self.slots.get_mut(idx as usize)?.conn.as_deref_mut()?;
+        }
+        let mut ctx = Ctx { now: self.now, cfg: &self.cfg, id, sinks: &mut self.sinks };
+        conn.commit_direct(&mut ctx, hdr, len);
+        self.schedule(idx);
+        if self.cfg.trace {
+            self.trace_direct(Some(idx), len);
+        }
+        Some(len)
     }
 
     /// The part of [`Stack::input`] both ways through it share, once the segment is

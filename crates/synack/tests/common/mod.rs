@@ -47,6 +47,9 @@ pub enum Fate {
     Drop,
     Duplicate,
     Delay(Duration),
+    /// Delivered with one byte flipped: the byte at this index, counted from the end
+    /// of the datagram (so that small values hit the payload).
+    Corrupt(usize),
 }
 
 pub type Rule = Box<dyn FnMut(&Seg) -> Fate>;
@@ -177,6 +180,12 @@ impl Pair {
                         self.push(at + Duration::from_millis(1), dir, bytes);
                     }
                     Fate::Delay(d) => self.push(at + d, dir, bytes),
+                    Fate::Corrupt(back) => {
+                        let mut bytes = bytes;
+                        let i = bytes.len() - 1 - back % bytes.len();
+                        bytes[i] ^= 0x20;
+                        self.push(at, dir, bytes);
+                    }
                 }
             }
         }
