@@ -167,10 +167,11 @@ fn apply(p: &mut Peer, op: &Op, step: usize) -> String {
 
 /// (ACKs are not delayed here: the harness's handshake expects immediate ones; the
 /// traffic test below delays them.)
-fn crafted(ops: &[Op]) -> Result<(), TestCaseError> {
+fn crafted(ops: &[Op], batch: Option<usize>) -> Result<(), TestCaseError> {
     let cfg = |hp: bool| Config { header_prediction: hp, ..inject::inject_config() };
     let mut fast = Peer::established_with(cfg(true));
     let mut slow = Peer::established_with(cfg(false));
+    fast.batch = batch;
     prop_assert_eq!(dump(&fast.stack), dump(&slow.stack));
     for (i, op) in ops.iter().enumerate() {
         let a = apply(&mut fast, op, i);
@@ -189,9 +190,36 @@ proptest! {
     #[test]
     fn crafted_segments_give_the_same_result_with_and_without_header_prediction(
         ops in proptest::collection::vec(op(), 1..80),
+        batch in prop_oneof![Just(None), (1usize..9).prop_map(Some)],
     ) {
-        crafted(&ops)?;
+        crafted(&ops, batch)?;
     }
+}
+
+/// RFC 5681 4.2: a receiver owes one duplicate ACK per out-of-order segment. When a
+/// burst of data goes out before any ACK, each of its segments carries one of them
+/// (`RecvBuffer::ack_sent`), including those `Stack::poll_transmit_many` patches from
+/// the segment before (`Conn::predict_next_in_run`): with five owed and a burst of
+/// five full segments, nothing is left owed and no ACK follows the burst.
+#[test]
+fn a_burst_of_data_carries_the_duplicate_acks_owed_with_and_without_prediction() {
+    let world = |hp: bool| {
+        let mut p = Peer::established_with(Config { header_prediction: hp, ..inject::inject_config() });
+        p.batch = Some(8).filter(|_| hp);
+        let c = p.conn.expect("established");
+        assert_eq!(p.stack.send(c, &pattern(8000, 3)), Ok(8000));
+        for k in 1u32..=5 {
+            let mut s = inject::Seg::new(A, p.nxt.wrapping_add(1000 * k), p.acked);
+            s.payload = pattern(100, k as u8);
+            p.inject(&s);
+        }
+        let out = p.flush();
+        (out.iter().map(|o| (o.flags, o.seq, o.ack, o.payload.len())).collect::<Vec<_>>(), dump(&p.stack))
+    };
+    let (fast, slow) = (world(true), world(false));
+    assert_eq!(fast, slow);
+    assert!(fast.0.iter().all(|&(_, _, _, len)| len > 0), "only data segments: {:?}", fast.0);
+    assert!(fast.0.len() >= 3, "{:?}", fast.0);
 }
 
 /// A plain in-order transfer, the fast path's own case, with timestamps and SACK

@@ -318,6 +318,55 @@ impl Conn {
         true
     }
 
+    /// The next segment of a run: [`Conn::predict_segment`] for the segment after `seg`,
+    /// which the previous call of `predict_segment` or of this function in the same
+    /// `Stack::poll_transmit_many` call wrote (nothing else has touched the connection
+    /// since, and the clock has not moved). Updates `seg` in place to exactly what
+    /// `predict_segment` would write into a blank one, with the same state changes,
+    /// and returns `true`; otherwise returns `false` having changed nothing (the
+    /// caller then asks `predict_segment`).
+    ///
+    /// Why only these steps, for a full segment of new data right after another
+    /// (`tests/fastpath.rs` compares the results with prediction off):
+    /// - the prediction: only what sending the previous segment moved is checked again
+    ///   (the data queued beyond SND.NXT and the usable window); the state, the
+    ///   retransmission flags and SND.NXT = `snd_next` stay as they were;
+    /// - the header: the ports, RCV.NXT, the flags and the window are those of the
+    ///   previous segment (the window field once computed moves RCV.ADV to its edge,
+    ///   and the same inputs give the same field again); only SEG.SEQ moves;
+    /// - the ACK bookkeeping: the flags and the delayed-ACK timer were cleared by the
+    ///   previous segment; only the count of duplicate ACKs owed goes down again;
+    /// - the retransmission timer: restarting the PTO at the same instant with more
+    ///   than one segment in flight before and after gives the same deadline, so
+    ///   `arm_retransmission_timer` is called only while the flight before the segment
+    ///   is one MSS or less; the persist timer was cancelled by the previous segment;
+    /// - the options: the same timestamps (same clock, same TS.Recent) and the same
+    ///   Last.ACK.sent; no SACK blocks, for which a full-sized segment has no room
+    ///   (`Conn::add_options` puts none on it; a pending D-SACK block was taken by the
+    ///   run's first segment).
+    ///
+    /// Speed: measured on `bulk_1500` with callgrind (10,000 segments), the sender's
+    /// `transmit_run` went from 876 to 758 instructions per segment (about 470 of them
+    /// the copy and sum), the whole run from 3,544 to 3,431.
+    #[inline(always)]
+    pub(crate) fn predict_next_in_run(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
+        let mss = u32::from(self.mss);
+        let next = self.snd_next;
+        if !self.has_a_full_segment_queued() || self.send_window_edge().since(next) < mss {
+            return false;
+        }
+        debug_assert!(seg.hdr.options.sack_blocks().is_empty() && seg.payload_len == mss as usize);
+        let settled = self.flight() > mss;
+        self.range_sent(ctx, next, mss, false, false);
+        self.rx.ack_sent();
+        if !settled {
+            self.arm_retransmission_timer(ctx, self.lp.armed);
+        }
+        seg.hdr.seq = next;
+        seg.payload_off = next.since(self.snd_una) as usize;
+        true
+    }
+
     /// What [`Conn::next_data`] sends.
     #[inline(always)]
     fn pick_data(&mut self, ctx: &mut Ctx<'_>) -> Pick {

@@ -143,11 +143,16 @@ impl Stack {
         };
         let mut n = 0;
         let mut stale = false;
+        // The segment just sent, which the next one is patched from (speed: see
+        // `Conn::predict_next_in_run`).
+        let mut seg = OutSegment::EMPTY;
         for (buf, tx) in bufs.iter_mut().zip(sent.iter_mut()) {
-            let mut seg = OutSegment::EMPTY;
-            if !conn.predict_segment(&mut ctx, &mut seg) {
-                self.sinks.run_hint = false;
-                break;
+            if n == 0 || !conn.predict_next_in_run(&mut ctx, &mut seg) {
+                seg = OutSegment::EMPTY;
+                if !conn.predict_segment(&mut ctx, &mut seg) {
+                    self.sinks.run_hint = false;
+                    break;
+                }
             }
             stale = super::arm_timer(&mut self.timers, conn, idx, generation);
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);

@@ -186,6 +186,10 @@ pub struct Peer {
     pub log: Vec<Out>,
     pub trace: Vec<TraceRecord>,
     pub events: Vec<Event>,
+    /// When set, [`Peer::flush`] takes the stack's output with
+    /// `Stack::poll_transmit_many`, this many buffers at a time, instead of
+    /// `Stack::poll_transmit`.
+    pub batch: Option<usize>,
 }
 
 impl Default for Peer {
@@ -214,6 +218,7 @@ impl Peer {
             log: Vec::new(),
             trace: Vec::new(),
             events: Vec::new(),
+            batch: None,
         }
     }
 
@@ -250,10 +255,30 @@ impl Peer {
 
     /// Collect what the stack wants to send now, and drain its events and trace.
     pub fn flush(&mut self) -> Vec<Out> {
+        let mut datagrams = Vec::new();
+        match self.batch {
+            None => {
+                let mut buf = vec![0u8; 65536];
+                while let Some(tx) = self.stack.poll_transmit(self.now, &mut buf) {
+                    datagrams.push(buf[..tx.len].to_vec());
+                    assert!(datagrams.len() < 1000, "the stack keeps sending");
+                }
+            }
+            Some(k) => loop {
+                let mut bufs = vec![vec![0u8; 65536]; k];
+                let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
+                let mut sent = vec![synack::Transmit::default(); k];
+                let n = self.stack.poll_transmit_many(self.now, &mut slices, &mut sent);
+                datagrams.extend(bufs.iter().zip(&sent).take(n).map(|(b, tx)| b[..tx.len].to_vec()));
+                assert!(datagrams.len() < 1000, "the stack keeps sending");
+                if n < k {
+                    break;
+                }
+            },
+        }
         let mut outs = Vec::new();
-        let mut buf = vec![0u8; 65536];
-        while let Some(tx) = self.stack.poll_transmit(self.now, &mut buf) {
-            let p = wire::parse(&buf[..tx.len]).expect("the stack emitted an unparsable datagram");
+        for buf in &datagrams {
+            let p = wire::parse(buf).expect("the stack emitted an unparsable datagram");
             assert_eq!((p.src, p.dst), (LOCAL_IP, REMOTE_IP), "addresses");
             assert_eq!((p.tcp.src_port, p.tcp.dst_port), (LOCAL_PORT, REMOTE_PORT), "ports");
             let out = Out {
@@ -273,7 +298,6 @@ impl Peer {
             }
             self.log.push(out.clone());
             outs.push(out);
-            assert!(outs.len() < 1000, "the stack keeps sending");
         }
         while let Some(e) = self.stack.poll_event() {
             self.events.push(e);
