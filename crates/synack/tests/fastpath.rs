@@ -180,6 +180,13 @@ fn crafted(ops: &[Op], batch: Option<usize>) -> Result<(), TestCaseError> {
         prop_assert_eq!(&fast.events, &slow.events, "events after step {} {:?}", i, op);
         prop_assert_eq!(&fast.trace, &slow.trace, "trace after step {} {:?}", i, op);
         prop_assert_eq!(dump(&fast.stack), dump(&slow.stack), "state after step {} {:?}", i, op);
+        prop_assert_eq!(
+            fast.stack.poll_timeout(),
+            slow.stack.poll_timeout(),
+            "timer after step {} {:?}",
+            i,
+            op
+        );
     }
     Ok(())
 }
@@ -407,6 +414,10 @@ fn traffic(sc: &Traffic) -> Result<(), TestCaseError> {
         }
         prop_assert_eq!(fast.p.trace_a.len(), slow.p.trace_a.len(), "client trace at step {}", step);
         prop_assert_eq!(fast.p.trace_b.len(), slow.p.trace_b.len(), "server trace at step {}", step);
+        // The earliest timer of each stack, every step: a heap entry missed or left
+        // stale shows here before any timer fires.
+        prop_assert_eq!(fast.p.a.poll_timeout(), slow.p.a.poll_timeout(), "client timer at step {}", step);
+        prop_assert_eq!(fast.p.b.poll_timeout(), slow.p.b.poll_timeout(), "server timer at step {}", step);
         if step % 16 == 0 || !busy_fast {
             prop_assert_eq!(dump(&fast.p.a), dump(&slow.p.a), "client state at step {}", step);
             prop_assert_eq!(dump(&fast.p.b), dump(&slow.p.b), "server state at step {}", step);
@@ -486,6 +497,7 @@ fn several_senders(seed: u64, conns: usize, batch: Option<usize>, loss: u32) -> 
         prop_assert_eq!(bf, bs);
         prop_assert_eq!(fast.log.len(), slow.log.len(), "datagrams by step {}", step);
         prop_assert_eq!(&sent[0], &sent[1], "bytes the applications wrote by step {}", step);
+        prop_assert_eq!(fast.a.poll_timeout(), slow.a.poll_timeout(), "client timer at step {}", step);
         if step % 16 == 0 || !bf {
             prop_assert_eq!(dump(&fast.a), dump(&slow.a), "client state at step {}", step);
         }
@@ -628,6 +640,8 @@ fn lent_transfer(sc: &LentTransfer) -> Result<(), TestCaseError> {
         prop_assert_eq!(fast.p.log.len(), slow.p.log.len(), "datagrams by step {}", step);
         prop_assert_eq!(fast.got.len(), slow.got.len(), "bytes read by step {}", step);
         prop_assert_eq!(fast.p.trace_b.len(), slow.p.trace_b.len(), "receiver trace by step {}", step);
+        prop_assert_eq!(fast.p.a.poll_timeout(), slow.p.a.poll_timeout(), "sender timer at step {}", step);
+        prop_assert_eq!(fast.p.b.poll_timeout(), slow.p.b.poll_timeout(), "receiver timer at step {}", step);
         if step % 16 == 0 || !bf {
             prop_assert_eq!(dump(&fast.p.b), dump(&slow.p.b), "receiver state at step {}", step);
             prop_assert_eq!(dump(&fast.p.a), dump(&slow.p.a), "sender state at step {}", step);
@@ -657,4 +671,41 @@ proptest! {
     fn a_lent_buffer_gives_the_same_result_with_and_without_prediction(sc in lent_transfer_scenario()) {
         lent_transfer(&sc)?;
     }
+}
+
+/// RFC 8985 7.2: the PTO restarts with each segment of new data, and is shorter once
+/// more than one segment is in flight. A driver may take a burst a few segments at a
+/// time and ask for the next timer in between: the timer it is told must be the one
+/// the full processing arms, also when a `Stack::poll_transmit_many` call ends inside
+/// a run whose second segment moved the deadline (`Conn::predict_next_in_run`): a run
+/// that began with nothing in flight.
+#[test]
+fn a_burst_taken_two_segments_at_a_time_reports_the_timer_the_full_processing_arms() {
+    let world = |hp: bool| {
+        let mut p = Peer::established_with(Config { header_prediction: hp, ..inject::inject_config() });
+        p.batch = Some(2);
+        let c = p.conn.expect("established");
+        let mut timers = Vec::new();
+        // More than the peer's window: each burst ends with data waiting, and the next
+        // starts, once everything is acknowledged, from an empty flight.
+        assert_eq!(p.stack.send(c, &pattern(40_000, 1)), Ok(40_000));
+        for _ in 0..3 {
+            // One call: two segments, the burst not finished.
+            let mut bufs = vec![vec![0u8; 2048]; 2];
+            let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
+            let mut sent = [synack::Transmit::default(); 2];
+            assert_eq!(p.stack.poll_transmit_many(p.now, &mut slices, &mut sent), 2);
+            timers.push(p.stack.poll_timeout());
+            // The rest of the burst, then every byte acknowledged.
+            p.flush();
+            timers.push(p.stack.poll_timeout());
+            p.now += Duration::from_millis(20);
+            let ack = inject::Seg::new(A, p.nxt, p.seen);
+            p.acked = p.seen;
+            p.inject(&ack);
+            timers.push(p.stack.poll_timeout());
+        }
+        (timers, dump(&p.stack))
+    };
+    assert_eq!(world(true), world(false));
 }

@@ -323,8 +323,9 @@ impl Conn {
     /// `Stack::poll_transmit_many` call wrote (nothing else has touched the connection
     /// since, and the clock has not moved). Updates `seg` in place to exactly what
     /// `predict_segment` would write into a blank one, with the same state changes,
-    /// and returns `true`; otherwise returns `false` having changed nothing (the
-    /// caller then asks `predict_segment`).
+    /// and returns whether the connection's timers may have changed (when not, the
+    /// caller need not look at them); otherwise returns `None` having changed nothing
+    /// (the caller then asks `predict_segment`).
     ///
     /// Why only these steps, for a full segment of new data right after another
     /// (`tests/fastpath.rs` compares the results with prediction off):
@@ -349,11 +350,11 @@ impl Conn {
     /// `transmit_run` went from 876 to 758 instructions per segment (about 470 of them
     /// the copy and sum), the whole run from 3,544 to 3,431.
     #[inline(always)]
-    pub(crate) fn predict_next_in_run(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> bool {
+    pub(crate) fn predict_next_in_run(&mut self, ctx: &mut Ctx<'_>, seg: &mut OutSegment) -> Option<bool> {
         let mss = u32::from(self.mss);
         let next = self.snd_next;
         if !self.has_a_full_segment_queued() || self.send_window_edge().since(next) < mss {
-            return false;
+            return None;
         }
         debug_assert!(seg.hdr.options.sack_blocks().is_empty() && seg.payload_len == mss as usize);
         let settled = self.flight() > mss;
@@ -364,7 +365,7 @@ impl Conn {
         }
         seg.hdr.seq = next;
         seg.payload_off = next.since(self.snd_una) as usize;
-        true
+        Some(!settled)
     }
 
     /// What [`Conn::next_data`] sends.

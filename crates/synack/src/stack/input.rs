@@ -304,7 +304,10 @@ impl Stack {
         }
         let mut ctx = Ctx { now: self.now, cfg: &self.cfg, id, sinks: &mut self.sinks };
         conn.commit_direct(&mut ctx, hdr, len);
-        self.schedule(idx);
+        // (`Stack::schedule`, with the connection at hand.)
+        if super::schedule_conn(&mut self.tx_queue, &mut self.timers, conn, idx, id.generation) {
+            self.prune_timers();
+        }
         if self.cfg.trace {
             self.trace_direct(Some(idx), len);
         }

@@ -98,6 +98,25 @@ fn arm_timer(timers: &mut TimerHeap, conn: &mut Conn, idx: u32, generation: u32)
     conn.heap_deadline != d
 }
 
+/// [`Stack::schedule`] for the connection `conn` in slot `idx` of `generation`, which
+/// the caller holds already: queue it for output if it may have something to send,
+/// and put its deadline in the timer heap. Returns true when the heap's top may be
+/// stale (the caller then prunes it).
+#[inline(always)]
+fn schedule_conn(
+    tx_queue: &mut VecDeque<u32>,
+    timers: &mut TimerHeap,
+    conn: &mut Conn,
+    idx: u32,
+    generation: u32,
+) -> bool {
+    if !conn.in_tx_queue && conn.wants_output() {
+        conn.in_tx_queue = true;
+        tx_queue.push_back(idx);
+    }
+    arm_timer(timers, conn, idx, generation)
+}
+
 /// The endpoints of an active OPEN: both specified, of one family.
 fn check_endpoints(local: SocketAddr, remote: SocketAddr) -> Result<(), Error> {
     if remote.port() == 0 || remote.ip().is_unspecified() || local.port() == 0 || local.ip().is_unspecified()
@@ -409,11 +428,7 @@ impl Stack {
         let Some(slot) = self.slots.get_mut(idx as usize) else { return };
         let generation = slot.generation;
         let Some(conn) = slot.conn.as_deref_mut() else { return };
-        if !conn.in_tx_queue && conn.wants_output() {
-            conn.in_tx_queue = true;
-            self.tx_queue.push_back(idx);
-        }
-        if arm_timer(&mut self.timers, conn, idx, generation) {
+        if schedule_conn(&mut self.tx_queue, &mut self.timers, conn, idx, generation) {
             self.prune_timers();
         }
     }

@@ -147,14 +147,22 @@ impl Stack {
         // `Conn::predict_next_in_run`).
         let mut seg = OutSegment::EMPTY;
         for (buf, tx) in bufs.iter_mut().zip(sent.iter_mut()) {
-            if n == 0 || !conn.predict_next_in_run(&mut ctx, &mut seg) {
-                seg = OutSegment::EMPTY;
-                if !conn.predict_segment(&mut ctx, &mut seg) {
-                    self.sinks.run_hint = false;
-                    break;
+            let patched = if n == 0 { None } else { conn.predict_next_in_run(&mut ctx, &mut seg) };
+            let timers_moved = match patched {
+                Some(moved) => moved,
+                None => {
+                    seg = OutSegment::EMPTY;
+                    if !conn.predict_segment(&mut ctx, &mut seg) {
+                        self.sinks.run_hint = false;
+                        break;
+                    }
+                    true
                 }
+            };
+            // (Unmoved timers leave the heap as the last segment left it, not stale.)
+            if timers_moved {
+                stale = super::arm_timer(&mut self.timers, conn, idx, generation);
             }
-            stale = super::arm_timer(&mut self.timers, conn, idx, generation);
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
             let Ok(len) = self.template.emit((idx, generation), buf, src, dst, ctx.cfg.ttl, &seg.hdr, a, b)
             else {
