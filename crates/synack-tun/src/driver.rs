@@ -16,11 +16,16 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 use synack::wire::{parse_ip, IPPROTO_TCP};
-use synack::{Config, Instant, Stack};
+use synack::{Config, Instant, Stack, Transmit};
 use synack_viz::{Seg, TraceLine};
 
 /// Largest datagram read from or written to the device.
 const BUF_LEN: usize = 65_536;
+/// Datagram buffers offered to `Stack::poll_transmit_many` per call (each of the stack's
+/// MTU): a burst of full-sized segments is then written in one loop, each segment
+/// patched from the one before (the stack's send-side run), instead of one
+/// `poll_transmit` call per datagram.
+const TX_BATCH: usize = 16;
 /// Datagrams read per step before the stack gets to answer them.
 const READ_BATCH: usize = 256;
 /// Link names in the JSON trace for datagrams the userspace impairment dropped.
@@ -100,7 +105,7 @@ pub struct TunStack {
     addr: Ipv4Addr,
     origin: std::time::Instant,
     rx: Vec<u8>,
-    tx: Vec<u8>,
+    tx: [Vec<u8>; TX_BATCH],
     pcap: Option<PcapSink>,
     json: Option<JsonSink>,
     to_stack: Option<Impairer>,
@@ -156,7 +161,7 @@ impl TunStack {
             addr: opts.addr,
             origin: std::time::Instant::now(),
             rx: vec![0; BUF_LEN],
-            tx: vec![0; BUF_LEN],
+            tx: std::array::from_fn(|_| vec![0; usize::from(opts.device.mtu)]),
             pcap,
             json,
             to_stack: None,
@@ -342,17 +347,28 @@ impl TunStack {
 
     /// Everything the stack wants to send, then its trace records.
     fn output(&mut self) -> Result<(), TunError> {
-        let mut tx = std::mem::take(&mut self.tx);
+        let mut bufs = std::mem::take(&mut self.tx);
+        let mut sent = [Transmit::default(); TX_BATCH];
         let mut result = Ok(());
-        loop {
+        'out: loop {
             let now = self.now();
-            let Some(t) = self.stack.poll_transmit(now, &mut tx) else { break };
-            if let Err(e) = self.transmit(&tx[..t.len]) {
-                result = Err(e);
+            let n = {
+                let mut slices = bufs.each_mut().map(|b| &mut b[..]);
+                self.stack.poll_transmit_many(now, &mut slices, &mut sent)
+            };
+            for (buf, t) in bufs.iter().zip(&sent).take(n) {
+                // A write that fails loses the rest of this batch as well, as the
+                // network might; the retransmission timer recovers them.
+                if let Err(e) = self.transmit(&buf[..t.len]) {
+                    result = Err(e);
+                    break 'out;
+                }
+            }
+            if n < TX_BATCH {
                 break;
             }
         }
-        self.tx = tx;
+        self.tx = bufs;
         result?;
         self.drain_trace()
     }
