@@ -338,20 +338,7 @@ impl World {
             ..c
         };
         let mut p = Pair::with_configs(tweak(config(CLIENT_IP)), tweak(config(SERVER_IP)));
-        let mut rng = Rng(sc.seed | 1);
-        let (loss, dup, reorder) = (sc.loss, sc.dup, sc.reorder);
-        p.rule = Box::new(move |_| {
-            let r = (rng.next() % 1000) as u32;
-            if r < loss {
-                Fate::Drop
-            } else if r < loss + dup {
-                Fate::Duplicate
-            } else if r < loss + dup + reorder {
-                Fate::Delay(Duration::from_millis(1 + rng.next() % 30))
-            } else {
-                Fate::Deliver
-            }
-        });
+        p.rule = random_fates(sc.seed, (sc.loss, sc.dup, sc.reorder, 0));
         if hp {
             p.batch = sc.batch;
         }
@@ -400,6 +387,57 @@ impl World {
     }
 }
 
+/// A link that drops, duplicates, delays (by 1 to 30 ms) and corrupts (one byte) these
+/// many segments per mille, drawn from `seed`.
+fn random_fates(seed: u64, (drop, dup, delay, corrupt): (u32, u32, u32, u32)) -> common::Rule {
+    let mut rng = Rng(seed | 1);
+    Box::new(move |_| {
+        let r = (rng.next() % 1000) as u32;
+        if r < drop {
+            Fate::Drop
+        } else if r < drop + dup {
+            Fate::Duplicate
+        } else if r < drop + dup + delay {
+            Fate::Delay(Duration::from_millis(1 + rng.next() % 30))
+        } else if r < drop + dup + delay + corrupt {
+            Fate::Corrupt((rng.next() % 64) as usize)
+        } else {
+            Fate::Deliver
+        }
+    })
+}
+
+/// The checks after each lockstep step of two pairs, `fast` with prediction and `slow`
+/// without: the same datagrams and trace records so far, the same earliest timer on
+/// each side (a heap entry missed or left stale shows here before any timer fires),
+/// and every 16 steps, or when the network went `idle`, the same full state.
+fn same_step(fast: &Pair, slow: &Pair, step: usize, idle: bool) -> Result<(), TestCaseError> {
+    prop_assert_eq!(fast.log.len(), slow.log.len(), "segments sent by step {}", step);
+    if let (Some(a), Some(b)) = (fast.log.last(), slow.log.last()) {
+        prop_assert_eq!(&a.bytes, &b.bytes, "last datagram at step {}", step);
+    }
+    prop_assert_eq!(fast.trace_a.len(), slow.trace_a.len(), "client trace at step {}", step);
+    prop_assert_eq!(fast.trace_b.len(), slow.trace_b.len(), "server trace at step {}", step);
+    prop_assert_eq!(fast.a.poll_timeout(), slow.a.poll_timeout(), "client timer at step {}", step);
+    prop_assert_eq!(fast.b.poll_timeout(), slow.b.poll_timeout(), "server timer at step {}", step);
+    if step % 16 == 0 || idle {
+        prop_assert_eq!(dump(&fast.a), dump(&slow.a), "client state at step {}", step);
+        prop_assert_eq!(dump(&fast.b), dump(&slow.b), "server state at step {}", step);
+    }
+    Ok(())
+}
+
+/// The checks at the end of a lockstep run: every datagram, with its time and
+/// direction, and every trace record, the same.
+fn same_end(fast: &Pair, slow: &Pair) -> Result<(), TestCaseError> {
+    let all_f: Vec<_> = fast.log.iter().map(|s| (s.t, s.dir, &s.bytes)).collect();
+    let all_s: Vec<_> = slow.log.iter().map(|s| (s.t, s.dir, &s.bytes)).collect();
+    prop_assert_eq!(all_f, all_s, "every datagram");
+    prop_assert_eq!(&fast.trace_a, &slow.trace_a);
+    prop_assert_eq!(&fast.trace_b, &slow.trace_b);
+    Ok(())
+}
+
 fn traffic(sc: &Traffic) -> Result<(), TestCaseError> {
     let mut fast = World::new(sc, true);
     let mut slow = World::new(sc, false);
@@ -408,29 +446,12 @@ fn traffic(sc: &Traffic) -> Result<(), TestCaseError> {
         let busy_fast = fast.step(sc.chunk, read);
         let busy_slow = slow.step(sc.chunk, read);
         prop_assert_eq!(busy_fast, busy_slow);
-        prop_assert_eq!(fast.p.log.len(), slow.p.log.len(), "segments sent by step {}", step);
-        if let (Some(a), Some(b)) = (fast.p.log.last(), slow.p.log.last()) {
-            prop_assert_eq!(&a.bytes, &b.bytes, "last datagram at step {}", step);
-        }
-        prop_assert_eq!(fast.p.trace_a.len(), slow.p.trace_a.len(), "client trace at step {}", step);
-        prop_assert_eq!(fast.p.trace_b.len(), slow.p.trace_b.len(), "server trace at step {}", step);
-        // The earliest timer of each stack, every step: a heap entry missed or left
-        // stale shows here before any timer fires.
-        prop_assert_eq!(fast.p.a.poll_timeout(), slow.p.a.poll_timeout(), "client timer at step {}", step);
-        prop_assert_eq!(fast.p.b.poll_timeout(), slow.p.b.poll_timeout(), "server timer at step {}", step);
-        if step % 16 == 0 || !busy_fast {
-            prop_assert_eq!(dump(&fast.p.a), dump(&slow.p.a), "client state at step {}", step);
-            prop_assert_eq!(dump(&fast.p.b), dump(&slow.p.b), "server state at step {}", step);
-        }
+        same_step(&fast.p, &slow.p, step, !busy_fast)?;
         if !busy_fast {
             break;
         }
     }
-    let all_a: Vec<_> = fast.p.log.iter().map(|s| (s.t, s.dir, &s.bytes)).collect();
-    let all_b: Vec<_> = slow.p.log.iter().map(|s| (s.t, s.dir, &s.bytes)).collect();
-    prop_assert_eq!(all_a, all_b, "every datagram");
-    prop_assert_eq!(&fast.p.trace_a, &slow.p.trace_a);
-    prop_assert_eq!(&fast.p.trace_b, &slow.p.trace_b);
+    same_end(&fast.p, &slow.p)?;
     prop_assert_eq!(&fast.got, &slow.got);
     // And the transfer itself worked (a sanity check on the harness).
     prop_assert_eq!(&fast.got[1][..], &fast.up[..fast.got[1].len()]);
@@ -587,22 +608,7 @@ impl LentWorld {
         let server = Config { max_ooo_ranges: sc.ooo_ranges, ..tweak(config(SERVER_IP)) };
         let mut p = Pair::with_configs(tweak(config(CLIENT_IP)), server);
         let (a, b) = p.establish();
-        let mut rng = Rng(sc.seed | 1);
-        let (drop, dup, delay, corrupt) = sc.fates;
-        p.rule = Box::new(move |_| {
-            let r = (rng.next() % 1000) as u32;
-            if r < drop {
-                Fate::Drop
-            } else if r < drop + dup {
-                Fate::Duplicate
-            } else if r < drop + dup + delay {
-                Fate::Delay(Duration::from_millis(1 + rng.next() % 30))
-            } else if r < drop + dup + delay + corrupt {
-                Fate::Corrupt((rng.next() % 64) as usize)
-            } else {
-                Fate::Deliver
-            }
-        });
+        p.rule = random_fates(sc.seed, sc.fates);
         p.direct_b = Some(common::DirectApp { conn: b, buf: vec![0u8; sc.space], filled: 0 });
         LentWorld { p, a, b, off: 0, got: Vec::new(), app_rng: Rng(sc.seed.rotate_left(17) | 1) }
     }
@@ -637,24 +643,13 @@ fn lent_transfer(sc: &LentTransfer) -> Result<(), TestCaseError> {
     for step in 0..200_000usize {
         let (bf, bs) = (fast.step(&body, sc.lazy), slow.step(&body, sc.lazy));
         prop_assert_eq!(bf, bs);
-        prop_assert_eq!(fast.p.log.len(), slow.p.log.len(), "datagrams by step {}", step);
         prop_assert_eq!(fast.got.len(), slow.got.len(), "bytes read by step {}", step);
-        prop_assert_eq!(fast.p.trace_b.len(), slow.p.trace_b.len(), "receiver trace by step {}", step);
-        prop_assert_eq!(fast.p.a.poll_timeout(), slow.p.a.poll_timeout(), "sender timer at step {}", step);
-        prop_assert_eq!(fast.p.b.poll_timeout(), slow.p.b.poll_timeout(), "receiver timer at step {}", step);
-        if step % 16 == 0 || !bf {
-            prop_assert_eq!(dump(&fast.p.b), dump(&slow.p.b), "receiver state at step {}", step);
-            prop_assert_eq!(dump(&fast.p.a), dump(&slow.p.a), "sender state at step {}", step);
-        }
+        same_step(&fast.p, &slow.p, step, !bf)?;
         if !bf {
             break;
         }
     }
-    let all_f: Vec<_> = fast.p.log.iter().map(|s| (s.t, s.dir, &s.bytes)).collect();
-    let all_s: Vec<_> = slow.p.log.iter().map(|s| (s.t, s.dir, &s.bytes)).collect();
-    prop_assert_eq!(all_f, all_s, "every datagram");
-    prop_assert_eq!(&fast.p.trace_b, &slow.p.trace_b);
-    prop_assert_eq!(&fast.p.trace_a, &slow.p.trace_a);
+    same_end(&fast.p, &slow.p)?;
     // The harness did what it means to: the whole stream arrived, in order.
     fast.step(&body, 0);
     prop_assert!(fast.got == body, "the stream read differs from the stream sent");
