@@ -349,6 +349,11 @@ mod over_a_hostile_link {
         body: &[u8],
     ) -> (Vec<u8>, bool) {
         let mut p = Pair::new();
+        // The handshake first, over a clean link: with the losses below, every
+        // SYN,ACK retransmission and every ACK of it can be lost (one case in the
+        // proptest regressions), and the server then gives the embryonic connection
+        // up while the client, which has nothing to send yet, waits as established.
+        let (ca, cb) = p.establish();
         let mut rng = Rng(seed | 1);
         p.rule = Box::new(move |_| {
             if rng.chance(loss) {
@@ -361,7 +366,6 @@ mod over_a_hostile_link {
                 Fate::Deliver
             }
         });
-        let (ca, cb) = p.establish();
         p.direct_b = Some(DirectApp { conn: cb, buf: vec![0u8; space], filled: 0 });
         let (mut off, mut got, mut eof, mut closed) = (0usize, Vec::new(), false, false);
         let mut app_rng = Rng(seed.rotate_left(17) | 1);
