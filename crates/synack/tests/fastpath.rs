@@ -7,7 +7,8 @@
 //!   out-of-order, duplicate and overlapping data, ACKs that advance, repeat, go back
 //!   or lie beyond SND.NXT, window changes, stray flags, FINs, with application sends
 //!   and reads and timer runs in between;
-//! - two stacks exchanging data both ways over a lossy, duplicating, reordering link,
+//! - two stacks exchanging data both ways over a lossy, duplicating, reordering and
+//!   corrupting link,
 //!   with timestamps, SACK, window scaling, delayed ACKs and Nagle switched at random,
 //!   the predicting world mostly taking its output with `Stack::poll_transmit_many`
 //!   (which writes runs of predicted segments in one loop) in batches of random size;
@@ -238,6 +239,7 @@ fn an_in_order_transfer_is_identical_with_and_without_header_prediction() {
         loss: 0,
         dup: 0,
         reorder: 0,
+        corrupt: 0,
         up: 200_000,
         down: 50_000,
         chunk: 3000,
@@ -259,6 +261,8 @@ struct Traffic {
     loss: u32,
     dup: u32,
     reorder: u32,
+    /// Delivered with one byte flipped (caught by a checksum).
+    corrupt: u32,
     up: usize,
     down: usize,
     chunk: usize,
@@ -276,7 +280,7 @@ struct Traffic {
 fn traffic_scenario() -> impl Strategy<Value = Traffic> {
     (
         any::<u64>(),
-        (0u32..100, 0u32..50, 0u32..100),
+        (0u32..100, 0u32..50, 0u32..100, prop_oneof![Just(0u32), 1u32..40]),
         (0usize..150_000, 0usize..40_000, 1usize..8000),
         prop_oneof![Just(4096u32), Just(16_384), Just(65_536), Just(262_144)],
         (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
@@ -285,7 +289,7 @@ fn traffic_scenario() -> impl Strategy<Value = Traffic> {
         .prop_map(
             |(
                 seed,
-                (loss, dup, reorder),
+                (loss, dup, reorder, corrupt),
                 (up, down, chunk),
                 recv_buffer,
                 (ts, sack, ws, da, nagle),
@@ -296,6 +300,7 @@ fn traffic_scenario() -> impl Strategy<Value = Traffic> {
                     loss,
                     dup,
                     reorder,
+                    corrupt,
                     up,
                     down,
                     chunk,
@@ -338,7 +343,7 @@ impl World {
             ..c
         };
         let mut p = Pair::with_configs(tweak(config(CLIENT_IP)), tweak(config(SERVER_IP)));
-        p.rule = random_fates(sc.seed, (sc.loss, sc.dup, sc.reorder, 0));
+        p.rule = random_fates(sc.seed, (sc.loss, sc.dup, sc.reorder, sc.corrupt));
         if hp {
             p.batch = sc.batch;
         }

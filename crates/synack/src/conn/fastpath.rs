@@ -142,7 +142,6 @@ impl Conn {
             && self.predicted(hdr)
             && self.rx.readable() == 0
             && self.next_data_fits(hdr, len)
-            && len <= self.rx.ring.free()
     }
 
     /// Process a [`Conn::predicts_direct`] segment whose `len` bytes of text the caller
@@ -152,9 +151,38 @@ impl Conn {
     /// `tests/fastpath.rs` compares the two.
     #[inline(always)]
     pub(crate) fn commit_direct(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, len: usize) {
+        self.commit_predicted(ctx, hdr);
+        self.text_delivered_direct(ctx, len);
+    }
+
+    /// Header prediction for a segment whose text goes into the receive buffer
+    /// (`Stack::handle_packet`): true when the segment is the next in-order data of
+    /// [`Conn::fast_path`] (acknowledging nothing new) with room for it, the condition
+    /// under which the text is staged at the buffer's append position
+    /// (`RecvBuffer::stage`). Changes nothing.
+    #[inline(always)]
+    pub(crate) fn predicts_in_order(&self, hdr: &TcpHeader, len: usize) -> bool {
+        // (Room: `next_data_fits` checks RCV.WND, which is the buffer's free space.)
+        len != 0 && self.predicted(hdr) && self.next_data_fits(hdr, len)
+    }
+
+    /// Process a [`Conn::predicts_in_order`] segment whose `len` bytes of text the caller
+    /// has staged at the receive buffer's append position (`Ring::stage_with_sum`) and
+    /// whose checksum it has verified: what [`Conn::fast_path`] does for it when the
+    /// copy was staged by `RecvBuffer::stage`, step by step, without the staging's
+    /// bookkeeping. `tests/fastpath.rs` compares the two.
+    #[inline(always)]
+    pub(crate) fn commit_in_order(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, len: usize) {
+        self.commit_predicted(ctx, hdr);
+        self.text_staged_in_order(ctx, len);
+    }
+
+    /// The steps before the text that `fast_path` runs for the next in-order data:
+    /// the RFC 7323 updates and the send window.
+    #[inline(always)]
+    fn commit_predicted(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
         self.timestamps_update(ctx, hdr);
         let wnd = u32::from(hdr.window) << self.snd_wscale;
         self.update_send_window(ctx, hdr, wnd);
-        self.text_delivered_direct(ctx, len);
     }
 }

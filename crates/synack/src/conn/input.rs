@@ -739,12 +739,37 @@ impl Conn {
     #[inline(always)]
     pub(super) fn text_delivered_direct(&mut self, ctx: &mut Ctx<'_>, len: usize) {
         self.rx.ring.adopt_from(&mut ctx.sinks.spare);
+        self.advance_in_order(len);
+        self.schedule_ack(ctx);
+    }
+
+    /// "Seventh, process the segment text" for `len` bytes at RCV.NXT that fit the
+    /// window, with nothing held out of order, which the caller has staged at the
+    /// receive buffer's append position (`Conn::commit_in_order`): what
+    /// [`Conn::process_text`] does when it finds them staged there
+    /// (`RecvBuffer::stage`). They become the buffer's contents, RCV.NXT moves over
+    /// them, the application hears once that there is something to read, and the ACK
+    /// is scheduled. (No spare storage is adopted: the staging needed storage.)
+    #[inline(always)]
+    pub(super) fn text_staged_in_order(&mut self, ctx: &mut Ctx<'_>, len: usize) {
+        self.rx.ring.commit(len);
+        self.advance_in_order(len);
+        if !self.readable_raised {
+            self.readable_raised = true;
+            ctx.sinks.events.push_back(Event::Readable(ctx.id));
+        }
+        self.schedule_ack(ctx);
+    }
+
+    /// RCV.NXT moves over `len` bytes of in-order data taken in without staging
+    /// bookkeeping (no duplicate ACK is owed any more).
+    #[inline(always)]
+    fn advance_in_order(&mut self, len: usize) {
         self.rx.took_in_order();
         self.rcv_nxt += len as u32;
         if self.rcv_adv.lt(self.rcv_nxt) {
             self.rcv_adv = self.rcv_nxt;
         }
-        self.schedule_ack(ctx);
     }
 
     /// Delayed ACK (3.8.6.3): "an ACK SHOULD be generated for at least every second
