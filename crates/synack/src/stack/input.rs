@@ -342,11 +342,11 @@ impl Stack {
     /// longer datagram that is refused here is parsed again by the ordinary way.
     ///
     /// Speed: `segment_cost_instr` (callgrind, `handle_packet` and `recv`) went from
-    /// 2,555 to 2,397 instructions per segment, `bulk_1500_ring` from 5,040 to 4,882
+    /// 2,555 to 2,373 instructions per segment, `bulk_1500_ring` from 5,040 to 4,882
     /// per segment for the whole run; in alternating runs of five of the two builds,
     /// pair ratios 1.37 and 1.54 against 1.75 and 1.77 for `bulk_1500_ring`, 1.40 and
     /// 1.33 against 1.64 and 1.67 for `segment_cost`. `churn_instr` went from 23,962
-    /// to 24,002 (the length test), 24,276 when every payload was tried.
+    /// to 23,993 (the length test), 24,276 when every payload was tried.
     fn express_ring(&mut self, now: Instant, datagram: &[u8]) -> bool {
         if !self.cfg.header_prediction {
             return false;
