@@ -336,10 +336,13 @@ impl Stack {
     /// the contents), false, with nothing changed, when the ordinary way must: other
     /// segments, or a buffer whose storage must grow first.
     ///
-    /// Only for datagrams of [`EXPRESS_RING_MIN`] bytes or more, and out of line (size):
-    /// a short connection's few small segments go the ordinary way without parsing
-    /// twice, and this code is not among what each of its lifecycles runs through. A
-    /// longer datagram that is refused here is parsed again by the ordinary way.
+    /// Only for datagrams of [`EXPRESS_RING_MIN`] bytes or more: a short connection's
+    /// few small segments go the ordinary way without parsing twice, and this code is
+    /// not among what each of its lifecycles runs through. A longer datagram that is
+    /// refused here is parsed again by the ordinary way. (The compiler inlines it into
+    /// `handle_packet`; kept out of line, it measured the same on `churn`, 24,002
+    /// instructions and 42,816 bytes of code per lifecycle, and 2,397 instructions
+    /// per segment on `segment_cost`.)
     ///
     /// Speed: `segment_cost_instr` (callgrind, `handle_packet` and `recv`) went from
     /// 2,555 to 2,373 instructions per segment, `bulk_1500_ring` from 5,040 to 4,882
