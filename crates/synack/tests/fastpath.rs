@@ -555,7 +555,7 @@ proptest! {
 }
 
 /// One transfer from `a` to `b`, whose application lends a buffer of `space` bytes to
-/// `Stack::handle_packet_into` (the receive express path, `Stack::express_direct`, and
+/// `Stack::handle_packet_into` (the receive express path, `Stack::express`, and
 /// otherwise the staged copy of `RecvBuffer::stage_direct`), over a link that drops,
 /// duplicates, delays and corrupts segments.
 #[derive(Clone, Debug)]

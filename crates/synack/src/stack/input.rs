@@ -16,9 +16,9 @@ use crate::trace::{FourTuple, SegmentSummary, TraceEvent};
 use crate::wire::{self, Packet, TcpFlags, TcpHeader, WireError};
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
-/// The smallest datagram `Stack::handle_packet` tries on its express path
-/// (`Stack::express_ring`): bulk data, not the requests and responses of short
-/// connections. Measured on `churn` (1-byte exchanges) with every payload tried: 314
+/// The smallest datagram `Stack::handle_packet` tries on its express path into the
+/// receive buffer (`Stack::express`): bulk data, not the requests and responses of
+/// short connections. Measured on `churn` (1-byte exchanges) with every payload tried: 314
 /// more instructions and 832 more bytes of code per lifecycle. (A datagram of 296 bytes
 /// carries 256 of payload behind plain IPv4 and TCP headers.)
 const EXPRESS_RING_MIN: usize = 296;
@@ -103,11 +103,6 @@ impl Stack {
     /// are counted in [`crate::StackStats`] and dropped; nothing a peer sends can make
     /// this panic.
     pub fn handle_packet(&mut self, now: Instant, datagram: &[u8]) {
-        // Bulk data first tries the receive express path (`Stack::express_ring`); the
-        // length test alone keeps short segments, and so short connections, off it.
-        if datagram.len() >= EXPRESS_RING_MIN && self.express_ring(now, datagram) {
-            return;
-        }
         self.input(now, datagram, None);
     }
 
@@ -187,9 +182,14 @@ impl Stack {
         let plain_idx =
             plain.as_ref().and_then(|p| self.by_tuple.lookup_v4_words(p.ips, p.ports, &self.slots));
         let mut dest = dest;
-        if let (Some(p), Some(i), Some((id, buf))) = (&plain, plain_idx, &mut dest) {
-            if let Some(n) = self.express_direct(p, i, *id, buf) {
-                return n;
+        // The receive express path. Into the receive buffer only for bulk data: the
+        // length test keeps short segments, and so short connections, off it.
+        if let (Some(p), Some(i)) = (&plain, plain_idx) {
+            if dest.is_some() || datagram.len() >= EXPRESS_RING_MIN {
+                let lent = dest.as_mut().map(|(id, buf)| (*id, &mut **buf));
+                if let Some(n) = self.express(p, i, lent) {
+                    return n;
+                }
             }
         }
         // (Size: one call of `verify_and_process`, at the end, serves both ways.)
@@ -255,55 +255,77 @@ impl Stack {
     }
 
     /// The receive express path: the next in-order data of the connection in slot `idx`
-    /// (a plain datagram, see [`wire::parse_plain_v4`]), for which the application
-    /// lent `buf` ([`Stack::handle_packet_into`]; `id` is the connection it lent it
-    /// for), predicted as [`Conn::predicts_direct`](crate::conn::Conn::predicts_direct)
-    /// says. Its text is copied into `buf` and summed on the way, the checksum verified
-    /// (RFC 9293 3.1), and the segment processed as header prediction processes it
-    /// (`Conn::commit_direct`); returns the bytes delivered (0 for a corrupt segment,
-    /// counted and dropped). `None`, with nothing changed, for any other datagram,
-    /// which then goes the ordinary way.
+    /// (a plain datagram, see [`wire::parse_plain_v4`]), predicted before anything else
+    /// is done with it, then copied and summed on the way, its checksum verified (RFC
+    /// 9293 3.1), and the segment processed as header prediction processes it; `None`,
+    /// with nothing changed, for any other datagram, which then goes the ordinary way.
+    ///
+    /// Where the text goes:
+    /// - with `lent` (the buffer the application lent to [`Stack::handle_packet_into`]
+    ///   for the connection `id`): into it, when the receive buffer is empty
+    ///   ([`Conn::predicts_direct`](crate::conn::Conn::predicts_direct),
+    ///   `Conn::commit_direct`); returns the bytes delivered;
+    /// - without: to the receive buffer's append position, staged, then made its
+    ///   contents ([`Conn::predicts_in_order`](crate::conn::Conn::predicts_in_order),
+    ///   `Conn::commit_in_order`); returns 0, and refuses a buffer whose storage must
+    ///   grow first.
+    ///
+    /// A corrupt segment is counted and dropped (`Some(0)`): the bytes copied lie
+    /// beyond what the application was given or the buffer holds.
     ///
     /// The ordinary way reaches the same result for these segments with the same
-    /// steps: staging the copy (`Conn::stage_payload_into`), verifying, the address
-    /// check (`Stack::admits`), the trace of the segment, the connection's processing
-    /// by `Conn::on_segment` through header prediction, committing the staged copy,
-    /// scheduling output, the trace of the delivery. This takes only the steps that do
-    /// something for them, in the same order. `tests/fastpath.rs` compares the two
-    /// (`Config::header_prediction` off takes neither this nor the prediction).
+    /// steps: staging the copy (`Conn::stage_payload_into`, `Conn::stage_payload`),
+    /// verifying, the address check (`Stack::admits`), the trace of the segment, the
+    /// connection's processing by `Conn::on_segment` through header prediction,
+    /// committing the staged copy, scheduling output, the trace of a delivery. This
+    /// takes only the steps that do something for them, in the same order.
+    /// `tests/fastpath.rs` compares the two (`Config::header_prediction` off takes
+    /// neither this nor the prediction).
     ///
-    /// Speed: measured on `bulk_1500` with callgrind (10,000 segments),
-    /// `handle_packet_into` went from 1,075 to 851 instructions per segment (about 430
-    /// of them the copy and sum), the whole run from 3,767 to 3,544; in alternating
-    /// runs of five of the old and the new build, bulk_1500's pair ratio went from
-    /// 1.74-1.77 to 1.89-1.96.
+    /// Speed, measured with callgrind (10,000 segments): into a lent buffer,
+    /// `handle_packet_into` went from 1,075 to 851 instructions per segment in
+    /// `bulk_1500` (about 430 of them the copy and sum); into the receive buffer,
+    /// `segment_cost_instr` (`handle_packet` and `recv`) from 2,555 to 2,373 and
+    /// `bulk_1500_ring` from 5,040 to 4,882 per segment for the whole run. With every
+    /// payload tried into the receive buffer, `churn` (1-byte exchanges) ran 314 more
+    /// instructions and 832 more bytes of code per lifecycle: hence
+    /// [`EXPRESS_RING_MIN`].
     #[inline(always)]
-    fn express_direct(
+    fn express(
         &mut self,
         p: &wire::PlainV4<'_>,
         idx: u32,
-        id: ConnId,
-        buf: &mut [u8],
+        lent: Option<(ConnId, &mut [u8])>,
     ) -> Option<usize> {
         let (hdr, len) = (&p.tcp, p.payload.len());
         // Addressed to this host (as `Stack::admits`; one that is not is counted there).
         if !self.addressed_here(p.dst()) {
             return None;
         }
-        // The buffer serves only the connection it was lent for (the same slot and
-        // generation).
         let slot = self.slots.get_mut(idx as usize)?;
-        if id.index != idx || id.generation != slot.generation {
+        let generation = slot.generation;
+        // A lent buffer serves only the connection it was lent for (the same slot and
+        // generation).
+        if lent.as_ref().is_some_and(|(id, _)| id.index != idx || id.generation != generation) {
             return None;
         }
         let conn = slot.conn.as_deref_mut()?;
-        if !conn.predicts_direct(hdr, len, buf.len()) {
-            return None;
-        }
-        let sum = wire::copy_and_sum(buf.get_mut(..len)?, p.payload, false);
+        let direct = lent.is_some();
+        let sum = match lent {
+            Some((_, buf)) => {
+                if !conn.predicts_direct(hdr, len, buf.len()) {
+                    return None;
+                }
+                wire::copy_and_sum(buf.get_mut(..len)?, p.payload, false)
+            }
+            None => {
+                if !conn.predicts_in_order(hdr, len) {
+                    return None;
+                }
+                conn.rx.ring.stage_with_sum(p.payload)?
+            }
+        };
         if wire::fold64(p.sum + sum) != 0xFFFF {
-            // Dropped before any state sees it; the bytes copied into `buf` lie beyond
-            // what the application was given.
             self.count_malformed(WireError::BadTcpChecksum);
             return Some(0);
         }
@@ -312,81 +334,24 @@ impl Stack {
             self.trace_recv(p.tuple(), hdr, len);
             conn = self.slots.get_mut(idx as usize)?.conn.as_deref_mut()?;
         }
+        let id = ConnId { index: idx, generation };
         let mut ctx = Ctx { now: self.now, cfg: &self.cfg, id, sinks: &mut self.sinks };
-        conn.commit_direct(&mut ctx, hdr, len);
+        if direct {
+            conn.commit_direct(&mut ctx, hdr, len);
+        } else {
+            conn.commit_in_order(&mut ctx, hdr, len);
+        }
         // (`Stack::schedule`, with the connection at hand.)
-        if super::schedule_conn(&mut self.tx_queue, &mut self.timers, conn, idx, id.generation) {
+        if super::schedule_conn(&mut self.tx_queue, &mut self.timers, conn, idx, generation) {
             self.prune_timers();
+        }
+        if !direct {
+            return Some(0);
         }
         if self.cfg.trace {
             self.trace_direct(Some(idx), len);
         }
         Some(len)
-    }
-
-    /// The receive express path of [`Stack::handle_packet`]: [`Stack::express_direct`]
-    /// for a segment whose text goes into the receive buffer. When `datagram` is plain
-    /// ([`wire::parse_plain_v4`]) and the connection it is for predicts it as its next
-    /// in-order data with room for it
-    /// ([`Conn::predicts_in_order`](crate::conn::Conn::predicts_in_order)), the text
-    /// is copied and summed to the buffer's append position (staged, not yet
-    /// contents), the checksum verified, and the segment processed as header
-    /// prediction processes it (`Conn::commit_in_order`). Returns true when it took
-    /// the datagram (a corrupt one is counted and dropped, its staged copy left outside
-    /// the contents), false, with nothing changed, when the ordinary way must: other
-    /// segments, or a buffer whose storage must grow first.
-    ///
-    /// Only for datagrams of [`EXPRESS_RING_MIN`] bytes or more: a short connection's
-    /// few small segments go the ordinary way without parsing twice, and this code is
-    /// not among what each of its lifecycles runs through. A longer datagram that is
-    /// refused here is parsed again by the ordinary way. (The compiler inlines it into
-    /// `handle_packet`; kept out of line, it measured the same on `churn`, 24,002
-    /// instructions and 42,816 bytes of code per lifecycle, and 2,397 instructions
-    /// per segment on `segment_cost`.)
-    ///
-    /// Speed: `segment_cost_instr` (callgrind, `handle_packet` and `recv`) went from
-    /// 2,555 to 2,373 instructions per segment, `bulk_1500_ring` from 5,040 to 4,882
-    /// per segment for the whole run; in alternating runs of five of the two builds,
-    /// pair ratios 1.37 and 1.54 against 1.75 and 1.77 for `bulk_1500_ring`, 1.40 and
-    /// 1.33 against 1.64 and 1.67 for `segment_cost`. `churn_instr` went from 23,962
-    /// to 23,993 (the length test), 24,276 when every payload was tried.
-    fn express_ring(&mut self, now: Instant, datagram: &[u8]) -> bool {
-        if !self.cfg.header_prediction {
-            return false;
-        }
-        self.advance(now);
-        let Some(p) = wire::parse_plain_v4(datagram) else { return false };
-        let Some(idx) = self.by_tuple.lookup_v4_words(p.ips, p.ports, &self.slots) else { return false };
-        let (hdr, len) = (&p.tcp, p.payload.len());
-        if !self.addressed_here(p.dst()) {
-            return false;
-        }
-        let Some(slot) = self.slots.get_mut(idx as usize) else { return false };
-        let generation = slot.generation;
-        let Some(conn) = slot.conn.as_deref_mut() else { return false };
-        if !conn.predicts_in_order(hdr, len) {
-            return false;
-        }
-        let Some(sum) = conn.rx.ring.stage_with_sum(p.payload) else { return false };
-        if wire::fold64(p.sum + sum) != 0xFFFF {
-            self.count_malformed(WireError::BadTcpChecksum);
-            return true;
-        }
-        let mut conn = conn;
-        if self.cfg.trace {
-            self.trace_recv(p.tuple(), hdr, len);
-            let Some(c) = self.slots.get_mut(idx as usize).and_then(|s| s.conn.as_deref_mut()) else {
-                return true;
-            };
-            conn = c;
-        }
-        let id = ConnId { index: idx, generation };
-        let mut ctx = Ctx { now: self.now, cfg: &self.cfg, id, sinks: &mut self.sinks };
-        conn.commit_in_order(&mut ctx, hdr, len);
-        if super::schedule_conn(&mut self.tx_queue, &mut self.timers, conn, idx, generation) {
-            self.prune_timers();
-        }
-        true
     }
 
     /// Whether `dst` is one of this host's addresses (any, when none is configured):
