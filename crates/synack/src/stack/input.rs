@@ -175,9 +175,6 @@ impl Stack {
         // `segment_cost` 2,636 -> 2,599 and in `bulk_1500` -31; with the lookup's fix,
         // this function's own `perf` samples in `bulk_1500` went from 0.36 to 0.24 times
         // those of the copy loop.
-        //
-        // (Speed: the parsed datagram stays where it was parsed; moved into an
-        // `Option` with its slot, it cost 32 instructions per segment.)
         let plain = if self.cfg.header_prediction { wire::parse_plain_v4(datagram) } else { None };
         let plain_idx =
             plain.as_ref().and_then(|p| self.by_tuple.lookup_v4_words(p.ips, p.ports, &self.slots));
@@ -237,10 +234,12 @@ impl Stack {
                     }
                 };
                 // (Speed: looked up from the segment's fields; the 4-tuple is only built
-                // for the rarer segments of no connection.)
-                let idx = match wire::v4_flow_words(datagram) {
-                    Some((ips, ports)) => self.by_tuple.lookup_v4_words(ips, ports, &self.slots),
-                    None => self.by_tuple.lookup_parts(
+                // for the rarer segments of no connection. A plain datagram that got
+                // here was looked up already, and found none.)
+                let idx = match (&plain, wire::v4_flow_words(datagram)) {
+                    (Some(_), _) => None,
+                    (None, Some((ips, ports))) => self.by_tuple.lookup_v4_words(ips, ports, &self.slots),
+                    (None, None) => self.by_tuple.lookup_parts(
                         pkt.dst,
                         pkt.tcp.dst_port,
                         pkt.src,
