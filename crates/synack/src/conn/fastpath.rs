@@ -137,11 +137,7 @@ impl Conn {
     /// fits `room`. Changes nothing.
     #[inline(always)]
     pub(crate) fn predicts_direct(&self, hdr: &TcpHeader, len: usize, room: usize) -> bool {
-        len != 0
-            && len <= room
-            && self.predicted(hdr)
-            && self.rx.readable() == 0
-            && self.next_data_fits(hdr, len)
+        len <= room && self.rx.readable() == 0 && self.predicts_in_order(hdr, len)
     }
 
     /// Process a [`Conn::predicts_direct`] segment whose `len` bytes of text the caller
