@@ -630,6 +630,47 @@ fn bad_checksum_and_truncated_datagrams_are_counted_and_dropped() {
     assert_eq!(r.stack.stats().malformed, after.malformed);
 }
 
+/// RFC 9293 3.1: a segment whose checksum fails is discarded before any state sees it,
+/// whether it is a connection's or of no connection: a SYN with a SYN's options and a
+/// bad checksum gets no SYN-ACK from the listener and makes no connection, a corrupt
+/// segment to a port nobody listens on gets no RST (3.10.7.1), and both are counted.
+/// The same SYN intact is answered.
+#[test]
+fn corrupt_syn_to_a_listener_and_corrupt_segment_to_a_closed_port_are_dropped() {
+    let (mut r, l) = raw_server(cfg(SERVER_IP));
+    let before = r.stack.stats();
+    let mut syn = r.hdr(r.snd_nxt, None, TcpFlags::SYN, 65_535);
+    syn.options = synack::wire::TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(7),
+        sack_permitted: true,
+        ..mss_opt(1460)
+    };
+    let good = r.datagram(&syn, &[]);
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01; // the last option byte, covered by the TCP checksum only
+    r.stack.handle_packet(r.now, &bad);
+    let closed = synack::wire::TcpHeader {
+        dst_port: r.local.port() + 1,
+        ..r.hdr(r.snd_nxt, None, TcpFlags::PSH, 65_535)
+    };
+    let mut bad_closed = r.datagram(&closed, b"x");
+    let last = bad_closed.len() - 1;
+    bad_closed[last] ^= 0x01;
+    r.stack.handle_packet(r.now, &bad_closed);
+    assert!(r.poll().is_empty(), "no SYN-ACK, no RST");
+    assert_eq!(r.stack.connection_count(), 0);
+    let after = r.stack.stats();
+    assert_eq!(after.bad_checksum - before.bad_checksum, 2);
+    assert_eq!(after.no_connection, before.no_connection);
+    r.stack.handle_packet(r.now, &good);
+    let out = r.poll();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].flags(), TcpFlags::SYN | TcpFlags::ACK);
+    assert_eq!(r.stack.accept_queue_len(l), 0, "half open until the ACK");
+}
+
 /// The receive path copies an in-order payload into the receive buffer while it
 /// verifies the checksum. A corrupt segment at RCV.NXT (the case that takes that path)
 /// must still change nothing: no bytes become readable, RCV.NXT stays (the next ACK

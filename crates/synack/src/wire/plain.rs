@@ -1,7 +1,7 @@
-//! The usual datagram of an established connection, parsed without the general
-//! machinery: IPv4 without IP options, not a fragment, carrying TCP without TCP options
-//! or with the timestamps option alone (what Linux and BSD peers send once
-//! established).
+//! The usual datagram, parsed without the general machinery: IPv4 without IP options,
+//! not a fragment, carrying TCP. Segments without TCP options, or with the timestamps
+//! option alone (what Linux and BSD peers send once established), are read in line;
+//! other options (the SYNs', SACK blocks) by the general option parser.
 //!
 //! `Stack::input` tries this first (with `Config::header_prediction` on) and takes the
 //! general way (`parse_unverified`) for everything it declines. It must accept nothing
@@ -10,7 +10,7 @@
 
 use super::checksum::{fold64, pseudo_header_sum64, sum20_be, sum20_ne};
 use super::ip::{flow_words, IPPROTO_TCP, IPV4_HEADER_LEN};
-use super::tcp::{fixed_fields, TCP_HEADER_LEN};
+use super::tcp::{fixed_fields, parse_options, TCP_HEADER_LEN};
 use super::{TcpHeader, TcpOptions, Timestamps};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -57,12 +57,12 @@ impl PlainV4<'_> {
     }
 }
 
-/// [`parse_unverified`](super::parse_unverified) for the datagram an established
-/// connection receives most: IPv4 without IP options, not a fragment, carrying TCP
-/// without TCP options or with the timestamps option alone in RFC 7323 Appendix A's
-/// layout. `None` for any other datagram, and for one that would fail any check of
-/// `parse_unverified` (the caller then takes the general way, which reports the
-/// error).
+/// [`parse_unverified`](super::parse_unverified) for the usual datagram: IPv4 without
+/// IP options, not a fragment, carrying TCP (without TCP options or with the timestamps
+/// alone in RFC 7323 Appendix A's layout on the quickest way). `None` for any other
+/// datagram (IPv6, IP options, a fragment, another protocol), and for one that would
+/// fail any check of `parse_unverified` (the caller then takes the general way, which
+/// reports the error).
 ///
 /// For a datagram it accepts, the header and payload are those `parse_unverified`
 /// returns, the sum is congruent to its sum, and `ips` and `ports` are its addresses
@@ -83,33 +83,44 @@ pub(crate) fn parse_plain_v4(bytes: &[u8]) -> Option<PlainV4<'_>> {
     let total_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
     let segment = rest.get(..total_len.checked_sub(IPV4_HEADER_LEN)?)?;
     let (tcp, rest) = segment.split_first_chunk::<TCP_HEADER_LEN>()?;
-    // Data offset 5: no TCP options; 8: twelve bytes of them, taken only when they are
-    // the timestamps alone in the layout RFC 7323 Appendix A recommends for segments
-    // other than SYNs, and that Linux and BSD send: NOP, NOP, kind 8, length 10.
+    // Data offset 5: no TCP options; 8 with NOP, NOP, kind 8, length 10 first: the
+    // timestamps alone, in the layout RFC 7323 Appendix A recommends for segments other
+    // than SYNs and that Linux and BSD send. Both are read here; any other options (the
+    // SYNs', SACK blocks) by `with_options`, out of line.
     let (timestamps, payload) = match tcp[12] >> 4 {
         5 => (None, rest),
-        8 => {
+        8 if rest.first_chunk::<4>() == Some(&TIMESTAMPS_ONLY_HEAD) => {
             let (o, payload) = rest.split_first_chunk::<TIMESTAMPS_ONLY_LEN>()?;
-            if o[..4] != TIMESTAMPS_ONLY_HEAD {
-                return None;
-            }
             let val = u32::from_be_bytes([o[4], o[5], o[6], o[7]]);
             let ecr = u32::from_be_bytes([o[8], o[9], o[10], o[11]]);
             (Some(Timestamps { val, ecr }), payload)
         }
-        _ => return None,
+        offset => return with_options(ip, tcp, segment.len(), rest, offset),
     };
+    plain_fields(ip, tcp, segment.len(), payload, timestamps)
+}
+
+/// What [`parse_plain_v4`] reads from every datagram it accepts, the header with no
+/// options or with the timestamps alone: `None` when the IPv4 header checksum fails.
+/// `seg_len` is the length of the TCP segment, header included.
+#[inline(always)]
+fn plain_fields<'a>(
+    ip: &[u8; IPV4_HEADER_LEN],
+    tcp: &[u8; TCP_HEADER_LEN],
+    seg_len: usize,
+    payload: &'a [u8],
+    timestamps: Option<Timestamps>,
+) -> Option<PlainV4<'a>> {
     if fold64(sum20_ne(ip)) != 0xFFFF {
         return None;
     }
     let (ips, ports) = flow_words(ip, tcp.first_chunk::<4>()?);
     // At most 65,535 - 20 bytes: the IPv4 total length is 16 bits.
-    let seg_len = segment.len() as u32;
     let pseudo = pseudo_header_sum64(
         IpAddr::V4(Ipv4Addr::from_bits(ips as u32)),
         IpAddr::V4(Ipv4Addr::from_bits((ips >> 32) as u32)),
         IPPROTO_TCP,
-        seg_len,
+        seg_len as u32,
     );
     let mut p = PlainV4 {
         ips,
@@ -120,13 +131,44 @@ pub(crate) fn parse_plain_v4(bytes: &[u8]) -> Option<PlainV4<'_>> {
     };
     // (Speed: the header is built with no options, as for most segments, and the
     // timestamps set after: building it from options chosen at run time cost `churn`,
-    // whose segments carry none, some 200 instructions per lifecycle.)
+    // whose segments carry none, some 200 instructions per lifecycle. The result is
+    // returned as built: a copy of it in the caller cost `bulk_1500` a dozen
+    // instructions per segment.)
     if let Some(ts) = timestamps {
         p.tcp.options.timestamps = Some(ts);
         // The option bytes as 32-bit words, each congruent to the sum of its two
         // 16-bit halves (RFC 1071 2(C)).
         p.sum += u64::from(u32::from_be_bytes(TIMESTAMPS_ONLY_HEAD)) + u64::from(ts.val) + u64::from(ts.ecr);
     }
+    Some(p)
+}
+
+/// [`parse_plain_v4`] of a segment with other options than the timestamps alone (a
+/// SYN's, SACK blocks) behind the data offset `offset` (`rest` follows the fixed
+/// header), read by the general option parser; `None` where the general parse fails on
+/// them.
+///
+/// Size: out of line. Before this, such a datagram left the plain parse for the general
+/// one (`parse_unverified`), which then parsed it whole again: every connection's two
+/// SYNs ran through both parses, two bodies of code in the instruction cache.
+#[inline(never)]
+fn with_options<'a>(
+    ip: &[u8; IPV4_HEADER_LEN],
+    tcp: &[u8; TCP_HEADER_LEN],
+    seg_len: usize,
+    rest: &'a [u8],
+    offset: u8,
+) -> Option<PlainV4<'a>> {
+    if offset < 5 {
+        return None;
+    }
+    let (o, payload) = rest.split_at_checked((usize::from(offset) - 5) * 4)?;
+    let options = parse_options(o).ok()?;
+    let mut p = plain_fields(ip, tcp, seg_len, payload, None)?;
+    p.tcp.options = options;
+    // The option bytes as 32-bit words (the data offset counts them), each congruent to
+    // the sum of its two 16-bit halves (RFC 1071 2(C)).
+    p.sum += o.chunks_exact(4).map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))).sum::<u64>();
     Some(p)
 }
 
@@ -151,15 +193,15 @@ mod tests {
         /// `parse_plain_v4` accepts only what `parse_unverified` accepts, and gives the
         /// same header and payload, a congruent sum (the same when folded), the same
         /// addresses and ports as `ips` and `ports`: random datagrams of both families,
-        /// without options, with the timestamps alone in either layout, or with the MSS
-        /// as well, intact or with a byte changed (with or without the IP checksum
+        /// without options, with the timestamps alone in either layout, with the MSS as
+        /// well, with a SYN's options or with SACK blocks, intact or with a byte changed (with or without the IP checksum
         /// made right again), truncated, lengthened, with another total length, or
-        /// with an option byte changed. An intact IPv4 datagram without options, or with
-        /// the timestamps alone in the usual layout, is always accepted.
+        /// with an option byte changed. An intact IPv4 datagram is always accepted,
+        /// whatever its options.
         #[test]
         fn plain_v4_parse_agrees_with_the_general_parse(
             fields in proptest::prelude::any::<(u16, u16, u32, u32, u8, u16, u16)>(),
-            // IPv4 three times in four; no options half of the time.
+            // IPv4 three times in four; no options a quarter of the time.
             option_draw in 0u8..8,
             family_draw in 0u8..8,
             addrs in proptest::prelude::any::<([u8; 4], [u8; 4])>(),
@@ -177,10 +219,19 @@ mod tests {
                 0 | 1 => ts,
                 2 => TcpOptions { layout: crate::wire::OptionLayout::Bsd, ..ts },
                 3 => TcpOptions { mss: Some(1460), ..ts },
+                // A SYN's options, SACK blocks.
+                4 => TcpOptions {
+                    mss: Some(urgent),
+                    window_scale: Some(flags % 15),
+                    sack_permitted: true,
+                    ..TcpOptions::NONE
+                },
+                5 => {
+                    let block = crate::wire::SackBlock { left: SeqNum(ack), right: SeqNum(seq) };
+                    TcpOptions { sack: [block; 4], sack_len: 1 + flags % 3, ..TcpOptions::NONE }
+                }
                 _ => TcpOptions::NONE,
             };
-            // No options, or the timestamps alone in the usual layout.
-            let usual = !(2..=3).contains(&option_draw);
             let h = TcpHeader {
                 src_port: sp,
                 dst_port: dp,
@@ -205,7 +256,7 @@ mod tests {
             let mut d = vec![0u8; 200];
             let n = emit(&mut d, src, dst, 64, &h, &[&payload]).expect("fits");
             d.truncate(n);
-            if !v6 && usual {
+            if !v6 {
                 let p = parse_plain_v4(&d);
                 proptest::prop_assert!(p.is_some());
             }

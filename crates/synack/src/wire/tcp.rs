@@ -207,7 +207,7 @@ fn options_header_sum(header: &[u8]) -> u64 {
 }
 
 /// Decode the option bytes (everything between the fixed header and the data offset).
-fn parse_options(mut opts: &[u8]) -> Result<TcpOptions, WireError> {
+pub(super) fn parse_options(mut opts: &[u8]) -> Result<TcpOptions, WireError> {
     let mut out = TcpOptions::NONE;
     while let Some(&kind) = opts.first() {
         match kind {
