@@ -190,9 +190,11 @@ impl Pair {
             let mut n = egress_from(&mut self.a, &self.link, 1, now, &mut self.tx_buf);
             n += ingress(&mut self.b, &self.link, 1, now);
             n += egress_from(&mut self.b, &self.link, 0, now, &mut self.tx_buf);
-            n += ingress(&mut self.a, &self.link, 0, now);
-            total += n;
-            if n == 0 {
+            let back = ingress(&mut self.a, &self.link, 0, now);
+            total += n + back;
+            // Quiet once `a` received nothing: `b` sent nothing after its input, and `a`
+            // has nothing new to send (see `smol::Pair::pump`, which stops the same way).
+            if back == 0 {
                 return total;
             }
         }
