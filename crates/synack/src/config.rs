@@ -128,6 +128,10 @@ pub struct Config {
     /// How long an orphaned connection (closed by the application) may wait in
     /// FIN-WAIT-2 for the peer's FIN.
     pub fin_wait2_timeout: Duration,
+    /// TCP keep-alive (RFC 9293 3.8.4) for every new connection, with these timings;
+    /// `None` (the default: "they MUST default to off", MUST-25) leaves it off.
+    /// `Stack::set_keepalive` turns it on or off for one connection (MUST-24).
+    pub keepalive: Option<Keepalive>,
     /// RFC 1337: a RST does not end TIME-WAIT early.
     pub rfc1337: bool,
     /// RFC 5961 3.2 for RST: only a RST at exactly RCV.NXT resets; one elsewhere in the
@@ -200,6 +204,7 @@ impl Default for Config {
             ephemeral_ports: (49152, 65535),
             ttl: 64,
             fin_wait2_timeout: Duration::from_secs(60),
+            keepalive: None,
             rfc1337: true,
             rfc5961_rst: true,
             rfc5961_syn: true,
@@ -225,5 +230,27 @@ impl Config {
     pub fn announced_mss(&self, ipv6: bool) -> u16 {
         let ip = if ipv6 { 40 } else { 20 };
         self.mtu.saturating_sub(ip + 20).max(1)
+    }
+}
+
+/// Keep-alive timings (RFC 9293 3.8.4). A keep-alive probe is sent only when nothing
+/// was received for `idle` and no sent data is outstanding (MUST-26); it carries
+/// SEQ = SND.NXT - 1, which the peer answers with an ACK. After `probes` probes
+/// `interval` apart go unanswered, the connection is closed with
+/// [`ConnError::TimedOut`](crate::ConnError::TimedOut).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Time without any segment received before the first probe: "MUST default to no
+    /// less than two hours" (MUST-28).
+    pub idle: Duration,
+    /// Time between unanswered probes (75 s by default, as in Linux and BSD).
+    pub interval: Duration,
+    /// Unanswered probes before the connection is declared dead (9 by default).
+    pub probes: u8,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive { idle: Duration::from_secs(2 * 3600), interval: Duration::from_secs(75), probes: 9 }
     }
 }

@@ -437,6 +437,15 @@ impl Case {
         sc.links[1].params = self.server_to_client.params();
         self.client_stack.apply(&mut sc.hosts[0].cfg);
         self.server_stack.apply(&mut sc.hosts[1].cfg);
+        // Keep-alive with its default timings on both ends (RFC 9293 3.8.4), as a
+        // program that must not hold a dead connection forever runs it: when one end
+        // gives up after its retransmissions, it closes without a word, and only a probe
+        // (answered by a RST) tells the other end that had nothing outstanding (seed
+        // 298386). It fires only after two hours without a segment, which no other case
+        // reaches.
+        for h in &mut sc.hosts {
+            h.cfg.keepalive = Some(synack::Keepalive::default());
+        }
         sc.release_on_error = true;
         sc.max_time = MAX_CASE_TIME;
         let cfg = Config::default();

@@ -31,6 +31,10 @@ impl Conn {
     /// A segment arrived for this connection. (The options of the peer's SYN are
     /// applied in `options.rs`.)
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
+        // Anything received answers keep-alive's probes and restarts its idle time (RFC
+        // 9293 3.8.4).
+        self.last_rx = ctx.now;
+        self.ka_probes = 0;
         // Header prediction (`fastpath.rs`): the common segments of a bulk transfer,
         // with exactly the result of the full processing below.
         if self.state == State::Established && ctx.cfg.header_prediction && self.fast_path(ctx, hdr, payload)

@@ -310,6 +310,13 @@ pub(crate) struct Conn {
     pub(crate) in_tx_queue: bool,
     /// How the connection ended, once CLOSED.
     pub(crate) error: Option<ConnError>,
+    /// Keep-alive is on for this connection (RFC 9293 3.8.4; `timers.rs`).
+    pub(crate) keepalive: bool,
+    /// Keep-alive probes sent since the last segment arrived.
+    pub(crate) ka_probes: u8,
+    /// When the last segment arrived (acceptable or not, its checksum verified): what
+    /// keep-alive measures idleness from.
+    pub(crate) last_rx: Instant,
 }
 
 impl Conn {
@@ -368,6 +375,9 @@ impl Conn {
             heap_deadline: None,
             in_tx_queue: false,
             error: None,
+            keepalive: cfg.keepalive.is_some(),
+            ka_probes: 0,
+            last_rx: Instant::ZERO,
             options: options::ConnOptions::new(cfg, &tuple),
         }
     }
@@ -436,6 +446,9 @@ impl Conn {
             heap_deadline,
             in_tx_queue,
             error,
+            keepalive,
+            ka_probes,
+            last_rx,
         } = self;
         *c_tuple = tuple;
         *state = State::Closed;
@@ -484,6 +497,9 @@ impl Conn {
         *heap_deadline = None;
         *in_tx_queue = false;
         *error = None;
+        *keepalive = cfg.keepalive.is_some();
+        *ka_probes = 0;
+        *last_rx = Instant::ZERO;
         *options = options::ConnOptions::new(cfg, &tuple);
     }
 
@@ -532,6 +548,9 @@ impl Conn {
         self.state = to;
         if ctx.cfg.trace {
             ctx.trace(TraceEvent::State { conn: self.tuple, from, to });
+        }
+        if self.keepalive {
+            self.keepalive_on_state(ctx, from, to);
         }
         // Embryonic passive connections are invisible to the application.
         if self.listener.is_none() || self.queued_for_accept {

@@ -51,11 +51,91 @@ impl Conn {
             let at = ctx.now + self.rtt.rto();
             self.set_timer(ctx, TimerKind::Persist, at);
         }
-        if self.fire(ctx, TimerKind::Keepalive) && self.state == State::FinWait2 {
-            // An orphaned connection waited long enough for the peer's FIN.
+        if self.fire(ctx, TimerKind::Keepalive) {
+            if self.state == State::FinWait2 {
+                // An orphaned connection waited long enough for the peer's FIN.
+                self.close_with(ctx, Some(ConnError::TimedOut));
+                return Outcome::Closed;
+            }
+            return self.on_keepalive_timeout(ctx);
+        }
+        Outcome::None
+    }
+
+    /// Keep-alive (RFC 9293 3.8.4) starts and stops with ESTABLISHED and CLOSE-WAIT,
+    /// the states where the timer slot it shares with the FIN-WAIT-2 limit is its own
+    /// (our FIN, once queued, is watched by the retransmission timer instead).
+    #[inline(never)]
+    pub(super) fn keepalive_on_state(&mut self, ctx: &mut Ctx<'_>, from: State, to: State) {
+        let live = |s: State| matches!(s, State::Established | State::CloseWait);
+        if live(to) && !live(from) {
+            self.ka_probes = 0;
+            let at = ctx.now + ctx.cfg.keepalive.unwrap_or_default().idle;
+            self.set_timer(ctx, TimerKind::Keepalive, at);
+        } else if live(from) && !live(to) {
+            self.ka_probes = 0;
+            if self.timers.fin_wait2.is_some() {
+                self.cancel_timer(ctx, TimerKind::Keepalive);
+            }
+        }
+    }
+
+    /// Turn keep-alive on or off for this connection (MUST-24), arming or stopping its
+    /// timer when the connection is in ESTABLISHED or CLOSE-WAIT.
+    pub(crate) fn set_keepalive(&mut self, ctx: &mut Ctx<'_>, on: bool) {
+        if on == self.keepalive {
+            return;
+        }
+        let live = matches!(self.state, State::Established | State::CloseWait);
+        if on {
+            self.keepalive = true;
+            if live {
+                self.keepalive_on_state(ctx, State::Closed, self.state);
+            }
+        } else {
+            if live {
+                self.keepalive_on_state(ctx, self.state, State::Closed);
+            }
+            self.keepalive = false;
+        }
+    }
+
+    /// The keep-alive timer fired (RFC 9293 3.8.4): "Keep-alive packets MUST only be
+    /// sent when no sent data is outstanding, and no data or acknowledgment packets
+    /// have been received for the connection within an interval (MUST-26)." A probe
+    /// is the zero-window probe's segment, <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, which
+    /// lies before the peer's window, so that any live peer answers it with an ACK
+    /// (3.10.7.4, first step); a peer that lost the connection answers with a RST.
+    /// Every received segment counts as an answer; after `probes` unanswered ones the
+    /// connection is closed as timed out.
+    #[inline(never)]
+    fn on_keepalive_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
+        if !self.keepalive || !matches!(self.state, State::Established | State::CloseWait) {
+            return Outcome::None;
+        }
+        let ka = ctx.cfg.keepalive.unwrap_or_default();
+        let now = ctx.now;
+        if self.tx.len() > 0 || self.snd_una != self.snd_nxt {
+            // Data outstanding or waiting: the retransmission and persist timers watch the
+            // peer (R2 closes a dead connection); look again after another idle time.
+            self.ka_probes = 0;
+            self.set_timer(ctx, TimerKind::Keepalive, now + ka.idle);
+            return Outcome::None;
+        }
+        if self.ka_probes == 0 {
+            let due = self.last_rx + ka.idle;
+            if now < due {
+                self.set_timer(ctx, TimerKind::Keepalive, due);
+                return Outcome::None;
+            }
+        }
+        if self.ka_probes >= ka.probes {
             self.close_with(ctx, Some(ConnError::TimedOut));
             return Outcome::Closed;
         }
+        self.ka_probes += 1;
+        self.probe_due = true;
+        self.set_timer(ctx, TimerKind::Keepalive, now + ka.interval);
         Outcome::None
     }
 

@@ -790,6 +790,17 @@ impl Stack {
         res
     }
 
+    /// Turn TCP keep-alive (RFC 9293 3.8.4) on or off for one connection: "MUST allow
+    /// them to be turned on or off for each TCP connection (MUST-24)". New connections
+    /// start with it on exactly when [`Config::keepalive`] is set, whose timings apply
+    /// (the defaults of [`crate::Keepalive`] when it is not).
+    pub fn set_keepalive(&mut self, c: ConnId, on: bool) -> Result<(), Error> {
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, ctx| conn.set_keepalive(ctx, on));
+        self.schedule(idx);
+        Ok(())
+    }
+
     /// Half-close: queue our FIN after the data already sent (CLOSE of RFC 9293 3.10.4
     /// without giving up the handle). The connection keeps receiving until the peer's
     /// FIN.

@@ -1,0 +1,169 @@
+//! TCP keep-alive, RFC 9293 3.8.4 (and RFC 1122 4.2.3.6): off by default, on or off
+//! per connection, a probe only after the idle time with nothing outstanding, probes
+//! that carry SEQ = SND.NXT - 1, and a dead peer detected after the unanswered probes.
+//! Each test drives one stack by hand ([`RawPeer`]) on its virtual clock.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::flow_helpers::*;
+use common::*;
+use synack::wire::TcpFlags;
+use synack::{ConnError, ConnId, Duration, Event, Keepalive, ListenerId, State};
+
+const WINDOW: u16 = 65_535;
+
+/// Short timings for the tests (any configurable value is allowed; the default is
+/// two hours, MUST-28).
+fn timings() -> Keepalive {
+    Keepalive { idle: Duration::from_secs(600), interval: Duration::from_secs(10), probes: 3 }
+}
+
+/// A server stack with keep-alive configured as `ka`, and an established, accepted
+/// connection from the raw peer.
+fn established(ka: Option<Keepalive>) -> (RawPeer, ListenerId, ConnId) {
+    let (mut r, l) = raw_server(synack::Config { keepalive: ka, ..cfg(SERVER_IP) });
+    let (_, c) = r.connect_in(l, mss_opt(1460), WINDOW);
+    r.poll();
+    (r, l, c)
+}
+
+/// The keep-alive probes among `segs`: no payload, no SYN/FIN/RST, SEQ one below the
+/// stack's SND.NXT (`snd_nxt`, which the peer knows as its RCV.NXT).
+fn probes(segs: &[RawSeg], snd_nxt: synack::SeqNum) -> usize {
+    segs.iter()
+        .filter(|s| s.payload.is_empty() && s.flags() == TcpFlags::ACK && s.seq() == snd_nxt - 1)
+        .count()
+}
+
+fn closed_reason(r: &mut RawPeer, c: ConnId) -> Option<synack::CloseReason> {
+    let mut reason = None;
+    while let Some(e) = r.stack.poll_event() {
+        if let Event::Closed { conn, reason: why } = e {
+            if conn == c {
+                reason = Some(why);
+            }
+        }
+    }
+    reason
+}
+
+#[test]
+fn keepalive_is_off_by_default_and_an_idle_connection_stays_silent() {
+    // "they MUST default to off (MUST-25)"
+    let (mut r, _, c) = established(None);
+    let out = r.advance(Duration::from_secs(3 * 3600));
+    assert!(out.is_empty(), "an idle connection without keep-alive sends nothing: {out:?}");
+    assert_eq!(r.stack.state(c), State::Established);
+    assert_eq!(r.stack.poll_timeout(), None, "no timer runs");
+}
+
+#[test]
+fn default_idle_time_is_two_hours() {
+    // "This interval MUST be configurable (MUST-27) and MUST default to no less than
+    // two hours (MUST-28)."
+    assert_eq!(Keepalive::default().idle, Duration::from_secs(7200));
+}
+
+#[test]
+fn probe_goes_out_after_the_idle_time_with_seq_snd_nxt_minus_one() {
+    let (mut r, _, c) = established(Some(timings()));
+    let snd_nxt = r.rcv_nxt;
+    let before = r.advance(Duration::from_secs(599));
+    assert_eq!(probes(&before, snd_nxt), 0, "nothing before the idle time: {before:?}");
+    let out = r.advance(Duration::from_secs(2));
+    assert_eq!(out.len(), 1, "one probe: {out:?}");
+    assert_eq!(probes(&out, snd_nxt), 1, "<SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>: {out:?}");
+    assert_eq!(out[0].ack(), r.snd_nxt, "it acknowledges RCV.NXT");
+    assert_eq!(r.stack.state(c), State::Established);
+}
+
+#[test]
+fn answered_probe_keeps_the_connection_and_restarts_the_idle_time() {
+    let (mut r, _, c) = established(Some(timings()));
+    let snd_nxt = r.rcv_nxt;
+    let out = r.advance(Duration::from_secs(601));
+    assert_eq!(probes(&out, snd_nxt), 1);
+    // The peer answers the old sequence number with an ACK (3.10.7.4, first step).
+    r.send_ack(r.rcv_nxt, WINDOW);
+    let later = r.advance(Duration::from_secs(590));
+    assert_eq!(probes(&later, snd_nxt), 0, "no probe within the idle time after the answer: {later:?}");
+    let next = r.advance(Duration::from_secs(11));
+    assert_eq!(probes(&next, snd_nxt), 1, "the next probe after a full idle time: {next:?}");
+    assert_eq!(r.stack.state(c), State::Established);
+}
+
+#[test]
+fn any_received_segment_postpones_the_probe() {
+    let (mut r, _, c) = established(Some(timings()));
+    let snd_nxt = r.rcv_nxt;
+    r.advance(Duration::from_secs(500));
+    let mut buf = [0u8; 16];
+    r.send_data(b"hello", WINDOW);
+    assert_eq!(r.stack.recv(c, &mut buf).unwrap(), 5);
+    let out = r.advance(Duration::from_secs(400));
+    assert_eq!(probes(&out, snd_nxt), 0, "idle counts from the last segment received: {out:?}");
+    let out = r.advance(Duration::from_secs(201));
+    assert_eq!(probes(&out, snd_nxt), 1, "{out:?}");
+}
+
+#[test]
+fn unanswered_probes_close_the_connection_as_timed_out() {
+    let ka = timings();
+    let (mut r, _, c) = established(Some(ka));
+    let snd_nxt = r.rcv_nxt;
+    let out = r.advance(Duration::from_secs(600 + 3 * 10 + 1));
+    assert_eq!(probes(&out, snd_nxt), usize::from(ka.probes), "{out:?}");
+    assert_eq!(r.stack.error(c), Some(ConnError::TimedOut));
+    assert!(matches!(closed_reason(&mut r, c), Some(synack::CloseReason::Error(ConnError::TimedOut))));
+    assert_eq!(r.stack.poll_timeout(), None, "nothing left running");
+}
+
+#[test]
+fn a_peer_that_lost_the_connection_answers_the_probe_with_rst() {
+    // The half-open connection the campaign's seed 298386 left behind: the peer has
+    // forgotten the connection, and answers the probe as CLOSED answers an ACK
+    // (3.10.7.1): <SEQ=SEG.ACK><CTL=RST>.
+    let (mut r, _, c) = established(Some(timings()));
+    let out = r.advance(Duration::from_secs(601));
+    let probe = out.first().expect("a probe").clone();
+    let rst = r.hdr(probe.ack(), None, TcpFlags::RST, 0);
+    r.send(rst, &[]);
+    assert_eq!(r.stack.error(c), Some(ConnError::Reset));
+}
+
+#[test]
+fn no_probe_while_sent_data_is_outstanding() {
+    // "Keep-alive packets MUST only be sent when no sent data is outstanding (MUST-26)":
+    // the retransmission timer watches the peer then. (An idle time well inside the
+    // retransmissions' R2, which ends the connection after about 500 s here.)
+    let ka = Keepalive { idle: Duration::from_secs(100), ..timings() };
+    let (mut r, _, c) = established(Some(ka));
+    r.stack.send(c, b"unacknowledged").unwrap();
+    let first = r.poll();
+    assert_eq!(first.len(), 1);
+    let out = r.advance(Duration::from_secs(300));
+    assert!(out.len() > 5, "retransmissions: {out:?}");
+    assert!(out.iter().all(|s| s.payload == b"unacknowledged"), "only retransmissions: {out:?}");
+    assert_eq!(r.stack.state(c), State::Established, "keep-alive did not end it");
+}
+
+#[test]
+fn keepalive_can_be_turned_on_and_off_per_connection() {
+    // "MUST allow them to be turned on or off for each TCP connection (MUST-24)"
+    let (mut r, _, c) = established(None);
+    let snd_nxt = r.rcv_nxt;
+    r.stack.set_keepalive(c, true).unwrap();
+    let out = r.advance(Duration::from_secs(7201));
+    assert_eq!(probes(&out, snd_nxt), 1, "on with the default timings: {out:?}");
+    r.send_ack(r.rcv_nxt, WINDOW);
+    r.stack.set_keepalive(c, false).unwrap();
+    let out = r.advance(Duration::from_secs(5 * 3600));
+    assert!(out.is_empty(), "off again: {out:?}");
+    assert_eq!(r.stack.state(c), State::Established);
+
+    let (mut r, _, c) = established(Some(timings()));
+    r.stack.set_keepalive(c, false).unwrap();
+    assert!(r.advance(Duration::from_secs(3600)).is_empty());
+}
