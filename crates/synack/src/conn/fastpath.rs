@@ -179,7 +179,6 @@ impl Conn {
     fn commit_predicted(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
         // (As `on_segment` notes every segment for keep-alive.)
         self.last_rx = ctx.now;
-        self.ka_probes = 0;
         self.timestamps_update(ctx, hdr);
         let wnd = u32::from(hdr.window) << self.snd_wscale;
         self.update_send_window(ctx, hdr, wnd);

@@ -32,9 +32,8 @@ impl Conn {
     /// applied in `options.rs`.)
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
         // Anything received answers keep-alive's probes and restarts its idle time (RFC
-        // 9293 3.8.4).
+        // 9293 3.8.4; `timers.rs` reads it when its timer fires).
         self.last_rx = ctx.now;
-        self.ka_probes = 0;
         // Header prediction (`fastpath.rs`): the common segments of a bulk transfer,
         // with exactly the result of the full processing below.
         if self.state == State::Established && ctx.cfg.header_prediction && self.fast_path(ctx, hdr, payload)

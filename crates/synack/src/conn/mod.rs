@@ -312,7 +312,7 @@ pub(crate) struct Conn {
     pub(crate) error: Option<ConnError>,
     /// Keep-alive is on for this connection (RFC 9293 3.8.4; `timers.rs`).
     pub(crate) keepalive: bool,
-    /// Keep-alive probes sent since the last segment arrived.
+    /// Keep-alive probes sent and not answered (as of the last time its timer fired).
     pub(crate) ka_probes: u8,
     /// When the last segment arrived (acceptable or not, its checksum verified): what
     /// keep-alive measures idleness from.

@@ -3,6 +3,7 @@
 use super::{Conn, Ctx, Outcome};
 use crate::error::ConnError;
 use crate::state::State;
+use crate::time::Instant;
 use crate::trace::{TimerAction, TimerKind};
 
 impl Conn {
@@ -51,32 +52,51 @@ impl Conn {
             let at = ctx.now + self.rtt.rto();
             self.set_timer(ctx, TimerKind::Persist, at);
         }
+        // (The keep-alive deadline, read before it fires: it dates the last probe.)
+        let keepalive_at = self.timers.fin_wait2;
         if self.fire(ctx, TimerKind::Keepalive) {
             if self.state == State::FinWait2 {
                 // An orphaned connection waited long enough for the peer's FIN.
                 self.close_with(ctx, Some(ConnError::TimedOut));
                 return Outcome::Closed;
             }
-            return self.on_keepalive_timeout(ctx);
+            if let Some(at) = keepalive_at {
+                return self.on_keepalive_timeout(ctx, at);
+            }
         }
         Outcome::None
     }
 
-    /// Keep-alive (RFC 9293 3.8.4) starts and stops with ESTABLISHED and CLOSE-WAIT,
-    /// the states where the timer slot it shares with the FIN-WAIT-2 limit is its own
-    /// (our FIN, once queued, is watched by the retransmission timer instead).
+    /// Whether keep-alive runs in `state`: ESTABLISHED and CLOSE-WAIT, where the timer
+    /// slot it shares with the FIN-WAIT-2 limit is its own (once our FIN is queued, the
+    /// retransmission timer watches the peer instead).
+    fn keepalive_state(state: State) -> bool {
+        matches!(state, State::Established | State::CloseWait)
+    }
+
+    /// Start keep-alive's idle time (RFC 9293 3.8.4).
+    fn arm_keepalive(&mut self, ctx: &mut Ctx<'_>) {
+        self.ka_probes = 0;
+        let at = ctx.now + ctx.cfg.keepalive.unwrap_or_default().idle;
+        self.set_timer(ctx, TimerKind::Keepalive, at);
+    }
+
+    /// Stop keep-alive's timer.
+    fn stop_keepalive(&mut self, ctx: &mut Ctx<'_>) {
+        self.ka_probes = 0;
+        if self.timers.fin_wait2.is_some() {
+            self.cancel_timer(ctx, TimerKind::Keepalive);
+        }
+    }
+
+    /// Keep-alive starts and stops with ESTABLISHED and CLOSE-WAIT (see
+    /// [`Conn::keepalive_state`]); `Conn::set_state` calls this when keep-alive is on.
     #[inline(never)]
     pub(super) fn keepalive_on_state(&mut self, ctx: &mut Ctx<'_>, from: State, to: State) {
-        let live = |s: State| matches!(s, State::Established | State::CloseWait);
-        if live(to) && !live(from) {
-            self.ka_probes = 0;
-            let at = ctx.now + ctx.cfg.keepalive.unwrap_or_default().idle;
-            self.set_timer(ctx, TimerKind::Keepalive, at);
-        } else if live(from) && !live(to) {
-            self.ka_probes = 0;
-            if self.timers.fin_wait2.is_some() {
-                self.cancel_timer(ctx, TimerKind::Keepalive);
-            }
+        match (Self::keepalive_state(from), Self::keepalive_state(to)) {
+            (false, true) => self.arm_keepalive(ctx),
+            (true, false) => self.stop_keepalive(ctx),
+            _ => {}
         }
     }
 
@@ -86,35 +106,37 @@ impl Conn {
         if on == self.keepalive {
             return;
         }
-        let live = matches!(self.state, State::Established | State::CloseWait);
-        if on {
-            self.keepalive = true;
-            if live {
-                self.keepalive_on_state(ctx, State::Closed, self.state);
+        self.keepalive = on;
+        if Self::keepalive_state(self.state) {
+            if on {
+                self.arm_keepalive(ctx);
+            } else {
+                self.stop_keepalive(ctx);
             }
-        } else {
-            if live {
-                self.keepalive_on_state(ctx, self.state, State::Closed);
-            }
-            self.keepalive = false;
         }
     }
 
-    /// The keep-alive timer fired (RFC 9293 3.8.4): "Keep-alive packets MUST only be
-    /// sent when no sent data is outstanding, and no data or acknowledgment packets
-    /// have been received for the connection within an interval (MUST-26)." A probe
-    /// is the zero-window probe's segment, <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, which
-    /// lies before the peer's window, so that any live peer answers it with an ACK
+    /// The keep-alive timer, due at `at`, fired (RFC 9293 3.8.4): "Keep-alive packets
+    /// MUST only be sent when no sent data is outstanding, and no data or acknowledgment
+    /// packets have been received for the connection within an interval (MUST-26)." A
+    /// probe is the zero-window probe's segment, <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>,
+    /// which lies before the peer's window, so that any live peer answers it with an ACK
     /// (3.10.7.4, first step); a peer that lost the connection answers with a RST.
-    /// Every received segment counts as an answer; after `probes` unanswered ones the
-    /// connection is closed as timed out.
+    /// Every segment received since the last probe counts as an answer; after `probes`
+    /// unanswered ones the connection is closed as timed out.
     #[inline(never)]
-    fn on_keepalive_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
-        if !self.keepalive || !matches!(self.state, State::Established | State::CloseWait) {
+    fn on_keepalive_timeout(&mut self, ctx: &mut Ctx<'_>, at: Instant) -> Outcome {
+        if !self.keepalive || !Self::keepalive_state(self.state) {
             return Outcome::None;
         }
         let ka = ctx.cfg.keepalive.unwrap_or_default();
         let now = ctx.now;
+        // While probing, the timer was set `interval` after the last probe went out:
+        // anything received since then answered it. (Speed: derived here, so that the
+        // receive path only notes the time of each segment.)
+        if self.ka_probes > 0 && self.last_rx + ka.interval >= at {
+            self.ka_probes = 0;
+        }
         if self.tx.len() > 0 || self.snd_una != self.snd_nxt {
             // Data outstanding or waiting: the retransmission and persist timers watch the
             // peer (R2 closes a dead connection); look again after another idle time.

@@ -194,9 +194,9 @@ mod tests {
         /// same header and payload, a congruent sum (the same when folded), the same
         /// addresses and ports as `ips` and `ports`: random datagrams of both families,
         /// without options, with the timestamps alone in either layout, with the MSS as
-        /// well, with a SYN's options or with SACK blocks, intact or with a byte changed (with or without the IP checksum
-        /// made right again), truncated, lengthened, with another total length, or
-        /// with an option byte changed. An intact IPv4 datagram is always accepted,
+        /// well, with a SYN's options or with SACK blocks, intact or with a byte changed
+        /// (with or without the IP checksum made right again), truncated, lengthened,
+        /// with another total length, or with an option byte changed. An intact IPv4 datagram is always accepted,
         /// whatever its options.
         #[test]
         fn plain_v4_parse_agrees_with_the_general_parse(
