@@ -152,4 +152,9 @@ pub struct StackStats {
     pub retransmissions: u64,
     /// Tail loss probes sent (RFC 8985 7), all connections.
     pub loss_probes: u64,
+    /// Keep-alive probes sent (RFC 9293 3.8.4), all connections.
+    pub keepalive_probes: u64,
+    /// Connections closed as timed out because their peer answered none of
+    /// `Keepalive::probes` keep-alive probes.
+    pub keepalive_drops: u64,
 }

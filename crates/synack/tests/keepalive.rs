@@ -92,6 +92,8 @@ fn answered_probe_keeps_the_connection_and_restarts_the_idle_time() {
     let next = r.advance(Duration::from_secs(11));
     assert_eq!(probes(&next, snd_nxt), 1, "the next probe after a full idle time: {next:?}");
     assert_eq!(r.stack.state(c), State::Established);
+    let stats = r.stack.stats();
+    assert_eq!((stats.keepalive_probes, stats.keepalive_drops), (2, 0), "two probes counted, no drop");
 }
 
 #[test]
@@ -118,6 +120,8 @@ fn unanswered_probes_close_the_connection_as_timed_out() {
     assert_eq!(r.stack.error(c), Some(ConnError::TimedOut));
     assert!(matches!(closed_reason(&mut r, c), Some(synack::CloseReason::Error(ConnError::TimedOut))));
     assert_eq!(r.stack.poll_timeout(), None, "nothing left running");
+    let stats = r.stack.stats();
+    assert_eq!((stats.keepalive_probes, stats.keepalive_drops), (u64::from(ka.probes), 1));
 }
 
 #[test]

@@ -152,10 +152,12 @@ impl Conn {
             }
         }
         if self.ka_probes >= ka.probes {
+            ctx.sinks.stats.keepalive_drops += 1;
             self.close_with(ctx, Some(ConnError::TimedOut));
             return Outcome::Closed;
         }
         self.ka_probes += 1;
+        ctx.sinks.stats.keepalive_probes += 1;
         self.probe_due = true;
         self.set_timer(ctx, TimerKind::Keepalive, now + ka.interval);
         Outcome::None
