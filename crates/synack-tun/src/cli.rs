@@ -10,6 +10,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
+use synack::Keepalive;
 
 /// How long `serve` waits, after SIGINT/SIGTERM, for its FINs to be acknowledged.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -44,6 +45,42 @@ pub struct DeviceArgs {
     /// Write the stack's trace to this file as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// TCP keep-alive on every connection (RFC 9293 3.8.4; off without this option):
+    /// IDLE[:INTERVAL[:PROBES]] in seconds, e.g. 60 or 60:10:5. A probe goes out once
+    /// nothing was received for IDLE seconds and no sent data is outstanding, then
+    /// every INTERVAL seconds (default 75) until answered; after PROBES unanswered
+    /// probes (default 9) the connection is closed as timed out.
+    #[arg(long, value_name = "IDLE[:INTERVAL[:PROBES]]", value_parser = parse_keepalive)]
+    pub keepalive: Option<Keepalive>,
+}
+
+/// Parse `IDLE[:INTERVAL[:PROBES]]` (seconds, seconds, a count), the missing parts
+/// from [`Keepalive::default`].
+pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
+    let form = "expected IDLE[:INTERVAL[:PROBES]], e.g. 60 or 60:10:5";
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    if parts.len() > 3 {
+        return Err(format!("{s:?}: too many parts; {form}"));
+    }
+    let secs = |what: &str, t: &str| -> Result<synack::Duration, String> {
+        match t.trim().parse::<u32>() {
+            Ok(0) => Err(format!("{s:?}: {what} must be at least 1 second")),
+            Ok(n) => Ok(synack::Duration::from_secs(u64::from(n))),
+            Err(_) => Err(format!("{s:?}: {what} {t:?} is not a whole number of seconds; {form}")),
+        }
+    };
+    let mut ka = Keepalive { idle: secs("IDLE", parts[0])?, ..Keepalive::default() };
+    if let Some(t) = parts.get(1) {
+        ka.interval = secs("INTERVAL", t)?;
+    }
+    if let Some(t) = parts.get(2) {
+        ka.probes = match t.trim().parse::<u8>() {
+            Ok(0) => return Err(format!("{s:?}: PROBES must be at least 1")),
+            Ok(n) => n,
+            Err(_) => return Err(format!("{s:?}: PROBES {t:?} is not a count from 1 to 255; {form}")),
+        };
+    }
+    Ok(ka)
 }
 
 impl DeviceArgs {
@@ -53,6 +90,7 @@ impl DeviceArgs {
         o.device.mtu = self.mtu;
         o.pcap = self.pcap.clone();
         o.json = self.json.clone();
+        o.stack.keepalive = self.keepalive;
         Ok(o)
     }
 }
@@ -239,5 +277,40 @@ mod tests {
         let TunCommand::Connect(a) = cli.cmd else { panic!("connect expected") };
         assert_eq!(a.mode(), ClientMode::Recv);
         assert_eq!(a.device.pcap, Some(PathBuf::from("x.pcapng")));
+        assert_eq!(a.device.keepalive, None, "keep-alive is off unless asked for");
+    }
+
+    #[test]
+    fn keepalive_takes_idle_then_interval_then_probes_and_defaults_the_rest() {
+        let secs = synack::Duration::from_secs;
+        let d = Keepalive::default();
+        assert_eq!(parse_keepalive("60"), Ok(Keepalive { idle: secs(60), ..d }));
+        assert_eq!(parse_keepalive("60:10"), Ok(Keepalive { idle: secs(60), interval: secs(10), ..d }));
+        assert_eq!(
+            parse_keepalive(" 60:10:5 "),
+            Ok(Keepalive { idle: secs(60), interval: secs(10), probes: 5 })
+        );
+        let cli = Cli::try_parse_from(["t", "serve", "--keepalive", "30:5:3"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
+        let o = a.device.options().expect("options");
+        assert_eq!(o.stack.keepalive, Some(Keepalive { idle: secs(30), interval: secs(5), probes: 3 }));
+    }
+
+    #[test]
+    fn keepalive_rejects_zero_and_malformed_values_with_a_reason() {
+        for (bad, why) in [
+            ("", "not a whole number"),
+            ("0", "at least 1 second"),
+            ("60:0", "INTERVAL must be at least 1 second"),
+            ("60:10:0", "PROBES must be at least 1"),
+            ("60:10:256", "not a count"),
+            ("1h", "not a whole number"),
+            ("60:10:5:1", "too many parts"),
+            ("-5", "not a whole number"),
+        ] {
+            let err = parse_keepalive(bad).expect_err(bad);
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+        assert!(Cli::try_parse_from(["t", "serve", "--keepalive", "0"]).is_err());
     }
 }

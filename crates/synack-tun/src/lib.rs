@@ -30,7 +30,9 @@ mod impair;
 pub mod pattern;
 
 pub use app::{parse_size, App, ConnEnd, ConnReport, Server};
-pub use cli::{connect, run, run_server, serve, ConnectArgs, DeviceArgs, ServeArgs, TunCommand};
+pub use cli::{
+    connect, parse_keepalive, run, run_server, serve, ConnectArgs, DeviceArgs, ServeArgs, TunCommand,
+};
 pub use client::{run_client, ClientLimits, ClientMode, ConnectReport};
 pub use device::{DeviceConfig, StopHandle};
 pub use driver::{random_secret, TunOptions, TunStack, TunStats};

@@ -20,9 +20,11 @@ mod support;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use support::*;
-use synack::{ConnError, ConnId, Error, State};
+use synack::{ConnError, ConnId, Error, Keepalive, State};
 use synack_tun::pattern::{pattern_sha256, Sha256Counter};
-use synack_tun::{run_client, App, ClientLimits, ClientMode, ConnEnd, Server, TunError, TunStack};
+use synack_tun::{
+    run_client, App, ClientLimits, ClientMode, ConnEnd, Impairment, Server, TunError, TunStack,
+};
 
 const MIB: u64 = 1 << 20;
 /// Per-test bound on the namespaced child (the suite runs two at a time).
@@ -134,6 +136,16 @@ while True:
         break
     data += d
 print("eof", data.decode(), flush=True)
+sys.stdin.readline()
+s.close()
+print("closed", flush=True)
+"#;
+
+/// Connect, report the port, then sit idle until "close" arrives on stdin; close.
+const PY_IDLE: &str = r#"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+print("port", s.getsockname()[1], flush=True)
 sys.stdin.readline()
 s.close()
 print("closed", flush=True)
@@ -767,5 +779,62 @@ fn lossy_link_both_ways_synack_client_sends_10_mib() {
 fn lossy_link_synack_client_receives_10_mib() {
     in_netns("lossy_link_synack_client_receives_10_mib", &["python3"], LIMIT, || {
         synack_receives("lossy_link_synack_client_receives_10_mib", 10 * MIB, Duration::from_secs(120), true)
+    });
+}
+
+#[test]
+fn keepalive_probes_are_answered_by_the_kernel_until_the_path_dies() {
+    // RFC 9293 3.8.4: a probe <SEQ=SND.NXT-1><ACK=RCV.NXT> lies before the kernel's
+    // window, and the kernel answers it with an ACK (3.10.7.4), which restarts the idle
+    // time; once those answers are lost, the unanswered probes close the connection.
+    let name = "keepalive_probes_are_answered_by_the_kernel_until_the_path_dies";
+    in_netns(name, &["python3", "ss"], LIMIT, || {
+        let ka = Keepalive {
+            idle: synack::Duration::from_secs(1),
+            interval: synack::Duration::from_secs(1),
+            probes: 3,
+        };
+        let mut tun = open_tun_with(name, true, |o| o.stack.keepalive = Some(ka));
+        let l = listen(&mut tun, 7700);
+        let mut py = Peer::python("kernel", PY_IDLE, &[&SYNACK.to_string(), "7700"]);
+        let c = accept_one(&mut tun, l);
+        let port = port_of(py.wait_line("port", Duration::from_secs(5)));
+        // More probes than `probes`: had any gone unanswered that long, the connection
+        // would have closed after the third.
+        drive(&mut tun, Duration::from_secs(20), "five answered probes", |t| {
+            t.stack().stats().keepalive_probes >= 5 || t.stack().state(c) != State::Established
+        });
+        assert_eq!(tun.stack().state(c), State::Established, "the kernel answered every probe");
+        assert_eq!(tun.stack().stats().keepalive_drops, 0);
+        assert_eq!(kernel_socket_state(port, 7700).as_deref(), Some("ESTAB"), "ss -tan:\n{}", ss());
+        // The path dies: everything from the kernel is lost from now on.
+        let dead = Impairment { loss: 1.0, delay: Duration::ZERO, reorder: 0.0, seed: 7 };
+        tun.set_impairment(Some(dead), None);
+        let before = tun.stack().stats().keepalive_probes;
+        drive(&mut tun, Duration::from_secs(20), "keep-alive gives up", |t| {
+            t.stack().state(c) != State::Established
+        });
+        assert_eq!(tun.stack().error(c), Some(ConnError::TimedOut));
+        let stats = tun.stack().stats();
+        assert_eq!(stats.keepalive_drops, 1);
+        assert!(
+            stats.keepalive_probes - before <= u64::from(ka.probes),
+            "at most {} probes before giving up, {} sent",
+            ka.probes,
+            stats.keepalive_probes - before
+        );
+        tun.set_impairment(None, None);
+        py.send_stdin("close\n");
+        drive(&mut tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
+        py.assert_success();
+        tun.stack_mut().close(c).expect("release");
+        tun.flush().expect("flush");
+        let fired = trace_of(name)
+            .iter()
+            .filter(|l| {
+                matches!(&l.event, synack_viz::Event::Timer(t) if t.timer == "keepalive" && t.action == "fire")
+            })
+            .count();
+        assert!(fired >= 5, "keep-alive timer firings in the trace: {fired}");
     });
 }

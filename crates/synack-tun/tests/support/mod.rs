@@ -161,6 +161,11 @@ pub(crate) fn capture_all() -> bool {
 /// Open the TUN device with synack at 192.0.2.2 and the kernel at 192.0.2.1/24. With
 /// `capture`, a pcapng and a JSON trace go to [`artifacts`].
 pub(crate) fn open_tun(name: &str, capture: bool) -> TunStack {
+    open_tun_with(name, capture, |_| {})
+}
+
+/// [`open_tun`] with the options changed by `edit` before the device opens.
+pub(crate) fn open_tun_with(name: &str, capture: bool, edit: impl FnOnce(&mut TunOptions)) -> TunStack {
     let mut opts = TunOptions::new(DEV, SYNACK, KERNEL).expect("options");
     opts.stack.recv_buffer = 256 * 1024;
     opts.stack.send_buffer = 256 * 1024;
@@ -170,6 +175,7 @@ pub(crate) fn open_tun(name: &str, capture: bool) -> TunStack {
         opts.json = Some(dir.join("trace.jsonl"));
         say(&format!("{name}: capture and trace in {}", dir.display()));
     }
+    edit(&mut opts);
     TunStack::open(&opts).expect("open the TUN device inside the namespace")
 }
 
