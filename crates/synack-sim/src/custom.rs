@@ -10,7 +10,7 @@ use crate::scenario::{
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use synack::{Duration, State};
+use synack::{Duration, Keepalive, State};
 
 /// The longest duration a scenario may name: one day.
 const MAX_MS: f64 = 86_400_000.0;
@@ -49,6 +49,9 @@ struct HostToml {
     send_buffer: Option<u32>,
     syn_retries: Option<u32>,
     max_retries: Option<u32>,
+    keepalive_idle_ms: Option<f64>,
+    keepalive_interval_ms: Option<f64>,
+    keepalive_probes: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -280,8 +283,36 @@ fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioErro
     }
     cfg.syn_retries = h.syn_retries.unwrap_or(cfg.syn_retries);
     cfg.max_retries = h.max_retries.unwrap_or(cfg.max_retries);
+    cfg.keepalive = keepalive(&ctx, &h)?;
     sc.hosts.push(HostSpec { name: h.name, ip, cfg });
     Ok(())
+}
+
+/// The host's keep-alive (RFC 9293 3.8.4): on when any of its three keys is given,
+/// the others from [`Keepalive::default`].
+fn keepalive(ctx: &str, h: &HostToml) -> Result<Option<Keepalive>, ScenarioError> {
+    if h.keepalive_idle_ms.is_none() && h.keepalive_interval_ms.is_none() && h.keepalive_probes.is_none() {
+        return Ok(None);
+    }
+    let mut ka = Keepalive::default();
+    for (name, v, slot) in [
+        ("keepalive_idle_ms", h.keepalive_idle_ms, &mut ka.idle),
+        ("keepalive_interval_ms", h.keepalive_interval_ms, &mut ka.interval),
+    ] {
+        if let Some(d) = opt_ms(format!("{ctx}: {name}"), v)? {
+            if d == Duration::ZERO {
+                return Err(out_of_range(format!("{ctx}: {name}"), 0, "above 0"));
+            }
+            *slot = d;
+        }
+    }
+    if let Some(n) = h.keepalive_probes {
+        ka.probes = u8::try_from(n)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| out_of_range(format!("{ctx}: keepalive_probes"), n, "1..=255"))?;
+    }
+    Ok(Some(ka))
 }
 
 fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
@@ -492,7 +523,8 @@ impl Scenario {
     /// ip = "192.0.2.1"                # optional; default 192.0.2.N for the Nth host
     /// # optional stack knobs: mtu, msl_ms, rto_initial_ms, rto_min_ms, delayed_ack_ms
     /// # (0 = ACK at once), nagle, window_scaling, recv_buffer, send_buffer,
-    /// # syn_retries, max_retries
+    /// # syn_retries, max_retries; keep-alive (off unless one is given):
+    /// # keepalive_idle_ms, keepalive_interval_ms, keepalive_probes
     ///
     /// [[link]]                        # every ordered pair of hosts has a link of
     /// link = "client->server"         # 10 ms delay and no faults; a [[link]] changes

@@ -274,3 +274,92 @@ fn the_loss_recovery_example_repairs_both_holes_at_once_and_the_tail_without_the
         rtx[2].0 - first_tail
     );
 }
+
+/// `examples/keepalive.toml`: a path that dies under an idle connection is found by
+/// keep-alive on both sides (RFC 9293 3.8.4). Each side sends exactly `probes` probes
+/// carrying SEQ = SND.NXT - 1, `interval` apart, the first after `idle` without a
+/// segment received, and then closes as timed out.
+#[test]
+fn the_keepalive_example_finds_the_dead_path_with_three_probes_on_each_side() {
+    let sc = Scenario::from_toml_str(include_str!("../examples/keepalive.toml")).expect("parses");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.check, Ok(()));
+    let probes = |host: &str| -> Vec<(u64, u32)> {
+        r.trace
+            .iter()
+            .filter_map(|l| match &l.event {
+                Event::Send(s) if s.host == host && s.seg.len == 0 && s.seg.flags == "." => {
+                    Some((l.t_us, s.seg.seq))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let last_seq = |host: &str| {
+        r.trace
+            .iter()
+            .filter_map(|l| match &l.event {
+                Event::Send(s) if s.host == host && s.seg.len > 0 => Some(s.seg.seq.wrapping_add(s.seg.len)),
+                _ => None,
+            })
+            .next_back()
+            .expect("data sent")
+    };
+    for host in ["client", "server"] {
+        let snd_nxt = last_seq(host);
+        let p: Vec<(u64, u32)> =
+            probes(host).into_iter().filter(|(_, seq)| *seq == snd_nxt.wrapping_sub(1)).collect();
+        assert_eq!(p.len(), 3, "{host}: three probes at SND.NXT-1: {p:?}");
+        assert!(p.windows(2).all(|w| w[1].0 - w[0].0 == 2_000_000), "{host}: 2 s apart: {p:?}");
+    }
+    // The client's first probe: 10 s after the response reached it (at 40 ms).
+    assert_eq!(
+        probes("client").iter().find(|(_, s)| *s == last_seq("client").wrapping_sub(1)).map(|p| p.0),
+        Some(10_040_000)
+    );
+    let closed = |host: &str| {
+        r.trace.iter().find_map(|l| match &l.event {
+            Event::State(s) if s.host == host && s.to == "CLOSED" && s.from == "ESTABLISHED" => Some(l.t_us),
+            _ => None,
+        })
+    };
+    // The timer's next firing, one interval after the third probe, gives up: the
+    // client at 10.04 + 3 x 2 s. The server's idle time restarted with each of the
+    // client's probes it received (the last at 14.05 s): its own probes go out at
+    // 24.05, 26.05 and 28.05 s, and it gives up at 30.05 s.
+    assert_eq!(closed("client"), Some(16_040_000));
+    assert_eq!(closed("server"), Some(30_050_000));
+}
+
+#[test]
+fn keepalive_keys_left_out_take_the_defaults_of_75_s_and_nine_probes() {
+    let text = include_str!("../examples/keepalive.toml")
+        .replace("keepalive_interval_ms = 2000\n", "")
+        .replace("keepalive_probes = 3\n", "");
+    let sc = Scenario::from_toml_str(&text).expect("parses");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.check, Ok(()));
+    let closed = r.trace.iter().find_map(|l| match &l.event {
+        Event::State(s) if s.host == "client" && s.to == "CLOSED" => Some(l.t_us),
+        _ => None,
+    });
+    // Nine probes 75 s apart from 10.04 s; the tenth firing gives up.
+    assert_eq!(closed, Some(10_040_000 + 9 * 75_000_000));
+}
+
+#[test]
+fn keepalive_keys_out_of_range_are_refused_with_their_host() {
+    for (key, allowed) in [
+        ("keepalive_probes = 0", "1..=255"),
+        ("keepalive_probes = 256", "1..=255"),
+        ("keepalive_idle_ms = 0", "above 0"),
+        ("keepalive_interval_ms = 0", "above 0"),
+    ] {
+        let e = err(&format!("[[host]]\nname = \"third\"\n{key}\n")).to_string();
+        assert!(e.contains("host `third`") && e.contains(allowed), "{key}: {e}");
+    }
+    assert!(matches!(
+        err("[[host]]\nname = \"third\"\nkeepalive_idle_ms = -1\n"),
+        ScenarioError::Duration { .. }
+    ));
+}
