@@ -157,6 +157,29 @@ impl AppRt {
         }
     }
 
+    /// Whether the step due now is a reboot (the engine replaces the stack first).
+    pub(crate) fn reboot_due(&self) -> bool {
+        self.steps.get(self.cursor).is_some_and(|(_, s)| s.action == Action::Reboot)
+    }
+
+    /// The host rebooted: every handle, every pending call and the current
+    /// connection's triggers are gone. What was read and sent stays counted; the
+    /// outcome is the next connection's.
+    fn forget(&mut self) {
+        self.pending = None;
+        self.listener = None;
+        self.conn = None;
+        self.reading = false;
+        self.eof = false;
+        self.connected_at = None;
+        self.accepted_at = None;
+        self.peer_fin_at = None;
+        self.closed_at = None;
+        self.outcome = None;
+        self.early.clear();
+        self.released = false;
+    }
+
     /// Steps not completed at the end of the run, described.
     pub(crate) fn unfinished(&self) -> Vec<String> {
         self.steps.iter().skip(self.cursor).map(|(i, s)| describe(*i, s)).collect()
@@ -330,6 +353,7 @@ impl AppRt {
                 self.reading = true;
                 self.read_all(now, stack);
             }
+            Action::Reboot => self.forget(),
             Action::Shutdown | Action::Close | Action::Abort => {
                 let Some(c) = self.conn else {
                     self.fail(action.name(), "no connection");

@@ -111,6 +111,7 @@ enum CallToml {
     Shutdown,
     Close,
     Abort,
+    Reboot,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -461,6 +462,7 @@ fn add_step(sc: &mut Scenario, i: usize, s: StepToml) -> Result<(), ScenarioErro
         CallToml::Shutdown => Action::Shutdown,
         CallToml::Close => Action::Close,
         CallToml::Abort => Action::Abort,
+        CallToml::Reboot => Action::Reboot,
     };
     sc.steps.push(StepSpec { host: h, when, delay, action });
     Ok(())
@@ -553,8 +555,10 @@ impl Scenario {
     /// [[step]]                        # the applications, in order per host
     /// host = "server"
     /// call = "listen"                 # listen, connect, accept, send, recv,
-    /// port = 80                       # shutdown, close, abort
+    /// port = 80                       # shutdown, close, abort, reboot
     /// backlog = 8                     # listen: optional (0 = stack default)
+    /// # reboot: the host crashes and restarts at once; its stack forgets every
+    /// #   connection without a word, the application its handles
     /// # connect: to = "server:80" (or "192.0.2.9:80"), local_port = 49152 (optional)
     /// # send: bytes = 1000 (a deterministic pattern) or text = "GET /"
     /// # recv: from then on the host reads everything as it arrives
@@ -563,7 +567,7 @@ impl Scenario {
     /// #   "received" (with received = N bytes); after_ms = D waits D more
     ///
     /// [expect]                        # optional: the check
-    /// states = { client = ["CLOSED", "SYN-SENT", "ESTABLISHED"] }  # first connection
+    /// states = { client = ["CLOSED", "SYN-SENT", "ESTABLISHED"] }  # first 4-tuple
     /// received = { server = 1000 }    # bytes each host read
     /// intact = true                   # two hosts: each read exactly what the other sent
     /// outcome = { client = "refused" }  # normal, refused, reset, timed-out, aborted, none

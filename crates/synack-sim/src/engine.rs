@@ -13,7 +13,7 @@ use crate::rules::{Rules, SegView};
 use crate::scenario::{LinkParams, Scenario};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use synack::{Config, Instant, Stack};
+use synack::{Config, Instant, Stack, State};
 use synack_viz::{Event, Seg, TraceLine};
 
 /// A datagram on its way.
@@ -236,6 +236,9 @@ impl<'a> Engine<'a> {
             let due = (0..self.hosts.len()).filter_map(|h| self.hosts[h].app.due(now).map(|k| (k, h))).min();
             if let Some((_, h)) = due {
                 progress = true;
+                if self.hosts[h].app.reboot_due() {
+                    self.reboot(h);
+                }
                 let host = &mut self.hosts[h];
                 host.app.run_due(now, &mut host.stack, &self.ips);
                 self.pull_trace(h);
@@ -245,6 +248,21 @@ impl<'a> Engine<'a> {
                 return Ok(());
             }
         }
+    }
+
+    /// Host `h` crashes and restarts: a fresh stack of the same configuration takes
+    /// the old one's place, which sends nothing more. The trace shows every connection
+    /// and listener it held (TIME-WAIT included) going to CLOSED at this instant.
+    fn reboot(&mut self, h: usize) {
+        let t = self.now.as_micros();
+        let name = self.hosts[h].name.clone();
+        for (conn, state) in final_states(&self.trace, &name) {
+            if state != State::Closed {
+                self.trace.push(TraceLine::state(t, &name, &conn, state.name(), State::Closed.name()));
+            }
+        }
+        let cfg = self.hosts[h].stack.config().clone();
+        self.hosts[h].stack = Stack::new(cfg);
     }
 
     /// Move the trace records of host `h` into the trace.

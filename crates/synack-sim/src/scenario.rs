@@ -169,14 +169,24 @@ pub(crate) enum Target {
 /// An application call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
-    Listen { port: u16, backlog: usize },
-    Connect { to: Target, local_port: Option<u16> },
+    Listen {
+        port: u16,
+        backlog: usize,
+    },
+    Connect {
+        to: Target,
+        local_port: Option<u16>,
+    },
     Accept,
     Send(Payload),
     Recv,
     Shutdown,
     Close,
     Abort,
+    /// The host crashes and comes back at once: its stack loses every connection,
+    /// listener and TIME-WAIT record without sending a thing, and the application
+    /// forgets its handles (RFC 9293 3.5.2, half-open connections).
+    Reboot,
 }
 
 impl Action {
@@ -191,6 +201,7 @@ impl Action {
             Action::Shutdown => "shutdown",
             Action::Close => "close",
             Action::Abort => "abort",
+            Action::Reboot => "reboot",
         }
     }
 }

@@ -325,6 +325,13 @@ impl TraceLine {
         TraceLine { t_us, event }
     }
 
+    /// A `state` line: `host`'s connection `conn` went from `from` to `to` (RFC state
+    /// names) at `t_us`.
+    pub fn state(t_us: u64, host: &str, conn: &str, from: &str, to: &str) -> TraceLine {
+        let ev = StateEvent { host: host.into(), conn: conn.into(), from: from.into(), to: to.into() };
+        TraceLine { t_us, event: Event::State(ev) }
+    }
+
     /// A `drop` line: `link` lost `seg` at `t_us`.
     pub fn drop(t_us: u64, link: &str, seg: Seg) -> TraceLine {
         TraceLine::link(t_us, LinkEventKind::Drop, link, seg)
