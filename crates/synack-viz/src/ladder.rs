@@ -72,6 +72,17 @@ enum Item {
 }
 
 impl Item {
+    /// A segment from host `from` to host `to`: an arrow between their columns, or a
+    /// note in the host's own column when a host sends to itself (a connection to one
+    /// of its own addresses), which has no gap to draw an arrow across.
+    fn segment(from: usize, to: usize, label: String, lost: bool, style: Style) -> Item {
+        if from == to {
+            let text = format!("{label} -> itself{}", if lost { " (lost)" } else { "" });
+            return Item::Note { host: from, text, style };
+        }
+        Item::Arrow { from, to, label, lost, style }
+    }
+
     /// The slots it takes: `2*i` is host `i`'s note column, `2*i+1` the gap to its right.
     fn slots(&self) -> (usize, usize) {
         match self {
@@ -155,7 +166,7 @@ fn build_rows(lines: &[TraceLine], hosts: &[Host], opts: &LadderOptions) -> Vec<
             // From an unobserved peer: drawn when it arrived.
             let label = analysis::seg_label_rel(seg, &isns, opts.relative_seq, opts.show_opts);
             let style = if to < from { Style::Left } else { Style::Right };
-            push(&mut rows, line.t_us, Item::Arrow { from, to, label, lost: false, style });
+            push(&mut rows, line.t_us, Item::segment(from, to, label, false, style));
             continue;
         }
         let Event::Send(s) = &line.event else { continue };
@@ -172,7 +183,7 @@ fn build_rows(lines: &[TraceLine], hosts: &[Host], opts: &LadderOptions) -> Vec<
             Style::Right
         };
         let item = match si.to {
-            Some(to) => Item::Arrow { from: si.from, to, label, lost: si.dropped.is_some(), style },
+            Some(to) => Item::segment(si.from, to, label, si.dropped.is_some(), style),
             None => Item::Note { host: si.from, text: format!("{label} -> {}", s.seg.dst), style },
         };
         push(&mut rows, line.t_us, item);

@@ -169,3 +169,28 @@ fn a_peer_without_a_trace_of_its_own_gets_a_column_of_its_address() {
     assert_eq!(rows[4], "     10     <--- S. seq=300 ack=101 win=65535 ----------", "{out}");
     assert!(out.contains("1030.5     ---- .  seq=101 ack=301 win=65535 ---------> [ESTABLISHED]"), "{out}");
 }
+
+#[test]
+fn a_host_sending_to_itself_gets_a_note_in_its_column_not_an_arrow() {
+    // A connection to one of the host's own addresses (a fuzzed scenario found the
+    // ladder subtracting past zero on it): the segments have no gap to cross.
+    const A: &str = "10.0.0.1:49152";
+    const L: &str = "10.0.0.1:80";
+    // The simulator names the link "solo->solo", and has none: the SYN is dropped.
+    let lines = vec![
+        state(0, "solo", "10.0.0.1:80-0.0.0.0:0", "CLOSED", "LISTEN"),
+        send(0, "solo", "10.0.0.1:49152-10.0.0.1:80", seg(A, L, "S", 7, 0, 0), false),
+        TraceLine::drop(0, "solo->solo", seg(A, L, "S", 7, 0, 0)),
+        send(1_000, "solo", "10.0.0.1:49152-10.0.0.1:80", seg(A, L, "S", 7, 0, 0), true),
+        TraceLine::deliver(1_000, "solo->solo", seg(A, L, "S", 7, 0, 0)),
+        recv(1_000, "solo", "10.0.0.1:80-10.0.0.1:49152", seg(A, L, "S", 7, 0, 0)),
+        send(1_000, "solo", "10.0.0.1:80-10.0.0.1:49152", seg(L, A, "S.", 9, 8, 0), false),
+    ];
+    let out = render_ladder(&lines, &LadderOptions::default());
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows.iter().any(|r| r.contains("S  seq=7 win=65535 -> itself (lost)")), "{out}");
+    assert!(rows.iter().any(|r| r.contains("S  seq=7 win=65535 (retx) -> itself")), "{out}");
+    assert!(!out.contains("--->") && !out.contains("<---"), "no arrows: {out}");
+    let svg = synack_viz::render_svg(&lines, &synack_viz::SvgOptions::default());
+    assert!(svg.contains("</svg>"), "the SVG renders too");
+}
