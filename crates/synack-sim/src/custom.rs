@@ -157,6 +157,12 @@ struct ExpectToml {
 /// Outcomes an `[expect] outcome` may name.
 const OUTCOMES: [&str; 6] = ["normal", "refused", "reset", "timed-out", "aborted", "none"];
 
+/// Text printed in the ladder's heading, the trace and every message: no control
+/// characters (a newline would break a line, an escape sequence drive the terminal).
+fn one_line(text: &str) -> bool {
+    !text.chars().any(char::is_control)
+}
+
 fn toml_error(text: &str, e: &toml::de::Error) -> ScenarioError {
     let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     let message = e.message().lines().next().unwrap_or("invalid TOML").trim().to_string();
@@ -229,7 +235,13 @@ fn seg_match(sc: &Scenario, context: &str, m: MatchToml) -> Result<SegMatch, Sce
 
 fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioError> {
     let ctx = format!("host `{}`", h.name);
-    if h.name.is_empty() || h.name.contains("->") || h.name.contains("<->") || h.name.contains(':') {
+    if h.name.is_empty()
+        || h.name.contains("->")
+        || h.name.contains("<->")
+        || h.name.contains(':')
+        || !one_line(&h.name)
+        || h.name.trim() != h.name
+    {
         return Err(ScenarioError::BadAddress { context: format!("host #{}", i + 1), value: h.name });
     }
     if sc.host_index(&h.name).is_some() {
@@ -588,6 +600,11 @@ impl Scenario {
             Some(0) => return Err(out_of_range("max_events".into(), 0, "at least 1")),
             v => v.unwrap_or(DEFAULT_MAX_EVENTS),
         };
+        for (field, text) in [("name", &file.name), ("description", &file.description)] {
+            if let Some(t) = text.as_deref().filter(|t| !one_line(t)) {
+                return Err(ScenarioError::BadAddress { context: field.into(), value: t.into() });
+            }
+        }
         let mut sc = Scenario {
             name: file.name.unwrap_or_else(|| "custom".into()),
             description: file.description.unwrap_or_else(|| "a custom scenario".into()),

@@ -1,7 +1,24 @@
 //! Errors: a scenario that cannot be built ([`ScenarioError`]) and a run that cannot
 //! start or finish ([`SimError`]). Every message is one line naming the problem.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
+
+/// Text from a scenario file inside a message, its control characters escaped (`\n`,
+/// `\u{1b}`), so that the message stays one line and cannot drive the terminal.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// A custom scenario (TOML) is malformed or asks for something impossible.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,32 +109,47 @@ pub enum ScenarioError {
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ScenarioError::Toml { line: Some(l), message } => write!(f, "line {l}: {message}"),
-            ScenarioError::Toml { line: None, message } => write!(f, "{message}"),
+            ScenarioError::Toml { line: Some(l), message } => write!(f, "line {l}: {}", Shown(message)),
+            ScenarioError::Toml { line: None, message } => write!(f, "{}", Shown(message)),
             ScenarioError::NoHosts => write!(f, "the scenario has no [[host]]"),
-            ScenarioError::DuplicateHost { name } => write!(f, "host `{name}` is declared twice"),
-            ScenarioError::UnknownHost { context, name } => write!(f, "{context}: no host is named `{name}`"),
-            ScenarioError::BadAddress { context, value } => write!(f, "{context}: cannot parse `{value}`"),
+            ScenarioError::DuplicateHost { name } => write!(f, "host `{}` is declared twice", Shown(name)),
+            ScenarioError::UnknownHost { context, name } => {
+                write!(f, "{}: no host is named `{}`", Shown(context), Shown(name))
+            }
+            ScenarioError::BadAddress { context, value } => {
+                write!(f, "{}: cannot parse `{}`", Shown(context), Shown(value))
+            }
             ScenarioError::Probability { field, value } => {
-                write!(f, "{field}: probability {value} is not between 0 and 1")
+                write!(f, "{}: probability {value} is not between 0 and 1", Shown(field))
             }
             ScenarioError::Duration { field, value } => {
-                write!(f, "{field}: {value} ms is not a duration (need a finite number >= 0)")
+                write!(f, "{}: {value} ms is not a duration (need a finite number >= 0)", Shown(field))
             }
             ScenarioError::OutOfRange { field, value, allowed } => {
-                write!(f, "{field}: {value} is out of range ({allowed})")
+                write!(f, "{}: {} is out of range ({allowed})", Shown(field), Shown(value))
             }
             ScenarioError::BadFlags { context, value } => {
-                write!(f, "{context}: `{value}` is not TCP flags as tcpdump prints them (S, S., ., P., F., R, R., ...)")
+                write!(
+                    f,
+                    "{}: `{}` is not TCP flags as tcpdump prints them (S, S., ., P., F., R, R., ...)",
+                    Shown(context),
+                    Shown(value)
+                )
             }
             ScenarioError::BadState { context, value } => {
                 write!(
                     f,
-                    "{context}: `{value}` is not an RFC 9293 state name (CLOSED, SYN-SENT, FIN-WAIT-1, ...)"
+                    "{}: `{}` is not an RFC 9293 state name (CLOSED, SYN-SENT, FIN-WAIT-1, ...)",
+                    Shown(context),
+                    Shown(value)
                 )
             }
-            ScenarioError::MissingField { context, field } => write!(f, "{context}: missing `{field}`"),
-            ScenarioError::Conflict { context, message } => write!(f, "{context}: {message}"),
+            ScenarioError::MissingField { context, field } => {
+                write!(f, "{}: missing `{field}`", Shown(context))
+            }
+            ScenarioError::Conflict { context, message } => {
+                write!(f, "{}: {}", Shown(context), Shown(message))
+            }
         }
     }
 }

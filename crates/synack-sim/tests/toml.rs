@@ -363,3 +363,23 @@ fn keepalive_keys_out_of_range_are_refused_with_their_host() {
         ScenarioError::Duration { .. }
     ));
 }
+
+#[test]
+fn text_with_control_characters_is_refused_or_escaped_so_messages_stay_one_line() {
+    // Names go into the ladder's heading, the trace and every message: a newline or an
+    // escape sequence in one is refused (found by the scenario_toml fuzz target, whose
+    // input named a host across two lines).
+    for bad in [r#"name = "cli\nent""#, r#"name = "\u001b[31mred""#, r#"name = " padded""#] {
+        let e = err(&format!("[[host]]\n{bad}\n"));
+        assert!(matches!(e, ScenarioError::BadAddress { .. }), "{bad}: {e}");
+    }
+    let e =
+        Scenario::from_toml_str(&format!("description = \"two\\nlines\"\n{TWO_HOSTS}")).expect_err("refused");
+    assert_eq!(e.to_string(), "description: cannot parse `two\\nlines`");
+    // Other text is shown escaped.
+    let e = err("[[rule]]\nflags = \"S\\n\\u001b\"\naction = \"drop\"\n");
+    assert_eq!(
+        e.to_string(),
+        "rule #1: `S\\n\\u{1b}` is not TCP flags as tcpdump prints them (S, S., ., P., F., R, R., ...)"
+    );
+}
