@@ -455,7 +455,20 @@ fn add_step(sc: &mut Scenario, i: usize, s: StepToml) -> Result<(), ScenarioErro
             if s.local_port == Some(0) {
                 return Err(out_of_range(format!("{ctx}: local_port"), 0, "1..=65535"));
             }
-            Action::Connect { to: target(sc, &ctx, to)?, local_port: s.local_port }
+            let to_where = target(sc, &ctx, to)?;
+            let own = match to_where {
+                Target::Host(t, _) => t == h,
+                Target::Addr(a) => sc.hosts.get(h).is_some_and(|me| me.ip == a.ip()),
+            };
+            if own {
+                // The simulator joins hosts by links and has no loopback: the SYN would
+                // go nowhere.
+                return Err(ScenarioError::Conflict {
+                    context: ctx,
+                    message: format!("`{to}` is the host itself; the simulator has no loopback link"),
+                });
+            }
+            Action::Connect { to: to_where, local_port: s.local_port }
         }
         CallToml::Send => match (s.bytes, s.text) {
             (Some(n), None) if n <= 1 << 30 => Action::Send(Payload::Pattern(n)),

@@ -383,3 +383,16 @@ fn text_with_control_characters_is_refused_or_escaped_so_messages_stay_one_line(
         "rule #1: `S\\n\\u{1b}` is not TCP flags as tcpdump prints them (S, S., ., P., F., R, R., ...)"
     );
 }
+
+#[test]
+fn connecting_a_host_to_itself_is_refused_as_the_simulator_has_no_loopback() {
+    let connect = |to: &str| {
+        err(&format!("[[step]]\nhost = \"server\"\ncall = \"connect\"\nto = \"{to}\"\n")).to_string()
+    };
+    assert_eq!(
+        connect("server:80"),
+        "step #1 (server): `server:80` is the host itself; the simulator has no loopback link"
+    );
+    assert!(connect("192.0.2.2:80").contains("the host itself"), "by address too");
+    assert!(parse("[[step]]\nhost = \"server\"\ncall = \"connect\"\nto = \"client:80\"\n").is_ok());
+}

@@ -16,7 +16,7 @@ const MAX_EVENTS: u64 = 20_000;
 const MAX_TIME: synack::Duration = synack::Duration::from_secs(600);
 
 /// Run one input through the parser and, if it parses, the simulator.
-pub fn scenario_toml(data: &[u8]) {
+pub(crate) fn scenario_toml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let sc = match Scenario::from_toml_str(text) {
         Ok(sc) => sc,
@@ -54,6 +54,6 @@ pub fn scenario_toml(data: &[u8]) {
 }
 
 /// Messages for people are one non-empty line.
-pub fn assert_one_line(msg: &str) {
+pub(crate) fn assert_one_line(msg: &str) {
     assert!(!msg.is_empty() && !msg.contains('\n'), "not one line: {msg:?}");
 }
