@@ -46,7 +46,7 @@ pub struct DeviceArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// TCP keep-alive on every connection (RFC 9293 3.8.4; off without this option):
-    /// IDLE[:INTERVAL[:PROBES]] in seconds, e.g. 60 or 60:10:5. A probe goes out once
+    /// `IDLE[:INTERVAL[:PROBES]]` in seconds, e.g. 60 or 60:10:5. A probe goes out once
     /// nothing was received for IDLE seconds and no sent data is outstanding, then
     /// every INTERVAL seconds (default 75) until answered; after PROBES unanswered
     /// probes (default 9) the connection is closed as timed out.
