@@ -176,7 +176,8 @@ impl Drop for SignalGuard {
 
 /// `synack tun serve`: create the device, listen at `--addr`:`--port`, run the
 /// application on every connection and print one [`ConnReport`] line per connection,
-/// until SIGINT/SIGTERM, which closes the open connections with FINs.
+/// until SIGINT/SIGTERM, which closes the open connections with FINs; then the stack's
+/// counters that are not zero, on standard error.
 pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
     let mut tun = TunStack::open(&args.device.options()?)?;
     let stop = tun.stop_handle();
@@ -189,7 +190,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
         tun.device_name(),
         args.device.peer
     );
-    run_server(&mut tun, &mut server, &stop, |r| println!("{r}"))
+    let res = run_server(&mut tun, &mut server, &stop, |r| println!("{r}"));
+    eprintln!("synack: stack counters: {}", tun.stack().stats());
+    res
 }
 
 /// The serve loop over an open device: step, pump the server, report; after `stop`,
@@ -221,12 +224,15 @@ pub fn run_server(
 }
 
 /// `synack tun connect`: create the device, connect to the kernel server, send or
-/// receive, close. The caller prints the report.
+/// receive, close. The caller prints the report; the stack's counters that are not
+/// zero go to standard error.
 pub fn connect(args: &ConnectArgs) -> Result<ConnectReport, TunError> {
     let mut tun = TunStack::open(&args.device.options()?)?;
     let _signals = SignalGuard::install(tun.stop_handle())?;
     let limits = ClientLimits { total: Duration::from_secs(args.timeout), ..ClientLimits::default() };
-    run_client(&mut tun, SocketAddr::V4(args.remote), args.mode(), limits)
+    let res = run_client(&mut tun, SocketAddr::V4(args.remote), args.mode(), limits);
+    eprintln!("synack: stack counters: {}", tun.stack().stats());
+    res
 }
 
 /// Run a `synack tun` subcommand, printing its results on stdout.

@@ -158,3 +158,84 @@ pub struct StackStats {
     /// `Keepalive::probes` keep-alive probes.
     pub keepalive_drops: u64,
 }
+
+impl core::fmt::Display for StackStats {
+    /// The counters that are not zero, as `name=value` separated by spaces (`none` when
+    /// every one is zero), for a driver's summary line.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Destructured, so that a counter added to the struct cannot be left out here.
+        let StackStats {
+            malformed,
+            bad_checksum,
+            no_connection,
+            rst_sent,
+            syn_dropped,
+            unacceptable,
+            paws_rejected,
+            missing_timestamps,
+            challenge_acks,
+            challenge_acks_suppressed,
+            syn_cookies_sent,
+            syn_cookies_validated,
+            syn_cookies_rejected,
+            listen_overflows,
+            half_open_recycled,
+            time_wait_recycled,
+            control_dropped,
+            retransmissions,
+            loss_probes,
+            keepalive_probes,
+            keepalive_drops,
+        } = *self;
+        let mut any = false;
+        for (name, value) in [
+            ("malformed", malformed),
+            ("bad_checksum", bad_checksum),
+            ("no_connection", no_connection),
+            ("rst_sent", rst_sent),
+            ("syn_dropped", syn_dropped),
+            ("unacceptable", unacceptable),
+            ("paws_rejected", paws_rejected),
+            ("missing_timestamps", missing_timestamps),
+            ("challenge_acks", challenge_acks),
+            ("challenge_acks_suppressed", challenge_acks_suppressed),
+            ("syn_cookies_sent", syn_cookies_sent),
+            ("syn_cookies_validated", syn_cookies_validated),
+            ("syn_cookies_rejected", syn_cookies_rejected),
+            ("listen_overflows", listen_overflows),
+            ("half_open_recycled", half_open_recycled),
+            ("time_wait_recycled", time_wait_recycled),
+            ("control_dropped", control_dropped),
+            ("retransmissions", retransmissions),
+            ("loss_probes", loss_probes),
+            ("keepalive_probes", keepalive_probes),
+            ("keepalive_drops", keepalive_drops),
+        ] {
+            if value != 0 {
+                if any {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{name}={value}")?;
+                any = true;
+            }
+        }
+        if !any {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StackStats;
+
+    #[test]
+    fn stats_print_only_the_counters_that_are_not_zero() {
+        assert_eq!(StackStats::default().to_string(), "none");
+        let s = StackStats { rst_sent: 2, retransmissions: 17, keepalive_drops: 1, ..StackStats::default() };
+        assert_eq!(s.to_string(), "rst_sent=2 retransmissions=17 keepalive_drops=1");
+        let first = StackStats { malformed: 1, ..StackStats::default() };
+        assert_eq!(first.to_string(), "malformed=1");
+    }
+}
