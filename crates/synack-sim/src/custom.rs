@@ -67,6 +67,7 @@ struct LinkToml {
     corrupt: Option<f64>,
     bandwidth_bps: Option<u64>,
     mtu: Option<u32>,
+    down_ms: Option<Vec<[f64; 2]>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -328,6 +329,21 @@ fn keepalive(ctx: &str, h: &HostToml) -> Result<Option<Keepalive>, ScenarioError
     Ok(Some(ka))
 }
 
+/// `down_ms = [[FROM, TO], ...]`: windows of virtual time, each FROM before its TO.
+fn outages(ctx: &str, windows: &[[f64; 2]]) -> Result<Vec<(Duration, Duration)>, ScenarioError> {
+    windows
+        .iter()
+        .map(|&[from, to]| {
+            let field = format!("{ctx}: down_ms");
+            let (a, b) = (ms(field.clone(), from)?, ms(field.clone(), to)?);
+            if a >= b {
+                return Err(out_of_range(field, format!("[{from}, {to}]"), "[from, to] with from before to"));
+            }
+            Ok((a, b))
+        })
+        .collect()
+}
+
 fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
     let ctx = format!("link `{}`", l.link);
     for li in links_named(sc, &ctx, &l.link, true)? {
@@ -341,6 +357,7 @@ fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
             corrupt: probability(format!("{ctx}: corrupt"), l.corrupt, d.corrupt)?,
             reorder_delay: opt_ms(format!("{ctx}: reorder_delay_ms"), l.reorder_delay_ms)?,
             bandwidth_bps: l.bandwidth_bps.unwrap_or(0),
+            down: outages(&ctx, l.down_ms.as_deref().unwrap_or(&[]))?,
             mtu: match l.mtu {
                 Some(m) if m < 68 => return Err(out_of_range(format!("{ctx}: mtu"), m, "at least 68")),
                 Some(m) => Some(m as usize),
@@ -564,6 +581,7 @@ impl Scenario {
     /// corrupt = 0.0                   # ... of flipping a bit (checksum fails)
     /// bandwidth_bps = 0               # serialization delay, FIFO; 0 = none
     /// mtu = 1500                      # longer datagrams are dropped; default none
+    /// down_ms = [[1000, 5000]]        # outages: from 1 s to 5 s it loses everything
     ///
     /// [[rule]]                        # act on chosen segments
     /// link = "server->client"         # optional: only this direction

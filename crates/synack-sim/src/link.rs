@@ -1,5 +1,5 @@
 //! A directional link: delay, jitter, loss, duplication, reordering, corruption,
-//! delay spikes, bandwidth (serialization delay, FIFO) and MTU.
+//! delay spikes, bandwidth (serialization delay, FIFO), MTU and outages.
 //!
 //! Every datagram draws the same fixed set of random numbers from the link's own
 //! stream, whatever the link's settings: a link's faults depend only on the seed, the
@@ -26,6 +26,8 @@ pub(crate) struct RuleEffect {
 pub(crate) enum DropCause {
     Rule,
     Mtu,
+    /// Handed to the link during one of its outages.
+    Down,
     Loss,
 }
 
@@ -48,7 +50,7 @@ pub struct LinkStats {
     pub carried: u64,
     /// Datagrams lost to the link's random loss.
     pub lost: u64,
-    /// Datagrams dropped by a rule or for exceeding the MTU.
+    /// Datagrams dropped by a rule, for exceeding the MTU or while the link was down.
     pub dropped: u64,
     /// Datagrams delivered twice.
     pub duplicated: u64,
@@ -132,6 +134,8 @@ impl LinkRt {
             Some(DropCause::Rule)
         } else if p.mtu.is_some_and(|m| bytes.len() > m) {
             Some(DropCause::Mtu)
+        } else if p.down.iter().any(|&(from, to)| now >= Instant::ZERO + from && now < Instant::ZERO + to) {
+            Some(DropCause::Down)
         } else if u_loss < p.loss {
             Some(DropCause::Loss)
         } else {

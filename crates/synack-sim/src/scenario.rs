@@ -69,6 +69,9 @@ pub(crate) struct LinkParams {
     pub(crate) spike: f64,
     /// How long a delay spike stalls the link.
     pub(crate) spike_delay: Duration,
+    /// Outages: from each start to each end (times since the run's start), the link
+    /// is down and loses every datagram handed to it.
+    pub(crate) down: Vec<(Duration, Duration)>,
 }
 
 impl Default for LinkParams {
@@ -85,6 +88,7 @@ impl Default for LinkParams {
             reorder_delay: None,
             spike: 0.0,
             spike_delay: Duration::ZERO,
+            down: Vec::new(),
         }
     }
 }

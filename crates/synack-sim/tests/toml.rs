@@ -396,3 +396,47 @@ fn connecting_a_host_to_itself_is_refused_as_the_simulator_has_no_loopback() {
     assert!(connect("192.0.2.2:80").contains("the host itself"), "by address too");
     assert!(parse("[[step]]\nhost = \"server\"\ncall = \"connect\"\nto = \"client:80\"\n").is_ok());
 }
+
+/// `examples/outage.toml`: while the link is down every datagram is lost, the
+/// retransmission timer doubles after each timeout (RFC 6298 5.5), and the first
+/// retransmission after the outage gets through; the transfer then completes.
+#[test]
+fn the_outage_example_loses_everything_while_down_and_backs_off_until_the_path_returns() {
+    let sc = Scenario::from_toml_str(include_str!("../examples/outage.toml")).expect("parses");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.check, Ok(()));
+    let (down, up) = (60_000, 5_060_000);
+    let retx: Vec<u64> = r
+        .trace
+        .iter()
+        .filter_map(|l| match &l.event {
+            Event::Send(s) if s.host == "client" && s.retransmit => Some(l.t_us),
+            _ => None,
+        })
+        .collect();
+    let dropped: Vec<u64> = r.trace.iter().filter(|l| l.ev() == "drop").map(|l| l.t_us).collect();
+    assert!(!dropped.is_empty() && dropped.iter().all(|t| (down..up).contains(t)), "{dropped:?}");
+    let during: Vec<u64> = retx.iter().copied().filter(|t| *t < up).collect();
+    let gaps: Vec<u64> = during.windows(2).map(|w| w[1] - w[0]).collect();
+    // After the loss probe, each timeout doubles the next one.
+    assert!(gaps.len() >= 4, "{retx:?}");
+    assert!(gaps[1..].windows(2).all(|w| w[1] == 2 * w[0]), "backoff: {gaps:?}");
+    let first_after = retx.iter().copied().find(|t| *t >= up).expect("a retransmission after the outage");
+    assert_eq!(first_after - during[during.len() - 1], 2 * gaps[gaps.len() - 1], "the next doubled timeout");
+    let links: u64 = r.links.iter().map(|l| l.dropped).sum();
+    assert_eq!(links, dropped.len() as u64, "counted as dropped by the link");
+}
+
+#[test]
+fn outage_windows_must_run_forward() {
+    let e = err("[[link]]\nlink = \"client->server\"\ndown_ms = [[500, 100]]\n").to_string();
+    assert_eq!(
+        e,
+        "link `client->server`: down_ms: [500, 100] is out of range ([from, to] with from before to)"
+    );
+    assert!(matches!(
+        err("[[link]]\nlink = \"client->server\"\ndown_ms = [[-1, 100]]\n"),
+        ScenarioError::Duration { .. }
+    ));
+    assert!(parse("[[link]]\nlink = \"client<->server\"\ndown_ms = [[0, 100], [200, 300]]\n").is_ok());
+}
