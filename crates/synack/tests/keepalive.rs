@@ -171,3 +171,66 @@ fn keepalive_can_be_turned_on_and_off_per_connection() {
     r.stack.set_keepalive(c, false).unwrap();
     assert!(r.advance(Duration::from_secs(3600)).is_empty());
 }
+
+/// The stack half-closes `c` and the peer acknowledges its FIN: FIN-WAIT-2, with the
+/// application still holding the connection (it may read more). Returns the stack's
+/// SND.NXT (one past its FIN).
+fn half_closed(r: &mut RawPeer, c: ConnId) -> synack::SeqNum {
+    r.stack.shutdown(c).unwrap();
+    let fin = r.poll().into_iter().find(|s| s.flags().contains(TcpFlags::FIN)).expect("our FIN");
+    let snd_nxt = fin.seq() + 1;
+    r.send_ack(snd_nxt, WINDOW);
+    assert_eq!(r.stack.state(c), State::FinWait2);
+    snd_nxt
+}
+
+#[test]
+fn a_half_closed_connection_in_fin_wait_2_is_probed_and_a_dead_peer_times_it_out() {
+    // Campaign seed 1694606: the client half-closed and waited for the rest of the
+    // server's data; the server gave up after its retransmissions (every ACK of them
+    // lost) and closed without a word. With keep-alive only in ESTABLISHED and
+    // CLOSE-WAIT, the client waited in FIN-WAIT-2 for ever.
+    let ka = timings();
+    let (mut r, _, c) = established(Some(ka));
+    let snd_nxt = half_closed(&mut r, c);
+    let before = r.advance(Duration::from_secs(599));
+    assert_eq!(probes(&before, snd_nxt), 0, "{before:?}");
+    let out = r.advance(Duration::from_secs(2 + 3 * 10));
+    // <SEQ=SND.NXT-1>: the sequence number of our FIN, which the peer has acknowledged.
+    assert_eq!(probes(&out, snd_nxt), usize::from(ka.probes), "{out:?}");
+    assert_eq!(r.stack.error(c), Some(ConnError::TimedOut));
+    assert!(matches!(closed_reason(&mut r, c), Some(synack::CloseReason::Error(ConnError::TimedOut))));
+    assert_eq!(r.stack.stats().keepalive_drops, 1);
+}
+
+#[test]
+fn a_probe_answered_in_fin_wait_2_keeps_the_half_closed_connection() {
+    let (mut r, _, c) = established(Some(timings()));
+    let snd_nxt = half_closed(&mut r, c);
+    let out = r.advance(Duration::from_secs(601));
+    assert_eq!(probes(&out, snd_nxt), 1, "{out:?}");
+    r.send_ack(snd_nxt, WINDOW);
+    r.advance(Duration::from_secs(500));
+    assert_eq!(r.stack.state(c), State::FinWait2, "still waiting for the peer's data and FIN");
+    // The peer's data still arrives and is read: the half-close is intact.
+    r.send_data(b"late", WINDOW);
+    let mut buf = [0u8; 8];
+    assert_eq!(r.stack.recv(c, &mut buf).unwrap(), 4);
+}
+
+#[test]
+fn closing_a_half_closed_connection_trades_keep_alive_for_the_fin_wait_2_limit() {
+    // Once the application closes, nobody reads: the orphaned FIN-WAIT-2 is bounded by
+    // `fin_wait2_timeout` (60 s by default), not by keep-alive's idle time and probes.
+    let (mut r, _, c) = established(Some(timings()));
+    let snd_nxt = half_closed(&mut r, c);
+    r.advance(Duration::from_secs(30));
+    r.stack.close(c).unwrap();
+    let out = r.advance(Duration::from_secs(59));
+    assert_eq!(probes(&out, snd_nxt), 0, "{out:?}");
+    assert_eq!(r.stack.connection_count(), 1, "still waiting for the peer's FIN");
+    let out = r.advance(Duration::from_secs(2));
+    assert_eq!(probes(&out, snd_nxt), 0, "no probe from an orphan: {out:?}");
+    assert_eq!(r.stack.connection_count(), 0, "released after the FIN-WAIT-2 limit");
+    assert_eq!(r.stack.stats().keepalive_probes, 0);
+}

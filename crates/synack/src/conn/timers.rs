@@ -55,7 +55,7 @@ impl Conn {
         // (The keep-alive deadline, read before it fires: it dates the last probe.)
         let keepalive_at = self.timers.fin_wait2;
         if self.fire(ctx, TimerKind::Keepalive) {
-            if self.state == State::FinWait2 {
+            if self.state == State::FinWait2 && self.app_closed {
                 // An orphaned connection waited long enough for the peer's FIN.
                 self.close_with(ctx, Some(ConnError::TimedOut));
                 return Outcome::Closed;
@@ -67,11 +67,19 @@ impl Conn {
         Outcome::None
     }
 
-    /// Whether keep-alive runs in `state`: ESTABLISHED and CLOSE-WAIT, where the timer
-    /// slot it shares with the FIN-WAIT-2 limit is its own (once our FIN is queued, the
-    /// retransmission timer watches the peer instead).
-    fn keepalive_state(state: State) -> bool {
-        matches!(state, State::Established | State::CloseWait)
+    /// Whether keep-alive runs in `state`: ESTABLISHED and CLOSE-WAIT, and FIN-WAIT-2
+    /// while the application still holds the connection (a half-close: our FIN is
+    /// acknowledged, and only the peer's data and FIN can come). In the other states our
+    /// FIN is unacknowledged (the retransmission timer watches the peer), the orphaned
+    /// FIN-WAIT-2's own limit uses the timer slot keep-alive shares, or the connection is
+    /// not synchronized. (Without FIN-WAIT-2, a half-closed connection whose peer gave
+    /// up while every ACK of its data was lost waited for ever: campaign seed 1694606.)
+    fn keepalive_state(&self, state: State) -> bool {
+        match state {
+            State::Established | State::CloseWait => true,
+            State::FinWait2 => !self.app_closed,
+            _ => false,
+        }
     }
 
     /// Start keep-alive's idle time (RFC 9293 3.8.4).
@@ -89,11 +97,11 @@ impl Conn {
         }
     }
 
-    /// Keep-alive starts and stops with ESTABLISHED and CLOSE-WAIT (see
+    /// Keep-alive starts and stops with the states it runs in (see
     /// [`Conn::keepalive_state`]); `Conn::set_state` calls this when keep-alive is on.
     #[inline(never)]
     pub(super) fn keepalive_on_state(&mut self, ctx: &mut Ctx<'_>, from: State, to: State) {
-        match (Self::keepalive_state(from), Self::keepalive_state(to)) {
+        match (self.keepalive_state(from), self.keepalive_state(to)) {
             (false, true) => self.arm_keepalive(ctx),
             (true, false) => self.stop_keepalive(ctx),
             _ => {}
@@ -101,13 +109,13 @@ impl Conn {
     }
 
     /// Turn keep-alive on or off for this connection (MUST-24), arming or stopping its
-    /// timer when the connection is in ESTABLISHED or CLOSE-WAIT.
+    /// timer when the connection is in a state it runs in.
     pub(crate) fn set_keepalive(&mut self, ctx: &mut Ctx<'_>, on: bool) {
         if on == self.keepalive {
             return;
         }
         self.keepalive = on;
-        if Self::keepalive_state(self.state) {
+        if self.keepalive_state(self.state) {
             if on {
                 self.arm_keepalive(ctx);
             } else {
@@ -126,7 +134,7 @@ impl Conn {
     /// unanswered ones the connection is closed as timed out.
     #[inline(never)]
     fn on_keepalive_timeout(&mut self, ctx: &mut Ctx<'_>, at: Instant) -> Outcome {
-        if !self.keepalive || !Self::keepalive_state(self.state) {
+        if !self.keepalive || !self.keepalive_state(self.state) {
             return Outcome::None;
         }
         let ka = ctx.cfg.keepalive.unwrap_or_default();

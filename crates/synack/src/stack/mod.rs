@@ -845,10 +845,12 @@ impl Stack {
                     // Already closing (FIN sent): just release the handle at the end.
                     Err(_) => Outcome::None,
                 };
-                if conn.state == State::FinWait2 && conn.timers.fin_wait2.is_none() {
+                if conn.state == State::FinWait2 {
                     // Orphaned in FIN-WAIT-2 (after an earlier shutdown): nobody will read,
                     // so the wait for the peer's FIN is bounded as for a connection closed
-                    // before reaching FIN-WAIT-2.
+                    // before reaching FIN-WAIT-2. The limit takes the slot from keep-alive,
+                    // which ran while the application held the connection.
+                    conn.ka_probes = 0;
                     let at = ctx.now + ctx.cfg.fin_wait2_timeout;
                     conn.set_timer(ctx, TimerKind::Keepalive, at);
                 }
