@@ -348,8 +348,7 @@ impl Conn {
                 State::FinWait1 => {
                     self.set_state(ctx, State::FinWait2);
                     if self.app_closed {
-                        let at = ctx.now + ctx.cfg.fin_wait2_timeout;
-                        self.set_timer(ctx, TimerKind::Keepalive, at);
+                        self.limit_orphaned_fin_wait2(ctx);
                     }
                 }
                 // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"

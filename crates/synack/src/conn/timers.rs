@@ -92,9 +92,17 @@ impl Conn {
     /// Stop keep-alive's timer.
     fn stop_keepalive(&mut self, ctx: &mut Ctx<'_>) {
         self.ka_probes = 0;
-        if self.timers.fin_wait2.is_some() {
-            self.cancel_timer(ctx, TimerKind::Keepalive);
-        }
+        self.cancel_timer(ctx, TimerKind::Keepalive);
+    }
+
+    /// In FIN-WAIT-2 with the application gone (it closed before or after our FIN was
+    /// acknowledged), nobody will read: bound the wait for the peer's FIN by
+    /// `fin_wait2_timeout`, in the timer slot keep-alive used while the application
+    /// held the connection.
+    pub(crate) fn limit_orphaned_fin_wait2(&mut self, ctx: &mut Ctx<'_>) {
+        self.ka_probes = 0;
+        let at = ctx.now + ctx.cfg.fin_wait2_timeout;
+        self.set_timer(ctx, TimerKind::Keepalive, at);
     }
 
     /// Keep-alive starts and stops with the states it runs in (see

@@ -41,7 +41,7 @@ use crate::isn::{initial_sequence, port_offset, KeyedState};
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Instant;
-use crate::trace::{AppCall, FourTuple, TimerKind, TraceEvent, TraceRecord};
+use crate::trace::{AppCall, FourTuple, TraceEvent, TraceRecord};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -846,13 +846,9 @@ impl Stack {
                     Err(_) => Outcome::None,
                 };
                 if conn.state == State::FinWait2 {
-                    // Orphaned in FIN-WAIT-2 (after an earlier shutdown): nobody will read,
-                    // so the wait for the peer's FIN is bounded as for a connection closed
-                    // before reaching FIN-WAIT-2. The limit takes the slot from keep-alive,
-                    // which ran while the application held the connection.
-                    conn.ka_probes = 0;
-                    let at = ctx.now + ctx.cfg.fin_wait2_timeout;
-                    conn.set_timer(ctx, TimerKind::Keepalive, at);
+                    // Orphaned in FIN-WAIT-2 after an earlier shutdown (keep-alive, if on,
+                    // ran until now).
+                    conn.limit_orphaned_fin_wait2(ctx);
                 }
                 out
             })
