@@ -3,8 +3,11 @@
 //! connection: discovered when the rebooted side opens again (Figure 9), when the
 //! other side sends (Figure 10), or by the other side's keep-alive probe (3.8.4).
 
+mod common;
+
+use common::{sends, transitions};
 use synack_sim::{run, Scenario, SimOptions, SimResult};
-use synack_viz::{Event, Seg};
+use synack_viz::Seg;
 
 /// A client (with a fixed port) and a server at 10 ms, the request and the answer
 /// exchanged, then whatever `steps` adds.
@@ -57,40 +60,15 @@ call = "recv"
     run(&sc, &SimOptions::default()).expect("the run ends")
 }
 
-/// Segments `host` sent after `from_us`, in order.
+/// Segments `host` sent at `from_us` or later, in order.
 fn sent_after<'r>(r: &'r SimResult, host: &str, from_us: u64) -> Vec<&'r Seg> {
-    r.trace
-        .iter()
-        .filter(|l| l.t_us >= from_us)
-        .filter_map(|l| match &l.event {
-            Event::Send(s) if s.host == host => Some(&s.seg),
-            _ => None,
-        })
-        .collect()
+    sends(&r.trace, host).into_iter().filter(|(t, _)| *t >= from_us).map(|(_, s)| &s.seg).collect()
 }
 
 /// The last segment `host` sent before `until_us`.
 fn last_sent_before<'r>(r: &'r SimResult, host: &str, until_us: u64) -> &'r Seg {
-    r.trace
-        .iter()
-        .filter(|l| l.t_us < until_us)
-        .filter_map(|l| match &l.event {
-            Event::Send(s) if s.host == host => Some(&s.seg),
-            _ => None,
-        })
-        .next_back()
-        .expect("sent something")
-}
-
-/// The states `host` entered, in order, with their times.
-fn states(r: &SimResult, host: &str) -> Vec<(u64, String, String)> {
-    r.trace
-        .iter()
-        .filter_map(|l| match &l.event {
-            Event::State(s) if s.host == host => Some((l.t_us, s.from.clone(), s.to.clone())),
-            _ => None,
-        })
-        .collect()
+    let before = sends(&r.trace, host).into_iter().rfind(|(t, _)| *t < until_us);
+    &before.expect("sent something").1.seg
 }
 
 #[test]
@@ -111,7 +89,7 @@ fn the_half_open_example_follows_rfc_9293_figure_9() {
     // 5. SYN-SENT --> <SEQ=100><CTL=RST>
     assert_eq!((client[1].flags.as_str(), client[1].seq), ("R", rcv_nxt));
     // 6. the server aborts; 7. the SYN again, and this time a SYN,ACK.
-    let aborted = states(&r, "server")
+    let aborted = transitions(&r.trace, "server")
         .into_iter()
         .find(|(t, from, to)| *t > 1_000_000 && from == "ESTABLISHED" && to == "CLOSED")
         .expect("the server's old connection closed");
@@ -151,8 +129,9 @@ at_ms = 2000
         r.host("server").and_then(|h| h.outcome),
         Some(synack::CloseReason::Error(synack::ConnError::Reset))
     );
-    let closed =
-        states(&r, "server").into_iter().find(|(_, from, to)| from == "ESTABLISHED" && to == "CLOSED");
+    let closed = transitions(&r.trace, "server")
+        .into_iter()
+        .find(|(_, from, to)| from == "ESTABLISHED" && to == "CLOSED");
     assert!(closed.as_ref().is_some_and(|(t, ..)| *t > 2_000_000), "{closed:?}");
 }
 
@@ -214,7 +193,11 @@ at_ms = 2000
 "#,
     );
     let closed_at_reboot = |host: &str| -> Vec<String> {
-        states(&r, host).into_iter().filter(|(t, ..)| *t == 1_000_000).map(|(_, from, _)| from).collect()
+        transitions(&r.trace, host)
+            .into_iter()
+            .filter(|(t, ..)| *t == 1_000_000)
+            .map(|(_, from, _)| from)
+            .collect()
     };
     assert_eq!(closed_at_reboot("client"), ["TIME-WAIT"]);
     assert_eq!(closed_at_reboot("server"), ["LISTEN"]);

@@ -1,6 +1,9 @@
 //! Custom scenarios from TOML: the example runs and passes its check; malformed files
 //! and impossible values are typed, one-line errors.
 
+mod common;
+
+use common::{sends, transitions};
 use synack_sim::{run, Scenario, ScenarioError, SimOptions};
 use synack_viz::Event;
 
@@ -255,14 +258,8 @@ fn the_loss_recovery_example_repairs_both_holes_at_once_and_the_tail_without_the
     let sc = Scenario::from_toml_str(include_str!("../examples/loss-recovery.toml")).expect("parses");
     let r = run(&sc, &SimOptions::default()).expect("ends");
     assert_eq!(r.check, Ok(()));
-    let sends: Vec<(u64, &synack_viz::SendEvent)> = r
-        .trace
-        .iter()
-        .filter_map(|l| match &l.event {
-            Event::Send(s) if s.host == "server" && s.seg.len > 0 => Some((l.t_us, s)),
-            _ => None,
-        })
-        .collect();
+    let sends: Vec<(u64, &synack_viz::SendEvent)> =
+        sends(&r.trace, "server").into_iter().filter(|(_, s)| s.seg.len > 0).collect();
     let rtx: Vec<(u64, u32)> =
         sends.iter().filter(|(_, s)| s.retransmit).map(|(t, s)| (*t, s.seg.seq)).collect();
     assert_eq!(rtx.len(), 3, "two holes and the tail: {rtx:?}");
@@ -285,25 +282,12 @@ fn the_keepalive_example_finds_the_dead_path_with_three_probes_on_each_side() {
     let r = run(&sc, &SimOptions::default()).expect("ends");
     assert_eq!(r.check, Ok(()));
     let probes = |host: &str| -> Vec<(u64, u32)> {
-        r.trace
-            .iter()
-            .filter_map(|l| match &l.event {
-                Event::Send(s) if s.host == host && s.seg.len == 0 && s.seg.flags == "." => {
-                    Some((l.t_us, s.seg.seq))
-                }
-                _ => None,
-            })
-            .collect()
+        let bare = sends(&r.trace, host).into_iter().filter(|(_, s)| s.seg.len == 0 && s.seg.flags == ".");
+        bare.map(|(t, s)| (t, s.seg.seq)).collect()
     };
     let last_seq = |host: &str| {
-        r.trace
-            .iter()
-            .filter_map(|l| match &l.event {
-                Event::Send(s) if s.host == host && s.seg.len > 0 => Some(s.seg.seq.wrapping_add(s.seg.len)),
-                _ => None,
-            })
-            .next_back()
-            .expect("data sent")
+        let data = sends(&r.trace, host).into_iter().rfind(|(_, s)| s.seg.len > 0);
+        data.map(|(_, s)| s.seg.seq.wrapping_add(s.seg.len)).expect("data sent")
     };
     for host in ["client", "server"] {
         let snd_nxt = last_seq(host);
@@ -318,17 +302,14 @@ fn the_keepalive_example_finds_the_dead_path_with_three_probes_on_each_side() {
         Some(10_040_000)
     );
     let closed = |host: &str| {
-        r.trace.iter().find_map(|l| match &l.event {
-            Event::State(s) if s.host == host && s.to == "CLOSED" && s.from == "ESTABLISHED" => Some(l.t_us),
-            _ => None,
-        })
+        transitions(&r.trace, host).into_iter().find(|(_, from, to)| from == "ESTABLISHED" && to == "CLOSED")
     };
     // The timer's next firing, one interval after the third probe, gives up: the
     // client at 10.04 + 3 x 2 s. The server's idle time restarted with each of the
     // client's probes it received (the last at 14.05 s): its own probes go out at
     // 24.05, 26.05 and 28.05 s, and it gives up at 30.05 s.
-    assert_eq!(closed("client"), Some(16_040_000));
-    assert_eq!(closed("server"), Some(30_050_000));
+    assert_eq!(closed("client").map(|c| c.0), Some(16_040_000));
+    assert_eq!(closed("server").map(|c| c.0), Some(30_050_000));
 }
 
 #[test]
@@ -339,10 +320,7 @@ fn keepalive_keys_left_out_take_the_defaults_of_75_s_and_nine_probes() {
     let sc = Scenario::from_toml_str(&text).expect("parses");
     let r = run(&sc, &SimOptions::default()).expect("ends");
     assert_eq!(r.check, Ok(()));
-    let closed = r.trace.iter().find_map(|l| match &l.event {
-        Event::State(s) if s.host == "client" && s.to == "CLOSED" => Some(l.t_us),
-        _ => None,
-    });
+    let closed = transitions(&r.trace, "client").into_iter().find(|(_, _, to)| to == "CLOSED").map(|c| c.0);
     // Nine probes 75 s apart from 10.04 s; the tenth firing gives up.
     assert_eq!(closed, Some(10_040_000 + 9 * 75_000_000));
 }
@@ -406,14 +384,8 @@ fn the_outage_example_loses_everything_while_down_and_backs_off_until_the_path_r
     let r = run(&sc, &SimOptions::default()).expect("ends");
     assert_eq!(r.check, Ok(()));
     let (down, up) = (60_000, 5_060_000);
-    let retx: Vec<u64> = r
-        .trace
-        .iter()
-        .filter_map(|l| match &l.event {
-            Event::Send(s) if s.host == "client" && s.retransmit => Some(l.t_us),
-            _ => None,
-        })
-        .collect();
+    let retx: Vec<u64> =
+        sends(&r.trace, "client").into_iter().filter(|(_, s)| s.retransmit).map(|(t, _)| t).collect();
     let dropped: Vec<u64> = r.trace.iter().filter(|l| l.ev() == "drop").map(|l| l.t_us).collect();
     assert!(!dropped.is_empty() && dropped.iter().all(|t| (down..up).contains(t)), "{dropped:?}");
     let during: Vec<u64> = retx.iter().copied().filter(|t| *t < up).collect();

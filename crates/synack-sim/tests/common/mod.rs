@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 use synack_sim::{builtin, builtin_names, run, Scenario, SimOptions, SimResult};
-use synack_viz::{Event, TraceLine};
+use synack_viz::{Event, SendEvent, TraceLine};
 
 /// Every built-in scenario's name.
 pub fn names() -> Vec<&'static str> {
@@ -46,4 +46,26 @@ pub fn states(trace: &[TraceLine], host: &str) -> Vec<String> {
 
 pub fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The segments `host` sent, each with the time it was sent, in order.
+pub fn sends<'t>(trace: &'t [TraceLine], host: &str) -> Vec<(u64, &'t SendEvent)> {
+    trace
+        .iter()
+        .filter_map(|l| match &l.event {
+            Event::Send(s) if s.host == host => Some((l.t_us, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every state change of `host`, any connection: (time, from, to).
+pub fn transitions(trace: &[TraceLine], host: &str) -> Vec<(u64, String, String)> {
+    trace
+        .iter()
+        .filter_map(|l| match &l.event {
+            Event::State(s) if s.host == host => Some((l.t_us, s.from.clone(), s.to.clone())),
+            _ => None,
+        })
+        .collect()
 }
