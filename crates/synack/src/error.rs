@@ -47,6 +47,62 @@ pub enum ConnError {
     TimedOut,
     /// The application aborted the connection.
     Aborted,
+    /// An ICMP or ICMPv6 hard error ended the connection while it was being opened
+    /// (RFC 9293 3.9.2.2, "TCP implementations SHOULD abort the connection (SHLD-26)";
+    /// 3.8.3: "An attempt to open a TCP connection could fail with ... an ICMP Port
+    /// Unreachable").
+    Unreachable(IcmpError),
+}
+
+/// What an ICMP (RFC 792) or ICMPv6 (RFC 4443) error message said about the path to
+/// the peer, as reported with [`crate::Event::IcmpError`] (RFC 9293 3.9.1.8: the
+/// conditions reported to the application "MUST include: ICMP error message arrived").
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum IcmpError {
+    /// Destination Unreachable: network unreachable or unknown (ICMP codes 0, 6, 11),
+    /// no route or beyond the source's scope (ICMPv6 codes 0, 2). Soft.
+    NetworkUnreachable,
+    /// Destination Unreachable: host unreachable or unknown (ICMP codes 1, 7, 8, 12),
+    /// address unreachable (ICMPv6 code 3). Soft.
+    HostUnreachable,
+    /// Destination Unreachable: protocol unreachable (ICMP code 2). Hard.
+    ProtocolUnreachable,
+    /// Destination Unreachable: port unreachable (ICMP code 3, ICMPv6 code 4). Hard.
+    PortUnreachable,
+    /// Destination Unreachable: source route failed (ICMP code 5). Soft.
+    SourceRouteFailed,
+    /// Destination Unreachable: communication administratively prohibited or refused
+    /// by precedence (ICMP codes 9, 10, 13-15; ICMPv6 codes 1, 5, 6). Soft.
+    Prohibited,
+    /// Time Exceeded (in transit or in reassembly). Soft.
+    TimeExceeded,
+    /// Parameter Problem. Soft.
+    ParameterProblem,
+}
+
+impl IcmpError {
+    /// Whether RFC 9293 3.9.2.2 counts this a hard error (protocol or port
+    /// unreachable), which ends a connection that is still being opened. A soft error
+    /// never ends a connection (MUST-56).
+    pub fn is_hard(self) -> bool {
+        matches!(self, IcmpError::ProtocolUnreachable | IcmpError::PortUnreachable)
+    }
+}
+
+impl fmt::Display for IcmpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IcmpError::NetworkUnreachable => "network unreachable",
+            IcmpError::HostUnreachable => "host unreachable",
+            IcmpError::ProtocolUnreachable => "protocol unreachable",
+            IcmpError::PortUnreachable => "port unreachable",
+            IcmpError::SourceRouteFailed => "source route failed",
+            IcmpError::Prohibited => "communication administratively prohibited",
+            IcmpError::TimeExceeded => "time exceeded in transit",
+            IcmpError::ParameterProblem => "parameter problem",
+        })
+    }
 }
 
 /// Any error the stack API returns.
@@ -95,6 +151,7 @@ impl fmt::Display for ConnError {
             ConnError::Reset => write!(f, "connection reset"),
             ConnError::TimedOut => write!(f, "connection timed out"),
             ConnError::Aborted => write!(f, "connection aborted"),
+            ConnError::Unreachable(e) => write!(f, "destination unreachable (ICMP: {e})"),
         }
     }
 }
@@ -111,4 +168,5 @@ impl fmt::Display for Error {
 
 impl std::error::Error for UsageError {}
 impl std::error::Error for ConnError {}
+impl std::error::Error for IcmpError {}
 impl std::error::Error for Error {}

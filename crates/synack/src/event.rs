@@ -60,6 +60,17 @@ pub enum Event {
         /// Why.
         reason: CloseReason,
     },
+    /// An ICMP or ICMPv6 error arrived about a segment the connection sent and has
+    /// not seen acknowledged (RFC 9293 3.9.1.8 and 3.9.2.2; the checks of RFC 5927 4.1).
+    /// A soft error leaves the connection as it is (MUST-56); a hard one during the
+    /// opening is followed by [`Event::Closed`] with [`ConnError::Unreachable`]. A
+    /// "too big" message is not reported: Path MTU Discovery acts on it.
+    IcmpError {
+        /// The connection.
+        conn: ConnId,
+        /// What the message said.
+        error: crate::error::IcmpError,
+    },
     /// The connection changed state.
     StateChanged {
         /// The connection.
@@ -157,6 +168,16 @@ pub struct StackStats {
     /// Connections closed as timed out because their peer answered none of
     /// `Keepalive::probes` keep-alive probes.
     pub keepalive_drops: u64,
+    /// ICMP and ICMPv6 errors acted on: reported to the application, ending an
+    /// opening connection, or lowering a path MTU (RFC 9293 3.9.2.2).
+    pub icmp_errors: u64,
+    /// ICMP and ICMPv6 messages not acted on: malformed or failing the checksum, not
+    /// an error TCP acts on (Source Quench: MUST-55), for no connection, or quoting a
+    /// sequence number outside SND.UNA..SND.NXT (RFC 5927 4.1).
+    pub icmp_ignored: u64,
+    /// Path MTU reductions from "fragmentation needed" and Packet Too Big messages
+    /// (RFC 1191, RFC 8201), all connections.
+    pub pmtu_reductions: u64,
 }
 
 impl core::fmt::Display for StackStats {
@@ -186,6 +207,9 @@ impl core::fmt::Display for StackStats {
             loss_probes,
             keepalive_probes,
             keepalive_drops,
+            icmp_errors,
+            icmp_ignored,
+            pmtu_reductions,
         } = *self;
         let mut any = false;
         for (name, value) in [
@@ -210,6 +234,9 @@ impl core::fmt::Display for StackStats {
             ("loss_probes", loss_probes),
             ("keepalive_probes", keepalive_probes),
             ("keepalive_drops", keepalive_drops),
+            ("icmp_errors", icmp_errors),
+            ("icmp_ignored", icmp_ignored),
+            ("pmtu_reductions", pmtu_reductions),
         ] {
             if value != 0 {
                 if any {

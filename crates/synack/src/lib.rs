@@ -21,7 +21,7 @@ pub mod trace;
 pub mod wire;
 
 pub use config::{Config, CongestionControl, Keepalive, OptionLayout, SynCookies};
-pub use error::{ConnError, Error, UsageError};
+pub use error::{ConnError, Error, IcmpError, UsageError};
 pub use event::{CloseReason, ConnId, ConnInfo, Event, ListenerId, StackStats};
 pub use seq::SeqNum;
 pub use stack::{RecvInto, Stack, Transmit};

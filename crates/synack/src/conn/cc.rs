@@ -52,6 +52,13 @@ impl Congestion {
         }
     }
 
+    /// The MSS went down mid-connection (Path MTU Discovery, `conn/icmp.rs`): windows
+    /// grow and shrink by the new size from now on; the window itself, in bytes, stays
+    /// (no congestion was signalled).
+    pub(crate) fn reduce_mss(&mut self, mss: u32) {
+        self.mss = mss.max(1);
+    }
+
     fn enabled(&self) -> bool {
         self.kind != CongestionControl::None
     }

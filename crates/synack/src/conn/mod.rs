@@ -5,6 +5,7 @@
 mod buffers;
 mod cc;
 mod fastpath;
+mod icmp;
 mod input;
 mod options;
 mod output;
@@ -14,6 +15,7 @@ mod scoreboard;
 mod timers;
 
 pub(crate) use buffers::Ring;
+pub(crate) use icmp::IcmpOutcome;
 pub(crate) use input::Outcome;
 pub(crate) use options::TimeWaitStamp;
 pub(crate) use output::OutSegment;

@@ -219,6 +219,14 @@ impl Stack {
                 general = wire::parse_unverified(datagram);
                 let (pkt, header_sum) = match &general {
                     Ok((p, s)) => (p, *s),
+                    Err(WireError::NotTcp(wire::IPPROTO_ICMP | wire::IPPROTO_ICMPV6)) => {
+                        // An ICMP or ICMPv6 message (its IP header is intact: only then
+                        // is the protocol read).
+                        if let Ok(ip) = wire::parse_ip(datagram) {
+                            self.icmp_input(&ip);
+                        }
+                        return 0;
+                    }
                     Err(_) => {
                         // Report exactly what the full parse reports (its checks come in
                         // another order).
@@ -359,7 +367,7 @@ impl Stack {
     /// Whether `dst` is one of this host's addresses (any, when none is configured):
     /// the first check of [`Stack::admits`], which counts what it refuses.
     #[inline(always)]
-    fn addressed_here(&self, dst: std::net::IpAddr) -> bool {
+    pub(super) fn addressed_here(&self, dst: std::net::IpAddr) -> bool {
         let addrs = &self.cfg.addresses;
         addrs.is_empty() || addrs.first() == Some(&dst) || addrs.contains(&dst)
     }

@@ -22,6 +22,7 @@
 //! [`Stack::abort`], even after the connection reached CLOSED.
 
 mod cookies;
+mod icmp;
 mod input;
 mod output;
 mod recv_into;

@@ -10,6 +10,7 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod checksum;
+pub(crate) mod icmp;
 mod ip;
 mod plain;
 mod tcp;
