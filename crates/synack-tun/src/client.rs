@@ -145,12 +145,19 @@ fn check(
     Ok(())
 }
 
-/// Drain the stack's events; true if `Connected(c)` was among them.
+/// Drain the stack's events; true if `Connected(c)` was among them. An ICMP error
+/// about the connection is told on standard error as it comes (RFC 9293 3.9.1.8: the
+/// application learns of it; a soft one does not end the connection, MUST-56).
 fn drain_events(tun: &mut TunStack, c: ConnId) -> bool {
     let mut connected = false;
     while let Some(ev) = tun.stack_mut().poll_event() {
-        if ev == Event::Connected(c) {
-            connected = true;
+        match ev {
+            Event::Connected(id) if id == c => connected = true,
+            Event::IcmpError { conn, error } if conn == c => {
+                let what = if tun.stack().error(c).is_some() { "" } else { " (still trying)" };
+                eprintln!("synack: ICMP: {error}{what}");
+            }
+            _ => {}
         }
     }
     connected

@@ -15,7 +15,7 @@ use crate::impair::{Impairer, Impairment, Verdict};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
-use synack::wire::{parse_ip, IPPROTO_TCP};
+use synack::wire::{parse_ip, IPPROTO_ICMP, IPPROTO_TCP};
 use synack::{Config, Instant, Stack, Transmit};
 use synack_viz::{Seg, TraceLine};
 
@@ -313,12 +313,19 @@ impl TunStack {
                 self.stack.handle_packet(now, pkt);
                 Ok(())
             }
-            Ok(_) => {
+            Ok(ip) => {
                 let mut out = [0u8; 1500];
                 match icmp::echo_reply(pkt, self.addr, &mut out) {
                     Some(n) => {
                         self.stats.echo_replies += 1;
                         self.transmit(&out[..n])
+                    }
+                    None if ip.protocol == IPPROTO_ICMP => {
+                        // Any other ICMP message may be an error about one of our
+                        // connections (RFC 9293 3.9.2.2): the stack reads it, and counts
+                        // what it does not act on in `icmp_ignored`.
+                        self.stack.handle_packet(now, pkt);
+                        Ok(())
                     }
                     None => {
                         self.stats.ignored += 1;

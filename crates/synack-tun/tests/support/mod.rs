@@ -298,6 +298,11 @@ impl Peer {
         }
     }
 
+    /// The process id (for `nsenter` and `ip link set ... netns`).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A python3 script with arguments.
     pub(crate) fn python(name: &str, script: &str, args: &[&str]) -> Peer {
         let mut all = vec!["-u", "-c", script];
@@ -430,6 +435,24 @@ pub(crate) fn serve_until(
         }
         dl.check();
     }
+}
+
+/// Run a setup command (`ip`, `nsenter`, ...) and fail the test, with its output, if
+/// it fails.
+pub(crate) fn run_ok(prog: &str, args: &[&str]) {
+    let out = Command::new(prog).args(args).output().unwrap_or_else(|e| panic!("spawn {prog}: {e}"));
+    assert!(
+        out.status.success(),
+        "{prog} {}: {}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Let this namespace's kernel forward IPv4 between its interfaces (a router).
+pub(crate) fn enable_forwarding() {
+    std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").expect("enable IPv4 forwarding in the namespace");
 }
 
 /// `ss -tan` output (kernel sockets of this namespace).
