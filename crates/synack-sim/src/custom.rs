@@ -67,6 +67,7 @@ struct LinkToml {
     corrupt: Option<f64>,
     bandwidth_bps: Option<u64>,
     mtu: Option<u32>,
+    icmp: Option<bool>,
     down_ms: Option<Vec<[f64; 2]>>,
 }
 
@@ -363,6 +364,7 @@ fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
                 Some(m) => Some(m as usize),
                 None => None,
             },
+            icmp: l.icmp.unwrap_or(d.icmp),
             ..d
         };
         sc.links[li].params = p;
@@ -581,6 +583,8 @@ impl Scenario {
     /// corrupt = 0.0                   # ... of flipping a bit (checksum fails)
     /// bandwidth_bps = 0               # serialization delay, FIFO; 0 = none
     /// mtu = 1500                      # longer datagrams are dropped; default none
+    /// icmp = true                     # ... and answered with "fragmentation needed"
+    ///                                 #     (Packet Too Big for IPv6); false: silently
     /// down_ms = [[1000, 5000]]        # outages: from 1 s to 5 s it loses everything
     ///
     /// [[rule]]                        # act on chosen segments

@@ -5,6 +5,7 @@
 use crate::app::AppRt;
 use crate::check;
 use crate::error::SimError;
+use crate::link::DropCause;
 use crate::link::LinkRt;
 use crate::options::SimOptions;
 use crate::result::{final_states, HostResult, SimResult};
@@ -20,9 +21,13 @@ use synack_viz::{Event, Seg, TraceLine};
 #[derive(Debug)]
 struct Flight {
     link: usize,
+    /// The host it goes to.
+    to: usize,
     id: u64,
     bytes: Vec<u8>,
-    seg: Seg,
+    /// The segment, for the trace's `deliver` line; `None` for an ICMP message, which
+    /// the trace (TCP segments only, a fixed contract) does not show.
+    seg: Option<Seg>,
 }
 
 #[derive(Debug)]
@@ -194,9 +199,11 @@ impl<'a> Engine<'a> {
             }
             let flight = entry.remove();
             self.tick()?;
-            let to = self.links[flight.link].to;
-            let line = TraceLine::deliver(self.now.as_micros(), &self.links[flight.link].name, flight.seg);
-            self.trace.push(line.with_packet_id(flight.id));
+            let to = flight.to;
+            if let Some(seg) = flight.seg {
+                let line = TraceLine::deliver(self.now.as_micros(), &self.links[flight.link].name, seg);
+                self.trace.push(line.with_packet_id(flight.id));
+            }
             self.hosts[to].stack.handle_packet(self.now, &flight.bytes);
             self.pull_trace(to);
             self.settle()?;
@@ -318,8 +325,15 @@ impl<'a> Engine<'a> {
         let effect = self.rules.apply(&SegView { link: li, flags: &seg.flags, payload: seg.len > 0 });
         let link = &mut self.links[li];
         let fate = link.carry(self.now, &mut bytes, effect);
-        if fate.dropped.is_some() {
+        if let Some(cause) = fate.dropped {
+            // Too big for the link: its router tells the sender (Path MTU Discovery).
+            let reply = (cause == DropCause::Mtu).then(|| link.too_big_reply(&bytes)).flatten();
             self.trace.push(TraceLine::drop(t, &link.name, seg).with_packet_id(id));
+            if let Some((icmp, delay)) = reply {
+                let flight = Flight { link: li, to: from, id, bytes: icmp, seg: None };
+                self.queue.insert((self.now + delay, self.order), flight);
+                self.order += 1;
+            }
             return;
         }
         if fate.corrupted {
@@ -329,7 +343,7 @@ impl<'a> Engine<'a> {
             self.trace.push(TraceLine::dup(t, &link.name, seg.clone()).with_packet_id(id));
         }
         for at in fate.arrivals {
-            let flight = Flight { link: li, id, bytes: bytes.clone(), seg: seg.clone() };
+            let flight = Flight { link: li, to: link.to, id, bytes: bytes.clone(), seg: Some(seg.clone()) };
             self.queue.insert((at, self.order), flight);
             self.order += 1;
         }

@@ -39,6 +39,7 @@ mod engine;
 mod error;
 pub mod figure5;
 pub mod hostile;
+mod icmp;
 mod link;
 mod options;
 mod result;

@@ -80,6 +80,16 @@ pub(crate) struct LinkRt {
     pub(crate) stats: LinkStats,
 }
 
+impl LinkRt {
+    /// The router's answer to a datagram this link dropped for its MTU: ICMP
+    /// "fragmentation needed" or ICMPv6 Packet Too Big, and the delay after which the
+    /// sender receives it (the link's). `None` when the link sends no ICMP.
+    pub(crate) fn too_big_reply(&self, dropped: &[u8]) -> Option<(Vec<u8>, Duration)> {
+        let mtu = self.params.mtu.filter(|_| self.params.icmp)?;
+        Some((crate::icmp::too_big(dropped, mtu)?, self.params.delay))
+    }
+}
+
 /// Separates the delay spikes' stream from the link's main stream.
 const SPIKE_STREAM: u64 = 0x7370_696b_6573;
 

@@ -61,6 +61,11 @@ pub(crate) struct LinkParams {
     pub(crate) bandwidth_bps: u64,
     /// Datagrams longer than this are dropped; `None`: no limit.
     pub(crate) mtu: Option<usize>,
+    /// Whether a datagram dropped for the MTU is answered, as a router answers it, with
+    /// ICMP "fragmentation needed" (IPv4 with DF, RFC 1191 4) or ICMPv6 Packet Too Big
+    /// (RFC 8201), which the sender receives after the link's delay. `false`: a Path
+    /// MTU Discovery black hole (a router whose ICMP is filtered).
+    pub(crate) icmp: bool,
     /// Extra delay of a reordered datagram; `None`: the link's delay (at least 1 ms).
     pub(crate) reorder_delay: Option<Duration>,
     /// Probability in `0..=1` that a datagram starts a delay spike: the link stalls for
@@ -85,6 +90,7 @@ impl Default for LinkParams {
             corrupt: 0.0,
             bandwidth_bps: 0,
             mtu: None,
+            icmp: true,
             reorder_delay: None,
             spike: 0.0,
             spike_delay: Duration::ZERO,

@@ -119,12 +119,12 @@ on = "connected"
 "#;
 
 #[test]
-fn the_mtu_drops_oversize_datagrams() {
-    // The server's 1500-byte data segments never fit a 1000-byte link; it gives up
-    // after two retransmissions.
+fn a_link_that_sends_no_icmp_is_a_path_mtu_black_hole() {
+    // `icmp = false`: the server's 1500-byte data segments never fit the 1000-byte
+    // link and no router says so; it gives up after two retransmissions.
     let sc = Scenario::from_toml_str(&format!(
         "[[host]]\nname = \"client\"\n[[host]]\nname = \"server\"\nmax_retries = 2\n\
-         [[link]]\nlink = \"server->client\"\nmtu = 1000\n{TRANSFER_STEPS}"
+         [[link]]\nlink = \"server->client\"\nmtu = 1000\nicmp = false\n{TRANSFER_STEPS}"
     ))
     .expect("valid");
     let r = run(&sc, &SimOptions::default()).expect("ends");
@@ -135,6 +135,32 @@ fn the_mtu_drops_oversize_datagrams() {
     assert_eq!(r.host("client").map(|h| h.bytes_received), Some(0));
     let server = r.host("server").expect("server");
     assert_eq!(server.outcome, Some(synack::CloseReason::Error(synack::ConnError::TimedOut)));
+}
+
+#[test]
+fn a_link_too_narrow_for_the_mss_answers_with_icmp_and_the_transfer_completes() {
+    // By default the link's router answers a datagram over its MTU with "fragmentation
+    // needed" (RFC 1191): the server drops its MSS to fit and sends again from SND.UNA.
+    let sc =
+        parse(&format!("[[link]]\nlink = \"server->client\"\nmtu = 1000\n{TRANSFER_STEPS}")).expect("valid");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.host("client").map(|h| h.bytes_received), Some(3000));
+    let server = r.host("server").expect("server");
+    assert_eq!(server.stats.pmtu_reductions, 1);
+    // A full-size segment went first and was dropped; every data segment the link
+    // delivered fits it.
+    let drops: Vec<u32> =
+        r.trace.iter().filter(|l| l.ev() == "drop").filter_map(|l| l.seg().map(|s| s.len)).collect();
+    assert!(!drops.is_empty() && drops.iter().all(|&len| len + 52 > 1000), "{drops:?}");
+    let delivered: Vec<u32> = r
+        .trace
+        .iter()
+        .filter(|l| l.ev() == "deliver")
+        .filter_map(|l| l.seg().map(|s| s.len))
+        .filter(|&len| len > 0)
+        .collect();
+    assert!(delivered.iter().all(|&len| len + 52 <= 1000), "{delivered:?}");
+    assert_eq!(delivered.iter().sum::<u32>(), 3000);
 }
 
 #[test]
