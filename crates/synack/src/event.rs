@@ -71,6 +71,11 @@ pub enum Event {
         /// What the message said.
         error: crate::error::IcmpError,
     },
+    /// The peer's urgent pointer arrived or moved forward, beyond what the application
+    /// has read (RFC 9293 3.8.5, MUST-32): [`Stack::urgent_pending`](crate::Stack::urgent_pending)
+    /// tells how many octets of urgent data remain to be read. The urgent data is
+    /// read in line, with `recv`.
+    Urgent(ConnId),
     /// The connection changed state.
     StateChanged {
         /// The connection.

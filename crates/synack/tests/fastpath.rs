@@ -103,6 +103,7 @@ fn app_result(payload: Vec<u8>) -> inject::Out {
         win: 0,
         opts: synack::wire::TcpOptions::NONE,
         payload,
+        urgent: 0,
     }
 }
 

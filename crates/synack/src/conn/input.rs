@@ -366,8 +366,11 @@ impl Conn {
             }
         }
 
-        // "Sixth, check the URG bit": synack does not implement urgent data (RFC 6093
-        // discourages it); the pointer is ignored and the data delivered in line.
+        // "Sixth, check the URG bit" (`urgent.rs`); the urgent data itself is delivered
+        // in line with the rest.
+        if fl.urg() {
+            self.on_urgent(ctx, hdr.seq, hdr.urgent);
+        }
         let text_seq = hdr.seq;
         let out = self.process_text_and_fin(ctx, text_seq, payload, fin);
         if out != Outcome::None {

@@ -93,6 +93,9 @@ impl Conn {
         hdr.ack = if flags.ack() { self.rcv_nxt } else { SeqNum(0) };
         hdr.flags = flags;
         hdr.window = window;
+        if self.snd_up.is_some() {
+            self.mark_urgent(hdr);
+        }
     }
 
     /// Bookkeeping common to every segment that carries an ACK. (Inlined, speed: a few
@@ -289,7 +292,8 @@ impl Conn {
     /// (the checks below): no retransmission is pending (`retransmit_una`, a SACK hole,
     /// a loss probe), SND.NXT is the highest sequence number sent (not a retransmission
     /// after a timeout), and both the unsent data and the usable window hold a full MSS
-    /// of it, with more data behind it. `pick_data` then returns `mss` bytes from SND.NXT,
+    /// of it, with more data behind it, and no urgent data is pending (whose pointer
+    /// the header would carry). `pick_data` then returns `mss` bytes from SND.NXT,
     /// with no FIN (the FIN, if queued, comes after the unsent data) and no PSH (the
     /// segment does not empty the queue, 3.9.1.3's "last segment"), and none of its
     /// other branches is reached. The sequence bookkeeping, header, ACK bookkeeping,
@@ -307,6 +311,7 @@ impl Conn {
             || self.retransmit_una
             || self.lp.send
             || self.sack_hole_due()
+            || self.snd_up.is_some()
         {
             return false;
         }

@@ -715,6 +715,23 @@ impl Stack {
         self.app_io(c, AppCall::Send, |conn, ctx| conn.send(ctx, data))
     }
 
+    /// SEND with the urgent flag (RFC 9293 3.10.2, 3.8.5): queue bytes as [`Stack::send`]
+    /// does, and mark the last of them as the end of urgent data. Every segment sent
+    /// before that point is acknowledged carries URG and the urgent pointer (the
+    /// sequence number of the octet after the urgent data, MUST-62); the peer reads the
+    /// data in line. RFC 9293: "new applications SHOULD NOT employ the TCP urgent
+    /// mechanism (SHLD-13)" - it is here for the applications that still do.
+    pub fn send_urgent(&mut self, c: ConnId, data: &[u8]) -> Result<usize, Error> {
+        self.app_io(c, AppCall::Send, |conn, ctx| conn.send_urgent(ctx, data))
+    }
+
+    /// How many octets of urgent data the peer sent that the application has not read
+    /// yet (RFC 9293 3.8.5, MUST-33); 0 when none is pending. [`Event::Urgent`] says when
+    /// this grows.
+    pub fn urgent_pending(&self, c: ConnId) -> Result<u32, Error> {
+        self.conn(c).map(Conn::urgent_pending)
+    }
+
     /// RECEIVE (RFC 9293 3.10.3): copy received bytes out. `Ok(0)` after the peer's FIN
     /// (end of stream); `Err(WouldBlock)` when nothing is there yet.
     pub fn recv(&mut self, c: ConnId, buf: &mut [u8]) -> Result<usize, Error> {

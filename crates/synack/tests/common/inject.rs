@@ -77,11 +77,20 @@ pub struct Seg {
     pub win: u16,
     pub opts: TcpOptions,
     pub payload: Vec<u8>,
+    /// The urgent field (meaningful with URG).
+    pub urgent: u16,
 }
 
 impl Seg {
     pub fn new(flags: TcpFlags, seq: u32, ack: u32) -> Self {
-        Seg { flags, seq, ack, win: REMOTE_WINDOW, opts: TcpOptions::NONE, payload: Vec::new() }
+        Seg { flags, seq, ack, win: REMOTE_WINDOW, opts: TcpOptions::NONE, payload: Vec::new(), urgent: 0 }
+    }
+    /// URG set, with the urgent field `up` (the urgent data ends `up` octets after
+    /// SEG.SEQ, RFC 9293 3.8.5).
+    pub fn urg(mut self, up: u16) -> Self {
+        self.flags |= TcpFlags::URG;
+        self.urgent = up;
+        self
     }
     pub fn seq(mut self, seq: u32) -> Self {
         self.seq = seq;
@@ -118,6 +127,8 @@ pub struct Out {
     pub win: u16,
     pub opts: TcpOptions,
     pub payload: Vec<u8>,
+    /// The urgent field.
+    pub urgent: u16,
 }
 
 impl std::fmt::Debug for Out {
@@ -239,7 +250,7 @@ impl Peer {
             ack: SeqNum(seg.ack),
             flags: seg.flags,
             window: seg.win,
-            urgent: 0,
+            urgent: seg.urgent,
             options: seg.opts,
         };
         let mut buf = vec![0u8; 65536];
@@ -288,6 +299,7 @@ impl Peer {
                 win: p.tcp.window,
                 opts: p.tcp.options,
                 payload: p.payload.to_vec(),
+                urgent: p.tcp.urgent,
             };
             if !out.flags.rst() {
                 let end = SeqNum(out.seq) + out.seg_len();
