@@ -151,6 +151,27 @@ s.close()
 print("closed", flush=True)
 "#;
 
+/// Connect; send "hello", then "!" as out-of-band data (URG); wait for urgent data
+/// from synack, read its out-of-band byte, then the in-line rest; print both.
+const PY_URGENT: &str = r#"
+import socket, sys, select, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+s.sendall(b"hello")
+time.sleep(0.2)
+s.send(b"!", socket.MSG_OOB)
+print("sent", flush=True)
+_, _, urgent = select.select([], [], [s], 20)
+print("oob", s.recv(1, socket.MSG_OOB).decode() if urgent else "none", flush=True)
+data = b""
+while len(data) < 3:
+    d = s.recv(100)
+    if not d:
+        break
+    data += d
+print("inline", data.decode(), flush=True)
+s.close()
+"#;
+
 /// Connect; on "close" from stdin send FIN at once; read to EOF; close.
 const PY_CLOSE_ON_CUE: &str = r#"
 import socket, sys
@@ -779,6 +800,49 @@ fn lossy_link_both_ways_synack_client_sends_10_mib() {
 fn lossy_link_synack_client_receives_10_mib() {
     in_netns("lossy_link_synack_client_receives_10_mib", &["python3"], LIMIT, || {
         synack_receives("lossy_link_synack_client_receives_10_mib", 10 * MIB, Duration::from_secs(120), true)
+    });
+}
+
+#[test]
+fn urgent_data_crosses_to_and_from_the_kernel() {
+    // RFC 9293 3.8.5: Linux points its urgent pointer at the octet after the urgent
+    // data, as MUST-62 says, so RCV.UP lands after the "!"; and it takes the octet
+    // before synack's pointer as the out-of-band byte its socket API hands out (the
+    // "!" and "Z" are what that API sent and received as out-of-band data).
+    let name = "urgent_data_crosses_to_and_from_the_kernel";
+    in_netns(name, &["python3"], LIMIT, || {
+        let mut tun = open_tun(name, true);
+        let l = listen(&mut tun, 7800);
+        let mut py = Peer::python("kernel", PY_URGENT, &[&SYNACK.to_string(), "7800"]);
+        let c = accept_one(&mut tun, l);
+        let mut signalled = false;
+        drive(&mut tun, Duration::from_secs(10), "the kernel's urgent byte", |t| {
+            while let Some(ev) = t.stack_mut().poll_event() {
+                signalled |= ev == synack::Event::Urgent(c);
+            }
+            t.stack().info(c).is_ok_and(|i| i.recv_queue == 6)
+        });
+        assert!(signalled, "Event::Urgent was raised");
+        // RFC 9293's urgent data runs from what the application has read up to the
+        // pointer: all six octets until it reads them.
+        assert_eq!(tun.stack().urgent_pending(c), Ok(6));
+        let mut buf = [0u8; 16];
+        assert_eq!(tun.stack_mut().recv(c, &mut buf[..5]), Ok(5));
+        assert_eq!(tun.stack().urgent_pending(c), Ok(1), "the urgent octet is still unread");
+        assert_eq!(tun.stack_mut().recv(c, &mut buf[5..]), Ok(1));
+        assert_eq!(&buf[..6], b"hello!", "urgent data is read in line");
+        assert_eq!(tun.stack().urgent_pending(c), Ok(0));
+        assert_eq!(tun.stack_mut().send(c, b"abc"), Ok(3));
+        assert_eq!(tun.stack_mut().send_urgent(c, b"Z"), Ok(1));
+        drive(&mut tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
+        py.assert_success();
+        assert_eq!(py.line("oob"), Some("oob Z".to_string()));
+        assert_eq!(py.line("inline"), Some("inline abc".to_string()));
+        tun.flush().expect("flush the trace");
+        let urgent_sent = trace_of(name).iter().any(
+            |l| matches!(&l.event, synack_viz::Event::Send(s) if s.seg.flags.contains('U') && s.seg.len == 4),
+        );
+        assert!(urgent_sent, "the trace shows synack's urgent segment");
     });
 }
 
