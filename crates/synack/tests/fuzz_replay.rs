@@ -11,7 +11,7 @@
 #[path = "common/fuzz_harness.rs"]
 mod fuzz_harness;
 
-use fuzz_harness::{no_mem, stack_input, wire_parse, Harness, FIXTURE_STATES};
+use fuzz_harness::{icmp_input, no_mem, stack_input, wire_parse, Harness, FIXTURE_STATES};
 use std::path::{Path, PathBuf};
 use synack::{State, SynCookies};
 
@@ -67,6 +67,30 @@ fn stack_input_corpus_and_regressions_replay_cleanly() {
     let regressions = replay("regressions", "stack_input", run);
     assert!(corpus >= 10, "the stack_input corpus is checked in ({corpus} files)");
     eprintln!("stack_input: {corpus} corpus inputs, {regressions} regressions");
+}
+
+#[test]
+fn icmp_input_corpus_and_regressions_replay_cleanly() {
+    let acted = std::cell::Cell::new((0, 0, 0));
+    let run = |b: &[u8]| {
+        let s = icmp_input(b, no_mem).stats;
+        let (e, i, p) = acted.get();
+        acted.set((e + s.icmp_errors, i + s.icmp_ignored, p + s.pmtu_reductions));
+    };
+    let corpus = replay("corpus", "icmp_input", run);
+    let regressions = replay("regressions", "icmp_input", run);
+    assert!(corpus >= 10, "the icmp_input corpus is checked in ({corpus} files)");
+    // The corpus reaches every outcome: errors acted on, errors ignored, and path MTU
+    // reductions.
+    let (errors, ignored, reductions) = acted.get();
+    assert!(
+        errors > 0 && ignored > 0 && reductions > 0,
+        "{errors} acted on, {ignored} ignored, {reductions} MTU"
+    );
+    eprintln!(
+        "icmp_input: {corpus} corpus inputs, {regressions} regressions; \
+         {errors} errors acted on, {ignored} ignored, {reductions} path MTU reductions"
+    );
 }
 
 /// The whole corpus again with bit 7 of the second byte set: the application lends a

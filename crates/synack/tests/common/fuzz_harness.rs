@@ -23,6 +23,8 @@
 //!   After every operation: no panic, and memory stays bounded - connections,
 //!   TIME-WAIT records, the accept queue, each connection's buffers, the datagrams one
 //!   `poll_transmit` loop yields, and (where the caller measures it) the heap.
+//! - [`icmp_input`]: the same, with ICMP and ICMPv6 errors about those 4-tuples among
+//!   the operations.
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
@@ -318,6 +320,8 @@ pub struct Summary {
     pub peak_heap: usize,
     /// Bytes delivered straight into the lent buffer (`Stack::handle_packet_into`).
     pub direct_bytes: u64,
+    /// The stack's counters at the end.
+    pub stats: synack::StackStats,
 }
 
 /// The stack under test and its peers.
@@ -472,7 +476,9 @@ impl Harness {
             ack: SeqNum(ack),
             flags,
             window,
-            urgent: 0,
+            // With URG, an urgent pointer derived from bytes the input already gives
+            // (so that older inputs keep their meaning): anywhere in the next 64 KiB.
+            urgent: if flags.urg() { window.rotate_left(5) ^ (seq as u16) } else { 0 },
             options,
         };
         let corrupt = std::mem::take(&mut self.corrupt_next);
@@ -1172,6 +1178,81 @@ impl Harness {
         self.check();
     }
 
+    /// An ICMP (IPv4 track) or ICMPv6 (IPv6 track) error from a router about a segment
+    /// of one of the 4-tuples: the type and code a likely error's or any, the MTU field,
+    /// the quoted sequence number at the peer's view of SND.UNA, just below SND.NXT,
+    /// near either or anything; now and then a bad checksum or a quote cut short.
+    fn icmp(&mut self, r: &mut Cursor<'_>) {
+        let k = usize::from(r.u8());
+        let t = if k & 0x80 != 0 { self.recent[k % RECENT] } else { self.tracks[k % self.tracks.len()] };
+        let v6 = t.local.is_ipv6();
+        let sel = r.u8();
+        let (kind, code) = match (sel % 8, v6) {
+            (0, false) => (3, r.u8() % 16),
+            (1, false) => (3, 4),
+            (2, false) => (11, r.u8() % 2),
+            (3, false) => (4, 0),
+            (0, true) => (1, r.u8() % 8),
+            (1, true) => (2, 0),
+            (2, true) => (3, r.u8() % 2),
+            (3, true) => (4, r.u8() % 3),
+            _ => (r.u8(), r.u8()),
+        };
+        let word = match sel >> 6 {
+            0 => u32::from(r.u16()),
+            1 => 1000,
+            2 => 0,
+            _ => r.u32(),
+        };
+        let seq = match r.u8() % 5 {
+            0 => t.una(),
+            1 => t.seen.wrapping_sub(1),
+            2 => Self::near(t.una(), r),
+            3 => Self::near(t.seen, r),
+            _ => r.u32(),
+        };
+        let flaw = r.u8();
+        // The quoted datagram: our segment's IP header and its first 8 TCP bytes.
+        let mut quoted = Vec::with_capacity(48);
+        if let (IpAddr::V6(src), IpAddr::V6(dst)) = (t.local.ip(), t.remote.ip()) {
+            quoted.extend_from_slice(&[0x60, 0, 0, 0, 0x05, 0xb4, wire::IPPROTO_TCP, 64]);
+            quoted.extend_from_slice(&src.octets());
+            quoted.extend_from_slice(&dst.octets());
+        } else if let (IpAddr::V4(src), IpAddr::V4(dst)) = (t.local.ip(), t.remote.ip()) {
+            quoted.extend_from_slice(&[0x45, 0, 0x05, 0xdc, 0, 0, 0x40, 0, 64, wire::IPPROTO_TCP, 0, 0]);
+            quoted.extend_from_slice(&src.octets());
+            quoted.extend_from_slice(&dst.octets());
+        }
+        quoted.extend_from_slice(&t.local.port().to_be_bytes());
+        quoted.extend_from_slice(&t.remote.port().to_be_bytes());
+        quoted.extend_from_slice(&seq.to_be_bytes());
+        if flaw % 8 == 1 {
+            quoted.truncate(quoted.len() - usize::from(flaw >> 5) - 1);
+        }
+        let mut msg = vec![kind, code, 0, 0];
+        msg.extend_from_slice(&word.to_be_bytes());
+        msg.extend_from_slice(&quoted);
+        let router = if v6 {
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254))
+        };
+        let len = msg.len() as u32;
+        let (proto, initial) = if v6 {
+            (wire::IPPROTO_ICMPV6, wire::pseudo_header_sum(router, t.local.ip(), wire::IPPROTO_ICMPV6, len))
+        } else {
+            (wire::IPPROTO_ICMP, 0)
+        };
+        let mut sum = wire::checksum_finish(wire::checksum_partial(&msg, initial));
+        if flaw % 8 == 2 {
+            sum ^= 0x0100;
+        }
+        msg[2..4].copy_from_slice(&sum.to_be_bytes());
+        let d = ip_datagram(router, t.local.ip(), proto, &msg);
+        self.summary.datagrams_in += 1;
+        deliver(&mut self.stack, self.now, &d, self.lend.as_deref_mut(), &mut self.summary);
+    }
+
     fn op_no_repeat(&mut self, r: &mut Cursor<'_>) {
         let code = r.data.get(r.pos).copied().unwrap_or(0);
         if (code & 0x7f) % 13 == 11 {
@@ -1180,6 +1261,33 @@ impl Harness {
         }
         self.op(r);
     }
+}
+
+/// An IPv4 or IPv6 datagram (by the addresses' family) carrying `payload` as `proto`.
+fn ip_datagram(src: IpAddr, dst: IpAddr, proto: u8, payload: &[u8]) -> Vec<u8> {
+    let mut d = Vec::with_capacity(40 + payload.len());
+    match (src, dst) {
+        (IpAddr::V6(s), IpAddr::V6(d6)) => {
+            d.extend_from_slice(&[0x60, 0, 0, 0]);
+            d.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+            d.extend_from_slice(&[proto, 64]);
+            d.extend_from_slice(&s.octets());
+            d.extend_from_slice(&d6.octets());
+        }
+        _ => {
+            let (IpAddr::V4(s), IpAddr::V4(d4)) = (src, dst) else { return d };
+            let total = (20 + payload.len()) as u16;
+            d.extend_from_slice(&[0x45, 0]);
+            d.extend_from_slice(&total.to_be_bytes());
+            d.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
+            d.extend_from_slice(&s.octets());
+            d.extend_from_slice(&d4.octets());
+            let sum = wire::checksum_finish(wire::checksum_partial(&d[..20], 0));
+            d[10..12].copy_from_slice(&sum.to_be_bytes());
+        }
+    }
+    d.extend_from_slice(payload);
+    d
 }
 
 /// Write an IPv4 header in front of the TCP segment `d[20..]` and fill in both checksums.
@@ -1206,6 +1314,29 @@ fn build_ipv4(d: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr) {
 
 /// The stack harness: two configuration bytes, then operations until the input ends.
 pub fn stack_input(data: &[u8], mem: fn() -> usize) -> Summary {
+    run_ops(data, mem, Harness::op)
+}
+
+/// The stack harness with ICMP errors among the operations: before each operation, a
+/// byte chooses between an ICMP or ICMPv6 error about one of the 4-tuples
+/// ([`Harness::icmp`], one time in three) and an operation of [`stack_input`]. (A
+/// target of its own, so that `stack_input`'s corpus keeps its meaning.)
+pub fn icmp_input(data: &[u8], mem: fn() -> usize) -> Summary {
+    run_ops(data, mem, |h, r| {
+        if r.u8() % 3 == 0 {
+            h.summary.ops += 1;
+            h.icmp(r);
+            h.drain();
+            h.check();
+        } else {
+            h.op(r);
+        }
+    })
+}
+
+/// Set up the harness from the first two bytes, run `step` until the input ends, then
+/// let every timer run out.
+fn run_ops(data: &[u8], mem: fn() -> usize, mut step: impl FnMut(&mut Harness, &mut Cursor<'_>)) -> Summary {
     let mut r = Cursor { data, pos: 0 };
     let (b, sizes) = (r.u8(), r.u8());
     let cfg = fuzz_config(b, sizes);
@@ -1219,7 +1350,7 @@ pub fn stack_input(data: &[u8], mem: fn() -> usize) -> Summary {
     }
     while !r.done() && h.summary.ops < MAX_OPS {
         h.summary.ops += 1;
-        h.op(&mut r);
+        step(&mut h, &mut r);
     }
     // Let every timer run out: the stack must come to rest with its limits intact.
     for _ in 0..10_000 {
@@ -1234,6 +1365,7 @@ pub fn stack_input(data: &[u8], mem: fn() -> usize) -> Summary {
     // Every timer gives up in the end (R2, 2×MSL, FIN-WAIT-2 for orphans): no timer is
     // left behind.
     assert_eq!(h.stack.poll_timeout(), None, "timers never came to rest");
+    h.summary.stats = h.stack.stats();
     h.summary
 }
 
