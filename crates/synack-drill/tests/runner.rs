@@ -300,12 +300,52 @@ fn what_the_runner_does_not_understand_is_skipped_never_passed() {
     let s = altered(PASSIVE, "+0 bind", "+0 setsockopt(3, IPPROTO_TCP, TCP_NOOPT, [1], 4) = 0\n+0 bind");
     assert_skips(run(&s, false), "TCP_NOOPT");
     assert_skips(run(&altered(PASSIVE, "+0 close(3) = 0", "+0 splice(3, 4) = 0"), false), "splice");
-    assert_skips(run("0 < [1:1(0)] icmp unreachable port_unreachable\n", false), "ICMP");
+    assert_skips(run("0 > icmp unreachable port_unreachable\n", false), "ICMP");
     assert_skips(run("--udp_encapsulation=tcp\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", false), "UDP");
     assert_skips(
         run("0 socket(..., SOCK_STREAM IPPROTO_TCP) = 3\n", false),
         "syntax the runner does not accept",
     );
+}
+
+/// A passive open with a large MSS, a 4,000-byte write in one segment, then an ICMP
+/// "fragmentation needed" about it: RFC 1191 Path MTU Discovery.
+const PMTU: &str = "\
+--mtu=9000
+--tolerance_usecs=10000
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0.1 < S 0:0(0) win 65535 <mss 8960,nop,wscale 2>
++0 > S. 0:0(0) ack 1 <...>
++0.1 < . 1:1(0) ack 1 win 16384
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 4000) = 4000
++0 > P. 1:4001(4000) ack 1
++0.05 < [1:4001(4000)] icmp unreachable frag_needed mtu 1500
++0 > . 1:1461(1460) ack 1
++0 > . 1461:2921(1460) ack 1
++0 > P. 2921:4001(1080) ack 1
++0.1 < . 1:1(0) ack 4001 win 16384
+";
+
+#[test]
+fn an_icmp_line_reaches_the_stack_and_path_mtu_discovery_follows() {
+    // RFC 9293 3.9.2.2 and RFC 1191: the quoted segment is the stack's own, its
+    // sequence numbers relative to the stack's ISN, as packetdrill writes them.
+    assert_eq!(run(PMTU, false), Outcome::Pass);
+    // Each change below makes the first segment after the ICMP line (line 13) differ.
+    // Segments of another size:
+    let s = altered(PMTU, "+0 > . 1:1461(1460) ack 1", "+0 > . 1:1001(1000) ack 1");
+    assert!(matches!(run(&s, false), Outcome::Fail { line: 13, .. }), "{}", run(&s, false));
+    // Another MTU: the stack's segments are 1,260 bytes, not the script's 1,460.
+    let s = altered(PMTU, "frag_needed mtu 1500", "frag_needed mtu 1300");
+    assert!(matches!(run(&s, false), Outcome::Fail { line: 13, .. }), "{}", run(&s, false));
+    // Quoting data the stack never sent (RFC 5927 4.1): ignored, so nothing is resent.
+    let s = altered(PMTU, "[1:4001(4000)] icmp", "[9001:9002(1)] icmp");
+    assert!(matches!(run(&s, false), Outcome::Fail { line: 13, .. }), "{}", run(&s, false));
+    // A type the runner does not know is the script's error.
+    assert_skips(run(&altered(PMTU, "icmp unreachable", "icmp no_such_type"), false), "unknown ICMP type");
 }
 
 #[test]

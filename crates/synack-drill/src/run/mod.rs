@@ -31,6 +31,7 @@
 
 mod engine;
 pub mod expectations;
+mod icmp;
 mod packets;
 mod profile;
 mod report;

@@ -27,6 +27,9 @@ impl Runner {
 
     /// Injects an inbound (`<`) segment.
     pub(crate) fn inject(&mut self, ev: &Event, p: &PacketSpec) -> Step {
+        if let PacketBody::Icmp(icmp) = &p.body {
+            return self.inject_icmp(ev, icmp);
+        }
         let seg = self.tcp_of(ev, p)?;
         if seg.udp_encap.is_some() {
             return Err(Stop::skip(ev.line, "TCP over UDP encapsulation is not supported by synack"));
@@ -108,7 +111,8 @@ impl Runner {
     fn tcp_of<'p>(&self, ev: &Event, p: &'p PacketSpec) -> Step<&'p TcpSegment> {
         match &p.body {
             PacketBody::Tcp(t) => Ok(t),
-            PacketBody::Icmp(_) => Err(Stop::skip(ev.line, "ICMP packets are not supported by synack")),
+            // (An inbound one is injected by `inject_icmp`.)
+            PacketBody::Icmp(_) => Err(Stop::skip(ev.line, "synack sends no ICMP packets")),
             PacketBody::Unsupported(u) => {
                 Err(Stop::skip(ev.line, format!("{} packets are not supported by synack", u.protocol)))
             }
