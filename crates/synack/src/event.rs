@@ -183,6 +183,9 @@ pub struct StackStats {
     /// Path MTU reductions from "fragmentation needed" and Packet Too Big messages
     /// (RFC 1191, RFC 8201), all connections.
     pub pmtu_reductions: u64,
+    /// Segments silently discarded because they came from an address no host can have
+    /// or went to a multicast or broadcast one (RFC 9293 3.9.2.3, MUST-57, MUST-63).
+    pub invalid_address: u64,
 }
 
 impl core::fmt::Display for StackStats {
@@ -215,6 +218,7 @@ impl core::fmt::Display for StackStats {
             icmp_errors,
             icmp_ignored,
             pmtu_reductions,
+            invalid_address,
         } = *self;
         let mut any = false;
         for (name, value) in [
@@ -242,6 +246,7 @@ impl core::fmt::Display for StackStats {
             ("icmp_errors", icmp_errors),
             ("icmp_ignored", icmp_ignored),
             ("pmtu_reductions", pmtu_reductions),
+            ("invalid_address", invalid_address),
         ] {
             if value != 0 {
                 if any {

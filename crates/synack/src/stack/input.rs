@@ -72,6 +72,20 @@ fn wide_tuple_of(pkt: &Packet<'_>) -> FourTuple {
     }
 }
 
+/// RFC 9293 3.9.2.3: "An incoming SYN with an invalid source address MUST be ignored
+/// either by TCP or by the IP layer (MUST-63)"; "A TCP implementation MUST silently
+/// discard an incoming SYN segment that is addressed to a broadcast or multicast address
+/// (MUST-57)", and "this guidance is applicable to all incoming segments, not just
+/// SYNs". Invalid sources (RFC 1122 3.2.1.3): unspecified, multicast, the limited
+/// broadcast, and a loopback address arriving for an address that is not one (it
+/// "MUST NOT appear outside a host"). Only segments of no connection are checked: a
+/// connection's peer is a host address by construction (`check_endpoints`, and these
+/// checks before a listener takes a SYN).
+#[inline(always)]
+fn valid_endpoints(src: IpAddr, dst: IpAddr) -> bool {
+    super::is_host_address(src) && super::is_host_address(dst) && (!src.is_loopback() || dst.is_loopback())
+}
+
 impl Stack {
     /// Queue a control segment (RST, bare ACK, cookie SYN,ACK) not tied to a live
     /// connection; false when the bounded queue is full and it was dropped.
@@ -543,6 +557,10 @@ impl Stack {
     /// way).
     #[inline(never)]
     fn unconnected(&mut self, dst: IpAddr, tuple: FourTuple, hdr: &TcpHeader, payload: &[u8]) {
+        if !valid_endpoints(tuple.remote.ip(), dst) {
+            self.sinks.stats.invalid_address += 1;
+            return;
+        }
         if !self.admits(dst, hdr) {
             return;
         }

@@ -118,16 +118,28 @@ fn schedule_conn(
     arm_timer(timers, conn, idx, generation)
 }
 
-/// The endpoints of an active OPEN: both specified, of one family.
+/// The endpoints of an active OPEN: both specified, of one family, and the remote one
+/// a host's (not a multicast or broadcast address: TCP is point to point, and the
+/// peer could never answer from it, RFC 9293 3.9.2.3).
 fn check_endpoints(local: SocketAddr, remote: SocketAddr) -> Result<(), Error> {
     if remote.port() == 0 || remote.ip().is_unspecified() || local.port() == 0 || local.ip().is_unspecified()
     {
+        return Err(UsageError::InvalidAddress.into());
+    }
+    if !is_host_address(remote.ip()) {
         return Err(UsageError::InvalidAddress.into());
     }
     if local.is_ipv4() != remote.is_ipv4() {
         return Err(UsageError::InvalidAddress.into());
     }
     Ok(())
+}
+
+/// Whether `ip` can be one host's address: not unspecified, not multicast, not the
+/// IPv4 limited broadcast (RFC 1122 3.2.1.3 (a), (c), (d); the directed broadcast of a
+/// subnet needs the subnet's mask, which TCP does not know).
+pub(super) fn is_host_address(ip: IpAddr) -> bool {
+    !ip.is_unspecified() && !ip.is_multicast() && ip != IpAddr::V4(std::net::Ipv4Addr::BROADCAST)
 }
 
 /// A TCP stack: many connections and listeners over the addresses in its
