@@ -59,6 +59,12 @@ pub(crate) struct CampaignArgs {
     /// With a single seed: write every segment sent as pcapng to F.
     #[arg(long, value_name = "F")]
     pcap: Option<PathBuf>,
+    /// Run every case over links narrower than its hosts' MTU (1500, 1280 or 1000
+    /// bytes), which answer bigger datagrams with ICMP "fragmentation needed": Path MTU
+    /// Discovery (RFC 1191) under the same faults. Cases whose hosts use 576 bytes run
+    /// as they are.
+    #[arg(long)]
+    narrow_links: bool,
     /// Colour the ladder.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -74,8 +80,9 @@ pub(crate) fn number(option: &str, text: &str, min: u64, max: u64) -> Result<u64
 }
 
 /// The command that replays `seed` alone, with its ladder.
-pub(crate) fn replay_command(seed: u64) -> String {
-    format!("synack sim campaign --seeds 1 --from {seed} --ladder")
+pub(crate) fn replay_command(seed: u64, narrow_links: bool) -> String {
+    let narrow = if narrow_links { " --narrow-links" } else { "" };
+    format!("synack sim campaign --seeds 1 --from {seed}{narrow} --ladder")
 }
 
 /// Run a mode of `synack sim`.
@@ -119,8 +126,8 @@ fn run(args: &CampaignArgs) -> Result<ExitCode, CliError> {
             );
         }
     };
-    let report = Campaign { from, seeds, jobs }.run(&mut progress);
-    print!("{}", report_text(&report, started.elapsed().as_secs_f64()));
+    let report = Campaign { from, seeds, jobs, narrow_links: args.narrow_links }.run(&mut progress);
+    print!("{}", report_text(&report, args.narrow_links, started.elapsed().as_secs_f64()));
     Ok(if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -143,14 +150,14 @@ fn seeds_list(seeds: &[u64]) -> String {
 
 /// The closing report: each failure with its replay command, the summary lines, and
 /// the plain `N passed, N failed` line last.
-fn report_text(r: &CampaignReport, secs: f64) -> String {
+fn report_text(r: &CampaignReport, narrow_links: bool, secs: f64) -> String {
     let mut out = String::new();
     for f in &r.failures {
         out += &format!("FAIL {}\n", f.case);
         for reason in &f.reasons {
             out += &format!("  - {reason}\n");
         }
-        out += &format!("  replay: {}\n", replay_command(f.seed));
+        out += &format!("  replay: {}\n", replay_command(f.seed, narrow_links));
     }
     let last = r.from.saturating_add(r.seeds.saturating_sub(1));
     out += &format!(
@@ -188,7 +195,8 @@ fn report_text(r: &CampaignReport, secs: f64) -> String {
 fn replay(args: &CampaignArgs, from: u64, seeds: u64) -> Result<ExitCode, CliError> {
     let mut failed = 0u64;
     for seed in from..=from.saturating_add(seeds - 1) {
-        let run = Case::from_seed(seed).run();
+        let case = Case::from_seed(seed);
+        let run = if args.narrow_links { case.narrowed() } else { case }.run();
         if args.ladder {
             println!("{}", run.case.describe());
             let opts = LadderOptions { color: args.color.enabled(), ..LadderOptions::default() };
@@ -234,13 +242,19 @@ mod tests {
             }],
             ..CampaignReport::default()
         };
-        let text = report_text(&r, 1.0);
+        let text = report_text(&r, false, 1.0);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "FAIL seed 4711: a case");
         assert_eq!(lines[1], "  - server: 1 TIME-WAIT record(s) left when the run ended");
         assert_eq!(lines[2], "  replay: synack sim campaign --seeds 1 --from 4711 --ladder");
         assert!(lines[3].starts_with("campaign: 20 seeds (4700..=4719), 1 failed, faults injected: drops=0"));
         assert_eq!(lines.last(), Some(&"19 passed, 1 failed"));
+        // A narrow-link campaign's failure replays with the same links.
+        let narrow = report_text(&r, true, 1.0);
+        assert_eq!(
+            narrow.lines().nth(2),
+            Some("  replay: synack sim campaign --seeds 1 --from 4711 --narrow-links --ladder")
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn is_state(l: &TraceLine, host: &str, from: &str, to: &str) -> bool {
 
 #[test]
 fn a_slice_of_seeds_keeps_every_invariant() {
-    let report = Campaign { from: 1, seeds: SLICE, jobs: 2 }.run(&mut |_| {});
+    let report = Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false }.run(&mut |_| {});
     assert_eq!(report.failures, Vec::new());
     assert_eq!(report.passed, SLICE);
     assert_eq!(report.delivered + report.aborted + report.network_errors.len() as u64, SLICE);
@@ -51,16 +51,46 @@ fn a_slice_of_seeds_keeps_every_invariant() {
 }
 
 #[test]
+fn narrowed_cases_find_the_path_mtu_and_keep_every_invariant() {
+    // `--narrow-links`: links narrower than the hosts' MTU answer full-sized segments
+    // with ICMP "fragmentation needed" (RFC 1191); the same faults go on.
+    let mut reductions = 0;
+    let mut narrowed = 0;
+    for seed in 1..=60 {
+        let case = Case::from_seed(seed).narrowed();
+        narrowed += u64::from(case.link_mtu.is_some());
+        let run = case.run();
+        assert!(run.passed(), "seed {seed}: {:?}", run.verdict);
+        reductions += run.result.hosts.iter().map(|h| h.stats.pmtu_reductions).sum::<u64>();
+    }
+    // Most cases keep the default 1500-byte MTU, so most are narrowed; and Path MTU
+    // Discovery is what got their data through.
+    assert!(narrowed > 30, "{narrowed} of 60 cases narrowed");
+    assert!(reductions > 30, "{reductions} path MTU reductions in 60 cases");
+    // A narrowed case's faults stay those of its seed, and its links are narrower than
+    // both hosts; a case whose hosts use 576 bytes is not narrowed.
+    for seed in 1..=60 {
+        let (plain, narrow) = (Case::from_seed(seed), Case::from_seed(seed).narrowed());
+        assert_eq!((&plain.client_to_server, plain.link_mtu), (&narrow.client_to_server, None));
+        let host = narrow.client_stack.mtu.min(narrow.server_stack.mtu);
+        match narrow.link_mtu {
+            Some(m) => assert!(m < host, "seed {seed}: link {m} for hosts of {host}"),
+            None => assert_eq!(host, 576, "seed {seed}"),
+        }
+    }
+}
+
+#[test]
 fn the_report_does_not_depend_on_the_number_of_threads() {
-    let one = Campaign { from: 100, seeds: 12, jobs: 1 }.run(&mut |_| {});
-    let three = Campaign { from: 100, seeds: 12, jobs: 3 }.run(&mut |_| {});
+    let one = Campaign { from: 100, seeds: 12, jobs: 1, narrow_links: false }.run(&mut |_| {});
+    let three = Campaign { from: 100, seeds: 12, jobs: 3, narrow_links: false }.run(&mut |_| {});
     assert_eq!(one, three);
 }
 
 #[test]
 fn progress_is_reported_after_every_seed() {
     let mut seen = Vec::new();
-    Campaign { from: 7, seeds: 4, jobs: 1 }.run(&mut |p| seen.push((p.done, p.total)));
+    Campaign { from: 7, seeds: 4, jobs: 1, narrow_links: false }.run(&mut |p| seen.push((p.done, p.total)));
     assert_eq!(seen, vec![(1, 4), (2, 4), (3, 4), (4, 4)]);
 }
 

@@ -320,6 +320,10 @@ pub struct Case {
     pub close_at: Duration,
     /// [`CloseOrder::Abort`]: bytes of the peer's data the aborting side reads first.
     pub abort_after: u64,
+    /// Both links carry datagrams of at most this many bytes, fewer than the hosts'
+    /// MTU, and answer bigger ones with ICMP "fragmentation needed" ([`Case::narrowed`]);
+    /// `None`: no limit (every case of [`Case::from_seed`]).
+    pub link_mtu: Option<u16>,
 }
 
 /// A size in `0..=max`: half the time uniform (bulk transfers), half the time spread
@@ -385,7 +389,20 @@ impl Case {
             linger,
             close_at,
             abort_after: if matches!(order, CloseOrder::Abort(_)) { abort_after } else { 0 },
+            link_mtu: None,
         }
+    }
+
+    /// The same case over links narrower than its hosts' MTU: the next common MTU below
+    /// the smaller host MTU (1500 below 9000, 1280 below 1500, 1000 below 1280). Every
+    /// full-sized segment of the case then meets "fragmentation needed", and both ends
+    /// must find the path MTU (RFC 1191) while the links' faults go on. A case whose
+    /// hosts use 576 bytes has nothing narrower to meet and stays as it is. Nothing
+    /// else of the case changes: its faults are drawn from the same seed.
+    pub fn narrowed(mut self) -> Case {
+        let host = self.client_stack.mtu.min(self.server_stack.mtu);
+        self.link_mtu = [1500, 1280, 1000].into_iter().find(|&m| m < host);
+        self
     }
 
     /// Bytes each side means to send: `[client, server]`.
@@ -420,8 +437,12 @@ impl Case {
                 stacks.push_str(&format!("; {name} stack: {k}"));
             }
         }
+        let narrow = match self.link_mtu {
+            Some(m) => format!("; links carry {m} B (ICMP fragmentation needed above)"),
+            None => String::new(),
+        };
         format!(
-            "seed {}: client->server {}; server->client {}; {data}; {close}, linger {} ms{stacks}",
+            "seed {}: client->server {}; server->client {}; {data}; {close}, linger {} ms{stacks}{narrow}",
             self.seed,
             self.client_to_server,
             self.server_to_client,
@@ -435,6 +456,9 @@ impl Case {
         let mut sc = Scenario::client_server("campaign", &self.describe(), Story::Transfer);
         sc.links[0].params = self.client_to_server.params();
         sc.links[1].params = self.server_to_client.params();
+        for l in &mut sc.links {
+            l.params.mtu = self.link_mtu.map(usize::from);
+        }
         self.client_stack.apply(&mut sc.hosts[0].cfg);
         self.server_stack.apply(&mut sc.hosts[1].cfg);
         // Keep-alive with its default timings on both ends (RFC 9293 3.8.4), as a

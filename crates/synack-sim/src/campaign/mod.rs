@@ -236,6 +236,8 @@ pub struct Campaign {
     pub seeds: u64,
     /// Threads to run them on (at least one).
     pub jobs: usize,
+    /// Run every case [`Case::narrowed`]: over links narrower than its hosts' MTU.
+    pub narrow_links: bool,
 }
 
 /// What a worker hands back for one seed.
@@ -249,8 +251,9 @@ struct Done {
     virtual_us: u64,
 }
 
-fn run_one(seed: u64) -> Done {
-    let run = Case::from_seed(seed).run();
+fn run_one(seed: u64, narrow: bool) -> Done {
+    let case = Case::from_seed(seed);
+    let run = if narrow { case.narrowed() } else { case }.run();
     let failure = match &run.verdict {
         Ok(()) => None,
         Err(reasons) => Some(Failure { seed, case: run.case.describe(), reasons: reasons.clone() }),
@@ -282,7 +285,7 @@ impl Campaign {
                     if i >= self.seeds {
                         break;
                     }
-                    if tx.send(run_one(self.from.wrapping_add(i))).is_err() {
+                    if tx.send(run_one(self.from.wrapping_add(i), self.narrow_links)).is_err() {
                         break;
                     }
                 });
