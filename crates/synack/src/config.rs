@@ -123,8 +123,15 @@ pub struct Config {
     pub max_ooo_ranges: usize,
     /// First and last ephemeral port (RFC 6335: 49152-65535).
     pub ephemeral_ports: (u16, u16),
-    /// TTL / hop limit of emitted datagrams.
+    /// TTL / hop limit of emitted datagrams (RFC 9293 3.9.2: "MUST be configurable",
+    /// MUST-49).
     pub ttl: u8,
+    /// The Differentiated Services Codepoint (RFC 2474, six bits: 0 to 63; higher bits
+    /// are ignored) of new connections' segments; `Stack::set_dscp` changes one
+    /// connection's (RFC 9293 3.9.1.9, MUST-48, SHLD-21). The default, 0, is best
+    /// effort. The stack's own segments (RSTs for no connection, TIME-WAIT's ACKs, SYN
+    /// cookies) carry 0.
+    pub dscp: u8,
     /// How long an orphaned connection (closed by the application) may wait in
     /// FIN-WAIT-2 for the peer's FIN.
     pub fin_wait2_timeout: Duration,
@@ -203,6 +210,7 @@ impl Default for Config {
             max_ooo_ranges: 32,
             ephemeral_ports: (49152, 65535),
             ttl: 64,
+            dscp: 0,
             fin_wait2_timeout: Duration::from_secs(60),
             keepalive: None,
             rfc1337: true,
@@ -222,6 +230,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The Differentiated Services field byte for [`Config::dscp`]: the DSCP in the
+    /// high six bits, the ECN bits zero.
+    pub(crate) fn ds_field(&self) -> u8 {
+        (self.dscp & 0x3f) << 2
+    }
+
     /// The MSS we announce for a peer of this address family: MTU minus fixed IP and TCP
     /// headers (RFC 9293 3.7.1, RFC 879): "The MSS value to be sent in an MSS Option
     /// should be equal to the effective MTU minus the fixed IP and TCP headers." No

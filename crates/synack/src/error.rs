@@ -33,6 +33,8 @@ pub enum UsageError {
     InvalidState(State),
     /// An address that cannot be used (unspecified remote, port 0, ...).
     InvalidAddress,
+    /// An argument outside its range (a DSCP above 63, ...).
+    InvalidValue,
 }
 
 /// How a connection ended, when it did not end normally.
@@ -140,6 +142,7 @@ impl fmt::Display for UsageError {
             UsageError::ConnectionLimit => write!(f, "connection limit reached"),
             UsageError::InvalidState(s) => write!(f, "not allowed in state {s}"),
             UsageError::InvalidAddress => write!(f, "invalid address"),
+            UsageError::InvalidValue => write!(f, "value out of range"),
         }
     }
 }

@@ -97,7 +97,7 @@ impl Stack {
         if hdr.flags.rst() {
             self.sinks.stats.rst_sent += 1;
         }
-        self.sinks.control.push_back(Control { tuple, hdr });
+        self.sinks.control.push_back(Control { tuple, hdr, ds: 0 });
         true
     }
 

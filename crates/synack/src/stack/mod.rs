@@ -737,6 +737,21 @@ impl Stack {
         self.app_io(c, AppCall::Send, |conn, ctx| conn.send_urgent(ctx, data))
     }
 
+    /// Set the Differentiated Services Codepoint (RFC 2474; six bits, 0 to 63) of the
+    /// connection's segments from now on (RFC 9293 3.9.1.9: "The application layer MUST
+    /// be able to specify the Differentiated Services field for segments that are sent
+    /// on a connection (MUST-48)", and "SHOULD be able to change the Differentiated
+    /// Services field during the connection lifetime (SHLD-21)"). [`Config::dscp`] is every new connection's. A
+    /// value above 63 is [`UsageError::InvalidValue`].
+    pub fn set_dscp(&mut self, c: ConnId, dscp: u8) -> Result<(), Error> {
+        if dscp > 63 {
+            return Err(UsageError::InvalidValue.into());
+        }
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, _| conn.ds = dscp << 2);
+        Ok(())
+    }
+
     /// How many octets of urgent data the peer sent that the application has not read
     /// yet (RFC 9293 3.8.5, MUST-33); 0 when none is pending. [`Event::Urgent`] says when
     /// this grows.

@@ -6,7 +6,7 @@ use crate::conn::{Control, Ctx, OutSegment, Sinks};
 use crate::event::ConnId;
 use crate::time::Instant;
 use crate::trace::{FourTuple, TraceEvent};
-use crate::wire::{self, TcpHeader};
+use crate::wire::{self, IpOut, TcpHeader};
 use std::cmp::Reverse;
 use std::net::IpAddr;
 
@@ -135,6 +135,7 @@ impl Stack {
             return 0;
         };
         let (src, dst) = (conn.tuple.local.ip(), conn.tuple.remote.ip());
+        let ip = IpOut { ttl: self.cfg.ttl, ds: conn.ds };
         let mut ctx = Ctx {
             now: self.now,
             cfg: &self.cfg,
@@ -164,8 +165,7 @@ impl Stack {
                 stale = super::arm_timer(&mut self.timers, conn, idx, generation);
             }
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
-            let Ok(len) = self.template.emit((idx, generation), buf, src, dst, ctx.cfg.ttl, &seg.hdr, a, b)
-            else {
+            let Ok(len) = self.template.emit((idx, generation), buf, src, dst, ip, &seg.hdr, a, b) else {
                 break;
             };
             if ctx.cfg.trace {
@@ -198,10 +198,10 @@ impl Stack {
             // used where it lies (references, not copies of the header and tuple).
             let ctl: Control;
             let mut seg: OutSegment;
-            let (tuple, hdr, a, b, stale, is_control, len, retransmit) =
+            let (tuple, hdr, ds, a, b, stale, is_control, len, retransmit) =
                 if let Some(c) = self.sinks.control.pop_front() {
                     ctl = c;
-                    (&ctl.tuple, &ctl.hdr, &[][..], &[][..], false, true, 0, false)
+                    (&ctl.tuple, &ctl.hdr, ctl.ds, &[][..], &[][..], false, true, 0, false)
                 } else {
                     let &idx = self.tx_queue.front()?;
                     let Some(slot) = self.slots.get_mut(idx as usize) else {
@@ -247,10 +247,10 @@ impl Stack {
                         self.tx_queue.pop_front();
                     }
                     let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
-                    (&conn.tuple, &seg.hdr, a, b, stale, false, seg.payload_len, seg.retransmit)
+                    (&conn.tuple, &seg.hdr, conn.ds, a, b, stale, false, seg.payload_len, seg.retransmit)
                 };
             let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
-            let res = wire::emit_two(buf, src, dst, ttl, hdr, a, b);
+            let res = wire::emit_two(buf, src, dst, IpOut { ttl, ds }, hdr, a, b);
             if self.cfg.trace && res.is_ok() {
                 trace_send(&mut self.sinks, self.now, tuple, hdr, len, retransmit);
             }

@@ -26,6 +26,16 @@ pub(crate) use plain::{parse_plain_v4, PlainV4};
 pub(crate) use tcp::emit_two;
 pub(crate) use tcp::parse_unverified;
 pub use tcp::{emit, emit_len, parse, parse_tcp};
+
+/// The IP header fields the stack chooses for each datagram it sends: the TTL / hop
+/// limit, and the Differentiated Services field (RFC 2474: the DSCP in the high six
+/// bits; the two ECN bits of RFC 3168 stay zero, synack does not do ECN), set by the
+/// application per connection (RFC 9293 3.9.1.9, MUST-48).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IpOut {
+    pub(crate) ttl: u8,
+    pub(crate) ds: u8,
+}
 pub(crate) use template::Template;
 
 use crate::seq::SeqNum;

@@ -5,7 +5,7 @@
 
 use super::checksum::{copy_and_sum, fold64, pseudo_header_sum64, sum20_be, sum_be, sum_be_long};
 use super::ip::{parse_ip, parse_v4, IpDatagram, IPPROTO_TCP, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
-use super::{OptionLayout, Packet, SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
+use super::{IpOut, OptionLayout, Packet, SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
 use crate::seq::SeqNum;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -629,9 +629,22 @@ pub fn emit(
     tcp: &TcpHeader,
     payload: &[&[u8]],
 ) -> Result<usize, WireError> {
+    emit_ip(buf, src, dst, IpOut { ttl, ds: 0 }, tcp, payload)
+}
+
+/// [`emit`] with the Differentiated Services field of `ip` (the stack's own emission
+/// path for segments of IPv6 or in more pieces).
+pub(crate) fn emit_ip(
+    buf: &mut [u8],
+    src: IpAddr,
+    dst: IpAddr,
+    ip: IpOut,
+    tcp: &TcpHeader,
+    payload: &[&[u8]],
+) -> Result<usize, WireError> {
     let payload_len =
         payload.iter().try_fold(0usize, |acc, p| acc.checked_add(p.len())).ok_or(WireError::TooLong)?;
-    emit_with(buf, src, dst, ttl, tcp, payload_len, |mut data| {
+    emit_with(buf, src, dst, ip, tcp, payload_len, |mut data| {
         // Pieces may be of any length: one that starts on an odd offset of the segment
         // is summed byte-swapped (`copy_and_sum`; the header is even).
         let (mut sum, mut offset) = (0, 0usize);
@@ -664,15 +677,15 @@ pub(crate) fn emit_two(
     buf: &mut [u8],
     src: IpAddr,
     dst: IpAddr,
-    ttl: u8,
+    ip: IpOut,
     tcp: &TcpHeader,
     a: &[u8],
     b: &[u8],
 ) -> Result<usize, WireError> {
     match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => emit_two_v4(buf, s, d, ttl, tcp, a, b),
+        (IpAddr::V4(s), IpAddr::V4(d)) => emit_two_v4(buf, s, d, ip, tcp, a, b),
         // The general emission, out of line, for the rarer families.
-        _ => emit(buf, src, dst, ttl, tcp, &[a, b]),
+        _ => emit_ip(buf, src, dst, ip, tcp, &[a, b]),
     }
 }
 
@@ -682,13 +695,13 @@ fn emit_two_v4(
     buf: &mut [u8],
     src: Ipv4Addr,
     dst: Ipv4Addr,
-    ttl: u8,
+    ip: IpOut,
     tcp: &TcpHeader,
     a: &[u8],
     b: &[u8],
 ) -> Result<usize, WireError> {
     let payload_len = a.len().checked_add(b.len()).ok_or(WireError::TooLong)?;
-    emit_with(buf, IpAddr::V4(src), IpAddr::V4(dst), ttl, tcp, payload_len, |data| copy_payload(data, a, b))
+    emit_with(buf, IpAddr::V4(src), IpAddr::V4(dst), ip, tcp, payload_len, |data| copy_payload(data, a, b))
 }
 
 /// Copy the payload `a` then `b` into `data` (exactly as long as both), returning its
@@ -721,7 +734,7 @@ fn emit_with(
     buf: &mut [u8],
     src: IpAddr,
     dst: IpAddr,
-    ttl: u8,
+    ip: IpOut,
     tcp: &TcpHeader,
     payload_len: usize,
     payload: impl FnOnce(&mut [u8]) -> u64,
@@ -744,7 +757,7 @@ fn emit_with(
     let Some((fixed, rest)) = rest.split_first_chunk_mut::<TCP_HEADER_LEN>() else {
         return Err(WireError::BufferTooSmall);
     };
-    write_ip_header(ip_hdr, src, dst, ttl, ip_length_field);
+    write_ip_header(ip_hdr, src, dst, ip, ip_length_field);
     // TCP header, RFC 9293 3.1. Data offset in 32-bit words; tcp_header_len <= 60, so
     // it fits in 4 bits.
     let offset_byte = ((tcp_header_len / 4) as u8) << 4;
@@ -796,13 +809,16 @@ fn fixed_header_sum(tcp: &TcpHeader, offset_byte: u8) -> u64 {
 /// which has exactly the header's length. `length` is the IPv4 total length or the IPv6
 /// payload length.
 #[inline(always)]
-fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ttl: u8, length: u16) {
+fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ip: IpOut, length: u16) {
     let [l0, l1] = length.to_be_bytes();
+    let IpOut { ttl, ds } = ip;
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            // RFC 791 3.1: version 4, IHL 5, TOS 0, total length, ID 0, DF, offset 0.
+            // RFC 791 3.1: version 4, IHL 5, the Differentiated Services field (RFC 2474,
+            // formerly TOS), total length, ID 0, DF, offset 0.
             // Speed: the checksum is summed from the fields (RFC 1071 2(C), as above).
             let sum = 0x4500
+                + u64::from(ds)
                 + u64::from(length)
                 + 0x4000
                 + (u64::from(ttl) << 8 | u64::from(IPPROTO_TCP))
@@ -813,14 +829,15 @@ fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ttl: u8, length: u1
             let [a0, a1, a2, a3] = s.octets();
             let [b0, b1, b2, b3] = d.octets();
             let bytes =
-                [0x45, 0, l0, l1, 0, 0, 0x40, 0, ttl, IPPROTO_TCP, c0, c1, a0, a1, a2, a3, b0, b1, b2, b3];
+                [0x45, ds, l0, l1, 0, 0, 0x40, 0, ttl, IPPROTO_TCP, c0, c1, a0, a1, a2, a3, b0, b1, b2, b3];
             if let Some(h) = hdr.first_chunk_mut::<IPV4_HEADER_LEN>() {
                 *h = bytes;
             }
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
-            // RFC 8200 3: version 6, traffic class 0, flow label 0.
-            fill(hdr, &[0x60, 0, 0, 0, l0, l1, IPPROTO_TCP, ttl]);
+            // RFC 8200 3: version 6, the traffic class (the Differentiated Services
+            // field, RFC 2474), flow label 0.
+            fill(hdr, &[0x60 | ds >> 4, ds << 4, 0, 0, l0, l1, IPPROTO_TCP, ttl]);
             if let Some(a) = hdr.get_mut(8..24) {
                 a.copy_from_slice(&s.octets());
             }
@@ -1199,7 +1216,7 @@ mod tests {
             let mut want = vec![0xA5u8; buf_len];
             let mut got = vec![0xA5u8; buf_len];
             let r_want = emit(&mut want, src, dst, ttl, &h, &[&a, &b]);
-            let r_got = emit_two(&mut got, src, dst, ttl, &h, &a, &b);
+            let r_got = emit_two(&mut got, src, dst, IpOut { ttl, ds: 0 }, &h, &a, &b);
             proptest::prop_assert_eq!(r_got, r_want);
             if r_want.is_ok() {
                 proptest::prop_assert_eq!(got, want);

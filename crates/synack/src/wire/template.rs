@@ -20,7 +20,7 @@
 use super::checksum::{fold64, pseudo_header_sum64, sum_be};
 use super::ip::{IPPROTO_TCP, IPV4_HEADER_LEN};
 use super::tcp::{copy_payload, emit_two, TCP_HEADER_LEN};
-use super::{TcpFlags, TcpHeader, WireError};
+use super::{IpOut, TcpFlags, TcpHeader, WireError};
 use std::net::IpAddr;
 
 /// Offsets in the headers (IPv4 without options, then TCP: RFC 791 3.1, RFC 9293 3.1).
@@ -48,16 +48,18 @@ pub(crate) struct Template {
     bytes: [u8; MAX_LEN],
     /// The sum of the pseudo-header and the TCP header with the variable fields zero.
     base: u64,
+    /// The Differentiated Services field of the saved IP header.
+    ds: u8,
 }
 
 impl Default for Template {
     fn default() -> Self {
-        Template { key: None, payload_len: 0, tsval_at: None, len: 0, bytes: [0; MAX_LEN], base: 0 }
+        Template { key: None, payload_len: 0, tsval_at: None, len: 0, bytes: [0; MAX_LEN], base: 0, ds: 0 }
     }
 }
 
 impl Template {
-    /// Write the datagram `emit_two(buf, src, dst, ttl, tcp, a, b)` writes, from the
+    /// Write the datagram `emit_two(buf, src, dst, ip, tcp, a, b)` writes, from the
     /// saved headers when `tcp` continues the run `key` with the same payload length
     /// (and timestamps or not, as before), or by [`emit_two`] otherwise, saving its
     /// headers for the next segment if it is a plain data segment (ACK only, no option
@@ -70,14 +72,17 @@ impl Template {
         buf: &mut [u8],
         src: IpAddr,
         dst: IpAddr,
-        ttl: u8,
+        ip: IpOut,
         tcp: &TcpHeader,
         a: &[u8],
         b: &[u8],
     ) -> Result<usize, WireError> {
         let payload_len = a.len() + b.len();
         let ts = tcp.options.timestamps;
+        // (The Differentiated Services field may change during a connection, RFC 9293
+        // 3.9.1.9, SHLD-21: the saved IP header is for one value.)
         if self.key == Some(key)
+            && self.ds == ip.ds
             && self.payload_len == payload_len
             && self.tsval_at.is_some() == ts.is_some()
             && tcp.flags == TcpFlags::ACK
@@ -98,8 +103,9 @@ impl Template {
             hdr[CHECKSUM..CHECKSUM + 2].copy_from_slice(&check.to_be_bytes());
             return Ok(total);
         }
-        let n = emit_two(buf, src, dst, ttl, tcp, a, b)?;
+        let n = emit_two(buf, src, dst, ip, tcp, a, b)?;
         self.save(key, buf.get(..n - payload_len).unwrap_or_default(), src, dst, tcp, payload_len);
+        self.ds = ip.ds;
         Ok(n)
     }
 
@@ -214,12 +220,25 @@ mod tests {
         data: &[u8],
         split: usize,
     ) -> (Vec<u8>, Vec<u8>) {
+        both_ds(t, key, tcp, data, split, 0)
+    }
+
+    /// [`both`] with the Differentiated Services field `ds`.
+    fn both_ds(
+        t: &mut Template,
+        key: (u32, u32),
+        tcp: &TcpHeader,
+        data: &[u8],
+        split: usize,
+        ds: u8,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let ip = IpOut { ttl: 64, ds };
         let (a, b) = data.split_at(split);
         let mut got = vec![0xEE; 1600];
-        let n = t.emit(key, &mut got, SRC, DST, 64, tcp, a, b).unwrap();
+        let n = t.emit(key, &mut got, SRC, DST, ip, tcp, a, b).unwrap();
         got.truncate(n);
         let mut want = vec![0x11; 1600];
-        let m = emit_two(&mut want, SRC, DST, 64, tcp, a, b).unwrap();
+        let m = emit_two(&mut want, SRC, DST, ip, tcp, a, b).unwrap();
         want.truncate(m);
         (got, want)
     }
@@ -244,6 +263,20 @@ mod tests {
                     assert_eq!(got, want, "segment {i}, timestamps {ts:?}, {layout:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_new_differentiated_services_field_is_not_taken_from_the_saved_header() {
+        // RFC 9293 3.9.1.9 (SHLD-21): the field may change during a connection; the next
+        // segment carries the new value, in IPv4's second byte.
+        let data = [0x33u8; 1460];
+        let mut t = Template::default();
+        for (i, ds) in [0u8, 0, 0xb8, 0xb8, 0x28].into_iter().enumerate() {
+            let tcp = header(1000 + i as u32 * 1460, 1, 100, None);
+            let (got, want) = both_ds(&mut t, (2, 1), &tcp, &data, 1460, ds);
+            assert_eq!(got, want, "segment {i}");
+            assert_eq!(got[1], ds, "segment {i}");
         }
     }
 
@@ -310,14 +343,14 @@ mod tests {
         let tcp = header(1, 1, 1, None);
         let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
         let mut buf = [0u8; 200];
-        let n = t.emit((1, 1), &mut buf, v6, v6, 64, &tcp, &[1; 50], &[]).unwrap();
+        let n = t.emit((1, 1), &mut buf, v6, v6, IpOut { ttl: 64, ds: 0 }, &tcp, &[1; 50], &[]).unwrap();
         assert_eq!(n, 40 + 20 + 50);
         assert_eq!(t.key, None);
-        let _ = t.emit((1, 1), &mut buf, SRC, DST, 64, &tcp, &[1; 50], &[]).unwrap();
+        let _ = t.emit((1, 1), &mut buf, SRC, DST, IpOut { ttl: 64, ds: 0 }, &tcp, &[1; 50], &[]).unwrap();
         assert_eq!(t.key, Some((1, 1)));
         let mut short = [0u8; 60];
         assert_eq!(
-            t.emit((1, 1), &mut short, SRC, DST, 64, &tcp, &[1; 50], &[]),
+            t.emit((1, 1), &mut short, SRC, DST, IpOut { ttl: 64, ds: 0 }, &tcp, &[1; 50], &[]),
             Err(WireError::BufferTooSmall)
         );
     }
