@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use synack_sim::campaign::Campaign;
-//! let report = Campaign { from: 1, seeds: 3, jobs: 1 }.run(&mut |_| {});
+//! let report = Campaign { from: 1, seeds: 3, jobs: 1, narrow_links: false }.run(&mut |_| {});
 //! assert_eq!(report.passed, 3, "{:?}", report.failures);
 //! ```
 
