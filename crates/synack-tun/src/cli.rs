@@ -52,6 +52,11 @@ pub struct DeviceArgs {
     /// probes (default 9) the connection is closed as timed out.
     #[arg(long, value_name = "IDLE[:INTERVAL[:PROBES]]", value_parser = parse_keepalive)]
     pub keepalive: Option<Keepalive>,
+    /// The Differentiated Services Codepoint of every connection's segments (RFC 2474,
+    /// RFC 9293 3.9.1.9), 0 to 63: 46 is expedited forwarding, 0 (the default) best
+    /// effort.
+    #[arg(long, value_name = "DSCP", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=63))]
+    pub dscp: u8,
 }
 
 /// Parse `IDLE[:INTERVAL[:PROBES]]` (seconds, seconds, a count), the missing parts
@@ -91,6 +96,7 @@ impl DeviceArgs {
         o.pcap = self.pcap.clone();
         o.json = self.json.clone();
         o.stack.keepalive = self.keepalive;
+        o.stack.dscp = self.dscp;
         Ok(o)
     }
 }
@@ -300,6 +306,17 @@ mod tests {
         let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
         let o = a.device.options().expect("options");
         assert_eq!(o.stack.keepalive, Some(Keepalive { idle: secs(30), interval: secs(5), probes: 3 }));
+    }
+
+    #[test]
+    fn dscp_reaches_the_stack_and_takes_six_bits() {
+        let cli = Cli::try_parse_from(["t", "serve", "--dscp", "46"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
+        assert_eq!(a.device.options().expect("options").stack.dscp, 46);
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:9", "--send", "1"]).expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect expected") };
+        assert_eq!(a.device.options().expect("options").stack.dscp, 0, "best effort unless asked for");
+        assert!(Cli::try_parse_from(["t", "serve", "--dscp", "64"]).is_err());
     }
 
     #[test]
