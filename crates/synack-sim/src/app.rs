@@ -30,7 +30,7 @@ pub(crate) fn pattern_byte(key: u64, i: u64) -> u8 {
 #[derive(Debug)]
 enum Pending {
     Accept,
-    Send { data: SendData, off: u64, len: u64, buf: SendBuf },
+    Send { data: SendData, off: u64, len: u64, buf: SendBuf, urgent: bool },
 }
 
 /// The bytes of a blocked `send` from `at` on, made once and reused while the stack's
@@ -334,7 +334,8 @@ impl AppRt {
                     return Started::Blocked(Pending::Accept);
                 }
             }
-            Action::Send(payload) => {
+            Action::Send(payload) | Action::SendUrgent(payload) => {
+                let urgent = matches!(action, Action::SendUrgent(_));
                 if self.conn.is_none() {
                     self.fail("send", "no connection");
                     return Started::Done;
@@ -347,7 +348,13 @@ impl AppRt {
                     }
                     Payload::Text(t) => (SendData::Text(t.as_bytes().to_vec()), t.len() as u64),
                 };
-                return Started::Blocked(Pending::Send { data, off: 0, len, buf: SendBuf::default() });
+                return Started::Blocked(Pending::Send {
+                    data,
+                    off: 0,
+                    len,
+                    buf: SendBuf::default(),
+                    urgent,
+                });
             }
             Action::Recv => {
                 self.reading = true;
@@ -395,7 +402,7 @@ impl AppRt {
                     None => (Started::Blocked(Pending::Accept), false),
                 }
             }
-            Pending::Send { data, mut off, len, mut buf } => {
+            Pending::Send { data, mut off, len, mut buf, urgent } => {
                 let Some(c) = self.conn else { return (Started::Done, false) };
                 let mut moved = false;
                 while off < len {
@@ -414,9 +421,10 @@ impl AppRt {
                     }
                     let from = (off - buf.at) as usize;
                     let chunk = &buf.bytes[from..from + n as usize];
-                    match stack.send(c, chunk) {
+                    let res = if urgent { stack.send_urgent(c, chunk) } else { stack.send(c, chunk) };
+                    match res {
                         Ok(0) | Err(Error::WouldBlock) => {
-                            return (Started::Blocked(Pending::Send { data, off, len, buf }), moved);
+                            return (Started::Blocked(Pending::Send { data, off, len, buf, urgent }), moved);
                         }
                         Ok(k) => {
                             self.sent += k as u64;

@@ -141,6 +141,7 @@ struct StepToml {
     local_port: Option<u16>,
     bytes: Option<u64>,
     text: Option<String>,
+    urgent: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -452,12 +453,15 @@ fn add_step(sc: &mut Scenario, i: usize, s: StepToml) -> Result<(), ScenarioErro
         Ok(())
     };
     let call = s.call;
+    let urgent = s.urgent.unwrap_or(false);
+    let send = |p| if urgent { Action::SendUrgent(p) } else { Action::Send(p) };
     unused("port", s.port.is_some() && call != CallToml::Listen)?;
     unused("backlog", s.backlog.is_some() && call != CallToml::Listen)?;
     unused("to", s.to.is_some() && call != CallToml::Connect)?;
     unused("local_port", s.local_port.is_some() && call != CallToml::Connect)?;
     unused("bytes", s.bytes.is_some() && call != CallToml::Send)?;
     unused("text", s.text.is_some() && call != CallToml::Send)?;
+    unused("urgent", s.urgent.is_some() && call != CallToml::Send)?;
     let action = match call {
         CallToml::Listen => {
             let port =
@@ -490,9 +494,9 @@ fn add_step(sc: &mut Scenario, i: usize, s: StepToml) -> Result<(), ScenarioErro
             Action::Connect { to: to_where, local_port: s.local_port }
         }
         CallToml::Send => match (s.bytes, s.text) {
-            (Some(n), None) if n <= 1 << 30 => Action::Send(Payload::Pattern(n)),
+            (Some(n), None) if n <= 1 << 30 => send(Payload::Pattern(n)),
             (Some(n), None) => return Err(out_of_range(format!("{ctx}: bytes"), n, "at most 1073741824")),
-            (None, Some(t)) => Action::Send(Payload::Text(t)),
+            (None, Some(t)) => send(Payload::Text(t)),
             (None, None) => return Err(ScenarioError::MissingField { context: ctx, field: "bytes" }),
             (Some(_), Some(_)) => {
                 return Err(ScenarioError::Conflict {
@@ -607,7 +611,8 @@ impl Scenario {
     /// # reboot: the host crashes and restarts at once; its stack forgets every
     /// #   connection without a word, the application its handles
     /// # connect: to = "server:80" (or "192.0.2.9:80"), local_port = 49152 (optional)
-    /// # send: bytes = 1000 (a deterministic pattern) or text = "GET /"
+    /// # send: bytes = 1000 (a deterministic pattern) or text = "GET /";
+    /// #   urgent = true sends them as urgent data (RFC 9293 3.8.5)
     /// # recv: from then on the host reads everything as it arrives
     /// # when: right after the previous step of the host (default), or
     /// #   at_ms = 100, or on = "connected" | "accepted" | "peer-fin" | "closed" |

@@ -189,6 +189,9 @@ pub(crate) enum Action {
     },
     Accept,
     Send(Payload),
+    /// SEND with the urgent flag (`Stack::send_urgent`, RFC 9293 3.8.5): the bytes are
+    /// urgent data. Traced as `send`.
+    SendUrgent(Payload),
     Recv,
     Shutdown,
     Close,
@@ -206,7 +209,7 @@ impl Action {
             Action::Listen { .. } => "listen",
             Action::Connect { .. } => "connect",
             Action::Accept => "accept",
-            Action::Send(_) => "send",
+            Action::Send(_) | Action::SendUrgent(_) => "send",
             Action::Recv => "recv",
             Action::Shutdown => "shutdown",
             Action::Close => "close",

@@ -164,6 +164,30 @@ fn a_link_too_narrow_for_the_mss_answers_with_icmp_and_the_transfer_completes() 
 }
 
 #[test]
+fn a_send_step_can_send_urgent_data() {
+    // `urgent = true`: the segments carry URG and the pointer past the last urgent
+    // octet (RFC 9293 3.8.5, MUST-62); the data arrives in line.
+    let steps = TRANSFER_STEPS.replace("bytes = 3000", "bytes = 3000\nurgent = true");
+    let sc = parse(&steps).expect("valid");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.host("client").map(|h| h.bytes_received), Some(3000));
+    let data: Vec<String> = r
+        .trace
+        .iter()
+        .filter(|l| l.ev() == "send")
+        .filter_map(|l| l.seg())
+        .filter(|s| s.len > 0)
+        .map(|s| s.flags.clone())
+        .collect();
+    assert!(!data.is_empty() && data.iter().all(|f| f.contains('U')), "{data:?}");
+    // Without it, none does; and the key belongs to `send` alone.
+    let r = run(&parse(TRANSFER_STEPS).expect("valid"), &SimOptions::default()).expect("ends");
+    assert!(!r.trace.iter().filter_map(|l| l.seg()).any(|s| s.flags.contains('U')));
+    let bad = TRANSFER_STEPS.replace("call = \"recv\"", "call = \"recv\"\nurgent = true");
+    assert!(parse(&bad).is_err());
+}
+
+#[test]
 fn bandwidth_serializes_and_a_rule_duplicates() {
     let sc = parse(&format!(
         "[[link]]\nlink = \"server->client\"\nbandwidth_bps = 1000000\n\
