@@ -5,8 +5,8 @@
 use crate::app::AppRt;
 use crate::check;
 use crate::error::SimError;
-use crate::link::DropCause;
 use crate::link::LinkRt;
+use crate::link::{DropCause, RuleEffect};
 use crate::options::SimOptions;
 use crate::result::{final_states, HostResult, SimResult};
 use crate::rng::{fnv1a, splitmix64, FNV_OFFSET};
@@ -14,7 +14,7 @@ use crate::rules::{Rules, SegView};
 use crate::scenario::{LinkParams, Scenario};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use synack::{Config, Instant, Stack, State};
+use synack::{Config, Duration, Instant, Stack, State};
 use synack_viz::{Event, Seg, TraceLine};
 
 /// A datagram on its way.
@@ -330,9 +330,7 @@ impl<'a> Engine<'a> {
             let reply = (cause == DropCause::Mtu).then(|| link.too_big_reply(&bytes)).flatten();
             self.trace.push(TraceLine::drop(t, &link.name, seg).with_packet_id(id));
             if let Some((icmp, delay)) = reply {
-                let flight = Flight { link: li, to: from, id, bytes: icmp, seg: None };
-                self.queue.insert((self.now + delay, self.order), flight);
-                self.order += 1;
+                self.icmp_back(li, from, id, icmp, delay);
             }
             return;
         }
@@ -344,6 +342,26 @@ impl<'a> Engine<'a> {
         }
         for at in fate.arrivals {
             let flight = Flight { link: li, to: link.to, id, bytes: bytes.clone(), seg: Some(seg.clone()) };
+            self.queue.insert((at, self.order), flight);
+            self.order += 1;
+        }
+    }
+
+    /// Send the ICMP message `icmp` from link `li`'s router (at the link's entry, where
+    /// the datagram was refused) back to host `to`: over the reverse link, with its
+    /// faults (an ICMP message can be lost, duplicated, damaged or delayed like any
+    /// datagram), or after `delay` where there is no reverse link.
+    fn icmp_back(&mut self, li: usize, to: usize, id: u64, mut icmp: Vec<u8>, delay: Duration) {
+        let back = self.sc.link_index(self.links[li].to, to);
+        let Some(bi) = back else {
+            let flight = Flight { link: li, to, id, bytes: icmp, seg: None };
+            self.queue.insert((self.now + delay, self.order), flight);
+            self.order += 1;
+            return;
+        };
+        let fate = self.links[bi].carry(self.now, &mut icmp, RuleEffect::default());
+        for at in fate.arrivals {
+            let flight = Flight { link: bi, to, id, bytes: icmp.clone(), seg: None };
             self.queue.insert((at, self.order), flight);
             self.order += 1;
         }

@@ -164,6 +164,39 @@ fn a_link_too_narrow_for_the_mss_answers_with_icmp_and_the_transfer_completes() 
 }
 
 #[test]
+fn the_routers_icmp_crosses_the_reverse_link_and_can_be_lost() {
+    // The way back is down while the first full-sized segments meet the narrow link:
+    // their "fragmentation needed" is lost, and only the retransmission's, after the
+    // path is back, lowers the MSS.
+    let sc = parse(&format!(
+        "[[link]]\nlink = \"server->client\"\nmtu = 1000\n\
+         [[link]]\nlink = \"client->server\"\ndown_ms = [[25, 700]]\n{TRANSFER_STEPS}"
+    ))
+    .expect("valid");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.host("client").map(|h| h.bytes_received), Some(3000));
+    let first_small = r
+        .trace
+        .iter()
+        .find(|l| l.ev() == "send" && l.seg().is_some_and(|s| s.len == 948))
+        .map(|l| l.t_us)
+        .expect("segments of the narrow link's size (1000 less 52 bytes of headers)");
+    assert!(first_small > 700_000, "the MSS went down at {first_small} us, before the way back was up");
+    // With the way back up, the same lowers it within a round trip.
+    let r = run(
+        &parse(&format!("[[link]]\nlink = \"server->client\"\nmtu = 1000\n{TRANSFER_STEPS}")).expect("valid"),
+        &SimOptions::default(),
+    )
+    .expect("ends");
+    let t = r
+        .trace
+        .iter()
+        .find(|l| l.ev() == "send" && l.seg().is_some_and(|s| s.len > 0 && s.len + 52 <= 1000))
+        .map(|l| l.t_us);
+    assert!(t.is_some_and(|t| t < 100_000), "{t:?}");
+}
+
+#[test]
 fn a_send_step_can_send_urgent_data() {
     // `urgent = true`: the segments carry URG and the pointer past the last urgent
     // octet (RFC 9293 3.8.5, MUST-62); the data arrives in line.
