@@ -28,30 +28,13 @@ const ROUTER_NEAR_FAR: &str = "192.0.2.129/25";
 /// The near end's MTU: the narrowest link on the path.
 const NARROW_MTU: &str = "1000";
 
-/// Listen on every address; accept one; read to EOF; print "received N SHA"; close.
-const PY_SINK_SERVER: &str = r#"
-import socket, sys, hashlib
-port = int(sys.argv[1])
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("0.0.0.0", port)); ls.listen(8); ls.settimeout(60)
-print("listening", flush=True)
-c, _ = ls.accept(); c.settimeout(60)
-h = hashlib.sha256(); n = 0
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    h.update(d); n += len(d)
-print("received", n, h.hexdigest(), flush=True)
-c.close(); ls.close()
-"#;
-
 /// Start the far host: a python sink in a network namespace of its own, joined to this
 /// one by a veth pair (the far end 1500 bytes, the near end [`NARROW_MTU`]), routed
 /// through this namespace's kernel.
 fn far_host_behind_a_narrow_link() -> Peer {
     enable_forwarding();
-    let mut far = Peer::spawn("far", "unshare", &["-n", "python3", "-u", "-c", PY_SINK_SERVER, "9100"]);
+    let mut far =
+        Peer::spawn("far", "unshare", &["-n", "python3", "-u", "-c", PY_SINK_SERVER, "0.0.0.0", "9100"]);
     assert!(far.wait_line("listening", Duration::from_secs(10)).is_some(), "the far sink did not start");
     let pid = far.pid().to_string();
     run_ok("ip", &["link", "add", "narrow0", "mtu", NARROW_MTU, "type", "veth", "peer", "name", "far0"]);

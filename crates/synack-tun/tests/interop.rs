@@ -49,24 +49,6 @@ s.close()
 print("sent", n, h.hexdigest(), flush=True)
 "#;
 
-/// Listen; accept one; read to EOF; print "received N SHA"; close.
-const PY_SINK_SERVER: &str = r#"
-import socket, sys, hashlib
-host, port = sys.argv[1], int(sys.argv[2])
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((host, port)); ls.listen(8); ls.settimeout(60)
-print("listening", flush=True)
-c, _ = ls.accept(); c.settimeout(60)
-h = hashlib.sha256(); n = 0
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    h.update(d); n += len(d)
-print("received", n, h.hexdigest(), flush=True)
-c.close(); ls.close()
-"#;
-
 /// Listen; accept one; send N seeded random bytes; print "sent N SHA"; close.
 const PY_SOURCE_SERVER: &str = r#"
 import socket, sys, hashlib, random

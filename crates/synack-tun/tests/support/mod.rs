@@ -255,6 +255,25 @@ impl Deadline {
     }
 }
 
+/// A kernel-side sink: listen on HOST PORT (the arguments), accept one connection,
+/// read to EOF, print "received N SHA", close.
+pub(crate) const PY_SINK_SERVER: &str = r#"
+import socket, sys, hashlib
+host, port = sys.argv[1], int(sys.argv[2])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((host, port)); ls.listen(8); ls.settimeout(60)
+print("listening", flush=True)
+c, _ = ls.accept(); c.settimeout(60)
+h = hashlib.sha256(); n = 0
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    h.update(d); n += len(d)
+print("received", n, h.hexdigest(), flush=True)
+c.close(); ls.close()
+"#;
+
 /// A kernel-side program (curl, python) running in the namespace.
 pub(crate) struct Peer {
     name: String,
