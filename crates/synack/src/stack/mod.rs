@@ -7,7 +7,9 @@
 //!
 //! 1. Feed every received IP datagram to [`Stack::handle_packet`] (or to
 //!    [`Stack::handle_packet_into`], which may place a connection's data straight into
-//!    the application's buffer).
+//!    the application's buffer). That includes ICMP and ICMPv6 messages: the stack acts
+//!    on the errors about its connections (RFC 9293 3.9.2.2, Path MTU Discovery) and
+//!    counts the rest.
 //! 2. After any input, application call or timeout, call [`Stack::poll_transmit`]
 //!    until it returns `None`, sending each datagram it writes (or
 //!    [`Stack::poll_transmit_many`], which fills several buffers per call, until it
