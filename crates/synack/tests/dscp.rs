@@ -118,6 +118,17 @@ fn ipv6_carries_it_in_the_traffic_class() {
 }
 
 #[test]
+fn time_wait_acks_keep_the_connections_codepoint() {
+    // The compact TIME-WAIT record keeps the field: the ACK of a retransmitted FIN
+    // (3.10.7.4, fifth step) is still the connection's segment.
+    let mut p = Peer::time_wait_with(Config { dscp: EF, ..inject_config() });
+    p.inject(&p.seg(FA).seq(p.nxt.wrapping_sub(1)));
+    let out = datagrams(&mut p.stack, None);
+    assert_eq!(out.len(), 1, "the ACK of the FIN");
+    assert_eq!(ds(&out[0]), 0xb8);
+}
+
+#[test]
 fn the_stacks_own_segments_carry_best_effort() {
     // A RST for no connection belongs to no application's connection.
     let mut s = Stack::new(Config { addresses: vec![LOCAL_IP], dscp: EF, ..Config::default() });

@@ -90,6 +90,12 @@ impl Stack {
     /// Queue a control segment (RST, bare ACK, cookie SYN,ACK) not tied to a live
     /// connection; false when the bounded queue is full and it was dropped.
     pub(super) fn push_control(&mut self, tuple: FourTuple, hdr: TcpHeader) -> bool {
+        self.push_control_ds(tuple, hdr, 0)
+    }
+
+    /// [`Stack::push_control`] with a Differentiated Services field: a TIME-WAIT
+    /// record's, whose connection chose it (RFC 9293 3.9.1.9).
+    pub(super) fn push_control_ds(&mut self, tuple: FourTuple, hdr: TcpHeader, ds: u8) -> bool {
         if self.sinks.control.len() >= MAX_CONTROL_QUEUE {
             self.sinks.stats.control_dropped += 1;
             return false;
@@ -97,7 +103,7 @@ impl Stack {
         if hdr.flags.rst() {
             self.sinks.stats.rst_sent += 1;
         }
-        self.sinks.control.push_back(Control { tuple, hdr, ds: 0 });
+        self.sinks.control.push_back(Control { tuple, hdr, ds });
         true
     }
 

@@ -62,6 +62,7 @@ impl Stack {
             deadline: now + two_msl,
             window,
             ts_recent: stamp.map(|ts| ts.recent()),
+            ds: conn.ds,
         };
         let owner = (!conn.app_closed).then_some(idx);
         let ack_due = conn.ack_now;
@@ -76,7 +77,7 @@ impl Stack {
             if let Some(ts) = stamp {
                 ts.stamp(&mut h, now);
             }
-            self.push_control(conn.tuple, h);
+            self.push_control_ds(conn.tuple, h, record.ds);
         }
         self.sinks.events.push_back(Event::Closed {
             conn: crate::event::ConnId { index: idx, generation },
@@ -139,6 +140,8 @@ impl Stack {
         let seg_len = payload_len as u32 + u32::from(fl.syn()) + u32::from(fl.fin());
         let acceptable = rec.acceptable(hdr.seq, seg_len);
         let rec_rcv_nxt = rec.rcv_nxt;
+        // The connection's Differentiated Services field, on every ACK it sends.
+        let ds = rec.ds;
 
         if fl.syn() && !fl.ack() && !fl.rst() && has_listener && hdr.seq.gt(rec.rcv_nxt) {
             // Fourth step: a SYN in TIME-WAIT "may be either a legitimate new connection
@@ -156,7 +159,7 @@ impl Stack {
             // Fifth step, TIME-WAIT: "The only thing that can arrive in this state is a
             // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
             // timeout."
-            self.ack_and_restart_two_msl(tuple, ack_hdr, now + two_msl);
+            self.ack_and_restart_two_msl(tuple, (ack_hdr, ds), now + two_msl);
             return TimeWaitVerdict::Done;
         }
 
@@ -167,7 +170,7 @@ impl Stack {
         if !acceptable {
             if !fl.rst() {
                 self.sinks.stats.unacceptable += 1;
-                self.push_control(tuple, ack_hdr);
+                self.push_control_ds(tuple, ack_hdr, ds);
             }
             return TimeWaitVerdict::Done;
         }
@@ -186,7 +189,7 @@ impl Stack {
                 } else {
                     // 3) "... yet is within the current receive window, TCP endpoints
                     // MUST send an acknowledgment (challenge ACK)"
-                    self.challenge_ack(tuple, ack_hdr);
+                    self.challenge_ack(tuple, (ack_hdr, ds));
                 }
             }
             return TimeWaitVerdict::Done;
@@ -196,7 +199,7 @@ impl Stack {
         // states, if the SYN bit is set, irrespective of the sequence number, TCP
         // endpoints MUST send a "challenge ACK" to the remote peer"
         if fl.syn() {
-            self.challenge_ack(tuple, ack_hdr);
+            self.challenge_ack(tuple, (ack_hdr, ds));
             return TimeWaitVerdict::Done;
         }
 
@@ -209,7 +212,7 @@ impl Stack {
             return TimeWaitVerdict::Done;
         }
         if hdr.ack.gt(rec.snd_nxt) || hdr.ack.lt(rec.snd_nxt - rec.max_snd_wnd.max(1)) {
-            self.challenge_ack(tuple, ack_hdr);
+            self.challenge_ack(tuple, (ack_hdr, ds));
             return TimeWaitVerdict::Done;
         }
 
@@ -219,7 +222,7 @@ impl Stack {
         // that sits at RCV.NXT reaches this step; one beyond it would be "held for later
         // processing" (first step) and is ignored with its text.
         if fl.fin() && hdr.seq + payload_len as u32 == rec_rcv_nxt {
-            self.ack_and_restart_two_msl(tuple, ack_hdr, now + two_msl);
+            self.ack_and_restart_two_msl(tuple, (ack_hdr, ds), now + two_msl);
             return TimeWaitVerdict::Done;
         }
         // Otherwise nothing: a duplicate ACK "can be ignored"; seventh step, TIME-WAIT:
@@ -229,19 +232,24 @@ impl Stack {
 
     /// A challenge ACK from a TIME-WAIT record (RFC 5961 3.2, 4.2, 5.2), within the
     /// stack-wide budget of RFC 5961 7 shared with the full connections.
-    fn challenge_ack(&mut self, tuple: FourTuple, ack_hdr: TcpHeader) {
+    fn challenge_ack(&mut self, tuple: FourTuple, (ack_hdr, ds): (TcpHeader, u8)) {
         if self.sinks.challenge.allow(self.now) {
             self.sinks.stats.challenge_acks += 1;
-            self.push_control(tuple, ack_hdr);
+            self.push_control_ds(tuple, ack_hdr, ds);
         } else {
             self.sinks.stats.challenge_acks_suppressed += 1;
         }
     }
 
     /// Answer a FIN in TIME-WAIT: ACK it and restart the 2×MSL timer to `deadline`.
-    fn ack_and_restart_two_msl(&mut self, tuple: FourTuple, ack_hdr: TcpHeader, deadline: Instant) {
+    fn ack_and_restart_two_msl(
+        &mut self,
+        tuple: FourTuple,
+        (ack_hdr, ds): (TcpHeader, u8),
+        deadline: Instant,
+    ) {
         self.time_wait.restart(&tuple, deadline);
-        self.push_control(tuple, ack_hdr);
+        self.push_control_ds(tuple, ack_hdr, ds);
         self.trace(TraceEvent::Timer {
             conn: tuple,
             timer: TimerKind::TimeWait,

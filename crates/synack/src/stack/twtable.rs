@@ -91,6 +91,8 @@ pub(super) struct TimeWaitRecord {
     pub(super) window: u16,
     /// TS.Recent, when the connection negotiated timestamps (RFC 7323 3.2).
     pub(super) ts_recent: Option<u32>,
+    /// The connection's Differentiated Services field, for its ACKs (RFC 9293 3.9.1.9).
+    pub(super) ds: u8,
 }
 
 impl TimeWaitRecord {
@@ -122,6 +124,8 @@ struct Entry {
     deadline: [u32; 2],
     window: u16,
     flags: u8,
+    /// The Differentiated Services field (in the byte the layout had spare).
+    ds: u8,
 }
 
 impl Entry {
@@ -135,6 +139,7 @@ impl Entry {
         deadline: [0; 2],
         window: 0,
         flags: DEAD,
+        ds: 0,
     };
 
     fn dead(&self) -> bool {
@@ -159,6 +164,7 @@ impl Entry {
             deadline: self.deadline(),
             window: self.window,
             ts_recent: (self.flags & TS != 0).then_some(self.ts_recent),
+            ds: self.ds,
         }
     }
 }
@@ -457,6 +463,7 @@ impl TimeWaitTable {
             deadline: [0; 2],
             window: rec.window,
             flags: flags | if rec.ts_recent.is_some() { TS } else { 0 },
+            ds: rec.ds,
         };
         e.set_deadline(rec.deadline);
         let seq = self.ring.push(e, hash);
@@ -662,6 +669,7 @@ mod tests {
             deadline: Instant::from_micros(deadline),
             window: i as u16,
             ts_recent: (i % 2 == 0).then_some(i ^ 0xdead_beef),
+            ds: (i as u8) << 2,
         }
     }
 
