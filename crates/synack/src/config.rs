@@ -129,8 +129,8 @@ pub struct Config {
     /// The Differentiated Services Codepoint (RFC 2474, six bits: 0 to 63; higher bits
     /// are ignored) of new connections' segments; `Stack::set_dscp` changes one
     /// connection's (RFC 9293 3.9.1.9, MUST-48, SHLD-21). The default, 0, is best
-    /// effort. A connection's TIME-WAIT record keeps its field for its ACKs; the
-    /// stack's own segments (RSTs for no connection, SYN cookies) carry 0.
+    /// effort. A connection's TIME-WAIT record keeps its field for its ACKs, and a SYN
+    /// cookie's SYN,ACK carries this one; RSTs for no connection carry 0.
     pub dscp: u8,
     /// How long an orphaned connection (closed by the application) may wait in
     /// FIN-WAIT-2 for the peer's FIN.

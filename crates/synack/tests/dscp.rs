@@ -129,6 +129,19 @@ fn time_wait_acks_keep_the_connections_codepoint() {
 }
 
 #[test]
+fn a_syn_cookie_carries_the_configured_codepoint() {
+    // Under SynCookies::Always no half-open connection is made; the SYN,ACK is still
+    // the first segment of the connection it may become.
+    let cfg = Config { dscp: EF, syn_cookies: synack::SynCookies::Always, ..inject_config() };
+    let mut p = Peer::listen_with(cfg);
+    p.inject(&Seg::new(S, REMOTE_ISS, 0).mss(1460));
+    assert_eq!(p.stack.connection_count(), 0, "a cookie, not a connection");
+    let out = datagrams(&mut p.stack, None);
+    assert_eq!(out.iter().map(|d| ds(d)).collect::<Vec<_>>(), [0xb8]);
+    assert_eq!(p.stack.stats().syn_cookies_sent, 1);
+}
+
+#[test]
 fn the_stacks_own_segments_carry_best_effort() {
     // A RST for no connection belongs to no application's connection.
     let mut s = Stack::new(Config { addresses: vec![LOCAL_IP], dscp: EF, ..Config::default() });

@@ -204,7 +204,10 @@ impl Stack {
         let window = self.cfg.recv_buffer.min(65535) as u16;
         let mut h = control_header(&tuple, iss, Some(hdr.seq + 1), TcpFlags::SYN, window);
         h.options.mss = Some(self.cfg.announced_mss(ipv6));
-        if !self.push_control(tuple, h) {
+        // The field the connection this SYN,ACK may become will have (`Config::dscp`),
+        // as a SYN,ACK of a half-open connection carries it.
+        let ds = self.cfg.ds_field();
+        if !self.push_control_ds(tuple, h, ds) {
             return false;
         }
         self.cookies.last_sent = Some(self.now);
