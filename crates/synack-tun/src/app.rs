@@ -354,9 +354,23 @@ impl Server {
     }
 
     /// Drain the stack's events, accept new connections and let the application read
-    /// and write on every connection; close those it finished with.
+    /// and write on every connection; close those it finished with. An ICMP error or
+    /// urgent data on a connection is told on standard error (RFC 9293 3.9.1.8: the
+    /// application learns of ICMP errors; 3.8.5: of urgent data).
     pub fn pump(&mut self, tun: &mut TunStack) {
-        while tun.stack_mut().poll_event().is_some() {}
+        while let Some(ev) = tun.stack_mut().poll_event() {
+            let peer = |c| tun.stack().tuple(c).map(|t| t.remote.to_string()).unwrap_or_default();
+            match ev {
+                synack::Event::IcmpError { conn, error } => {
+                    eprintln!("synack: {}: ICMP: {error}", peer(conn))
+                }
+                synack::Event::Urgent(conn) => {
+                    let n = tun.stack().urgent_pending(conn).unwrap_or(0);
+                    eprintln!("synack: {}: urgent data, {n} byte(s) to read", peer(conn));
+                }
+                _ => {}
+            }
+        }
         if let Some(l) = self.listener {
             while let Some(id) = tun.stack_mut().accept(l) {
                 let peer = tun.stack().tuple(id).map(|t| t.remote).unwrap_or(self.local);
