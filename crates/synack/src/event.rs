@@ -118,6 +118,13 @@ pub struct ConnInfo {
     pub send_queue: u32,
     /// Bytes received and waiting for `recv`.
     pub recv_queue: u32,
+    /// The last ICMP or ICMPv6 error reported for the connection (RFC 9293 3.9.2.2:
+    /// "make the information available to the application", SHLD-25), as
+    /// [`Event::IcmpError`] reported it.
+    pub icmp_error: Option<crate::error::IcmpError>,
+    /// The Differentiated Services Codepoint of the connection's segments (RFC 9293
+    /// 3.9.1.9).
+    pub dscp: u8,
 }
 
 /// Stack-wide counters.

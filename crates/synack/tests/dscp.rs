@@ -87,7 +87,9 @@ fn changing_the_codepoint_marks_the_next_segments_one_at_a_time_and_in_runs() {
         assert_eq!(p.stack.send(p.c(), &[1u8; 4000]), Ok(4000));
         assert!(datagrams(&mut p.stack, batch).iter().all(|d| ds(d) == 0));
         p.acked = p.seen;
+        assert_eq!(p.stack.info(p.c()).map(|i| i.dscp), Ok(0));
         p.stack.set_dscp(p.c(), EF).expect("set");
+        assert_eq!(p.stack.info(p.c()).map(|i| i.dscp), Ok(EF), "STATUS reports it");
         assert_eq!(p.stack.send(p.c(), &[2u8; 4000]), Ok(4000));
         p.inject(&p.seg(A).ack(p.stack_iss.wrapping_add(1 + 10 + 4000)));
         let out = datagrams(&mut p.stack, batch);

@@ -114,6 +114,8 @@ fn host_unreachable_is_reported_and_the_syn_is_retried() {
     let syn = p.log[0].clone();
     assert_silent(&feed_icmp(&mut p, &icmp_about(unreachable(DestUnreachableHeader::Host), &syn)));
     assert_eq!(icmp_events(&p), [IcmpError::HostUnreachable]);
+    // SHLD-25: the application can also ask for it.
+    assert_eq!(p.stack.info(p.c()).map(|i| i.icmp_error), Ok(Some(IcmpError::HostUnreachable)));
     p.assert_state(State::SynSent);
     // The retransmission timer still runs: the SYN goes out again.
     let again = only(p.advance(Duration::from_secs(1)));
@@ -142,6 +144,7 @@ fn source_quench_is_silently_discarded() {
     let quench = Icmpv4Type::Unknown { type_u8: 4, code_u8: 0, bytes5to8: [0; 4] };
     assert_silent(&feed_icmp(&mut p, &icmp_about(quench, &sent[0])));
     assert!(icmp_events(&p).is_empty());
+    assert_eq!(p.stack.info(p.c()).map(|i| i.icmp_error), Ok(None));
     let stats = p.stack.stats();
     assert_eq!((stats.icmp_errors, stats.icmp_ignored), (0, 1));
 }

@@ -85,9 +85,11 @@ impl Conn {
         }
     }
 
-    /// Raise [`Event::IcmpError`], unless the connection is a passive one not yet in
-    /// its listener's accept queue (the application does not know it).
+    /// Keep `error` for `ConnInfo::icmp_error` and raise [`Event::IcmpError`], unless
+    /// the connection is a passive one not yet in its listener's accept queue (the
+    /// application does not know it).
     fn report_icmp(&mut self, ctx: &mut Ctx<'_>, error: IcmpError) {
+        self.last_icmp = Some(error);
         if self.listener.is_none() || self.queued_for_accept {
             ctx.sinks.events.push_back(Event::IcmpError { conn: ctx.id, error });
         }

@@ -302,6 +302,8 @@ pub(crate) struct Conn {
     /// 3.9.1.9: "The application layer MUST be able to specify the Differentiated
     /// Services field for segments that are sent on a connection (MUST-48)").
     pub(crate) ds: u8,
+    /// The last ICMP error reported (`ConnInfo::icmp_error`).
+    pub(crate) last_icmp: Option<crate::error::IcmpError>,
     /// Readable was raised and `recv` has not drained the buffer since.
     pub(crate) readable_raised: bool,
 
@@ -377,6 +379,7 @@ impl Conn {
             rcv_up: None,
             snd_up: None,
             ds: cfg.ds_field(),
+            last_icmp: None,
             readable_raised: false,
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_probe: None,
@@ -456,6 +459,7 @@ impl Conn {
             rcv_up,
             snd_up,
             ds,
+            last_icmp,
             readable_raised,
             rtt,
             rtt_probe,
@@ -508,6 +512,7 @@ impl Conn {
         *rcv_up = None;
         *snd_up = None;
         *ds = cfg.ds_field();
+        *last_icmp = None;
         *readable_raised = false;
         *rtt = RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max);
         *rtt_probe = None;
@@ -962,6 +967,8 @@ impl Conn {
             retransmissions: self.retransmissions,
             send_queue: self.tx.len() as u32,
             recv_queue: self.rx.readable() as u32,
+            icmp_error: self.last_icmp,
+            dscp: self.ds >> 2,
         }
     }
 }
