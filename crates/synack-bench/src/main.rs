@@ -85,7 +85,8 @@ struct Cli {
     /// Runs per stack, alternating synack and smoltcp [default: 5, or 1 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
-    /// Skip the callgrind counts (segment_cost_instr, churn_instr, churn_code).
+    /// Skip the callgrind counts (segment_cost_instr, churn_instr, churn_code,
+    /// churn_hot_instr).
     #[arg(long)]
     no_callgrind: bool,
     /// Internal: be the rss_1m_idle child with this many connections.
@@ -434,8 +435,10 @@ impl Bench {
     /// `churn_instr`: instructions per lifecycle under callgrind, the figure of `churn`
     /// that does not drift, with the level-1 instruction cache misses of its cache
     /// simulation (the wall-clock rate also pays for those; the instruction count
-    /// does not show them); and `churn_code`, the bytes of code a lifecycle runs
-    /// through ([`valgrind::Counts::hot_code_bytes`]), which is what decides those misses.
+    /// does not show them); `churn_code`, the bytes of code a lifecycle runs
+    /// through ([`valgrind::Counts::hot_code_bytes`]), which is what decides those
+    /// misses; and `churn_hot_instr`, the distinct instructions it runs
+    /// ([`valgrind::Counts::hot_instructions`]), the same code whatever its layout.
     fn churn_callgrind(&self) {
         let n = self.sizes.callgrind_lifecycles;
         eprintln!("  callgrind with cache simulation ({n} lifecycles per stack)");
@@ -457,7 +460,15 @@ impl Bench {
         let (ca, cb) = (code(&a), code(&b));
         let got = usize::from(ca.is_some() && cb.is_some());
         let extra = format!("tool=callgrind lifecycles={n}{}", self.time_wait_note());
-        emit(Line { extra, ..line("churn_code", "bytes/lifecycle", ca, cb, Better::Lower, got) });
+        emit(Line {
+            extra: extra.clone(),
+            ..line("churn_code", "bytes/lifecycle", ca, cb, Better::Lower, got)
+        });
+        // The same code counted in instructions, whatever the layout.
+        let instrs = |c: &Option<valgrind::Counts>| c.as_ref().and_then(valgrind::Counts::hot_instructions);
+        let (ha, hb) = (instrs(&a), instrs(&b));
+        let got = usize::from(ha.is_some() && hb.is_some());
+        emit(Line { extra, ..line("churn_hot_instr", "instructions", ha, hb, Better::Lower, got) });
     }
 }
 

@@ -19,8 +19,8 @@ pub(crate) struct Counts {
     /// Event totals, in callgrind's order (`Ir` first).
     events: Vec<(String, f64)>,
     /// Distinct 64-byte code lines holding an instruction run at least once per two
-    /// units (with `cache_and_code`).
-    hot_lines: Option<usize>,
+    /// units, and those instructions (with `cache_and_code`).
+    hot: Option<HotCode>,
     /// The output file's path while it exists (removed by `Drop`).
     file: std::path::PathBuf,
 }
@@ -37,7 +37,15 @@ impl Counts {
     /// unit, or every other one, fetches), with `cache_and_code`. When this exceeds the
     /// level-1 instruction cache, each unit evicts code the next one needs again.
     pub(crate) fn hot_code_bytes(&self) -> Option<f64> {
-        self.hot_lines.map(|n| (n * CODE_LINE) as f64)
+        self.hot.map(|h| (h.lines * CODE_LINE) as f64)
+    }
+
+    /// The distinct instructions one unit of work runs at least once per two units
+    /// (with `cache_and_code`): how much code it goes through, whatever the layout.
+    /// (Two stacks that run as many instructions per unit differ here when one runs a
+    /// little code many times and the other much code a few times each.)
+    pub(crate) fn hot_instructions(&self) -> Option<f64> {
+        self.hot.map(|h| h.instructions as f64)
     }
 
     /// The callgrind output file (for `callgrind_annotate`).
@@ -82,7 +90,7 @@ pub(crate) fn callgrind(
         .output()
         .ok();
     let text = std::fs::read_to_string(&file).ok();
-    let mut counts = Counts { units: 0.0, events: Vec::new(), hot_lines: None, file };
+    let mut counts = Counts { units: 0.0, events: Vec::new(), hot: None, file };
     let res = res?;
     if !res.status.success() {
         return None;
@@ -98,13 +106,22 @@ pub(crate) fn callgrind(
     counts.events = parse_totals(&text)?;
     counts.units = units;
     if cache_and_code {
-        counts.hot_lines = hot_code_lines(&text, units / 2.0);
+        counts.hot = hot_code(&text, units / 2.0);
     }
     Some(counts)
 }
 
-/// The number of distinct [`CODE_LINE`]-byte code lines holding an instruction executed
-/// at least `min_count` times, from a callgrind output written with
+/// The code a callgrind output ran through ([`hot_code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HotCode {
+    /// Distinct [`CODE_LINE`]-byte lines holding such instructions.
+    pub(crate) lines: usize,
+    /// Distinct instructions.
+    pub(crate) instructions: usize,
+}
+
+/// The distinct instructions executed at least `min_count` times, and the distinct
+/// [`CODE_LINE`]-byte code lines holding them, from a callgrind output written with
 /// `--dump-instr=yes` (`positions: instr line`). `None` when the output has no
 /// instruction positions or a cost line does not parse.
 ///
@@ -114,7 +131,7 @@ pub(crate) fn callgrind(
 /// (`*`). A cost line right after `calls=` is the inclusive cost of that call, not the
 /// instruction's own, and is skipped. Addresses are per object file (`ob=`), so the
 /// lines are counted per object.
-fn hot_code_lines(text: &str, min_count: f64) -> Option<usize> {
+fn hot_code(text: &str, min_count: f64) -> Option<HotCode> {
     let positions = text.lines().find_map(|l| l.strip_prefix("positions:"))?;
     if positions.split_whitespace().next() != Some("instr") {
         return None;
@@ -159,12 +176,11 @@ fn hot_code_lines(text: &str, min_count: f64) -> Option<usize> {
         };
         *per_instr.entry((object, last)).or_default() += ir;
     }
-    let lines: std::collections::HashSet<(&str, u64)> = per_instr
-        .into_iter()
-        .filter(|&(_, ir)| ir >= min_count && ir > 0.0)
-        .map(|((ob, addr), _)| (ob, addr / CODE_LINE as u64))
-        .collect();
-    Some(lines.len())
+    let hot: Vec<(&str, u64)> =
+        per_instr.into_iter().filter(|&(_, ir)| ir >= min_count && ir > 0.0).map(|(k, _)| k).collect();
+    let lines: std::collections::HashSet<(&str, u64)> =
+        hot.iter().map(|&(ob, addr)| (ob, addr / CODE_LINE as u64)).collect();
+    Some(HotCode { lines: lines.len(), instructions: hot.len() })
 }
 
 /// The `events:` header and the `totals:` (or `summary:`) line of a callgrind output,
@@ -181,7 +197,11 @@ fn parse_totals(text: &str) -> Option<Vec<(String, f64)>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{hot_code_lines, parse_totals};
+    use super::{hot_code, parse_totals, HotCode};
+
+    fn hot_code_lines(text: &str, min: f64) -> Option<usize> {
+        hot_code(text, min).map(|h| h.lines)
+    }
 
     /// A callgrind output with instruction positions: object 1 runs instructions at
     /// 0x1000 (20 times), 0x1004 (+4, 20), 0x1040 (+60, 20: the next 64-byte line) and
@@ -202,6 +222,15 @@ mod tests {
         assert_eq!(hot_code_lines(SAMPLE, 100.0), Some(0));
         // Everything run at least once: the 0x1080 line too.
         assert_eq!(hot_code_lines(SAMPLE, 1.0), Some(4));
+    }
+
+    #[test]
+    fn hot_code_counts_the_instructions_too() {
+        // Run at least 10 times: 0x1000 and 0x1004 (one line), 0x1040, object 2's
+        // 0x1000: four instructions in three lines; at least once, 0x1080 as well.
+        assert_eq!(hot_code(SAMPLE, 10.0), Some(HotCode { lines: 3, instructions: 4 }));
+        assert_eq!(hot_code(SAMPLE, 1.0), Some(HotCode { lines: 4, instructions: 5 }));
+        assert_eq!(hot_code(SAMPLE, 100.0), Some(HotCode { lines: 0, instructions: 0 }));
     }
 
     #[test]

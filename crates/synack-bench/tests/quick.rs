@@ -11,6 +11,7 @@ const WORKLOADS: &[&str] = &[
     "churn",
     "churn_instr",
     "churn_code",
+    "churn_hot_instr",
     "churn_10k_idle",
     "mem_idle_conn",
     "mem_time_wait",
