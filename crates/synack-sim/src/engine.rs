@@ -14,7 +14,7 @@ use crate::rules::{Rules, SegView};
 use crate::scenario::{LinkParams, Scenario};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use synack::{Config, Duration, Instant, Stack, State};
+use synack::{Config, Instant, Stack, State};
 use synack_viz::{Event, Seg, TraceLine};
 
 /// A datagram on its way.
@@ -329,8 +329,8 @@ impl<'a> Engine<'a> {
             // Too big for the link: its router tells the sender (Path MTU Discovery).
             let reply = (cause == DropCause::Mtu).then(|| link.too_big_reply(&bytes)).flatten();
             self.trace.push(TraceLine::drop(t, &link.name, seg).with_packet_id(id));
-            if let Some((icmp, delay)) = reply {
-                self.icmp_back(li, from, id, icmp, delay);
+            if let Some(icmp) = reply {
+                self.icmp_back(li, from, id, icmp);
             }
             return;
         }
@@ -348,17 +348,11 @@ impl<'a> Engine<'a> {
     }
 
     /// Send the ICMP message `icmp` from link `li`'s router (at the link's entry, where
-    /// the datagram was refused) back to host `to`: over the reverse link, with its
-    /// faults (an ICMP message can be lost, duplicated, damaged or delayed like any
-    /// datagram), or after `delay` where there is no reverse link.
-    fn icmp_back(&mut self, li: usize, to: usize, id: u64, mut icmp: Vec<u8>, delay: Duration) {
-        let back = self.sc.link_index(self.links[li].to, to);
-        let Some(bi) = back else {
-            let flight = Flight { link: li, to, id, bytes: icmp, seg: None };
-            self.queue.insert((self.now + delay, self.order), flight);
-            self.order += 1;
-            return;
-        };
+    /// the datagram was refused) back to host `to` over the reverse link, with its
+    /// faults: an ICMP message can be lost, duplicated, damaged or delayed like any
+    /// datagram. (Every ordered pair of hosts has a link, so the reverse one exists.)
+    fn icmp_back(&mut self, li: usize, to: usize, id: u64, mut icmp: Vec<u8>) {
+        let Some(bi) = self.sc.link_index(self.links[li].to, to) else { return };
         let fate = self.links[bi].carry(self.now, &mut icmp, RuleEffect::default());
         for at in fate.arrivals {
             let flight = Flight { link: bi, to, id, bytes: icmp.clone(), seg: None };

@@ -3,7 +3,7 @@
 //! next-hop MTU of RFC 1191 4), Packet Too Big for IPv6 (RFC 4443 3.2).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use synack::wire::{checksum_finish, checksum_partial, pseudo_header_sum, IPPROTO_ICMP, IPPROTO_ICMPV6};
+use synack::wire::emit_icmp;
 
 /// The router's address: the simulated hosts never use it.
 const ROUTER_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 254);
@@ -14,52 +14,31 @@ const ROUTER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe);
 /// in 1280 bytes (RFC 4443 2.4 (c)). `None` for an IPv4 datagram without DF (a router
 /// would fragment it) or one too short to read.
 pub(crate) fn too_big(dropped: &[u8], mtu: usize) -> Option<Vec<u8>> {
-    match dropped.first()? >> 4 {
+    let mtu = u32::try_from(mtu).ok()?;
+    let (router, sender, kind, quote) = match dropped.first()? >> 4 {
         4 => {
             let h = dropped.get(..20)?;
             if h[6] & 0x40 == 0 {
                 return None;
             }
+            let sender = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
             let quote = dropped.get(..usize::from(h[0] & 0x0f) * 4 + 8)?;
-            let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
-            let next_hop = u16::try_from(mtu).ok()?;
-            let mut msg = vec![3, 4, 0, 0, 0, 0];
-            msg.extend_from_slice(&next_hop.to_be_bytes());
-            msg.extend_from_slice(quote);
-            let sum = checksum_finish(checksum_partial(&msg, 0));
-            msg[2..4].copy_from_slice(&sum.to_be_bytes());
-            let total = u16::try_from(20 + msg.len()).ok()?;
-            let mut d = vec![0x45, 0];
-            d.extend_from_slice(&total.to_be_bytes());
-            d.extend_from_slice(&[0, 0, 0, 0, 64, IPPROTO_ICMP, 0, 0]);
-            d.extend_from_slice(&ROUTER_V4.octets());
-            d.extend_from_slice(&src.octets());
-            let sum = checksum_finish(checksum_partial(&d, 0));
-            d[10..12].copy_from_slice(&sum.to_be_bytes());
-            d.extend_from_slice(&msg);
-            Some(d)
+            // Destination Unreachable, fragmentation needed; the next-hop MTU in the low
+            // half of the second word (RFC 1191 4).
+            (IpAddr::V4(ROUTER_V4), IpAddr::V4(sender), (3, 4), quote)
         }
         6 => {
-            let h = dropped.get(..40)?;
-            let src = Ipv6Addr::from(*h[8..24].first_chunk::<16>()?);
+            let sender = Ipv6Addr::from(*dropped.get(8..24)?.first_chunk::<16>()?);
             let quote = &dropped[..dropped.len().min(1280 - 40 - 8)];
-            let mut msg = vec![2, 0, 0, 0];
-            msg.extend_from_slice(&u32::try_from(mtu).ok()?.to_be_bytes());
-            msg.extend_from_slice(quote);
-            let len = u32::try_from(msg.len()).ok()?;
-            let pseudo = pseudo_header_sum(IpAddr::V6(ROUTER_V6), IpAddr::V6(src), IPPROTO_ICMPV6, len);
-            let sum = checksum_finish(checksum_partial(&msg, pseudo));
-            msg[2..4].copy_from_slice(&sum.to_be_bytes());
-            let mut d = vec![0x60, 0, 0, 0];
-            d.extend_from_slice(&u16::try_from(msg.len()).ok()?.to_be_bytes());
-            d.extend_from_slice(&[IPPROTO_ICMPV6, 64]);
-            d.extend_from_slice(&ROUTER_V6.octets());
-            d.extend_from_slice(&src.octets());
-            d.extend_from_slice(&msg);
-            Some(d)
+            // Packet Too Big, the MTU the whole second word (RFC 4443 3.2).
+            (IpAddr::V6(ROUTER_V6), IpAddr::V6(sender), (2, 0), quote)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    let mut out = vec![0u8; 48 + quote.len()];
+    let n = emit_icmp(&mut out, router, sender, 64, kind, mtu, quote).ok()?;
+    out.truncate(n);
+    Some(out)
 }
 
 #[cfg(test)]

@@ -82,11 +82,11 @@ pub(crate) struct LinkRt {
 
 impl LinkRt {
     /// The router's answer to a datagram this link dropped for its MTU: ICMP
-    /// "fragmentation needed" or ICMPv6 Packet Too Big, and the delay after which the
-    /// sender receives it (the link's). `None` when the link sends no ICMP.
-    pub(crate) fn too_big_reply(&self, dropped: &[u8]) -> Option<(Vec<u8>, Duration)> {
+    /// "fragmentation needed" or ICMPv6 Packet Too Big. `None` when the link sends no
+    /// ICMP.
+    pub(crate) fn too_big_reply(&self, dropped: &[u8]) -> Option<Vec<u8>> {
         let mtu = self.params.mtu.filter(|_| self.params.icmp)?;
-        Some((crate::icmp::too_big(dropped, mtu)?, self.params.delay))
+        crate::icmp::too_big(dropped, mtu)
     }
 }
 

@@ -2,14 +2,12 @@
 //! the backend handles.
 
 use std::net::Ipv4Addr;
-use synack::wire::{checksum_finish, checksum_partial, parse_ip, IPPROTO_ICMP};
+use synack::wire::{checksum_finish, checksum_partial, emit_icmp, parse_ip, IPPROTO_ICMP};
 
 /// ICMP type of an echo request.
 const ECHO_REQUEST: u8 = 8;
 /// ICMP type of an echo reply.
 const ECHO_REPLY: u8 = 0;
-/// Length of the IPv4 header we emit (no options).
-const IPV4_HEADER: usize = 20;
 /// TTL of the replies.
 const TTL: u8 = 64;
 
@@ -33,31 +31,9 @@ pub(crate) fn echo_reply(datagram: &[u8], local: Ipv4Addr, out: &mut [u8]) -> Op
     if checksum_finish(checksum_partial(icmp, 0)) != 0 {
         return None;
     }
-    let total = IPV4_HEADER + icmp.len();
-    if total > out.len() || total > usize::from(u16::MAX) {
-        return None;
-    }
-    let (hdr, body) = out[..total].split_at_mut(IPV4_HEADER);
-    // IPv4 header (RFC 791 3.1): version 4, IHL 5, no options, no fragmentation.
-    hdr[0] = 0x45;
-    hdr[1] = 0;
-    hdr[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    hdr[4..6].copy_from_slice(&[0, 0]);
-    hdr[6..8].copy_from_slice(&[0x40, 0]); // DF
-    hdr[8] = TTL;
-    hdr[9] = IPPROTO_ICMP;
-    hdr[10..12].copy_from_slice(&[0, 0]);
-    hdr[12..16].copy_from_slice(&local.octets());
-    hdr[16..20].copy_from_slice(&src.octets());
-    let c = checksum_finish(checksum_partial(hdr, 0));
-    hdr[10..12].copy_from_slice(&c.to_be_bytes());
-    // ICMP: same identifier, sequence number and data; type 0, checksum recomputed.
-    body.copy_from_slice(icmp);
-    body[0] = ECHO_REPLY;
-    body[2..4].copy_from_slice(&[0, 0]);
-    let c = checksum_finish(checksum_partial(body, 0));
-    body[2..4].copy_from_slice(&c.to_be_bytes());
-    Some(total)
+    // RFC 792: same identifier, sequence number and data; type 0, the addresses swapped.
+    let rest = u32::from_be_bytes([icmp[4], icmp[5], icmp[6], icmp[7]]);
+    emit_icmp(out, local.into(), src.into(), TTL, (ECHO_REPLY, 0), rest, &icmp[8..]).ok()
 }
 
 #[cfg(test)]

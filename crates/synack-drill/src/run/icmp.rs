@@ -8,9 +8,9 @@
 //! the original datagram's data" RFC 792 requires).
 
 use super::engine::{Runner, Step, Stop};
+use super::wire::{self, Inbound};
 use crate::ast::{Event, IcmpSpec, SeqSpec};
-use std::net::IpAddr;
-use synack::wire::{checksum_finish, checksum_partial, IPPROTO_ICMP, IPPROTO_TCP};
+use synack::wire::emit_icmp;
 use synack::Instant;
 
 /// packetdrill's names of ICMP types (RFC 792, RFC 950 for the address masks).
@@ -51,23 +51,26 @@ const UNREACHABLE_CODES: [&str; 16] = [
 ];
 
 /// A name or `PREFIX_N` (`type_3`, `code_255`).
-fn named_or_numbered(word: &str, prefix: &str, names: impl Iterator<Item = (String, u8)>) -> Option<u8> {
-    if let Some(n) = word.strip_prefix(prefix).and_then(|n| n.parse().ok()) {
-        return Some(n);
+fn named_or_numbered<'a>(
+    word: &str,
+    prefix: &str,
+    mut names: impl Iterator<Item = (&'a str, u8)>,
+) -> Option<u8> {
+    match word.strip_prefix(prefix).and_then(|n| n.parse().ok()) {
+        Some(n) => Some(n),
+        None => names.find(|&(name, _)| name == word).map(|(_, v)| v),
     }
-    names.into_iter().find(|(name, _)| name == word).map(|(_, v)| v)
 }
 
 /// The ICMP type and code of a line.
 fn type_and_code(spec: &IcmpSpec) -> Result<(u8, u8), String> {
-    let kind = named_or_numbered(&spec.type_name, "type_", TYPES.iter().map(|(n, v)| (n.to_string(), *v)))
+    let kind = named_or_numbered(&spec.type_name, "type_", TYPES.iter().copied())
         .ok_or_else(|| format!("unknown ICMP type `{}`", spec.type_name))?;
     let code = match &spec.code_name {
         None => 0,
         Some(c) => {
-            let names = UNREACHABLE_CODES.iter().zip(0u8..).map(|(n, v)| (n.to_string(), v));
-            named_or_numbered(c, "code_", names.filter(|_| kind == 3))
-                .ok_or_else(|| format!("unknown ICMP code `{c}`"))?
+            let names = UNREACHABLE_CODES.iter().copied().zip(0u8..).filter(|_| kind == 3);
+            named_or_numbered(c, "code_", names).ok_or_else(|| format!("unknown ICMP code `{c}`"))?
         }
     };
     Ok((kind, code))
@@ -81,44 +84,36 @@ impl Runner {
         // The quoted segment: from the stack (the inbound line's destination) to the
         // remote (its source).
         let (remote, local) = self.inbound_endpoints();
-        let (IpAddr::V4(remote_ip), IpAddr::V4(local_ip)) = (remote.ip(), local.ip()) else {
+        if !remote.is_ipv4() {
             return Err(Stop::skip(ev.line, "ICMPv6 lines are not supported by the runner"));
-        };
+        }
         let (start, len) = match spec.quoted_seq {
             Some(SeqSpec::Range { start, len, .. }) => (start, len),
             Some(SeqSpec::Any { len }) => (0, len),
             None => (0, 0),
         };
-        let seq = self.local_isn.unwrap_or(0).wrapping_add(start);
-        let mut quoted = Vec::with_capacity(40);
-        let total = u16::try_from(40 + len).unwrap_or(u16::MAX);
-        quoted.extend_from_slice(&[0x45, 0]);
-        quoted.extend_from_slice(&total.to_be_bytes());
-        quoted.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_TCP, 0, 0]);
-        quoted.extend_from_slice(&local_ip.octets());
-        quoted.extend_from_slice(&remote_ip.octets());
-        let c = checksum_finish(checksum_partial(&quoted, 0)).to_be_bytes();
-        quoted[10..12].copy_from_slice(&c);
-        quoted.extend_from_slice(&local.port().to_be_bytes());
-        quoted.extend_from_slice(&remote.port().to_be_bytes());
-        quoted.extend_from_slice(&seq.to_be_bytes());
-        // ACK 0, data offset 5, flags ACK, window, checksum and urgent pointer 0.
-        quoted.extend_from_slice(&[0, 0, 0, 0, 0x50, 0x10, 0, 0, 0, 0, 0, 0]);
+        // The stack's own segment as it sent it, by the builder of inbound lines (its
+        // IPv4 total length counts the payload); quoted up to the end of its TCP header.
+        let quoted = wire::build(&Inbound {
+            src: local,
+            dst: remote,
+            flags: 0x10,
+            seq: self.local_isn.unwrap_or(0).wrapping_add(start),
+            ack: 0,
+            win: 0,
+            urg: 0,
+            options: Vec::new(),
+            payload_len: len as usize,
+            ttl: 64,
+            tos: 0,
+        })
+        .map_err(|e| Stop::skip(ev.line, format!("script error: {e}")))?;
         // The second word: the next-hop MTU of "fragmentation needed" (RFC 1191 4).
-        let mtu = u16::try_from(spec.mtu.unwrap_or(0)).unwrap_or(u16::MAX);
-        let mut msg = vec![kind, code, 0, 0, 0, 0];
-        msg.extend_from_slice(&mtu.to_be_bytes());
-        msg.extend_from_slice(&quoted);
-        let c = checksum_finish(checksum_partial(&msg, 0)).to_be_bytes();
-        msg[2..4].copy_from_slice(&c);
-        let mut datagram = vec![0x45, 0];
-        datagram.extend_from_slice(&u16::try_from(20 + msg.len()).unwrap_or(u16::MAX).to_be_bytes());
-        datagram.extend_from_slice(&[0, 0, 0, 0, 64, IPPROTO_ICMP, 0, 0]);
-        datagram.extend_from_slice(&remote_ip.octets());
-        datagram.extend_from_slice(&local_ip.octets());
-        let c = checksum_finish(checksum_partial(&datagram, 0)).to_be_bytes();
-        datagram[10..12].copy_from_slice(&c);
-        datagram.extend_from_slice(&msg);
+        let mtu = spec.mtu.unwrap_or(0).min(u32::from(u16::MAX));
+        let mut datagram = vec![0u8; 20 + 8 + 40];
+        let n = emit_icmp(&mut datagram, remote.ip(), local.ip(), 64, (kind, code), mtu, &quoted[..40])
+            .map_err(|e| Stop::skip(ev.line, format!("script error: {e}")))?;
+        datagram.truncate(n);
         let now = Instant::from_micros(self.now);
         self.stack().handle_packet(now, &datagram);
         self.drain()

@@ -11,6 +11,8 @@
 
 use super::checksum::{checksum_finish, checksum_partial, pseudo_header_sum};
 use super::ip::{IpDatagram, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
+use super::tcp::write_ip_header;
+use super::{IpOut, WireError};
 use crate::error::IcmpError;
 use crate::seq::SeqNum;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -177,6 +179,49 @@ fn quoted_segment(quoted: &[u8], v6: bool) -> Option<(SocketAddr, SocketAddr, Se
     Some((SocketAddr::new(src, src_port), SocketAddr::new(dst, dst_port), seq))
 }
 
+/// Write an ICMP (IPv4) or ICMPv6 (IPv6) message from `src` to `dst` into `buf`, IP
+/// header included, and return the datagram's length: the 8-byte header `kind`,
+/// `code`, the checksum (RFC 792; for ICMPv6 over the IPv6 pseudo-header, RFC 4443 2.3)
+/// and `rest` (the second word: an echo's identifier and sequence number, a "too big"
+/// message's MTU, ...), then `body`. The IP header is the one [`super::emit`] writes
+/// (DF set on IPv4, Differentiated Services field 0).
+///
+/// The stack itself sends no ICMP; the TUN backend answers pings with it, and the
+/// simulator, the packetdrill runner and the fuzz harness play routers with it.
+///
+/// Errors: [`WireError::AddressFamilyMismatch`], [`WireError::TooLong`] past 65535
+/// bytes, [`WireError::BufferTooSmall`].
+pub fn emit_icmp(
+    buf: &mut [u8],
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    (kind, code): (u8, u8),
+    rest: u32,
+    body: &[u8],
+) -> Result<usize, WireError> {
+    let (ip_len, protocol) = match (src, dst) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => (IPV4_HEADER_LEN, IPPROTO_ICMP),
+        (IpAddr::V6(_), IpAddr::V6(_)) => (IPV6_HEADER_LEN, IPPROTO_ICMPV6),
+        _ => return Err(WireError::AddressFamilyMismatch),
+    };
+    let msg_len = 8 + body.len();
+    let total = ip_len + msg_len;
+    let length = u16::try_from(if protocol == IPPROTO_ICMP { total } else { msg_len })
+        .map_err(|_| WireError::TooLong)?;
+    let buf = buf.get_mut(..total).ok_or(WireError::BufferTooSmall)?;
+    let (hdr, msg) = buf.split_at_mut(ip_len);
+    write_ip_header(hdr, src, dst, protocol, IpOut { ttl, ds: 0 }, length);
+    msg[..4].copy_from_slice(&[kind, code, 0, 0]);
+    msg[4..8].copy_from_slice(&rest.to_be_bytes());
+    msg[8..].copy_from_slice(body);
+    let pseudo =
+        if protocol == IPPROTO_ICMP { 0 } else { pseudo_header_sum(src, dst, protocol, msg_len as u32) };
+    let sum = checksum_finish(checksum_partial(msg, pseudo));
+    msg[2..4].copy_from_slice(&sum.to_be_bytes());
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +386,38 @@ mod tests {
         PacketBuilder::ipv4(US4, PEER4, 64).udp(40000, 53).write(&mut udp, b"query").expect("udp");
         let about_udp = icmp4(Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::Port), &udp);
         assert_eq!(read(&about_udp), Err(IcmpSkip::Malformed));
+    }
+
+    #[test]
+    fn emitted_messages_are_what_etherparse_builds() {
+        // The same error from both builders, byte for byte, for each family.
+        for v6 in [false, true] {
+            let seg = our_segment(v6, 100);
+            let (want, router, us): (Vec<u8>, IpAddr, IpAddr) = if v6 {
+                (icmp6(Icmpv6Type::PacketTooBig { mtu: 1280 }, &seg), ROUTER6.into(), US6.into())
+            } else {
+                let t = Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::FragmentationNeeded {
+                    next_hop_mtu: 1000,
+                });
+                (icmp4(t, &seg), ROUTER4.into(), US4.into())
+            };
+            let (kind, rest, quote) = if v6 { (2, 1280, &seg[..]) } else { (3, 1000, &seg[..28]) };
+            let code = if v6 { 0 } else { 4 };
+            let mut got = vec![0u8; 2000];
+            let n = emit_icmp(&mut got, router, us, 64, (kind, code), rest, quote).expect("emit");
+            got.truncate(n);
+            // (etherparse leaves the IPv4 identification 0 and sets DF, as `emit_icmp` does.)
+            assert_eq!(got, want, "v6 {v6}");
+        }
+        let mut small = [0u8; 20];
+        assert_eq!(
+            emit_icmp(&mut small, ROUTER4.into(), US4.into(), 64, (3, 4), 0, &[]),
+            Err(WireError::BufferTooSmall)
+        );
+        assert_eq!(
+            emit_icmp(&mut [0u8; 100], ROUTER4.into(), US6.into(), 64, (3, 4), 0, &[]),
+            Err(WireError::AddressFamilyMismatch)
+        );
     }
 
     #[test]

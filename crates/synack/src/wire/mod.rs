@@ -11,6 +11,7 @@
 mod avx2;
 mod checksum;
 pub(crate) mod icmp;
+pub use icmp::emit_icmp;
 mod ip;
 mod plain;
 mod tcp;

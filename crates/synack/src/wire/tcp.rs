@@ -757,7 +757,7 @@ fn emit_with(
     let Some((fixed, rest)) = rest.split_first_chunk_mut::<TCP_HEADER_LEN>() else {
         return Err(WireError::BufferTooSmall);
     };
-    write_ip_header(ip_hdr, src, dst, ip, ip_length_field);
+    write_ip_header(ip_hdr, src, dst, IPPROTO_TCP, ip, ip_length_field);
     // TCP header, RFC 9293 3.1. Data offset in 32-bit words; tcp_header_len <= 60, so
     // it fits in 4 bits.
     let offset_byte = ((tcp_header_len / 4) as u8) << 4;
@@ -805,11 +805,19 @@ fn fixed_header_sum(tcp: &TcpHeader, offset_byte: u8) -> u64 {
         + u64::from(tcp.urgent)
 }
 
-/// Write the IPv4 (20 bytes, checksum computed) or IPv6 (40 bytes) header into `hdr`,
-/// which has exactly the header's length. `length` is the IPv4 total length or the IPv6
-/// payload length.
+/// Write the IPv4 (20 bytes, checksum computed) or IPv6 (40 bytes) header of a datagram
+/// carrying `protocol` into `hdr`, which has exactly the header's length. `length` is
+/// the IPv4 total length or the IPv6 payload length. (TCP's callers pass a constant:
+/// inlined, it costs nothing.)
 #[inline(always)]
-fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ip: IpOut, length: u16) {
+pub(super) fn write_ip_header(
+    hdr: &mut [u8],
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    ip: IpOut,
+    length: u16,
+) {
     let [l0, l1] = length.to_be_bytes();
     let IpOut { ttl, ds } = ip;
     match (src, dst) {
@@ -821,7 +829,7 @@ fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ip: IpOut, length: 
                 + u64::from(ds)
                 + u64::from(length)
                 + 0x4000
-                + (u64::from(ttl) << 8 | u64::from(IPPROTO_TCP))
+                + (u64::from(ttl) << 8 | u64::from(protocol))
                 + u64::from(s.to_bits())
                 + u64::from(d.to_bits());
             // (`fold64` leaves at most 0xFFFF: complemented without a second fold.)
@@ -829,7 +837,7 @@ fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ip: IpOut, length: 
             let [a0, a1, a2, a3] = s.octets();
             let [b0, b1, b2, b3] = d.octets();
             let bytes =
-                [0x45, ds, l0, l1, 0, 0, 0x40, 0, ttl, IPPROTO_TCP, c0, c1, a0, a1, a2, a3, b0, b1, b2, b3];
+                [0x45, ds, l0, l1, 0, 0, 0x40, 0, ttl, protocol, c0, c1, a0, a1, a2, a3, b0, b1, b2, b3];
             if let Some(h) = hdr.first_chunk_mut::<IPV4_HEADER_LEN>() {
                 *h = bytes;
             }
@@ -837,7 +845,7 @@ fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ip: IpOut, length: 
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             // RFC 8200 3: version 6, the traffic class (the Differentiated Services
             // field, RFC 2474), flow label 0.
-            fill(hdr, &[0x60 | ds >> 4, ds << 4, 0, 0, l0, l1, IPPROTO_TCP, ttl]);
+            fill(hdr, &[0x60 | ds >> 4, ds << 4, 0, 0, l0, l1, protocol, ttl]);
             if let Some(a) = hdr.get_mut(8..24) {
                 a.copy_from_slice(&s.octets());
             }
@@ -845,7 +853,7 @@ fn write_ip_header(hdr: &mut [u8], src: IpAddr, dst: IpAddr, ip: IpOut, length: 
                 a.copy_from_slice(&d.octets());
             }
         }
-        // Rejected by `emit_with` before.
+        // Rejected by the callers before.
         _ => {}
     }
 }

@@ -1229,26 +1229,18 @@ impl Harness {
         if flaw % 8 == 1 {
             quoted.truncate(quoted.len() - usize::from(flaw >> 5) - 1);
         }
-        let mut msg = vec![kind, code, 0, 0];
-        msg.extend_from_slice(&word.to_be_bytes());
-        msg.extend_from_slice(&quoted);
         let router = if v6 {
             IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe))
         } else {
             IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254))
         };
-        let len = msg.len() as u32;
-        let (proto, initial) = if v6 {
-            (wire::IPPROTO_ICMPV6, wire::pseudo_header_sum(router, t.local.ip(), wire::IPPROTO_ICMPV6, len))
-        } else {
-            (wire::IPPROTO_ICMP, 0)
-        };
-        let mut sum = wire::checksum_finish(wire::checksum_partial(&msg, initial));
+        let mut d = vec![0u8; 48 + quoted.len()];
+        let n = wire::emit_icmp(&mut d, router, t.local.ip(), 64, (kind, code), word, &quoted).expect("emit");
+        d.truncate(n);
         if flaw % 8 == 2 {
-            sum ^= 0x0100;
+            // The ICMP checksum's high byte (after the IP header).
+            d[if v6 { 40 } else { 20 } + 2] ^= 1;
         }
-        msg[2..4].copy_from_slice(&sum.to_be_bytes());
-        let d = ip_datagram(router, t.local.ip(), proto, &msg);
         self.summary.datagrams_in += 1;
         deliver(&mut self.stack, self.now, &d, self.lend.as_deref_mut(), &mut self.summary);
     }
@@ -1261,33 +1253,6 @@ impl Harness {
         }
         self.op(r);
     }
-}
-
-/// An IPv4 or IPv6 datagram (by the addresses' family) carrying `payload` as `proto`.
-fn ip_datagram(src: IpAddr, dst: IpAddr, proto: u8, payload: &[u8]) -> Vec<u8> {
-    let mut d = Vec::with_capacity(40 + payload.len());
-    match (src, dst) {
-        (IpAddr::V6(s), IpAddr::V6(d6)) => {
-            d.extend_from_slice(&[0x60, 0, 0, 0]);
-            d.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-            d.extend_from_slice(&[proto, 64]);
-            d.extend_from_slice(&s.octets());
-            d.extend_from_slice(&d6.octets());
-        }
-        _ => {
-            let (IpAddr::V4(s), IpAddr::V4(d4)) = (src, dst) else { return d };
-            let total = (20 + payload.len()) as u16;
-            d.extend_from_slice(&[0x45, 0]);
-            d.extend_from_slice(&total.to_be_bytes());
-            d.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
-            d.extend_from_slice(&s.octets());
-            d.extend_from_slice(&d4.octets());
-            let sum = wire::checksum_finish(wire::checksum_partial(&d[..20], 0));
-            d[10..12].copy_from_slice(&sum.to_be_bytes());
-        }
-    }
-    d.extend_from_slice(payload);
-    d
 }
 
 /// Write an IPv4 header in front of the TCP segment `d[20..]` and fill in both checksums.
