@@ -20,44 +20,31 @@ pub(crate) const MIN_PMTU_V4: u32 = 576;
 /// below the IPv6 minimum link MTU" (RFC 8201 4), 1280 bytes (RFC 8200 5).
 pub(crate) const MIN_PMTU_V6: u32 = 1280;
 
-/// What [`Conn::on_icmp`] did.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum IcmpOutcome {
-    /// Nothing: the message quoted a sequence number this connection has no segment
-    /// in flight for (RFC 5927 4.1), or it does not apply in this state.
-    Ignored,
-    /// Acted on; then as after a segment.
-    Acted(Outcome),
-    /// Acted on, and the path MTU went down.
-    MtuReduced,
-}
-
 impl Conn {
     /// An ICMP or ICMPv6 error quoting a segment of this connection with sequence
-    /// number `seq`.
+    /// number `seq`: `None` when it is ignored (the quoted sequence number has no
+    /// segment in flight, or the message does not apply in this state); otherwise what
+    /// follows, as after a segment.
     ///
     /// RFC 5927 4.1 first: "TCP SHOULD check that the TCP sequence number contained in
     /// the payload of the ICMP error message is within the range SND.UNA =< SEG.SEQ <
     /// SND.NXT." An attacker who does not see the connection cannot then forge an
     /// error for it blindly; and an error about a segment already acknowledged says
     /// nothing about the path now.
-    pub(crate) fn on_icmp(&mut self, ctx: &mut Ctx<'_>, action: IcmpAction, seq: SeqNum) -> IcmpOutcome {
+    pub(crate) fn on_icmp(&mut self, ctx: &mut Ctx<'_>, action: IcmpAction, seq: SeqNum) -> Option<Outcome> {
         if !(self.snd_una.le(seq) && seq.lt(self.snd_nxt)) {
-            return IcmpOutcome::Ignored;
+            return None;
         }
         let opening = matches!(self.state, State::SynSent | State::SynReceived);
         match action {
             IcmpAction::TooBig(mtu) => {
                 // A SYN or SYN,ACK is never too big for the smallest MTU; the MSS is
                 // settled by the handshake.
-                if opening {
-                    return IcmpOutcome::Ignored;
+                if opening || !self.reduce_path_mtu(mtu) {
+                    return None;
                 }
-                if self.reduce_path_mtu(mtu) {
-                    IcmpOutcome::MtuReduced
-                } else {
-                    IcmpOutcome::Ignored
-                }
+                ctx.sinks.stats.pmtu_reductions += 1;
+                Some(Outcome::None)
             }
             IcmpAction::Hard(error) if opening => {
                 self.report_icmp(ctx, error);
@@ -66,10 +53,10 @@ impl Conn {
                     // A passive embryo returns to LISTEN as it does on a RST (3.10.7.4
                     // second check): the application never knew it.
                     self.cancel_all_timers(ctx);
-                    return IcmpOutcome::Acted(Outcome::Discard);
+                    return Some(Outcome::Discard);
                 }
                 self.close_with(ctx, Some(ConnError::Unreachable(error)));
-                IcmpOutcome::Acted(Outcome::Closed)
+                Some(Outcome::Closed)
             }
             // Synchronized: a hard error is reported as a soft one. RFC 9293 3.9.2.2
             // notes that "some implementations do not abort connections when an ICMP
@@ -80,7 +67,7 @@ impl Conn {
                 // "a TCP implementation MUST NOT abort the connection (MUST-56), and it
                 // SHOULD make the information available to the application (SHLD-25)."
                 self.report_icmp(ctx, error);
-                IcmpOutcome::Acted(Outcome::None)
+                Some(Outcome::None)
             }
         }
     }
@@ -118,12 +105,9 @@ impl Conn {
         }
         self.mss = mss;
         self.cc.reduce_mss(u32::from(mss));
-        // Sent again (Karn: no RTT sample from it), from SND.UNA, as after a timeout
-        // but for the congestion state (see above).
-        self.rtt_probe = None;
-        self.sack_on_rto();
-        self.snd_next = self.snd_una;
-        self.retransmit_una = true;
+        // Sent again from SND.UNA, as after a timeout but for the congestion state (see
+        // above).
+        self.resend_from_una();
         true
     }
 }

@@ -16,7 +16,6 @@ mod timers;
 mod urgent;
 
 pub(crate) use buffers::Ring;
-pub(crate) use icmp::IcmpOutcome;
 pub(crate) use input::Outcome;
 pub(crate) use options::TimeWaitStamp;
 pub(crate) use output::OutSegment;

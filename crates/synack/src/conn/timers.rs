@@ -180,6 +180,18 @@ impl Conn {
     }
 
     /// RFC 6298 5.4-5.6 and RFC 9293 3.8.3 (R2: give up).
+    /// Go back to SND.UNA (go-back-N, RFC 6298 5.4): the segment there is sent at once,
+    /// even into a zero window (it then doubles as the window probe of 3.8.6.1), and the
+    /// rest after it. What was sent is forgotten as lost: no RTT sample from it (Karn),
+    /// no SACK scoreboard. After a timeout, and after a path MTU reduction
+    /// (`conn/icmp.rs`).
+    pub(super) fn resend_from_una(&mut self) {
+        self.rtt_probe = None;
+        self.sack_on_rto();
+        self.snd_next = self.snd_una;
+        self.retransmit_una = true;
+    }
+
     fn on_retransmission_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
         let limit = match self.state {
             State::SynSent | State::SynReceived => ctx.cfg.syn_retries,
@@ -197,21 +209,18 @@ impl Conn {
         self.retries += 1;
         // 5.5: back off the timer; 5.4: retransmit the earliest unacknowledged segment.
         self.rtt.back_off();
-        self.rtt_probe = None;
         match self.state {
             State::SynSent | State::SynReceived => {
+                self.rtt_probe = None;
                 self.need_syn = true;
                 self.syn_timed_out = true;
             }
             _ => {
                 self.cc.on_rto(self.flight());
                 self.probe_on_rto();
-                self.sack_on_rto();
-                // Go back to SND.UNA: the segment there is sent at once, even into a
-                // zero window (it then doubles as the window probe of 3.8.6.1), and
-                // everything after it follows as the collapsed congestion window allows.
-                self.snd_next = self.snd_una;
-                self.retransmit_una = true;
+                // Everything after SND.UNA follows as the collapsed congestion window
+                // allows.
+                self.resend_from_una();
             }
         }
         // 5.6: "Start the retransmission timer, such that it expires after RTO seconds

@@ -3,7 +3,6 @@
 //! directing it to the connection that created the error (MUST-54)").
 
 use super::Stack;
-use crate::conn::IcmpOutcome;
 use crate::wire::icmp::parse_icmp_error;
 use crate::wire::IpDatagram;
 
@@ -15,20 +14,14 @@ impl Stack {
     #[cold]
     #[inline(never)]
     pub(super) fn icmp_input(&mut self, ip: &IpDatagram<'_>) {
-        let acted = self.icmp_act(ip);
-        let stats = &mut self.sinks.stats;
-        match acted {
-            None => stats.icmp_ignored += 1,
-            Some(reduced) => {
-                stats.icmp_errors += 1;
-                stats.pmtu_reductions += u64::from(reduced);
-            }
+        match self.icmp_act(ip) {
+            Some(()) => self.sinks.stats.icmp_errors += 1,
+            None => self.sinks.stats.icmp_ignored += 1,
         }
     }
 
-    /// [`Stack::icmp_input`]'s work: `None` when nothing was done, else whether the
-    /// path MTU went down.
-    fn icmp_act(&mut self, ip: &IpDatagram<'_>) -> Option<bool> {
+    /// [`Stack::icmp_input`]'s work: `None` when nothing was done.
+    fn icmp_act(&mut self, ip: &IpDatagram<'_>) -> Option<()> {
         if !self.addressed_here(ip.dst) {
             return None;
         }
@@ -39,17 +32,9 @@ impl Stack {
         let (local, remote) = (msg.local, msg.remote);
         let idx =
             self.by_tuple.lookup_parts(local.ip(), local.port(), remote.ip(), remote.port(), &self.slots)?;
-        match self.with_conn(idx, |c, ctx| c.on_icmp(ctx, msg.action, msg.seq))? {
-            IcmpOutcome::Ignored => None,
-            IcmpOutcome::MtuReduced => {
-                // Go-back from SND.UNA in smaller segments: queue it for output.
-                self.schedule(idx);
-                Some(true)
-            }
-            IcmpOutcome::Acted(outcome) => {
-                self.after_conn(idx, outcome);
-                Some(false)
-            }
-        }
+        let outcome = self.with_conn(idx, |c, ctx| c.on_icmp(ctx, msg.action, msg.seq))??;
+        // (A lower path MTU leaves `Outcome::None`: the connection is queued to resend.)
+        self.after_conn(idx, outcome);
+        Some(())
     }
 }
