@@ -4,8 +4,8 @@
 mod common;
 
 use common::{sends, transitions};
-use synack_sim::{run, Scenario, ScenarioError, SimOptions};
-use synack_viz::Event;
+use synack_sim::{run, Scenario, ScenarioError, SimOptions, SimResult};
+use synack_viz::{Event, Seg};
 
 const EXAMPLE: &str = include_str!("../examples/custom.toml");
 
@@ -18,6 +18,17 @@ name = "server"
 
 fn parse(extra: &str) -> Result<Scenario, ScenarioError> {
     Scenario::from_toml_str(&format!("{TWO_HOSTS}{extra}"))
+}
+
+/// The segments of the trace lines of kind `ev` ("send", "drop", "deliver", ...), with
+/// their times.
+fn segs<'t>(r: &'t SimResult, ev: &'t str) -> impl Iterator<Item = (u64, &'t Seg)> + 't {
+    r.trace.iter().filter(move |l| l.ev() == ev).filter_map(|l| Some((l.t_us, l.seg()?)))
+}
+
+/// The payload lengths of the trace lines of kind `ev`.
+fn lens(r: &SimResult, ev: &str) -> Vec<u32> {
+    segs(r, ev).map(|(_, s)| s.len).collect()
 }
 
 fn err(extra: &str) -> ScenarioError {
@@ -128,10 +139,9 @@ fn a_link_that_sends_no_icmp_is_a_path_mtu_black_hole() {
     ))
     .expect("valid");
     let r = run(&sc, &SimOptions::default()).expect("ends");
-    let drops: Vec<u32> =
-        r.trace.iter().filter(|l| l.ev() == "drop").filter_map(|l| l.seg().map(|s| s.len)).collect();
+    let drops = lens(&r, "drop");
     assert!(drops.len() >= 3 && drops.iter().all(|&len| len + 40 > 1000), "{drops:?}");
-    assert!(!r.trace.iter().any(|l| l.ev() == "deliver" && l.seg().is_some_and(|s| s.len + 40 > 1000)));
+    assert!(!lens(&r, "deliver").iter().any(|&len| len + 40 > 1000));
     assert_eq!(r.host("client").map(|h| h.bytes_received), Some(0));
     let server = r.host("server").expect("server");
     assert_eq!(server.outcome, Some(synack::CloseReason::Error(synack::ConnError::TimedOut)));
@@ -149,16 +159,9 @@ fn a_link_too_narrow_for_the_mss_answers_with_icmp_and_the_transfer_completes() 
     assert_eq!(server.stats.pmtu_reductions, 1);
     // A full-size segment went first and was dropped; every data segment the link
     // delivered fits it.
-    let drops: Vec<u32> =
-        r.trace.iter().filter(|l| l.ev() == "drop").filter_map(|l| l.seg().map(|s| s.len)).collect();
+    let drops = lens(&r, "drop");
     assert!(!drops.is_empty() && drops.iter().all(|&len| len + 52 > 1000), "{drops:?}");
-    let delivered: Vec<u32> = r
-        .trace
-        .iter()
-        .filter(|l| l.ev() == "deliver")
-        .filter_map(|l| l.seg().map(|s| s.len))
-        .filter(|&len| len > 0)
-        .collect();
+    let delivered: Vec<u32> = lens(&r, "deliver").into_iter().filter(|&len| len > 0).collect();
     assert!(delivered.iter().all(|&len| len + 52 <= 1000), "{delivered:?}");
     assert_eq!(delivered.iter().sum::<u32>(), 3000);
 }
@@ -175,11 +178,9 @@ fn the_routers_icmp_crosses_the_reverse_link_and_can_be_lost() {
     .expect("valid");
     let r = run(&sc, &SimOptions::default()).expect("ends");
     assert_eq!(r.host("client").map(|h| h.bytes_received), Some(3000));
-    let first_small = r
-        .trace
-        .iter()
-        .find(|l| l.ev() == "send" && l.seg().is_some_and(|s| s.len == 948))
-        .map(|l| l.t_us)
+    let first_small = segs(&r, "send")
+        .find(|(_, s)| s.len == 948)
+        .map(|(t, _)| t)
         .expect("segments of the narrow link's size (1000 less 52 bytes of headers)");
     assert!(first_small > 700_000, "the MSS went down at {first_small} us, before the way back was up");
     // With the way back up, the same lowers it within a round trip.
@@ -188,11 +189,7 @@ fn the_routers_icmp_crosses_the_reverse_link_and_can_be_lost() {
         &SimOptions::default(),
     )
     .expect("ends");
-    let t = r
-        .trace
-        .iter()
-        .find(|l| l.ev() == "send" && l.seg().is_some_and(|s| s.len > 0 && s.len + 52 <= 1000))
-        .map(|l| l.t_us);
+    let t = segs(&r, "send").find(|(_, s)| s.len > 0 && s.len + 52 <= 1000).map(|(t, _)| t);
     assert!(t.is_some_and(|t| t < 100_000), "{t:?}");
 }
 
@@ -204,14 +201,8 @@ fn a_send_step_can_send_urgent_data() {
     let sc = parse(&steps).expect("valid");
     let r = run(&sc, &SimOptions::default()).expect("ends");
     assert_eq!(r.host("client").map(|h| h.bytes_received), Some(3000));
-    let data: Vec<String> = r
-        .trace
-        .iter()
-        .filter(|l| l.ev() == "send")
-        .filter_map(|l| l.seg())
-        .filter(|s| s.len > 0)
-        .map(|s| s.flags.clone())
-        .collect();
+    let data: Vec<&str> =
+        segs(&r, "send").filter(|(_, s)| s.len > 0).map(|(_, s)| s.flags.as_str()).collect();
     assert!(!data.is_empty() && data.iter().all(|f| f.contains('U')), "{data:?}");
     // Without it, none does; and the key belongs to `send` alone.
     let r = run(&parse(TRANSFER_STEPS).expect("valid"), &SimOptions::default()).expect("ends");

@@ -230,10 +230,9 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The Differentiated Services field byte for [`Config::dscp`]: the DSCP in the
-    /// high six bits, the ECN bits zero.
+    /// The Differentiated Services field byte for [`Config::dscp`] ([`ds_field`]).
     pub(crate) fn ds_field(&self) -> u8 {
-        (self.dscp & 0x3f) << 2
+        ds_field(self.dscp)
     }
 
     /// The MSS we announce for a peer of this address family: MTU minus fixed IP and TCP
@@ -245,6 +244,12 @@ impl Config {
         let ip = if ipv6 { 40 } else { 20 };
         self.mtu.saturating_sub(ip + 20).max(1)
     }
+}
+
+/// The Differentiated Services field byte for a DSCP (RFC 2474): the codepoint in the
+/// high six bits (higher bits of `dscp` ignored), the two ECN bits zero.
+pub(crate) fn ds_field(dscp: u8) -> u8 {
+    (dscp & 0x3f) << 2
 }
 
 /// Keep-alive timings (RFC 9293 3.8.4). A keep-alive probe is sent only when nothing

@@ -83,15 +83,6 @@ pub enum IcmpError {
     ParameterProblem,
 }
 
-impl IcmpError {
-    /// Whether RFC 9293 3.9.2.2 counts this a hard error (protocol or port
-    /// unreachable), which ends a connection that is still being opened. A soft error
-    /// never ends a connection (MUST-56).
-    pub fn is_hard(self) -> bool {
-        matches!(self, IcmpError::ProtocolUnreachable | IcmpError::PortUnreachable)
-    }
-}
-
 impl fmt::Display for IcmpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

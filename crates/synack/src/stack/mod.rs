@@ -750,7 +750,7 @@ impl Stack {
             return Err(UsageError::InvalidValue.into());
         }
         let idx = self.check(c)?;
-        self.with_conn(idx, |conn, _| conn.ds = dscp << 2);
+        self.with_conn(idx, |conn, _| conn.ds = crate::config::ds_field(dscp));
         Ok(())
     }
 
