@@ -581,10 +581,17 @@ impl Conn {
         if self.keepalive {
             self.keepalive_on_state(ctx, from, to);
         }
-        // Embryonic passive connections are invisible to the application.
-        if self.listener.is_none() || self.queued_for_accept {
+        if self.known_to_app() {
             ctx.sinks.events.push_back(Event::StateChanged { conn: ctx.id, from, to });
         }
+    }
+
+    /// Whether the application knows the connection, and so gets its events: not a
+    /// passive one still waiting to join its listener's accept queue (embryonic
+    /// connections are invisible to the application).
+    #[inline]
+    pub(crate) fn known_to_app(&self) -> bool {
+        self.listener.is_none() || self.queued_for_accept
     }
 
     /// The timer kind used for the retransmission timer in the current state.
@@ -731,7 +738,7 @@ impl Conn {
         }
         self.error = error;
         self.set_state(ctx, State::Closed);
-        if self.listener.is_none() || self.queued_for_accept {
+        if self.known_to_app() {
             let reason = error.map_or(CloseReason::Normal, CloseReason::Error);
             ctx.sinks.events.push_back(Event::Closed { conn: ctx.id, reason });
         }
