@@ -20,9 +20,8 @@ use synack_viz::{Event, Seg, TraceLine};
 /// A datagram on its way.
 #[derive(Debug)]
 struct Flight {
+    /// The link carrying it (to the host at its end).
     link: usize,
-    /// The host it goes to.
-    to: usize,
     id: u64,
     bytes: Vec<u8>,
     /// The segment, for the trace's `deliver` line; `None` for an ICMP message, which
@@ -199,7 +198,7 @@ impl<'a> Engine<'a> {
             }
             let flight = entry.remove();
             self.tick()?;
-            let to = flight.to;
+            let to = self.links[flight.link].to;
             if let Some(seg) = flight.seg {
                 let line = TraceLine::deliver(self.now.as_micros(), &self.links[flight.link].name, seg);
                 self.trace.push(line.with_packet_id(flight.id));
@@ -341,7 +340,7 @@ impl<'a> Engine<'a> {
             self.trace.push(TraceLine::dup(t, &link.name, seg.clone()).with_packet_id(id));
         }
         for at in fate.arrivals {
-            let flight = Flight { link: li, to: link.to, id, bytes: bytes.clone(), seg: Some(seg.clone()) };
+            let flight = Flight { link: li, id, bytes: bytes.clone(), seg: Some(seg.clone()) };
             self.queue.insert((at, self.order), flight);
             self.order += 1;
         }
@@ -355,7 +354,7 @@ impl<'a> Engine<'a> {
         let Some(bi) = self.sc.link_index(self.links[li].to, to) else { return };
         let fate = self.links[bi].carry(self.now, &mut icmp, RuleEffect::default());
         for at in fate.arrivals {
-            let flight = Flight { link: bi, to, id, bytes: icmp.clone(), seg: None };
+            let flight = Flight { link: bi, id, bytes: icmp.clone(), seg: None };
             self.queue.insert((at, self.order), flight);
             self.order += 1;
         }
