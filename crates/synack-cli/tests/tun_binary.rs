@@ -1,0 +1,229 @@
+//! `synack tun serve` and `synack tun connect` as a user runs them: the binary itself,
+//! with the README's arguments, against the kernel's TCP in a network namespace of the
+//! test's own (see `support`, shared with synack-tun's interop tests; every address is
+//! in 192.0.2.0/24 and nothing leaves the namespace). The library underneath has its
+//! own interop tests; these check what only the binary does: its arguments, what it
+//! prints on standard output and standard error, its exit status, the files it writes
+//! and its shutdown on SIGINT.
+
+#[path = "../../synack-tun/tests/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::*;
+use synack_tun::pattern::pattern_sha256;
+
+const LIMIT: Duration = Duration::from_secs(90);
+const MIB: u64 = 1 << 20;
+
+/// The binary under test.
+fn synack() -> &'static str {
+    env!("CARGO_BIN_EXE_synack")
+}
+
+/// Start `synack ARGS` as a child of the namespace.
+fn spawn_synack(args: &[&str]) -> Peer {
+    Peer::spawn("synack", synack(), args)
+}
+
+/// Wait until the kernel side of `synack0` carries its address: the binary has opened
+/// the device and configured it (it prints nothing on standard output before).
+fn wait_for_device(server: &mut Peer) {
+    let dl = Deadline::new(Duration::from_secs(10), "synack0 to come up with 192.0.2.1");
+    loop {
+        let out = Command::new("ip").args(["-o", "addr", "show", "dev", DEV]).output().expect("run ip");
+        if String::from_utf8_lossy(&out.stdout).contains("192.0.2.1/24") {
+            return;
+        }
+        if let Some(status) = server.exited() {
+            panic!("synack exited before its device came up ({status}): {}", server.stderr());
+        }
+        dl.check();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Send SIGINT, as Ctrl-C does, and wait for the exit.
+fn interrupt(p: &mut Peer) {
+    run_ok("kill", &["-INT", &p.pid().to_string()]);
+    wait_exit(p, Duration::from_secs(10));
+}
+
+fn wait_exit(p: &mut Peer, limit: Duration) {
+    let end = Instant::now() + limit;
+    while p.exited().is_none() {
+        assert!(Instant::now() < end, "synack did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The SHA-256 of a file, by `sha256sum` (as the README checks the download).
+fn sha256sum(path: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().expect("run sha256sum");
+    assert!(out.status.success(), "sha256sum {}", path.display());
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn serve_answers_curl_prints_a_report_and_stops_cleanly_on_sigint() {
+    // The README's first example, step by step.
+    let name = "serve_answers_curl_prints_a_report_and_stops_cleanly_on_sigint";
+    in_netns(name, &["curl", "sha256sum"], LIMIT, || {
+        let dir = artifacts(name);
+        let (pcap, json, body) = (dir.join("serve.pcapng"), dir.join("serve.jsonl"), dir.join("body.bin"));
+        let _ = std::fs::remove_file(&body);
+        let mut server = spawn_synack(&[
+            "tun",
+            "serve",
+            "--dev",
+            DEV,
+            "--addr",
+            "192.0.2.2",
+            "--peer",
+            "192.0.2.1",
+            "--port",
+            "8080",
+            "--app",
+            "http",
+            "--pcap",
+            pcap.to_str().expect("utf-8 path"),
+            "--json",
+            json.to_str().expect("utf-8 path"),
+        ]);
+        wait_for_device(&mut server);
+        let url = format!("http://192.0.2.2:8080/bytes/{MIB}");
+        let body_path = body.to_str().expect("utf-8 path");
+        run_ok("curl", &["-sS", "--max-time", "30", "-o", body_path, &url]);
+        let digest = sha256sum(&body);
+        assert_eq!(digest, pattern_sha256(MIB), "the body is the pattern synack serves");
+        // One report line per connection on standard output, once it is closed.
+        let report = server.wait_line("192.0.2.1:", Duration::from_secs(10)).expect("a report line");
+        assert!(report.contains(" http: received "), "{report}");
+        // The body and the response header before it.
+        let sent = number_after(&report, "sent ").expect("a byte count sent");
+        assert!(sent > MIB && sent < MIB + 512, "{report}");
+        assert!(report.contains("request \"GET /bytes/1048576 HTTP/1.1\""), "{report}");
+        assert!(report.ends_with(", closed"), "{report}");
+        interrupt(&mut server);
+        let err = server.stderr();
+        assert!(server.exited().is_some_and(|s| s.success()), "exit status after SIGINT; stderr:\n{err}");
+        assert!(err.contains("synack: serving http on 192.0.2.2:8080 via synack0"), "{err}");
+        assert!(err.contains("synack: stack counters: "), "counters at exit:\n{err}");
+        // The capture is pcapng (a Section Header Block first) and the trace is the
+        // DESIGN.md JSON contract, showing the connection from LISTEN to its end.
+        let bytes = std::fs::read(&pcap).expect("the capture was written");
+        assert_eq!(bytes.get(..4), Some(&[0x0A, 0x0D, 0x0D, 0x0A][..]), "pcapng section header");
+        let text = std::fs::read_to_string(&json).expect("the trace was written");
+        let lines = synack_viz::parse_jsonl(&text).expect("the trace parses");
+        let states = transitions(&lines, "");
+        assert!(states.iter().any(|s| s == "LISTEN>SYN-RECEIVED"), "{states:?}");
+        assert!(states.iter().any(|s| s == "SYN-RECEIVED>ESTABLISHED"), "{states:?}");
+        assert!(states.iter().any(|s| s.starts_with("ESTABLISHED>")), "a close: {states:?}");
+    });
+}
+
+/// The number that follows `prefix` in `line`.
+fn number_after(line: &str, prefix: &str) -> Option<u64> {
+    let rest = &line[line.find(prefix)? + prefix.len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+#[test]
+fn connect_sends_to_a_kernel_server_and_prints_the_same_count_and_digest() {
+    // The README's client example: a Python sink prints what it received, the binary
+    // what it sent, and the two agree.
+    let name = "connect_sends_to_a_kernel_server_and_prints_the_same_count_and_digest";
+    in_netns(name, &["python3"], LIMIT, || {
+        // The sink listens on every address, so that it is ready before the device (and
+        // its address 192.0.2.1) exists.
+        let mut sink = Peer::python("sink", PY_SINK_SERVER, &["0.0.0.0", "9100"]);
+        assert!(sink.wait_line("listening", Duration::from_secs(10)).is_some(), "the sink did not start");
+        let mut client =
+            spawn_synack(&["tun", "connect", "192.0.2.1:9100", "--send", "10M", "--timeout", "60"]);
+        wait_exit(&mut client, Duration::from_secs(60));
+        wait_exit(&mut sink, Duration::from_secs(10));
+        client.assert_success();
+        let err = client.stderr();
+        sink.assert_success();
+        let n = 10 * MIB;
+        let digest = pattern_sha256(n);
+        let report = client.line("sent ").expect("the client's report");
+        assert!(report.starts_with(&format!("sent {n} bytes sha256 {digest} (192.0.2.2:")), "{report}");
+        assert!(report.contains("-> 192.0.2.1:9100"), "{report}");
+        assert_eq!(sink.line("received"), Some(format!("received {n} {digest}")));
+        assert!(err.contains("synack: stack counters: "), "counters at exit:\n{err}");
+    });
+}
+
+#[test]
+fn connect_to_a_closed_port_says_connection_refused_and_fails() {
+    let name = "connect_to_a_closed_port_says_connection_refused_and_fails";
+    in_netns(name, &[], LIMIT, || {
+        let mut client = spawn_synack(&["tun", "connect", "192.0.2.1:9", "--send", "1", "--timeout", "20"]);
+        wait_exit(&mut client, Duration::from_secs(30));
+        let status = client.exited().expect("exited");
+        let err = client.stderr();
+        assert!(!status.success(), "a refused connection is a failure; stderr:\n{err}");
+        assert!(err.contains("synack: error: ") && err.contains("connection refused"), "{err}");
+        assert!(client.poll_lines().is_empty(), "no report on standard output");
+    });
+}
+
+#[test]
+fn connect_prints_each_icmp_error_and_keeps_trying_until_its_timeout() {
+    // RFC 9293 3.9.2.2: "host unreachable" is a soft error (MUST-56): the binary tells
+    // it on standard error as it arrives and goes on retransmitting its SYN until its
+    // own `--timeout`.
+    let name = "connect_prints_each_icmp_error_and_keeps_trying_until_its_timeout";
+    in_netns(name, &[], LIMIT, || {
+        enable_forwarding();
+        run_ok("ip", &["route", "add", "unreachable", "192.0.2.200/32"]);
+        let mut client = spawn_synack(&["tun", "connect", "192.0.2.200:80", "--send", "1", "--timeout", "4"]);
+        wait_exit(&mut client, Duration::from_secs(20));
+        let status = client.exited().expect("exited");
+        let err = client.stderr();
+        assert!(!status.success(), "{err}");
+        let told = err.lines().filter(|l| *l == "synack: ICMP: host unreachable (still trying)").count();
+        assert!(told >= 2, "the SYN and a retransmission each drew an error, each told:\n{err}");
+        assert!(err.contains("synack: error: timed out"), "it ends at its own timeout:\n{err}");
+        let counters = err.lines().find(|l| l.starts_with("synack: stack counters: ")).expect("counters");
+        assert!(counters.contains(&format!("icmp_errors={told}")), "{counters}");
+    });
+}
+
+/// Connect; send "hello", then "!" as out-of-band data (URG); close.
+const PY_URGENT_SENDER: &str = r#"
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+s.sendall(b"hello")
+time.sleep(0.3)
+s.send(b"!", socket.MSG_OOB)
+time.sleep(0.3)
+s.close()
+print("done", flush=True)
+"#;
+
+#[test]
+fn serve_tells_urgent_data_on_standard_error() {
+    // RFC 9293 3.8.5: the application is told when urgent data arrives (MUST-31); the
+    // binary's application is the terminal.
+    let name = "serve_tells_urgent_data_on_standard_error";
+    in_netns(name, &["python3"], LIMIT, || {
+        let mut server = spawn_synack(&["tun", "serve", "--port", "7800", "--app", "discard"]);
+        wait_for_device(&mut server);
+        let mut py = Peer::python("kernel", PY_URGENT_SENDER, &["192.0.2.2", "7800"]);
+        wait_exit(&mut py, Duration::from_secs(20));
+        py.assert_success();
+        let report = server.wait_line("192.0.2.1:", Duration::from_secs(10)).expect("a report line");
+        // `printf 'hello!' | sha256sum`: the urgent octet is read in line.
+        let hello = "ce06092fb948d9ffac7d1a376e404b26b7575bcc11ee05a4615fef4fec3a308b";
+        assert!(report.contains(&format!(" discard: received 6 bytes sha256 {hello}")), "{report}");
+        interrupt(&mut server);
+        let err = server.stderr();
+        let urgent: Vec<&str> = err.lines().filter(|l| l.contains("urgent data")).collect();
+        assert_eq!(urgent.len(), 1, "one urgent signal:\n{err}");
+        assert!(urgent[0].starts_with("synack: 192.0.2.1:"), "{}", urgent[0]);
+        assert!(urgent[0].ends_with(": urgent data, 1 byte(s) to read"), "{}", urgent[0]);
+    });
+}
