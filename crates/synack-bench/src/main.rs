@@ -61,6 +61,7 @@ const WORKLOADS: &[&str] = &[
     "bulk_1500_ring",
     "bulk_1500_in_place",
     "churn",
+    "churn_phases",
     "churn_10k_idle",
     "mem_idle_conn",
     "mem_time_wait",
@@ -78,8 +79,8 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Run only these workloads (comma-separated or repeated): bulk_1500, bulk_65535,
-    /// bulk_1500_ring, bulk_1500_in_place, churn, churn_10k_idle, mem_idle_conn,
-    /// mem_time_wait, rss_1m_idle, segment_cost, memcpy_limit, copy_floor.
+    /// bulk_1500_ring, bulk_1500_in_place, churn, churn_phases, churn_10k_idle,
+    /// mem_idle_conn, mem_time_wait, rss_1m_idle, segment_cost, memcpy_limit, copy_floor.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     only: Vec<String>,
     /// Runs per stack, alternating synack and smoltcp [default: 5, or 1 with --quick].
@@ -309,6 +310,26 @@ impl Bench {
                 emit(Line { extra, ..r.line(name, "lifecycles/s", Better::Higher) });
                 if self.callgrind {
                     self.churn_callgrind();
+                }
+            }
+            "churn_phases" => {
+                // Five figures per run: the runs alternate as in `alternate`.
+                let t = s.churn_time;
+                let mut r: Vec<Runs> =
+                    churn::PHASES.iter().map(|_| Runs { synack: Vec::new(), smoltcp: Vec::new() }).collect();
+                for i in 0..runs {
+                    let a = churn::SyChurn::new(0, self.time_wait_cap).run_phases(t);
+                    let b = churn::SmolChurn::new(0).run_phases(t);
+                    eprintln!("  {name} run {}/{runs}: synack {a:.1?} smoltcp {b:.1?} ns", i + 1);
+                    for (k, r) in r.iter_mut().enumerate() {
+                        r.synack.push(a[k]);
+                        r.smoltcp.push(b[k]);
+                    }
+                }
+                for (phase, r) in churn::PHASES.iter().zip(&r) {
+                    let bench = format!("churn_phase_{phase}");
+                    let extra = format!("clock=wall{}", self.time_wait_note());
+                    emit(Line { extra, ..r.line(&bench, "ns/lifecycle", Better::Lower) });
                 }
             }
             "churn_10k_idle" => {

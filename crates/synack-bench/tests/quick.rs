@@ -12,6 +12,11 @@ const WORKLOADS: &[&str] = &[
     "churn_instr",
     "churn_code",
     "churn_hot_instr",
+    "churn_phase_handshake",
+    "churn_phase_request",
+    "churn_phase_response",
+    "churn_phase_client_close",
+    "churn_phase_server_close",
     "churn_10k_idle",
     "mem_idle_conn",
     "mem_time_wait",
@@ -23,12 +28,17 @@ const WORKLOADS: &[&str] = &[
 ];
 
 /// The workloads timed in alternating runs of the two stacks.
-const TIMED: [&str; 8] = [
+const TIMED: &[&str] = &[
     "bulk_1500",
     "bulk_65535",
     "bulk_1500_ring",
     "bulk_1500_in_place",
     "churn",
+    "churn_phase_handshake",
+    "churn_phase_request",
+    "churn_phase_response",
+    "churn_phase_client_close",
+    "churn_phase_server_close",
     "churn_10k_idle",
     "segment_cost",
     "copy_floor",
