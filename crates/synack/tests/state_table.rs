@@ -10,7 +10,7 @@
 mod common;
 
 use common::inject::*;
-use synack::{CloseReason, ConnError, Event, State};
+use synack::{CloseReason, ConnError, Duration, Event, State};
 
 use State::*;
 
@@ -301,6 +301,60 @@ fn syn_in_syn_sent_enters_syn_received_and_sends_syn_ack() {
     let synack = only(p.feed(Seg::new(S, REMOTE_ISS, 0)));
     assert_seg(&synack, SA, p.stack_iss, REMOTE_ISS.wrapping_add(1));
     p.assert_state(SynReceived);
+}
+
+#[test]
+fn text_on_a_syn_in_syn_sent_is_queued_until_established_then_delivered() {
+    // 3.10.7.3, fourth, simultaneous open: "If there are other controls or text in the
+    // segment, queue them for processing after the ESTABLISHED state has been reached,
+    // return." The SYN,ACK acknowledges the SYN alone; nothing is readable before
+    // ESTABLISHED.
+    let mut p = Peer::syn_sent();
+    let synack = only(p.feed(Seg::new(S, REMOTE_ISS, 0).data(b"early")));
+    assert_seg(&synack, SA, p.stack_iss, REMOTE_ISS.wrapping_add(1));
+    p.assert_state(SynReceived);
+    assert_eq!(p.recv_queue(), 0, "queued, not delivered");
+    assert!(p.read_all().is_empty());
+    // The remote's ACK of our SYN, at the sequence number after its text. The text is
+    // then processed as in-order text is (seventh step) and acknowledged (these
+    // fixtures do not delay ACKs).
+    let after_text = REMOTE_ISS.wrapping_add(6);
+    let ack = only(p.feed(Seg::new(A, after_text, p.stack_iss.wrapping_add(1))));
+    assert_seg(&ack, A, p.stack_iss.wrapping_add(1), after_text);
+    p.assert_state(Established);
+    assert!(p.events.contains(&Event::Readable(p.c())), "{:?}", p.events);
+    assert_eq!(p.read_all(), b"early");
+}
+
+#[test]
+fn text_queued_from_a_syn_in_syn_sent_is_acknowledged_like_other_text() {
+    // With delayed ACKs (RFC 9293 3.8.6.3) the queued text waits for the timer like any
+    // in-order text, or rides on the next segment sent.
+    let cfg = synack::Config { delayed_ack: Some(Duration::from_millis(200)), ..inject_config() };
+    let mut p = Peer::syn_sent_with(cfg);
+    only(p.feed(Seg::new(S, REMOTE_ISS, 0).data(b"early")));
+    let after_text = REMOTE_ISS.wrapping_add(6);
+    assert_silent(&p.feed(Seg::new(A, after_text, p.stack_iss.wrapping_add(1))));
+    p.assert_state(Established);
+    let ack = only(p.advance(Duration::from_millis(200)));
+    assert_seg(&ack, A, p.stack_iss.wrapping_add(1), after_text);
+}
+
+#[test]
+fn fin_on_a_syn_in_syn_sent_is_queued_until_established_then_closes_the_stream() {
+    // 3.10.7.3, fourth: the FIN is one of the "other controls" queued with the text;
+    // once ESTABLISHED it is processed after the text (eighth step: "advance RCV.NXT
+    // over the FIN, and send an acknowledgment for the FIN", then CLOSE-WAIT).
+    let mut p = Peer::syn_sent();
+    let synack = only(p.feed(Seg::new(S | F, REMOTE_ISS, 0).data(b"bye")));
+    assert_seg(&synack, SA, p.stack_iss, REMOTE_ISS.wrapping_add(1));
+    p.assert_state(SynReceived);
+    let after_text = REMOTE_ISS.wrapping_add(4);
+    let ack = only(p.feed(Seg::new(A, after_text, p.stack_iss.wrapping_add(1))));
+    assert_seg(&ack, A, p.stack_iss.wrapping_add(1), after_text.wrapping_add(1));
+    p.assert_state(CloseWait);
+    assert_eq!(p.read_all(), b"bye");
+    assert_eq!(p.stack.recv(p.c(), &mut [0u8; 8]), Ok(0), "end of stream after the text");
 }
 
 #[test]

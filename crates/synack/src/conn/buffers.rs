@@ -584,6 +584,42 @@ impl RecvBuffer {
         adv
     }
 
+    /// Hold `data`, which starts at RCV.NXT (`rcv_nxt`), without delivering it: the text
+    /// of a SYN received in SYN-SENT, which RFC 9293 3.10.7.3 queues "for processing
+    /// after the ESTABLISHED state has been reached". The bytes go where in-order data
+    /// would, as a held range that begins at RCV.NXT itself, until
+    /// [`RecvBuffer::release_held`]. Only into an empty buffer, at most its free space;
+    /// returns how many bytes are held.
+    pub(crate) fn hold_at_next(&mut self, rcv_nxt: SeqNum, data: &[u8]) -> usize {
+        if self.ring.len() != 0 || !self.ooo.is_empty() {
+            return 0;
+        }
+        let data = &data[..data.len().min(self.ring.free())];
+        if data.is_empty() || !self.add_range(rcv_nxt, rcv_nxt + data.len() as u32) {
+            return 0;
+        }
+        self.ring.write_at(0, data);
+        data.len()
+    }
+
+    /// Deliver what [`RecvBuffer::hold_at_next`] held at `rcv_nxt`, with any held range
+    /// it reaches; returns how far RCV.NXT advances (0 when nothing is held there).
+    pub(crate) fn release_held(&mut self, rcv_nxt: SeqNum) -> u32 {
+        let mut new_nxt = rcv_nxt;
+        let mut merged = 0;
+        for &(s, e) in &self.ooo {
+            if !s.le(new_nxt) {
+                break;
+            }
+            new_nxt = new_nxt.max(e);
+            merged += 1;
+        }
+        self.ooo.drain(..merged);
+        let adv = new_nxt.since(rcv_nxt);
+        self.ring.commit(adv as usize);
+        adv
+    }
+
     fn add_range(&mut self, s: SeqNum, e: SeqNum) -> bool {
         // Find the insertion point and merge overlapping or adjacent neighbours.
         let mut i = 0;

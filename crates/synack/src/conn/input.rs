@@ -157,12 +157,58 @@ impl Conn {
         }
         // "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
         // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." (simultaneous open)
-        // Text on the SYN is dropped here; the peer retransmits it.
         self.set_state(ctx, State::SynReceived);
         self.need_syn = true;
         // The SYN,ACK reuses ISS but is a new segment, not a retransmission of our SYN.
         self.syn_sent_count = 0;
+        // "If there are other controls or text in the segment, queue them for processing
+        // after the ESTABLISHED state has been reached, return."
+        if !payload.is_empty() || fl.fin() {
+            self.queue_syn_text(ctx, payload, fl.fin());
+        }
         Outcome::None
+    }
+
+    /// Queue the text and FIN of a SYN received in SYN-SENT until ESTABLISHED (RFC 9293
+    /// 3.10.7.3; [`Conn::release_syn_text`] processes them). The text is held in the
+    /// receive buffer at RCV.NXT, not delivered nor acknowledged (the SYN,ACK
+    /// acknowledges the SYN alone), as much of it as fits the window; the FIN is
+    /// remembered where it lies, as a FIN beyond a gap is, if all the text fitted.
+    ///
+    /// (A listener does not do this: a half-open connection of its own has no receive
+    /// buffer yet, like a SYN cache entry, and the peer sends the text again.)
+    #[cold]
+    #[inline(never)]
+    fn queue_syn_text(&mut self, ctx: &mut Ctx<'_>, payload: &[u8], fin: bool) {
+        self.rx.ring.adopt_from(&mut ctx.sinks.spare);
+        let fits = payload.len().min(self.rcv_wnd() as usize);
+        let held = self.rx.hold_at_next(self.rcv_nxt, &payload[..fits]);
+        if fin && held == payload.len() {
+            self.peer_fin = Some(self.rcv_nxt + held as u32);
+        }
+    }
+
+    /// On reaching ESTABLISHED from SYN-RECEIVED: the text queued by
+    /// [`Conn::queue_syn_text`] is processed, as in-order data is (3.10.7.4, seventh
+    /// step): RCV.NXT moves over it, the application can read it and the ACK is
+    /// scheduled. A queued FIN is then reached by the segment's own processing (eighth
+    /// step).
+    #[cold]
+    #[inline(never)]
+    fn release_syn_text(&mut self, ctx: &mut Ctx<'_>) {
+        let adv = self.rx.release_held(self.rcv_nxt);
+        if adv == 0 {
+            return;
+        }
+        self.rcv_nxt += adv;
+        if self.rcv_adv.lt(self.rcv_nxt) {
+            self.rcv_adv = self.rcv_nxt;
+        }
+        if !self.readable_raised && self.rx.readable() != 0 {
+            self.readable_raised = true;
+            ctx.sinks.events.push_back(Event::Readable(ctx.id));
+        }
+        self.schedule_ack(ctx);
     }
 
     /// Our SYN is acknowledged by `ack` (SND.UNA < ack <= SND.NXT).
@@ -307,6 +353,11 @@ impl Conn {
                 self.set_state(ctx, State::Established);
                 if self.listener.is_none() {
                     ctx.sinks.events.push_back(Event::Connected(ctx.id));
+                    if self.rx.has_gaps() {
+                        // Text a SYN brought in SYN-SENT (simultaneous open), queued
+                        // until now.
+                        self.release_syn_text(ctx);
+                    }
                 }
                 if self.fin_queued() {
                     // A CLOSE issued in SYN-RECEIVED was queued until ESTABLISHED
