@@ -8,9 +8,10 @@
 //! `SYNACK_UPDATE_EXPECTATIONS=1` rewrites the pass lists of `expectations.toml` from
 //! this run (the documented differences are kept).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use synack_drill::run::expectations::{Expectations, Suite};
+use synack_drill::run::expectations::{failed_scripts, Expectations, Suite};
 use synack_drill::{run_paths, Outcome, Report};
 
 /// The directories the runner must handle completely: none of their scripts may be
@@ -26,9 +27,11 @@ const HEADER: &str = "\
 # SYNACK_REQUIRE_CORPUS=1. Regenerate the lists with
 #   SYNACK_UPDATE_EXPECTATIONS=1 cargo test -p synack-drill --test conformance
 #
-# [[difference]]: where FreeBSD chose differently from RFC 9293 (or the RFC it cites)
-# and synack keeps to the RFC. These scripts fail on purpose; they document why they
-# will keep failing.
+# [[difference]]: why a script fails: the stack it was written for (freebsd = ...,
+# linux = ...) chose differently from RFC 9293 (or the RFC it cites) and synack keeps
+# to the RFC, or the script contradicts itself (script = ...). Every failing script of
+# every suite is named by one; tests/conformance.rs checks that, and that each one
+# named still fails.
 ";
 
 fn corpus_dir() -> PathBuf {
@@ -149,4 +152,39 @@ fn every_target_directory_has_a_suite_and_differences_name_real_scripts() {
             assert!(corpus_dir().join(s).is_file(), "difference names a missing script: {s}");
         }
     }
+}
+
+#[test]
+fn every_failing_script_has_a_documented_reason() {
+    if !corpus_present() {
+        return;
+    }
+    let (root, e) = (corpus_dir(), expectations());
+    let mut unexplained = Vec::new();
+    for (suite, report) in reports() {
+        for s in e.unexplained_failures(report, &root) {
+            unexplained.push(format!("{s} [{}]", suite.label()));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "{} failing scripts have no [[difference]] in expectations.toml saying why:\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
+    );
+}
+
+#[test]
+fn every_documented_reason_still_names_a_failing_script() {
+    if !corpus_present() {
+        return;
+    }
+    let root = corpus_dir();
+    let failed: BTreeSet<String> = reports().iter().flat_map(|(_, r)| failed_scripts(r, &root)).collect();
+    let stale = expectations().stale_explanations(&failed);
+    assert!(
+        stale.is_empty(),
+        "scripts a [[difference]] explains no longer fail in any suite (remove them):\n{}",
+        stale.join("\n")
+    );
 }

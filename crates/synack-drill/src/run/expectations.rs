@@ -1,6 +1,8 @@
 //! The checked-in expectations: which corpus scripts pass today, per directory and
-//! profile, and the documented places where FreeBSD's behaviour differs from RFC 9293
-//! and synack keeps to the RFC.
+//! profile, and the documented reason of every script that fails: a place where the
+//! stack the script was written for (FreeBSD, Linux) chose differently from RFC 9293
+//! (or the RFC it cites) and synack keeps to the RFC, or a script that contradicts
+//! itself.
 //!
 //! ```toml
 //! [[suite]]
@@ -12,7 +14,7 @@
 //! [[difference]]
 //! scripts = ["freebsd-tcp-testsuite/state-event-engine/rcv-syn-time-wait/x.pkt"]
 //! rfc = "RFC 9293 3.10.7.4"
-//! freebsd = "what FreeBSD does"
+//! freebsd = "what FreeBSD does"           # or linux = "...", or script = "..."
 //! synack = "what synack does, as the RFC says"
 //! ```
 
@@ -25,7 +27,7 @@ use std::path::Path;
 pub struct Expectations {
     /// One entry per corpus directory.
     pub suites: Vec<Suite>,
-    /// Deliberate differences from FreeBSD.
+    /// Why each failing script fails.
     pub differences: Vec<Difference>,
 }
 
@@ -42,17 +44,46 @@ pub struct Suite {
     pub pass: BTreeSet<String>,
 }
 
-/// Scripts where FreeBSD and RFC 9293 disagree and synack follows the RFC.
+/// Scripts that fail for one documented reason: what they expect differs from what
+/// synack does, and synack follows the RFC section named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
     /// The scripts, relative to the corpus root.
     pub scripts: Vec<String>,
     /// The RFC section synack follows.
     pub rfc: String,
-    /// What FreeBSD does.
-    pub freebsd: String,
+    /// Whose behaviour the scripts expect.
+    pub expected_by: ExpectedBy,
+    /// What they expect.
+    pub expected: String,
     /// What synack does.
     pub synack: String,
+}
+
+/// Whose behaviour a [`Difference`]'s scripts expect (the key of its description in
+/// the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedBy {
+    /// FreeBSD's (`freebsd = "..."`).
+    Freebsd,
+    /// Linux's (`linux = "..."`).
+    Linux,
+    /// Nobody's: the script contradicts itself or the platform it was written for
+    /// (`script = "..."`).
+    Script,
+}
+
+impl ExpectedBy {
+    const ALL: [ExpectedBy; 3] = [ExpectedBy::Freebsd, ExpectedBy::Linux, ExpectedBy::Script];
+
+    /// The key in the file.
+    pub fn key(self) -> &'static str {
+        match self {
+            ExpectedBy::Freebsd => "freebsd",
+            ExpectedBy::Linux => "linux",
+            ExpectedBy::Script => "script",
+        }
+    }
 }
 
 impl Expectations {
@@ -92,10 +123,18 @@ impl Expectations {
                     v.as_str().ok_or(format!("difference {i}: `scripts` holds a non-string"))?.to_string(),
                 );
             }
+            let given: Vec<ExpectedBy> =
+                ExpectedBy::ALL.into_iter().filter(|e| t.contains_key(e.key())).collect();
+            let [expected_by] = given[..] else {
+                return Err(format!(
+                    "difference {i}: exactly one of `freebsd`, `linux` or `script` is needed"
+                ));
+            };
             out.differences.push(Difference {
                 scripts,
                 rfc: string(t, "rfc", i)?,
-                freebsd: string(t, "freebsd", i)?,
+                expected_by,
+                expected: string(t, expected_by.key(), i)?,
                 synack: string(t, "synack", i)?,
             });
         }
@@ -124,9 +163,10 @@ impl Expectations {
         }
         for d in &self.differences {
             out.push_str(&format!(
-                "\n[[difference]]\nrfc = {}\nfreebsd = {}\nsynack = {}\nscripts = [\n",
+                "\n[[difference]]\nrfc = {}\n{} = {}\nsynack = {}\nscripts = [\n",
                 q(&d.rfc),
-                q(&d.freebsd),
+                d.expected_by.key(),
+                q(&d.expected),
                 q(&d.synack)
             ));
             for p in &d.scripts {
@@ -136,6 +176,38 @@ impl Expectations {
         }
         out
     }
+}
+
+impl Expectations {
+    /// The scripts that failed in `report` (a run over `root/dir`) and that no
+    /// difference names, relative to the corpus root: failures nobody has explained.
+    pub fn unexplained_failures(&self, report: &Report, root: &Path) -> Vec<String> {
+        let named: BTreeSet<&str> =
+            self.differences.iter().flat_map(|d| d.scripts.iter().map(String::as_str)).collect();
+        failed_scripts(report, root).into_iter().filter(|s| !named.contains(s.as_str())).collect()
+    }
+
+    /// The scripts a difference names that are not among `failed` (relative to the
+    /// corpus root): explanations of failures that no longer happen.
+    pub fn stale_explanations(&self, failed: &BTreeSet<String>) -> Vec<String> {
+        self.differences
+            .iter()
+            .flat_map(|d| d.scripts.iter())
+            .filter(|s| !failed.contains(*s))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The scripts that failed in `report`, relative to `root` (the corpus root).
+pub fn failed_scripts(report: &Report, root: &Path) -> Vec<String> {
+    report
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, super::Outcome::Fail { .. }))
+        .filter_map(|r| r.path.strip_prefix(root).ok())
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect()
 }
 
 impl Suite {
@@ -229,6 +301,48 @@ synack = "s"
         let again = Expectations::parse(&e.render("# header")).expect("rendered text parses");
         assert_eq!(again, e);
         assert!(Expectations::parse("[[suite]]\ndir = \"a\"\nprofile = \"bsd\"\n").is_err());
+    }
+
+    fn fail() -> Outcome {
+        Outcome::Fail { line: 1, what: "flags".into(), expected: "e".into(), actual: "a".into() }
+    }
+
+    #[test]
+    fn a_failure_no_difference_names_is_unexplained_and_a_named_pass_is_stale() {
+        let e = Expectations::parse(TEXT).expect("parses");
+        let root = Path::new("/corpus");
+        let report = Report {
+            results: vec![
+                ScriptResult { path: root.join("a/z.pkt"), outcome: fail() },
+                ScriptResult { path: root.join("a/v.pkt"), outcome: fail() },
+                ScriptResult { path: root.join("a/x.pkt"), outcome: Outcome::Pass },
+                ScriptResult { path: root.join("a/s.pkt"), outcome: Outcome::Skip { reason: "r".into() } },
+            ],
+        };
+        // a/z.pkt fails and is explained; a/v.pkt fails and is not; passes and skips
+        // need no explanation.
+        assert_eq!(e.unexplained_failures(&report, root), vec!["a/v.pkt".to_string()]);
+        let failed: BTreeSet<String> = failed_scripts(&report, root).into_iter().collect();
+        assert!(e.stale_explanations(&failed).is_empty());
+        // Once a/z.pkt passes, its explanation is stale.
+        let passing =
+            Report { results: vec![ScriptResult { path: root.join("a/z.pkt"), outcome: Outcome::Pass }] };
+        let failed: BTreeSet<String> = failed_scripts(&passing, root).into_iter().collect();
+        assert_eq!(e.stale_explanations(&failed), vec!["a/z.pkt".to_string()]);
+    }
+
+    #[test]
+    fn a_difference_says_whose_behaviour_the_scripts_expect_exactly_once() {
+        let e = Expectations::parse(TEXT).expect("parses");
+        assert_eq!(e.differences[0].expected_by, ExpectedBy::Freebsd);
+        assert_eq!(e.differences[0].expected, "f");
+        let linux = TEXT.replace("freebsd = \"f\"", "linux = \"l\"");
+        let d = &Expectations::parse(&linux).expect("parses").differences[0];
+        assert_eq!((d.expected_by, d.expected.as_str()), (ExpectedBy::Linux, "l"));
+        let both = TEXT.replace("freebsd = \"f\"", "freebsd = \"f\"\nscript = \"x\"");
+        assert!(Expectations::parse(&both).is_err());
+        let neither = TEXT.replace("freebsd = \"f\"", "");
+        assert!(Expectations::parse(&neither).is_err());
     }
 
     #[test]
