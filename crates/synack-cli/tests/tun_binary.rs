@@ -192,6 +192,23 @@ fn connect_prints_each_icmp_error_and_keeps_trying_until_its_timeout() {
     });
 }
 
+#[test]
+fn connect_tells_of_a_delivery_problem_after_three_unanswered_syns() {
+    // RFC 9293 3.8.3: the application is told when R1 (three retransmissions) is
+    // reached, SYNs included (SHLD-9, MUST-22), and the open goes on. The kernel of
+    // this namespace does not forward: a SYN to another address on the device is
+    // dropped without an answer.
+    let name = "connect_tells_of_a_delivery_problem_after_three_unanswered_syns";
+    in_netns(name, &[], LIMIT, || {
+        let mut client = spawn_synack(&["tun", "connect", "192.0.2.77:80", "--send", "1", "--timeout", "9"]);
+        wait_exit(&mut client, Duration::from_secs(30));
+        let err = client.stderr();
+        let told: Vec<&str> = err.lines().filter(|l| l.contains("no acknowledgment")).collect();
+        assert_eq!(told, ["synack: no acknowledgment after 3 retransmissions (still trying)"], "{err}");
+        assert!(err.contains("synack: error: timed out"), "it ends at its own timeout:\n{err}");
+    });
+}
+
 /// Connect; send "hello", then "!" as out-of-band data (URG); close.
 const PY_URGENT_SENDER: &str = r#"
 import socket, sys, time

@@ -354,15 +354,22 @@ impl Server {
     }
 
     /// Drain the stack's events, accept new connections and let the application read
-    /// and write on every connection; close those it finished with. An ICMP error or
-    /// urgent data on a connection is told on standard error (RFC 9293 3.9.1.8: the
-    /// application learns of ICMP errors; 3.8.5: of urgent data).
+    /// and write on every connection; close those it finished with. An ICMP error,
+    /// urgent data or a delivery problem on a connection is told on standard error
+    /// (RFC 9293 3.9.1.8: the application learns of ICMP errors; 3.8.5: of urgent data;
+    /// 3.8.3: of a segment retransmitted R1 times).
     pub fn pump(&mut self, tun: &mut TunStack) {
         while let Some(ev) = tun.stack_mut().poll_event() {
             let peer = |c| tun.stack().tuple(c).map(|t| t.remote.to_string()).unwrap_or_default();
             match ev {
                 synack::Event::IcmpError { conn, error } => {
                     eprintln!("synack: {}: ICMP: {error}", peer(conn))
+                }
+                synack::Event::DeliveryProblem { conn, retransmissions } => {
+                    eprintln!(
+                        "synack: {}: no acknowledgment after {retransmissions} retransmissions (still trying)",
+                        peer(conn)
+                    );
                 }
                 synack::Event::Urgent(conn) => {
                     let n = tun.stack().urgent_pending(conn).unwrap_or(0);

@@ -147,7 +147,8 @@ fn check(
 
 /// Drain the stack's events; true if `Connected(c)` was among them. An ICMP error
 /// about the connection is told on standard error as it comes (RFC 9293 3.9.1.8: the
-/// application learns of it; a soft one does not end the connection, MUST-56).
+/// application learns of it; a soft one does not end the connection, MUST-56), and so
+/// is a delivery problem (3.8.3, R1 reached).
 fn drain_events(tun: &mut TunStack, c: ConnId) -> bool {
     let mut connected = false;
     while let Some(ev) = tun.stack_mut().poll_event() {
@@ -156,6 +157,10 @@ fn drain_events(tun: &mut TunStack, c: ConnId) -> bool {
             Event::IcmpError { conn, error } if conn == c => {
                 let what = if tun.stack().error(c).is_some() { "" } else { " (still trying)" };
                 eprintln!("synack: ICMP: {error}{what}");
+            }
+            // RFC 9293 3.8.3: the application is told when R1 is reached (SHLD-9).
+            Event::DeliveryProblem { conn, retransmissions } if conn == c => {
+                eprintln!("synack: no acknowledgment after {retransmissions} retransmissions (still trying)");
             }
             _ => {}
         }

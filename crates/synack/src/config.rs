@@ -17,6 +17,22 @@ pub enum CongestionControl {
     Reno,
 }
 
+/// R2 of one connection (RFC 9293 3.8.3: "An application MUST (MUST-21) be able to set
+/// the value for R2 for a particular connection. For example, an interactive
+/// application might set R2 to "infinity", giving the user control over when to
+/// disconnect."), for [`Stack::set_retry_limit`](crate::Stack::set_retry_limit).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum RetryLimit {
+    /// [`Config::syn_retries`] while opening, [`Config::max_retries`] after.
+    #[default]
+    Config,
+    /// Give up after this many retransmissions of one segment (or unanswered
+    /// zero-window probes), whatever the state.
+    After(u32),
+    /// Never give up: the application closes or aborts when it wants.
+    Never,
+}
+
 /// When a listener answers a SYN with a SYN cookie (RFC 4987 3.6) instead of keeping a
 /// half-open connection.
 ///
@@ -84,10 +100,23 @@ pub struct Config {
     pub rto_min: Duration,
     /// Upper bound on the RTO (RFC 6298 2.5: at least 60 s).
     pub rto_max: Duration,
-    /// Retransmissions of a SYN or SYN-ACK before giving up (RFC 9293 R2 for SYN).
+    /// Retransmissions of a SYN or SYN-ACK before giving up (R2 for SYNs, RFC 9293
+    /// 3.8.3): 7 by default, which with the initial RTO of 1 s, doubled and capped at
+    /// 60 s, retransmits at 1, 3, 7, 15, 31, 63 and 123 s and gives up at 183 s. (Six,
+    /// Linux's default, gave up at 123 s.) "R2 for a SYN segment MUST be set
+    /// large enough to provide retransmission of the segment for at least 3 minutes
+    /// (MUST-23)." [`Stack::set_retry_limit`](crate::Stack::set_retry_limit) sets a
+    /// connection's own.
     pub syn_retries: u32,
-    /// Retransmissions of data or FIN before giving up with TimedOut (RFC 9293 R2).
+    /// Retransmissions of data or FIN before giving up with TimedOut (R2, RFC 9293
+    /// 3.8.3; "at least 100 seconds", SHLD-11: 15 from an RTO of 200 ms takes some 15
+    /// minutes with the doubling and the 60 s cap).
     pub max_retries: u32,
+    /// Retransmissions of one segment after which the application gets
+    /// [`Event::DeliveryProblem`](crate::Event::DeliveryProblem) (R1, RFC 9293 3.8.3:
+    /// "The value of R1 SHOULD correspond to at least 3 retransmissions, at the current
+    /// RTO (SHLD-10)"); 3 by default, 0 for never.
+    pub report_after_retries: u32,
     /// Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 3.4.2).
     pub msl: Duration,
     /// Delayed-ACK timeout, `None` to ACK every segment at once (RFC 9293 3.8.6.3:
@@ -194,8 +223,9 @@ impl Default for Config {
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(60),
-            syn_retries: 6,
+            syn_retries: 7,
             max_retries: 15,
+            report_after_retries: 3,
             msl: Duration::from_secs(30),
             delayed_ack: Some(Duration::from_millis(40)),
             nagle: true,

@@ -76,6 +76,21 @@ pub enum Event {
     /// tells how many octets of urgent data remain to be read. The urgent data is
     /// read in line, with `recv`.
     Urgent(ConnId),
+    /// One segment of the connection (its SYN too) has been retransmitted by the
+    /// retransmission timer
+    /// [`Config::report_after_retries`](crate::Config::report_after_retries) times
+    /// without being acknowledged (R1 of RFC 9293 3.8.3: "TCP implementations SHOULD
+    /// inform the application of the delivery problem ... when R1 is reached and
+    /// before R2 (SHLD-9)"). Raised once per stall; the connection goes on
+    /// retransmitting until its limit (R2, [`Stack::set_retry_limit`](crate::Stack::set_retry_limit)).
+    /// A driver that routes can take it as the "negative advice" RFC 1122 3.3.1.4
+    /// describes (MUST-20): the path may be dead.
+    DeliveryProblem {
+        /// The connection.
+        conn: ConnId,
+        /// Retransmissions so far of the segment.
+        retransmissions: u32,
+    },
     /// The connection changed state.
     StateChanged {
         /// The connection.

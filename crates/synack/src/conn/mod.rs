@@ -331,6 +331,15 @@ pub(crate) struct Conn {
     pub(crate) keepalive: bool,
     /// Keep-alive probes sent and not answered (as of the last time its timer fired).
     pub(crate) ka_probes: u8,
+    /// Nagle's algorithm on this connection (RFC 9293 3.7.4: "there MUST be a way for
+    /// an application to disable the Nagle algorithm on an individual connection
+    /// (MUST-17)"); [`Config::nagle`] at the start.
+    pub(crate) nagle: bool,
+    /// R2 of this connection (RFC 9293 3.8.3, MUST-21), as [`Conn::set_retry_limit`]
+    /// stores it: 0 for [`Config::syn_retries`] and [`Config::max_retries`], otherwise
+    /// the limit plus one. (Size: a plain number beside the other small fields keeps
+    /// the control block at its size; an `Option<u32>` took 8 more bytes.)
+    pub(crate) retry_limit: u32,
     /// When the last segment arrived (acceptable or not, its checksum verified): what
     /// keep-alive measures idleness from.
     pub(crate) last_rx: Instant,
@@ -398,6 +407,8 @@ impl Conn {
             error: None,
             keepalive: cfg.keepalive.is_some(),
             ka_probes: 0,
+            nagle: cfg.nagle,
+            retry_limit: 0,
             last_rx: Instant::ZERO,
             options: options::ConnOptions::new(cfg, &tuple),
         }
@@ -473,6 +484,8 @@ impl Conn {
             error,
             keepalive,
             ka_probes,
+            nagle,
+            retry_limit,
             last_rx,
         } = self;
         *c_tuple = tuple;
@@ -528,6 +541,8 @@ impl Conn {
         *error = None;
         *keepalive = cfg.keepalive.is_some();
         *ka_probes = 0;
+        *nagle = cfg.nagle;
+        *retry_limit = 0;
         *last_rx = Instant::ZERO;
         *options = options::ConnOptions::new(cfg, &tuple);
     }
@@ -584,6 +599,30 @@ impl Conn {
         if self.known_to_app() {
             ctx.sinks.events.push_back(Event::StateChanged { conn: ctx.id, from, to });
         }
+    }
+
+    /// Retransmissions of one segment before the connection gives up (R2, RFC 9293
+    /// 3.8.3): the application's limit for this connection, or the configured one for
+    /// the current state (SYN and SYN,ACK, or everything else; MUST-23 asks at least
+    /// 3 minutes of SYN retransmission).
+    pub(crate) fn r2(&self, cfg: &Config) -> u32 {
+        match self.retry_limit {
+            0 => match self.state {
+                State::SynSent | State::SynReceived => cfg.syn_retries,
+                _ => cfg.max_retries,
+            },
+            n => n - 1,
+        }
+    }
+
+    /// Set R2 for this connection (see [`Conn::r2`]).
+    pub(crate) fn set_retry_limit(&mut self, limit: crate::config::RetryLimit) {
+        use crate::config::RetryLimit;
+        self.retry_limit = match limit {
+            RetryLimit::Config => 0,
+            RetryLimit::After(n) => n.saturating_add(1),
+            RetryLimit::Never => u32::MAX,
+        };
     }
 
     /// Whether the application knows the connection, and so gets its events: not a

@@ -413,7 +413,7 @@ impl Conn {
             // RFC 9293 3.8.6.2.1 (sender SWS avoidance with the Nagle condition in
             // brackets): send when "(2) ... [SND.NXT = SND.UNA and] PUSHed and D <= U",
             // or "(3) ... [SND.NXT = SND.UNA and] min(D,U) >= Fs * Max(SND.WND)".
-            let idle = self.snd_nxt == self.snd_una || !ctx.cfg.nagle;
+            let idle = self.snd_nxt == self.snd_una || !self.nagle;
             let all_fits = unsent <= usable;
             let big_enough = len >= self.max_snd_wnd / 2;
             if !(idle && (all_fits || big_enough)) {

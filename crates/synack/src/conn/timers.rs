@@ -2,6 +2,7 @@
 
 use super::{Conn, Ctx, Outcome};
 use crate::error::ConnError;
+use crate::event::Event;
 use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{TimerAction, TimerKind};
@@ -43,7 +44,7 @@ impl Conn {
             // transmitting host SHOULD send the first zero-window probe when a zero
             // window has existed for the retransmission timeout period".
             self.retries += 1;
-            if self.retries > ctx.cfg.max_retries {
+            if self.retries > self.r2(ctx.cfg) {
                 self.close_with(ctx, Some(ConnError::TimedOut));
                 return Outcome::Closed;
             }
@@ -193,11 +194,7 @@ impl Conn {
     }
 
     fn on_retransmission_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
-        let limit = match self.state {
-            State::SynSent | State::SynReceived => ctx.cfg.syn_retries,
-            _ => ctx.cfg.max_retries,
-        };
-        if self.retries >= limit {
+        if self.retries >= self.r2(ctx.cfg) {
             // "close the connection" after R2; a passive embryo just disappears.
             if self.state == State::SynReceived && self.listener.is_some() {
                 self.cancel_all_timers(ctx);
@@ -207,6 +204,15 @@ impl Conn {
             return Outcome::Closed;
         }
         self.retries += 1;
+        if self.retries == ctx.cfg.report_after_retries && self.known_to_app() {
+            // RFC 9293 3.8.3: "TCP implementations SHOULD inform the application of the
+            // delivery problem ... when R1 is reached and before R2 (SHLD-9)", SYNs
+            // included (MUST-22). The event is also the "negative advice" to the IP
+            // layer (MUST-20): the driver, which routes, gets it.
+            ctx.sinks
+                .events
+                .push_back(Event::DeliveryProblem { conn: ctx.id, retransmissions: self.retries });
+        }
         // 5.5: back off the timer; 5.4: retransmit the earliest unacknowledged segment.
         self.rtt.back_off();
         match self.state {

@@ -36,7 +36,7 @@ mod twtable;
 pub use output::Transmit;
 pub use recv_into::RecvInto;
 
-use crate::config::Config;
+use crate::config::{Config, RetryLimit};
 use crate::conn::{Conn, Ctx, Outcome, Sinks};
 use crate::error::{Error, UsageError};
 use crate::event::{ConnId, ConnInfo, Event, ListenerId, StackStats};
@@ -751,6 +751,27 @@ impl Stack {
         }
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, _| conn.ds = crate::config::ds_field(dscp));
+        Ok(())
+    }
+
+    /// Turn Nagle's algorithm off (or on again) for one connection (RFC 9293 3.7.4:
+    /// "there MUST be a way for an application to disable the Nagle algorithm on an
+    /// individual connection (MUST-17)"), like `TCP_NODELAY`. [`Config::nagle`] is
+    /// every new connection's.
+    pub fn set_nagle(&mut self, c: ConnId, on: bool) -> Result<(), Error> {
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, _| conn.nagle = on);
+        self.schedule(idx);
+        Ok(())
+    }
+
+    /// Set how many retransmissions of one segment this connection makes before it
+    /// gives up with [`ConnError::TimedOut`] (R2, RFC 9293 3.8.3: "An application MUST
+    /// (MUST-21) be able to set the value for R2 for a particular connection"), from
+    /// now on: [`RetryLimit::Never`] keeps it trying until the application closes it.
+    pub fn set_retry_limit(&mut self, c: ConnId, limit: RetryLimit) -> Result<(), Error> {
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, _| conn.set_retry_limit(limit));
         Ok(())
     }
 

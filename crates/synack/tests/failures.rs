@@ -1,0 +1,185 @@
+//! Connection failures (RFC 9293 3.8.3) and the per-connection controls RFC 9293 asks
+//! an application to have: R1 and the report of a delivery problem, R2 for SYNs and
+//! for data and its setting per connection, and Nagle's algorithm per connection
+//! (3.7.4). Each test drives one stack with hand-made segments from a fake remote
+//! (`common::inject`) on a virtual clock.
+
+mod common;
+
+use common::inject::*;
+use synack::{CloseReason, ConnError, Duration, Event, Instant, RetryLimit, State};
+
+/// Run the stack's timers, one deadline after another, for `d` of virtual time or until
+/// it has none; every segment it sent on the way, with the time it was sent.
+fn run_timers(p: &mut Peer, d: Duration) -> Vec<(Instant, Out)> {
+    let until = p.now + d;
+    let mut sent = Vec::new();
+    while let Some(t) = p.stack.poll_timeout() {
+        if t > until {
+            break;
+        }
+        let outs = p.advance(t - p.now);
+        sent.extend(outs.into_iter().map(|o| (p.now, o)));
+    }
+    sent
+}
+
+fn delivery_problems(p: &Peer) -> Vec<u32> {
+    p.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DeliveryProblem { conn, retransmissions } if *conn == p.c() => Some(*retransmissions),
+            _ => None,
+        })
+        .collect()
+}
+
+fn timed_out(p: &Peer) -> bool {
+    p.events.contains(&Event::Closed { conn: p.c(), reason: CloseReason::Error(ConnError::TimedOut) })
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The fixtures' configuration without tail loss probes (RFC 8985), so that every
+/// retransmission below is one of the retransmission timer, which R1 and R2 count.
+fn rto_only() -> synack::Config {
+    synack::Config { tail_loss_probe: false, ..inject_config() }
+}
+
+#[test]
+fn an_unanswered_syn_is_retransmitted_for_at_least_three_minutes_by_default() {
+    // 3.8.3: "R2 for a SYN segment MUST be set large enough to provide retransmission
+    // of the segment for at least 3 minutes (MUST-23)."
+    let mut p = Peer::syn_sent();
+    let sent = run_timers(&mut p, HOUR);
+    let syns: Vec<u64> = sent.iter().filter(|(_, o)| o.flags == S).map(|(t, _)| t.as_millis()).collect();
+    // RFC 6298 2.1, 5.5 and 2.5: 1 s, doubled at each timeout, at most 60 s.
+    assert_eq!(syns, [1_000, 3_000, 7_000, 15_000, 31_000, 63_000, 123_000]);
+    p.assert_state(State::Closed);
+    assert!(timed_out(&p));
+    assert_eq!(p.now.as_millis(), 183_000, "the open gives up after three minutes");
+}
+
+#[test]
+fn the_application_learns_of_a_delivery_problem_after_three_retransmissions() {
+    // 3.8.3: "The value of R1 SHOULD correspond to at least 3 retransmissions, at the
+    // current RTO (SHLD-10)"; "TCP implementations SHOULD inform the application of
+    // the delivery problem ... when R1 is reached and before R2 (SHLD-9)".
+    let mut p = Peer::established_with(rto_only());
+    assert_eq!(p.stack.send(p.c(), b"lost"), Ok(4));
+    only(p.flush());
+    let mut retransmitted = 0;
+    while retransmitted < 6 {
+        let t = p.stack.poll_timeout().expect("the retransmission timer");
+        let outs = p.advance(t - p.now);
+        retransmitted += outs.iter().filter(|o| o.payload == b"lost").count();
+        let told = delivery_problems(&p);
+        match retransmitted {
+            0..=2 => assert!(told.is_empty(), "told after {retransmitted}: {told:?}"),
+            // Once, at R1, while the connection goes on trying.
+            _ => assert_eq!(told, [3], "after {retransmitted} retransmissions"),
+        }
+    }
+    p.assert_state(State::Established);
+    // Progress ends the stall; the next one is reported again.
+    p.feed_silent(Seg::new(A, p.nxt, p.seen));
+    assert_eq!(p.stack.send(p.c(), b"again"), Ok(5));
+    only(p.flush());
+    run_timers(&mut p, Duration::from_secs(10));
+    assert_eq!(delivery_problems(&p), [3, 3]);
+}
+
+#[test]
+fn an_unanswered_syn_is_reported_as_a_delivery_problem_too() {
+    // 3.8.3: "SYN retransmissions MUST be handled in the general way just described for
+    // data retransmissions, including notification of the application layer."
+    let mut p = Peer::syn_sent();
+    run_timers(&mut p, Duration::from_secs(8));
+    assert_eq!(delivery_problems(&p), [3], "after the SYNs of 1, 3 and 7 s");
+    p.assert_state(State::SynSent);
+}
+
+#[test]
+fn no_delivery_problem_is_reported_when_r1_is_zero() {
+    let cfg = synack::Config { report_after_retries: 0, ..inject_config() };
+    let mut p = Peer::syn_sent_with(cfg);
+    run_timers(&mut p, HOUR);
+    assert!(timed_out(&p));
+    assert!(delivery_problems(&p).is_empty());
+}
+
+#[test]
+fn an_application_can_set_r2_for_one_connection() {
+    // 3.8.3: "An application MUST (MUST-21) be able to set the value for R2 for a
+    // particular connection."
+    let mut p = Peer::established_with(rto_only());
+    p.stack.set_retry_limit(p.c(), RetryLimit::After(2)).expect("set R2");
+    assert_eq!(p.stack.send(p.c(), b"lost"), Ok(4));
+    only(p.flush());
+    let sent = run_timers(&mut p, HOUR);
+    let retransmissions = sent.iter().filter(|(_, o)| o.payload == b"lost").count();
+    assert_eq!(retransmissions, 2);
+    p.assert_state(State::Closed);
+    assert!(timed_out(&p));
+}
+
+#[test]
+fn an_application_can_set_r2_to_never_and_close_when_it_wants() {
+    // 3.8.3: "For example, an interactive application might set R2 to "infinity",
+    // giving the user control over when to disconnect."
+    let cfg = synack::Config { max_retries: 2, ..rto_only() };
+    let mut p = Peer::established_with(cfg);
+    p.stack.set_retry_limit(p.c(), RetryLimit::Never).expect("set R2");
+    assert_eq!(p.stack.send(p.c(), b"lost"), Ok(4));
+    only(p.flush());
+    // Ten hours: far beyond the configured two retransmissions.
+    let sent = run_timers(&mut p, Duration::from_secs(10 * 3600));
+    let retransmissions = sent.iter().filter(|(_, o)| o.payload == b"lost").count();
+    assert!(retransmissions > 500, "{retransmissions} retransmissions");
+    p.assert_state(State::Established);
+    // The user disconnects.
+    p.stack.abort(p.c()).expect("abort");
+    p.flush();
+    assert!(!timed_out(&p));
+    // And back to the configured limit: a fresh connection's default.
+    let mut q = Peer::established_with(synack::Config { max_retries: 2, ..rto_only() });
+    q.stack.set_retry_limit(q.c(), RetryLimit::Never).expect("set R2");
+    q.stack.set_retry_limit(q.c(), RetryLimit::Config).expect("set R2");
+    assert_eq!(q.stack.send(q.c(), b"lost"), Ok(4));
+    only(q.flush());
+    run_timers(&mut q, HOUR);
+    assert!(timed_out(&q), "two retransmissions, then TimedOut");
+}
+
+#[test]
+fn nagle_can_be_turned_off_for_one_connection() {
+    // 3.7.4: "there MUST be a way for an application to disable the Nagle algorithm on
+    // an individual connection (MUST-17)."
+    let mut p = Peer::established();
+    assert_eq!(p.stack.send(p.c(), b"a"), Ok(1));
+    assert_eq!(only(p.flush()).payload, b"a");
+    // Nagle (on by default): a short segment waits while data is unacknowledged.
+    assert_eq!(p.stack.send(p.c(), b"b"), Ok(1));
+    assert_silent(&p.flush());
+    // Off: what waited goes at once, and so does the next short write.
+    p.stack.set_nagle(p.c(), false).expect("set_nagle");
+    assert_eq!(only(p.flush()).payload, b"b");
+    assert_eq!(p.stack.send(p.c(), b"c"), Ok(1));
+    assert_eq!(only(p.flush()).payload, b"c");
+    // On again: the next short write waits for the ACK.
+    p.stack.set_nagle(p.c(), true).expect("set_nagle");
+    assert_eq!(p.stack.send(p.c(), b"d"), Ok(1));
+    assert_silent(&p.flush());
+    let d = only(p.feed(Seg::new(A, p.nxt, p.seen)));
+    assert_eq!(d.payload, b"d");
+}
+
+#[test]
+fn per_connection_settings_refuse_an_unknown_connection() {
+    let mut p = Peer::established();
+    let c = p.c();
+    p.stack.abort(c).expect("abort");
+    p.flush();
+    assert!(p.stack.set_nagle(c, false).is_err());
+    assert!(p.stack.set_retry_limit(c, RetryLimit::Never).is_err());
+}
