@@ -402,8 +402,9 @@ fn keepalive_keys_left_out_take_the_defaults_of_75_s_and_nine_probes() {
 #[test]
 fn keepalive_keys_out_of_range_are_refused_with_their_host() {
     for (key, allowed) in [
-        ("keepalive_probes = 0", "1..=255"),
-        ("keepalive_probes = 256", "1..=255"),
+        ("keepalive_probes = 0", "2..=255"),
+        ("keepalive_probes = 1", "2..=255"),
+        ("keepalive_probes = 256", "2..=255"),
         ("keepalive_idle_ms = 0", "above 0"),
         ("keepalive_interval_ms = 0", "above 0"),
     ] {

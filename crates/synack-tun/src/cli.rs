@@ -80,9 +80,13 @@ pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
     }
     if let Some(t) = parts.get(2) {
         ka.probes = match t.trim().parse::<u8>() {
-            Ok(0) => return Err(format!("{s:?}: PROBES must be at least 1")),
+            Ok(0 | 1) => {
+                return Err(format!(
+                    "{s:?}: PROBES must be at least 2 (one lost ACK must not close a connection, RFC 9293 MUST-29)"
+                ))
+            }
             Ok(n) => n,
-            Err(_) => return Err(format!("{s:?}: PROBES {t:?} is not a count from 1 to 255; {form}")),
+            Err(_) => return Err(format!("{s:?}: PROBES {t:?} is not a count from 2 to 255; {form}")),
         };
     }
     Ok(ka)
@@ -325,7 +329,8 @@ mod tests {
             ("", "not a whole number"),
             ("0", "at least 1 second"),
             ("60:0", "INTERVAL must be at least 1 second"),
-            ("60:10:0", "PROBES must be at least 1"),
+            ("60:10:0", "PROBES must be at least 2"),
+            ("60:10:1", "PROBES must be at least 2"),
             ("60:10:256", "not a count"),
             ("1h", "not a whole number"),
             ("60:10:5:1", "too many parts"),

@@ -109,8 +109,8 @@ pub struct Config {
     /// connection's own.
     pub syn_retries: u32,
     /// Retransmissions of data or FIN before giving up with TimedOut (R2, RFC 9293
-    /// 3.8.3; "at least 100 seconds", SHLD-11: 15 from an RTO of 200 ms takes some 15
-    /// minutes with the doubling and the 60 s cap).
+    /// 3.8.3; "at least 100 seconds", SHLD-11: 15 from an RTO of 200 ms, doubled and
+    /// capped at 60 s, take about 8.7 minutes).
     pub max_retries: u32,
     /// Retransmissions of one segment after which the application gets
     /// [`Event::DeliveryProblem`](crate::Event::DeliveryProblem) (R1, RFC 9293 3.8.3:
@@ -294,7 +294,11 @@ pub struct Keepalive {
     pub idle: Duration,
     /// Time between unanswered probes (75 s by default, as in Linux and BSD).
     pub interval: Duration,
-    /// Unanswered probes before the connection is declared dead (9 by default).
+    /// Unanswered probes before the connection is declared dead (9 by default). At
+    /// least 2: "It is extremely important to remember that ACK segments that contain
+    /// no data are not reliably transmitted by TCP. Consequently, if a keep-alive
+    /// mechanism is implemented it MUST NOT interpret failure to respond to any
+    /// specific probe as a dead connection (MUST-29)." 0 and 1 count as 2.
     pub probes: u8,
 }
 

@@ -105,3 +105,15 @@ fn connecting_to_a_multicast_or_broadcast_address_is_refused() {
     }
     assert!(s.connect(Instant::ZERO, "192.0.2.1:80".parse().expect("addr")).is_ok());
 }
+
+#[test]
+fn connect_from_refuses_a_local_address_the_host_does_not_have() {
+    // RFC 9293 3.9.1.1: the optional "local IP address" of an active OPEN (MUST-43)
+    // selects among the host's own addresses; any other would put a source address the
+    // host does not have on its segments.
+    let mut s = Stack::new(Config { addresses: vec![LOCAL_IP], ..Config::default() });
+    let remote = SocketAddr::new(REMOTE_IP, 80);
+    let foreign = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 99)), 40000);
+    assert_eq!(s.connect_from(Instant::ZERO, foreign, remote), Err(UsageError::InvalidAddress.into()));
+    assert!(s.connect_from(Instant::ZERO, SocketAddr::new(LOCAL_IP, 40000), remote).is_ok());
+}

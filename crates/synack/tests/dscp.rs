@@ -164,3 +164,20 @@ fn the_stacks_own_segments_carry_best_effort() {
     assert_eq!(out.len(), 1);
     assert_eq!(ds(&out[0]), 0);
 }
+
+#[test]
+fn the_configured_ttl_is_on_every_datagram() {
+    // RFC 9293 3.9.2 (MUST-49): "The TTL value used to send TCP segments MUST be
+    // configurable." The IPv4 TTL is byte 8 of the header, and the IPv6 hop limit
+    // byte 7.
+    let mut p = Peer::established_with(Config { ttl: 7, ..inject_config() });
+    assert_eq!(p.stack.send(p.c(), b"hello"), Ok(5));
+    let mut out = datagrams(&mut p.stack, None);
+    p.stack.close(p.c()).expect("close");
+    out.extend(datagrams(&mut p.stack, None));
+    assert!(out.len() >= 2);
+    assert!(out.iter().all(|d| d[8] == 7), "{:?}", out.iter().map(|d| d[8]).collect::<Vec<_>>());
+    let mut default = Peer::established();
+    assert_eq!(default.stack.send(default.c(), b"x"), Ok(1));
+    assert!(datagrams(&mut default.stack, None).iter().all(|d| d[8] == 64), "64 by default");
+}

@@ -183,3 +183,58 @@ fn per_connection_settings_refuse_an_unknown_connection() {
     assert!(p.stack.set_nagle(c, false).is_err());
     assert!(p.stack.set_retry_limit(c, RetryLimit::Never).is_err());
 }
+
+#[test]
+fn a_window_shrunk_to_zero_under_data_in_flight_is_probed_while_the_peer_answers() {
+    // 3.8.6: "If the window shrinks to zero, the TCP implementation MUST probe it in the
+    // standard way (MUST-35)", and the sender "SHOULD NOT time out the connection if
+    // data beyond the right window edge is not acknowledged (SHLD-17)"; 3.8.6.1: "As
+    // long as the receiving TCP peer continues to send acknowledgments in response to
+    // the probe segments, the sending TCP peer MUST allow the connection to stay open
+    // (MUST-37)." (Before this was handled, the retransmissions into the closed window
+    // counted towards R2 and the connection timed out after 522 s of answered probes.)
+    let cfg = synack::Config { max_retries: 3, ..rto_only() };
+    let mut p = Peer::established_with(cfg);
+    let una = p.acked;
+    assert_eq!(p.stack.send(p.c(), &[7u8; 4000]), Ok(4000));
+    let first = p.flush();
+    assert!(first.len() >= 2, "{first:?}");
+    // The peer takes the first segment, then its window closes on the rest.
+    let partial = una.wrapping_add(first[0].payload.len() as u32);
+    p.feed(Seg::new(A, p.nxt, partial).win(0));
+    let mut answered = 0;
+    let end = p.now + Duration::from_secs(2 * 3600);
+    while p.now < end {
+        let t = p.stack.poll_timeout().expect("a timer: the window is probed");
+        for _ in p.advance(t - p.now) {
+            p.feed(Seg::new(A, p.nxt, partial).win(0));
+            answered += 1;
+        }
+        assert_eq!(p.handle_state(), State::Established, "after {answered} answered probes");
+    }
+    assert!(answered > 3, "more answered probes than R2 allows unanswered: {answered}");
+    assert!(!timed_out(&p));
+    // The window opens: the rest is sent again as the (collapsed) congestion window
+    // allows, from the next retransmission on, and all of it is acknowledged.
+    let end = una.wrapping_add(4000);
+    let mut acked = partial;
+    let mut outs = p.feed(Seg::new(A, p.nxt, acked).win(10_000));
+    for _ in 0..50 {
+        if acked == end {
+            break;
+        }
+        if outs.is_empty() {
+            let t = p.stack.poll_timeout().expect("the retransmission timer");
+            outs = p.advance(t - p.now);
+            continue;
+        }
+        for o in std::mem::take(&mut outs) {
+            if o.seq == acked {
+                acked = acked.wrapping_add(o.payload.len() as u32);
+            }
+        }
+        outs = p.feed(Seg::new(A, p.nxt, acked).win(10_000));
+    }
+    assert_eq!(acked, end, "everything acknowledged");
+    assert_eq!(p.handle_state(), State::Established);
+}

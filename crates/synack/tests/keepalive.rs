@@ -125,6 +125,22 @@ fn unanswered_probes_close_the_connection_as_timed_out() {
 }
 
 #[test]
+fn one_lost_ack_never_closes_a_connection_whatever_the_probe_count() {
+    // RFC 9293 3.8.4: "ACK segments that contain no data are not reliably transmitted by
+    // TCP. Consequently, if a keep-alive mechanism is implemented it MUST NOT interpret
+    // failure to respond to any specific probe as a dead connection (MUST-29)." A probe
+    // count of 0 or 1 still sends two probes before giving up.
+    for asked in [0, 1] {
+        let ka = Keepalive { probes: asked, ..timings() };
+        let (mut r, _, c) = established(Some(ka));
+        let snd_nxt = r.rcv_nxt;
+        let out = r.advance(Duration::from_secs(600 + 2 * 10 + 1));
+        assert_eq!(probes(&out, snd_nxt), 2, "probes: {asked}: {out:?}");
+        assert_eq!(r.stack.error(c), Some(ConnError::TimedOut), "probes: {asked}");
+    }
+}
+
+#[test]
 fn a_peer_that_lost_the_connection_answers_the_probe_with_rst() {
     // The half-open connection the campaign's seed 298386 left behind: the peer has
     // forgotten the connection, and answers the probe as CLOSED answers an ACK

@@ -696,6 +696,12 @@ impl Conn {
                 if wnd > 0 {
                     self.cancel_timer(ctx, TimerKind::Persist);
                 }
+            } else if wnd == 0 && self.snd_una != self.snd_nxt {
+                // The window shrank to zero under data in flight: the retransmission
+                // timer's segments are the probes, and this ACK answers one. 3.8.6: the
+                // sender "SHOULD NOT time out the connection if data beyond the right
+                // window edge is not acknowledged (SHLD-17)"; 3.8.6.1 (MUST-37), as above.
+                self.retries = 0;
             }
         }
     }
@@ -837,7 +843,9 @@ impl Conn {
         match ctx.cfg.delayed_ack {
             Some(d) if self.unacked_segments < 2 => {
                 if self.timers.delack.is_none() {
-                    let at = ctx.now + d.min(crate::time::Duration::from_millis(500));
+                    // MUST-40: "the delay MUST be less than 0.5 seconds", whatever the
+                    // configuration asks for.
+                    let at = ctx.now + d.min(crate::time::Duration::from_micros(499_999));
                     self.set_timer(ctx, TimerKind::DelayedAck, at);
                 }
             }

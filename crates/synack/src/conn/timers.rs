@@ -7,6 +7,12 @@ use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{TimerAction, TimerKind};
 
+/// The fewest unanswered keep-alive probes that close a connection ([`Keepalive::probes`]
+/// below it counts as this).
+///
+/// [`Keepalive::probes`]: crate::Keepalive::probes
+pub(crate) const MIN_KEEPALIVE_PROBES: u8 = 2;
+
 impl Conn {
     fn fire(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) -> bool {
         let slot = self.timers.slot(kind);
@@ -168,7 +174,9 @@ impl Conn {
                 return Outcome::None;
             }
         }
-        if self.ka_probes >= ka.probes {
+        // MUST-29: a keep-alive mechanism "MUST NOT interpret failure to respond to any
+        // specific probe as a dead connection": at least two probes.
+        if self.ka_probes >= ka.probes.max(MIN_KEEPALIVE_PROBES) {
             ctx.sinks.stats.keepalive_drops += 1;
             self.close_with(ctx, Some(ConnError::TimedOut));
             return Outcome::Closed;

@@ -636,7 +636,8 @@ impl Stack {
     }
 
     /// Active OPEN from a chosen local endpoint (simultaneous open needs fixed ports on
-    /// both sides).
+    /// both sides). The local address must be one of [`Config::addresses`]
+    /// ([`UsageError::InvalidAddress`] otherwise).
     pub fn connect_from(
         &mut self,
         now: Instant,
@@ -645,6 +646,12 @@ impl Stack {
     ) -> Result<ConnId, Error> {
         self.advance(now);
         check_endpoints(local, remote)?;
+        // RFC 9293 3.9.1.1: the "local IP address" parameter (MUST-43) names one of
+        // the host's addresses; segments from any other would carry a source address
+        // the host does not have.
+        if !self.cfg.addresses.contains(&local.ip()) {
+            return Err(UsageError::InvalidAddress.into());
+        }
         let tuple = FourTuple { local, remote };
         let key = self.by_tuple.key(&tuple);
         if self.by_tuple.lookup_hashed(key, &self.slots).is_some()
@@ -766,7 +773,7 @@ impl Stack {
     }
 
     /// Set how many retransmissions of one segment this connection makes before it
-    /// gives up with [`ConnError::TimedOut`] (R2, RFC 9293 3.8.3: "An application MUST
+    /// gives up with [`ConnError::TimedOut`](crate::ConnError::TimedOut) (R2, RFC 9293 3.8.3: "An application MUST
     /// (MUST-21) be able to set the value for R2 for a particular connection"), from
     /// now on: [`RetryLimit::Never`] keeps it trying until the application closes it.
     pub fn set_retry_limit(&mut self, c: ConnId, limit: RetryLimit) -> Result<(), Error> {
