@@ -81,11 +81,13 @@ fn the_application_learns_of_a_delivery_problem_after_three_retransmissions() {
         }
     }
     p.assert_state(State::Established);
-    // Progress ends the stall; the next one is reported again.
+    // Progress ends the stall; the next one is reported again. (The RTO keeps its
+    // backoff until a fresh RTT sample, RFC 6298 5: the next stall's timeouts come
+    // slowly.)
     p.feed_silent(Seg::new(A, p.nxt, p.seen));
     assert_eq!(p.stack.send(p.c(), b"again"), Ok(5));
     only(p.flush());
-    run_timers(&mut p, Duration::from_secs(10));
+    run_timers(&mut p, Duration::from_secs(600));
     assert_eq!(delivery_problems(&p), [3, 3]);
 }
 
@@ -237,4 +239,73 @@ fn a_window_shrunk_to_zero_under_data_in_flight_is_probed_while_the_peer_answers
     }
     assert_eq!(acked, end, "everything acknowledged");
     assert_eq!(p.handle_state(), State::Established);
+}
+
+#[test]
+fn the_backed_off_rto_is_kept_until_a_fresh_rtt_sample() {
+    // Karn's algorithm (RFC 9293 3.8.1, MUST-18; RFC 6298 5 and 3): no RTT sample comes
+    // from a retransmitted segment, and the backed-off RTO stays until "a new RTT
+    // measurement is obtained (which can only happen when new data has been sent and
+    // acknowledged)", which then may collapse it. Timestamps off: with them every ACK
+    // would give a sample.
+    let cfg = synack::Config { timestamps: false, ..rto_only() };
+    let mut p = Peer::established_with(cfg);
+    let rto = |p: &Peer| p.stack.info(p.c()).expect("info").rto;
+    let base = rto(&p);
+    assert_eq!(p.stack.send(p.c(), b"lost"), Ok(4));
+    only(p.flush());
+    let t = p.stack.poll_timeout().expect("the retransmission timer");
+    assert_eq!(only(p.advance(t - p.now)).payload, b"lost");
+    assert_eq!(rto(&p), base.saturating_mul(2), "backed off (RFC 6298 5.5)");
+    // The ACK of the retransmission: no sample, and the backoff stays.
+    p.feed_silent(Seg::new(A, p.nxt, p.seen));
+    assert_eq!(rto(&p), base.saturating_mul(2), "kept: the ACK is ambiguous");
+    // New data, acknowledged: a fresh sample, and the RTO is computed again.
+    assert_eq!(p.stack.send(p.c(), b"new"), Ok(3));
+    only(p.flush());
+    p.now += synack::Duration::from_millis(10);
+    p.feed_silent(Seg::new(A, p.nxt, p.seen));
+    assert!(rto(&p) < base.saturating_mul(2), "collapsed by the sample: {:?}", rto(&p));
+}
+
+/// a sends 10,000 bytes to b; the first transmission of every data segment but the
+/// first is lost. Returns a's RTO before the loss, and its RTO just after the ACK of the
+/// first resend (SND.UNA past the second segment), in the middle of the recovery.
+fn rto_after_one_timeout(timestamps: bool) -> (Duration, Duration) {
+    use common::{Dir, Fate, Pair};
+    let cfg = |ip| synack::Config { timestamps, tail_loss_probe: false, ..common::config(ip) };
+    let mut p = Pair::with_configs(cfg(common::CLIENT_IP), cfg(common::SERVER_IP));
+    let (c, _s) = p.establish();
+    let before = p.a.info(c).expect("info").rto;
+    let mut seen = std::collections::BTreeSet::new();
+    p.rule = Box::new(move |g| {
+        if g.dir == Dir::AtoB && g.len > 0 && seen.insert(g.seq) && seen.len() > 1 {
+            return Fate::Drop;
+        }
+        Fate::Deliver
+    });
+    assert_eq!(p.a.send(c, &[5u8; 10_000]), Ok(10_000));
+    let mss = u32::from(p.a.info(c).expect("info").mss);
+    for _ in 0..10_000 {
+        p.step();
+        let i = p.a.info(c).expect("info");
+        if i.retransmissions >= 1 && i.send_queue <= 10_000 - 2 * mss {
+            return (before, i.rto);
+        }
+    }
+    panic!("the first resend was never acknowledged");
+}
+
+#[test]
+fn with_timestamps_the_ack_of_a_resend_is_a_sample_that_ends_the_backoff() {
+    // RFC 6298 3: "The only case when TCP can safely take RTT samples from
+    // retransmitted segments is when the TCP timestamp option is employed, since the
+    // timestamp option removes the ambiguity regarding which instance of the data
+    // segment triggered the acknowledgment." The sample collapses the backoff (RFC
+    // 6298 5) at once, in the middle of the recovery; without timestamps Karn's rule
+    // keeps it.
+    let (before, after) = rto_after_one_timeout(true);
+    assert!(after < before.saturating_mul(2), "collapsed: {before:?} then {after:?}");
+    let (before, after) = rto_after_one_timeout(false);
+    assert!(after >= before.saturating_mul(2), "kept until a fresh sample: {before:?} then {after:?}");
 }

@@ -637,9 +637,12 @@ impl Conn {
         if self.snd_next.lt(ack) {
             self.snd_next = ack;
         }
+        // Karn's algorithm (MUST-18; RFC 6298 5): the backed-off RTO stays until a
+        // fresh RTT sample, which `take_rtt_sample` takes only from a segment never
+        // retransmitted (or from the timestamps); the ACK of a retransmission does not
+        // collapse it.
         self.take_rtt_sample(ctx, ack);
         self.retries = 0;
-        self.rtt.reset_backoff();
         self.sack_on_new_ack(ack);
         self.sack_update(hdr);
         if self.cc.on_new_ack(ack, acked, flight_before) {

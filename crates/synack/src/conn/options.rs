@@ -92,6 +92,12 @@ fn ts_before(a: u32, b: u32) -> bool {
 }
 
 impl ConnOptions {
+    /// Take the next timestamp RTT sample from the first ACK beyond `from` (after a
+    /// go-back to SND.UNA: see `Conn::resend_from_una`).
+    pub(crate) fn restart_ts_sampling(&mut self, from: SeqNum) {
+        self.ts_rtt_mark = from;
+    }
+
     pub(crate) fn new(cfg: &Config, tuple: &FourTuple) -> Self {
         ConnOptions {
             sack_ok: cfg.sack,

@@ -148,16 +148,6 @@ impl RttEstimator {
         self.refresh();
     }
 
-    /// A new acknowledgment arrived: keep the backoff only until the next sample (RFC
-    /// 6298 5.7 lets the RTO fall back after new data is acknowledged).
-    pub(crate) fn reset_backoff(&mut self) {
-        // Speed: on every new acknowledgment, nearly always with nothing to undo.
-        if self.backoff != 0 {
-            self.backoff = 0;
-            self.refresh();
-        }
-    }
-
     /// Start over from `rto` with no estimate (RFC 6298 5.7, after a SYN timed out).
     pub(crate) fn reinitialize(&mut self, rto: Duration) {
         self.sampled = false;
@@ -216,8 +206,9 @@ mod tests {
             e.back_off();
         }
         assert_eq!(e.rto(), Duration::from_secs(60));
-        e.reset_backoff();
-        assert_eq!(e.rto(), Duration::from_secs(1));
+        // Only a new sample collapses the backoff (RFC 6298 5; Karn's algorithm).
+        e.sample(Duration::from_millis(100));
+        assert!(e.rto() < Duration::from_secs(1), "{:?}", e.rto());
     }
 
     #[test]

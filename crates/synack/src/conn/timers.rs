@@ -196,6 +196,13 @@ impl Conn {
     /// (`conn/icmp.rs`).
     pub(super) fn resend_from_una(&mut self) {
         self.rtt_probe = None;
+        // With timestamps the ACK of a resent segment echoes the resend's TSval, an
+        // unambiguous RTT sample (RFC 7323 4.1; RFC 6298 3: "The only case when TCP can
+        // safely take RTT samples from retransmitted segments is when the TCP timestamp
+        // option is employed"): the first ACK of new data after this takes one, and
+        // that sample collapses the backoff (RFC 6298 5). Without timestamps Karn's
+        // rule waits for data never retransmitted.
+        self.options.restart_ts_sampling(self.snd_una);
         self.sack_on_rto();
         self.snd_next = self.snd_una;
         self.retransmit_una = true;
