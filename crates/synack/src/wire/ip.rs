@@ -12,9 +12,15 @@ pub const IPPROTO_ICMP: u8 = 1;
 /// IPv6 next-header number of ICMPv6.
 pub const IPPROTO_ICMPV6: u8 = 58;
 
-/// IPv6 extension headers synack does not walk (RFC 8200 4): hop-by-hop options,
-/// routing, fragment, destination options.
-const IPV6_UNSUPPORTED_EXT: [u8; 4] = [0, 43, 44, 60];
+/// IPv6 extension headers (RFC 8200 4): hop-by-hop options, routing, fragment,
+/// destination options.
+const IPV6_HOP_BY_HOP: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
+const IPV6_FRAGMENT: u8 = 44;
+const IPV6_DEST_OPTIONS: u8 = 60;
+/// At most this many extension headers are walked (RFC 8200 4.1 recommends an order
+/// in which each appears at most twice; more is not a datagram worth the walk).
+const IPV6_MAX_EXT_HEADERS: usize = 8;
 
 /// Length of the IPv4 header without options.
 pub(crate) const IPV4_HEADER_LEN: usize = 20;
@@ -45,10 +51,18 @@ pub struct IpDatagram<'a> {
 /// (MF set or a non-zero fragment offset) are rejected with [`WireError::Fragmented`];
 /// IPv4 options are skipped.
 ///
-/// IPv6 (RFC 8200 3): the payload length must fit in the buffer; the hop-by-hop,
-/// routing, fragment and destination-options extension headers are rejected with
-/// [`WireError::UnsupportedExtension`]; any other next header is reported as the
-/// protocol. Jumbograms (RFC 2675) need hop-by-hop and are therefore rejected too.
+/// IPv6 (RFC 8200 3): the payload length must fit in the buffer. Extension headers
+/// are walked to the upper-layer header (RFC 9293 3.9.2, MUST-50: options TCP does not
+/// understand are ignored; RFC 8200 4): hop-by-hop options (first only) and
+/// destination options are skipped; a routing header with Segments Left 0 is ignored
+/// ("the node must ignore the Routing header and proceed to process the next header",
+/// RFC 8200 4.4) and one with more is [`WireError::UnsupportedExtension`], since synack
+/// forwards nothing; an atomic fragment (offset 0, no more fragments, RFC 6946) is
+/// processed and any other fragment is [`WireError::Fragmented`]. A hop-by-hop header
+/// anywhere but first, or a chain of more than eight, is
+/// [`WireError::UnsupportedExtension`]. Any other next header is reported as the
+/// protocol, with what follows it as the payload. Jumbograms (RFC 2675) carry payload
+/// length 0 and are therefore too short for TCP.
 ///
 /// Bytes beyond the IPv4 total length / IPv6 payload length are ignored.
 pub fn parse_ip(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
@@ -146,10 +160,7 @@ fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     if end > bytes.len() {
         return Err(WireError::Truncated);
     }
-    let next_header = bytes[6];
-    if IPV6_UNSUPPORTED_EXT.contains(&next_header) {
-        return Err(WireError::UnsupportedExtension(next_header));
-    }
+    let (next_header, upper) = walk_v6_extensions(bytes[6], &bytes[..end])?;
     let mut src = [0u8; 16];
     let mut dst = [0u8; 16];
     src.copy_from_slice(&bytes[8..24]);
@@ -159,8 +170,48 @@ fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
         dst: Ipv6Addr::from(dst).into(),
         ttl: bytes[7],
         protocol: next_header,
-        payload: &bytes[IPV6_HEADER_LEN..end],
+        payload: &bytes[upper..end],
     })
+}
+
+/// Follow the extension headers of an IPv6 datagram (`bytes`, cut at its payload
+/// length) from `next`, the fixed header's Next Header: the upper-layer protocol and
+/// the offset of its header. See [`parse_ip`] for what is skipped and what refused.
+/// Cold: TCP datagrams rarely carry extension headers.
+#[cold]
+fn walk_v6_extensions(mut next: u8, bytes: &[u8]) -> Result<(u8, usize), WireError> {
+    let mut off = IPV6_HEADER_LEN;
+    for n in 0..=IPV6_MAX_EXT_HEADERS {
+        if !matches!(next, IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_FRAGMENT | IPV6_DEST_OPTIONS) {
+            return Ok((next, off));
+        }
+        // "The Hop-by-Hop Options header, when present, must immediately follow the
+        // IPv6 header" (RFC 8200 4.3).
+        if n == IPV6_MAX_EXT_HEADERS || (next == IPV6_HOP_BY_HOP && off != IPV6_HEADER_LEN) {
+            return Err(WireError::UnsupportedExtension(next));
+        }
+        let head = bytes.get(off..off + 4).ok_or(WireError::Truncated)?;
+        // Every one of these starts with Next Header; all but the fragment header give
+        // their length in 8-octet units, not counting the first 8 (RFC 8200 4.3 - 4.6).
+        let len = if next == IPV6_FRAGMENT { 8 } else { (usize::from(head[1]) + 1) * 8 };
+        if bytes.len() < off + len {
+            return Err(WireError::Truncated);
+        }
+        match next {
+            IPV6_ROUTING if head[3] != 0 => return Err(WireError::UnsupportedExtension(next)),
+            IPV6_FRAGMENT => {
+                let offset_and_more = u16::from_be_bytes([head[2], head[3]]);
+                // Fragment offset (13 bits) and the M flag: an atomic fragment has both 0.
+                if offset_and_more & 0xFFF9 != 0 {
+                    return Err(WireError::Fragmented);
+                }
+            }
+            _ => {}
+        }
+        next = head[0];
+        off += len;
+    }
+    Err(WireError::UnsupportedExtension(next))
 }
 
 #[cfg(test)]
@@ -325,15 +376,78 @@ mod tests {
         assert_eq!(parse_ip(&b[..39]).expect_err("must be rejected"), WireError::Truncated);
     }
 
+    /// An extension header of `kind` with next header `next` and `len` bytes in all
+    /// (a multiple of 8), its fields after the first two zero but for `fill`.
+    fn ext(kind: u8, next: u8, len: usize, fill: &[(usize, u8)]) -> Vec<u8> {
+        let mut h = vec![0u8; len];
+        h[0] = next;
+        if kind != IPV6_FRAGMENT {
+            h[1] = (len / 8 - 1) as u8;
+        }
+        for &(i, v) in fill {
+            h[i] = v;
+        }
+        h
+    }
+
     #[test]
-    fn ipv6_walked_extension_headers_are_unsupported() {
-        for ext in [0u8, 43, 44, 60] {
-            assert_eq!(
-                parse_ip(&v6(ext, &[6, 0, 0, 0, 0, 0, 0, 0])).expect_err("must be rejected"),
-                WireError::UnsupportedExtension(ext)
-            );
+    fn ipv6_extension_headers_are_walked_to_the_upper_layer() {
+        // RFC 9293 3.9.2 (MUST-50) and RFC 8200 4: hop-by-hop (first), destination
+        // options, a routing header with Segments Left 0 and an atomic fragment are
+        // passed over; the payload is the upper-layer header and what follows.
+        let tcp = b"0123456789abcdefghij";
+        let mut chain = ext(IPV6_HOP_BY_HOP, IPV6_DEST_OPTIONS, 8, &[]);
+        chain.extend(ext(IPV6_DEST_OPTIONS, IPV6_ROUTING, 16, &[]));
+        chain.extend(ext(IPV6_ROUTING, IPV6_FRAGMENT, 24, &[(2, 0)]));
+        chain.extend(ext(IPV6_FRAGMENT, IPPROTO_TCP, 8, &[]));
+        chain.extend_from_slice(tcp);
+        let datagram = v6(IPV6_HOP_BY_HOP, &chain);
+        let d = parse_ip(&datagram).expect("walked");
+        assert_eq!(d.protocol, IPPROTO_TCP);
+        assert_eq!(d.payload, tcp);
+        // Each alone, too.
+        for kind in [IPV6_HOP_BY_HOP, IPV6_ROUTING, IPV6_FRAGMENT, IPV6_DEST_OPTIONS] {
+            let mut p = ext(kind, IPPROTO_TCP, 8, &[]);
+            p.extend_from_slice(tcp);
+            assert_eq!(parse_ip(&v6(kind, &p)).expect("walked").payload, tcp, "header {kind}");
         }
         assert_eq!(parse_ip(&v6(IPPROTO_ICMPV6, b"")).expect("valid").protocol, 58);
+    }
+
+    #[test]
+    fn ipv6_extension_headers_synack_cannot_honour_are_refused() {
+        let tcp = [0u8; 20];
+        let with = |kind: u8, fill: &[(usize, u8)]| {
+            let mut p = ext(kind, IPPROTO_TCP, 8, fill);
+            p.extend_from_slice(&tcp);
+            parse_ip(&v6(kind, &p)).map(|d| d.protocol)
+        };
+        // A routing header with segments left: this host would have to forward.
+        assert_eq!(with(IPV6_ROUTING, &[(3, 1)]).expect_err("refused"), WireError::UnsupportedExtension(43));
+        // A real fragment: offset non-zero, or more to come.
+        assert_eq!(with(IPV6_FRAGMENT, &[(3, 1)]).expect_err("refused"), WireError::Fragmented);
+        assert_eq!(with(IPV6_FRAGMENT, &[(2, 1)]).expect_err("refused"), WireError::Fragmented);
+        // Hop-by-hop after another header.
+        let mut p = ext(IPV6_DEST_OPTIONS, IPV6_HOP_BY_HOP, 8, &[]);
+        p.extend(ext(IPV6_HOP_BY_HOP, IPPROTO_TCP, 8, &[]));
+        p.extend_from_slice(&tcp);
+        assert_eq!(
+            parse_ip(&v6(IPV6_DEST_OPTIONS, &p)).expect_err("refused"),
+            WireError::UnsupportedExtension(0)
+        );
+        // A chain longer than eight headers.
+        let mut p = Vec::new();
+        for _ in 0..9 {
+            p.extend(ext(IPV6_DEST_OPTIONS, IPV6_DEST_OPTIONS, 8, &[]));
+        }
+        p.extend_from_slice(&tcp);
+        assert_eq!(
+            parse_ip(&v6(IPV6_DEST_OPTIONS, &p)).expect_err("refused"),
+            WireError::UnsupportedExtension(60)
+        );
+        // A header cut short by the payload length.
+        let p = ext(IPV6_DEST_OPTIONS, IPPROTO_TCP, 16, &[]);
+        assert_eq!(parse_ip(&v6(IPV6_DEST_OPTIONS, &p[..12])).expect_err("refused"), WireError::Truncated);
     }
 
     #[test]
