@@ -304,7 +304,8 @@ pub enum WireError {
     NotTcp(u8),
     /// An option's length byte is invalid (0, 1, past the header, or wrong for its kind).
     BadOption,
-    /// An IPv6 extension header synack does not walk.
+    /// An IPv6 extension header synack cannot honour (a routing header still to
+    /// follow, hop-by-hop after another header, a chain of more than eight).
     UnsupportedExtension(u8),
     /// The output buffer is too small for the datagram.
     BufferTooSmall,
@@ -325,7 +326,7 @@ impl fmt::Display for WireError {
             WireError::BadTcpChecksum => write!(f, "bad TCP checksum"),
             WireError::NotTcp(p) => write!(f, "protocol {p} is not TCP"),
             WireError::BadOption => write!(f, "malformed TCP option"),
-            WireError::UnsupportedExtension(h) => write!(f, "unsupported IPv6 extension header {h}"),
+            WireError::UnsupportedExtension(h) => write!(f, "IPv6 extension header {h} not honoured"),
             WireError::BufferTooSmall => write!(f, "output buffer too small"),
             WireError::AddressFamilyMismatch => write!(f, "source and destination address families differ"),
             WireError::TooLong => write!(f, "options or datagram too long"),
