@@ -391,3 +391,48 @@ fn one_mebibyte_survives_ten_percent_loss_byte_exact() {
     p.drive_idle(100_000);
     assert_eq!(p.a.connection_count() + p.b.connection_count(), 0);
 }
+
+/// The server closes first and keeps TIME-WAIT; the client, from the same port, opens
+/// again 10 ms later, its SYN's sequence number below the server's old RCV.NXT (its
+/// clock-driven ISN moved less than the 2 MB it sent). Whether the server's SYN,ACK
+/// answers it, and how many TIME-WAIT records the server keeps afterwards.
+fn reopen_with_an_old_sequence_number(timestamps: bool) -> (bool, usize) {
+    let cfg = |ip| synack::Config { timestamps, ..config(ip) };
+    let mut p = Pair::with_configs(cfg(CLIENT_IP), cfg(SERVER_IP));
+    let (c, s) = establish(&mut p);
+    let local = p.a.tuple(c).expect("tuple").local;
+    // 2 MB: far more sequence space than the clock-driven ISN advances meanwhile
+    // (250,000 a second of virtual time).
+    let (mut sent, mut got) = (0usize, 0usize);
+    while got < 2_000_000 {
+        if sent < 2_000_000 {
+            sent += p.a.send(c, &[1u8; 65536][..65536.min(2_000_000 - sent)]).unwrap_or(0);
+        }
+        p.step();
+        got += recv_all(&mut p.b, s).len();
+    }
+    p.b.close(s).expect("close");
+    p.drive_until(1000, |p| p.a.state(c) == CloseWait);
+    p.a.close(c).expect("close");
+    p.drive_until(1000, |p| p.b.time_wait_count() == 1 && p.a.connection_count() == 0);
+    p.now += Duration::from_millis(10);
+    let c2 = p.a.connect_from(p.now, local, server_addr()).expect("the client port is free");
+    // Half a second: long enough for a handshake, far shorter than TIME-WAIT (60 s).
+    let until = p.now + Duration::from_millis(500);
+    p.drive_until_time(until, 1000);
+    let answered = p.a.state(c2) == Established;
+    (answered, p.b.time_wait_count())
+}
+
+#[test]
+fn a_syn_with_a_newer_timestamp_reopens_time_wait_whatever_its_sequence_number() {
+    // RFC 9293 3.6: "Use Timestamps to reduce TIME-WAIT" (SHLD-4), as RFC 6191 2 says:
+    // when both incarnations use timestamps, a SYN whose timestamp is newer than the
+    // last one seen is honoured even when its sequence number is not above the old
+    // RCV.NXT; PAWS keeps the old incarnation's segments out of the new one.
+    assert_eq!(reopen_with_an_old_sequence_number(true), (true, 0));
+    // Without timestamps only the sequence number can tell (RFC 1122 4.2.2.13): the
+    // SYN is not taken, and TIME-WAIT stays.
+    let (answered, records) = reopen_with_an_old_sequence_number(false);
+    assert!(!answered && records == 1, "answered {answered}, {records} records");
+}

@@ -143,11 +143,21 @@ impl Stack {
         // The connection's Differentiated Services field, on every ACK it sends.
         let ds = rec.ds;
 
-        if fl.syn() && !fl.ack() && !fl.rst() && has_listener && hdr.seq.gt(rec.rcv_nxt) {
+        // RFC 6191 2 (RFC 9293 3.6: "Use Timestamps to reduce TIME-WAIT", SHLD-4): when
+        // the old incarnation used timestamps and the new one will, a SYN whose TSval
+        // is newer than the last one seen (TS.Recent) is a new incarnation, whatever
+        // its sequence number: PAWS keeps the old one's segments out of it.
+        let newer_timestamp = self.cfg.timestamps
+            && rec.ts_recent.is_some_and(|recent| {
+                hdr.options.timestamps.is_some_and(|ts| (ts.val.wrapping_sub(recent) as i32) > 0)
+            });
+        if fl.syn() && !fl.ack() && !fl.rst() && has_listener && (hdr.seq.gt(rec.rcv_nxt) || newer_timestamp)
+        {
             // Fourth step: a SYN in TIME-WAIT "may be either a legitimate new connection
             // attempt (e.g., in the case of TIME-WAIT), ...". RFC 6191 / RFC 1122 4.2.2.13:
-            // a SYN whose sequence number lies beyond the old connection's RCV.NXT may
-            // start a new incarnation; the listener takes it.
+            // a SYN whose sequence number lies beyond the old connection's RCV.NXT, or
+            // with timestamps a newer TSval, may start a new incarnation; the listener
+            // takes it.
             // The record stays until the listener answers (a half-open connection or a
             // SYN cookie): a SYN the listener drops must not end TIME-WAIT.
             let old_snd_nxt = rec.snd_nxt;
