@@ -117,6 +117,14 @@ pub struct Config {
     /// "The value of R1 SHOULD correspond to at least 3 retransmissions, at the current
     /// RTO (SHLD-10)"); 3 by default, 0 for never.
     pub report_after_retries: u32,
+    /// Whether the application gets the asynchronous reports of RFC 9293 3.9.1.8: ICMP
+    /// errors ([`Event::IcmpError`](crate::Event::IcmpError)), excessive retransmission
+    /// ([`Event::DeliveryProblem`](crate::Event::DeliveryProblem)) and urgent pointer
+    /// advances ([`Event::Urgent`](crate::Event::Urgent)). "An application program that
+    /// does not want to receive such ERROR_REPORT calls SHOULD be able to effectively
+    /// disable these calls (SHLD-20)": `false` raises none of them (on by default).
+    /// `ConnInfo::icmp_error` and `Stack::urgent_pending` still answer when asked.
+    pub error_reports: bool,
     /// Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 3.4.2).
     pub msl: Duration,
     /// Delayed-ACK timeout, `None` to ACK every segment at once (RFC 9293 3.8.6.3:
@@ -226,6 +234,7 @@ impl Default for Config {
             syn_retries: 7,
             max_retries: 15,
             report_after_retries: 3,
+            error_reports: true,
             msl: Duration::from_secs(30),
             delayed_ack: Some(Duration::from_millis(40)),
             nagle: true,

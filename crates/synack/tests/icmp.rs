@@ -124,6 +124,49 @@ fn host_unreachable_is_reported_and_the_syn_is_retried() {
 }
 
 #[test]
+fn an_application_can_turn_the_asynchronous_reports_off() {
+    // 3.9.1.8: the conditions reported asynchronously "MUST include: ICMP error
+    // message arrived, Excessive retransmissions, Urgent pointer advance"; "an
+    // application program that does not want to receive such ERROR_REPORT calls
+    // SHOULD be able to effectively disable these calls (SHLD-20)".
+    let quiet = || synack::Config { error_reports: false, ..inject_config() };
+    let reports = |p: &Peer| {
+        p.events
+            .iter()
+            .filter(|e| {
+                matches!(e, Event::IcmpError { .. } | Event::DeliveryProblem { .. } | Event::Urgent(_))
+            })
+            .count()
+    };
+    // An ICMP error and three SYN retransmissions: nothing raised, the error kept.
+    let mut p = Peer::syn_sent_with(quiet());
+    let syn = p.log[0].clone();
+    feed_icmp(&mut p, &icmp_about(unreachable(DestUnreachableHeader::Host), &syn));
+    for _ in 0..4 {
+        let t = p.stack.poll_timeout().expect("the SYN timer");
+        p.advance(t - p.now);
+    }
+    assert_eq!(reports(&p), 0, "{:?}", p.events);
+    assert_eq!(p.stack.info(p.c()).map(|i| i.icmp_error), Ok(Some(IcmpError::HostUnreachable)));
+    // Urgent data: not signalled, still counted.
+    let mut q = Peer::established_with(quiet());
+    q.feed(q.seg(PA).urg(3).data(b"abcdef"));
+    assert_eq!(reports(&q), 0, "{:?}", q.events);
+    assert_eq!(q.stack.urgent_pending(q.c()), Ok(3));
+    // The same with the reports on (the default): one of each.
+    let mut r = Peer::syn_sent();
+    let syn = r.log[0].clone();
+    feed_icmp(&mut r, &icmp_about(unreachable(DestUnreachableHeader::Host), &syn));
+    for _ in 0..4 {
+        let t = r.stack.poll_timeout().expect("the SYN timer");
+        r.advance(t - r.now);
+    }
+    let mut u = Peer::established();
+    u.feed(u.seg(PA).urg(3).data(b"abcdef"));
+    assert_eq!((reports(&r), reports(&u)), (2, 1));
+}
+
+#[test]
 fn a_hard_error_in_a_synchronized_state_is_reported_but_does_not_abort() {
     // 3.9.2.2: "some implementations do not abort connections when an ICMP hard error
     // is received for a connection that is in any of the synchronized states"; RFC

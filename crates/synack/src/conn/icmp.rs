@@ -77,7 +77,7 @@ impl Conn {
     /// application does not know it).
     fn report_icmp(&mut self, ctx: &mut Ctx<'_>, error: IcmpError) {
         self.last_icmp = Some(error);
-        if self.known_to_app() {
+        if self.known_to_app() && ctx.cfg.error_reports {
             ctx.sinks.events.push_back(Event::IcmpError { conn: ctx.id, error });
         }
     }

@@ -219,7 +219,7 @@ impl Conn {
             return Outcome::Closed;
         }
         self.retries += 1;
-        if self.retries == ctx.cfg.report_after_retries && self.known_to_app() {
+        if self.retries == ctx.cfg.report_after_retries && self.known_to_app() && ctx.cfg.error_reports {
             // RFC 9293 3.8.3: "TCP implementations SHOULD inform the application of the
             // delivery problem ... when R1 is reached and before R2 (SHLD-9)", SYNs
             // included (MUST-22). The event is also the "negative advice" to the IP

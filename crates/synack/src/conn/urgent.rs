@@ -74,7 +74,7 @@ impl Conn {
             return;
         }
         self.rcv_up = Some(up);
-        if up.gt(consumed) && self.known_to_app() {
+        if up.gt(consumed) && self.known_to_app() && ctx.cfg.error_reports {
             ctx.sinks.events.push_back(Event::Urgent(ctx.id));
         }
     }
