@@ -311,6 +311,12 @@ pub struct Keepalive {
     pub probes: u8,
 }
 
+impl Keepalive {
+    /// The fewest unanswered probes that close a connection: [`Keepalive::probes`]
+    /// below it counts as this (MUST-29).
+    pub const MIN_PROBES: u8 = 2;
+}
+
 impl Default for Keepalive {
     fn default() -> Self {
         Keepalive { idle: Duration::from_secs(2 * 3600), interval: Duration::from_secs(75), probes: 9 }

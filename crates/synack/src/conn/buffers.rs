@@ -564,15 +564,21 @@ impl RecvBuffer {
             self.ring.write_at(0, data);
         }
         // In order: advance over this segment and any held ranges it now reaches.
-        let mut new_nxt = end;
+        self.advance_over_held(rcv_nxt, end)
+    }
+
+    /// RCV.NXT moves from `rcv_nxt` to `reached` (the end of contents just written) and
+    /// on over every held range that then touches it: those bytes become contents.
+    /// Returns how far it moved.
+    fn advance_over_held(&mut self, rcv_nxt: SeqNum, reached: SeqNum) -> u32 {
+        let mut new_nxt = reached;
         let mut merged = 0;
         for &(s, e) in &self.ooo {
-            if s.le(new_nxt) {
-                new_nxt = new_nxt.max(e);
-                merged += 1;
-            } else {
+            if !s.le(new_nxt) {
                 break;
             }
+            new_nxt = new_nxt.max(e);
+            merged += 1;
         }
         self.ooo.drain(..merged);
         if self.ooo.is_empty() {
@@ -605,19 +611,7 @@ impl RecvBuffer {
     /// Deliver what [`RecvBuffer::hold_at_next`] held at `rcv_nxt`, with any held range
     /// it reaches; returns how far RCV.NXT advances (0 when nothing is held there).
     pub(crate) fn release_held(&mut self, rcv_nxt: SeqNum) -> u32 {
-        let mut new_nxt = rcv_nxt;
-        let mut merged = 0;
-        for &(s, e) in &self.ooo {
-            if !s.le(new_nxt) {
-                break;
-            }
-            new_nxt = new_nxt.max(e);
-            merged += 1;
-        }
-        self.ooo.drain(..merged);
-        let adv = new_nxt.since(rcv_nxt);
-        self.ring.commit(adv as usize);
-        adv
+        self.advance_over_held(rcv_nxt, rcv_nxt)
     }
 
     fn add_range(&mut self, s: SeqNum, e: SeqNum) -> bool {

@@ -691,20 +691,19 @@ impl Conn {
             self.max_snd_wnd = self.max_snd_wnd.max(wnd);
             self.snd_wl1 = hdr.seq;
             self.snd_wl2 = ack;
-            if self.timers.persist.is_some() {
+            let persisting = self.timers.persist.is_some();
+            if persisting || wnd == 0 {
                 // 3.8.6.1 (MUST-37): "As long as the receiving TCP peer continues to send
                 // acknowledgments in response to the probe segments, the sending TCP peer
                 // MUST allow the connection to stay open": an answered probe is progress.
+                // The probes are the persist timer's, or, when the window shrank to zero
+                // under data in flight, the retransmission timer's resends (3.8.6: the
+                // sender "SHOULD NOT time out the connection if data beyond the right
+                // window edge is not acknowledged", SHLD-17).
                 self.retries = 0;
-                if wnd > 0 {
+                if persisting && wnd > 0 {
                     self.cancel_timer(ctx, TimerKind::Persist);
                 }
-            } else if wnd == 0 && self.snd_una != self.snd_nxt {
-                // The window shrank to zero under data in flight: the retransmission
-                // timer's segments are the probes, and this ACK answers one. 3.8.6: the
-                // sender "SHOULD NOT time out the connection if data beyond the right
-                // window edge is not acknowledged (SHLD-17)"; 3.8.6.1 (MUST-37), as above.
-                self.retries = 0;
             }
         }
     }

@@ -17,7 +17,7 @@ mod urgent;
 
 pub(crate) use buffers::Ring;
 pub(crate) use input::Outcome;
-pub(crate) use options::TimeWaitStamp;
+pub(crate) use options::{ts_before, TimeWaitStamp};
 pub(crate) use output::OutSegment;
 
 use crate::config::Config;

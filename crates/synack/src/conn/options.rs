@@ -87,7 +87,7 @@ fn ts_offset(cfg: &Config, tuple: &FourTuple) -> u32 {
 
 /// `a < b` in the modulo-2^32 order of timestamps (RFC 7323 5.2: "timestamp values ...
 /// are compared ... using the same modular arithmetic as sequence numbers").
-fn ts_before(a: u32, b: u32) -> bool {
+pub(crate) fn ts_before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 

@@ -7,12 +7,6 @@ use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{TimerAction, TimerKind};
 
-/// The fewest unanswered keep-alive probes that close a connection ([`Keepalive::probes`]
-/// below it counts as this).
-///
-/// [`Keepalive::probes`]: crate::Keepalive::probes
-pub(crate) const MIN_KEEPALIVE_PROBES: u8 = 2;
-
 impl Conn {
     fn fire(&mut self, ctx: &mut Ctx<'_>, kind: TimerKind) -> bool {
         let slot = self.timers.slot(kind);
@@ -176,7 +170,7 @@ impl Conn {
         }
         // MUST-29: a keep-alive mechanism "MUST NOT interpret failure to respond to any
         // specific probe as a dead connection": at least two probes.
-        if self.ka_probes >= ka.probes.max(MIN_KEEPALIVE_PROBES) {
+        if self.ka_probes >= ka.probes.max(crate::Keepalive::MIN_PROBES) {
             ctx.sinks.stats.keepalive_drops += 1;
             self.close_with(ctx, Some(ConnError::TimedOut));
             return Outcome::Closed;
@@ -188,7 +182,6 @@ impl Conn {
         Outcome::None
     }
 
-    /// RFC 6298 5.4-5.6 and RFC 9293 3.8.3 (R2: give up).
     /// Go back to SND.UNA (go-back-N, RFC 6298 5.4): the segment there is sent at once,
     /// even into a zero window (it then doubles as the window probe of 3.8.6.1), and the
     /// rest after it. What was sent is forgotten as lost: no RTT sample from it (Karn),
@@ -208,6 +201,7 @@ impl Conn {
         self.retransmit_una = true;
     }
 
+    /// RFC 6298 5.4-5.6 and RFC 9293 3.8.3 (R1: report; R2: give up).
     fn on_retransmission_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
         if self.retries >= self.r2(ctx.cfg) {
             // "close the connection" after R2; a passive embryo just disappears.

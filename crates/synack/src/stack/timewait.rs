@@ -8,7 +8,7 @@
 
 use super::twtable::TimeWaitRecord;
 use super::Stack;
-use crate::conn::{control_header, TimeWaitStamp};
+use crate::conn::{control_header, ts_before, TimeWaitStamp};
 use crate::event::Event;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -148,9 +148,9 @@ impl Stack {
         // is newer than the last one seen (TS.Recent) is a new incarnation, whatever
         // its sequence number: PAWS keeps the old one's segments out of it.
         let newer_timestamp = self.cfg.timestamps
-            && rec.ts_recent.is_some_and(|recent| {
-                hdr.options.timestamps.is_some_and(|ts| (ts.val.wrapping_sub(recent) as i32) > 0)
-            });
+            && rec
+                .ts_recent
+                .is_some_and(|recent| hdr.options.timestamps.is_some_and(|ts| ts_before(recent, ts.val)));
         if fl.syn() && !fl.ack() && !fl.rst() && has_listener && (hdr.seq.gt(rec.rcv_nxt) || newer_timestamp)
         {
             // Fourth step: a SYN in TIME-WAIT "may be either a legitimate new connection

@@ -24,6 +24,7 @@ use super::{IpOut, TcpFlags, TcpHeader, WireError};
 use std::net::IpAddr;
 
 /// Offsets in the headers (IPv4 without options, then TCP: RFC 791 3.1, RFC 9293 3.1).
+const DS: usize = 1;
 const SEQ: usize = IPV4_HEADER_LEN + 4;
 const ACK: usize = IPV4_HEADER_LEN + 8;
 const WINDOW: usize = IPV4_HEADER_LEN + 14;
@@ -48,13 +49,11 @@ pub(crate) struct Template {
     bytes: [u8; MAX_LEN],
     /// The sum of the pseudo-header and the TCP header with the variable fields zero.
     base: u64,
-    /// The Differentiated Services field of the saved IP header.
-    ds: u8,
 }
 
 impl Default for Template {
     fn default() -> Self {
-        Template { key: None, payload_len: 0, tsval_at: None, len: 0, bytes: [0; MAX_LEN], base: 0, ds: 0 }
+        Template { key: None, payload_len: 0, tsval_at: None, len: 0, bytes: [0; MAX_LEN], base: 0 }
     }
 }
 
@@ -80,9 +79,9 @@ impl Template {
         let payload_len = a.len() + b.len();
         let ts = tcp.options.timestamps;
         // (The Differentiated Services field may change during a connection, RFC 9293
-        // 3.9.1.9, SHLD-21: the saved IP header is for one value.)
+        // 3.9.1.9, SHLD-21: the saved IP header holds one value.)
         if self.key == Some(key)
-            && self.ds == ip.ds
+            && self.bytes[DS] == ip.ds
             && self.payload_len == payload_len
             && self.tsval_at.is_some() == ts.is_some()
             && tcp.flags == TcpFlags::ACK
@@ -105,7 +104,6 @@ impl Template {
         }
         let n = emit_two(buf, src, dst, ip, tcp, a, b)?;
         self.save(key, buf.get(..n - payload_len).unwrap_or_default(), src, dst, tcp, payload_len);
-        self.ds = ip.ds;
         Ok(n)
     }
 
