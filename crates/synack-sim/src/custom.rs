@@ -325,7 +325,7 @@ fn keepalive(ctx: &str, h: &HostToml) -> Result<Option<Keepalive>, ScenarioError
     if let Some(n) = h.keepalive_probes {
         ka.probes = u8::try_from(n)
             .ok()
-            .filter(|n| *n >= 2)
+            .filter(|n| *n >= synack::Keepalive::MIN_PROBES)
             .ok_or_else(|| out_of_range(format!("{ctx}: keepalive_probes"), n, "2..=255 (MUST-29)"))?;
     }
     Ok(Some(ka))

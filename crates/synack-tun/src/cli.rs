@@ -80,13 +80,14 @@ pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
     }
     if let Some(t) = parts.get(2) {
         ka.probes = match t.trim().parse::<u8>() {
-            Ok(0 | 1) => {
+            Ok(n) if n < Keepalive::MIN_PROBES => {
                 return Err(format!(
-                    "{s:?}: PROBES must be at least 2 (one lost ACK must not close a connection, RFC 9293 MUST-29)"
+                    "{s:?}: PROBES must be at least {} (one lost ACK must not close a connection, RFC 9293 MUST-29)",
+                    Keepalive::MIN_PROBES
                 ))
             }
             Ok(n) => n,
-            Err(_) => return Err(format!("{s:?}: PROBES {t:?} is not a count from 2 to 255; {form}")),
+            Err(_) => return Err(format!("{s:?}: PROBES {t:?} is not a count from {} to 255; {form}", Keepalive::MIN_PROBES)),
         };
     }
     Ok(ka)
