@@ -156,6 +156,12 @@ pub struct Config {
     pub max_connections: usize,
     /// Maximum TIME-WAIT records; past it the oldest is recycled.
     pub max_time_wait: usize,
+    /// Maximum events waiting for [`Stack::poll_event`](crate::Stack::poll_event).
+    /// Past it new events are dropped, and the application gets one
+    /// [`Event::Overflow`](crate::Event::Overflow) saying how many once it has taken
+    /// the others: an application that never drains the queue does not grow memory
+    /// without end. 65,536 by default (16 bytes each: 1 MiB at most).
+    pub max_events: usize,
     /// Maximum out-of-order ranges kept per connection; further ones are dropped.
     pub max_ooo_ranges: usize,
     /// First and last ephemeral port (RFC 6335: 49152-65535).
@@ -246,6 +252,7 @@ impl Default for Config {
             max_syn_queue: 1024,
             max_connections: 1 << 20,
             max_time_wait: 1 << 18,
+            max_events: 1 << 16,
             max_ooo_ranges: 32,
             ephemeral_ports: (49152, 65535),
             ttl: 64,

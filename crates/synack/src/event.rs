@@ -4,6 +4,7 @@ use crate::error::ConnError;
 use crate::state::State;
 use crate::time::Duration;
 use crate::trace::FourTuple;
+use std::collections::VecDeque;
 
 /// A connection handle. Stale handles (released connections) are detected by their
 /// generation and rejected, never confused with a newer connection in the same slot.
@@ -100,6 +101,82 @@ pub enum Event {
         /// New state.
         to: State,
     },
+    /// The event queue was full ([`Config::max_events`](crate::Config::max_events)) and
+    /// the `lost` events that followed the previous one were dropped. The application
+    /// missed news of its connections: it should look at them again (`Stack::accept`,
+    /// `Stack::state`, `Stack::recv`, `Stack::info`) rather than wait for their events.
+    Overflow {
+        /// Events dropped.
+        lost: u64,
+    },
+}
+
+/// The application's event queue, bounded by
+/// [`Config::max_events`](crate::Config::max_events): an application that never drains
+/// it must not grow memory without end, and a peer's traffic raises events (a readable
+/// connection, an accepted one, a state change).
+///
+/// Once the queue is full, new events are dropped and counted until the application
+/// has taken every queued one; [`EventQueue::pop_front`] then returns one
+/// [`Event::Overflow`] in their place. The events the application does get stay in
+/// order, and the gap shows where it was.
+#[derive(Debug)]
+pub(crate) struct EventQueue {
+    queue: VecDeque<Event>,
+    /// `Config::max_events`.
+    max: usize,
+    /// What [`EventQueue::push_back`] compares the length with: `max`, or 0 while
+    /// events are being dropped (speed: one comparison per event, not two).
+    limit: usize,
+    /// Events dropped since the last report.
+    lost: u64,
+}
+
+impl EventQueue {
+    /// An empty queue holding at most `max` events.
+    pub(crate) fn new(max: usize) -> Self {
+        EventQueue { queue: VecDeque::new(), max, limit: max, lost: 0 }
+    }
+
+    /// Queue `e`, or count it lost: when the queue is full, or events are already being
+    /// dropped (so that none is queued after a gap the application has not been told
+    /// of).
+    #[inline(always)]
+    pub(crate) fn push_back(&mut self, e: Event) {
+        if self.queue.len() < self.limit {
+            self.queue.push_back(e);
+        } else {
+            self.lose();
+        }
+    }
+
+    /// Count one dropped event; none is queued until the application has the report.
+    #[cold]
+    #[inline(never)]
+    fn lose(&mut self) {
+        self.lost = self.lost.saturating_add(1);
+        self.limit = 0;
+    }
+
+    /// The oldest event; when none is queued, the [`Event::Overflow`] owed for dropped
+    /// ones, once.
+    #[inline(always)]
+    pub(crate) fn pop_front(&mut self) -> Option<Event> {
+        match self.queue.pop_front() {
+            Some(e) => Some(e),
+            None if self.lost == 0 => None,
+            None => self.take_overflow(),
+        }
+    }
+
+    /// The report of dropped events, if any (out of line: rare).
+    #[cold]
+    #[inline(never)]
+    fn take_overflow(&mut self) -> Option<Event> {
+        let lost = std::mem::take(&mut self.lost);
+        self.limit = self.max;
+        (lost > 0).then_some(Event::Overflow { lost })
+    }
 }
 
 /// A connection's status (RFC 9293 3.10.6, STATUS).

@@ -59,7 +59,7 @@ pub(crate) struct Ctx<'a> {
 #[derive(Debug)]
 pub(crate) struct Sinks {
     pub(crate) trace: VecDeque<TraceRecord>,
-    pub(crate) events: VecDeque<Event>,
+    pub(crate) events: crate::event::EventQueue,
     pub(crate) control: VecDeque<Control>,
     pub(crate) stats: StackStats,
     /// The stack-wide challenge-ACK budget (RFC 5961 7).

@@ -212,7 +212,7 @@ impl Stack {
             template: Box::default(),
             sinks: Sinks {
                 trace: VecDeque::new(),
-                events: VecDeque::new(),
+                events: crate::event::EventQueue::new(cfg.max_events),
                 control: VecDeque::new(),
                 stats: StackStats::default(),
                 // RFC 5961 7: the challenge ACKs the stack may still send this second.
