@@ -57,6 +57,32 @@ pub struct DeviceArgs {
     /// effort.
     #[arg(long, value_name = "DSCP", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=63))]
     pub dscp: u8,
+    /// Explicit Congestion Notification (RFC 3168): `passive` (the default, as Linux's
+    /// `tcp_ecn=2`) agrees when the peer's SYN asks, `active` asks in our SYNs too,
+    /// `off` never uses it.
+    #[arg(long, value_enum, default_value_t = EcnArg::Passive)]
+    pub ecn: EcnArg,
+}
+
+/// `--ecn`: [`synack::Ecn`] on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcnArg {
+    /// Never.
+    Off,
+    /// When the peer asks.
+    Passive,
+    /// Ask, and agree.
+    Active,
+}
+
+impl From<EcnArg> for synack::Ecn {
+    fn from(a: EcnArg) -> Self {
+        match a {
+            EcnArg::Off => synack::Ecn::Off,
+            EcnArg::Passive => synack::Ecn::Passive,
+            EcnArg::Active => synack::Ecn::Active,
+        }
+    }
 }
 
 /// Parse `IDLE[:INTERVAL[:PROBES]]` (seconds, seconds, a count), the missing parts
@@ -102,6 +128,7 @@ impl DeviceArgs {
         o.json = self.json.clone();
         o.stack.keepalive = self.keepalive;
         o.stack.dscp = self.dscp;
+        o.stack.ecn = self.ecn.into();
         Ok(o)
     }
 }
@@ -311,6 +338,22 @@ mod tests {
         let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
         let o = a.device.options().expect("options");
         assert_eq!(o.stack.keepalive, Some(Keepalive { idle: secs(30), interval: secs(5), probes: 3 }));
+    }
+
+    #[test]
+    fn ecn_reaches_the_stack_and_is_passive_unless_asked() {
+        let opts = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).expect("valid");
+            let TunCommand::Connect(a) = cli.cmd else { panic!("connect expected") };
+            a.device.options().expect("options").stack.ecn
+        };
+        assert_eq!(opts(&["t", "connect", "192.0.2.1:9", "--send", "1"]), synack::Ecn::Passive);
+        assert_eq!(
+            opts(&["t", "connect", "192.0.2.1:9", "--send", "1", "--ecn", "active"]),
+            synack::Ecn::Active
+        );
+        assert_eq!(opts(&["t", "connect", "192.0.2.1:9", "--send", "1", "--ecn", "off"]), synack::Ecn::Off);
+        assert!(Cli::try_parse_from(["t", "serve", "--ecn", "sometimes"]).is_err());
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub struct TunStats {
     pub ignored: u64,
     /// Datagrams the userspace impairment dropped (both directions).
     pub impaired_drops: u64,
+    /// Datagrams the userspace impairment marked CE instead of dropping them
+    /// (`Impairment::ecn`, both directions).
+    pub impaired_marks: u64,
     /// Datagrams the device refused (queue full); the stack retransmits them.
     pub write_drops: u64,
 }
@@ -205,7 +208,8 @@ impl TunStack {
 
     /// Device-side counters.
     pub fn stats(&self) -> TunStats {
-        self.stats
+        let marked = |i: &Option<Impairer>| i.as_ref().map_or(0, |i| i.marked);
+        TunStats { impaired_marks: marked(&self.to_stack) + marked(&self.to_kernel), ..self.stats }
     }
 
     /// Impair datagrams read from the device before the stack sees them (`to_stack`),
@@ -268,7 +272,7 @@ impl TunStack {
         for _ in 0..READ_BATCH {
             match self.dev.try_recv(&mut rx) {
                 Ok(Some(n)) => {
-                    if let Err(e) = self.input(&rx[..n]) {
+                    if let Err(e) = self.input(&mut rx[..n]) {
                         result = Err(e);
                         break;
                     }
@@ -285,7 +289,7 @@ impl TunStack {
     }
 
     /// A datagram read from the device: capture it, impair it, hand it on.
-    fn input(&mut self, pkt: &[u8]) -> Result<(), TunError> {
+    fn input(&mut self, pkt: &mut [u8]) -> Result<(), TunError> {
         self.stats.packets_in += 1;
         self.stats.bytes_in += pkt.len() as u64;
         let now = self.now();
@@ -318,7 +322,7 @@ impl TunStack {
                 match icmp::echo_reply(pkt, self.addr, &mut out) {
                     Some(n) => {
                         self.stats.echo_replies += 1;
-                        self.transmit(&out[..n])
+                        self.transmit(&mut out[..n])
                     }
                     None if ip.protocol == IPPROTO_ICMP => {
                         // Any other ICMP message may be an error about one of our
@@ -363,10 +367,10 @@ impl TunStack {
                 let mut slices = bufs.each_mut().map(|b| &mut b[..]);
                 self.stack.poll_transmit_many(now, &mut slices, &mut sent)
             };
-            for (buf, t) in bufs.iter().zip(&sent).take(n) {
+            for (buf, t) in bufs.iter_mut().zip(&sent).take(n) {
                 // A write that fails loses the rest of this batch as well, as the
                 // network might; the retransmission timer recovers them.
-                if let Err(e) = self.transmit(&buf[..t.len]) {
+                if let Err(e) = self.transmit(&mut buf[..t.len]) {
                     result = Err(e);
                     break 'out;
                 }
@@ -393,7 +397,7 @@ impl TunStack {
     }
 
     /// A datagram from synack: impair it, write it.
-    fn transmit(&mut self, pkt: &[u8]) -> Result<(), TunError> {
+    fn transmit(&mut self, pkt: &mut [u8]) -> Result<(), TunError> {
         let now = self.now();
         match self.to_kernel.as_mut().map(|i| i.offer(now.as_micros(), pkt)) {
             None | Some(Verdict::Pass) => self.write(pkt),

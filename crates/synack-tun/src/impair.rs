@@ -5,6 +5,9 @@
 //! Each datagram is lost with probability `loss`; of the rest, a fraction `reorder` is
 //! passed on at once and the others are held for `delay`, so the immediate ones
 //! overtake those held (netem's reordering needs a delay to have any effect, too).
+//! With `ecn` (netem's `ecn`), a datagram chosen to be lost is marked CE instead when
+//! it is ECN-capable, as a router with active queue management does (RFC 3168 5), and
+//! goes on.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -21,12 +24,44 @@ pub struct Impairment {
     pub reorder: f64,
     /// Seed of the random decisions: the same seed, the same decisions.
     pub seed: u64,
+    /// Mark instead of dropping what is ECN-capable (netem's `ecn`): a datagram chosen
+    /// to be lost whose ECN field is ECT(0) or ECT(1) gets CE and goes on.
+    pub ecn: bool,
 }
 
 impl Impairment {
     /// netem's `loss 5% delay 5ms reorder 10%`, the interop tests' lossy link.
     pub fn netem_like(seed: u64) -> Impairment {
-        Impairment { loss: 0.05, delay: Duration::from_millis(5), reorder: 0.10, seed }
+        Impairment { loss: 0.05, delay: Duration::from_millis(5), reorder: 0.10, seed, ecn: false }
+    }
+}
+
+/// Set CE in the ECN field of an ECN-capable IP datagram (RFC 3168 5), updating the
+/// IPv4 header checksum (RFC 1624: the header sum changes by the difference of the
+/// word that holds the field); false, with the datagram unchanged, when it is not
+/// ECN-capable (not-ECT, or not IP).
+pub(crate) fn mark_ce(pkt: &mut [u8]) -> bool {
+    match pkt.first().map(|b| b >> 4) {
+        Some(4) if pkt.len() >= 20 && pkt[1] & 0b11 != 0 => {
+            let old = u16::from_be_bytes([pkt[0], pkt[1]]);
+            pkt[1] |= 0b11;
+            let new = u16::from_be_bytes([pkt[0], pkt[1]]);
+            // HC' = ~(~HC + ~m + m') (RFC 1624 3, eqn. 3).
+            let hc = u16::from_be_bytes([pkt[10], pkt[11]]);
+            let mut sum = u32::from(!hc) + u32::from(!old) + u32::from(new);
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            pkt[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+            true
+        }
+        // The traffic class spans bytes 0 and 1; its ECN bits are bits 4 and 5 of
+        // byte 1 (RFC 8200 3). No header checksum.
+        Some(6) if pkt.len() >= 40 && (pkt[1] >> 4) & 0b11 != 0 => {
+            pkt[1] |= 0b11 << 4;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -48,11 +83,19 @@ pub(crate) struct Impairer {
     rng: u64,
     seq: u64,
     held: BinaryHeap<Reverse<(u64, u64, Vec<u8>)>>,
+    /// Datagrams marked CE instead of dropped (`Impairment::ecn`).
+    pub(crate) marked: u64,
 }
 
 impl Impairer {
     pub(crate) fn new(params: Impairment) -> Impairer {
-        Impairer { params, rng: params.seed ^ 0x5DEE_CE66_D1CE_5EED, seq: 0, held: BinaryHeap::new() }
+        Impairer {
+            params,
+            rng: params.seed ^ 0x5DEE_CE66_D1CE_5EED,
+            seq: 0,
+            held: BinaryHeap::new(),
+            marked: 0,
+        }
     }
 
     /// A uniform number in `[0, 1)` (xorshift64*).
@@ -66,10 +109,14 @@ impl Impairer {
         (r >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Decide the fate of a datagram offered at `now_us`; held datagrams are kept.
-    pub(crate) fn offer(&mut self, now_us: u64, pkt: &[u8]) -> Verdict {
+    /// Decide the fate of a datagram offered at `now_us` (marking it CE in place
+    /// instead of dropping it, with `Impairment::ecn`); held datagrams are kept.
+    pub(crate) fn offer(&mut self, now_us: u64, pkt: &mut [u8]) -> Verdict {
         if self.uniform() < self.params.loss {
-            return Verdict::Drop;
+            if !(self.params.ecn && mark_ce(pkt)) {
+                return Verdict::Drop;
+            }
+            self.marked += 1;
         }
         let delay = u64::try_from(self.params.delay.as_micros()).unwrap_or(u64::MAX);
         if delay == 0 || self.uniform() < self.params.reorder {
@@ -104,7 +151,7 @@ mod tests {
         let mut imp = Impairer::new(Impairment::netem_like(7));
         let (mut dropped, mut passed, mut held) = (0, 0, 0);
         for i in 0..10_000u64 {
-            match imp.offer(i, &i.to_le_bytes()) {
+            match imp.offer(i, &mut i.to_le_bytes()) {
                 Verdict::Drop => dropped += 1,
                 Verdict::Pass => passed += 1,
                 Verdict::Hold(at) => {
@@ -127,5 +174,70 @@ mod tests {
             released += 1;
         }
         assert_eq!(released, held);
+    }
+
+    /// An IPv4 TCP header (20 bytes, checksum valid) with the ECN field `ecn`.
+    fn v4(ecn: u8) -> Vec<u8> {
+        let mut h = vec![0x45, ecn, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+        let c = checksum(&h);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+        h
+    }
+
+    /// The IPv4 header checksum of `h` (RFC 791 3.1), computed afresh.
+    fn checksum(h: &[u8]) -> u16 {
+        let mut s: u32 = h.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        !(s as u16)
+    }
+
+    #[test]
+    fn mark_ce_sets_ce_on_ect_datagrams_only_and_keeps_the_ipv4_checksum_valid() {
+        for ecn in [0b01, 0b10, 0b11] {
+            let mut h = v4(ecn);
+            assert!(mark_ce(&mut h));
+            assert_eq!(h[1] & 0b11, 0b11);
+            let mut zeroed = h.clone();
+            zeroed[10] = 0;
+            zeroed[11] = 0;
+            assert_eq!(u16::from_be_bytes([h[10], h[11]]), checksum(&zeroed), "ecn {ecn}");
+        }
+        let mut not_ect = v4(0);
+        let before = not_ect.clone();
+        assert!(!mark_ce(&mut not_ect));
+        assert_eq!(not_ect, before);
+        let mut v6 = vec![0u8; 40];
+        v6[0] = 0x60;
+        assert!(!mark_ce(&mut v6), "IPv6 not-ECT");
+        v6[1] = 0b10 << 4;
+        assert!(mark_ce(&mut v6));
+        assert_eq!((v6[1] >> 4) & 0b11, 0b11);
+    }
+
+    #[test]
+    fn with_ecn_the_datagrams_chosen_to_be_lost_are_marked_when_ect_and_dropped_otherwise() {
+        let params = Impairment { loss: 0.2, delay: Duration::ZERO, reorder: 0.0, seed: 3, ecn: true };
+        let (mut plain, mut ect) = (Impairer::new(params), Impairer::new(params));
+        let (mut drops, mut marks) = (0, 0);
+        for i in 0..1_000 {
+            // The same seed makes the same choices for both streams.
+            let mut a = v4(0);
+            let mut b = v4(0b10);
+            let va = plain.offer(i, &mut a);
+            let vb = ect.offer(i, &mut b);
+            if va == Verdict::Drop {
+                drops += 1;
+                assert_eq!(vb, Verdict::Pass);
+                assert_eq!(b[1] & 0b11, 0b11);
+                marks += 1;
+            } else {
+                assert_eq!(b[1] & 0b11, 0b10);
+            }
+        }
+        assert!((150..250).contains(&drops), "{drops}");
+        assert_eq!((ect.marked, marks), (drops, drops));
+        assert_eq!(plain.marked, 0);
     }
 }

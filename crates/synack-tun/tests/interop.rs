@@ -526,6 +526,97 @@ fn synack_client_receives_10_mib_from_kernel_server() {
     });
 }
 
+/// ECN with the kernel (RFC 3168): synack asks for it (`Ecn::Active`) and the kernel,
+/// whose `net.ipv4.tcp_ecn` is 2 in a fresh namespace, agrees. The userspace impairment
+/// in the data's direction then marks CE, instead of losing, 2% of the datagrams
+/// (netem's `loss 2% ecn`; what is not ECN-capable, such as pure ACKs, is lost). `send`:
+/// synack sends N pattern bytes to a python sink, otherwise receives N from a python
+/// source. Returns the segments of the capture's JSON trace (received, sent).
+fn ecn_transfer(name: &str, n: u64, send: bool) -> (Vec<synack_viz::Seg>, Vec<synack_viz::Seg>) {
+    let mut tun = open_tun_with(name, true, |o| o.stack.ecn = synack::Ecn::Active);
+    let mark = Impairment { loss: 0.02, delay: Duration::ZERO, reorder: 0.0, seed: n ^ 17, ecn: true };
+    if send {
+        tun.set_impairment(None, Some(mark));
+    } else {
+        tun.set_impairment(Some(mark), None);
+    }
+    let (script, port, args) = if send {
+        (PY_SINK_SERVER, "9300", vec![KERNEL.to_string(), "9300".to_string()])
+    } else {
+        (PY_SOURCE_SERVER, "9300", vec![KERNEL.to_string(), "9300".to_string(), n.to_string()])
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut py = Peer::python("peer", script, &args);
+    assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
+    let remote = SocketAddr::new(IpAddr::V4(KERNEL), port.parse().expect("port"));
+    let limits = ClientLimits { total: Duration::from_secs(60), linger: Duration::from_secs(5) };
+    let mode = if send { ClientMode::Send(n) } else { ClientMode::Recv };
+    let report = run_client(&mut tun, remote, mode, limits).expect("synack client run");
+    drive(&mut tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
+    py.assert_success();
+    if send {
+        assert_eq!(py.line("received"), Some(format!("received {n} {}", report.sha256_sent)));
+    } else {
+        assert_eq!(py.line("sent"), Some(format!("sent {n} {}", report.sha256_received)));
+    }
+    let (dev, stack) = (tun.stats(), tun.stack().stats());
+    say(&format!("{name}: {report}; device {dev:?}; stack {stack}"));
+    assert!(dev.impaired_marks > 0, "{dev:?}");
+    if send {
+        // The kernel echoed the marks; synack halved its window and said so with CWR.
+        assert!(stack.ecn_reductions > 0, "{stack}");
+    } else {
+        // Every mark reached synack on an ECN-capable data segment.
+        assert_eq!(stack.ecn_ce_received, dev.impaired_marks, "{stack}; {dev:?}");
+    }
+    drop(tun);
+    let (mut received, mut sent) = (Vec::new(), Vec::new());
+    for line in trace_of(name) {
+        match line.event {
+            synack_viz::Event::Recv(r) => received.push(r.seg),
+            synack_viz::Event::Send(s) => sent.push(s.seg),
+            _ => {}
+        }
+    }
+    (received, sent)
+}
+
+fn ece_cwr(segs: &[synack_viz::Seg]) -> (usize, usize) {
+    (
+        segs.iter().filter(|s| s.flags.contains('E')).count(),
+        segs.iter().filter(|s| s.flags.contains('W')).count(),
+    )
+}
+
+#[test]
+fn ecn_marks_on_kernel_data_are_echoed_until_the_kernel_answers_with_cwr() {
+    let name = "ecn_marks_on_kernel_data_are_echoed_until_the_kernel_answers_with_cwr";
+    in_netns(name, &["python3"], LIMIT, || {
+        let (received, sent) = ecn_transfer(name, 4 * MIB, false);
+        // The handshake agreed: our ECN-setup SYN, the kernel's ECN-setup SYN-ACK.
+        assert_eq!(sent.first().map(|s| s.flags.as_str()), Some("SEW"));
+        assert_eq!(received.first().map(|s| s.flags.as_str()), Some("SE."));
+        let (ece, _) = ece_cwr(&sent);
+        let (_, cwr) = ece_cwr(&received);
+        assert!(ece > 0, "synack echoed no mark");
+        assert!(cwr > 0, "the kernel never answered an echo with CWR");
+    });
+}
+
+#[test]
+fn ecn_echoes_from_the_kernel_make_synack_reduce_and_send_cwr() {
+    let name = "ecn_echoes_from_the_kernel_make_synack_reduce_and_send_cwr";
+    in_netns(name, &["python3"], LIMIT, || {
+        let (received, sent) = ecn_transfer(name, 4 * MIB, true);
+        assert_eq!(sent.first().map(|s| s.flags.as_str()), Some("SEW"));
+        assert_eq!(received.first().map(|s| s.flags.as_str()), Some("SE."));
+        let (ece, _) = ece_cwr(&received);
+        let (_, cwr) = ece_cwr(&sent);
+        assert!(ece > 0, "the kernel echoed no mark");
+        assert!(cwr > 0, "synack sent no CWR");
+    });
+}
+
 #[test]
 fn connect_to_closed_kernel_port_is_refused() {
     in_netns("connect_to_closed_kernel_port_is_refused", &[], LIMIT, || {
@@ -628,8 +719,13 @@ fn simultaneous_close_goes_through_closing_on_both_sides() {
         let mut tun = open_tun(name, true);
         // Hold synack's datagrams 150 ms on their way to the kernel, so both FINs are in
         // flight at once.
-        let hold =
-            synack_tun::Impairment { loss: 0.0, delay: Duration::from_millis(150), reorder: 0.0, seed: 1 };
+        let hold = synack_tun::Impairment {
+            loss: 0.0,
+            delay: Duration::from_millis(150),
+            reorder: 0.0,
+            seed: 1,
+            ecn: false,
+        };
         tun.set_impairment(None, Some(hold));
         let l = listen(&mut tun, 7300);
         let mut py = Peer::python("kernel", PY_CLOSE_ON_CUE, &[&SYNACK.to_string(), "7300"]);
@@ -854,7 +950,7 @@ fn keepalive_probes_are_answered_by_the_kernel_until_the_path_dies() {
         assert_eq!(tun.stack().stats().keepalive_drops, 0);
         assert_eq!(kernel_socket_state(port, 7700).as_deref(), Some("ESTAB"), "ss -tan:\n{}", ss());
         // The path dies: everything from the kernel is lost from now on.
-        let dead = Impairment { loss: 1.0, delay: Duration::ZERO, reorder: 0.0, seed: 7 };
+        let dead = Impairment { loss: 1.0, delay: Duration::ZERO, reorder: 0.0, seed: 7, ecn: false };
         tun.set_impairment(Some(dead), None);
         let before = tun.stack().stats().keepalive_probes;
         drive(&mut tun, Duration::from_secs(20), "keep-alive gives up", |t| {

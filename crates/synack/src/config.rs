@@ -17,6 +17,30 @@ pub enum CongestionControl {
     Reno,
 }
 
+/// Explicit Congestion Notification (RFC 3168), which "A TCP endpoint SHOULD implement"
+/// (RFC 9293 3.8.2, SHLD-8): whether a connection negotiates it.
+///
+/// On a connection that negotiated it, new data goes out with the ECT(0) codepoint, a
+/// router may mark it CE instead of dropping it, the receiver echoes the mark with ECE
+/// on its ACKs until the sender's CWR, and the sender halves its congestion window as
+/// for a loss, once per window of data (`conn/ecn.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum Ecn {
+    /// Never: SYNs ask for nothing and an ECN-setup SYN gets a plain SYN,ACK.
+    Off,
+    /// When the peer asks: an ECN-setup SYN (ECE and CWR set) gets an ECN-setup
+    /// SYN,ACK (ECE set), but our own SYNs ask for nothing. The default, as Linux's
+    /// (`net.ipv4.tcp_ecn = 2`) and FreeBSD's (`net.inet.tcp.ecn.enable = 2`): a host
+    /// that takes part only when asked cannot be hurt by a middlebox that drops
+    /// ECN-setup SYNs.
+    #[default]
+    Passive,
+    /// Ask too: our SYNs are ECN-setup SYNs for the first
+    /// [`Config::ecn_setup_retries`] retransmissions, then plain (RFC 3168 6.1.1.1).
+    Active,
+}
+
 /// R2 of one connection (RFC 9293 3.8.3: "An application MUST (MUST-21) be able to set
 /// the value for R2 for a particular connection. For example, an interactive
 /// application might set R2 to "infinity", giving the user control over when to
@@ -156,6 +180,15 @@ pub struct Config {
     pub max_connections: usize,
     /// Maximum TIME-WAIT records; past it the oldest is recycled.
     pub max_time_wait: usize,
+    /// Explicit Congestion Notification (RFC 3168): [`Ecn::Passive`] by default.
+    pub ecn: Ecn,
+    /// With [`Ecn::Active`], how many retransmissions of our SYN still ask for ECN
+    /// before the rest go without (RFC 3168 6.1.1.1: a host that "receives no reply to
+    /// an ECN-setup SYN within the normal SYN retransmission timeout interval MAY
+    /// resend the SYN and any subsequent SYN retransmissions with CWR and ECE
+    /// cleared", in case a middlebox drops ECN-setup SYNs). 1 by default, as FreeBSD's
+    /// `net.inet.tcp.ecn.maxretries`.
+    pub ecn_setup_retries: u32,
     /// Maximum events waiting for [`Stack::poll_event`](crate::Stack::poll_event).
     /// Past it new events are dropped, and the application gets one
     /// [`Event::Overflow`](crate::Event::Overflow) saying how many once it has taken
@@ -253,6 +286,8 @@ impl Default for Config {
             max_connections: 1 << 20,
             max_time_wait: 1 << 18,
             max_events: 1 << 16,
+            ecn: Ecn::Passive,
+            ecn_setup_retries: 1,
             max_ooo_ranges: 32,
             ephemeral_ports: (49152, 65535),
             ttl: 64,

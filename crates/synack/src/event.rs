@@ -217,6 +217,9 @@ pub struct ConnInfo {
     /// The Differentiated Services Codepoint of the connection's segments (RFC 9293
     /// 3.9.1.9).
     pub dscp: u8,
+    /// Whether the connection uses Explicit Congestion Notification (RFC 3168): both
+    /// SYNs agreed to it ([`Config::ecn`](crate::Config::ecn)).
+    pub ecn: bool,
 }
 
 /// Stack-wide counters.
@@ -285,6 +288,12 @@ pub struct StackStats {
     /// Segments silently discarded because they came from an address no host can have
     /// or went to a multicast or broadcast one (RFC 9293 3.9.2.3, MUST-57, MUST-63).
     pub invalid_address: u64,
+    /// Congestion windows reduced in response to an ECN-Echo (RFC 3168 6.1.2), all
+    /// connections.
+    pub ecn_reductions: u64,
+    /// Segments that arrived marked CE (Congestion Experienced, RFC 3168 5) on
+    /// connections using ECN.
+    pub ecn_ce_received: u64,
 }
 
 impl core::fmt::Display for StackStats {
@@ -318,6 +327,8 @@ impl core::fmt::Display for StackStats {
             icmp_ignored,
             pmtu_reductions,
             invalid_address,
+            ecn_reductions,
+            ecn_ce_received,
         } = *self;
         let mut any = false;
         for (name, value) in [
@@ -346,6 +357,8 @@ impl core::fmt::Display for StackStats {
             ("icmp_ignored", icmp_ignored),
             ("pmtu_reductions", pmtu_reductions),
             ("invalid_address", invalid_address),
+            ("ecn_reductions", ecn_reductions),
+            ("ecn_ce_received", ecn_ce_received),
         ] {
             if value != 0 {
                 if any {

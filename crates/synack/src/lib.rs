@@ -20,7 +20,7 @@ pub mod time;
 pub mod trace;
 pub mod wire;
 
-pub use config::{Config, CongestionControl, Keepalive, OptionLayout, RetryLimit, SynCookies};
+pub use config::{Config, CongestionControl, Ecn, Keepalive, OptionLayout, RetryLimit, SynCookies};
 pub use error::{ConnError, Error, IcmpError, UsageError};
 pub use event::{CloseReason, ConnId, ConnInfo, Event, ListenerId, StackStats};
 pub use seq::SeqNum;

@@ -104,6 +104,7 @@ fn app_result(payload: Vec<u8>) -> inject::Out {
         opts: synack::wire::TcpOptions::NONE,
         payload,
         urgent: 0,
+        ecn: 0,
     }
 }
 

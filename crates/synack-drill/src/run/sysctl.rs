@@ -14,7 +14,7 @@
 //!
 //! A name not listed is not understood: the script is skipped.
 
-use synack::{Config, Duration};
+use synack::{Config, Duration, Ecn};
 
 /// Applies `name=value` to `cfg`. `Err` holds the reason to skip the script.
 pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), String> {
@@ -74,15 +74,22 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
         }
         // SACK (RFC 2018): offered on SYNs and answered when non-zero (the default).
         "net.inet.tcp.sack.enable" => cfg.sack = int()? != 0,
-        // 0: no ECN; 2 (default): ECN only when the peer asks. synack never
-        // negotiates ECN; 1 (ask for ECN on our SYNs) cannot be configured.
+        // ECN (RFC 3168): 0 never; 1 ask for it on our SYNs and accept it; 2 (the
+        // default) accept it when the peer asks.
         "net.inet.tcp.ecn.enable" => {
-            if !matches!(int()?, 0 | 2) {
-                return unsupported("synack does not negotiate ECN (RFC 3168)");
+            cfg.ecn = match int()? {
+                0 => Ecn::Off,
+                1 => Ecn::Active,
+                2 => Ecn::Passive,
+                _ => return unsupported("net.inet.tcp.ecn.enable takes 0, 1 or 2"),
             }
         }
+        // SYN retransmissions that still ask for ECN before the rest go without.
         "net.inet.tcp.ecn.maxretries" => {
-            int()?;
+            cfg.ecn_setup_retries = value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("sysctl {name}={value}: expected a non-negative integer"))?
         }
         // RFC 5961 switches: 0 (FreeBSD's default) applies RFC 5961, 1 the RFC 793
         // processing that RFC 9293 3.10.7.4 also describes.

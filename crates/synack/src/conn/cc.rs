@@ -185,6 +185,19 @@ impl Congestion {
         }
     }
 
+    /// An ECN-Echo (RFC 3168 6.1.2): "The indication of congestion should be treated
+    /// just as a congestion loss in non-ECN-Capable TCP", without a retransmission:
+    /// ssthresh = max(FlightSize / 2, 2*SMSS) as for a loss (RFC 5681 3.2 step 2), and
+    /// cwnd down to it. Called after the ACK that carried the echo has been processed,
+    /// so that the ACK does not grow the window ("the TCP sender SHOULD NOT increase
+    /// the congestion window in response to the receipt of an ECN-Echo ACK packet").
+    pub(crate) fn on_ecn_echo(&mut self, flight: u32) {
+        if self.enabled() {
+            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.cwnd = self.cwnd.min(self.ssthresh);
+        }
+    }
+
     /// The retransmission timer fired (RFC 5681 3.1, eq. 4; loss window of one SMSS).
     pub(crate) fn on_rto(&mut self, flight: u32) {
         self.dupacks = 0;

@@ -30,7 +30,25 @@ pub(crate) enum Outcome {
 impl Conn {
     /// A segment arrived for this connection. (The options of the peer's SYN are
     /// applied in `options.rs`.)
-    pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
+    ///
+    /// `codepoint` is the ECN field of the segment's IP header (RFC 3168 5), which a
+    /// connection using ECN acts on (`ecn.rs`).
+    #[inline(always)]
+    pub(crate) fn on_segment(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        hdr: &TcpHeader,
+        payload: &[u8],
+        codepoint: u8,
+    ) -> Outcome {
+        if self.ecn & super::ecn::ON != 0 {
+            return self.on_segment_ecn(ctx, hdr, payload, codepoint);
+        }
+        self.on_segment_inner(ctx, hdr, payload)
+    }
+
+    /// [`Conn::on_segment`] without ECN's part.
+    pub(super) fn on_segment_inner(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload: &[u8]) -> Outcome {
         // Anything received answers keep-alive's probes and restarts its idle time (RFC
         // 9293 3.8.4; `timers.rs` reads it when its timer fires).
         self.last_rx = ctx.now;
@@ -127,6 +145,10 @@ impl Conn {
         if !fl.syn() {
             // "Fifth, if neither of the SYN or RST bits is set, then drop the segment"
             return Outcome::None;
+        }
+        if self.ecn != 0 {
+            // RFC 3168 6.1.1: the SYN,ACK agrees to ECN or not.
+            self.ecn_syn_received(fl);
         }
         // "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ."
         self.irs = hdr.seq;

@@ -288,7 +288,8 @@ impl Stack {
             // SYN-RECEIVED, fifth step: "If SND.UNA < SEG.ACK =< SND.NXT, then enter
             // ESTABLISHED state and continue processing" - the same code as for a
             // SYN-RECEIVED connection with state, text and FIN included.
-            c.on_segment(ctx, hdr, payload)
+            // (No ECN: the cookie's SYN,ACK did not agree to it.)
+            c.on_segment(ctx, hdr, payload, 0)
         });
         let out = out.unwrap_or(Outcome::Discard);
         let still_embryonic = self

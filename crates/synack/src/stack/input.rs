@@ -329,7 +329,8 @@ impl Stack {
     ) -> Option<usize> {
         let (hdr, len) = (&p.tcp, p.payload.len());
         // Addressed to this host (as `Stack::admits`; one that is not is counted there).
-        if !self.addressed_here(p.dst()) {
+        // A congestion mark is for `Conn::on_segment` to see (RFC 3168 6.1.3).
+        if !self.addressed_here(p.dst()) || p.ecn == wire::ECN_CE {
             return None;
         }
         let slot = self.slots.get_mut(idx as usize)?;
@@ -437,7 +438,7 @@ impl Stack {
                     if self.cfg.trace {
                         self.trace_recv(p.tuple(), &p.tcp, p.payload.len());
                     }
-                    self.conn_segment(i, &p.tcp, p.payload);
+                    self.conn_segment(i, &p.tcp, p.payload, p.ecn);
                 }
             }
         }
@@ -512,8 +513,8 @@ impl Stack {
 
     /// A verified, admitted segment for the connection in slot `idx`.
     #[inline(always)]
-    fn conn_segment(&mut self, idx: u32, hdr: &TcpHeader, payload: &[u8]) {
-        let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, hdr, payload));
+    fn conn_segment(&mut self, idx: u32, hdr: &TcpHeader, payload: &[u8], codepoint: u8) {
+        let out = self.with_conn(idx, |c, ctx| c.on_segment(ctx, hdr, payload, codepoint));
         if let Some(out) = out {
             self.after_conn(idx, out);
         }
@@ -535,7 +536,7 @@ impl Stack {
         if self.cfg.trace {
             self.trace_recv(tuple_of(pkt), hdr, pkt.payload.len());
         }
-        self.conn_segment(idx, hdr, pkt.payload);
+        self.conn_segment(idx, hdr, pkt.payload, pkt.ecn);
     }
 
     /// A plain datagram ([`wire::parse_plain_v4`]) of no connection (a SYN for a
@@ -702,6 +703,7 @@ impl Stack {
             // 2).
             iss = old + 65537;
         }
+        let ecn = self.cfg.ecn != crate::config::Ecn::Off;
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
@@ -712,6 +714,9 @@ impl Stack {
         conn.max_snd_wnd = conn.snd_wnd;
         conn.snd_wl1 = hdr.seq;
         conn.need_syn = true;
+        if ecn {
+            conn.ecn_accept_syn(hdr.flags);
+        }
         self.by_tuple.insert_hashed(key, id.index);
         if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
             listener.embryonic += 1;

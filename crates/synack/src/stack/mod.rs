@@ -668,8 +668,12 @@ impl Stack {
             return Err(UsageError::ConnectionLimit.into());
         }
         let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
+        let ecn = self.cfg.ecn == crate::config::Ecn::Active;
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.need_syn = true;
+        if ecn {
+            conn.ecn_offer();
+        }
         self.by_tuple.insert_hashed(key, id.index);
         self.app_trace(tuple, AppCall::Connect, 0);
         self.with_conn(id.index, |c, ctx| c.set_state(ctx, State::SynSent));

@@ -135,7 +135,7 @@ impl Stack {
             return 0;
         };
         let (src, dst) = (conn.tuple.local.ip(), conn.tuple.remote.ip());
-        let ip = IpOut { ttl: self.cfg.ttl, ds: conn.ds };
+        let ttl = self.cfg.ttl;
         let mut ctx = Ctx {
             now: self.now,
             cfg: &self.cfg,
@@ -165,6 +165,7 @@ impl Stack {
                 stale = super::arm_timer(&mut self.timers, conn, idx, generation);
             }
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
+            let ip = IpOut { ttl, ds: conn.ds | seg.ecn };
             let Ok(len) = self.template.emit((idx, generation), buf, src, dst, ip, &seg.hdr, a, b) else {
                 break;
             };
@@ -247,7 +248,17 @@ impl Stack {
                         self.tx_queue.pop_front();
                     }
                     let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
-                    (&conn.tuple, &seg.hdr, conn.ds, a, b, stale, false, seg.payload_len, seg.retransmit)
+                    (
+                        &conn.tuple,
+                        &seg.hdr,
+                        conn.ds | seg.ecn,
+                        a,
+                        b,
+                        stale,
+                        false,
+                        seg.payload_len,
+                        seg.retransmit,
+                    )
                 };
             let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
             let res = wire::emit_two(buf, src, dst, IpOut { ttl, ds }, hdr, a, b);

@@ -27,6 +27,13 @@ pub(crate) const IPV4_HEADER_LEN: usize = 20;
 /// Length of the fixed IPv6 header.
 pub(crate) const IPV6_HEADER_LEN: usize = 40;
 
+/// The ECN field's bits in the IPv4 TOS octet and the IPv6 traffic class (RFC 3168 5).
+pub const ECN_MASK: u8 = 0b11;
+/// ECT(0), ECN-Capable Transport (RFC 3168 5): what an ECN-capable sender marks.
+pub const ECN_ECT0: u8 = 0b10;
+/// CE, Congestion Experienced (RFC 3168 5): set by a router instead of dropping.
+pub const ECN_CE: u8 = 0b11;
+
 /// A parsed IP datagram: the addresses, TTL/hop limit, the upper-layer protocol and the
 /// payload borrowed from the input buffer.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +44,9 @@ pub struct IpDatagram<'a> {
     pub dst: IpAddr,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
+    /// The ECN field (RFC 3168 5): the low two bits of the IPv4 TOS octet or the IPv6
+    /// traffic class; [`ECN_CE`] when a router marked congestion.
+    pub ecn: u8,
     /// IPv4 protocol or IPv6 next header (after the fixed header).
     pub protocol: u8,
     /// The upper-layer payload: up to the IPv4 total length / IPv6 payload length;
@@ -121,6 +131,7 @@ pub(crate) fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
         src: src.into(),
         dst: dst.into(),
         ttl: fixed[8],
+        ecn: fixed[1] & ECN_MASK,
         protocol: fixed[9],
         payload: &bytes[header_len..total_len],
     })
@@ -169,6 +180,9 @@ fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
         src: Ipv6Addr::from(src).into(),
         dst: Ipv6Addr::from(dst).into(),
         ttl: bytes[7],
+        // The traffic class spans the first two bytes (RFC 8200 3): its low two bits
+        // are the second byte's bits 4 and 5.
+        ecn: (bytes[1] >> 4) & ECN_MASK,
         protocol: next_header,
         payload: &bytes[upper..end],
     })

@@ -22,16 +22,17 @@ pub(crate) use checksum::sum_be;
 pub use checksum::{checksum_finish, checksum_partial, copy_with_checksum, pseudo_header_sum};
 pub(crate) use checksum::{copy_and_sum, fold64, sum_be_long};
 pub(crate) use ip::v4_flow_words;
-pub use ip::{parse_ip, IpDatagram, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
+pub use ip::{parse_ip, IpDatagram, ECN_CE, ECN_ECT0, ECN_MASK, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
 pub(crate) use plain::{parse_plain_v4, PlainV4};
 pub(crate) use tcp::emit_two;
 pub(crate) use tcp::parse_unverified;
 pub use tcp::{emit, emit_len, parse, parse_tcp};
 
 /// The IP header fields the stack chooses for each datagram it sends: the TTL / hop
-/// limit, and the Differentiated Services field (RFC 2474: the DSCP in the high six
-/// bits; the two ECN bits of RFC 3168 stay zero, synack does not do ECN), set by the
-/// application per connection (RFC 9293 3.9.1.9, MUST-48).
+/// limit, and the Differentiated Services field: the DSCP in the high six bits (RFC
+/// 2474), set by the application per connection (RFC 9293 3.9.1.9, MUST-48), and the
+/// two ECN bits of RFC 3168, ECT(0) on the new data of a connection that negotiated
+/// ECN (`Conn::ecn_codepoint`) and zero on everything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct IpOut {
     pub(crate) ttl: u8,
@@ -277,6 +278,8 @@ pub struct Packet<'a> {
     pub dst: IpAddr,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
+    /// The ECN field of the IP header (RFC 3168 5; see [`IpDatagram::ecn`]).
+    pub ecn: u8,
     /// The TCP header.
     pub tcp: TcpHeader,
     /// The TCP payload.

@@ -31,6 +31,8 @@ pub(crate) struct PlainV4<'a> {
     pub(crate) ports: u32,
     /// The TCP header (no options, or the timestamps alone).
     pub(crate) tcp: TcpHeader,
+    /// The ECN field of the IP header (RFC 3168 5).
+    pub(crate) ecn: u8,
     /// The TCP payload.
     pub(crate) payload: &'a [u8],
     /// The sum [`parse_unverified`](super::parse_unverified) returns (pseudo-header and
@@ -126,6 +128,7 @@ fn plain_fields<'a>(
         ips,
         ports,
         tcp: fixed_fields(tcp, TcpOptions::NONE),
+        ecn: ip[1] & super::ip::ECN_MASK,
         payload,
         sum: pseudo + sum20_be(tcp),
     };

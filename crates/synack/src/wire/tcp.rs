@@ -34,7 +34,7 @@ pub fn parse(bytes: &[u8]) -> Result<Packet<'_>, WireError> {
         return Err(WireError::NotTcp(ip.protocol));
     }
     let (tcp, payload) = parse_tcp(ip.src, ip.dst, ip.payload)?;
-    Ok(Packet { src: ip.src, dst: ip.dst, ttl: ip.ttl, tcp, payload })
+    Ok(Packet { src: ip.src, dst: ip.dst, ttl: ip.ttl, ecn: ip.ecn, tcp, payload })
 }
 
 /// Parse a TCP segment (header, options, data) carried from `src` to `dst`.
@@ -183,6 +183,7 @@ fn tcp_unverified(ip: IpDatagram<'_>) -> Result<(Packet<'_>, u64), WireError> {
             src: ip.src,
             dst: ip.dst,
             ttl: ip.ttl,
+            ecn: ip.ecn,
             tcp: fixed_fields(d.fixed, d.options),
             payload: d.payload,
         },

@@ -79,11 +79,28 @@ pub struct Seg {
     pub payload: Vec<u8>,
     /// The urgent field (meaningful with URG).
     pub urgent: u16,
+    /// The ECN field of the IP header (RFC 3168 5).
+    pub ecn: u8,
 }
 
 impl Seg {
     pub fn new(flags: TcpFlags, seq: u32, ack: u32) -> Self {
-        Seg { flags, seq, ack, win: REMOTE_WINDOW, opts: TcpOptions::NONE, payload: Vec::new(), urgent: 0 }
+        Seg {
+            flags,
+            seq,
+            ack,
+            win: REMOTE_WINDOW,
+            opts: TcpOptions::NONE,
+            payload: Vec::new(),
+            urgent: 0,
+            ecn: 0,
+        }
+    }
+    /// The IP header's ECN field set to `codepoint` (RFC 3168 5: `wire::ECN_CE` for a
+    /// router's congestion mark).
+    pub fn ecn(mut self, codepoint: u8) -> Self {
+        self.ecn = codepoint;
+        self
     }
     /// URG set, with the urgent field `up` (the urgent data ends `up` octets after
     /// SEG.SEQ, RFC 9293 3.8.5).
@@ -129,18 +146,21 @@ pub struct Out {
     pub payload: Vec<u8>,
     /// The urgent field.
     pub urgent: u16,
+    /// The ECN field of its IP header (RFC 3168 5).
+    pub ecn: u8,
 }
 
 impl std::fmt::Debug for Out {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "[{} seq={} ack={} win={} len={}]",
+            "[{} seq={} ack={} win={} len={} ecn={}]",
             self.flags,
             self.seq,
             self.ack,
             self.win,
-            self.payload.len()
+            self.payload.len(),
+            self.ecn
         )
     }
 }
@@ -255,6 +275,9 @@ impl Peer {
         };
         let mut buf = vec![0u8; 65536];
         let n = wire::emit(&mut buf, REMOTE_IP, LOCAL_IP, 64, &hdr, &[&seg.payload]).expect("emit");
+        if seg.ecn != 0 {
+            set_ipv4_ecn(&mut buf[..n], seg.ecn);
+        }
         self.stack.handle_packet(self.now, &buf[..n]);
     }
 
@@ -300,6 +323,7 @@ impl Peer {
                 opts: p.tcp.options,
                 payload: p.payload.to_vec(),
                 urgent: p.tcp.urgent,
+                ecn: p.ecn,
             };
             if !out.flags.rst() {
                 let end = SeqNum(out.seq) + out.seg_len();
@@ -609,4 +633,19 @@ impl Peer {
             State::TimeWait => Self::time_wait(),
         }
     }
+}
+
+/// Set the ECN field of the IPv4 datagram `d` (the low two bits of its TOS octet, RFC
+/// 3168 5) and recompute its header checksum (RFC 791 3.1), as a router that marks CE
+/// does.
+pub fn set_ipv4_ecn(d: &mut [u8], codepoint: u8) {
+    d[1] = (d[1] & !0b11) | (codepoint & 0b11);
+    d[10] = 0;
+    d[11] = 0;
+    let ihl = usize::from(d[0] & 0x0f) * 4;
+    let mut sum: u32 = d[..ihl].chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    d[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }

@@ -50,6 +50,9 @@ pub enum Fate {
     /// Delivered with one byte flipped: the byte at this index, counted from the end
     /// of the datagram (so that small values hit the payload).
     Corrupt(usize),
+    /// What a congested router does with active queue management (RFC 3168 5): an
+    /// ECN-capable datagram (ECT) is marked CE and delivered, any other dropped.
+    MarkCe,
 }
 
 pub type Rule = Box<dyn FnMut(&Seg) -> Fate>;
@@ -86,14 +89,19 @@ pub struct DirectApp {
 /// header in place, `wire::emit_two`) against the general [`wire::emit`]: the parsed
 /// header and payload of every datagram a stack sends, emitted again through
 /// `wire::emit`, give the same bytes - headers, options, padding and both checksums.
-/// (Parsing forgets the option layout: one of the two must reproduce the datagram.)
+/// (Parsing forgets the option layout: one of the two must reproduce the datagram.
+/// `wire::emit` writes no ECN codepoint: the datagram's is copied over.)
 pub fn assert_reemits(bytes: &[u8], p: &wire::Packet<'_>) {
     let mut again = vec![0u8; bytes.len()];
     let same = [OptionLayout::Linux, OptionLayout::Bsd].into_iter().any(|layout| {
         let mut h = p.tcp;
         h.options.layout = layout;
         again.fill(0);
-        wire::emit(&mut again, p.src, p.dst, p.ttl, &h, &[p.payload]) == Ok(bytes.len()) && again == bytes
+        let ok = wire::emit(&mut again, p.src, p.dst, p.ttl, &h, &[p.payload]) == Ok(bytes.len());
+        if ok && p.ecn != 0 && p.src.is_ipv4() {
+            inject::set_ipv4_ecn(&mut again, p.ecn);
+        }
+        ok && again == bytes
     });
     assert!(same, "emitted datagram differs from wire::emit of its own fields: {bytes:02x?}");
 }
@@ -180,6 +188,15 @@ impl Pair {
                         self.push(at + Duration::from_millis(1), dir, bytes);
                     }
                     Fate::Delay(d) => self.push(at + d, dir, bytes),
+                    Fate::MarkCe => {
+                        if bytes[1] & 0b11 == 0 {
+                            self.dropped.push(seg);
+                        } else {
+                            let mut bytes = bytes;
+                            inject::set_ipv4_ecn(&mut bytes, wire::ECN_CE);
+                            self.push(at, dir, bytes);
+                        }
+                    }
                     Fate::Corrupt(back) => {
                         let mut bytes = bytes;
                         let i = bytes.len() - 1 - back % bytes.len();
