@@ -65,6 +65,11 @@ pub(crate) struct CampaignArgs {
     /// as they are.
     #[arg(long)]
     narrow_links: bool,
+    /// Run every case with Explicit Congestion Notification (RFC 3168): the client
+    /// asks for it, and the links mark CE instead of losing what their random loss
+    /// picks when it is ECN-capable (SYNs, ACKs and retransmissions are still lost).
+    #[arg(long)]
+    ecn: bool,
     /// Colour the ladder.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -80,9 +85,10 @@ pub(crate) fn number(option: &str, text: &str, min: u64, max: u64) -> Result<u64
 }
 
 /// The command that replays `seed` alone, with its ladder.
-pub(crate) fn replay_command(seed: u64, narrow_links: bool) -> String {
+pub(crate) fn replay_command(seed: u64, narrow_links: bool, ecn: bool) -> String {
     let narrow = if narrow_links { " --narrow-links" } else { "" };
-    format!("synack sim campaign --seeds 1 --from {seed}{narrow} --ladder")
+    let ecn = if ecn { " --ecn" } else { "" };
+    format!("synack sim campaign --seeds 1 --from {seed}{narrow}{ecn} --ladder")
 }
 
 /// Run a mode of `synack sim`.
@@ -126,14 +132,16 @@ fn run(args: &CampaignArgs) -> Result<ExitCode, CliError> {
             );
         }
     };
-    let report = Campaign { from, seeds, jobs, narrow_links: args.narrow_links }.run(&mut progress);
-    print!("{}", report_text(&report, args.narrow_links, started.elapsed().as_secs_f64()));
+    let report =
+        Campaign { from, seeds, jobs, narrow_links: args.narrow_links, ecn: args.ecn }.run(&mut progress);
+    print!("{}", report_text(&report, args.narrow_links, args.ecn, started.elapsed().as_secs_f64()));
     Ok(if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn faults_line(f: &FaultCounts) -> String {
+    let marks = if f.ce_marks > 0 { format!(", ce_marks={}", f.ce_marks) } else { String::new() };
     format!(
-        "drops={}, dups={}, reorders={}, corruptions={}, spikes={}",
+        "drops={}, dups={}, reorders={}, corruptions={}, spikes={}{marks}",
         f.drops, f.dups, f.reorders, f.corruptions, f.spikes
     )
 }
@@ -150,14 +158,14 @@ fn seeds_list(seeds: &[u64]) -> String {
 
 /// The closing report: each failure with its replay command, the summary lines, and
 /// the plain `N passed, N failed` line last.
-fn report_text(r: &CampaignReport, narrow_links: bool, secs: f64) -> String {
+fn report_text(r: &CampaignReport, narrow_links: bool, ecn: bool, secs: f64) -> String {
     let mut out = String::new();
     for f in &r.failures {
         out += &format!("FAIL {}\n", f.case);
         for reason in &f.reasons {
             out += &format!("  - {reason}\n");
         }
-        out += &format!("  replay: {}\n", replay_command(f.seed, narrow_links));
+        out += &format!("  replay: {}\n", replay_command(f.seed, narrow_links, ecn));
     }
     let last = r.from.saturating_add(r.seeds.saturating_sub(1));
     out += &format!(
@@ -196,7 +204,8 @@ fn replay(args: &CampaignArgs, from: u64, seeds: u64) -> Result<ExitCode, CliErr
     let mut failed = 0u64;
     for seed in from..=from.saturating_add(seeds - 1) {
         let case = Case::from_seed(seed);
-        let run = if args.narrow_links { case.narrowed() } else { case }.run();
+        let case = if args.narrow_links { case.narrowed() } else { case };
+        let run = if args.ecn { case.with_ecn() } else { case }.run();
         if args.ladder {
             println!("{}", run.case.describe());
             let opts = LadderOptions { color: args.color.enabled(), ..LadderOptions::default() };
@@ -242,7 +251,7 @@ mod tests {
             }],
             ..CampaignReport::default()
         };
-        let text = report_text(&r, false, 1.0);
+        let text = report_text(&r, false, false, 1.0);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "FAIL seed 4711: a case");
         assert_eq!(lines[1], "  - server: 1 TIME-WAIT record(s) left when the run ended");
@@ -250,10 +259,16 @@ mod tests {
         assert!(lines[3].starts_with("campaign: 20 seeds (4700..=4719), 1 failed, faults injected: drops=0"));
         assert_eq!(lines.last(), Some(&"19 passed, 1 failed"));
         // A narrow-link campaign's failure replays with the same links.
-        let narrow = report_text(&r, true, 1.0);
+        let narrow = report_text(&r, true, false, 1.0);
         assert_eq!(
             narrow.lines().nth(2),
             Some("  replay: synack sim campaign --seeds 1 --from 4711 --narrow-links --ladder")
+        );
+        // So does an ECN campaign's.
+        let ecn = report_text(&r, true, true, 1.0);
+        assert_eq!(
+            ecn.lines().nth(2),
+            Some("  replay: synack sim campaign --seeds 1 --from 4711 --narrow-links --ecn --ladder")
         );
     }
 

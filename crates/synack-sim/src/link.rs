@@ -58,6 +58,9 @@ pub struct LinkStats {
     pub reordered: u64,
     /// Datagrams damaged (one bit flipped; their checksum fails).
     pub corrupted: u64,
+    /// Datagrams the random loss picked that were marked CE instead, being
+    /// ECN-capable (RFC 3168 5; a link with `ecn_marks`).
+    pub marked: u64,
     /// Delay spikes (stalls of the link) that started.
     pub spikes: u64,
     /// Datagrams held up by a delay spike.
@@ -147,7 +150,12 @@ impl LinkRt {
         } else if p.down.iter().any(|&(from, to)| now >= Instant::ZERO + from && now < Instant::ZERO + to) {
             Some(DropCause::Down)
         } else if u_loss < p.loss {
-            Some(DropCause::Loss)
+            if p.ecn_marks && synack::wire::mark_ce(bytes) {
+                self.stats.marked += 1;
+                None
+            } else {
+                Some(DropCause::Loss)
+            }
         } else {
             None
         };

@@ -77,6 +77,10 @@ pub(crate) struct LinkParams {
     /// Outages: from each start to each end (times since the run's start), the link
     /// is down and loses every datagram handed to it.
     pub(crate) down: Vec<(Duration, Duration)>,
+    /// A router with active queue management (RFC 3168 5, netem's `ecn`): a datagram
+    /// the random loss picks is marked CE and delivered instead when it is
+    /// ECN-capable (ECT); any other is lost as before.
+    pub(crate) ecn_marks: bool,
 }
 
 impl Default for LinkParams {
@@ -95,6 +99,7 @@ impl Default for LinkParams {
             spike: 0.0,
             spike_delay: Duration::ZERO,
             down: Vec::new(),
+            ecn_marks: false,
         }
     }
 }

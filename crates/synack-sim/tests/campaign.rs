@@ -40,7 +40,8 @@ fn is_state(l: &TraceLine, host: &str, from: &str, to: &str) -> bool {
 
 #[test]
 fn a_slice_of_seeds_keeps_every_invariant() {
-    let report = Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false }.run(&mut |_| {});
+    let report =
+        Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false }.run(&mut |_| {});
     assert_eq!(report.failures, Vec::new());
     assert_eq!(report.passed, SLICE);
     assert_eq!(report.delivered + report.aborted + report.network_errors.len() as u64, SLICE);
@@ -81,16 +82,48 @@ fn narrowed_cases_find_the_path_mtu_and_keep_every_invariant() {
 }
 
 #[test]
+fn ecn_cases_keep_every_invariant_and_trade_losses_for_marks() {
+    // `--ecn`: the client asks for ECN (RFC 3168) and the links mark CE what their
+    // random loss picks when it is ECN-capable. Same seeds, same faults drawn: the
+    // marks replace losses of new data, and the stacks answer them without
+    // retransmitting.
+    let plain = Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false }.run(&mut |_| {});
+    let ecn = Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: true }.run(&mut |_| {});
+    assert_eq!(ecn.failures, Vec::new());
+    assert_eq!(ecn.passed, SLICE);
+    assert_eq!(plain.faults.ce_marks, 0);
+    assert!(ecn.faults.ce_marks > 100, "{:?}", ecn.faults);
+    assert!(ecn.faults.drops < plain.faults.drops, "{:?} against {:?}", ecn.faults, plain.faults);
+    assert!(
+        ecn.retransmissions < plain.retransmissions,
+        "{} against {}",
+        ecn.retransmissions,
+        plain.retransmissions
+    );
+    // The marks reached the stacks and were answered: echoes and reductions.
+    let mut echoed = false;
+    for seed in 1..=SLICE {
+        let run = Case::from_seed(seed).with_ecn().run();
+        let stats = |name: &str| run.result.hosts.iter().find(|h| h.name == name).map(|h| h.stats);
+        let (client, server) = (stats("client").expect("client"), stats("server").expect("server"));
+        echoed |= client.ecn_reductions > 0 && server.ecn_ce_received > 0;
+        assert_eq!(Case::from_seed(seed).with_ecn().client_to_server, Case::from_seed(seed).client_to_server);
+    }
+    assert!(echoed, "no case both marked the client's data and saw the client respond");
+}
+
+#[test]
 fn the_report_does_not_depend_on_the_number_of_threads() {
-    let one = Campaign { from: 100, seeds: 12, jobs: 1, narrow_links: false }.run(&mut |_| {});
-    let three = Campaign { from: 100, seeds: 12, jobs: 3, narrow_links: false }.run(&mut |_| {});
+    let one = Campaign { from: 100, seeds: 12, jobs: 1, narrow_links: false, ecn: false }.run(&mut |_| {});
+    let three = Campaign { from: 100, seeds: 12, jobs: 3, narrow_links: false, ecn: false }.run(&mut |_| {});
     assert_eq!(one, three);
 }
 
 #[test]
 fn progress_is_reported_after_every_seed() {
     let mut seen = Vec::new();
-    Campaign { from: 7, seeds: 4, jobs: 1, narrow_links: false }.run(&mut |p| seen.push((p.done, p.total)));
+    Campaign { from: 7, seeds: 4, jobs: 1, narrow_links: false, ecn: false }
+        .run(&mut |p| seen.push((p.done, p.total)));
     assert_eq!(seen, vec![(1, 4), (2, 4), (3, 4), (4, 4)]);
 }
 

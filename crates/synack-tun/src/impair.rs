@@ -36,35 +36,6 @@ impl Impairment {
     }
 }
 
-/// Set CE in the ECN field of an ECN-capable IP datagram (RFC 3168 5), updating the
-/// IPv4 header checksum (RFC 1624: the header sum changes by the difference of the
-/// word that holds the field); false, with the datagram unchanged, when it is not
-/// ECN-capable (not-ECT, or not IP).
-pub(crate) fn mark_ce(pkt: &mut [u8]) -> bool {
-    match pkt.first().map(|b| b >> 4) {
-        Some(4) if pkt.len() >= 20 && pkt[1] & 0b11 != 0 => {
-            let old = u16::from_be_bytes([pkt[0], pkt[1]]);
-            pkt[1] |= 0b11;
-            let new = u16::from_be_bytes([pkt[0], pkt[1]]);
-            // HC' = ~(~HC + ~m + m') (RFC 1624 3, eqn. 3).
-            let hc = u16::from_be_bytes([pkt[10], pkt[11]]);
-            let mut sum = u32::from(!hc) + u32::from(!old) + u32::from(new);
-            while sum > 0xffff {
-                sum = (sum & 0xffff) + (sum >> 16);
-            }
-            pkt[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-            true
-        }
-        // The traffic class spans bytes 0 and 1; its ECN bits are bits 4 and 5 of
-        // byte 1 (RFC 8200 3). No header checksum.
-        Some(6) if pkt.len() >= 40 && (pkt[1] >> 4) & 0b11 != 0 => {
-            pkt[1] |= 0b11 << 4;
-            true
-        }
-        _ => false,
-    }
-}
-
 /// What the impairment did with a datagram.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Verdict {
@@ -113,7 +84,7 @@ impl Impairer {
     /// instead of dropping it, with `Impairment::ecn`); held datagrams are kept.
     pub(crate) fn offer(&mut self, now_us: u64, pkt: &mut [u8]) -> Verdict {
         if self.uniform() < self.params.loss {
-            if !(self.params.ecn && mark_ce(pkt)) {
+            if !(self.params.ecn && synack::wire::mark_ce(pkt)) {
                 return Verdict::Drop;
             }
             self.marked += 1;
@@ -191,29 +162,6 @@ mod tests {
             s = (s & 0xffff) + (s >> 16);
         }
         !(s as u16)
-    }
-
-    #[test]
-    fn mark_ce_sets_ce_on_ect_datagrams_only_and_keeps_the_ipv4_checksum_valid() {
-        for ecn in [0b01, 0b10, 0b11] {
-            let mut h = v4(ecn);
-            assert!(mark_ce(&mut h));
-            assert_eq!(h[1] & 0b11, 0b11);
-            let mut zeroed = h.clone();
-            zeroed[10] = 0;
-            zeroed[11] = 0;
-            assert_eq!(u16::from_be_bytes([h[10], h[11]]), checksum(&zeroed), "ecn {ecn}");
-        }
-        let mut not_ect = v4(0);
-        let before = not_ect.clone();
-        assert!(!mark_ce(&mut not_ect));
-        assert_eq!(not_ect, before);
-        let mut v6 = vec![0u8; 40];
-        v6[0] = 0x60;
-        assert!(!mark_ce(&mut v6), "IPv6 not-ECT");
-        v6[1] = 0b10 << 4;
-        assert!(mark_ce(&mut v6));
-        assert_eq!((v6[1] >> 4) & 0b11, 0b11);
     }
 
     #[test]

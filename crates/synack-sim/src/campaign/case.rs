@@ -324,6 +324,10 @@ pub struct Case {
     /// MTU, and answer bigger ones with ICMP "fragmentation needed" ([`Case::narrowed`]);
     /// `None`: no limit (every case of [`Case::from_seed`]).
     pub link_mtu: Option<u16>,
+    /// ECN ([`Case::with_ecn`]): the client asks for it and the links mark CE what
+    /// their random loss picks when it is ECN-capable; `false` in every case of
+    /// [`Case::from_seed`].
+    pub ecn: bool,
 }
 
 /// A size in `0..=max`: half the time uniform (bulk transfers), half the time spread
@@ -390,7 +394,19 @@ impl Case {
             close_at,
             abort_after: if matches!(order, CloseOrder::Abort(_)) { abort_after } else { 0 },
             link_mtu: None,
+            ecn: false,
         }
+    }
+
+    /// The same case with Explicit Congestion Notification (RFC 3168): the client's
+    /// stack asks for it (`Ecn::Active`; the server's agrees, as by default), and both
+    /// links act as routers with active queue management, marking CE instead of
+    /// losing a datagram their random loss picks when it is ECN-capable (its new data,
+    /// once ECN is on); SYNs, ACKs and retransmissions are still lost. Nothing else of
+    /// the case changes: its faults are drawn from the same seed.
+    pub fn with_ecn(mut self) -> Case {
+        self.ecn = true;
+        self
     }
 
     /// The same case over links narrower than its hosts' MTU: the next common MTU below
@@ -437,10 +453,13 @@ impl Case {
                 stacks.push_str(&format!("; {name} stack: {k}"));
             }
         }
-        let narrow = match self.link_mtu {
+        let mut narrow = match self.link_mtu {
             Some(m) => format!("; links carry {m} B (ICMP fragmentation needed above)"),
             None => String::new(),
         };
+        if self.ecn {
+            narrow.push_str("; ECN (the links mark CE what they would lose, if ECN-capable)");
+        }
         format!(
             "seed {}: client->server {}; server->client {}; {data}; {close}, linger {} ms{stacks}{narrow}",
             self.seed,
@@ -458,6 +477,10 @@ impl Case {
         sc.links[1].params = self.server_to_client.params();
         for l in &mut sc.links {
             l.params.mtu = self.link_mtu.map(usize::from);
+            l.params.ecn_marks = self.ecn;
+        }
+        if self.ecn {
+            sc.hosts[0].cfg.ecn = synack::Ecn::Active;
         }
         self.client_stack.apply(&mut sc.hosts[0].cfg);
         self.server_stack.apply(&mut sc.hosts[1].cfg);

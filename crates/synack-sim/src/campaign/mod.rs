@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use synack_sim::campaign::Campaign;
-//! let report = Campaign { from: 1, seeds: 3, jobs: 1, narrow_links: false }.run(&mut |_| {});
+//! let report = Campaign { from: 1, seeds: 3, jobs: 1, narrow_links: false, ecn: false }.run(&mut |_| {});
 //! assert_eq!(report.passed, 3, "{:?}", report.failures);
 //! ```
 
@@ -62,6 +62,8 @@ pub struct FaultCounts {
     pub corruptions: u64,
     /// Delay spikes (link stalls).
     pub spikes: u64,
+    /// Datagrams marked CE instead of lost ([`Case::with_ecn`]).
+    pub ce_marks: u64,
     /// Datagrams the links carried.
     pub datagrams: u64,
 }
@@ -73,6 +75,7 @@ impl AddAssign for FaultCounts {
         self.reorders += o.reorders;
         self.corruptions += o.corruptions;
         self.spikes += o.spikes;
+        self.ce_marks += o.ce_marks;
         self.datagrams += o.datagrams;
     }
 }
@@ -88,6 +91,7 @@ impl FaultCounts {
                 reorders: l.reordered,
                 corruptions: l.corrupted,
                 spikes: l.spikes,
+                ce_marks: l.marked,
                 datagrams: l.carried,
             };
         }
@@ -238,6 +242,8 @@ pub struct Campaign {
     pub jobs: usize,
     /// Run every case [`Case::narrowed`]: over links narrower than its hosts' MTU.
     pub narrow_links: bool,
+    /// Run every case [`Case::with_ecn`]: with ECN, over links that mark CE.
+    pub ecn: bool,
 }
 
 /// What a worker hands back for one seed.
@@ -251,9 +257,10 @@ struct Done {
     virtual_us: u64,
 }
 
-fn run_one(seed: u64, narrow: bool) -> Done {
+fn run_one(seed: u64, narrow: bool, ecn: bool) -> Done {
     let case = Case::from_seed(seed);
-    let run = if narrow { case.narrowed() } else { case }.run();
+    let case = if narrow { case.narrowed() } else { case };
+    let run = if ecn { case.with_ecn() } else { case }.run();
     let failure = match &run.verdict {
         Ok(()) => None,
         Err(reasons) => Some(Failure { seed, case: run.case.describe(), reasons: reasons.clone() }),
@@ -285,7 +292,7 @@ impl Campaign {
                     if i >= self.seeds {
                         break;
                     }
-                    if tx.send(run_one(self.from.wrapping_add(i), self.narrow_links)).is_err() {
+                    if tx.send(run_one(self.from.wrapping_add(i), self.narrow_links, self.ecn)).is_err() {
                         break;
                     }
                 });

@@ -137,6 +137,36 @@ pub(crate) fn parse_v4(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     })
 }
 
+/// Set CE in the ECN field of an ECN-capable IP datagram (RFC 3168 5), as a router
+/// with active queue management does instead of dropping it, updating the IPv4 header
+/// checksum (RFC 1624: the header sum changes by the difference of the
+/// word that holds the field); false, with the datagram unchanged, when it is not
+/// ECN-capable (not-ECT, or not IP).
+pub fn mark_ce(pkt: &mut [u8]) -> bool {
+    match pkt.first().map(|b| b >> 4) {
+        Some(4) if pkt.len() >= 20 && pkt[1] & 0b11 != 0 => {
+            let old = u16::from_be_bytes([pkt[0], pkt[1]]);
+            pkt[1] |= 0b11;
+            let new = u16::from_be_bytes([pkt[0], pkt[1]]);
+            // HC' = ~(~HC + ~m + m') (RFC 1624 3, eqn. 3).
+            let hc = u16::from_be_bytes([pkt[10], pkt[11]]);
+            let mut sum = u32::from(!hc) + u32::from(!old) + u32::from(new);
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            pkt[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+            true
+        }
+        // The traffic class spans bytes 0 and 1; its ECN bits are bits 4 and 5 of
+        // byte 1 (RFC 8200 3). No header checksum.
+        Some(6) if pkt.len() >= 40 && (pkt[1] >> 4) & 0b11 != 0 => {
+            pkt[1] |= 0b11 << 4;
+            true
+        }
+        _ => false,
+    }
+}
+
 /// The addresses and ports of an IPv4 TCP datagram, read from its bytes: the
 /// destination address in the high half of the first word and the source address in
 /// the low half; the TCP header's first four bytes (source port, destination port) as
@@ -469,5 +499,42 @@ mod tests {
         assert_eq!(parse_ip(&[]).expect_err("must be rejected"), WireError::Truncated);
         assert_eq!(parse_ip(&[0x50; 60]).expect_err("must be rejected"), WireError::BadVersion(5));
         assert_eq!(parse_ip(&[0x00; 60]).expect_err("must be rejected"), WireError::BadVersion(0));
+    }
+
+    /// An IPv4 datagram of one payload byte whose ECN field is `ecn`, checksum valid.
+    fn with_ecn(ecn: u8) -> Vec<u8> {
+        let mut d = v4(&[], b"x", 0, IPPROTO_TCP);
+        d[1] = ecn;
+        d[10] = 0;
+        d[11] = 0;
+        let mut sum: u32 = d[..20].chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        d[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        d
+    }
+
+    #[test]
+    fn mark_ce_sets_ce_on_ect_datagrams_only_and_keeps_the_ipv4_checksum_valid() {
+        for ecn in [0b01, ECN_ECT0, ECN_CE] {
+            let mut d = with_ecn(ecn);
+            assert_eq!(parse_ip(&d).map(|p| p.ecn), Ok(ecn));
+            assert!(mark_ce(&mut d));
+            // parse_ip verifies the header checksum (RFC 791 3.1).
+            assert_eq!(parse_ip(&d).map(|p| p.ecn), Ok(ECN_CE), "from {ecn}");
+        }
+        let mut not_ect = with_ecn(0);
+        let before = not_ect.clone();
+        assert!(!mark_ce(&mut not_ect));
+        assert_eq!(not_ect, before);
+        let mut v6 = vec![0u8; 40];
+        v6[0] = 0x60;
+        v6[6] = IPPROTO_TCP;
+        assert!(!mark_ce(&mut v6), "IPv6 not-ECT");
+        v6[1] = ECN_ECT0 << 4;
+        assert!(mark_ce(&mut v6));
+        assert_eq!(parse_ip(&v6).map(|p| p.ecn), Ok(ECN_CE));
+        assert!(!mark_ce(&mut [0x45, 2]), "too short to be IPv4");
     }
 }

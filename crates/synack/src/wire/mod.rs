@@ -22,7 +22,9 @@ pub(crate) use checksum::sum_be;
 pub use checksum::{checksum_finish, checksum_partial, copy_with_checksum, pseudo_header_sum};
 pub(crate) use checksum::{copy_and_sum, fold64, sum_be_long};
 pub(crate) use ip::v4_flow_words;
-pub use ip::{parse_ip, IpDatagram, ECN_CE, ECN_ECT0, ECN_MASK, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
+pub use ip::{
+    mark_ce, parse_ip, IpDatagram, ECN_CE, ECN_ECT0, ECN_MASK, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,
+};
 pub(crate) use plain::{parse_plain_v4, PlainV4};
 pub(crate) use tcp::emit_two;
 pub(crate) use tcp::parse_unverified;

@@ -189,12 +189,11 @@ impl Pair {
                     }
                     Fate::Delay(d) => self.push(at + d, dir, bytes),
                     Fate::MarkCe => {
-                        if bytes[1] & 0b11 == 0 {
-                            self.dropped.push(seg);
-                        } else {
-                            let mut bytes = bytes;
-                            inject::set_ipv4_ecn(&mut bytes, wire::ECN_CE);
+                        let mut bytes = bytes;
+                        if wire::mark_ce(&mut bytes) {
                             self.push(at, dir, bytes);
+                        } else {
+                            self.dropped.push(seg);
                         }
                     }
                     Fate::Corrupt(back) => {
