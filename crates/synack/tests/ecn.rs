@@ -286,9 +286,27 @@ fn without_congestion_control_an_echo_still_gets_cwr() {
 }
 
 #[test]
+fn outside_the_window_a_ce_mark_or_a_cwr_changes_nothing() {
+    // 6.1.5: "the TCP data receiver SHOULD ignore the ECN field on arriving data packets
+    // that are outside of the receiver's current window"; a CWR from outside it does
+    // not end an echo either.
+    let mut p = ecn_connection(inject_config());
+    remote_sends(&mut p, b"abc", 0, TcpFlags::NONE);
+    // An old duplicate, marked: the duplicate ACK carries no echo.
+    let old = p.seg(PA).seq(p.nxt.wrapping_sub(3)).ack(p.acked).data(b"abc").ecn(ECN_CE);
+    let dup = only(p.feed(old));
+    assert_eq!(dup.flags, A, "{dup:?}");
+    // Echoing now; an old duplicate with CWR does not stop it.
+    assert_eq!(remote_sends(&mut p, b"d", ECN_CE, TcpFlags::NONE).flags, A | E);
+    let old = p.seg(PA | W).seq(p.nxt.wrapping_sub(1)).ack(p.acked).data(b"d");
+    assert_eq!(only(p.feed(old)).flags, A | E);
+    assert_eq!(remote_sends(&mut p, b"e", 0, TcpFlags::NONE).flags, A | E);
+}
+
+#[test]
 fn an_idle_timeout_retransmission_after_an_echo_goes_without_cwr() {
-    // 6.1.5: "the TCP data sender MUST NOT set ... CWR on retransmitted packets"; CWR
-    // waits for new data.
+    // 6.1.5: no ECT on retransmitted data; and CWR waits for "the first new data packet
+    // sent after the window reduction" (6.1.2).
     let mut p = ecn_connection(reno());
     app_sends(&mut p, b"one");
     app_sends(&mut p, b"two");

@@ -13,7 +13,7 @@
 //! - Sending (6.1.2, 6.1.4, 6.1.5): new data goes out as ECT(0); SYNs, pure ACKs,
 //!   retransmissions and window probes as not-ECT.
 //! - Receiving (6.1.3): a CE mark makes every following ACK carry ECE, until a segment
-//!   with CWR arrives.
+//!   with CWR arrives; a segment outside the receive window changes neither (6.1.5).
 //! - Responding (6.1.2): an ACK with ECE halves the congestion window as a loss would,
 //!   at most once per window of data, and the next new data segment carries CWR.
 //!
@@ -135,7 +135,12 @@ impl Conn {
         codepoint: u8,
     ) -> Outcome {
         let fl = hdr.flags;
-        if !fl.syn() && !fl.rst() {
+        let seg_len = payload.len() as u32 + u32::from(fl.fin());
+        // 6.1.5: "the TCP data receiver SHOULD ignore the ECN field on arriving data
+        // packets that are outside of the receiver's current window"; so does its CWR
+        // here (a segment outside the window cannot end the echo, as RFC 5961 keeps
+        // such segments from acting).
+        if !fl.syn() && !fl.rst() && self.acceptable(hdr.seq, seg_len) {
             // "the data receiver continues to set the ECE flag in ACK packets until it
             // receives a CWR packet", and a CE mark on the same segment sets it again.
             if fl.contains(TcpFlags::CWR) {

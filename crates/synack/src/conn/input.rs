@@ -292,7 +292,7 @@ impl Conn {
     }
 
     /// Table 6 of RFC 9293 3.10.7.4.
-    fn acceptable(&self, seq: SeqNum, seg_len: u32) -> bool {
+    pub(super) fn acceptable(&self, seq: SeqNum, seg_len: u32) -> bool {
         let wnd = self.advertised_window();
         let nxt = self.rcv_nxt;
         match (seg_len, wnd) {
