@@ -31,7 +31,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use synack::wire::{self, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
 use synack::{
-    Config, CongestionControl, ConnId, Duration, Instant, ListenerId, RecvInto, SeqNum, Stack, State,
+    Config, CongestionControl, ConnId, Duration, Ecn, Instant, ListenerId, RecvInto, SeqNum, Stack, State,
     SynCookies, TraceEvent,
 };
 
@@ -201,6 +201,11 @@ pub fn fuzz_config(b: u8, sizes: u8) -> Config {
         fin_wait2_timeout: Duration::from_secs(10),
         syn_retries: 3,
         max_retries: 5,
+        ecn: match sizes >> 6 {
+            0 => Ecn::Off,
+            1 => Ecn::Active,
+            _ => Ecn::Passive,
+        },
         ..Config::default()
     }
 }
