@@ -269,6 +269,26 @@ fn an_echo_halves_the_window_once_per_window_and_the_next_new_data_carries_cwr()
 }
 
 #[test]
+fn an_old_or_out_of_window_ack_with_ece_reduces_nothing() {
+    let mut p = ecn_connection(reno());
+    let c = p.c();
+    let start = p.acked;
+    app_sends(&mut p, &[5; 3000]);
+    assert_silent(&ack_all(&mut p, TcpFlags::NONE));
+    let cwnd = p.stack.info(c).expect("info").cwnd;
+    // An old ACK (below SND.UNA) with ECE: ignored.
+    assert_silent(&p.feed(p.seg(A | E).ack(start.wrapping_add(1460))));
+    // ECE on a segment outside the receive window: answered with an ACK, nothing else.
+    let outside = p.seg(A | E).seq(p.nxt.wrapping_add(100_000));
+    assert_eq!(only(p.feed(outside)).flags, A);
+    assert_eq!(p.stack.stats().ecn_reductions, 0);
+    assert_eq!(p.stack.info(c).expect("info").cwnd, cwnd);
+    // A duplicate ACK of SND.UNA with ECE, in the window: the echo of a new window.
+    assert_silent(&p.feed(p.seg(A | E)));
+    assert_eq!(p.stack.stats().ecn_reductions, 1);
+}
+
+#[test]
 fn without_congestion_control_an_echo_still_gets_cwr() {
     // The window stays unbounded, but the peer must learn that the sender responded,
     // or it echoes for ever.

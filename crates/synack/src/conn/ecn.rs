@@ -139,8 +139,9 @@ impl Conn {
         // 6.1.5: "the TCP data receiver SHOULD ignore the ECN field on arriving data
         // packets that are outside of the receiver's current window"; so does its CWR
         // here (a segment outside the window cannot end the echo, as RFC 5961 keeps
-        // such segments from acting).
-        if !fl.syn() && !fl.rst() && self.acceptable(hdr.seq, seg_len) {
+        // such segments from acting), and its ECE below.
+        let in_window = !fl.syn() && !fl.rst() && self.acceptable(hdr.seq, seg_len);
+        if in_window {
             // "the data receiver continues to set the ECE flag in ACK packets until it
             // receives a CWR packet", and a CE mark on the same segment sets it again.
             if fl.contains(TcpFlags::CWR) {
@@ -151,12 +152,16 @@ impl Conn {
                 ctx.sinks.stats.ecn_ce_received += 1;
             }
         }
-        let (flight, cwnd) = (self.flight(), self.cc.cwnd);
+        let (flight, cwnd, una) = (self.flight(), self.cc.cwnd, self.snd_una);
         let out = self.on_segment_inner(ctx, hdr, payload);
+        // An echo counts on an acceptable ACK: in the window, neither older than SND.UNA
+        // (a duplicate from the past, RFC 9293 3.10.7.4: "it can be ignored") nor beyond
+        // SND.NXT.
         let echo = out == Outcome::None
+            && in_window
             && fl.contains(TcpFlags::ECE | TcpFlags::ACK)
-            && !fl.syn()
-            && !fl.rst()
+            && una.le(hdr.ack)
+            && hdr.ack.le(self.snd_nxt)
             && matches!(
                 self.state,
                 State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
