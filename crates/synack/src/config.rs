@@ -190,9 +190,9 @@ pub struct Config {
     /// `net.inet.tcp.ecn.maxretries`.
     pub ecn_setup_retries: u32,
     /// Maximum events waiting for [`Stack::poll_event`](crate::Stack::poll_event).
-    /// Past it new events are dropped, and the application gets one
-    /// [`Event::Overflow`](crate::Event::Overflow) saying how many once it has taken
-    /// the others: an application that never drains the queue does not grow memory
+    /// Past it new events are dropped, and the application finds one
+    /// [`Event::Overflow`](crate::Event::Overflow) saying how many where they would
+    /// have been: an application that never drains the queue does not grow memory
     /// without end. 65,536 by default (16 bytes each: 1 MiB at most).
     pub max_events: usize,
     /// Maximum out-of-order ranges kept per connection; further ones are dropped.

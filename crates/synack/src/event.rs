@@ -102,9 +102,10 @@ pub enum Event {
         to: State,
     },
     /// The event queue was full ([`Config::max_events`](crate::Config::max_events)) and
-    /// the `lost` events that followed the previous one were dropped. The application
-    /// missed news of its connections: it should look at them again (`Stack::accept`,
-    /// `Stack::state`, `Stack::recv`, `Stack::info`) rather than wait for their events.
+    /// the `lost` events that followed the previous one were dropped; the events after
+    /// this one came once there was room again. The application missed news of its
+    /// connections: it should look at them again (`Stack::accept`, `Stack::state`,
+    /// `Stack::recv`, `Stack::info`) rather than wait for their events.
     Overflow {
         /// Events dropped.
         lost: u64,
@@ -116,66 +117,54 @@ pub enum Event {
 /// it must not grow memory without end, and a peer's traffic raises events (a readable
 /// connection, an accepted one, a state change).
 ///
-/// Once the queue is full, new events are dropped and counted until the application
-/// has taken every queued one; [`EventQueue::pop_front`] then returns one
-/// [`Event::Overflow`] in their place. The events the application does get stay in
-/// order, and the gap shows where it was.
+/// Once the queue is full, a new event is dropped and counted in an [`Event::Overflow`]
+/// at the back of the queue, where the gap is: the events that follow while the queue
+/// stays full are counted in the same report, and once the application has made room,
+/// new events queue behind it. So the application gets every event it does get in
+/// order, and learns of each gap where it was. The queue holds at most one event more
+/// than the bound (the report).
+///
+/// Speed: taking an event is a plain `VecDeque::pop_front` (a driver polls after every
+/// step, mostly finding the queue empty); queueing one costs a comparison with the
+/// bound.
 #[derive(Debug)]
 pub(crate) struct EventQueue {
     queue: VecDeque<Event>,
     /// `Config::max_events`.
     max: usize,
-    /// What [`EventQueue::push_back`] compares the length with: `max`, or 0 while
-    /// events are being dropped (speed: one comparison per event, not two).
-    limit: usize,
-    /// Events dropped since the last report.
-    lost: u64,
 }
 
 impl EventQueue {
-    /// An empty queue holding at most `max` events.
+    /// An empty queue holding at most `max` events (and a report of dropped ones).
     pub(crate) fn new(max: usize) -> Self {
-        EventQueue { queue: VecDeque::new(), max, limit: max, lost: 0 }
+        EventQueue { queue: VecDeque::new(), max }
     }
 
-    /// Queue `e`, or count it lost: when the queue is full, or events are already being
-    /// dropped (so that none is queued after a gap the application has not been told
-    /// of).
+    /// Queue `e`, or count it lost when the queue is full.
     #[inline(always)]
     pub(crate) fn push_back(&mut self, e: Event) {
-        if self.queue.len() < self.limit {
+        if self.queue.len() < self.max {
             self.queue.push_back(e);
         } else {
             self.lose();
         }
     }
 
-    /// Count one dropped event; none is queued until the application has the report.
+    /// Count one dropped event in the report at the back of the queue, starting one
+    /// when the last queued event is not a report.
     #[cold]
     #[inline(never)]
     fn lose(&mut self) {
-        self.lost = self.lost.saturating_add(1);
-        self.limit = 0;
-    }
-
-    /// The oldest event; when none is queued, the [`Event::Overflow`] owed for dropped
-    /// ones, once.
-    #[inline(always)]
-    pub(crate) fn pop_front(&mut self) -> Option<Event> {
-        match self.queue.pop_front() {
-            Some(e) => Some(e),
-            None if self.lost == 0 => None,
-            None => self.take_overflow(),
+        match self.queue.back_mut() {
+            Some(Event::Overflow { lost }) => *lost = lost.saturating_add(1),
+            _ => self.queue.push_back(Event::Overflow { lost: 1 }),
         }
     }
 
-    /// The report of dropped events, if any (out of line: rare).
-    #[cold]
-    #[inline(never)]
-    fn take_overflow(&mut self) -> Option<Event> {
-        let lost = std::mem::take(&mut self.lost);
-        self.limit = self.max;
-        (lost > 0).then_some(Event::Overflow { lost })
+    /// The oldest event.
+    #[inline(always)]
+    pub(crate) fn pop_front(&mut self) -> Option<Event> {
+        self.queue.pop_front()
     }
 }
 

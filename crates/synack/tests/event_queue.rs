@@ -92,10 +92,11 @@ fn after_the_report_new_events_are_queued_again() {
 }
 
 #[test]
-fn no_event_is_queued_behind_a_gap_the_application_has_not_been_told_of() {
-    // Fill the queue (4), lose one, take one (room again), raise two more: those two
-    // follow the gap, so they are lost too, and the report comes after the three
-    // events still queued.
+fn each_gap_is_reported_where_it_was_and_later_events_queue_behind_it() {
+    // Fill the queue (4) and lose one: the report joins the queue. While the queue is
+    // full (the report counts), what comes is lost into the same report; once the
+    // application has taken two, the next event queues behind the report, and the
+    // one after, the queue full again, starts a second report.
     let mut full = pair(None);
     let (c, s) = open(&mut full);
     // The opening's events, then enough requests to overflow a queue of 4 by one.
@@ -109,17 +110,21 @@ fn no_event_is_queued_behind_a_gap_the_application_has_not_been_told_of() {
     requests(&mut full, c, s, rounds);
     let first = events(&mut full.b);
     assert_eq!(first.len(), 5, "{first:?}");
+    requests(&mut full, c, s, 1);
+    let while_full = events(&mut full.b);
     requests(&mut full, c, s, 2);
-    let second = events(&mut full.b);
-    assert_eq!(second.len(), 2, "{second:?}");
+    let later = events(&mut full.b);
+    assert_eq!((while_full.len(), later.len()), (1, 2), "{while_full:?} {later:?}");
 
     let mut small = pair(Some(4));
     let (c, s) = open(&mut small);
     requests(&mut small, c, s, rounds);
+    // Full with its report: one more is lost into the same report.
+    requests(&mut small, c, s, 1);
     assert_eq!(small.b.poll_event(), Some(first[0]));
+    assert_eq!(small.b.poll_event(), Some(first[1]));
     requests(&mut small, c, s, 2);
-    let mut want = first[1..4].to_vec();
-    want.push(Event::Overflow { lost: 3 });
+    let want = vec![first[2], first[3], Event::Overflow { lost: 2 }, later[0], Event::Overflow { lost: 1 }];
     assert_eq!(events(&mut small.b), want);
 }
 
