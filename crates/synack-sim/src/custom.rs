@@ -52,6 +52,7 @@ struct HostToml {
     keepalive_idle_ms: Option<f64>,
     keepalive_interval_ms: Option<f64>,
     keepalive_probes: Option<u32>,
+    ecn: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +70,7 @@ struct LinkToml {
     mtu: Option<u32>,
     icmp: Option<bool>,
     down_ms: Option<Vec<[f64; 2]>>,
+    ecn_marks: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -286,6 +288,20 @@ fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioErro
     }
     cfg.nagle = h.nagle.unwrap_or(cfg.nagle);
     cfg.window_scaling = h.window_scaling.unwrap_or(cfg.window_scaling);
+    if let Some(e) = &h.ecn {
+        cfg.ecn = match e.as_str() {
+            "off" => synack::Ecn::Off,
+            "passive" => synack::Ecn::Passive,
+            "active" => synack::Ecn::Active,
+            other => {
+                return Err(out_of_range(
+                    format!("{ctx}: ecn"),
+                    format!("{other:?}"),
+                    "\"off\", \"passive\" or \"active\"",
+                ))
+            }
+        };
+    }
     for (name, v, slot) in [
         ("recv_buffer", h.recv_buffer, &mut cfg.recv_buffer),
         ("send_buffer", h.send_buffer, &mut cfg.send_buffer),
@@ -366,6 +382,7 @@ fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
                 None => None,
             },
             icmp: l.icmp.unwrap_or(d.icmp),
+            ecn_marks: l.ecn_marks.unwrap_or(d.ecn_marks),
             ..d
         };
         sc.links[li].params = p;
@@ -574,7 +591,8 @@ impl Scenario {
     /// # optional stack knobs: mtu, msl_ms, rto_initial_ms, rto_min_ms, delayed_ack_ms
     /// # (0 = ACK at once), nagle, window_scaling, recv_buffer, send_buffer,
     /// # syn_retries, max_retries; keep-alive (off unless one is given):
-    /// # keepalive_idle_ms, keepalive_interval_ms, keepalive_probes
+    /// # keepalive_idle_ms, keepalive_interval_ms, keepalive_probes; ECN (RFC 3168):
+    /// # ecn = "passive" (the default: agree when asked), "active" (ask) or "off"
     ///
     /// [[link]]                        # every ordered pair of hosts has a link of
     /// link = "client->server"         # 10 ms delay and no faults; a [[link]] changes
@@ -590,6 +608,7 @@ impl Scenario {
     /// icmp = true                     # ... and answered with "fragmentation needed"
     ///                                 #     (Packet Too Big for IPv6); false: silently
     /// down_ms = [[1000, 5000]]        # outages: from 1 s to 5 s it loses everything
+    /// ecn_marks = false               # mark CE instead of losing what is ECN-capable
     ///
     /// [[rule]]                        # act on chosen segments
     /// link = "server->client"         # optional: only this direction

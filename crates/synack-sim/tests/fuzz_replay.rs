@@ -43,7 +43,7 @@ fn scenario_toml_corpus_and_regressions_replay_cleanly() {
 #[test]
 fn the_examples_pass_the_harness_and_a_two_line_message_fails_it() {
     // Every example parses, runs and renders.
-    for example in ["custom.toml", "loss-recovery.toml", "keepalive.toml", "half-open.toml"] {
+    for example in ["custom.toml", "loss-recovery.toml", "keepalive.toml", "half-open.toml", "ecn.toml"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example);
         let bytes = std::fs::read(&path).expect("example");
         scenario_toml::scenario_toml(&bytes);

@@ -346,6 +346,27 @@ fn the_loss_recovery_example_repairs_both_holes_at_once_and_the_tail_without_the
     );
 }
 
+/// `examples/ecn.toml`: ECN negotiated in the handshake (RFC 3168 6.1.1); the link's
+/// marks reach the client, whose echoes the server answers with a window reduction and
+/// CWR, and no data segment is retransmitted.
+#[test]
+fn the_ecn_example_echoes_marks_and_answers_them_without_retransmitting() {
+    let sc = Scenario::from_toml_str(include_str!("../examples/ecn.toml")).expect("parses");
+    let r = run(&sc, &SimOptions::default()).expect("ends");
+    assert_eq!(r.check, Ok(()));
+    let (client, server) = (sends(&r.trace, "client"), sends(&r.trace, "server"));
+    assert_eq!(client.first().map(|(_, s)| s.seg.flags.as_str()), Some("SEW"));
+    assert_eq!(server.first().map(|(_, s)| s.seg.flags.as_str()), Some("SE."));
+    assert!(client.iter().any(|(_, s)| s.seg.flags == "E."), "the client echoes");
+    assert!(server.iter().any(|(_, s)| s.seg.len > 0 && s.seg.flags.contains('W')), "the server answers");
+    assert!(!server.iter().any(|(_, s)| s.seg.len > 0 && s.retransmit), "no data retransmitted");
+    let stats = |name: &str| r.hosts.iter().find(|h| h.name == name).map(|h| h.stats).expect("host");
+    assert!(stats("client").ecn_ce_received > 0);
+    assert!(stats("server").ecn_reductions > 0);
+    let link = r.links.iter().find(|l| l.name == "server->client").expect("link");
+    assert!(link.marked > 0 && link.marked == stats("client").ecn_ce_received, "{link:?}");
+}
+
 /// `examples/keepalive.toml`: a path that dies under an idle connection is found by
 /// keep-alive on both sides (RFC 9293 3.8.4). Each side sends exactly `probes` probes
 /// carrying SEQ = SND.NXT - 1, `interval` apart, the first after `idle` without a
@@ -415,6 +436,15 @@ fn keepalive_keys_out_of_range_are_refused_with_their_host() {
         err("[[host]]\nname = \"third\"\nkeepalive_idle_ms = -1\n"),
         ScenarioError::Duration { .. }
     ));
+}
+
+#[test]
+fn an_unknown_ecn_setting_is_refused_with_its_host_and_the_choices() {
+    let e = err("[[host]]\nname = \"third\"\necn = \"sometimes\"\n").to_string();
+    assert!(e.contains("host `third`") && e.contains("\"sometimes\"") && e.contains("\"active\""), "{e}");
+    for ok in ["off", "passive", "active"] {
+        parse(&format!("[[host]]\nname = \"third\"\necn = \"{ok}\"\n")).expect(ok);
+    }
 }
 
 #[test]
