@@ -44,6 +44,8 @@ pub struct ConnectReport {
     pub final_state: State,
     /// Wall-clock time from SYN to the end of the run.
     pub elapsed: Duration,
+    /// Whether the handshake agreed on ECN (RFC 3168; [`synack::ConnInfo::ecn`]).
+    pub ecn: bool,
 }
 
 impl fmt::Display for ConnectReport {
@@ -58,11 +60,12 @@ impl fmt::Display for ConnectReport {
         let bytes = self.bytes_sent.max(self.bytes_received) as f64;
         write!(
             f,
-            " ({} -> {}, {:.3} s, {:.1} MB/s, ended in {})",
+            " ({} -> {}, {:.3} s, {:.1} MB/s, {}ended in {})",
             self.local,
             self.remote,
             secs,
             if secs > 0.0 { bytes / secs / 1e6 } else { 0.0 },
+            if self.ecn { "ECN, " } else { "" },
             self.final_state
         )
     }
@@ -101,7 +104,7 @@ pub fn run_client(
     let local = tun.stack().tuple(c).map(|t| t.local)?;
     let result = drive(tun, c, mode, deadline, limits.linger);
     match result {
-        Ok((tx, rx)) => {
+        Ok((tx, rx, ecn)) => {
             let final_state = tun.stack().state(c);
             // Release the handle; an active close goes on in TIME-WAIT inside the stack.
             let _ = tun.stack_mut().close(c);
@@ -116,6 +119,7 @@ pub fn run_client(
                 sha256_received: rx.hex(),
                 final_state,
                 elapsed: started.elapsed(),
+                ecn,
             })
         }
         Err(e) => {
@@ -192,7 +196,7 @@ fn drive(
     mode: ClientMode,
     deadline: std::time::Instant,
     linger: Duration,
-) -> Result<(Sha256Counter, Sha256Counter), TunError> {
+) -> Result<(Sha256Counter, Sha256Counter, bool), TunError> {
     let stop = tun.stop_handle();
     // Handshake.
     loop {
@@ -207,6 +211,7 @@ fn drive(
         }
     }
     check(tun, c, deadline, "waiting for the handshake")?;
+    let ecn = tun.stack().info(c).is_ok_and(|i| i.ecn);
     let mut tx = Sha256Counter::new();
     let mut rx = Sha256Counter::new();
     let mut eof = false;
@@ -284,5 +289,5 @@ fn drive(
     if let Some(e) = tun.stack().error(c) {
         return Err(TunError::Connection(e));
     }
-    Ok((tx, rx))
+    Ok((tx, rx, ecn))
 }

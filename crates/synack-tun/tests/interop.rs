@@ -561,6 +561,7 @@ fn ecn_transfer(name: &str, n: u64, send: bool) -> (Vec<synack_viz::Seg>, Vec<sy
     }
     let (dev, stack) = (tun.stats(), tun.stack().stats());
     say(&format!("{name}: {report}; device {dev:?}; stack {stack}"));
+    assert!(report.ecn && report.to_string().contains(", ECN, ended in"), "{report}");
     assert!(dev.impaired_marks > 0, "{dev:?}");
     if send {
         // The kernel echoed the marks; synack halved its window and said so with CWR.
