@@ -34,7 +34,7 @@ pub use tcp::{emit, emit_len, parse, parse_tcp};
 /// limit, and the Differentiated Services field: the DSCP in the high six bits (RFC
 /// 2474), set by the application per connection (RFC 9293 3.9.1.9, MUST-48), and the
 /// two ECN bits of RFC 3168, ECT(0) on the new data of a connection that negotiated
-/// ECN (`Conn::ecn_codepoint`) and zero on everything else.
+/// ECN (`Conn::ecn_new_data`) and zero on everything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct IpOut {
     pub(crate) ttl: u8,
