@@ -228,7 +228,12 @@ pub struct Config {
     /// Drop segments carrying both SYN and FIN without processing them (a common
     /// firewall-style hardening; RFC 9293 itself processes them).
     pub drop_syn_fin: bool,
-    /// Record [`crate::TraceRecord`]s for [`crate::Stack::poll_trace`].
+    /// Record [`crate::TraceRecord`]s for [`crate::Stack::poll_trace`]. Off by default.
+    /// The trace is complete by design (the JSON trace, ladders and checks read every
+    /// record), so its queue has no bound: a stack that traces must have its trace
+    /// drained, as the simulator, `synack tun` and the conformance runner do after
+    /// every step. (The event queue, which every application gets, is bounded:
+    /// [`Config::max_events`].)
     pub trace: bool,
     /// Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) the whole stack may send per second;
     /// beyond it they are suppressed and counted. RFC 5961 7: "An implementation SHOULD
