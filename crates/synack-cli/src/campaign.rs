@@ -6,7 +6,7 @@ use crate::{CliError, ColorChoice};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-use synack_sim::campaign::{Campaign, CampaignReport, Case, FaultCounts, Progress};
+use synack_sim::campaign::{Campaign, CampaignReport, FaultCounts, Progress};
 use synack_viz::ladder::{render_ladder, LadderOptions};
 
 /// The most seeds `--ladder` prints ladders for.
@@ -202,10 +202,9 @@ fn report_text(r: &CampaignReport, narrow_links: bool, ecn: bool, secs: f64) -> 
 /// `--ladder` (and `--json`, `--pcap`): run each seed alone and show it.
 fn replay(args: &CampaignArgs, from: u64, seeds: u64) -> Result<ExitCode, CliError> {
     let mut failed = 0u64;
+    let campaign = Campaign { from, seeds, jobs: 1, narrow_links: args.narrow_links, ecn: args.ecn };
     for seed in from..=from.saturating_add(seeds - 1) {
-        let case = Case::from_seed(seed);
-        let case = if args.narrow_links { case.narrowed() } else { case };
-        let run = if args.ecn { case.with_ecn() } else { case }.run();
+        let run = campaign.case(seed).run();
         if args.ladder {
             println!("{}", run.case.describe());
             let opts = LadderOptions { color: args.color.enabled(), ..LadderOptions::default() };

@@ -257,10 +257,8 @@ struct Done {
     virtual_us: u64,
 }
 
-fn run_one(seed: u64, narrow: bool, ecn: bool) -> Done {
-    let case = Case::from_seed(seed);
-    let case = if narrow { case.narrowed() } else { case };
-    let run = if ecn { case.with_ecn() } else { case }.run();
+fn run_one(campaign: Campaign, seed: u64) -> Done {
+    let run = campaign.case(seed).run();
     let failure = match &run.verdict {
         Ok(()) => None,
         Err(reasons) => Some(Failure { seed, case: run.case.describe(), reasons: reasons.clone() }),
@@ -277,6 +275,18 @@ fn run_one(seed: u64, narrow: bool, ecn: bool) -> Done {
 }
 
 impl Campaign {
+    /// The case this campaign runs for `seed`: [`Case::from_seed`], narrowed and with
+    /// ECN as the campaign says.
+    pub fn case(&self, seed: u64) -> Case {
+        let case = Case::from_seed(seed);
+        let case = if self.narrow_links { case.narrowed() } else { case };
+        if self.ecn {
+            case.with_ecn()
+        } else {
+            case
+        }
+    }
+
     /// Run every seed; `progress` is called after each one, on the calling thread.
     pub fn run(&self, progress: &mut dyn FnMut(&Progress)) -> CampaignReport {
         let mut report = CampaignReport { from: self.from, seeds: self.seeds, ..CampaignReport::default() };
@@ -292,7 +302,7 @@ impl Campaign {
                     if i >= self.seeds {
                         break;
                     }
-                    if tx.send(run_one(self.from.wrapping_add(i), self.narrow_links, self.ecn)).is_err() {
+                    if tx.send(run_one(*self, self.from.wrapping_add(i))).is_err() {
                         break;
                     }
                 });

@@ -21,13 +21,11 @@
 //! out; everything here is out of line.
 
 use super::{Conn, Ctx, Outcome};
-use crate::state::State;
 use crate::wire::{TcpFlags, TcpHeader, ECN_CE, ECN_ECT0};
 
-/// Our SYN is an ECN-setup SYN (active open with `Ecn::Active`, until it falls back).
+/// Our SYN is an ECN-setup SYN (active open with `Ecn::Active`, until it falls back to
+/// a plain SYN, after which the connection cannot use ECN: the bits are then all 0).
 pub(crate) const OFFER: u8 = 1;
-/// We sent a plain SYN: ECN cannot be used on this connection.
-pub(crate) const PLAIN_SYN_SENT: u8 = 2;
 /// ECN is in use: negotiated, or (passive side) the peer asked and our SYN,ACK agrees.
 pub(crate) const ON: u8 = 4;
 /// A CE mark arrived and no CWR since: our ACKs carry ECE.
@@ -53,17 +51,18 @@ impl Conn {
 
     /// Our SYN is about to be sent for the `n`th time (0: the first): past
     /// `retries` retransmissions it goes without ECE and CWR (6.1.1.1), and the
-    /// connection cannot use ECN any more.
+    /// connection cannot use ECN any more (it "has sent ... non-ECN-setup SYN").
     #[cold]
     #[inline(never)]
     pub(crate) fn ecn_syn_attempt(&mut self, n: u32, retries: u32) {
-        if self.ecn & OFFER != 0 && n > retries {
-            self.ecn = (self.ecn & !OFFER) | PLAIN_SYN_SENT;
+        if n > retries {
+            self.ecn &= !OFFER;
         }
     }
 
     /// SYN-SENT received a SYN with these flags, our SYNs having been ECN-setup SYNs
-    /// (and none plain): ECN is on when it is an ECN-setup SYN-ACK (ECE without CWR),
+    /// (and none plain: the caller tests `self.ecn != 0`, which a fallback to a plain
+    /// SYN clears): ECN is on when it is an ECN-setup SYN-ACK (ECE without CWR),
     /// or, in a simultaneous open, an ECN-setup SYN (ECE and CWR), which our SYN,ACK
     /// then answers as an ECN-setup SYN-ACK (6.1.1: a host that has received an
     /// ECN-setup SYN "MAY send an ECN-setup SYN-ACK packet"). Anything else ends the
@@ -73,8 +72,7 @@ impl Conn {
     pub(crate) fn ecn_syn_received(&mut self, flags: TcpFlags) {
         let ecn_bits = flags.0 & (TcpFlags::ECE.0 | TcpFlags::CWR.0);
         let setup = if flags.ack() { TcpFlags::ECE.0 } else { TcpFlags::ECE.0 | TcpFlags::CWR.0 };
-        let agreed = self.ecn == OFFER && ecn_bits == setup;
-        self.ecn = if agreed { ON } else { self.ecn & PLAIN_SYN_SENT };
+        self.ecn = if self.ecn == OFFER && ecn_bits == setup { ON } else { 0 };
     }
 
     /// The ECN flags of an outgoing segment whose other flags are `flags` (the caller
@@ -162,10 +160,7 @@ impl Conn {
             && fl.contains(TcpFlags::ECE | TcpFlags::ACK)
             && una.le(hdr.ack)
             && hdr.ack.le(self.snd_nxt)
-            && matches!(
-                self.state,
-                State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
-            );
+            && self.state.is_synchronized();
         // (In a loss recovery the window was reduced already, and its inflation by
         // duplicate ACKs is the recovery's own.)
         if echo && !self.cc.in_recovery() {

@@ -222,13 +222,9 @@ impl Conn {
         if adv == 0 {
             return;
         }
-        self.rcv_nxt += adv;
-        if self.rcv_adv.lt(self.rcv_nxt) {
-            self.rcv_adv = self.rcv_nxt;
-        }
-        if !self.readable_raised && self.rx.readable() != 0 {
-            self.readable_raised = true;
-            ctx.sinks.events.push_back(Event::Readable(ctx.id));
+        self.advance_rcv_nxt(adv);
+        if self.rx.readable() != 0 {
+            self.raise_readable(ctx);
         }
         self.schedule_ack(ctx);
     }
@@ -792,10 +788,7 @@ impl Conn {
             self.ack_now = true;
             return;
         }
-        self.rcv_nxt += adv;
-        if self.rcv_adv.lt(self.rcv_nxt) {
-            self.rcv_adv = self.rcv_nxt;
-        }
+        self.advance_rcv_nxt(adv);
         // What RCV.NXT moved over without entering the receive buffer went straight
         // into the application's buffer (`RecvBuffer::stage_direct`): delivered, the
         // window left open, nothing to read.
@@ -804,9 +797,8 @@ impl Conn {
             // Nobody will read: keep the window open and drop the bytes.
             let n = self.rx.readable();
             self.rx.ring.consume(n);
-        } else if !self.readable_raised && self.rx.readable() != 0 {
-            self.readable_raised = true;
-            ctx.sinks.events.push_back(Event::Readable(ctx.id));
+        } else if self.rx.readable() != 0 {
+            self.raise_readable(ctx);
         }
         // RFC 5681 4.2: ACK at once when the segment fills a gap.
         if had_gaps {
@@ -840,10 +832,7 @@ impl Conn {
     pub(super) fn text_staged_in_order(&mut self, ctx: &mut Ctx<'_>, len: usize) {
         self.rx.ring.commit(len);
         self.advance_in_order(len);
-        if !self.readable_raised {
-            self.readable_raised = true;
-            ctx.sinks.events.push_back(Event::Readable(ctx.id));
-        }
+        self.raise_readable(ctx);
         self.schedule_ack(ctx);
     }
 
@@ -852,9 +841,26 @@ impl Conn {
     #[inline(always)]
     fn advance_in_order(&mut self, len: usize) {
         self.rx.took_in_order();
-        self.rcv_nxt += len as u32;
+        self.advance_rcv_nxt(len as u32);
+    }
+
+    /// RCV.NXT moves `by` octets; the advertised edge RCV.NXT + RCV.WND never falls
+    /// behind it.
+    #[inline(always)]
+    fn advance_rcv_nxt(&mut self, by: u32) {
+        self.rcv_nxt += by;
         if self.rcv_adv.lt(self.rcv_nxt) {
             self.rcv_adv = self.rcv_nxt;
+        }
+    }
+
+    /// Tell the application there is something to read (or the end of the stream),
+    /// once until `recv` has emptied the buffer (`Event::Readable` is edge-triggered).
+    #[inline(always)]
+    fn raise_readable(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.readable_raised {
+            self.readable_raised = true;
+            ctx.sinks.events.push_back(Event::Readable(ctx.id));
         }
     }
 
@@ -886,13 +892,11 @@ impl Conn {
         // "signal the user "connection closing" and return any pending RECEIVEs with
         // same message, advance RCV.NXT over the FIN, and send an acknowledgment for
         // the FIN."
-        self.rcv_nxt += 1;
-        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+        self.advance_rcv_nxt(1);
         self.ack_now = true;
         ctx.sinks.events.push_back(Event::PeerFin(ctx.id));
-        if !self.readable_raised && !self.app_closed {
-            self.readable_raised = true;
-            ctx.sinks.events.push_back(Event::Readable(ctx.id));
+        if !self.app_closed {
+            self.raise_readable(ctx);
         }
         match self.state {
             // "ESTABLISHED STATE: Enter the CLOSE-WAIT state."

@@ -505,13 +505,9 @@ mod tests {
     fn with_ecn(ecn: u8) -> Vec<u8> {
         let mut d = v4(&[], b"x", 0, IPPROTO_TCP);
         d[1] = ecn;
-        d[10] = 0;
-        d[11] = 0;
-        let mut sum: u32 = d[..20].chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        d[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        d[10..12].fill(0);
+        let sum = checksum_finish(checksum_partial(&d[..20], 0));
+        d[10..12].copy_from_slice(&sum.to_be_bytes());
         d
     }
 

@@ -640,12 +640,8 @@ impl Peer {
 /// does.
 pub fn set_ipv4_ecn(d: &mut [u8], codepoint: u8) {
     d[1] = (d[1] & !0b11) | (codepoint & 0b11);
-    d[10] = 0;
-    d[11] = 0;
+    d[10..12].fill(0);
     let ihl = usize::from(d[0] & 0x0f) * 4;
-    let mut sum: u32 = d[..ihl].chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    d[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let sum = wire::checksum_finish(wire::checksum_partial(&d[..ihl], 0));
+    d[10..12].copy_from_slice(&sum.to_be_bytes());
 }
