@@ -1,8 +1,8 @@
 //! A counting global allocator: live bytes, for
 //! the memory workloads.
 //!
-//! This is the only module of the crate (and of the workspace outside the TUN backend)
-//! that uses `unsafe`: implementing [`GlobalAlloc`] is unsafe by definition. Every
+//! One of the two modules of the crate (the other is the code-size probe, `probe.rs`)
+//! that use `unsafe`, as the TUN backend does: implementing [`GlobalAlloc`] is unsafe by definition. Every
 //! method forwards to [`System`] unchanged and only adds relaxed atomic counters, so the
 //! safety contract is exactly the one the caller already upholds for `System`.
 

@@ -38,6 +38,8 @@ pub(crate) struct SyChurn {
     _idle: Vec<(ConnId, ConnId)>,
     base: (usize, usize),
     next: u64,
+    /// KiB of [`crate::probe`] code run in every lifecycle.
+    probe_kib: u64,
 }
 
 impl SyChurn {
@@ -66,7 +68,12 @@ impl SyChurn {
         let idle = pair.open_idle(l, net::server(net::IDLE_PORT), idle);
         pair.idle_for(synack::Duration::from_secs(1));
         let base = (pair.a.connection_count(), pair.b.connection_count());
-        SyChurn { pair, listeners, _idle: idle, base, next: 0 }
+        SyChurn { pair, listeners, _idle: idle, base, next: 0, probe_kib: 0 }
+    }
+
+    /// Run `kib` KiB of probe code in the middle of every lifecycle ([`crate::probe`]).
+    pub(crate) fn with_code_probe(self, kib: u64) -> Self {
+        SyChurn { probe_kib: kib, ..self }
     }
 
     /// One complete lifecycle.
@@ -76,37 +83,81 @@ impl SyChurn {
 
     /// One complete lifecycle, calling `lap` as each [`PHASES`] entry ends (with its
     /// index). Always inlined, so that [`SyChurn::lifecycle`]'s empty `lap` leaves no
-    /// trace in the `churn` figures.
+    /// trace in the `churn` figures. Each phase is a function of its own, never
+    /// inlined (as smoltcp's are), so that callgrind can count each one alone
+    /// (`churn_phase_*_instr`, `churn_phase_*_code`).
     #[inline(always)]
     fn lifecycle_with(&mut self, lap: &mut impl FnMut(usize)) {
         let i = self.next;
         self.next += 1;
         let port = block_port(i);
         let l = self.listeners[usize::from(port - net::CHURN_PORT_BASE)];
+        let (c, s) = self.handshake(port, l);
+        lap(0);
+        self.request(c, s);
+        lap(1);
+        self.response(c, s);
+        lap(2);
+        if self.probe_kib > 0 {
+            crate::probe::run(self.probe_kib);
+        }
+        self.client_close(c, s);
+        lap(3);
+        self.server_close(c, s);
+        lap(4);
+    }
+
+    /// [`PHASES`]: `handshake`.
+    #[inline(never)]
+    fn handshake(&mut self, port: u16, l: ListenerId) -> (ConnId, ConnId) {
         let p = &mut self.pair;
-        let now = p.now();
+        // The time of the last step, not a fresh clock reading: smoltcp's `connect` takes
+        // no time, and a fresh reading here cost synack's harness one clock read (some
+        // 23 ns) per lifecycle more than smoltcp's, which reads the clock five times.
+        let now = p.last_now();
         let c = p.a.connect(now, net::server(port)).expect("synack churn connect");
         let mut s = None;
         p.settle("churn handshake", |p| {
             s = s.or_else(|| p.b.accept(l));
             s.is_some() && p.a.state(c) == State::Established
         });
-        let s = s.expect("accepted");
-        lap(0);
+        (c, s.expect("accepted"))
+    }
+
+    /// [`PHASES`]: `request`.
+    #[inline(never)]
+    fn request(&mut self, c: ConnId, s: ConnId) {
+        let p = &mut self.pair;
         let mut one = [0u8; 1];
         p.a.send(c, b"q").expect("send");
         p.settle("churn request", |p| matches!(p.b.recv(s, &mut one), Ok(1)));
-        lap(1);
+    }
+
+    /// [`PHASES`]: `response`.
+    #[inline(never)]
+    fn response(&mut self, c: ConnId, s: ConnId) {
+        let p = &mut self.pair;
+        let mut one = [0u8; 1];
         p.b.send(s, b"r").expect("send");
         p.settle("churn response", |p| matches!(p.a.recv(c, &mut one), Ok(1)));
-        lap(2);
+    }
+
+    /// [`PHASES`]: `client_close`.
+    #[inline(never)]
+    fn client_close(&mut self, c: ConnId, s: ConnId) {
+        let p = &mut self.pair;
+        let mut one = [0u8; 1];
         p.a.close(c).expect("close");
         p.settle("churn peer FIN", |p| matches!(p.b.recv(s, &mut one), Ok(0)));
-        lap(3);
+    }
+
+    /// [`PHASES`]: `server_close`.
+    #[inline(never)]
+    fn server_close(&mut self, _c: ConnId, s: ConnId) {
+        let p = &mut self.pair;
         p.b.close(s).expect("close");
         let (ca, cb) = self.base;
         p.settle("churn close", |p| p.a.connection_count() == ca && p.b.connection_count() == cb);
-        lap(4);
     }
 
     /// Lifecycles per second over `dur`.
@@ -131,6 +182,8 @@ pub(crate) struct SmolChurn {
     client: SocketHandle,
     server: SocketHandle,
     next: u64,
+    /// KiB of [`crate::probe`] code run in every lifecycle.
+    probe_kib: u64,
 }
 
 impl SmolChurn {
@@ -142,7 +195,12 @@ impl SmolChurn {
         pair.idle_for(smoltcp::time::Duration::from_secs(1));
         let client = pair.a.add_socket(BUFFER);
         let server = pair.b.add_socket(BUFFER);
-        SmolChurn { pair, client, server, next: 0 }
+        SmolChurn { pair, client, server, next: 0, probe_kib: 0 }
+    }
+
+    /// Run `kib` KiB of probe code in the middle of every lifecycle ([`crate::probe`]).
+    pub(crate) fn with_code_probe(self, kib: u64) -> Self {
+        SmolChurn { probe_kib: kib, ..self }
     }
 
     /// One complete lifecycle; `fresh_client` opens a new client socket instead of
@@ -152,17 +210,35 @@ impl SmolChurn {
     }
 
     /// [`SmolChurn::lifecycle`], calling `lap` as each [`PHASES`] entry ends (as
-    /// [`SyChurn`]'s does).
+    /// [`SyChurn`]'s does, with each phase a function of its own likewise).
     #[inline(always)]
     fn lifecycle_with(&mut self, fresh_client: bool, lap: &mut impl FnMut(usize)) {
         let i = self.next;
         self.next += 1;
         let port = block_port(i);
         let lport = 49_152 + (i % EPHEMERAL) as u16;
-        let (c, s) = (self.client, self.server);
-        let p = &mut self.pair;
-        let c = if fresh_client { p.a.add_socket(BUFFER) } else { c };
-        self.client = c;
+        if fresh_client {
+            self.client = self.pair.a.add_socket(BUFFER);
+        }
+        self.handshake(port, lport);
+        lap(0);
+        self.request();
+        lap(1);
+        self.response();
+        lap(2);
+        if self.probe_kib > 0 {
+            crate::probe::run(self.probe_kib);
+        }
+        self.client_close();
+        lap(3);
+        self.server_close();
+        lap(4);
+    }
+
+    /// [`PHASES`]: `handshake`.
+    #[inline(never)]
+    fn handshake(&mut self, port: u16, lport: u16) {
+        let (c, s, p) = (self.client, self.server, &mut self.pair);
         p.b.tcp(s).listen(port).expect("smoltcp listen");
         let remote = smoltcp::wire::IpEndpoint::new(smol::ip(net::SERVER), port);
         let cx = p.a.iface.context();
@@ -170,22 +246,42 @@ impl SmolChurn {
         p.settle("churn handshake", |p| {
             p.a.tcp(c).state() == tcp::State::Established && p.b.tcp(s).state() == tcp::State::Established
         });
-        lap(0);
+    }
+
+    /// [`PHASES`]: `request`.
+    #[inline(never)]
+    fn request(&mut self) {
+        let (c, s, p) = (self.client, self.server, &mut self.pair);
         let mut one = [0u8; 1];
         p.a.tcp(c).send_slice(b"q").expect("send");
         p.settle("churn request", |p| matches!(p.b.tcp(s).recv_slice(&mut one), Ok(1)));
-        lap(1);
+    }
+
+    /// [`PHASES`]: `response`.
+    #[inline(never)]
+    fn response(&mut self) {
+        let (c, s, p) = (self.client, self.server, &mut self.pair);
+        let mut one = [0u8; 1];
         p.b.tcp(s).send_slice(b"r").expect("send");
         p.settle("churn response", |p| matches!(p.a.tcp(c).recv_slice(&mut one), Ok(1)));
-        lap(2);
+    }
+
+    /// [`PHASES`]: `client_close`.
+    #[inline(never)]
+    fn client_close(&mut self) {
+        let (c, s, p) = (self.client, self.server, &mut self.pair);
         p.a.tcp(c).close();
         p.settle("churn peer FIN", |p| p.b.tcp(s).state() == tcp::State::CloseWait);
-        lap(3);
+    }
+
+    /// [`PHASES`]: `server_close`.
+    #[inline(never)]
+    fn server_close(&mut self) {
+        let (c, s, p) = (self.client, self.server, &mut self.pair);
         p.b.tcp(s).close();
         p.settle("churn close", |p| {
             p.b.tcp(s).state() == tcp::State::Closed && p.a.tcp(c).state() == tcp::State::TimeWait
         });
-        lap(4);
     }
 
     /// Lifecycles per second over `dur`.
@@ -229,7 +325,9 @@ pub(crate) fn profile(stack: StackName, n: u64, time_wait_cap: Option<usize>) {
             churn_lifecycles_smoltcp(&mut c, n);
         }
     }
-    println!("lifecycles={n}");
+    // `calls`: how many times each phase function ran, warm-up included (what
+    // `callgrind_phase` divides by: its collection is on in every call).
+    println!("lifecycles={n} calls={}", n + WARM_UP);
 }
 
 /// Instructions and level-1 instruction cache misses per lifecycle of `stack` under
@@ -249,6 +347,30 @@ pub(crate) fn callgrind(
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     crate::valgrind::callgrind(&func, &args, "lifecycles", true)
+}
+
+/// Instructions and code of one of the [`PHASES`] of `stack` under callgrind, per
+/// lifecycle: the phase's own function is where collection is on, in the
+/// `n` lifecycles of [`profile`] and its warm-up alike. `None` where valgrind is
+/// missing or failed.
+pub(crate) fn callgrind_phase(
+    stack: StackName,
+    phase: &str,
+    n: u64,
+    time_wait_cap: Option<usize>,
+) -> Option<crate::valgrind::Counts> {
+    let owner = match stack {
+        StackName::Synack => "SyChurn",
+        StackName::Smoltcp => "SmolChurn",
+    };
+    let func = format!("*{owner}::{phase}");
+    let mut args = vec!["--churn-lifecycles".to_string(), n.to_string(), "--churn-stack".to_string()];
+    args.push(stack.name().to_string());
+    if let Some(cap) = time_wait_cap {
+        args.extend(["--churn-time-wait-cap".to_string(), cap.to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::valgrind::callgrind(&func, &args, "calls", true)
 }
 
 #[inline(never)]

@@ -49,6 +49,12 @@ impl Clock {
         self.last_us
     }
 
+    /// The latest reading (of [`Clock::now_us`] or [`Clock::skip_to`]), without reading
+    /// the wall clock again.
+    pub(crate) fn last_us(&self) -> u64 {
+        self.last_us
+    }
+
     /// Jump forward to `t_us` if it is in the future.
     pub(crate) fn skip_to(&mut self, t_us: u64) {
         let now = self.now_us();

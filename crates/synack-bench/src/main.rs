@@ -22,6 +22,7 @@ mod link;
 mod mem;
 mod memcpy;
 mod net;
+mod probe;
 mod report;
 mod segment;
 mod smol;
@@ -87,7 +88,7 @@ struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
     /// Skip the callgrind counts (segment_cost_instr, churn_instr, churn_code,
-    /// churn_hot_instr).
+    /// churn_hot_instr, churn_phase_*_instr, churn_phase_*_code).
     #[arg(long)]
     no_callgrind: bool,
     /// Internal: be the rss_1m_idle child with this many connections.
@@ -113,6 +114,12 @@ struct Cli {
     /// (smoltcp keeps none beyond the socket, which its churn reuses at once).
     #[arg(long, value_name = "RECORDS", value_parser = clap::value_parser!(u64).range(1..))]
     churn_time_wait_cap: Option<u64>,
+    /// Run this many KiB of extra code (8-byte NOPs) in the middle of every churn and
+    /// churn_phases lifecycle, of both stacks alike: how much slower a lifecycle gets,
+    /// beyond what the NOPs take alone (printed as probe_alone_ns), is what the size of
+    /// the code a lifecycle runs through costs on this machine (0 to 64).
+    #[arg(long, value_name = "KIB", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=probe::MAX_KIB))]
+    code_probe_kib: u64,
     /// Internal: segments for the callgrind child.
     #[arg(long, hide = true, default_value_t = 20_000)]
     segments: u64,
@@ -208,6 +215,7 @@ fn main() {
         runs,
         callgrind: !cli.no_callgrind,
         time_wait_cap,
+        code_probe_kib: cli.code_probe_kib,
         pattern: bulk::Pattern::new(),
         bulk1500: None,
     };
@@ -233,6 +241,8 @@ struct Bench {
     callgrind: bool,
     /// synack's `max_time_wait` in the churn workloads (`None`: its default).
     time_wait_cap: Option<usize>,
+    /// `--code-probe-kib`.
+    code_probe_kib: u64,
     pattern: bulk::Pattern,
     /// bulk_1500's medians, for memcpy_limit's percentages.
     bulk1500: Option<(f64, f64)>,
@@ -303,10 +313,11 @@ impl Bench {
                 let t = s.churn_time;
                 let r = self.alternate(
                     name,
-                    || churn::SyChurn::new(0, self.time_wait_cap).run(t),
-                    || churn::SmolChurn::new(0).run(t),
+                    || churn::SyChurn::new(0, self.time_wait_cap).with_code_probe(self.code_probe_kib).run(t),
+                    || churn::SmolChurn::new(0).with_code_probe(self.code_probe_kib).run(t),
                 );
-                let extra = self.time_wait_note().trim_start().to_string();
+                let extra =
+                    format!("{}{}", self.time_wait_note(), self.probe_note()).trim_start().to_string();
                 emit(Line { extra, ..r.line(name, "lifecycles/s", Better::Higher) });
                 if self.callgrind {
                     self.churn_callgrind();
@@ -318,8 +329,10 @@ impl Bench {
                 let mut r: Vec<Runs> =
                     churn::PHASES.iter().map(|_| Runs { synack: Vec::new(), smoltcp: Vec::new() }).collect();
                 for i in 0..runs {
-                    let a = churn::SyChurn::new(0, self.time_wait_cap).run_phases(t);
-                    let b = churn::SmolChurn::new(0).run_phases(t);
+                    let a = churn::SyChurn::new(0, self.time_wait_cap)
+                        .with_code_probe(self.code_probe_kib)
+                        .run_phases(t);
+                    let b = churn::SmolChurn::new(0).with_code_probe(self.code_probe_kib).run_phases(t);
                     eprintln!("  {name} run {}/{runs}: synack {a:.1?} smoltcp {b:.1?} ns", i + 1);
                     for (k, r) in r.iter_mut().enumerate() {
                         r.synack.push(a[k]);
@@ -328,8 +341,11 @@ impl Bench {
                 }
                 for (phase, r) in churn::PHASES.iter().zip(&r) {
                     let bench = format!("churn_phase_{phase}");
-                    let extra = format!("clock=wall{}", self.time_wait_note());
+                    let extra = format!("clock=wall{}{}", self.time_wait_note(), self.probe_note());
                     emit(Line { extra, ..r.line(&bench, "ns/lifecycle", Better::Lower) });
+                }
+                if self.callgrind {
+                    self.churn_phases_callgrind();
                 }
             }
             "churn_10k_idle" => {
@@ -453,6 +469,14 @@ impl Bench {
         self.time_wait_cap.map(|c| format!(" time_wait_cap={c}")).unwrap_or_default()
     }
 
+    /// The `--code-probe-kib` note of the churn lines, with what the probe takes alone.
+    fn probe_note(&self) -> String {
+        match self.code_probe_kib {
+            0 => String::new(),
+            k => format!(" code_probe_kib={k} probe_alone_ns={:.1}", probe::probe_alone_ns(k)),
+        }
+    }
+
     /// `churn_instr`: instructions per lifecycle under callgrind, the figure of `churn`
     /// that does not drift, with the level-1 instruction cache misses of its cache
     /// simulation (the wall-clock rate also pays for those; the instruction count
@@ -490,6 +514,32 @@ impl Bench {
         let (ha, hb) = (instrs(&a), instrs(&b));
         let got = usize::from(ha.is_some() && hb.is_some());
         emit(Line { extra, ..line("churn_hot_instr", "instructions", ha, hb, Better::Lower, got) });
+    }
+}
+
+impl Bench {
+    /// Each of the churn [`churn::PHASES`] alone under callgrind, for both stacks: its
+    /// instructions (`churn_phase_NAME_instr`) and the code it runs through
+    /// (`churn_phase_NAME_code`, as `churn_code` counts it), per lifecycle.
+    fn churn_phases_callgrind(&self) {
+        let n = self.sizes.callgrind_lifecycles;
+        eprintln!("  callgrind, each phase alone ({n} lifecycles per stack and phase)");
+        let cap = self.time_wait_cap;
+        for phase in churn::PHASES {
+            let a = churn::callgrind_phase(StackName::Synack, phase, n, cap);
+            let b = churn::callgrind_phase(StackName::Smoltcp, phase, n, cap);
+            let instr = |c: &Option<valgrind::Counts>| c.as_ref().and_then(|c| c.per_unit("Ir"));
+            let code = |c: &Option<valgrind::Counts>| c.as_ref().and_then(valgrind::Counts::hot_code_bytes);
+            let extra = format!("tool=callgrind lifecycles={n}{}", self.time_wait_note());
+            let (ia, ib) = (instr(&a), instr(&b));
+            let got = usize::from(ia.is_some() && ib.is_some());
+            let name = format!("churn_phase_{phase}_instr");
+            emit(Line { extra: extra.clone(), ..line(&name, "instr/lifecycle", ia, ib, Better::Lower, got) });
+            let (ca, cb) = (code(&a), code(&b));
+            let got = usize::from(ca.is_some() && cb.is_some());
+            let name = format!("churn_phase_{phase}_code");
+            emit(Line { extra, ..line(&name, "bytes/lifecycle", ca, cb, Better::Lower, got) });
+        }
     }
 }
 

@@ -178,6 +178,12 @@ impl Pair {
         Instant::from_micros(self.clock.now_us())
     }
 
+    /// The clock's latest reading, without reading the wall clock again: the `now` an
+    /// event loop has at hand between its steps.
+    pub(crate) fn last_now(&self) -> Instant {
+        Instant::from_micros(self.clock.last_us())
+    }
+
     /// Move datagrams until the link stays empty; returns how many moved.
     pub(crate) fn pump(&mut self) -> usize {
         // One clock reading per pump: a pump lasts microseconds, and reading the clock

@@ -17,6 +17,16 @@ const WORKLOADS: &[&str] = &[
     "churn_phase_response",
     "churn_phase_client_close",
     "churn_phase_server_close",
+    "churn_phase_handshake_instr",
+    "churn_phase_handshake_code",
+    "churn_phase_request_instr",
+    "churn_phase_request_code",
+    "churn_phase_response_instr",
+    "churn_phase_response_code",
+    "churn_phase_client_close_instr",
+    "churn_phase_client_close_code",
+    "churn_phase_server_close_instr",
+    "churn_phase_server_close_code",
     "churn_10k_idle",
     "mem_idle_conn",
     "mem_time_wait",
@@ -94,13 +104,40 @@ fn quick_mode_prints_one_well_formed_line_per_workload() {
     for line in &lines {
         let counted = ["segment_cost_instr", "churn_instr", "churn_code"]
             .iter()
-            .any(|b| line.contains(&format!("bench={b} ")));
+            .any(|b| line.contains(&format!("bench={b} ")))
+            || line.contains("tool=callgrind");
         if line.contains("bench=rss_1m_idle") || counted {
             assert!(!line.contains("synack=na") || counted, "{line}");
             continue;
         }
         assert!(!line.contains("=na "), "measured on both stacks: {line}");
     }
+}
+
+#[test]
+fn code_probe_runs_in_churn_and_is_reported() {
+    // The largest probe: its jump lands at the start of the NOP run (a wrong offset
+    // would crash the run).
+    let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+        .args(["--quick", "--only", "churn", "--no-callgrind", "--code-probe-kib", "64"])
+        .output()
+        .expect("the benchmark binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout.lines().find(|l| l.starts_with("bench=churn ")).expect("the churn line");
+    assert!(line.contains(" code_probe_kib=64 "), "{line}");
+    let alone = line.split_whitespace().find_map(|f| f.strip_prefix("probe_alone_ns="));
+    assert!(alone.and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0), "{line}");
+}
+
+#[test]
+fn code_probe_beyond_its_nop_run_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synack-bench"))
+        .args(["--only", "churn", "--code-probe-kib", "65"])
+        .output()
+        .expect("the benchmark binary runs");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("code-probe-kib"));
 }
 
 #[test]
