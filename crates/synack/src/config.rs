@@ -197,6 +197,18 @@ pub struct Config {
     pub max_events: usize,
     /// Maximum out-of-order ranges kept per connection; further ones are dropped.
     pub max_ooo_ranges: usize,
+    /// Bytes of IP fragments held for reassembly (RFC 1122 3.3.2: "The IP layer MUST
+    /// implement reassembly of IP datagrams"; RFC 8200 4.5 for IPv6), all datagrams
+    /// together: any datagram up to 65,535 bytes is reassembled while it fits, the
+    /// oldest pending ones are abandoned to make room. 256 KiB by default; 0 turns
+    /// reassembly off (fragments are then counted as malformed and dropped). See
+    /// `stack/reasm.rs` for overlaps, duplicates and limits.
+    pub max_reassembly_bytes: usize,
+    /// How long a datagram's fragments are held from the first one's arrival before
+    /// the datagram is abandoned: 60 s by default (RFC 8200 4.5: "within 60 seconds of
+    /// the reception of the first-arriving fragment"; RFC 1122 3.3.2 recommends 60 to
+    /// 120 s).
+    pub reassembly_timeout: Duration,
     /// First and last ephemeral port (RFC 6335: 49152-65535).
     pub ephemeral_ports: (u16, u16),
     /// TTL / hop limit of emitted datagrams (RFC 9293 3.9.2: "MUST be configurable",
@@ -294,6 +306,8 @@ impl Default for Config {
             ecn: Ecn::Passive,
             ecn_setup_retries: 1,
             max_ooo_ranges: 32,
+            max_reassembly_bytes: 1 << 18,
+            reassembly_timeout: Duration::from_secs(60),
             ephemeral_ports: (49152, 65535),
             ttl: 64,
             dscp: 0,

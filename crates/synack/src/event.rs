@@ -274,6 +274,15 @@ pub struct StackStats {
     /// Path MTU reductions from "fragmentation needed" and Packet Too Big messages
     /// (RFC 1191, RFC 8201), all connections.
     pub pmtu_reductions: u64,
+    /// IP fragments received (each counted once, whatever became of it).
+    pub fragments: u64,
+    /// Datagrams reassembled from fragments and processed as any other.
+    pub reassembled: u64,
+    /// Datagrams whose reassembly was abandoned: an overlapping, inconsistent or
+    /// excess fragment, the memory budget, or the time limit
+    /// ([`crate::Config::reassembly_timeout`]). Fragments that cannot be read at all are
+    /// counted in `malformed` instead.
+    pub reassembly_failed: u64,
     /// Segments silently discarded because they came from an address no host can have
     /// or went to a multicast or broadcast one (RFC 9293 3.9.2.3, MUST-57, MUST-63).
     pub invalid_address: u64,
@@ -315,6 +324,9 @@ impl core::fmt::Display for StackStats {
             icmp_errors,
             icmp_ignored,
             pmtu_reductions,
+            fragments,
+            reassembled,
+            reassembly_failed,
             invalid_address,
             ecn_reductions,
             ecn_ce_received,
@@ -345,6 +357,9 @@ impl core::fmt::Display for StackStats {
             ("icmp_errors", icmp_errors),
             ("icmp_ignored", icmp_ignored),
             ("pmtu_reductions", pmtu_reductions),
+            ("fragments", fragments),
+            ("reassembled", reassembled),
+            ("reassembly_failed", reassembly_failed),
             ("invalid_address", invalid_address),
             ("ecn_reductions", ecn_reductions),
             ("ecn_ce_received", ecn_ce_received),

@@ -4,9 +4,11 @@
 //! checksum verifies when synack walked past the options to the TCP header and summed
 //! the right length.
 
+mod common;
+
 use std::net::{IpAddr, SocketAddr};
-use synack::wire::{self, TcpFlags, TcpHeader, TcpOptions};
-use synack::{Config, Instant, SeqNum, Stack};
+use synack::wire::{self, TcpFlags};
+use synack::{Config, Instant, Stack};
 
 /// A stack at `local` listening on port 80.
 fn listener(local: &str) -> Stack {
@@ -18,21 +20,7 @@ fn listener(local: &str) -> Stack {
 
 /// A SYN from `src` to `dst`, port 80, as a complete datagram without options.
 fn syn(src: &str, dst: &str) -> Vec<u8> {
-    let hdr = TcpHeader {
-        src_port: 40000,
-        dst_port: 80,
-        seq: SeqNum(1000),
-        ack: SeqNum(0),
-        flags: TcpFlags::SYN,
-        window: 65535,
-        urgent: 0,
-        options: TcpOptions { mss: Some(1220), ..TcpOptions::NONE },
-    };
-    let mut buf = vec![0u8; 1500];
-    let n = wire::emit(&mut buf, src.parse().expect("src"), dst.parse().expect("dst"), 64, &hdr, &[])
-        .expect("emit");
-    buf.truncate(n);
-    buf
+    common::syn_datagram(src, dst, &[])
 }
 
 /// `d` (an IPv6 datagram) with `headers` inserted after the fixed header: the first

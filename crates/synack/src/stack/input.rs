@@ -4,7 +4,7 @@
 use super::cookies::CookieVerdict;
 use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
-use super::{ListenerId, RecvInto, Stack};
+use super::{reasm, ListenerId, RecvInto, Stack};
 use crate::config::SynCookies;
 use crate::conn::{control_header, Control, Ctx, MAX_CONTROL_QUEUE};
 use crate::event::ConnId;
@@ -247,6 +247,10 @@ impl Stack {
                         }
                         return 0;
                     }
+                    Err(WireError::Fragmented) => {
+                        self.fragment(datagram);
+                        return 0;
+                    }
                     Err(_) => {
                         // Report exactly what the full parse reports (its checks come in
                         // another order).
@@ -467,6 +471,40 @@ impl Stack {
     }
 
     /// A datagram was dropped as malformed (bad checksums included).
+    /// An IP fragment (RFC 791 3.2, RFC 8200 4.5): held for reassembly
+    /// (`stack/reasm.rs`) and, when it completes its datagram, that datagram processed
+    /// as [`Stack::handle_packet`] processes any (also under
+    /// [`Stack::handle_packet_into`]: its data then goes to the receive buffer, as for
+    /// "everything else" there). Cold: a TCP peer with Path MTU Discovery sends no
+    /// fragments.
+    #[cold]
+    #[inline(never)]
+    fn fragment(&mut self, datagram: &[u8]) {
+        self.sinks.stats.fragments += 1;
+        if self.cfg.max_reassembly_bytes == 0 || self.reassembling {
+            self.count_malformed(WireError::Fragmented);
+            return;
+        }
+        let f = match wire::parse_fragment(datagram) {
+            Ok(f) => f,
+            Err(e) => {
+                self.count_malformed(e);
+                return;
+            }
+        };
+        match self.reasm.add(self.now, &f) {
+            reasm::Outcome::Whole(d) => {
+                self.sinks.stats.reassembled += 1;
+                self.reassembling = true;
+                let now = self.now;
+                self.handle_packet(now, &d);
+                self.reassembling = false;
+            }
+            reasm::Outcome::Abandoned => self.sinks.stats.reassembly_failed += 1,
+            reasm::Outcome::Held | reasm::Outcome::Duplicate => {}
+        }
+    }
+
     fn count_malformed(&mut self, e: WireError) {
         self.sinks.stats.malformed += 1;
         if matches!(e, WireError::BadTcpChecksum | WireError::BadIpChecksum) {

@@ -27,6 +27,7 @@ mod cookies;
 mod icmp;
 mod input;
 mod output;
+mod reasm;
 mod recv_into;
 mod table;
 mod timewait;
@@ -190,6 +191,11 @@ pub struct Stack {
     next_port_key: Option<HashedKey>,
     /// SYN cookies (RFC 4987 3.6): the key and when the last one was sent.
     cookies: cookies::SynCookieJar,
+    /// IP datagrams being reassembled from their fragments.
+    reasm: reasm::Reassembly,
+    /// A reassembled datagram is being processed: a fragment inside it is not taken
+    /// (no reassembly within a reassembly).
+    reassembling: bool,
 }
 
 impl Stack {
@@ -225,6 +231,8 @@ impl Stack {
             last_port_offset: None,
             next_port_key: None,
             cookies: cookies::SynCookieJar::new(&cfg.secret),
+            reasm: reasm::Reassembly::new(cfg.max_reassembly_bytes, cfg.reassembly_timeout),
+            reassembling: false,
             cfg,
         }
     }

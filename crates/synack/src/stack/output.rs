@@ -281,14 +281,18 @@ impl Stack {
     }
 
     /// The earliest instant at which [`Stack::handle_timeout`] has work to do: the one
-    /// earliest deadline of every connection timer and TIME-WAIT record, or `None` when
-    /// nothing is pending.
+    /// earliest deadline of every connection timer, TIME-WAIT record and datagram
+    /// being reassembled, or `None` when nothing is pending.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let conn = self.timers.peek().map(|Reverse((t, _, _))| *t);
         let tw = self.time_wait.next_deadline();
-        match (conn, tw) {
+        let first = match (conn, tw) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        };
+        match self.reasm.next_deadline() {
+            Some(r) => Some(first.map_or(r, |t| t.min(r))),
+            None => first,
         }
     }
 
@@ -315,6 +319,8 @@ impl Stack {
         }
         self.expire_time_wait();
         self.prune_timers();
+        // Reassemblies out of time (RFC 8200 4.5, RFC 1122 3.3.2).
+        self.sinks.stats.reassembly_failed += self.reasm.expire(self.now);
     }
 }
 

@@ -14,13 +14,13 @@ pub const IPPROTO_ICMPV6: u8 = 58;
 
 /// IPv6 extension headers (RFC 8200 4): hop-by-hop options, routing, fragment,
 /// destination options.
-const IPV6_HOP_BY_HOP: u8 = 0;
-const IPV6_ROUTING: u8 = 43;
-const IPV6_FRAGMENT: u8 = 44;
-const IPV6_DEST_OPTIONS: u8 = 60;
+pub(super) const IPV6_HOP_BY_HOP: u8 = 0;
+pub(super) const IPV6_ROUTING: u8 = 43;
+pub(super) const IPV6_FRAGMENT: u8 = 44;
+pub(super) const IPV6_DEST_OPTIONS: u8 = 60;
 /// At most this many extension headers are walked (RFC 8200 4.1 recommends an order
 /// in which each appears at most twice; more is not a datagram worth the walk).
-const IPV6_MAX_EXT_HEADERS: usize = 8;
+pub(super) const IPV6_MAX_EXT_HEADERS: usize = 8;
 
 /// Length of the IPv4 header without options.
 pub(crate) const IPV4_HEADER_LEN: usize = 20;

@@ -10,6 +10,7 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod checksum;
+mod frag;
 pub(crate) mod icmp;
 pub use icmp::emit_icmp;
 mod ip;
@@ -21,6 +22,7 @@ mod template;
 pub(crate) use checksum::sum_be;
 pub use checksum::{checksum_finish, checksum_partial, copy_with_checksum, pseudo_header_sum};
 pub(crate) use checksum::{copy_and_sum, fold64, sum_be_long};
+pub(crate) use frag::{parse_fragment, reassembled, Fragment};
 pub(crate) use ip::v4_flow_words;
 pub use ip::{
     mark_ce, parse_ip, IpDatagram, ECN_CE, ECN_ECT0, ECN_MASK, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,
@@ -299,7 +301,9 @@ pub enum WireError {
     /// IPv4 IHL below 5, total length inconsistent, or TCP data offset below 5 / past
     /// the end.
     BadHeaderLength,
-    /// A fragment (MF set or non-zero offset); synack does not reassemble IP.
+    /// A fragment (MF set or non-zero offset): not a datagram by itself. The stack
+    /// reassembles fragments (`Config::max_reassembly_bytes`); [`parse_ip`] and the
+    /// other parsers here take whole datagrams only.
     Fragmented,
     /// IPv4 header checksum wrong.
     BadIpChecksum,
@@ -326,7 +330,7 @@ impl fmt::Display for WireError {
             WireError::Truncated => write!(f, "datagram truncated"),
             WireError::BadVersion(v) => write!(f, "IP version {v} is not 4 or 6"),
             WireError::BadHeaderLength => write!(f, "inconsistent header length"),
-            WireError::Fragmented => write!(f, "IP fragment (not reassembled)"),
+            WireError::Fragmented => write!(f, "IP fragment, not a whole datagram"),
             WireError::BadIpChecksum => write!(f, "bad IPv4 header checksum"),
             WireError::BadTcpChecksum => write!(f, "bad TCP checksum"),
             WireError::NotTcp(p) => write!(f, "protocol {p} is not TCP"),

@@ -53,6 +53,9 @@ pub enum Fate {
     /// What a congested router does with active queue management (RFC 3168 5): an
     /// ECN-capable datagram (ECT) is marked CE and delivered, any other dropped.
     MarkCe,
+    /// Delivered as IP fragments of at most this many payload bytes (see
+    /// [`ip_fragments`]), the last one first.
+    Fragment(usize),
 }
 
 pub type Rule = Box<dyn FnMut(&Seg) -> Fate>;
@@ -196,6 +199,12 @@ impl Pair {
                             self.dropped.push(seg);
                         }
                     }
+                    Fate::Fragment(max) => {
+                        let id = self.next_id as u32;
+                        for f in ip_fragments(&bytes, max, id).into_iter().rev() {
+                            self.push(at, dir, f);
+                        }
+                    }
                     Fate::Corrupt(back) => {
                         let mut bytes = bytes;
                         let i = bytes.len() - 1 - back % bytes.len();
@@ -315,6 +324,78 @@ impl Pair {
     pub fn segs(&self, dir: Dir) -> Vec<&Seg> {
         self.log.iter().filter(|s| s.dir == dir).collect()
     }
+}
+
+/// A SYN from `src`:40000 to `dst`:80 (SEQ 1000, window 65535, MSS 1220) carrying
+/// `payload`, as a whole datagram without IP options.
+pub fn syn_datagram(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+    let hdr = wire::TcpHeader {
+        src_port: 40000,
+        dst_port: 80,
+        seq: synack::SeqNum(1000),
+        ack: synack::SeqNum(0),
+        flags: TcpFlags::SYN,
+        window: 65535,
+        urgent: 0,
+        options: wire::TcpOptions { mss: Some(1220), ..wire::TcpOptions::NONE },
+    };
+    let mut buf = vec![0u8; 1500];
+    let n = wire::emit(&mut buf, src.parse().expect("src"), dst.parse().expect("dst"), 64, &hdr, &[payload])
+        .expect("emit");
+    buf.truncate(n);
+    buf
+}
+
+/// `d` (an IPv4 datagram without IP options, or an IPv6 one without extension
+/// headers) cut into IP fragments carrying at most `max` bytes of its payload each (a
+/// multiple of 8, at least 8), with identification `id` (RFC 791 3.2; RFC 8200 4.5, a
+/// Fragment header after the fixed header). Written byte by byte here, apart from the
+/// code under test.
+pub fn ip_fragments(d: &[u8], max: usize, id: u32) -> Vec<Vec<u8>> {
+    let unit = (max / 8).max(1) * 8;
+    let v6 = d[0] >> 4 == 6;
+    let header = if v6 { 40 } else { usize::from(d[0] & 0x0F) * 4 };
+    let payload = &d[header..];
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off < payload.len() || (off == 0 && payload.is_empty()) {
+        let end = (off + unit).min(payload.len());
+        let more = end < payload.len();
+        let mut f = d[..header].to_vec();
+        if v6 {
+            let next = f[6];
+            f[6] = 44;
+            let om = (off as u16) | u16::from(more);
+            f.extend_from_slice(&[next, 0]);
+            f.extend_from_slice(&om.to_be_bytes());
+            f.extend_from_slice(&id.to_be_bytes());
+            f.extend_from_slice(&payload[off..end]);
+            let plen = (f.len() - 40) as u16;
+            f[4..6].copy_from_slice(&plen.to_be_bytes());
+        } else {
+            f.extend_from_slice(&payload[off..end]);
+            let total = f.len() as u16;
+            f[2..4].copy_from_slice(&total.to_be_bytes());
+            f[4..6].copy_from_slice(&(id as u16).to_be_bytes());
+            let flags = (off / 8) as u16 | if more { 0x2000 } else { 0 };
+            f[6..8].copy_from_slice(&flags.to_be_bytes());
+            f[10..12].copy_from_slice(&[0, 0]);
+            let mut sum = 0u32;
+            for w in f[..header].chunks(2) {
+                sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+            }
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            f[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        }
+        out.push(f);
+        if !more {
+            break;
+        }
+        off = end;
+    }
+    out
 }
 
 /// Deterministic bytes for transfers.

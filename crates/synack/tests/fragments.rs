@@ -1,0 +1,154 @@
+//! IP reassembly (RFC 1122 3.3.2: "The IP layer MUST implement reassembly of IP
+//! datagrams"; RFC 8200 4.5 for IPv6): a stack whose peer's datagrams arrive in
+//! fragments still runs its connections, and fragments that cannot make a datagram
+//! are dropped and counted.
+
+mod common;
+
+use common::flow_helpers::{recv_all, transfer};
+use common::{ip_fragments, pattern, Dir, Fate, Pair};
+use std::net::{IpAddr, SocketAddr};
+use synack::wire::{self, TcpFlags};
+use synack::{Config, Instant, Stack, State};
+
+/// A stack at `local` listening on port 80.
+fn listener(local: &str, cfg: Config) -> Stack {
+    let ip: IpAddr = local.parse().expect("address");
+    let mut s = Stack::new(Config { addresses: vec![ip], ..cfg });
+    s.listen(SocketAddr::new(ip, 80), 8).expect("listen");
+    s
+}
+
+fn syn(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+    common::syn_datagram(src, dst, payload)
+}
+
+/// The flags of what the stack sends now.
+fn answers(s: &mut Stack, now: Instant) -> Vec<TcpFlags> {
+    let mut buf = vec![0u8; 1500];
+    let mut out = Vec::new();
+    while let Some(tx) = s.poll_transmit(now, &mut buf) {
+        out.push(wire::parse(&buf[..tx.len]).expect("a valid answer").tcp.flags);
+    }
+    out
+}
+
+#[test]
+fn a_syn_in_fragments_is_answered_once_the_last_piece_arrives_in_any_order() {
+    for (src, dst) in [("192.0.2.1", "192.0.2.2"), ("2001:db8::1", "2001:db8::2")] {
+        let mut s = listener(dst, Config::default());
+        let frags = ip_fragments(&syn(src, dst, &[]), 8, 7);
+        assert_eq!(frags.len(), 3, "24 bytes of TCP header in 8-byte pieces");
+        // The middle piece, then the last, then the first.
+        for &k in &[1, 2] {
+            s.handle_packet(Instant::ZERO, &frags[k]);
+            assert!(answers(&mut s, Instant::ZERO).is_empty(), "{src}: nothing before the datagram is whole");
+        }
+        s.handle_packet(Instant::ZERO, &frags[0]);
+        assert_eq!(answers(&mut s, Instant::ZERO), [TcpFlags::SYN | TcpFlags::ACK], "{src}");
+        let st = s.stats();
+        assert_eq!((st.fragments, st.reassembled, st.reassembly_failed, st.malformed), (3, 1, 0, 0), "{src}");
+    }
+}
+
+#[test]
+fn with_reassembly_off_fragments_are_dropped_as_malformed() {
+    let mut s = listener("192.0.2.2", Config { max_reassembly_bytes: 0, ..Config::default() });
+    for f in ip_fragments(&syn("192.0.2.1", "192.0.2.2", &[]), 8, 7) {
+        s.handle_packet(Instant::ZERO, &f);
+    }
+    assert!(answers(&mut s, Instant::ZERO).is_empty());
+    let st = s.stats();
+    assert_eq!((st.fragments, st.malformed, st.reassembled), (3, 3, 0));
+}
+
+#[test]
+fn a_datagram_left_unfinished_is_abandoned_sixty_seconds_after_its_first_fragment() {
+    let mut s = listener("192.0.2.2", Config::default());
+    let frags = ip_fragments(&syn("192.0.2.1", "192.0.2.2", &[]), 8, 7);
+    s.handle_packet(Instant::from_millis(1_000), &frags[0]);
+    s.handle_packet(Instant::from_millis(2_000), &frags[1]);
+    // RFC 8200 4.5: 60 s "of the reception of the first-arriving fragment".
+    assert_eq!(s.poll_timeout(), Some(Instant::from_millis(61_000)));
+    s.handle_timeout(Instant::from_millis(61_000));
+    assert_eq!(s.stats().reassembly_failed, 1);
+    assert_eq!(s.poll_timeout(), None, "nothing else pending");
+    // The last piece alone now starts a datagram of its own, never completed.
+    s.handle_packet(Instant::from_millis(62_000), &frags[2]);
+    assert!(answers(&mut s, Instant::from_millis(62_000)).is_empty());
+    assert_eq!(s.stats().reassembled, 0);
+}
+
+#[test]
+fn overlapping_fragments_discard_the_datagram() {
+    // RFC 5722: the whole datagram goes, "including those not yet received".
+    let mut s = listener("192.0.2.2", Config::default());
+    let whole = syn("192.0.2.1", "192.0.2.2", &[0; 8]);
+    let f16 = ip_fragments(&whole, 16, 7);
+    let f8 = ip_fragments(&whole, 8, 7);
+    s.handle_packet(Instant::ZERO, &f16[0]); // bytes 0..16
+    s.handle_packet(Instant::ZERO, &f8[1]); // bytes 8..16: inside the first
+    for f in &f16[1..] {
+        s.handle_packet(Instant::ZERO, f);
+    }
+    assert!(answers(&mut s, Instant::ZERO).is_empty(), "the SYN was never whole");
+    let st = s.stats();
+    assert_eq!((st.reassembly_failed, st.reassembled), (1, 0));
+}
+
+#[test]
+fn a_fragment_inside_a_reassembled_datagram_is_not_reassembled_again() {
+    // An IPv6 datagram whose fragments' Fragment header names another Fragment header:
+    // once reassembled it is a fragment again, which is dropped (no nesting).
+    let inner = ip_fragments(&syn("2001:db8::1", "2001:db8::2", &[]), 8, 9);
+    let first_inner = &inner[0];
+    // `first_inner` is: fixed header (Next Header 44), Fragment header, 8 bytes of TCP.
+    // Cut it after the fixed header into two outer fragments of its own.
+    let outer = ip_fragments(first_inner, 8, 10);
+    let mut s = listener("2001:db8::2", Config::default());
+    for f in &outer {
+        s.handle_packet(Instant::ZERO, f);
+    }
+    assert!(answers(&mut s, Instant::ZERO).is_empty());
+    let st = s.stats();
+    assert_eq!(st.reassembled, 1, "the outer datagram");
+    assert_eq!((st.fragments, st.malformed), (outer.len() as u64 + 1, 1), "the inner fragment dropped");
+}
+
+#[test]
+fn a_connection_whose_every_datagram_arrives_in_fragments_runs_its_whole_life() {
+    let mut p = Pair::new();
+    // Every datagram both ways in pieces of at most 64 bytes, the last piece first.
+    p.rule = Box::new(|_| Fate::Fragment(64));
+    let (c, s) = p.establish();
+    let up = pattern(20_000, 1);
+    let down = pattern(30_000, 2);
+    assert_eq!(transfer(&mut p, Dir::AtoB, c, s, &up, 20_000), up);
+    assert_eq!(transfer(&mut p, Dir::BtoA, s, c, &down, 20_000), down);
+    p.a.close(c).expect("close");
+    p.drive_until(1_000, |p| p.b.state(s) == State::CloseWait);
+    assert!(recv_all(&mut p.b, s).is_empty());
+    p.b.close(s).expect("close");
+    p.drive_until(1_000, |p| p.b.connection_count() == 0 && p.a.time_wait_count() == 1);
+    // Every datagram with more than 64 bytes after its IP header went in pieces and was
+    // reassembled once: the data segments.
+    for (st, toward) in [(p.a.stats(), Dir::BtoA), (p.b.stats(), Dir::AtoB)] {
+        let cut = p.segs(toward).iter().filter(|s| s.bytes.len() - 20 > 64).count() as u64;
+        assert!(cut >= 14, "{cut}");
+        assert_eq!(st.reassembled, cut, "{st}");
+        assert!(st.fragments >= 2 * cut, "{st}");
+        assert_eq!((st.reassembly_failed, st.malformed, st.retransmissions), (0, 0, 0), "{st}");
+    }
+}
+
+#[test]
+fn duplicated_fragments_do_not_spoil_the_reassembly() {
+    let mut s = listener("192.0.2.2", Config::default());
+    let frags = ip_fragments(&syn("192.0.2.1", "192.0.2.2", &[]), 8, 7);
+    for k in [0, 0, 1, 0, 1] {
+        s.handle_packet(Instant::ZERO, &frags[k]);
+    }
+    s.handle_packet(Instant::ZERO, &frags[2]);
+    assert_eq!(answers(&mut s, Instant::ZERO), [TcpFlags::SYN | TcpFlags::ACK]);
+    assert_eq!((s.stats().reassembled, s.stats().reassembly_failed), (1, 0));
+}
