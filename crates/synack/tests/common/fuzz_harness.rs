@@ -28,6 +28,9 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+#[path = "fragmenter.rs"]
+mod fragmenter;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use synack::wire::{self, TcpFlags, TcpHeader, TcpOptions, Timestamps, WireError};
 use synack::{
@@ -351,6 +354,12 @@ pub struct Harness {
     /// segment: it must change nothing, RFC 9293 3.1, even when its data was already
     /// copied on the way in).
     corrupt_next: bool,
+    /// The datagrams `send_from` delivers during this operation arrive in IP fragments
+    /// (bit 7 of the operation's code, unused before; IP reassembly, RFC 1122 3.3.2):
+    /// pieces of 8 to 64 bytes and in forward or reverse order, both from the
+    /// segment's sequence number (no input byte more, so that inputs keep their
+    /// meaning otherwise).
+    fragment_op: bool,
     tx: Vec<u8>,
     rx: Vec<u8>,
     read: Vec<u8>,
@@ -424,6 +433,7 @@ impl Harness {
             spoof: 0,
             peer_sack,
             corrupt_next: false,
+            fragment_op: false,
             tx: vec![0u8; 70_000],
             rx: vec![0u8; 70_000],
             read: vec![0u8; 8192],
@@ -494,7 +504,25 @@ impl Harness {
                 self.rx[at] ^= 0x5a;
             }
             self.summary.datagrams_in += 1;
-            deliver(&mut self.stack, self.now, &self.rx[..n], self.lend.as_deref_mut(), &mut self.summary);
+            if self.fragment_op {
+                let piece = 8 * (1 + seq as usize % 8);
+                let id = self.summary.datagrams_in as u32;
+                let mut pieces = fragmenter::ip_fragments(&self.rx[..n], piece, id);
+                if seq & 0x100 != 0 {
+                    pieces.reverse();
+                }
+                for f in &pieces {
+                    deliver(&mut self.stack, self.now, f, self.lend.as_deref_mut(), &mut self.summary);
+                }
+            } else {
+                deliver(
+                    &mut self.stack,
+                    self.now,
+                    &self.rx[..n],
+                    self.lend.as_deref_mut(),
+                    &mut self.summary,
+                );
+            }
         }
         // The peer's cumulative acknowledgment moves forward, never past what it saw.
         if flags.ack() && !flags.rst() && !corrupt {
@@ -1071,6 +1099,13 @@ impl Harness {
     /// Run one operation; returns false when the input is used up.
     fn op(&mut self, r: &mut Cursor<'_>) {
         let code = r.u8();
+        let outer = std::mem::replace(&mut self.fragment_op, code & 0x80 != 0);
+        self.op_code(code, r);
+        self.fragment_op = outer;
+    }
+
+    /// [`Self::op`] once its code is read.
+    fn op_code(&mut self, code: u8, r: &mut Cursor<'_>) {
         match (code & 0x7f) % 13 {
             0 => {
                 // Time moves: milliseconds, or whole seconds (to reach 2×MSL, cookie
