@@ -142,6 +142,30 @@ fn a_connection_whose_every_datagram_arrives_in_fragments_runs_its_whole_life() 
 }
 
 #[test]
+fn a_transfer_survives_fragments_lost_duplicated_and_reordered_one_by_one() {
+    // Each data segment in pieces of at most 256 bytes (six for a full one), each piece
+    // with its own fate: a lost piece loses its datagram, which TCP sends again (a new
+    // datagram, a new identification); the stale pieces wait out the timeout.
+    let mut p = Pair::new();
+    p.rule = Box::new(|s| if s.len > 0 { Fate::FragmentFaulty(256) } else { Fate::Deliver });
+    let (c, s) = p.establish();
+    let up = pattern(100_000, 3);
+    let down = pattern(100_000, 4);
+    assert_eq!(transfer(&mut p, Dir::AtoB, c, s, &up, 200_000), up);
+    assert_eq!(transfer(&mut p, Dir::BtoA, s, c, &down, 200_000), down);
+    assert!(p.fragments_lost > 20, "faults were injected: {}", p.fragments_lost);
+    // Past the reassembly timeout, nothing is left pending: only the connections'
+    // own timers remain (none, once both sides are idle).
+    p.drive_until_time(p.now + synack::Duration::from_secs(61), 100_000);
+    for st in [p.a.stats(), p.b.stats()] {
+        assert!(st.reassembled > 50, "{st}");
+        assert!(st.reassembly_failed > 0, "datagrams with a lost piece were abandoned: {st}");
+        assert_eq!(st.malformed, 0, "{st}");
+    }
+    assert_eq!((p.a.poll_timeout(), p.b.poll_timeout()), (None, None));
+}
+
+#[test]
 fn duplicated_fragments_do_not_spoil_the_reassembly() {
     let mut s = listener("192.0.2.2", Config::default());
     let frags = ip_fragments(&syn("192.0.2.1", "192.0.2.2", &[]), 8, 7);

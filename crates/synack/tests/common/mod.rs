@@ -59,6 +59,10 @@ pub enum Fate {
     /// Delivered as IP fragments of at most this many payload bytes (see
     /// [`ip_fragments`]), the last one first.
     Fragment(usize),
+    /// Cut into IP fragments of at most this many payload bytes, each then lost (5%),
+    /// duplicated (5%) or held back 5 to 20 ms (10%) on its own, from the pair's
+    /// `fragment_faults` stream.
+    FragmentFaulty(usize),
 }
 
 pub type Rule = Box<dyn FnMut(&Seg) -> Fate>;
@@ -81,6 +85,10 @@ pub struct Pair {
     /// When set, both stacks' output is taken with `Stack::poll_transmit_many`, this
     /// many buffers at a time, instead of `Stack::poll_transmit`.
     pub batch: Option<usize>,
+    /// The draws of `Fate::FragmentFaulty`.
+    pub fragment_faults: Rng,
+    /// Fragments `Fate::FragmentFaulty` lost.
+    pub fragments_lost: usize,
 }
 
 /// An application buffer lent to `Stack::handle_packet_into` on every delivery.
@@ -133,6 +141,8 @@ impl Pair {
             log: Vec::new(),
             dropped: Vec::new(),
             rule: Box::new(|_| Fate::Deliver),
+            fragment_faults: Rng(0x5eed_f4a9),
+            fragments_lost: 0,
             trace_a: Vec::new(),
             trace_b: Vec::new(),
             direct_b: None,
@@ -206,6 +216,24 @@ impl Pair {
                         let id = self.next_id as u32;
                         for f in ip_fragments(&bytes, max, id).into_iter().rev() {
                             self.push(at, dir, f);
+                        }
+                    }
+                    Fate::FragmentFaulty(max) => {
+                        let id = self.next_id as u32;
+                        for f in ip_fragments(&bytes, max, id) {
+                            let u = self.fragment_faults.next() % 100;
+                            match u {
+                                0..5 => self.fragments_lost += 1,
+                                5..10 => {
+                                    self.push(at, dir, f.clone());
+                                    self.push(at + Duration::from_millis(1), dir, f);
+                                }
+                                10..20 => {
+                                    let hold = Duration::from_millis(5 + self.fragment_faults.next() % 16);
+                                    self.push(at + hold, dir, f);
+                                }
+                                _ => self.push(at, dir, f),
+                            }
                         }
                     }
                     Fate::Corrupt(back) => {
