@@ -492,16 +492,15 @@ impl Stack {
                 return;
             }
         };
-        match self.reasm.add(self.now, &f) {
-            reasm::Outcome::Whole(d) => {
-                self.sinks.stats.reassembled += 1;
-                self.reassembling = true;
-                let now = self.now;
-                self.handle_packet(now, &d);
-                self.reassembling = false;
-            }
-            reasm::Outcome::Abandoned => self.sinks.stats.reassembly_failed += 1,
-            reasm::Outcome::Held | reasm::Outcome::Duplicate => {}
+        let outcome = self.reasm.add(self.now, &f);
+        // Abandoned: this fragment's datagram, or older ones to make room.
+        self.sinks.stats.reassembly_failed += self.reasm.take_failed();
+        if let reasm::Outcome::Whole(d) = outcome {
+            self.sinks.stats.reassembled += 1;
+            self.reassembling = true;
+            let now = self.now;
+            self.handle_packet(now, &d);
+            self.reassembling = false;
         }
     }
 

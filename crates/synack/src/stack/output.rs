@@ -320,7 +320,8 @@ impl Stack {
         self.expire_time_wait();
         self.prune_timers();
         // Reassemblies out of time (RFC 8200 4.5, RFC 1122 3.3.2).
-        self.sinks.stats.reassembly_failed += self.reasm.expire(self.now);
+        self.reasm.expire(self.now);
+        self.sinks.stats.reassembly_failed += self.reasm.take_failed();
     }
 }
 

@@ -119,7 +119,7 @@ pub(crate) enum Outcome {
     /// A copy of a fragment already held, dropped.
     Duplicate,
     /// The datagram was abandoned: an overlapping or inconsistent fragment, or one
-    /// that the budget cannot hold. Counts one failed reassembly.
+    /// that the budget cannot hold (counted in [`Reassembly::take_failed`]).
     Abandoned,
 }
 
@@ -131,13 +131,16 @@ pub(crate) struct Reassembly {
     held: usize,
     budget: usize,
     timeout: Duration,
+    /// Datagrams abandoned since [`Reassembly::take_failed`] last read the count: for
+    /// a bad fragment, to make room, or out of time.
+    failed: u64,
 }
 
 impl Reassembly {
     /// Nothing pending; at most `budget` bytes of data held, each datagram given
     /// `timeout` from its first fragment.
     pub(crate) fn new(budget: usize, timeout: Duration) -> Self {
-        Reassembly { pending: Vec::new(), held: 0, budget, timeout }
+        Reassembly { pending: Vec::new(), held: 0, budget, timeout, failed: 0 }
     }
 
     /// The earliest deadline of a pending datagram.
@@ -151,8 +154,8 @@ impl Reassembly {
         self.pending.len()
     }
 
-    /// Abandon every datagram whose time is up at `now`; returns how many.
-    pub(crate) fn expire(&mut self, now: Instant) -> u64 {
+    /// Abandon every datagram whose time is up at `now`.
+    pub(crate) fn expire(&mut self, now: Instant) {
         let before = self.pending.len();
         let held = &mut self.held;
         self.pending.retain(|p| {
@@ -162,7 +165,12 @@ impl Reassembly {
             }
             keep
         });
-        (before - self.pending.len()) as u64
+        self.failed += (before - self.pending.len()) as u64;
+    }
+
+    /// The datagrams abandoned since the last call, whatever the reason.
+    pub(crate) fn take_failed(&mut self) -> u64 {
+        std::mem::take(&mut self.failed)
     }
 
     /// Take fragment `f`, received at `now`.
@@ -272,6 +280,7 @@ impl Reassembly {
         if i < self.pending.len() {
             let p = self.pending.remove(i);
             self.held -= p.held();
+            self.failed += 1;
         }
     }
 }
@@ -435,8 +444,10 @@ mod tests {
         assert_eq!(r.next_deadline(), Some(t(61_000)));
         // A later fragment does not move the deadline (RFC 8200 4.5).
         r.add(t(30_000), &frag(&h, 2, 0, true, &data[..8]));
-        assert_eq!(r.expire(t(60_999)), 0);
-        assert_eq!(r.expire(t(61_000)), 1);
+        r.expire(t(60_999));
+        assert_eq!(r.take_failed(), 0);
+        r.expire(t(61_000));
+        assert_eq!(r.take_failed(), 1);
         assert_eq!(r.next_deadline(), Some(t(90_000)));
         // The missing piece of the abandoned one now starts a datagram of its own.
         assert_eq!(r.add(t(61_001), &frag(&h, 1, 8, false, &data[8..])), Outcome::Held);
@@ -450,9 +461,10 @@ mod tests {
         r.add(t(0), &frag(&h, 1, 0, true, &data));
         r.add(t(1), &frag(&h, 2, 0, true, &data));
         assert_eq!(r.len(), 2);
-        // A third needs room: the oldest goes.
+        // A third needs room: the oldest goes, and counts as abandoned.
         r.add(t(2), &frag(&h, 3, 0, true, &data));
         assert_eq!(r.len(), 2);
+        assert_eq!(r.take_failed(), 1);
         assert!(r.pending.iter().all(|p| p.id != 1), "the oldest was abandoned");
         assert!(r.held <= 2048);
         // One that alone would hold more than the budget is refused.
@@ -469,5 +481,6 @@ mod tests {
         }
         assert_eq!(r.len(), MAX_PENDING);
         assert!(r.pending.iter().all(|p| p.id >= 10), "the oldest made room");
+        assert_eq!(r.take_failed(), 10);
     }
 }
