@@ -62,21 +62,75 @@ fn with_reassembly_off_fragments_are_dropped_as_malformed() {
     assert_eq!((st.fragments, st.malformed, st.reassembled), (3, 3, 0));
 }
 
+/// Every datagram the stack sends now, as bytes.
+fn datagrams(s: &mut Stack, now: Instant) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 1500];
+    std::iter::from_fn(|| s.poll_transmit(now, &mut buf).map(|tx| buf[..tx.len].to_vec())).collect()
+}
+
 #[test]
 fn a_datagram_left_unfinished_is_abandoned_sixty_seconds_after_its_first_fragment() {
-    let mut s = listener("192.0.2.2", Config::default());
-    let frags = ip_fragments(&syn("192.0.2.1", "192.0.2.2", &[]), 8, 7);
-    s.handle_packet(Instant::from_millis(1_000), &frags[0]);
-    s.handle_packet(Instant::from_millis(2_000), &frags[1]);
-    // RFC 8200 4.5: 60 s "of the reception of the first-arriving fragment".
-    assert_eq!(s.poll_timeout(), Some(Instant::from_millis(61_000)));
-    s.handle_timeout(Instant::from_millis(61_000));
-    assert_eq!(s.stats().reassembly_failed, 1);
-    assert_eq!(s.poll_timeout(), None, "nothing else pending");
-    // The last piece alone now starts a datagram of its own, never completed.
-    s.handle_packet(Instant::from_millis(62_000), &frags[2]);
-    assert!(answers(&mut s, Instant::from_millis(62_000)).is_empty());
-    assert_eq!(s.stats().reassembled, 0);
+    for (src, dst, quoted_len) in [("192.0.2.1", "192.0.2.2", 28), ("2001:db8::1", "2001:db8::2", 56)] {
+        let mut s = listener(dst, Config::default());
+        let frags = ip_fragments(&syn(src, dst, &[]), 8, 7);
+        s.handle_packet(Instant::from_millis(1_000), &frags[0]);
+        s.handle_packet(Instant::from_millis(2_000), &frags[1]);
+        // RFC 8200 4.5: 60 s "of the reception of the first-arriving fragment".
+        assert_eq!(s.poll_timeout(), Some(Instant::from_millis(61_000)), "{src}");
+        s.handle_timeout(Instant::from_millis(61_000));
+        assert_eq!(s.stats().reassembly_failed, 1, "{src}");
+        assert_eq!(s.poll_timeout(), None, "{src}: nothing else pending");
+        // RFC 1122 3.3.2: fragment zero had arrived, so its source hears of it: ICMP Time
+        // Exceeded, code 1 (ICMPv6 type 3, code 1), quoting the first fragment: its
+        // header and 8 bytes of data (IPv6: all of it).
+        let out = datagrams(&mut s, Instant::from_millis(61_000));
+        assert_eq!(out.len(), 1, "{src}");
+        let (ip, payload) = etherparse::IpHeaders::from_slice(&out[0]).expect("a valid IP datagram");
+        let msg = payload.payload;
+        let (icmp_type, quoted, addrs, pseudo) = match ip {
+            etherparse::IpHeaders::Ipv4(h, _) => {
+                let p = etherparse::Icmpv4Slice::from_slice(msg).expect("ICMP");
+                let addrs = (IpAddr::from(h.source), IpAddr::from(h.destination));
+                (format!("{:?}", p.icmp_type()), p.payload().to_vec(), addrs, Vec::new())
+            }
+            etherparse::IpHeaders::Ipv6(h, _) => {
+                let p = etherparse::Icmpv6Slice::from_slice(msg).expect("ICMPv6");
+                let addrs = (IpAddr::from(h.source), IpAddr::from(h.destination));
+                // The ICMPv6 checksum covers a pseudo-header (RFC 4443 2.3).
+                let mut pseudo = [h.source, h.destination].concat();
+                pseudo.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+                pseudo.extend_from_slice(&[0, 0, 0, 58]);
+                (format!("{:?}", p.icmp_type()), p.payload().to_vec(), addrs, pseudo)
+            }
+        };
+        assert!(icmp_type.contains("TimeExceeded") && icmp_type.contains("Fragment"), "{src}: {icmp_type}");
+        assert_eq!(quoted, frags[0][..quoted_len], "{src}: the first fragment quoted");
+        assert_eq!(ones_sum(&[pseudo, msg.to_vec()].concat()), 0xffff, "{src}: the checksum verifies");
+        assert_eq!(
+            addrs,
+            (dst.parse().expect("dst"), src.parse().expect("src")),
+            "{src}: back to the source"
+        );
+        // The last piece alone now starts a datagram of its own, never completed.
+        s.handle_packet(Instant::from_millis(62_000), &frags[2]);
+        assert!(answers(&mut s, Instant::from_millis(62_000)).is_empty(), "{src}");
+        assert_eq!(s.stats().reassembled, 0, "{src}");
+        // Without its first fragment, it times out with no message.
+        s.handle_timeout(Instant::from_millis(122_000));
+        assert_eq!(s.stats().reassembly_failed, 2, "{src}");
+        assert!(datagrams(&mut s, Instant::from_millis(122_000)).is_empty(), "{src}");
+    }
+}
+
+/// The one's-complement sum of `b` (RFC 1071), folded: 0xffff over a message and its
+/// checksum when the checksum is right.
+fn ones_sum(b: &[u8]) -> u16 {
+    let mut sum: u32 =
+        b.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]))).sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
 }
 
 #[test]
@@ -162,6 +216,19 @@ fn a_transfer_survives_fragments_lost_duplicated_and_reordered_one_by_one() {
         assert!(st.reassembly_failed > 0, "datagrams with a lost piece were abandoned: {st}");
         assert_eq!(st.malformed, 0, "{st}");
     }
+    // Those whose first piece had arrived were reported to their sender (RFC 1122
+    // 3.3.2). Each Time Exceeded reached the sender a minute after its segment, sent
+    // again and acknowledged long since: its quoted sequence number is no longer in
+    // flight, and it is ignored (RFC 5927 4.1), the connection untouched.
+    for (side, st) in [(Dir::BtoA, p.a.stats()), (Dir::AtoB, p.b.stats())] {
+        let told = p.icmp_log.iter().filter(|(d, _)| *d == side).count() as u64;
+        assert!(told > 0 && told <= st.reassembly_failed, "{told} messages, {st}");
+    }
+    let heard = p.a.stats().icmp_errors
+        + p.a.stats().icmp_ignored
+        + p.b.stats().icmp_errors
+        + p.b.stats().icmp_ignored;
+    assert_eq!(heard, p.icmp_log.len() as u64, "each message reached the other side");
     assert_eq!((p.a.poll_timeout(), p.b.poll_timeout()), (None, None));
 }
 

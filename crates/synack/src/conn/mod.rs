@@ -44,6 +44,30 @@ pub(crate) struct Control {
     pub(crate) ds: u8,
 }
 
+/// What the stack sends of its own, outside any connection's send logic, in order.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// A control segment.
+    Segment(Control),
+    /// An ICMP or ICMPv6 error message (boxed: rare, and the queue's entries stay the
+    /// size of a control segment).
+    Icmp(Box<IcmpOut>),
+}
+
+/// An ICMP or ICMPv6 message the stack sends: the Time Exceeded of a reassembly out of
+/// time (RFC 1122 3.3.2, RFC 8200 4.5).
+#[derive(Debug)]
+pub(crate) struct IcmpOut {
+    /// Our address (the one the datagram was for).
+    pub(crate) src: std::net::IpAddr,
+    /// The source of the datagram.
+    pub(crate) dst: std::net::IpAddr,
+    /// Type and code.
+    pub(crate) kind: (u8, u8),
+    /// What the message quotes of the datagram.
+    pub(crate) body: Vec<u8>,
+}
+
 /// Everything a connection may touch besides itself while handling one event.
 pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
@@ -61,7 +85,7 @@ pub(crate) struct Ctx<'a> {
 pub(crate) struct Sinks {
     pub(crate) trace: VecDeque<TraceRecord>,
     pub(crate) events: crate::event::EventQueue,
-    pub(crate) control: VecDeque<Control>,
+    pub(crate) control: VecDeque<Outgoing>,
     pub(crate) stats: StackStats,
     /// The stack-wide challenge-ACK budget (RFC 5961 7).
     pub(crate) challenge: crate::ratelimit::ChallengeAckLimiter,
@@ -118,7 +142,7 @@ impl Ctx<'_> {
         if hdr.flags.rst() {
             self.sinks.stats.rst_sent += 1;
         }
-        self.sinks.control.push_back(Control { tuple, hdr, ds });
+        self.sinks.control.push_back(Outgoing::Segment(Control { tuple, hdr, ds }));
     }
 }
 

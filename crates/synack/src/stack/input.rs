@@ -6,7 +6,7 @@ use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
 use super::{reasm, ListenerId, RecvInto, Stack};
 use crate::config::SynCookies;
-use crate::conn::{control_header, Control, Ctx, MAX_CONTROL_QUEUE};
+use crate::conn::{control_header, Control, Ctx, Outgoing, MAX_CONTROL_QUEUE};
 use crate::event::ConnId;
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
@@ -103,7 +103,7 @@ impl Stack {
         if hdr.flags.rst() {
             self.sinks.stats.rst_sent += 1;
         }
-        self.sinks.control.push_back(Control { tuple, hdr, ds });
+        self.sinks.control.push_back(Outgoing::Segment(Control { tuple, hdr, ds }));
         true
     }
 

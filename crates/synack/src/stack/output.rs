@@ -2,7 +2,7 @@
 
 use super::input::summarize;
 use super::Stack;
-use crate::conn::{Control, Ctx, OutSegment, Sinks};
+use crate::conn::{Control, Ctx, IcmpOut, OutSegment, Outgoing, Sinks};
 use crate::event::ConnId;
 use crate::time::Instant;
 use crate::trace::{FourTuple, TraceEvent};
@@ -201,7 +201,10 @@ impl Stack {
             let mut seg: OutSegment;
             let (tuple, hdr, ds, a, b, stale, is_control, len, retransmit) =
                 if let Some(c) = self.sinks.control.pop_front() {
-                    ctl = c;
+                    ctl = match c {
+                        Outgoing::Segment(c) => c,
+                        Outgoing::Icmp(m) => return self.transmit_icmp(buf, &m),
+                    };
                     (&ctl.tuple, &ctl.hdr, ctl.ds, &[][..], &[][..], false, true, 0, false)
                 } else {
                     let &idx = self.tx_queue.front()?;
@@ -320,8 +323,38 @@ impl Stack {
         self.expire_time_wait();
         self.prune_timers();
         // Reassemblies out of time (RFC 8200 4.5, RFC 1122 3.3.2).
-        self.reasm.expire(self.now);
+        self.expire_reassembly();
+    }
+
+    /// Abandon the reassemblies out of time, and tell the source of each whose first
+    /// fragment had arrived. RFC 1122 3.3.2 (d): "If this timeout expires, the
+    /// partially-reassembled datagram MUST be discarded and an ICMP Time Exceeded
+    /// message sent to the source host (if fragment zero has been received)"; RFC 8200
+    /// 4.5: "an ICMP Time Exceeded -- Fragment Reassembly Time Exceeded message should be
+    /// sent to the source of that fragment". (Type 11 code 1, RFC 792; ICMPv6 type 3
+    /// code 1, RFC 4443 3.3.) At most [`crate::stack::reasm::MAX_PENDING`] datagrams are
+    /// pending, so a timeout sends no more messages than that.
+    fn expire_reassembly(&mut self) {
+        let sinks = &mut self.sinks;
+        self.reasm.expire(self.now, |ours, theirs, quoted| {
+            if sinks.control.len() >= crate::conn::MAX_CONTROL_QUEUE {
+                sinks.stats.control_dropped += 1;
+                return;
+            }
+            let kind = if ours.is_ipv4() { (11, 1) } else { (3, 1) };
+            let m = IcmpOut { src: ours, dst: theirs, kind, body: quoted.to_vec() };
+            sinks.control.push_back(Outgoing::Icmp(Box::new(m)));
+        });
         self.sinks.stats.reassembly_failed += self.reasm.take_failed();
+    }
+
+    /// Write the ICMP or ICMPv6 message `m` into `buf` (dropped, like a control segment,
+    /// when it does not fit). Cold: only after a reassembly timed out.
+    #[cold]
+    #[inline(never)]
+    fn transmit_icmp(&mut self, buf: &mut [u8], m: &IcmpOut) -> Option<Transmit> {
+        let len = wire::emit_icmp(buf, m.src, m.dst, self.cfg.ttl, m.kind, 0, &m.body).ok()?;
+        Some(Transmit { len, src: m.src, dst: m.dst })
     }
 }
 

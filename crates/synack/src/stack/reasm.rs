@@ -18,9 +18,10 @@
 //!   60 seconds of the reception of the first-arriving fragment"; RFC 1122 3.3.2 (d):
 //!   "The reassembly timeout value SHOULD be a fixed value, not set from the remaining
 //!   TTL." The limit is [`Config::reassembly_timeout`], 60 s by default, counted from
-//!   the first fragment. (RFC 1122 then asks for an ICMP Time Exceeded to the source
-//!   when fragment zero had arrived: synack sends no ICMP, and counts the datagram in
-//!   [`StackStats::reassembly_failed`](crate::StackStats::reassembly_failed).)
+//!   the first fragment. When the first fragment (offset 0) had arrived, the source
+//!   gets an ICMP Time Exceeded, code 1 (RFC 1122 3.3.2 (d); RFC 8200 4.5 for IPv6),
+//!   quoting it (`Stack::expire_reassembly`); the datagram is counted in
+//!   [`StackStats::reassembly_failed`](crate::StackStats::reassembly_failed).
 //! - Memory: at most [`MAX_PENDING`] datagrams at a time and `max_reassembly_bytes` of
 //!   their data; a fragment that needs more makes room by abandoning the oldest
 //!   datagrams, or is dropped when its own datagram alone would exceed the budget.
@@ -51,8 +52,9 @@ struct Pending {
     dst: IpAddr,
     id: u32,
     /// The first fragment's header, once it has arrived (see [`Fragment::header`]),
-    /// with its `next_at` and `next`.
+    /// with its `next_at` and `next`, and how many bytes of data it carried.
     header: Option<(Vec<u8>, usize, u8)>,
+    first_len: usize,
     /// The payload so far, as long as the furthest fragment's end.
     data: Vec<u8>,
     /// The fragments received, as byte ranges, sorted, none overlapping another.
@@ -91,6 +93,26 @@ impl Pending {
         let at = self.have.partition_point(|&(a, _)| a < start);
         self.have.insert(at, (start, end));
         self.received += end - start;
+    }
+
+    /// What an ICMP Time Exceeded quotes of the first fragment, `None` when it has
+    /// not arrived: IPv4, its header and the first 8 bytes of its data (RFC 792);
+    /// IPv6, the fragment itself (its Unfragmentable Part, Fragment header and data),
+    /// cut so that the message fits in 1,280 bytes (RFC 4443 2.4 (c)).
+    fn first_fragment(&self) -> Option<Vec<u8>> {
+        let (header, _, next) = self.header.as_ref()?;
+        let data = self.data.get(..self.first_len)?;
+        let mut q = header.clone();
+        if self.src.is_ipv6() {
+            // Offset 0, M set (it was not the whole datagram), the identification.
+            q.extend_from_slice(&[*next, 0, 0, 1]);
+            q.extend_from_slice(&self.id.to_be_bytes());
+            q.extend_from_slice(data);
+            q.truncate(1280 - 40 - 8);
+        } else {
+            q.extend_from_slice(&data[..data.len().min(8)]);
+        }
+        Some(q)
     }
 
     fn complete(&self) -> bool {
@@ -154,18 +176,25 @@ impl Reassembly {
         self.pending.len()
     }
 
-    /// Abandon every datagram whose time is up at `now`.
-    pub(crate) fn expire(&mut self, now: Instant) {
-        let before = self.pending.len();
-        let held = &mut self.held;
-        self.pending.retain(|p| {
-            let keep = p.deadline > now;
-            if !keep {
-                *held -= p.held();
+    /// Abandon every datagram whose time is up at `now`, calling `timed_out` for each
+    /// whose first fragment had arrived with (its destination, its source, what an ICMP
+    /// Time Exceeded quotes of that first fragment: RFC 792, the "Internet Header + 64
+    /// bits of Original Data Datagram"; RFC 4443 3.3, "As much of invoking packet as
+    /// possible without the ICMPv6 packet exceeding the minimum IPv6 MTU").
+    pub(crate) fn expire(&mut self, now: Instant, mut timed_out: impl FnMut(IpAddr, IpAddr, &[u8])) {
+        let mut k = 0;
+        while k < self.pending.len() {
+            if self.pending[k].deadline > now {
+                k += 1;
+                continue;
             }
-            keep
-        });
-        self.failed += (before - self.pending.len()) as u64;
+            let p = self.pending.remove(k);
+            self.held -= p.held();
+            self.failed += 1;
+            if let Some(first) = p.first_fragment() {
+                timed_out(p.dst, p.src, &first);
+            }
+        }
     }
 
     /// The datagrams abandoned since the last call, whatever the reason.
@@ -187,6 +216,7 @@ impl Reassembly {
                     dst: f.dst,
                     id: f.id,
                     header: None,
+                    first_len: 0,
                     data: Vec::new(),
                     have: Vec::new(),
                     received: 0,
@@ -261,6 +291,7 @@ impl Reassembly {
         }
         if start == 0 {
             p.header = Some((f.header.to_vec(), f.next_at, f.next));
+            p.first_len = end;
         }
         if !p.complete() {
             return Outcome::Held;
@@ -444,10 +475,16 @@ mod tests {
         assert_eq!(r.next_deadline(), Some(t(61_000)));
         // A later fragment does not move the deadline (RFC 8200 4.5).
         r.add(t(30_000), &frag(&h, 2, 0, true, &data[..8]));
-        r.expire(t(60_999));
+        let mut told = Vec::new();
+        r.expire(t(60_999), |ours, theirs, q| told.push((ours, theirs, q.to_vec())));
         assert_eq!(r.take_failed(), 0);
-        r.expire(t(61_000));
+        r.expire(t(61_000), |ours, theirs, q| told.push((ours, theirs, q.to_vec())));
         assert_eq!(r.take_failed(), 1);
+        // Its first fragment had arrived: the source is told, with that fragment's
+        // header and first 8 bytes of data quoted.
+        let mut quoted = h.clone();
+        quoted.extend_from_slice(&data[..8]);
+        assert_eq!(told, [(IpAddr::from(B), IpAddr::from(A), quoted)]);
         assert_eq!(r.next_deadline(), Some(t(90_000)));
         // The missing piece of the abandoned one now starts a datagram of its own.
         assert_eq!(r.add(t(61_001), &frag(&h, 1, 8, false, &data[8..])), Outcome::Held);

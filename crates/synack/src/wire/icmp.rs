@@ -186,8 +186,9 @@ fn quoted_segment(quoted: &[u8], v6: bool) -> Option<(SocketAddr, SocketAddr, Se
 /// message's MTU, ...), then `body`. The IP header is the one [`super::emit`] writes
 /// (DF set on IPv4, Differentiated Services field 0).
 ///
-/// The stack itself sends no ICMP; the TUN backend answers pings with it, and the
-/// simulator, the packetdrill runner and the fuzz harness play routers with it.
+/// The stack sends one ICMP message of its own, the Time Exceeded of a reassembly out
+/// of time (`Stack::expire_reassembly`); the TUN backend answers pings with it, and
+/// the simulator, the packetdrill runner and the fuzz harness play routers with it.
 ///
 /// Errors: [`WireError::AddressFamilyMismatch`], [`WireError::TooLong`] past 65535
 /// bytes, [`WireError::BufferTooSmall`].

@@ -89,6 +89,8 @@ pub struct Pair {
     pub fragment_faults: Rng,
     /// Fragments `Fate::FragmentFaulty` lost.
     pub fragments_lost: usize,
+    /// ICMP and ICMPv6 messages the stacks sent, delivered to the other side.
+    pub icmp_log: Vec<(Dir, Vec<u8>)>,
 }
 
 /// An application buffer lent to `Stack::handle_packet_into` on every delivery.
@@ -143,6 +145,7 @@ impl Pair {
             rule: Box::new(|_| Fate::Deliver),
             fragment_faults: Rng(0x5eed_f4a9),
             fragments_lost: 0,
+            icmp_log: Vec::new(),
             trace_a: Vec::new(),
             trace_b: Vec::new(),
             direct_b: None,
@@ -180,7 +183,20 @@ impl Pair {
         for dir in [Dir::AtoB, Dir::BtoA] {
             let stack = if dir == Dir::AtoB { &mut self.a } else { &mut self.b };
             for (bytes, src, dst) in Self::drain(stack, self.now, self.batch) {
-                let p = wire::parse(&bytes).expect("stack emitted an unparsable datagram");
+                let p = match wire::parse(&bytes) {
+                    Ok(p) => p,
+                    Err(wire::WireError::NotTcp(wire::IPPROTO_ICMP | wire::IPPROTO_ICMPV6)) => {
+                        // The stack's own ICMP (a reassembly's Time Exceeded): to the peer,
+                        // past the rules.
+                        let ip = wire::parse_ip(&bytes).expect("the stack's ICMP parses");
+                        assert_eq!((src, dst), (ip.src, ip.dst), "the addresses reported for a datagram");
+                        self.icmp_log.push((dir, bytes.clone()));
+                        let at = self.now + self.delay;
+                        self.push(at, dir, bytes);
+                        continue;
+                    }
+                    Err(e) => panic!("stack emitted an unparsable datagram: {e:?}"),
+                };
                 assert_eq!((src, dst), (p.src, p.dst), "the addresses reported for a datagram");
                 assert_reemits(&bytes, &p);
                 let seg = Seg {
