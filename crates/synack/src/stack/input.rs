@@ -470,7 +470,6 @@ impl Stack {
         }
     }
 
-    /// A datagram was dropped as malformed (bad checksums included).
     /// An IP fragment (RFC 791 3.2, RFC 8200 4.5): held for reassembly
     /// (`stack/reasm.rs`) and, when it completes its datagram, that datagram processed
     /// as [`Stack::handle_packet`] processes any (also under
@@ -504,6 +503,7 @@ impl Stack {
         }
     }
 
+    /// A datagram was dropped as malformed (bad checksums included).
     fn count_malformed(&mut self, e: WireError) {
         self.sinks.stats.malformed += 1;
         if matches!(e, WireError::BadTcpChecksum | WireError::BadIpChecksum) {

@@ -39,9 +39,10 @@ use std::net::IpAddr;
 /// Datagrams reassembled at the same time, at most.
 pub(crate) const MAX_PENDING: usize = 64;
 
-/// Fragments held per datagram, at most: 256 fragments of a 65,535-byte datagram
-/// average 256 bytes, where the smallest link MTU IPv4 allows (68) still carries 48
-/// bytes per fragment; more is the tiny-fragment flood RFC 1858 describes, and the
+/// Fragments held per datagram, at most. A 65,535-byte datagram takes about 120
+/// fragments over IPv4's smallest MTU for hosts (576) and 54 over IPv6's (1280); the
+/// 576 bytes every host must reassemble (RFC 1122 3.3.2) take 12 even over IPv4's
+/// smallest link MTU, 68. More is the tiny-fragment abuse RFC 1858 describes, and the
 /// datagram is abandoned.
 pub(crate) const MAX_FRAGMENTS: usize = 256;
 
@@ -52,8 +53,10 @@ struct Pending {
     dst: IpAddr,
     id: u32,
     /// The first fragment's header, once it has arrived (see [`Fragment::header`]),
-    /// with its `next_at` and `next`, and how many bytes of data it carried.
+    /// with its `next_at` and `next`.
     header: Option<(Vec<u8>, usize, u8)>,
+    /// How many bytes of data the first fragment carried (for what a Time Exceeded
+    /// quotes of it).
     first_len: usize,
     /// The payload so far, as long as the furthest fragment's end.
     data: Vec<u8>,

@@ -29,10 +29,11 @@ pub(crate) struct Fragment<'a> {
     pub(crate) src: IpAddr,
     /// Destination address.
     pub(crate) dst: IpAddr,
-    /// What ties the fragments of one datagram together with the addresses: RFC 791
-    /// 3.2, "the identification field ... the same for all fragments", with the
-    /// protocol ("source, destination, protocol, and identifier"), here as `protocol <<
-    /// 16 | id`; RFC 8200 4.5, the 32-bit Identification of the Fragment header.
+    /// What ties the fragments of one datagram together with the addresses. RFC 791
+    /// 3.2: "The internet identification field (ID) is used together with the source
+    /// and destination address, and the protocol fields, to identify datagram
+    /// fragments for reassembly" (here `protocol << 16 | ID`); RFC 8200 4.5, the 32-bit
+    /// Identification of the Fragment header.
     pub(crate) id: u32,
     /// Where `data` goes in the reassembled payload, in bytes (the Fragment Offset
     /// field counts 8-octet units).
