@@ -112,7 +112,10 @@ impl Runner {
         match &p.body {
             PacketBody::Tcp(t) => Ok(t),
             // (An inbound one is injected by `inject_icmp`.)
-            PacketBody::Icmp(_) => Err(Stop::skip(ev.line, "synack sends no ICMP packets")),
+            PacketBody::Icmp(_) => Err(Stop::skip(
+                ev.line,
+                "outbound ICMP is not checked (synack sends it only for a reassembly out of time)",
+            )),
             PacketBody::Unsupported(u) => {
                 Err(Stop::skip(ev.line, format!("{} packets are not supported by synack", u.protocol)))
             }
