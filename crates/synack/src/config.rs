@@ -201,8 +201,9 @@ pub struct Config {
     /// implement reassembly of IP datagrams"; RFC 8200 4.5 for IPv6), all datagrams
     /// together: any datagram up to 65,535 bytes is reassembled while it fits, the
     /// oldest pending ones are abandoned to make room. 256 KiB by default; 0 turns
-    /// reassembly off (fragments are then counted as malformed and dropped). See
-    /// `stack/reasm.rs` for overlaps, duplicates and limits.
+    /// reassembly off (fragments are then counted as malformed and dropped). Beyond
+    /// it, at most 64 datagrams are pending, each with up to 4 KiB of bookkeeping (256
+    /// fragments). See `stack/reasm.rs` for overlaps, duplicates and limits.
     pub max_reassembly_bytes: usize,
     /// How long a datagram's fragments are held from the first one's arrival before
     /// the datagram is abandoned: 60 s by default (RFC 8200 4.5: "within 60 seconds of
