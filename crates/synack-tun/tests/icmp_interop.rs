@@ -9,6 +9,8 @@
 //!   MTU 1000". Without acting on that, the connection would stall until it timed out.
 //! - A soft error: a route of type `unreachable` makes the kernel answer each SYN with
 //!   "host unreachable", which must not end the connection (MUST-56).
+//! - IP reassembly (RFC 1122 3.3.2): the kernel fragments a datagram larger than the
+//!   device's MTU, and synack puts it together again.
 
 mod support;
 
@@ -108,5 +110,35 @@ fn host_unreachable_from_the_kernel_is_a_soft_error() {
         let stats = tun.stack().stats();
         assert!(stats.icmp_errors >= 2, "the SYN and a retransmission each drew an error: {stats}");
         assert!(stats.retransmissions >= 1, "the SYN was sent again: {stats}");
+    });
+}
+
+/// Send one UDP datagram of `argv[2]` bytes to `argv[1]`:9 from a socket that lets the
+/// kernel fragment it (`IP_MTU_DISCOVER` = 10, `IP_PMTUDISC_DONT` = 0: no DF).
+const PY_UDP_FRAGMENTED: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 0)
+s.sendto(b"x" * int(sys.argv[2]), (sys.argv[1], 9))
+print("sent")
+"#;
+
+#[test]
+fn a_datagram_the_kernel_fragments_is_reassembled() {
+    // 3,000 bytes of UDP over the 1500-byte device: 1480 + 1480 + 48 bytes of payload.
+    // Once whole it is UDP, which synack drops (no UDP), but it was whole: RFC 1122
+    // 3.3.2, "The IP layer MUST implement reassembly of IP datagrams".
+    let name = "a_datagram_the_kernel_fragments_is_reassembled";
+    in_netns(name, &["python3"], LIMIT, || {
+        let mut tun = open_tun(name, true);
+        let mut py = Peer::python("udp", PY_UDP_FRAGMENTED, &[&SYNACK.to_string(), "3000"]);
+        drive(&mut tun, Duration::from_secs(10), "the datagram reassembled", |t| {
+            t.stack().stats().reassembled >= 1
+        });
+        drive(&mut tun, Duration::from_secs(10), "the sender's exit", |_| py.exited().is_some());
+        py.assert_success();
+        let stats = tun.stack().stats();
+        assert_eq!((stats.fragments, stats.reassembled, stats.reassembly_failed), (3, 1, 0), "{stats}");
+        say(&format!("{name}: stack counters: {stats}"));
     });
 }
