@@ -55,9 +55,6 @@ struct Pending {
     /// The first fragment's header, once it has arrived (see [`Fragment::header`]),
     /// with its `next_at` and `next`.
     header: Option<(Vec<u8>, usize, u8)>,
-    /// How many bytes of data the first fragment carried (for what a Time Exceeded
-    /// quotes of it).
-    first_len: usize,
     /// The payload so far, as long as the furthest fragment's end.
     data: Vec<u8>,
     /// The fragments received, as byte ranges, sorted, none overlapping another.
@@ -104,7 +101,9 @@ impl Pending {
     /// cut so that the message fits in 1,280 bytes (RFC 4443 2.4 (c)).
     fn first_fragment(&self) -> Option<Vec<u8>> {
         let (header, _, next) = self.header.as_ref()?;
-        let data = self.data.get(..self.first_len)?;
+        // The first fragment's data is the received range that starts at 0.
+        let first_end = self.have.first().filter(|&&(a, _)| a == 0)?.1;
+        let data = self.data.get(..first_end)?;
         let mut q = header.clone();
         if self.src.is_ipv6() {
             // Offset 0, M set (it was not the whole datagram), the identification.
@@ -116,10 +115,6 @@ impl Pending {
             q.extend_from_slice(&data[..data.len().min(8)]);
         }
         Some(q)
-    }
-
-    fn complete(&self) -> bool {
-        self.header.is_some() && self.total == Some(self.received)
     }
 
     fn held(&self) -> usize {
@@ -219,7 +214,6 @@ impl Reassembly {
                     dst: f.dst,
                     id: f.id,
                     header: None,
-                    first_len: 0,
                     data: Vec::new(),
                     have: Vec::new(),
                     received: 0,
@@ -294,19 +288,21 @@ impl Reassembly {
         }
         if start == 0 {
             p.header = Some((f.header.to_vec(), f.next_at, f.next));
-            p.first_len = end;
         }
-        if !p.complete() {
+        // Whole: the first fragment's header, the last fragment's length, and every
+        // byte before it (the ranges never overlap, so their sum tells).
+        let (Some((header, next_at, next)), Some(total)) = (&p.header, p.total) else {
+            return Outcome::Held;
+        };
+        if p.received != total {
             return Outcome::Held;
         }
+        let first = Fragment { header, next_at: *next_at, next: *next, ..*f };
+        let whole = reassembled(&first, &p.data[..total]);
         // (`remove`, not `swap_remove`: the others stay oldest first.)
         let p = self.pending.remove(i);
         self.held -= p.held();
-        let (Some((header, next_at, next)), Some(total)) = (p.header, p.total) else {
-            return Outcome::Held;
-        };
-        let first = Fragment { header: &header, next_at, next, ..*f };
-        Outcome::Whole(reassembled(&first, &p.data[..total]))
+        Outcome::Whole(whole)
     }
 
     /// Drop datagram `i` and its fragments.

@@ -6,17 +6,9 @@
 //! [`WireError`].
 
 use super::checksum::{checksum_finish, checksum_partial};
-use super::ip::{
-    IPV4_HEADER_LEN, IPV6_DEST_OPTIONS, IPV6_FRAGMENT, IPV6_HEADER_LEN, IPV6_HOP_BY_HOP,
-    IPV6_MAX_EXT_HEADERS, IPV6_ROUTING,
-};
+use super::ip::{walk_v6_extensions, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
 use super::WireError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-// The IPv6 extension headers that may come before a Fragment header, in the
-// Unfragmentable Part (RFC 8200 4.5), are hop-by-hop options, routing and destination
-// options (those for the routing header's hops); at most `IPV6_MAX_EXT_HEADERS` are
-// walked, as in `ip.rs`.
 
 /// The largest IPv4 datagram (RFC 791: Total Length is 16 bits) and the largest IPv6
 /// payload (RFC 8200 3: Payload Length is 16 bits; jumbograms are not fragmented).
@@ -124,46 +116,33 @@ fn parse_v6(bytes: &[u8]) -> Result<Fragment<'_>, WireError> {
     let fixed = bytes.first_chunk::<IPV6_HEADER_LEN>().ok_or(WireError::Truncated)?;
     let payload_len = usize::from(u16::from_be_bytes([fixed[4], fixed[5]]));
     let datagram = bytes.get(..IPV6_HEADER_LEN + payload_len).ok_or(WireError::Truncated)?;
-    // Walk the Unfragmentable Part to the Fragment header, remembering where the Next
-    // Header byte that names each header is.
-    let (mut next, mut next_at, mut off) = (fixed[6], 6, IPV6_HEADER_LEN);
-    for _ in 0..IPV6_MAX_EXT_HEADERS {
-        if next == IPV6_FRAGMENT {
-            let head = datagram.get(off..off + 8).ok_or(WireError::Truncated)?;
-            let offset_and_more = u16::from_be_bytes([head[2], head[3]]);
-            let mut src = [0u8; 16];
-            let mut dst = [0u8; 16];
-            src.copy_from_slice(&fixed[8..24]);
-            dst.copy_from_slice(&fixed[24..40]);
-            let f = Fragment {
-                src: Ipv6Addr::from(src).into(),
-                dst: Ipv6Addr::from(dst).into(),
-                id: u32::from_be_bytes([head[4], head[5], head[6], head[7]]),
-                offset: usize::from(offset_and_more >> 3) * 8,
-                more: offset_and_more & 1 != 0,
-                header: &datagram[..off],
-                next_at,
-                next: head[0],
-                data: &datagram[off + 8..],
-            };
-            // The reassembled Payload Length counts the Unfragmentable Part after the
-            // fixed header.
-            check_sizes(&f, off - IPV6_HEADER_LEN)?;
-            return Ok(f);
-        }
-        if !matches!(next, IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DEST_OPTIONS)
-            || (next == IPV6_HOP_BY_HOP && off != IPV6_HEADER_LEN)
-        {
-            return Err(WireError::UnsupportedExtension(next));
-        }
-        let head = datagram.get(off..off + 2).ok_or(WireError::Truncated)?;
-        let len = (usize::from(head[1]) + 1) * 8;
-        if datagram.len() < off + len {
-            return Err(WireError::Truncated);
-        }
-        (next, next_at, off) = (head[0], off, off + len);
+    // The Unfragmentable Part, walked as `parse_ip` walks it, up to the Fragment header.
+    let stop = walk_v6_extensions(fixed[6], datagram)?;
+    if !stop.fragment {
+        // Not a fragment at all (`parse_ip` takes it whole).
+        return Err(WireError::BadHeaderLength);
     }
-    Err(WireError::UnsupportedExtension(next))
+    let (off, head) = (stop.off, &datagram[stop.off..stop.off + 8]);
+    let offset_and_more = u16::from_be_bytes([head[2], head[3]]);
+    let mut src = [0u8; 16];
+    let mut dst = [0u8; 16];
+    src.copy_from_slice(&fixed[8..24]);
+    dst.copy_from_slice(&fixed[24..40]);
+    let f = Fragment {
+        src: Ipv6Addr::from(src).into(),
+        dst: Ipv6Addr::from(dst).into(),
+        id: u32::from_be_bytes([head[4], head[5], head[6], head[7]]),
+        offset: usize::from(offset_and_more >> 3) * 8,
+        more: offset_and_more & 1 != 0,
+        header: &datagram[..off],
+        next_at: stop.next_at,
+        next: head[0],
+        data: &datagram[off + 8..],
+    };
+    // The reassembled Payload Length counts the Unfragmentable Part after the fixed
+    // header.
+    check_sizes(&f, off - IPV6_HEADER_LEN)?;
+    Ok(f)
 }
 
 /// The size checks of [`parse_fragment`]; `counted` is how much of the header the
@@ -216,6 +195,7 @@ pub(crate) fn reassembled(first: &Fragment<'_>, payload: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ip::{IPV6_DEST_OPTIONS, IPV6_FRAGMENT};
     use super::*;
     use crate::wire::parse_ip;
 

@@ -14,13 +14,13 @@ pub const IPPROTO_ICMPV6: u8 = 58;
 
 /// IPv6 extension headers (RFC 8200 4): hop-by-hop options, routing, fragment,
 /// destination options.
-pub(super) const IPV6_HOP_BY_HOP: u8 = 0;
-pub(super) const IPV6_ROUTING: u8 = 43;
+const IPV6_HOP_BY_HOP: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
 pub(super) const IPV6_FRAGMENT: u8 = 44;
 pub(super) const IPV6_DEST_OPTIONS: u8 = 60;
 /// At most this many extension headers are walked (RFC 8200 4.1 recommends an order
 /// in which each appears at most twice; more is not a datagram worth the walk).
-pub(super) const IPV6_MAX_EXT_HEADERS: usize = 8;
+const IPV6_MAX_EXT_HEADERS: usize = 8;
 
 /// Length of the IPv4 header without options.
 pub(crate) const IPV4_HEADER_LEN: usize = 20;
@@ -201,7 +201,11 @@ fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     if end > bytes.len() {
         return Err(WireError::Truncated);
     }
-    let (next_header, upper) = walk_v6_extensions(bytes[6], &bytes[..end])?;
+    let stop = walk_v6_extensions(bytes[6], &bytes[..end])?;
+    if stop.fragment {
+        return Err(WireError::Fragmented);
+    }
+    let (next_header, upper) = (stop.next, stop.off);
     let mut src = [0u8; 16];
     let mut dst = [0u8; 16];
     src.copy_from_slice(&bytes[8..24]);
@@ -218,16 +222,29 @@ fn parse_v6(bytes: &[u8]) -> Result<IpDatagram<'_>, WireError> {
     })
 }
 
+/// Where [`walk_v6_extensions`] stopped.
+pub(super) struct V6Stop {
+    /// The upper-layer protocol, or [`IPV6_FRAGMENT`] at a real fragment's header.
+    pub(super) next: u8,
+    /// The offset of that header.
+    pub(super) off: usize,
+    /// The offset of the Next Header byte that names it (6: the fixed header's).
+    pub(super) next_at: usize,
+    /// Stopped at the Fragment header of a real fragment (not an atomic one): what
+    /// precedes it is the Unfragmentable Part (RFC 8200 4.5).
+    pub(super) fragment: bool,
+}
+
 /// Follow the extension headers of an IPv6 datagram (`bytes`, cut at its payload
-/// length) from `next`, the fixed header's Next Header: the upper-layer protocol and
-/// the offset of its header. See [`parse_ip`] for what is skipped and what refused.
-/// Cold: TCP datagrams rarely carry extension headers.
+/// length) from `next`, the fixed header's Next Header, to the upper-layer header or
+/// to the Fragment header of a real fragment. See [`parse_ip`] for what is skipped
+/// and what refused. Cold: TCP datagrams rarely carry extension headers.
 #[cold]
-fn walk_v6_extensions(mut next: u8, bytes: &[u8]) -> Result<(u8, usize), WireError> {
-    let mut off = IPV6_HEADER_LEN;
+pub(super) fn walk_v6_extensions(mut next: u8, bytes: &[u8]) -> Result<V6Stop, WireError> {
+    let (mut off, mut next_at) = (IPV6_HEADER_LEN, 6);
     for n in 0..=IPV6_MAX_EXT_HEADERS {
         if !matches!(next, IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_FRAGMENT | IPV6_DEST_OPTIONS) {
-            return Ok((next, off));
+            return Ok(V6Stop { next, off, next_at, fragment: false });
         }
         // "The Hop-by-Hop Options header, when present, must immediately follow the
         // IPv6 header" (RFC 8200 4.3).
@@ -247,13 +264,12 @@ fn walk_v6_extensions(mut next: u8, bytes: &[u8]) -> Result<(u8, usize), WireErr
                 let offset_and_more = u16::from_be_bytes([head[2], head[3]]);
                 // Fragment offset (13 bits) and the M flag: an atomic fragment has both 0.
                 if offset_and_more & 0xFFF9 != 0 {
-                    return Err(WireError::Fragmented);
+                    return Ok(V6Stop { next, off, next_at, fragment: true });
                 }
             }
             _ => {}
         }
-        next = head[0];
-        off += len;
+        (next, next_at, off) = (head[0], off, off + len);
     }
     Err(WireError::UnsupportedExtension(next))
 }
