@@ -338,15 +338,8 @@ pub(crate) fn callgrind(
     n: u64,
     time_wait_cap: Option<usize>,
 ) -> Option<crate::valgrind::Counts> {
-    let name = stack.name();
-    let func = format!("*churn_lifecycles_{name}*");
-    let n = n.to_string();
-    let mut args = vec!["--churn-lifecycles".to_string(), n, "--churn-stack".to_string(), name.to_string()];
-    if let Some(cap) = time_wait_cap {
-        args.extend(["--churn-time-wait-cap".to_string(), cap.to_string()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    crate::valgrind::callgrind(&func, &args, "lifecycles", true)
+    let func = format!("*churn_lifecycles_{}*", stack.name());
+    profile_under_callgrind(&func, stack, n, time_wait_cap, "lifecycles")
 }
 
 /// Instructions and code of one of the [`PHASES`] of `stack` under callgrind, per
@@ -363,14 +356,25 @@ pub(crate) fn callgrind_phase(
         StackName::Synack => "SyChurn",
         StackName::Smoltcp => "SmolChurn",
     };
-    let func = format!("*{owner}::{phase}");
+    profile_under_callgrind(&format!("*{owner}::{phase}"), stack, n, time_wait_cap, "calls")
+}
+
+/// [`profile`] of `stack` (`n` lifecycles) as a child under callgrind, collecting in
+/// the functions `func` matches, per `unit` the child prints (`lifecycles`, `calls`).
+fn profile_under_callgrind(
+    func: &str,
+    stack: StackName,
+    n: u64,
+    time_wait_cap: Option<usize>,
+    unit: &str,
+) -> Option<crate::valgrind::Counts> {
     let mut args = vec!["--churn-lifecycles".to_string(), n.to_string(), "--churn-stack".to_string()];
     args.push(stack.name().to_string());
     if let Some(cap) = time_wait_cap {
         args.extend(["--churn-time-wait-cap".to_string(), cap.to_string()]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    crate::valgrind::callgrind(&func, &args, "calls", true)
+    crate::valgrind::callgrind(func, &args, unit, true)
 }
 
 #[inline(never)]
