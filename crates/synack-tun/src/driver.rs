@@ -10,7 +10,6 @@
 use crate::capture::{Direction, JsonSink, PcapSink};
 use crate::device::{DeviceConfig, StopHandle, TunDevice, Wake};
 use crate::error::TunError;
-use crate::icmp;
 use crate::impair::{Impairer, Impairment, Verdict};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -88,9 +87,9 @@ pub struct TunStats {
     pub bytes_in: u64,
     /// Bytes written to the device.
     pub bytes_out: u64,
-    /// ICMP echo requests answered.
-    pub echo_replies: u64,
-    /// Datagrams neither TCP nor an echo request to us (IPv6 router solicitations, ...).
+    /// Datagrams neither TCP nor ICMP, nor fragments (UDP, ...), not given to the stack.
+    /// (The stack's own counters, `Stack::stats`, count the rest: `echo_replies` for
+    /// the pings it answers.)
     pub ignored: u64,
     /// Datagrams the userspace impairment dropped (both directions).
     pub impaired_drops: u64,
@@ -310,40 +309,19 @@ impl TunStack {
         }
     }
 
-    /// Hand a datagram to the stack, or answer it if it is a ping to us.
+    /// Hand a datagram to the stack: TCP, ICMP (errors about its connections, and
+    /// Echo Requests, which the core answers: RFC 1122 3.2.2.6) and IP fragments (which
+    /// it reassembles). Anything else is counted as ignored.
     fn deliver(&mut self, now: Instant, pkt: &[u8]) -> Result<(), TunError> {
         match parse_ip(pkt) {
-            Ok(ip) if ip.protocol == IPPROTO_TCP => {
-                self.stack.handle_packet(now, pkt);
-                Ok(())
+            Ok(ip) if ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_ICMP => {
+                self.stats.ignored += 1;
             }
-            Ok(ip) => {
-                let mut out = [0u8; 1500];
-                match icmp::echo_reply(pkt, self.addr, &mut out) {
-                    Some(n) => {
-                        self.stats.echo_replies += 1;
-                        self.transmit(&mut out[..n])
-                    }
-                    None if ip.protocol == IPPROTO_ICMP => {
-                        // Any other ICMP message may be an error about one of our
-                        // connections (RFC 9293 3.9.2.2): the stack reads it, and counts
-                        // what it does not act on in `icmp_ignored`.
-                        self.stack.handle_packet(now, pkt);
-                        Ok(())
-                    }
-                    None => {
-                        self.stats.ignored += 1;
-                        Ok(())
-                    }
-                }
-            }
-            Err(_) => {
-                // Not even IP the core could parse: give it to the stack anyway, which
-                // counts it as malformed.
-                self.stack.handle_packet(now, pkt);
-                Ok(())
-            }
+            // TCP, ICMP, a fragment, or not even IP the core could parse (which it counts
+            // as malformed).
+            _ => self.stack.handle_packet(now, pkt),
         }
+        Ok(())
     }
 
     fn release_held(&mut self, now: Instant) -> Result<(), TunError> {

@@ -8,7 +8,8 @@
 //! Layers, from low to high:
 //! - [`TunStack`]: the device plus the stack, and [`TunStack::step`], one turn of the
 //!   event loop (wait for a datagram or the stack's deadline, feed, run timers, send).
-//!   Pings to synack's address are answered; other non-TCP datagrams are ignored.
+//!   The stack answers pings to synack's address (the core's echo responder, IP
+//!   fragments reassembled); datagrams neither TCP nor ICMP are ignored.
 //! - [`Server`] (an [`App`] on every accepted connection) and [`run_client`].
 //! - [`serve`] and [`connect`], the `synack tun serve|connect` commands, with their clap
 //!   argument structs [`ServeArgs`] and [`ConnectArgs`].
@@ -25,7 +26,6 @@ mod client;
 mod device;
 mod driver;
 mod error;
-mod icmp;
 mod impair;
 pub mod pattern;
 

@@ -221,7 +221,11 @@ def csum(b):
     s = (s >> 16) + (s & 0xffff); s += s >> 16
     return (~s) & 0xffff
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); s.settimeout(1)
-payload = b"synack-ping-" * 4
+# Let the kernel fragment a request larger than the link (IP_MTU_DISCOVER = 10,
+# IP_PMTUDISC_DONT = 0).
+s.setsockopt(socket.IPPROTO_IP, 10, 0)
+size = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+payload = bytes((i * 7 + i // 251) % 256 for i in range(size)) if size else b"synack-ping-" * 4
 for seq in range(1, 4):
     hdr = struct.pack("!BBHHH", 8, 0, 0, 0x5a5a, seq)
     pkt = struct.pack("!BBHHH", 8, 0, csum(hdr + payload), 0x5a5a, seq) + payload
@@ -229,7 +233,7 @@ for seq in range(1, 4):
     end = time.time() + 1
     while time.time() < end:
         try:
-            data, addr = s.recvfrom(4096)
+            data, addr = s.recvfrom(65535)
         except socket.timeout:
             break
         icmp = data[(data[0] & 15) * 4:]
@@ -455,7 +459,27 @@ fn ping_to_synack_address_is_answered() {
         drive(&mut tun, Duration::from_secs(10), "ping", |_| py.exited().is_some());
         py.assert_success();
         assert_eq!(py.line("reply"), Some(format!("reply {SYNACK} 1")));
-        assert!(tun.stats().echo_replies >= 1);
+        assert!(tun.stack().stats().echo_replies >= 1);
+    });
+}
+
+/// A 3,000-byte ping over the 1500-byte device: the kernel sends the request in
+/// fragments, synack reassembles it (RFC 1122 3.3.2) and answers with all of its data
+/// (RFC 1122 3.2.2.6), in fragments the kernel reassembles in turn.
+#[test]
+fn a_ping_larger_than_the_mtu_is_answered_in_fragments() {
+    let name = "a_ping_larger_than_the_mtu_is_answered_in_fragments";
+    in_netns(name, &["python3"], LIMIT, || {
+        let mut tun = open_tun(name, false);
+        let mut py = Peer::python("ping", PY_PING, &[&SYNACK.to_string(), "3000"]);
+        drive(&mut tun, Duration::from_secs(10), "ping", |_| py.exited().is_some());
+        py.assert_success();
+        assert_eq!(py.line("reply"), Some(format!("reply {SYNACK} 1")));
+        let st = tun.stack().stats();
+        assert!(st.fragments >= 3 && st.reassembled >= 1 && st.echo_replies >= 1, "{st}");
+        // Each reply left in three fragments (3,008 bytes of ICMP, 1,480 per piece).
+        assert!(tun.stats().packets_out >= 3, "{:?}", tun.stats());
+        say(&format!("3,000-byte ping answered: {st}"));
     });
 }
 

@@ -205,6 +205,15 @@ pub struct Config {
     /// it, at most 64 datagrams are pending, each with up to 4 KiB of bookkeeping (256
     /// fragments). See `stack/reasm.rs` for overlaps, duplicates and limits.
     pub max_reassembly_bytes: usize,
+    /// Bytes of ICMP and ICMPv6 Echo Replies waiting to be sent, at most: the echo
+    /// responder of RFC 1122 3.2.2.6 ("Every host MUST implement an ICMP Echo server
+    /// function that receives Echo Requests and sends corresponding Echo Replies") and
+    /// RFC 4443 4.1 for IPv6. A request that would go past it is dropped (counted in
+    /// `StackStats::control_dropped`). The reply carries the request's data whole, in
+    /// fragments when it is larger than the MTU (a reassembled request of up to 65,535
+    /// bytes). 128 KiB by default; 0 turns the responder off (requests are then counted
+    /// in `icmp_ignored`).
+    pub max_echo_reply_bytes: usize,
     /// How long a datagram's fragments are held from the first one's arrival before
     /// the datagram is abandoned: 60 s by default (RFC 8200 4.5: "within 60 seconds of
     /// the reception of the first-arriving fragment"; RFC 1122 3.3.2 recommends 60 to
@@ -308,6 +317,7 @@ impl Default for Config {
             ecn_setup_retries: 1,
             max_ooo_ranges: 32,
             max_reassembly_bytes: 1 << 18,
+            max_echo_reply_bytes: 1 << 17,
             reassembly_timeout: Duration::from_secs(60),
             ephemeral_ports: (49152, 65535),
             ttl: 64,

@@ -283,6 +283,8 @@ pub struct StackStats {
     /// ([`crate::Config::reassembly_timeout`]). Fragments that cannot be read at all are
     /// counted in `malformed` instead.
     pub reassembly_failed: u64,
+    /// ICMP and ICMPv6 Echo Requests answered (RFC 1122 3.2.2.6, RFC 4443 4.1).
+    pub echo_replies: u64,
     /// Segments silently discarded because they came from an address no host can have
     /// or went to a multicast or broadcast one (RFC 9293 3.9.2.3, MUST-57, MUST-63).
     pub invalid_address: u64,
@@ -327,6 +329,7 @@ impl core::fmt::Display for StackStats {
             fragments,
             reassembled,
             reassembly_failed,
+            echo_replies,
             invalid_address,
             ecn_reductions,
             ecn_ce_received,
@@ -360,6 +363,7 @@ impl core::fmt::Display for StackStats {
             ("fragments", fragments),
             ("reassembled", reassembled),
             ("reassembly_failed", reassembly_failed),
+            ("echo_replies", echo_replies),
             ("invalid_address", invalid_address),
             ("ecn_reductions", ecn_reductions),
             ("ecn_ce_received", ecn_ce_received),

@@ -71,25 +71,26 @@ fn stack_input_corpus_and_regressions_replay_cleanly() {
 
 #[test]
 fn icmp_input_corpus_and_regressions_replay_cleanly() {
-    let acted = std::cell::Cell::new((0, 0, 0));
+    let acted = std::cell::Cell::new((0, 0, 0, 0));
     let run = |b: &[u8]| {
         let s = icmp_input(b, no_mem).stats;
-        let (e, i, p) = acted.get();
-        acted.set((e + s.icmp_errors, i + s.icmp_ignored, p + s.pmtu_reductions));
+        let (e, i, p, r) = acted.get();
+        acted.set((e + s.icmp_errors, i + s.icmp_ignored, p + s.pmtu_reductions, r + s.echo_replies));
     };
     let corpus = replay("corpus", "icmp_input", run);
     let regressions = replay("regressions", "icmp_input", run);
     assert!(corpus >= 10, "the icmp_input corpus is checked in ({corpus} files)");
-    // The corpus reaches every outcome: errors acted on, errors ignored, and path MTU
-    // reductions.
-    let (errors, ignored, reductions) = acted.get();
+    // The corpus reaches every outcome: errors acted on, errors ignored, path MTU
+    // reductions and Echo Replies (the `echo-*` inputs, some answered in fragments).
+    let (errors, ignored, reductions, replies) = acted.get();
     assert!(
-        errors > 0 && ignored > 0 && reductions > 0,
-        "{errors} acted on, {ignored} ignored, {reductions} MTU"
+        errors > 0 && ignored > 0 && reductions > 0 && replies > 0,
+        "{errors} acted on, {ignored} ignored, {reductions} MTU, {replies} echo replies"
     );
     eprintln!(
         "icmp_input: {corpus} corpus inputs, {regressions} regressions; \
-         {errors} errors acted on, {ignored} ignored, {reductions} path MTU reductions"
+         {errors} errors acted on, {ignored} ignored, {reductions} path MTU reductions, \
+         {replies} echo replies"
     );
 }
 

@@ -49,23 +49,26 @@ pub(crate) struct Control {
 pub(crate) enum Outgoing {
     /// A control segment.
     Segment(Control),
-    /// An ICMP or ICMPv6 error message (boxed: rare, and the queue's entries stay the
-    /// size of a control segment).
+    /// An ICMP or ICMPv6 message (boxed: rare, and the queue's entries stay the size
+    /// of a control segment).
     Icmp(Box<IcmpOut>),
 }
 
 /// An ICMP or ICMPv6 message the stack sends: the Time Exceeded of a reassembly out of
-/// time (RFC 1122 3.3.2, RFC 8200 4.5).
+/// time (RFC 1122 3.3.2, RFC 8200 4.5), or an Echo Reply (RFC 1122 3.2.2.6, RFC 4443
+/// 4.2), which may leave in fragments.
 #[derive(Debug)]
 pub(crate) struct IcmpOut {
-    /// Our address (the one the datagram was for).
+    /// Our address (the one the datagram that caused it was for).
     pub(crate) src: std::net::IpAddr,
-    /// The source of the datagram.
+    /// The source of that datagram.
     pub(crate) dst: std::net::IpAddr,
-    /// Type and code.
-    pub(crate) kind: (u8, u8),
-    /// What the message quotes of the datagram.
-    pub(crate) body: Vec<u8>,
+    /// The whole message, ICMP header and checksum included (`wire::icmp_message`).
+    pub(crate) msg: Vec<u8>,
+    /// The Identification of its fragments, if it needs any.
+    pub(crate) id: u32,
+    /// Bytes of `msg` already sent in earlier fragments.
+    pub(crate) sent: usize,
 }
 
 /// Everything a connection may touch besides itself while handling one event.

@@ -82,7 +82,7 @@ fn wide_tuple_of(pkt: &Packet<'_>) -> FourTuple {
 /// connection's peer is a host address by construction (`check_endpoints`, and these
 /// checks before a listener takes a SYN).
 #[inline(always)]
-fn valid_endpoints(src: IpAddr, dst: IpAddr) -> bool {
+pub(super) fn valid_endpoints(src: IpAddr, dst: IpAddr) -> bool {
     super::is_host_address(src) && super::is_host_address(dst) && (!src.is_loopback() || dst.is_loopback())
 }
 

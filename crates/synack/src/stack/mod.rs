@@ -196,6 +196,11 @@ pub struct Stack {
     /// A reassembled datagram is being processed: a fragment inside it is not taken
     /// (no reassembly within a reassembly).
     reassembling: bool,
+    /// Bytes of the ICMP messages in the control queue (`IcmpOut::msg`), which bounds
+    /// the Echo Replies waiting ([`Config::max_echo_reply_bytes`]).
+    icmp_queued: usize,
+    /// ICMP messages given an Identification for their fragments so far.
+    icmp_ids: u64,
 }
 
 impl Stack {
@@ -233,6 +238,8 @@ impl Stack {
             cookies: cookies::SynCookieJar::new(&cfg.secret),
             reasm: reasm::Reassembly::new(cfg.max_reassembly_bytes, cfg.reassembly_timeout),
             reassembling: false,
+            icmp_queued: 0,
+            icmp_ids: 0,
             cfg,
         }
     }

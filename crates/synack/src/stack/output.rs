@@ -203,7 +203,7 @@ impl Stack {
                 if let Some(c) = self.sinks.control.pop_front() {
                     ctl = match c {
                         Outgoing::Segment(c) => c,
-                        Outgoing::Icmp(m) => return self.transmit_icmp(buf, &m),
+                        Outgoing::Icmp(m) => return self.transmit_icmp(buf, m),
                     };
                     (&ctl.tuple, &ctl.hdr, ctl.ds, &[][..], &[][..], false, true, 0, false)
                 } else {
@@ -336,25 +336,48 @@ impl Stack {
     /// pending, so a timeout sends no more messages than that.
     fn expire_reassembly(&mut self) {
         let sinks = &mut self.sinks;
+        let mut expired = Vec::new();
         self.reasm.expire(self.now, |ours, theirs, quoted| {
-            if sinks.control.len() >= crate::conn::MAX_CONTROL_QUEUE {
+            if sinks.control.len() + expired.len() >= crate::conn::MAX_CONTROL_QUEUE {
                 sinks.stats.control_dropped += 1;
                 return;
             }
             let kind = if ours.is_ipv4() { (11, 1) } else { (3, 1) };
-            let m = IcmpOut { src: ours, dst: theirs, kind, body: quoted.to_vec() };
-            sinks.control.push_back(Outgoing::Icmp(Box::new(m)));
+            if let Some(msg) = wire::icmp_message(ours, theirs, kind, 0, quoted) {
+                expired.push((ours, theirs, msg));
+            }
         });
+        for (ours, theirs, msg) in expired {
+            self.queue_icmp(ours, theirs, msg);
+        }
         self.sinks.stats.reassembly_failed += self.reasm.take_failed();
     }
 
-    /// Write the ICMP or ICMPv6 message `m` into `buf` (dropped, like a control segment,
-    /// when it does not fit). Cold: only after a reassembly timed out.
+    /// Write the next datagram of the ICMP or ICMPv6 message `m` into `buf`: the whole
+    /// message, or its next fragment when it is larger than the MTU (or `buf`), in which
+    /// case `m` goes back to the front of the control queue until its last fragment is
+    /// out. Dropped, like a control segment, when not even a fragment fits. Cold: only
+    /// Echo Replies and a reassembly's Time Exceeded.
     #[cold]
     #[inline(never)]
-    fn transmit_icmp(&mut self, buf: &mut [u8], m: &IcmpOut) -> Option<Transmit> {
-        let len = wire::emit_icmp(buf, m.src, m.dst, self.cfg.ttl, m.kind, 0, &m.body).ok()?;
-        Some(Transmit { len, src: m.src, dst: m.dst })
+    fn transmit_icmp(&mut self, buf: &mut [u8], mut m: Box<IcmpOut>) -> Option<Transmit> {
+        let limit = buf.len().min(usize::from(self.cfg.mtu));
+        let protocol = if m.src.is_ipv4() { wire::IPPROTO_ICMP } else { wire::IPPROTO_ICMPV6 };
+        let piece =
+            wire::emit_piece(&mut buf[..limit], (m.src, m.dst), self.cfg.ttl, protocol, m.id, &m.msg, m.sent);
+        let (src, dst) = (m.src, m.dst);
+        let len = match piece {
+            Ok((len, carried)) if m.sent + carried < m.msg.len() => {
+                m.sent += carried;
+                self.sinks.control.push_front(Outgoing::Icmp(m));
+                len
+            }
+            done => {
+                self.icmp_queued -= m.msg.len();
+                done.ok()?.0
+            }
+        };
+        Some(Transmit { len, src, dst })
     }
 }
 

@@ -6,13 +6,17 @@
 //! [`WireError`].
 
 use super::checksum::{checksum_finish, checksum_partial};
-use super::ip::{walk_v6_extensions, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
-use super::WireError;
+use super::ip::{walk_v6_extensions, IPV4_HEADER_LEN, IPV6_FRAGMENT, IPV6_HEADER_LEN};
+use super::tcp::write_ip_header;
+use super::{IpOut, WireError};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The largest IPv4 datagram (RFC 791: Total Length is 16 bits) and the largest IPv6
 /// payload (RFC 8200 3: Payload Length is 16 bits; jumbograms are not fragmented).
 pub(crate) const MAX_DATAGRAM: usize = 65_535;
+
+/// The IPv6 Fragment header's length (RFC 8200 4.5).
+const FRAGMENT_HEADER_LEN: usize = 8;
 
 /// One fragment of an IP datagram.
 #[derive(Clone, Copy, Debug)]
@@ -193,6 +197,83 @@ pub(crate) fn reassembled(first: &Fragment<'_>, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Write the next datagram of `payload` (a whole upper-layer message, `sent` bytes of
+/// it already sent) from `src` to `dst` into `buf`, whose length is the largest datagram
+/// allowed; return the datagram's length and how many bytes of `payload` it carries.
+///
+/// The first call (`sent` 0) writes the whole message as one datagram when it fits
+/// (IPv4: DF clear, Identification `id`). When it does not, each call writes one
+/// fragment, the source host fragmenting its own datagram (RFC 791 3.2, RFC 8200 4.5):
+/// - every fragment but the last carries a multiple of 8 bytes, as many as fit;
+/// - IPv4: Identification `id` (its low 16 bits), More Fragments on all but the last,
+///   Fragment Offset in 8-byte units, DF clear (RFC 791 3.1: "DF ... 0 = May
+///   Fragment");
+/// - IPv6: a Fragment header (Next Header 44) after the fixed header, which is the
+///   whole Unfragmentable Part here, carrying `protocol` as its Next Header, the
+///   offset, the M flag and the 32-bit Identification `id`.
+///
+/// Errors: [`WireError::AddressFamilyMismatch`]; [`WireError::BufferTooSmall`] when
+/// not even 8 bytes of payload fit; [`WireError::TooLong`] when `payload` is longer
+/// than any datagram can carry; [`WireError::BadHeaderLength`] when `sent` is past its
+/// end or, not 0, is not a multiple of 8.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn emit_piece(
+    buf: &mut [u8],
+    (src, dst): (IpAddr, IpAddr),
+    ttl: u8,
+    protocol: u8,
+    id: u32,
+    payload: &[u8],
+    sent: usize,
+) -> Result<(usize, usize), WireError> {
+    let v6 = match (src, dst) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => false,
+        (IpAddr::V6(_), IpAddr::V6(_)) => true,
+        _ => return Err(WireError::AddressFamilyMismatch),
+    };
+    let ip_len = if v6 { IPV6_HEADER_LEN } else { IPV4_HEADER_LEN };
+    if payload.len() > MAX_DATAGRAM - if v6 { 0 } else { ip_len } {
+        return Err(WireError::TooLong);
+    }
+    if sent >= payload.len().max(1) || sent % 8 != 0 {
+        return Err(WireError::BadHeaderLength);
+    }
+    let ip = IpOut { ttl, ds: 0 };
+    let whole = sent == 0 && ip_len + payload.len() <= buf.len();
+    let head = if whole || !v6 { ip_len } else { ip_len + FRAGMENT_HEADER_LEN };
+    let left = payload.len() - sent;
+    let room = buf.len().saturating_sub(head);
+    let (len, more) = if left <= room { (left, false) } else { (room & !7, true) };
+    if len == 0 {
+        return Err(WireError::BufferTooSmall);
+    }
+    let total = head + len;
+    let units = (sent / 8) as u16;
+    if v6 && whole {
+        write_ip_header(&mut buf[..ip_len], src, dst, protocol, ip, len as u16);
+    } else if v6 {
+        // The Payload Length counts the Fragment header.
+        write_ip_header(&mut buf[..ip_len], src, dst, IPV6_FRAGMENT, ip, (FRAGMENT_HEADER_LEN + len) as u16);
+        let [o0, o1] = (units << 3 | u16::from(more)).to_be_bytes();
+        let [i0, i1, i2, i3] = id.to_be_bytes();
+        buf[ip_len..head].copy_from_slice(&[protocol, 0, o0, o1, i0, i1, i2, i3]);
+    } else {
+        write_ip_header(&mut buf[..ip_len], src, dst, protocol, ip, total as u16);
+        // Identification, flags and offset, then the checksum again. DF stays clear
+        // even on a whole datagram: the stack's ICMP does no Path MTU Discovery, and a
+        // router on a narrower path may fragment it (RFC 6864 4.1 then asks for the
+        // Identification a fragmentable datagram needs).
+        let [i0, i1] = (id as u16).to_be_bytes();
+        let [f0, f1] = (units | if more { 0x2000 } else { 0 }).to_be_bytes();
+        buf[4..8].copy_from_slice(&[i0, i1, f0, f1]);
+        buf[10..12].copy_from_slice(&[0, 0]);
+        let sum = checksum_finish(checksum_partial(&buf[..ip_len], 0));
+        buf[10..12].copy_from_slice(&sum.to_be_bytes());
+    }
+    buf[head..total].copy_from_slice(&payload[sent..sent + len]);
+    Ok((total, len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::ip::{IPV6_DEST_OPTIONS, IPV6_FRAGMENT};
@@ -300,5 +381,50 @@ mod tests {
         let ip = parse_ip(&whole).expect("no longer a fragment");
         assert_eq!((ip.protocol, ip.payload), (6, &payload[..]));
         assert_eq!(u16::from_be_bytes([whole[4], whole[5]]) as usize, 8 + payload.len());
+    }
+
+    #[test]
+    fn pieces_written_read_back_as_fragments_of_one_datagram() {
+        let payload: Vec<u8> = (0..100u8).collect();
+        for (src, dst) in [
+            (IpAddr::from([192, 0, 2, 2]), IpAddr::from([192, 0, 2, 1])),
+            ("2001:db8::2".parse().expect("v6"), "2001:db8::1".parse().expect("v6")),
+        ] {
+            let head = if src.is_ipv6() { 48 } else { 20 };
+            let mut buf = vec![0u8; head + 44];
+            let mut got = Vec::new();
+            let mut sent = 0;
+            while sent < payload.len() {
+                let (len, carried) =
+                    emit_piece(&mut buf, (src, dst), 64, 58, 0xabcd_0123, &payload, sent).expect("a piece");
+                // Read back by this module's own parser (its tests check it against
+                // hand-written fragments).
+                let f = parse_fragment(&buf[..len]).expect("a fragment");
+                assert_eq!((f.src, f.dst, f.offset, f.more), (src, dst, sent, sent + carried < 100));
+                assert!(f.more || carried == 100 - sent);
+                got.extend_from_slice(f.data);
+                sent += carried;
+            }
+            assert_eq!(got, payload, "{src}: 40, 40 and 20 bytes");
+        }
+    }
+
+    #[test]
+    fn a_piece_that_cannot_be_written_is_an_error() {
+        let (v4, v6): (IpAddr, IpAddr) = ([192, 0, 2, 2].into(), "2001:db8::2".parse().expect("v6"));
+        let mut buf = [0u8; 64];
+        let p = [0u8; 100];
+        let piece =
+            |buf: &mut [u8], dst, payload: &[u8], sent| emit_piece(buf, (v4, dst), 64, 1, 7, payload, sent);
+        assert_eq!(piece(&mut buf, v6, &p, 0), Err(WireError::AddressFamilyMismatch));
+        assert_eq!(piece(&mut buf[..27], v4, &p, 0), Err(WireError::BufferTooSmall));
+        assert_eq!(piece(&mut buf, v4, &p, 100), Err(WireError::BadHeaderLength));
+        assert_eq!(piece(&mut buf, v4, &p, 4), Err(WireError::BadHeaderLength));
+        assert_eq!(piece(&mut buf, v4, &vec![0; 65_516], 0), Err(WireError::TooLong));
+        // Whole when it fits: no offset, no MF, and DF clear; the Identification set.
+        let (len, carried) = piece(&mut buf, v4, &p[..44], 0).expect("whole");
+        assert_eq!((len, carried), (64, 44));
+        assert_eq!(parse_ip(&buf).expect("a whole datagram").payload, &p[..44]);
+        assert_eq!(buf[4..8], [0, 7, 0, 0]);
     }
 }

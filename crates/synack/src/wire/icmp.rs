@@ -186,9 +186,9 @@ fn quoted_segment(quoted: &[u8], v6: bool) -> Option<(SocketAddr, SocketAddr, Se
 /// message's MTU, ...), then `body`. The IP header is the one [`super::emit`] writes
 /// (DF set on IPv4, Differentiated Services field 0).
 ///
-/// The stack sends one ICMP message of its own, the Time Exceeded of a reassembly out
-/// of time (`Stack::expire_reassembly`); the TUN backend answers pings with it, and
-/// the simulator, the packetdrill runner and the fuzz harness play routers with it.
+/// The stack's own ICMP (a reassembly's Time Exceeded, Echo Replies) goes through
+/// [`icmp_message`] and `emit_piece` instead, since a reply may need fragments; the
+/// simulator, the packetdrill runner and the fuzz harness play routers with this.
 ///
 /// Errors: [`WireError::AddressFamilyMismatch`], [`WireError::TooLong`] past 65535
 /// bytes, [`WireError::BufferTooSmall`].
@@ -213,14 +213,49 @@ pub fn emit_icmp(
     let buf = buf.get_mut(..total).ok_or(WireError::BufferTooSmall)?;
     let (hdr, msg) = buf.split_at_mut(ip_len);
     write_ip_header(hdr, src, dst, protocol, IpOut { ttl, ds: 0 }, length);
+    write_message(msg, src, dst, (kind, code), rest, body);
+    Ok(total)
+}
+
+/// The ICMP or ICMPv6 message alone, as [`emit_icmp`] writes it after the IP header
+/// (checksum included): what the stack queues when the datagram may have to leave in
+/// fragments (`wire::emit_piece`). `None` when the addresses' families differ or the
+/// message would not fit in a datagram (65,535 bytes with the IPv4 header, a payload of
+/// 65,535 bytes for IPv6).
+pub(crate) fn icmp_message(
+    src: IpAddr,
+    dst: IpAddr,
+    kind: (u8, u8),
+    rest: u32,
+    body: &[u8],
+) -> Option<Vec<u8>> {
+    let max = match (src, dst) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => usize::from(u16::MAX) - IPV4_HEADER_LEN,
+        (IpAddr::V6(_), IpAddr::V6(_)) => usize::from(u16::MAX),
+        _ => return None,
+    };
+    let mut msg = vec![0; 8 + body.len()];
+    if msg.len() > max {
+        return None;
+    }
+    write_message(&mut msg, src, dst, kind, rest, body);
+    Some(msg)
+}
+
+/// Fill `msg` (exactly `8 + body.len()` bytes) with an ICMP message: type, code, the
+/// checksum (RFC 792: "the 16-bit one's complement of the one's complement sum of the
+/// ICMP message"; RFC 4443 2.3: for ICMPv6 over the IPv6 pseudo-header too), `rest`,
+/// `body`.
+fn write_message(msg: &mut [u8], src: IpAddr, dst: IpAddr, (kind, code): (u8, u8), rest: u32, body: &[u8]) {
     msg[..4].copy_from_slice(&[kind, code, 0, 0]);
     msg[4..8].copy_from_slice(&rest.to_be_bytes());
     msg[8..].copy_from_slice(body);
-    let pseudo =
-        if protocol == IPPROTO_ICMP { 0 } else { pseudo_header_sum(src, dst, protocol, msg_len as u32) };
+    let pseudo = match src {
+        IpAddr::V4(_) => 0,
+        IpAddr::V6(_) => pseudo_header_sum(src, dst, IPPROTO_ICMPV6, msg.len() as u32),
+    };
     let sum = checksum_finish(checksum_partial(msg, pseudo));
     msg[2..4].copy_from_slice(&sum.to_be_bytes());
-    Ok(total)
 }
 
 #[cfg(test)]

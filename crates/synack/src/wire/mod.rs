@@ -13,6 +13,7 @@ mod checksum;
 mod frag;
 pub(crate) mod icmp;
 pub use icmp::emit_icmp;
+pub(crate) use icmp::icmp_message;
 mod ip;
 mod plain;
 mod tcp;
@@ -22,7 +23,7 @@ mod template;
 pub(crate) use checksum::sum_be;
 pub use checksum::{checksum_finish, checksum_partial, copy_with_checksum, pseudo_header_sum};
 pub(crate) use checksum::{copy_and_sum, fold64, sum_be_long};
-pub(crate) use frag::{parse_fragment, reassembled, Fragment};
+pub(crate) use frag::{emit_piece, parse_fragment, reassembled, Fragment};
 pub(crate) use ip::v4_flow_words;
 pub use ip::{
     mark_ce, parse_ip, IpDatagram, ECN_CE, ECN_ECT0, ECN_MASK, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,

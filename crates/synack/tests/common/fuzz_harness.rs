@@ -576,7 +576,9 @@ impl Harness {
         // Everything that may legitimately be queued: the control queue, and per
         // connection its data in MIN_MSS-sized segments, a FIN, a SYN, the duplicate ACKs
         // it owes, an ACK and a probe.
-        let bound = MAX_CONTROL_QUEUE + live * (send_buffer / MIN_MSS + MAX_DUP_ACKS + 8);
+        // The Echo Replies waiting may leave in fragments: at least 8 bytes each.
+        let echo = self.stack.config().max_echo_reply_bytes / 8;
+        let bound = MAX_CONTROL_QUEUE + echo + live * (send_buffer / MIN_MSS + MAX_DUP_ACKS + 8);
         let mut n = 0;
         // Every third drain takes the output with `poll_transmit_many` (in batches of 1
         // to 3 buffers, by the operation count), the others with `poll_transmit`: the
@@ -604,8 +606,9 @@ impl Harness {
             let p = match wire::parse(&self.tx[..tx.len]) {
                 Ok(p) => p,
                 Err(WireError::NotTcp(wire::IPPROTO_ICMP | wire::IPPROTO_ICMPV6)) => {
-                    // The one ICMP message the stack sends: a reassembly's Time Exceeded
-                    // (type 11 / ICMPv6 type 3, code 1), from our address.
+                    // The stack's own ICMP: a reassembly's Time Exceeded (type 11 /
+                    // ICMPv6 type 3, code 1) or an Echo Reply (type 0 / ICMPv6 129), from
+                    // our address, its checksum right.
                     let ip = wire::parse_ip(&self.tx[..tx.len]).expect("the stack's ICMP parses");
                     assert!(
                         ip.src == IpAddr::V4(LOCAL_IP) || ip.src == IpAddr::V6(LOCAL_IP6),
@@ -613,8 +616,28 @@ impl Harness {
                         ip.src
                     );
                     assert_eq!((tx.src, tx.dst), (ip.src, ip.dst), "Transmit describes the datagram");
-                    let kind = if ip.src.is_ipv4() { [11, 1] } else { [3, 1] };
-                    assert_eq!(ip.payload.get(..2), Some(&kind[..]), "a reassembly's Time Exceeded");
+                    let (exceeded, reply) =
+                        if ip.src.is_ipv4() { ([11, 1], [0, 0]) } else { ([3, 1], [129, 0]) };
+                    let kind = ip.payload.get(..2);
+                    assert!(kind == Some(&exceeded[..]) || kind == Some(&reply[..]), "ICMP {kind:?}");
+                    let pseudo = if ip.src.is_ipv4() {
+                        0
+                    } else {
+                        wire::pseudo_header_sum(ip.src, ip.dst, wire::IPPROTO_ICMPV6, ip.payload.len() as u32)
+                    };
+                    assert_eq!(wire::checksum_finish(wire::checksum_partial(ip.payload, pseudo)), 0);
+                    continue;
+                }
+                Err(WireError::Fragmented) => {
+                    // An Echo Reply larger than the MTU, in fragments: from our address.
+                    let d = &self.tx[..tx.len];
+                    let src = if d[0] >> 4 == 4 {
+                        IpAddr::from(<[u8; 4]>::try_from(&d[12..16]).expect("4 bytes"))
+                    } else {
+                        IpAddr::from(<[u8; 16]>::try_from(&d[8..24]).expect("16 bytes"))
+                    };
+                    assert!(src == IpAddr::V4(LOCAL_IP) || src == IpAddr::V6(LOCAL_IP6), "source {src}");
+                    assert_eq!(tx.src, src, "Transmit describes the datagram");
                     continue;
                 }
                 Err(e) => panic!("the stack emitted an unparsable datagram: {e:?}"),
@@ -1258,8 +1281,12 @@ impl Harness {
             (1, true) => (2, 0),
             (2, true) => (3, r.u8() % 2),
             (3, true) => (4, r.u8() % 3),
+            // An Echo Request (RFC 792, RFC 4443 4.1), which the stack answers.
+            (4, false) => (8, 0),
+            (4, true) => (128, 0),
             _ => (r.u8(), r.u8()),
         };
+        let echo = sel % 8 == 4;
         let word = match sel >> 6 {
             0 => u32::from(r.u16()),
             1 => 1000,
@@ -1291,6 +1318,11 @@ impl Harness {
         if flaw % 8 == 1 {
             quoted.truncate(quoted.len() - usize::from(flaw >> 5) - 1);
         }
+        if echo {
+            // The request's data: the quote, repeated up to 125 times (some 6 KiB), so
+            // that larger ones come and are answered in fragments.
+            quoted = quoted.repeat(usize::from(flaw >> 3) * 4 + 1);
+        }
         let router = if v6 {
             IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe))
         } else {
@@ -1304,7 +1336,14 @@ impl Harness {
             d[if v6 { 40 } else { 20 } + 2] ^= 1;
         }
         self.summary.datagrams_in += 1;
-        deliver(&mut self.stack, self.now, &d, self.lend.as_deref_mut(), &mut self.summary);
+        if d.len() > 1500 {
+            let id = self.summary.datagrams_in as u32;
+            for f in fragmenter::ip_fragments(&d, 1024, id) {
+                deliver(&mut self.stack, self.now, &f, self.lend.as_deref_mut(), &mut self.summary);
+            }
+        } else {
+            deliver(&mut self.stack, self.now, &d, self.lend.as_deref_mut(), &mut self.summary);
+        }
     }
 
     fn op_no_repeat(&mut self, r: &mut Cursor<'_>) {
