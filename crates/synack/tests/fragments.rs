@@ -28,12 +28,24 @@ fn answers(s: &mut Stack, now: Instant) -> Vec<TcpFlags> {
     datagrams(s, now).iter().map(|d| wire::parse(d).expect("a valid answer").tcp.flags).collect()
 }
 
+/// A SYN from `src` to `dst` in three fragments: over IPv4 its 24 bytes of TCP header
+/// in 8-byte pieces; over IPv6, whose first fragment must hold the whole header (RFC
+/// 7112 5), with 40 bytes of data, in 24-byte pieces.
+fn syn_in_three(src: &str, dst: &str) -> Vec<Vec<u8>> {
+    let frags = if src.contains(':') {
+        ip_fragments(&syn(src, dst, &[0x5a; 40]), 24, 7)
+    } else {
+        ip_fragments(&syn(src, dst, &[]), 8, 7)
+    };
+    assert_eq!(frags.len(), 3, "{src}");
+    frags
+}
+
 #[test]
 fn a_syn_in_fragments_is_answered_once_the_last_piece_arrives_in_any_order() {
     for (src, dst) in [("192.0.2.1", "192.0.2.2"), ("2001:db8::1", "2001:db8::2")] {
         let mut s = listener(dst, Config::default());
-        let frags = ip_fragments(&syn(src, dst, &[]), 8, 7);
-        assert_eq!(frags.len(), 3, "24 bytes of TCP header in 8-byte pieces");
+        let frags = syn_in_three(src, dst);
         // The middle piece, then the last, then the first.
         for &k in &[1, 2] {
             s.handle_packet(Instant::ZERO, &frags[k]);
@@ -44,6 +56,31 @@ fn a_syn_in_fragments_is_answered_once_the_last_piece_arrives_in_any_order() {
         let st = s.stats();
         assert_eq!((st.fragments, st.reassembled, st.reassembly_failed, st.malformed), (3, 1, 0, 0), "{src}");
     }
+}
+
+#[test]
+fn an_ipv6_first_fragment_without_the_whole_tcp_header_is_discarded() {
+    // RFC 7112 5: "When a host receives a first fragment that does not contain the
+    // entire IPv6 Header Chain, it SHOULD discard the packet". The 24-byte TCP header
+    // of a SYN in 8-byte pieces: the first piece is dropped as malformed, and the
+    // datagram never completes (nor is a Time Exceeded sent: fragment zero never came).
+    let mut s = listener("2001:db8::2", Config::default());
+    let frags = ip_fragments(&syn("2001:db8::1", "2001:db8::2", &[]), 8, 7);
+    for f in &frags {
+        s.handle_packet(Instant::ZERO, f);
+    }
+    assert!(answers(&mut s, Instant::ZERO).is_empty());
+    let st = s.stats();
+    assert_eq!((st.fragments, st.malformed, st.reassembled), (3, 1, 0));
+    s.handle_timeout(Instant::from_millis(60_000));
+    assert_eq!(s.stats().reassembly_failed, 1);
+    assert!(datagrams(&mut s, Instant::from_millis(60_000)).is_empty(), "no Time Exceeded");
+    // IPv4 has no such rule (RFC 7112 is IPv6's): the same SYN there is answered.
+    let mut s = listener("192.0.2.2", Config::default());
+    for f in ip_fragments(&syn("192.0.2.1", "192.0.2.2", &[]), 8, 7) {
+        s.handle_packet(Instant::ZERO, &f);
+    }
+    assert_eq!(answers(&mut s, Instant::ZERO), [TcpFlags::SYN | TcpFlags::ACK]);
 }
 
 #[test]
@@ -65,9 +102,9 @@ fn datagrams(s: &mut Stack, now: Instant) -> Vec<Vec<u8>> {
 
 #[test]
 fn a_datagram_left_unfinished_is_abandoned_sixty_seconds_after_its_first_fragment() {
-    for (src, dst, quoted_len) in [("192.0.2.1", "192.0.2.2", 28), ("2001:db8::1", "2001:db8::2", 56)] {
+    for (src, dst, quoted_len) in [("192.0.2.1", "192.0.2.2", 28), ("2001:db8::1", "2001:db8::2", 72)] {
         let mut s = listener(dst, Config::default());
-        let frags = ip_fragments(&syn(src, dst, &[]), 8, 7);
+        let frags = syn_in_three(src, dst);
         s.handle_packet(Instant::from_millis(1_000), &frags[0]);
         s.handle_packet(Instant::from_millis(2_000), &frags[1]);
         // RFC 8200 4.5: 60 s "of the reception of the first-arriving fragment".

@@ -146,7 +146,43 @@ fn parse_v6(bytes: &[u8]) -> Result<Fragment<'_>, WireError> {
     // The reassembled Payload Length counts the Unfragmentable Part after the fixed
     // header.
     check_sizes(&f, off - IPV6_HEADER_LEN)?;
+    // RFC 7112 5: "When a host receives a first fragment that does not contain the
+    // entire IPv6 Header Chain, it SHOULD discard the packet" (so that no upper-layer
+    // header is put together from pieces a filter saw apart).
+    if f.offset == 0 && !header_chain_complete(f.next, f.data) {
+        return Err(WireError::Truncated);
+    }
     Ok(f)
+}
+
+/// Whether `data`, the start of an IPv6 datagram's Fragmentable Part whose first header
+/// is `next`, holds the rest of its header chain (RFC 7112 2): any Destination Options
+/// header whole, then the upper-layer header whole: TCP's with its options (its Data
+/// Offset), UDP's 8 bytes, ICMPv6's first 8 bytes (type, code, checksum and the word
+/// every message has). Other upper layers and No Next Header are taken as they come:
+/// their header lengths are not known here.
+fn header_chain_complete(mut next: u8, mut data: &[u8]) -> bool {
+    const TCP: u8 = 6;
+    const UDP: u8 = 17;
+    const ICMPV6: u8 = 58;
+    const DEST_OPTIONS: u8 = 60;
+    loop {
+        let need = match next {
+            TCP => data.get(12).map_or(20, |b| usize::from(b >> 4) * 4).max(20),
+            UDP | ICMPV6 => 8,
+            DEST_OPTIONS => match data.get(..2) {
+                Some(&[n, len]) => {
+                    let len = (usize::from(len) + 1) * 8;
+                    let Some(rest) = data.get(len..) else { return false };
+                    (next, data) = (n, rest);
+                    continue;
+                }
+                _ => return false,
+            },
+            _ => 0,
+        };
+        return data.len() >= need;
+    }
 }
 
 /// The size checks of [`parse_fragment`]; `counted` is how much of the header the
@@ -374,7 +410,7 @@ mod tests {
 
     #[test]
     fn reassembled_ipv6_datagram_parses_as_one() {
-        let first = v6(&[0; 8], 5, 0, true);
+        let first = v6(&[0; 24], 5, 0, true);
         let f = parse_fragment(&first).expect("first");
         let payload: Vec<u8> = (0..20u8).collect();
         let whole = reassembled(&f, &payload);
@@ -426,5 +462,39 @@ mod tests {
         assert_eq!((len, carried), (64, 44));
         assert_eq!(parse_ip(&buf).expect("a whole datagram").payload, &p[..44]);
         assert_eq!(buf[4..8], [0, 7, 0, 0]);
+    }
+
+    #[test]
+    fn an_ipv6_first_fragment_without_the_whole_header_chain_is_refused() {
+        // RFC 7112 5. A TCP header of 24 bytes (Data Offset 6) in the first fragment:
+        // refused with 20 or 23 of them, taken with 24 (the offset's units are 8 bytes,
+        // so the first fragment carries 16 or 24 of them here).
+        let src = Ipv6Addr::from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        let dst = Ipv6Addr::from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        let first = |data: &[u8], next: u8| {
+            let mut d = vec![0x60, 0, 0, 0];
+            d.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+            d.extend_from_slice(&[IPV6_FRAGMENT, 64]);
+            d.extend_from_slice(&src.octets());
+            d.extend_from_slice(&dst.octets());
+            d.extend_from_slice(&[next, 0, 0, 1, 0, 0, 0, 9]);
+            d.extend_from_slice(data);
+            d
+        };
+        let mut tcp = [0u8; 24];
+        tcp[12] = 6 << 4;
+        assert!(parse_fragment(&first(&tcp, 6)).is_ok());
+        assert_eq!(parse_fragment(&first(&tcp[..16], 6)).err(), Some(WireError::Truncated));
+        // ICMPv6 needs 8 bytes; a Destination Options header (8 bytes) must be whole,
+        // and so must what follows it.
+        assert!(parse_fragment(&first(&[0; 8], 58)).is_ok());
+        let mut opts = vec![6, 0, 1, 4, 0, 0, 0, 0];
+        assert_eq!(parse_fragment(&first(&opts, IPV6_DEST_OPTIONS)).err(), Some(WireError::Truncated));
+        opts.extend_from_slice(&tcp);
+        assert!(parse_fragment(&first(&opts, IPV6_DEST_OPTIONS)).is_ok());
+        // A later fragment is not concerned.
+        let mut later = first(&tcp[..16], 6);
+        later[43] = 8 << 3 | 1;
+        assert!(parse_fragment(&later).is_ok());
     }
 }
