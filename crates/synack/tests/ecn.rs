@@ -427,3 +427,37 @@ fn without_ecn_the_same_congestion_costs_losses_and_retransmissions() {
     assert!(a.retransmissions >= p.dropped.len() as u64, "{a}");
     assert_eq!((a.ecn_reductions, b.ecn_ce_received), (0, 0));
 }
+
+#[test]
+fn an_echo_at_a_window_of_one_segment_holds_new_data_until_the_retransmission_timer_expires() {
+    // 6.1.2: "the sending TCP MUST reset the retransmit timer on receiving the
+    // ECN-Echo packet when the congestion window is one. The sending TCP will then be
+    // able to send a new packet only when the retransmit timer expires."
+    let mut p = ecn_connection(Config { initial_window: 1, ..reno() });
+    let c = p.c();
+    assert_eq!(only(app_sends(&mut p, &[1; 1460])).payload.len(), 1460);
+    assert!(app_sends(&mut p, &[2; 1460]).is_empty(), "a window of one segment, full");
+    // The echo acknowledges the segment: the window stays one segment, and the second
+    // one, which the ACK would have let go, waits.
+    p.now += Duration::from_millis(100);
+    assert_silent(&ack_all(&mut p, E));
+    assert_eq!(p.stack.info(c).expect("info").cwnd, 1460);
+    let deadline = p.stack.poll_timeout().expect("the retransmission timer, restarted");
+    assert!(deadline >= p.now + Duration::from_millis(200), "{deadline:?} from {:?}", p.now);
+    p.now = synack::Instant::from_micros(deadline.as_micros() - 1_000);
+    p.stack.handle_timeout(p.now);
+    assert!(p.flush().is_empty(), "nothing before the timer expires");
+    // At the timer: the new segment, with CWR, and no retransmission.
+    p.now = deadline;
+    p.stack.handle_timeout(p.now);
+    let next = only(p.flush());
+    assert_eq!((next.payload.len(), next.seq), (1460, p.acked), "{next:?}");
+    assert!(next.flags.contains(W) && next.ecn == ECN_ECT0, "{next:?}");
+    assert_eq!(p.stack.stats().retransmissions, 0);
+    // With a window larger than one segment the same echo holds nothing (the first
+    // test above lets data go as soon as it is acknowledged).
+    let mut p = ecn_connection(Config { initial_window: 2, ..reno() });
+    assert_eq!(app_sends(&mut p, &[1; 2920]).len(), 2);
+    app_sends(&mut p, &[2; 1460]);
+    assert_eq!(ack_all(&mut p, E).len(), 1, "the next segment goes at once");
+}

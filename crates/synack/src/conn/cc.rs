@@ -67,6 +67,12 @@ impl Congestion {
         self.recover.is_some()
     }
 
+    /// The window is one segment, its floor (RFC 3168 6.1.2's case of an echo that
+    /// cannot halve it further). Never without congestion control.
+    pub(crate) fn at_one_segment(&self) -> bool {
+        self.enabled() && self.cwnd <= self.mss
+    }
+
     /// How much the sender may have in flight: cwnd, or during the first two duplicate
     /// ACKs outside recovery, cwnd plus one SMSS per duplicate ACK. RFC 3042 2: "a TCP
     /// sender SHOULD send a new data segment in response to each of the first two

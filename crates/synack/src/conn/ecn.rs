@@ -15,12 +15,15 @@
 //! - Receiving (6.1.3): a CE mark makes every following ACK carry ECE, until a segment
 //!   with CWR arrives; a segment outside the receive window changes neither (6.1.5).
 //! - Responding (6.1.2): an ACK with ECE halves the congestion window as a loss would,
-//!   at most once per window of data, and the next new data segment carries CWR.
+//!   at most once per window of data, and the next new data segment carries CWR. With
+//!   a window of one segment already, the retransmission timer restarts and holds
+//!   what is sent next until it expires.
 //!
 //! Size: a connection without ECN pays one test of [`Conn::ecn`] per segment in and
 //! out; everything here is out of line.
 
 use super::{Conn, Ctx, Outcome};
+use crate::trace::TimerKind;
 use crate::wire::{TcpFlags, TcpHeader, ECN_CE, ECN_ECT0};
 
 /// Our SYN is an ECN-setup SYN (active open with `Ecn::Active`, until it falls back to
@@ -32,6 +35,9 @@ pub(crate) const ON: u8 = 4;
 pub(crate) const ECHO: u8 = 8;
 /// We reduced the congestion window: the next new data segment carries CWR.
 pub(crate) const SEND_CWR: u8 = 16;
+/// An echo came with a congestion window of one segment: nothing more is sent until
+/// the retransmission timer, restarted then, expires (6.1.2; [`Conn::ecn_held`]).
+pub(crate) const HOLD: u8 = 32;
 
 impl Conn {
     /// Active open with `Ecn::Active`: our SYN asks for ECN.
@@ -176,7 +182,45 @@ impl Conn {
                 self.ecn |= SEND_CWR;
                 ctx.sinks.stats.ecn_reductions += 1;
             }
+            if self.cc.at_one_segment() {
+                self.ecn_hold(ctx);
+            }
         }
         out
+    }
+
+    /// An echo with a congestion window of one segment (6.1.2): "the value of the
+    /// congestion window is bounded below by a value of one MSS. ... It is necessary to
+    /// still reduce the sending rate of the TCP sender even further ... the sending TCP
+    /// MUST reset the retransmit timer on receiving the ECN-Echo packet when the
+    /// congestion window is one. The sending TCP will then be able to send a new packet
+    /// only when the retransmit timer expires." The timer restarts as a plain RTO (not
+    /// a loss probe), and [`Conn::ecn_held`] keeps the send window shut while it runs.
+    fn ecn_hold(&mut self, ctx: &mut Ctx<'_>) {
+        self.ecn |= HOLD;
+        self.lp.armed = false;
+        let at = ctx.now + self.rtt.rto();
+        self.set_timer(ctx, TimerKind::Rto, at);
+    }
+
+    /// Whether an echo's hold ([`Conn::ecn_hold`]) still shuts the send window: while
+    /// the retransmission timer it restarted runs. An ACK of everything outstanding
+    /// stops that timer (RFC 6298 5.2), which ends the hold early: what was in flight
+    /// got through. (Called when [`HOLD`] is set: the data path tests that bit alone,
+    /// and this is out of line.)
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn ecn_held(&self) -> bool {
+        self.timers.rto.is_some()
+    }
+
+    /// The retransmission timer expired with an echo's hold on: the hold ends, and
+    /// with nothing outstanding the expiry is only that (true: no retransmission, no
+    /// backoff); with data outstanding it is a retransmission timeout as any other.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn ecn_hold_expired(&mut self) -> bool {
+        self.ecn &= !HOLD;
+        self.snd_una == self.snd_nxt
     }
 }

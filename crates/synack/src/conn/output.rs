@@ -282,9 +282,13 @@ impl Conn {
     }
 
     /// The right edge of what may be sent: SND.UNA + min(SND.WND, cwnd), the congestion
-    /// window widened by Limited Transmit on the first two duplicate ACKs (`cc.rs`).
+    /// window widened by Limited Transmit on the first two duplicate ACKs (`cc.rs`);
+    /// SND.UNA while an ECN echo holds the sender (RFC 3168 6.1.2, `ecn.rs`).
     #[inline(always)]
     fn send_window_edge(&self) -> SeqNum {
+        if self.ecn & super::ecn::HOLD != 0 && self.ecn_held() {
+            return self.snd_una;
+        }
         self.snd_una + self.snd_wnd.min(self.cc.send_window())
     }
 

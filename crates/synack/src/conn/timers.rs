@@ -24,7 +24,9 @@ impl Conn {
     /// Run every timer that is due at `ctx.now`.
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
         let rto_kind = self.rto_kind();
-        if self.fire(ctx, rto_kind) {
+        // (An ECN echo's hold that expires with nothing outstanding only ends the hold,
+        // RFC 3168 6.1.2: new data may go.)
+        if self.fire(ctx, rto_kind) && !(self.ecn & super::ecn::HOLD != 0 && self.ecn_hold_expired()) {
             if self.lp.armed {
                 // A probe timeout, not an RTO (RFC 8985 7.3, `probe.rs`).
                 self.on_probe_timeout(ctx);
