@@ -297,8 +297,11 @@ fn what_the_runner_does_not_understand_is_skipped_never_passed() {
     assert_skips(run(&s, false), "net.inet.tcp.no_such_knob");
     let s = altered(PASSIVE, "+0 bind", "+0 `sysctl -w net.inet.tcp.rexmit_slop=0`\n+0 bind");
     assert_skips(run(&s, false), "slop");
+    let s = altered(PASSIVE, "+0 bind", "+0 setsockopt(3, IPPROTO_TCP, TCP_KEEPINIT, [5], 4) = 0\n+0 bind");
+    assert_skips(run(&s, false), "TCP_KEEPINIT");
+    // TCP_NOOPT is understood: the SYN,ACK the script expects with options comes without.
     let s = altered(PASSIVE, "+0 bind", "+0 setsockopt(3, IPPROTO_TCP, TCP_NOOPT, [1], 4) = 0\n+0 bind");
-    assert_skips(run(&s, false), "TCP_NOOPT");
+    assert_fails(run(&s, false), 10, "options");
     assert_skips(run(&altered(PASSIVE, "+0 close(3) = 0", "+0 splice(3, 4) = 0"), false), "splice");
     assert_skips(run("0 > icmp unreachable port_unreachable\n", false), "ICMP");
     assert_skips(run("--udp_encapsulation=tcp\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", false), "UDP");

@@ -99,6 +99,14 @@ pub struct Config {
     pub recv_buffer: u32,
     /// Send buffer per connection, bytes.
     pub send_buffer: u32,
+    /// Announce our MSS in the MSS option of our SYNs and SYN,ACKs (RFC 9293 3.7.1:
+    /// "TCP implementations SHOULD send an MSS option in every SYN segment when its
+    /// receive MSS differs from the default 536 for IPv4 or 1220 for IPv6 (SHLD-5)",
+    /// and "MAY send it always (MAY-3)", which synack does). Off, the peer sends
+    /// segments of at most that default. With `window_scaling`, `sack` and
+    /// `timestamps` off too, synack's SYNs carry no option at all, as FreeBSD's
+    /// `TCP_NOOPT` makes them: a peer without options, for testing another stack.
+    pub mss_option: bool,
     /// Offer window scaling (RFC 7323 2) on our SYNs and accept it on the peer's.
     pub window_scaling: bool,
     /// The window-scale shift we offer (RFC 7323 2.2), capped at 14. `None`: the
@@ -289,6 +297,7 @@ impl Default for Config {
             mtu: 1500,
             recv_buffer: 64 * 1024,
             send_buffer: 64 * 1024,
+            mss_option: true,
             window_scaling: true,
             window_shift: None,
             sack: true,

@@ -209,6 +209,14 @@ pub struct ConnInfo {
     /// Whether the connection uses Explicit Congestion Notification (RFC 3168): both
     /// SYNs agreed to it ([`Config::ecn`](crate::Config::ecn)).
     pub ecn: bool,
+    /// Window scaling (RFC 7323 2), when in use: the shift applied to the peer's window
+    /// fields and the one applied to ours. Like `sack` and `timestamps`, this is what
+    /// the SYNs agreed once the handshake is done (before, what ours offer).
+    pub window_scale: Option<(u8, u8)>,
+    /// Whether SACK is in use (RFC 2018: both SYNs carried SACK-permitted).
+    pub sack: bool,
+    /// Whether timestamps are in use (RFC 7323 3: both SYNs carried them).
+    pub timestamps: bool,
 }
 
 /// Stack-wide counters.

@@ -313,6 +313,44 @@ fn options_the_configuration_turns_off_are_not_offered() {
 }
 
 #[test]
+fn with_every_option_off_syns_carry_none_and_none_is_negotiated() {
+    // FreeBSD's TCP_NOOPT: no MSS option either (RFC 9293 3.7.1 makes it a SHOULD,
+    // SHLD-5; off, the peer assumes 536).
+    let none = Config { mss_option: false, sack: false, timestamps: false, window_scaling: false, ..cfg() };
+    let mut p = Peer::new(none.clone());
+    p.stack
+        .connect_from(p.now, SocketAddr::new(LOCAL_IP, LOCAL_PORT), SocketAddr::new(PEER_IP, PEER_PORT))
+        .unwrap();
+    let syn = p.flush().remove(0);
+    assert_eq!((syn.hdr.options, syn.raw_options.len()), (TcpOptions::NONE, 0));
+    // A SYN offering everything: a SYN,ACK without options, and a connection that
+    // uses none of them (its peer's MSS still bounds what it sends).
+    let mut p = Peer::listening(none);
+    let synack = p.establish(syn_opts_full(5), TcpOptions { timestamps: ts(6, 0), ..TcpOptions::NONE });
+    assert_eq!((synack.hdr.options, synack.raw_options.len()), (TcpOptions::NONE, 0));
+    let c = p.accept();
+    let info = p.stack.info(c).unwrap();
+    assert_eq!((info.window_scale, info.sack, info.timestamps, info.mss), (None, false, false, 1460));
+}
+
+#[test]
+fn connection_info_reports_the_options_the_syns_agreed() {
+    // Everything offered both ways: window scale (the peer's shift 7 applied to its
+    // windows, ours 6 to our own), SACK and timestamps.
+    let mut p = Peer::listening(Config { window_shift: Some(6), ..cfg() });
+    p.establish(syn_opts_full(5), TcpOptions { timestamps: ts(6, 0), ..TcpOptions::NONE });
+    let c = p.accept();
+    let info = p.stack.info(c).unwrap();
+    assert_eq!((info.window_scale, info.sack, info.timestamps), (Some((7, 6)), true, true));
+    // Only the MSS offered: nothing else in use.
+    let mut p = Peer::listening(cfg());
+    p.establish(TcpOptions { mss: Some(1000), ..TcpOptions::NONE }, TcpOptions::NONE);
+    let c = p.accept();
+    let info = p.stack.info(c).unwrap();
+    assert_eq!((info.window_scale, info.sack, info.timestamps, info.mss), (None, false, false, 1000));
+}
+
+#[test]
 fn the_syn_ack_answers_exactly_what_the_peer_offered() {
     // Nothing offered: only the MSS (and no window scale, RFC 7323 2.2).
     let mut p = Peer::listening(cfg());

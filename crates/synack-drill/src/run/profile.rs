@@ -132,6 +132,11 @@ const COMMON: &[(&str, i64)] = &[
     ("SHUT_RD", 0),
     ("SHUT_WR", 1),
     ("SHUT_RDWR", 2),
+    // `tcpi_options` bits (Linux's `tcp.h`, FreeBSD's `tcp.h` alike).
+    ("TCPI_OPT_TIMESTAMPS", 1),
+    ("TCPI_OPT_SACK", 2),
+    ("TCPI_OPT_WSCALE", 4),
+    ("TCPI_OPT_ECN", 8),
 ];
 
 const FREEBSD_ERRNOS: &[(&str, i64)] = &[

@@ -240,6 +240,14 @@ impl Runner {
             "tcpi_snd_ssthresh" => i64::from(info.ssthresh.min(0x7fff_ffff)) / mss,
             "tcpi_unacked" => (i64::from(info.bytes_in_flight) + mss - 1) / mss,
             "tcpi_total_retrans" => info.retransmissions as i64,
+            // TCPI_OPT_TIMESTAMPS 1, TCPI_OPT_SACK 2, TCPI_OPT_WSCALE 4, TCPI_OPT_ECN 8
+            // (the same bits on Linux and FreeBSD).
+            "tcpi_options" => {
+                i64::from(info.timestamps)
+                    | i64::from(info.sack) << 1
+                    | i64::from(info.window_scale.is_some()) << 2
+                    | i64::from(info.ecn) << 3
+            }
             _ => return None,
         })
     }

@@ -1055,6 +1055,9 @@ impl Conn {
             icmp_error: self.last_icmp,
             dscp: self.ds >> 2,
             ecn: self.ecn & ecn::ON != 0,
+            window_scale: self.ws_enabled.then_some((self.snd_wscale, self.rcv_wscale)),
+            sack: self.options.sack_ok,
+            timestamps: self.options.ts_ok,
         }
     }
 }

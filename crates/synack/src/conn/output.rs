@@ -191,7 +191,9 @@ impl Conn {
         let hdr = &mut seg.hdr;
         // The window of a SYN is never scaled (RFC 7323 2.2).
         hdr.window = self.rx.ring.capacity().min(65535) as u16;
-        hdr.options.mss = Some(ctx.cfg.announced_mss(self.tuple.remote.is_ipv6()));
+        if ctx.cfg.mss_option {
+            hdr.options.mss = Some(ctx.cfg.announced_mss(self.tuple.remote.is_ipv6()));
+        }
         if self.ws_enabled {
             hdr.options.window_scale = Some(self.rcv_wscale);
         }

@@ -203,7 +203,9 @@ impl Stack {
         // The window of a SYN is never scaled (RFC 7323 2.2), and no scaling is offered.
         let window = self.cfg.recv_buffer.min(65535) as u16;
         let mut h = control_header(&tuple, iss, Some(hdr.seq + 1), TcpFlags::SYN, window);
-        h.options.mss = Some(self.cfg.announced_mss(ipv6));
+        if self.cfg.mss_option {
+            h.options.mss = Some(self.cfg.announced_mss(ipv6));
+        }
         // The field the connection this SYN,ACK may become will have (`Config::dscp`),
         // as a SYN,ACK of a half-open connection carries it.
         let ds = self.cfg.ds_field();
