@@ -187,7 +187,7 @@ fn quoted_segment(quoted: &[u8], v6: bool) -> Option<(SocketAddr, SocketAddr, Se
 /// (DF set on IPv4, Differentiated Services field 0).
 ///
 /// The stack's own ICMP (a reassembly's Time Exceeded, Echo Replies) goes through
-/// [`icmp_message`] and `emit_piece` instead, since a reply may need fragments; the
+/// `icmp_message` and `emit_piece` instead, since a reply may need fragments; the
 /// simulator, the packetdrill runner and the fuzz harness play routers with this.
 ///
 /// Errors: [`WireError::AddressFamilyMismatch`], [`WireError::TooLong`] past 65535
