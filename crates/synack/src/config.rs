@@ -132,6 +132,14 @@ pub struct Config {
     pub rto_min: Duration,
     /// Upper bound on the RTO (RFC 6298 2.5: at least 60 s).
     pub rto_max: Duration,
+    /// How long an active open may take: a connection still in SYN-SENT (or
+    /// SYN-RECEIVED, after a simultaneous open) this long after `connect` gives up with
+    /// `ConnError::TimedOut`, at that instant, whatever `syn_retries` would still
+    /// allow. RFC 9293 3.8.3 asks that SYNs be retransmitted for at least 3 minutes
+    /// (MUST-23), and adds: "The application can close the connection (i.e., give up
+    /// on the open attempt) sooner, of course"; this is that, without the application
+    /// keeping a timer of its own (FreeBSD's `TCP_KEEPINIT`). `None` by default.
+    pub connect_timeout: Option<Duration>,
     /// Retransmissions of a SYN or SYN-ACK before giving up (R2 for SYNs, RFC 9293
     /// 3.8.3): 7 by default, which with the initial RTO of 1 s, doubled and capped at
     /// 60 s, retransmits at 1, 3, 7, 15, 31, 63 and 123 s and gives up at 183 s. (Six,
@@ -306,6 +314,7 @@ impl Default for Config {
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(60),
+            connect_timeout: None,
             syn_retries: 7,
             max_retries: 15,
             report_after_retries: 3,

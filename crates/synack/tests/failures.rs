@@ -92,6 +92,28 @@ fn the_application_learns_of_a_delivery_problem_after_three_retransmissions() {
 }
 
 #[test]
+fn a_connect_timeout_ends_the_open_attempt_at_that_instant() {
+    // Config::connect_timeout; RFC 9293 3.8.3: "The application can close the
+    // connection (i.e., give up on the open attempt) sooner, of course."
+    let cfg = synack::Config { connect_timeout: Some(Duration::from_secs(5)), ..inject_config() };
+    let mut p = Peer::syn_sent_with(cfg.clone());
+    let sent = run_timers(&mut p, HOUR);
+    let syns: Vec<u64> = sent.iter().filter(|(_, o)| o.flags == S).map(|(t, _)| t.as_millis()).collect();
+    assert_eq!(syns, [1_000, 3_000], "the SYNs of 1 and 3 s; the next would be at 7 s");
+    p.assert_state(State::Closed);
+    assert!(timed_out(&p));
+    assert_eq!(p.now.as_millis(), 5_000, "given up at 5 s, not at a retransmission");
+    assert!(sent.iter().all(|(t, _)| t.as_millis() < 5_000), "nothing sent when giving up");
+    // An open that completes in time is not touched by it.
+    let mut p = Peer::syn_sent_with(cfg);
+    p.now += Duration::from_secs(2);
+    let ack = only(p.feed(Seg::new(SA, REMOTE_ISS, p.seen).mss(1460)));
+    assert_eq!(ack.flags, A);
+    run_timers(&mut p, Duration::from_secs(60));
+    p.assert_state(State::Established);
+}
+
+#[test]
 fn an_unanswered_syn_is_reported_as_a_delivery_problem_too() {
     // 3.8.3: "SYN retransmissions MUST be handled in the general way just described for
     // data retransmissions, including notification of the application layer."

@@ -13,7 +13,7 @@
 //! | `close` | [`synack::Stack::close`] / [`synack::Stack::close_listener`] |
 //! | `fcntl` | `F_GETFL`/`F_SETFL` with `O_NONBLOCK` |
 //! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY` |
-//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT` |
+//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
 //!
 //! Anything else skips the script with the call's name.
 
@@ -437,7 +437,8 @@ impl Runner {
         let name = self.ident_arg(line, s, 2)?;
         let started = self.stack.is_some();
         match name {
-            "SO_REUSEADDR" | "SO_REUSEPORT" | "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT" => {}
+            "SO_REUSEADDR" | "SO_REUSEPORT" | "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT"
+            | "TCP_KEEPINIT" => {}
             other => return Err(Stop::skip(line, format!("setsockopt {other} is not supported by synack"))),
         }
         if !self.socks.contains_key(&fd) {
@@ -445,7 +446,7 @@ impl Runner {
         }
         let value = self.int_arg(line, s, 3)?;
         match name {
-            "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT" if started => {
+            "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT" | "TCP_KEEPINIT" if started => {
                 let why =
                     format!("setsockopt {name} after the stack started (synack's settings are per stack)");
                 return Err(Stop::skip(line, why));
@@ -453,6 +454,11 @@ impl Runner {
             "SO_RCVBUF" => self.cfg.recv_buffer = u32::try_from(value.max(1)).unwrap_or(u32::MAX),
             "SO_SNDBUF" => self.cfg.send_buffer = u32::try_from(value.max(1)).unwrap_or(u32::MAX),
             "TCP_NODELAY" => self.cfg.nagle = value == 0,
+            // FreeBSD's TCP_KEEPINIT (seconds): how long an open may take.
+            "TCP_KEEPINIT" => {
+                let secs = u64::try_from(value).unwrap_or(0);
+                self.cfg.connect_timeout = (secs > 0).then(|| synack::Duration::from_secs(secs));
+            }
             // FreeBSD's TCP_NOOPT: SYNs without options, and none negotiated.
             "TCP_NOOPT" => {
                 let on = value == 0;

@@ -371,6 +371,10 @@ pub(crate) struct Conn {
     /// When the last segment arrived (acceptable or not, its checksum verified): what
     /// keep-alive measures idleness from.
     pub(crate) last_rx: Instant,
+    /// When an active open gives up if not synchronized by then
+    /// ([`Config::connect_timeout`]); [`Instant::ZERO`] for none (size: an `Option`
+    /// took 8 more bytes; a deadline is never at 0, see `Stack::open_active`).
+    pub(crate) open_deadline: Instant,
     /// Explicit Congestion Notification (RFC 3168): the `ecn::` bits, 0 on a
     /// connection that neither asked for it nor negotiated it (`ecn.rs`).
     pub(crate) ecn: u8,
@@ -444,6 +448,7 @@ impl Conn {
             nagle: cfg.nagle,
             retry_limit: 0,
             last_rx: Instant::ZERO,
+            open_deadline: Instant::ZERO,
             ecn: 0,
             ecn_recover: iss,
             options: options::ConnOptions::new(cfg, &tuple),
@@ -523,6 +528,7 @@ impl Conn {
             nagle,
             retry_limit,
             last_rx,
+            open_deadline,
             ecn,
             ecn_recover,
         } = self;
@@ -582,6 +588,7 @@ impl Conn {
         *nagle = cfg.nagle;
         *retry_limit = 0;
         *last_rx = Instant::ZERO;
+        *open_deadline = Instant::ZERO;
         *ecn = 0;
         *ecn_recover = iss;
         *options = options::ConnOptions::new(cfg, &tuple);
@@ -1180,9 +1187,10 @@ mod tests {
     /// numbers instead of two `Option`s came to the same size. 696 -> 704 for the
     /// Differentiated Services field, MUST-48: one byte, and alignment. 704 -> 712 for
     /// ECN, RFC 3168, SHLD-8: its flags, and the SND.NXT that bounds a window's one
-    /// response; `mem_idle_conn` 745.6 -> 753.6 bytes.)
+    /// response; `mem_idle_conn` 745.6 -> 753.6 bytes. 712 -> 720 for the deadline of
+    /// `Config::connect_timeout`: `mem_idle_conn` 753.6 -> 761.6.)
     #[test]
     fn control_block_stays_small() {
-        assert!(size_of::<Conn>() <= 712, "Conn is {} bytes", size_of::<Conn>());
+        assert!(size_of::<Conn>() <= 720, "Conn is {} bytes", size_of::<Conn>());
     }
 }

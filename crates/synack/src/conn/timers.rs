@@ -203,8 +203,30 @@ impl Conn {
         self.retransmit_una = true;
     }
 
+    /// Bring the SYN timer forward to the open deadline ([`Conn::open_deadline`],
+    /// `Config::connect_timeout`) when it would run past it, so that the attempt ends
+    /// at that instant rather than at the next retransmission.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn clamp_to_open_deadline(&mut self, ctx: &mut Ctx<'_>) {
+        let d = self.open_deadline;
+        if self.timers.rto.is_some_and(|t| t > d) {
+            self.set_timer(ctx, TimerKind::Syn, d);
+        }
+    }
+
     /// RFC 6298 5.4-5.6 and RFC 9293 3.8.3 (R1: report; R2: give up).
     fn on_retransmission_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
+        if self.open_deadline != Instant::ZERO
+            && ctx.now >= self.open_deadline
+            && matches!(self.state, State::SynSent | State::SynReceived)
+        {
+            // `Config::connect_timeout`: the open attempt is given up (RFC 9293 3.8.3:
+            // "The application can close the connection (i.e., give up on the open
+            // attempt) sooner").
+            self.close_with(ctx, Some(ConnError::TimedOut));
+            return Outcome::Closed;
+        }
         if self.retries >= self.r2(ctx.cfg) {
             // "close the connection" after R2; a passive embryo just disappears.
             if self.state == State::SynReceived && self.listener.is_some() {

@@ -684,8 +684,14 @@ impl Stack {
         }
         let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
         let ecn = self.cfg.ecn == crate::config::Ecn::Active;
+        // (Never at 0, which stands for none: a timeout of 0 at time 0 is 1 µs.)
+        let open_deadline = match self.cfg.connect_timeout {
+            Some(d) => (self.now + d).max(Instant::from_micros(1)),
+            None => Instant::ZERO,
+        };
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.need_syn = true;
+        conn.open_deadline = open_deadline;
         if ecn {
             conn.ecn_offer();
         }
