@@ -209,6 +209,26 @@ fn connect_tells_of_a_delivery_problem_after_three_unanswered_syns() {
     });
 }
 
+#[test]
+fn connect_timeout_gives_up_an_unanswered_open_at_its_deadline() {
+    // `--connect-timeout` (Config::connect_timeout): the SYNs of 0 and 1 s go
+    // unanswered (this namespace's kernel does not forward), and the stack gives the
+    // open up at 2 s, before the SYN of 3 s, long before the tool's own `--timeout`.
+    let name = "connect_timeout_gives_up_an_unanswered_open_at_its_deadline";
+    in_netns(name, &[], LIMIT, || {
+        let args =
+            ["tun", "connect", "192.0.2.77:80", "--send", "1", "--timeout", "20", "--connect-timeout", "2"];
+        let mut client = spawn_synack(&args);
+        wait_exit(&mut client, Duration::from_secs(30));
+        let status = client.exited().expect("exited");
+        let err = client.stderr();
+        assert!(!status.success(), "{err}");
+        assert!(err.contains("synack: error: connection timed out"), "the stack's own timeout:\n{err}");
+        let counters = err.lines().find(|l| l.starts_with("synack: stack counters: ")).expect("counters");
+        assert!(counters.split(' ').any(|w| w == "retransmissions=1"), "one SYN retransmitted: {counters}");
+    });
+}
+
 /// Connect; send "hello", then "!" as out-of-band data (URG); close.
 const PY_URGENT_SENDER: &str = r#"
 import socket, sys, time

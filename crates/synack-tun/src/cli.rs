@@ -168,6 +168,11 @@ pub struct ConnectArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     pub timeout: u64,
+    /// Give up the connection attempt if it is not established within this many
+    /// seconds (`Config::connect_timeout`; without it the SYN is retransmitted for
+    /// three minutes, RFC 9293 3.8.3, or until `--timeout`).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: Option<u64>,
 }
 
 impl ConnectArgs {
@@ -265,7 +270,9 @@ pub fn run_server(
 /// receive, close. The caller prints the report; the stack's counters that are not
 /// zero go to standard error.
 pub fn connect(args: &ConnectArgs) -> Result<ConnectReport, TunError> {
-    let mut tun = TunStack::open(&args.device.options()?)?;
+    let mut opts = args.device.options()?;
+    opts.stack.connect_timeout = args.connect_timeout.map(Duration::from_secs).map(synack::Duration::from);
+    let mut tun = TunStack::open(&opts)?;
     let _signals = SignalGuard::install(tun.stop_handle())?;
     let limits = ClientLimits { total: Duration::from_secs(args.timeout), ..ClientLimits::default() };
     let res = run_client(&mut tun, SocketAddr::V4(args.remote), args.mode(), limits);
@@ -365,6 +372,19 @@ mod tests {
         let TunCommand::Connect(a) = cli.cmd else { panic!("connect expected") };
         assert_eq!(a.device.options().expect("options").stack.dscp, 0, "best effort unless asked for");
         assert!(Cli::try_parse_from(["t", "serve", "--dscp", "64"]).is_err());
+    }
+
+    #[test]
+    fn connect_timeout_reaches_the_stack_and_refuses_zero() {
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:80", "--recv"]).expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect") };
+        assert_eq!(a.connect_timeout, None, "off unless asked for");
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:80", "--recv", "--connect-timeout", "5"])
+            .expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect") };
+        assert_eq!(a.connect_timeout, Some(5));
+        let zero = ["t", "connect", "192.0.2.1:80", "--recv", "--connect-timeout", "0"];
+        assert!(Cli::try_parse_from(zero).is_err());
     }
 
     #[test]
