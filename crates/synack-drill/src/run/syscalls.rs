@@ -12,7 +12,7 @@
 //! | `shutdown` | [`synack::Stack::shutdown`] for `SHUT_WR`; `SHUT_RD` is the socket layer's |
 //! | `close` | [`synack::Stack::close`] / [`synack::Stack::close_listener`] |
 //! | `fcntl` | `F_GETFL`/`F_SETFL` with `O_NONBLOCK` |
-//! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY` |
+//! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY`, `TCP_KEEPINIT` |
 //! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
 //!
 //! Anything else skips the script with the call's name.
@@ -376,10 +376,14 @@ impl Runner {
             ("SOL_SOCKET", "SO_SNDBUF") => self.buffer_size(fd, false),
             ("IPPROTO_TCP", "TCP_MAXSEG") => self.maxseg(fd),
             ("IPPROTO_TCP", "TCP_NODELAY") => i64::from(!self.cfg.nagle),
-            (_, "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT" | "TCP_KEEPINIT") => {
+            // Seconds, as FreeBSD reports it; 0 when there is no limit.
+            ("IPPROTO_TCP", "TCP_KEEPINIT") => {
+                self.cfg.connect_timeout.map_or(0, |d| (d.as_micros() / 1_000_000) as i64)
+            }
+            (_, "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT") => {
                 return Err(Stop::skip(
                     line,
-                    format!("getsockopt {name}: synack has no keep-alive settings"),
+                    format!("getsockopt {name}: the runner maps no keep-alive timing"),
                 ));
             }
             _ => return Err(Stop::skip(line, format!("getsockopt {name} is not supported by the runner"))),

@@ -14,7 +14,7 @@
 //!
 //! A name not listed is not understood: the script is skipped.
 
-use synack::{Config, Duration, Ecn};
+use synack::{Config, Duration, Ecn, SynCookies};
 
 /// Applies `name=value` to `cfg`. `Err` holds the reason to skip the script.
 pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), String> {
@@ -110,15 +110,15 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
                 return unsupported("synack never drops options from retransmitted SYNs");
             }
         }
-        // Connection-establishment timeout in ms; 75 s is FreeBSD's default. synack
-        // limits SYN retransmissions by count (Config::syn_retries) instead.
+        // Connection-establishment timeout in ms (FreeBSD's default 75 s): how long an
+        // active open may take, `Config::connect_timeout`.
         "net.inet.tcp.keepinit" => {
-            if int()? != 75_000 {
-                return unsupported("synack limits the handshake by retransmission count, not time");
-            }
+            let ms = u64::try_from(int()?).map_err(|_| format!("sysctl {name}={value}: negative"))?;
+            cfg.connect_timeout = (ms > 0).then(|| Duration::from_millis(ms));
         }
-        // Keep-alive timing: synack has no keep-alive settings; FreeBSD's defaults are
-        // accepted (keep-alives are off unless a socket asks for them).
+        // Keep-alive timing: the runner maps none of it (synack's is `Config::keepalive`,
+        // and the runner has no SO_KEEPALIVE); FreeBSD's defaults are accepted
+        // (keep-alives are off unless a socket asks for them).
         "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {
             let v = int()?;
             let default = match name {
@@ -127,16 +127,22 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
                 _ => 8,
             };
             if v != default {
-                return unsupported("synack has no keep-alive settings");
+                return unsupported("the runner maps no keep-alive timing");
             }
         }
-        // SYN cookies are only used when the SYN cache overflows; synack has none.
+        // SYN cookies: FreeBSD sends them when its SYN cache overflows (1, the
+        // default), as synack's `SynCookies::WhenFull` does when the SYN queue is full;
+        // 0 never. `syncookies_only` answers every SYN with one (`SynCookies::Always`).
         "net.inet.tcp.syncookies" => {
-            int()?;
+            if cfg.syn_cookies != SynCookies::Always {
+                cfg.syn_cookies = if int()? != 0 { SynCookies::WhenFull } else { SynCookies::Off };
+            }
         }
         "net.inet.tcp.syncookies_only" => {
             if int()? != 0 {
-                return unsupported("synack has no SYN cookies");
+                cfg.syn_cookies = SynCookies::Always;
+            } else if cfg.syn_cookies == SynCookies::Always {
+                cfg.syn_cookies = SynCookies::WhenFull;
             }
         }
         // TCP over UDP (RFC 6951 style): port 0 is off.
@@ -215,6 +221,27 @@ mod tests {
         assert!(cfg.drop_syn_fin);
         assert!(apply(&mut cfg, "net.inet.tcp.no_such_thing", "1").is_err());
         assert!(apply(&mut cfg, "net.inet.tcp.recvspace", "lots").is_err());
+    }
+
+    #[test]
+    fn keepinit_and_syn_cookies_map_to_the_stack() {
+        let mut cfg = Config::default();
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.keepinit", "75000"), Ok(()));
+        assert_eq!(cfg.connect_timeout, Some(Duration::from_secs(75)));
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.keepinit", "0"), Ok(()));
+        assert_eq!(cfg.connect_timeout, None);
+        assert!(apply(&mut cfg, "net.inet.tcp.keepinit", "-1").is_err());
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.syncookies", "0"), Ok(()));
+        assert_eq!(cfg.syn_cookies, SynCookies::Off);
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.syncookies_only", "1"), Ok(()));
+        assert_eq!(cfg.syn_cookies, SynCookies::Always);
+        // `syncookies` does not undo `syncookies_only`; turning that off does.
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.syncookies", "1"), Ok(()));
+        assert_eq!(cfg.syn_cookies, SynCookies::Always);
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.syncookies_only", "0"), Ok(()));
+        assert_eq!(cfg.syn_cookies, SynCookies::WhenFull);
+        let err = apply(&mut cfg, "net.inet.tcp.keepidle", "15000");
+        assert!(err.is_err_and(|e| e.contains("keep-alive")));
     }
 
     #[test]
