@@ -461,3 +461,32 @@ fn an_echo_at_a_window_of_one_segment_holds_new_data_until_the_retransmission_ti
     app_sends(&mut p, &[2; 1460]);
     assert_eq!(ack_all(&mut p, E).len(), 1, "the next segment goes at once");
 }
+
+#[test]
+fn a_hold_ended_early_by_an_ack_of_everything_leaves_nothing_behind() {
+    // A hold set with data still in flight (after a retransmission timeout the window
+    // is one segment, not the flight): the ACK of everything stops the retransmission
+    // timer (RFC 6298 5.2), which ends the hold. New data then flows as the window
+    // allows, and the next timer it arms is not mistaken for the hold's.
+    // (No tail loss probe: the first timer is the RTO.)
+    let mut p = ecn_connection(Config { initial_window: 3, tail_loss_probe: false, ..reno() });
+    let c = p.c();
+    assert_eq!(app_sends(&mut p, &[1; 4380]).len(), 3);
+    // The retransmission timeout: the window collapses to one segment.
+    p.now = p.stack.poll_timeout().expect("the RTO");
+    p.stack.handle_timeout(p.now);
+    assert_eq!(p.flush().len(), 1, "the first segment again");
+    // An echo for the first segment: the window stays at one segment, two in flight.
+    let first_end = p.acked.wrapping_add(1460);
+    assert_silent(&p.feed(p.seg(A | E).ack(first_end)));
+    let info = p.stack.info(c).expect("info");
+    assert_eq!((info.cwnd, info.bytes_in_flight), (1460, 2920), "{info:?}");
+    // Everything acknowledged: the hold is over, and new data goes at once, as much as
+    // the window allows, without waiting for a timer.
+    p.now += Duration::from_millis(10);
+    assert_silent(&ack_all(&mut p, TcpFlags::NONE));
+    let cwnd = p.stack.info(c).expect("info").cwnd;
+    let sent = app_sends(&mut p, &[2; 5840]);
+    assert_eq!(sent.len() as u32, cwnd / 1460, "cwnd {cwnd}: {sent:?}");
+    assert!(sent.len() >= 2, "{sent:?}");
+}

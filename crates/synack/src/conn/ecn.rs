@@ -158,6 +158,11 @@ impl Conn {
         }
         let (flight, cwnd, una) = (self.flight(), self.cc.cwnd, self.snd_una);
         let out = self.on_segment_inner(ctx, hdr, payload);
+        if self.ecn & HOLD != 0 && self.timers.rto.is_none() {
+            // The ACK of everything in flight stopped the timer of a hold (RFC 6298
+            // 5.2): the hold is over, and the next timer armed is not its own.
+            self.ecn &= !HOLD;
+        }
         // An echo counts on an acceptable ACK: in the window, neither older than SND.UNA
         // (a duplicate from the past, RFC 9293 3.10.7.4: "it can be ignored") nor beyond
         // SND.NXT.
@@ -206,8 +211,8 @@ impl Conn {
     /// Whether an echo's hold ([`Conn::ecn_hold`]) still shuts the send window: while
     /// the retransmission timer it restarted runs. An ACK of everything outstanding
     /// stops that timer (RFC 6298 5.2), which ends the hold early: what was in flight
-    /// got through. (Called when [`HOLD`] is set: the data path tests that bit alone,
-    /// and this is out of line.)
+    /// got through, and [`Conn::on_segment_ecn`] clears [`HOLD`] then. (Called when
+    /// [`HOLD`] is set: the data path tests that bit alone, and this is out of line.)
     #[cold]
     #[inline(never)]
     pub(crate) fn ecn_held(&self) -> bool {
