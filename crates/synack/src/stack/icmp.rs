@@ -73,25 +73,28 @@ impl Stack {
         if checksum_finish(checksum_partial(msg, pseudo)) != 0 {
             return false;
         }
-        let sinks = &mut self.sinks;
-        if sinks.control.len() >= MAX_CONTROL_QUEUE
-            || self.icmp_queued + msg.len() > self.cfg.max_echo_reply_bytes
-        {
-            sinks.stats.control_dropped += 1;
+        if self.icmp_queued + msg.len() > self.cfg.max_echo_reply_bytes {
+            self.sinks.stats.control_dropped += 1;
             return true;
         }
         let rest = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
         // (Always a message: the request's own size and addresses fit one.)
         if let Some(out) = icmp_message(ip.dst, ip.src, (reply, 0), rest, &msg[8..]) {
-            sinks.stats.echo_replies += 1;
-            self.queue_icmp(ip.dst, ip.src, out);
+            if self.queue_icmp(ip.dst, ip.src, out) {
+                self.sinks.stats.echo_replies += 1;
+            }
         }
         true
     }
 
-    /// Put the ICMP message `msg` from `src` to `dst` in the control queue (the caller
-    /// checked its room).
-    pub(super) fn queue_icmp(&mut self, src: IpAddr, dst: IpAddr, msg: Vec<u8>) {
+    /// Put the ICMP message `msg` from `src` to `dst` in the control queue; false when
+    /// the bounded queue is full and it was dropped (counted in `control_dropped`, as a
+    /// control segment would be).
+    pub(super) fn queue_icmp(&mut self, src: IpAddr, dst: IpAddr, msg: Vec<u8>) -> bool {
+        if self.sinks.control.len() >= MAX_CONTROL_QUEUE {
+            self.sinks.stats.control_dropped += 1;
+            return false;
+        }
         // The Identification of its fragments, should it need any: a keyed hash of a
         // count, unpredictable to others (RFC 7739 for IPv6; RFC 6864 4.1 asks only
         // that it not repeat too soon between the same addresses, which 2^16 values of
@@ -101,6 +104,7 @@ impl Stack {
         self.icmp_queued += msg.len();
         let m = IcmpOut { src, dst, msg, id, sent: 0 };
         self.sinks.control.push_back(Outgoing::Icmp(Box::new(m)));
+        true
     }
 
     /// [`Stack::icmp_input`]'s work: `None` when nothing was done.

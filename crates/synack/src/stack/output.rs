@@ -335,13 +335,8 @@ impl Stack {
     /// code 1, RFC 4443 3.3.) At most [`crate::stack::reasm::MAX_PENDING`] datagrams are
     /// pending, so a timeout sends no more messages than that.
     fn expire_reassembly(&mut self) {
-        let sinks = &mut self.sinks;
         let mut expired = Vec::new();
         self.reasm.expire(self.now, |ours, theirs, quoted| {
-            if sinks.control.len() + expired.len() >= crate::conn::MAX_CONTROL_QUEUE {
-                sinks.stats.control_dropped += 1;
-                return;
-            }
             let kind = if ours.is_ipv4() { (11, 1) } else { (3, 1) };
             if let Some(msg) = wire::icmp_message(ours, theirs, kind, 0, quoted) {
                 expired.push((ours, theirs, msg));
