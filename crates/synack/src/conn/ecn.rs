@@ -36,7 +36,7 @@ pub(crate) const ECHO: u8 = 8;
 /// We reduced the congestion window: the next new data segment carries CWR.
 pub(crate) const SEND_CWR: u8 = 16;
 /// An echo came with a congestion window of one segment: nothing more is sent until
-/// the retransmission timer, restarted then, expires (6.1.2; [`Conn::ecn_held`]).
+/// the retransmission timer, restarted then, expires (6.1.2; [`Conn::ecn_hold`]).
 pub(crate) const HOLD: u8 = 32;
 
 impl Conn {
@@ -200,23 +200,15 @@ impl Conn {
     /// MUST reset the retransmit timer on receiving the ECN-Echo packet when the
     /// congestion window is one. The sending TCP will then be able to send a new packet
     /// only when the retransmit timer expires." The timer restarts as a plain RTO (not
-    /// a loss probe), and [`Conn::ecn_held`] keeps the send window shut while it runs.
+    /// a loss probe), and while [`HOLD`] is set the send window is shut
+    /// (`Conn::send_window_edge`). The hold ends when that timer expires
+    /// ([`Conn::ecn_hold_expired`]) or when an ACK of everything in flight stops it
+    /// (RFC 6298 5.2; [`Conn::on_segment_ecn`]): what was in flight got through.
     fn ecn_hold(&mut self, ctx: &mut Ctx<'_>) {
         self.ecn |= HOLD;
         self.lp.armed = false;
         let at = ctx.now + self.rtt.rto();
         self.set_timer(ctx, TimerKind::Rto, at);
-    }
-
-    /// Whether an echo's hold ([`Conn::ecn_hold`]) still shuts the send window: while
-    /// the retransmission timer it restarted runs. An ACK of everything outstanding
-    /// stops that timer (RFC 6298 5.2), which ends the hold early: what was in flight
-    /// got through, and [`Conn::on_segment_ecn`] clears [`HOLD`] then. (Called when
-    /// [`HOLD`] is set: the data path tests that bit alone, and this is out of line.)
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn ecn_held(&self) -> bool {
-        self.timers.rto.is_some()
     }
 
     /// The retransmission timer expired with an echo's hold on: the hold ends, and

@@ -291,7 +291,7 @@ impl Conn {
     /// SND.UNA while an ECN echo holds the sender (RFC 3168 6.1.2, `ecn.rs`).
     #[inline(always)]
     fn send_window_edge(&self) -> SeqNum {
-        if self.ecn & super::ecn::HOLD != 0 && self.ecn_held() {
+        if self.ecn & super::ecn::HOLD != 0 {
             return self.snd_una;
         }
         self.snd_una + self.snd_wnd.min(self.cc.send_window())
