@@ -226,11 +226,17 @@ pub(crate) fn reassembled(first: &Fragment<'_>, payload: &[u8]) -> Vec<u8> {
         // Keep the reserved bit and DF; clear MF and the offset.
         out[6] &= 0xC0;
         out[7] = 0;
-        out[10..12].copy_from_slice(&[0, 0]);
-        let sum = checksum_finish(checksum_partial(&out[..header.len()], 0));
-        out[10..12].copy_from_slice(&sum.to_be_bytes());
+        fill_v4_checksum(&mut out[..header.len()]);
     }
     out
+}
+
+/// Compute the header checksum of the IPv4 header `hdr` (options included) into its
+/// field, after its other fields changed.
+fn fill_v4_checksum(hdr: &mut [u8]) {
+    hdr[10..12].copy_from_slice(&[0, 0]);
+    let sum = checksum_finish(checksum_partial(hdr, 0));
+    hdr[10..12].copy_from_slice(&sum.to_be_bytes());
 }
 
 /// Write the next datagram of `payload` (a whole upper-layer message, `sent` bytes of
@@ -302,9 +308,7 @@ pub(crate) fn emit_piece(
         let [i0, i1] = (id as u16).to_be_bytes();
         let [f0, f1] = (units | if more { 0x2000 } else { 0 }).to_be_bytes();
         buf[4..8].copy_from_slice(&[i0, i1, f0, f1]);
-        buf[10..12].copy_from_slice(&[0, 0]);
-        let sum = checksum_finish(checksum_partial(&buf[..ip_len], 0));
-        buf[10..12].copy_from_slice(&sum.to_be_bytes());
+        fill_v4_checksum(&mut buf[..ip_len]);
     }
     buf[head..total].copy_from_slice(&payload[sent..sent + len]);
     Ok((total, len))
