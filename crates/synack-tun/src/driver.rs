@@ -303,7 +303,10 @@ impl TunStack {
             p.record(at, Direction::ToStack, pkt, comment)?;
         }
         match verdict {
-            Verdict::Pass => self.deliver(now, pkt),
+            Verdict::Pass => {
+                self.deliver(now, pkt);
+                Ok(())
+            }
             Verdict::Drop => self.note_impaired_drop(now, LINK_TO_STACK, pkt),
             Verdict::Hold(_) => Ok(()),
         }
@@ -312,7 +315,7 @@ impl TunStack {
     /// Hand a datagram to the stack: TCP, ICMP (errors about its connections, and
     /// Echo Requests, which the core answers: RFC 1122 3.2.2.6) and IP fragments (which
     /// it reassembles). Anything else is counted as ignored.
-    fn deliver(&mut self, now: Instant, pkt: &[u8]) -> Result<(), TunError> {
+    fn deliver(&mut self, now: Instant, pkt: &[u8]) {
         match parse_ip(pkt) {
             Ok(ip) if ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_ICMP => {
                 self.stats.ignored += 1;
@@ -321,12 +324,11 @@ impl TunStack {
             // as malformed).
             _ => self.stack.handle_packet(now, pkt),
         }
-        Ok(())
     }
 
     fn release_held(&mut self, now: Instant) -> Result<(), TunError> {
         while let Some(pkt) = self.to_stack.as_mut().and_then(|i| i.release(now.as_micros())) {
-            self.deliver(now, &pkt)?;
+            self.deliver(now, &pkt);
         }
         while let Some(pkt) = self.to_kernel.as_mut().and_then(|i| i.release(now.as_micros())) {
             self.write(&pkt)?;
