@@ -113,6 +113,42 @@ const KEEPINIT: &str = "\
 3.000 close(3) = 0
 ";
 
+/// TCP_MAXSEG (`Stack::set_mss_limit`): refused below 64 bytes; set before `connect`,
+/// the SYN announces it and the segments sent keep to it though the peer announced
+/// 1460.
+const MAXSEG: &str = "\
+--tolerance_usecs=10000
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [10], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [1100], 4) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0
++0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) win 65535 <mss 1100,sackOK,TS val 100 ecr 0,nop,wscale 1>
++0.1 < S. 0:0(0) ack 1 win 65535 <mss 1460>
++0 > . 1:1(0) ack 1
++0 getsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [1100], [4]) = 0
++0 write(3, ..., 2500) = 2500
++0 > . 1:1101(1100) ack 1
++0 > . 1101:2201(1100) ack 1
++0 > P. 2201:2501(300) ack 1
++0.1 < . 1:1(0) ack 2501 win 65535
+";
+
+/// TCP_MAXSEG on a listener (`Stack::set_listener_mss_limit`): its SYN,ACKs announce it.
+const MAXSEG_LISTENER: &str = "\
+--tolerance_usecs=10000
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [700], 4) = 0
++0.1 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 win 65535 <mss 700>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 getsockopt(4, IPPROTO_TCP, TCP_MAXSEG, [700], [4]) = 0
+";
+
 fn run(script: &str, strict: bool) -> Outcome {
     let opts = DrillOptions { strict, ..DrillOptions::with_profile(Profile::Rfc) };
     run_script(script, &opts)
@@ -147,6 +183,8 @@ fn hand_written_scripts_pass_as_written() {
         ("blocking", BLOCKING),
         ("merge", MERGE),
         ("keepinit", KEEPINIT),
+        ("maxseg", MAXSEG),
+        ("maxseg on a listener", MAXSEG_LISTENER),
     ] {
         assert_eq!(run(script, false), Outcome::Pass, "{name}");
         assert_eq!(run(script, true), Outcome::Pass, "{name} under --strict");
@@ -314,8 +352,8 @@ fn what_the_runner_does_not_understand_is_skipped_never_passed() {
     assert_skips(run(&s, false), "net.inet.tcp.no_such_knob");
     let s = altered(PASSIVE, "+0 bind", "+0 `sysctl -w net.inet.tcp.rexmit_slop=0`\n+0 bind");
     assert_skips(run(&s, false), "slop");
-    let s = altered(PASSIVE, "+0 bind", "+0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [1000], 4) = 0\n+0 bind");
-    assert_skips(run(&s, false), "TCP_MAXSEG");
+    let s = altered(PASSIVE, "+0 bind", "+0 setsockopt(3, IPPROTO_TCP, TCP_FASTOPEN, [1], 4) = 0\n+0 bind");
+    assert_skips(run(&s, false), "TCP_FASTOPEN");
     // TCP_NOOPT is understood: the SYN,ACK the script expects with options comes without.
     let s = altered(PASSIVE, "+0 bind", "+0 setsockopt(3, IPPROTO_TCP, TCP_NOOPT, [1], 4) = 0\n+0 bind");
     assert_fails(run(&s, false), 10, "options");
@@ -383,4 +421,21 @@ fn freebsd_sysctls_configure_the_stack() {
     assert_eq!(run_script(script, &opts), Outcome::Pass);
     let wrong = script.replace("win 16384", "win 65535");
     assert!(run_script(&wrong, &opts).is_fail());
+}
+
+#[test]
+fn a_wrong_mss_limit_fails() {
+    // The SYN and the SYN,ACK announce the limit, not the link's 1460.
+    let s = altered(MAXSEG, "> S 0:0(0) win 65535 <mss 1100,", "> S 0:0(0) win 65535 <mss 1460,");
+    assert_fails(run(&s, false), 8, "options");
+    let s = altered(MAXSEG_LISTENER, "<mss 700>", "<mss 1460>");
+    assert_fails(run(&s, false), 7, "options");
+    // The segments keep to it.
+    let s = altered(MAXSEG, "+0 > . 1:1101(1100) ack 1", "+0 > . 1:1461(1460) ack 1");
+    assert_fails(run(&s, false), 13, "length");
+    // A limit below 64 bytes is refused.
+    let s = altered(MAXSEG, "[10], 4) = -1 EINVAL (Invalid argument)", "[10], 4) = 0");
+    assert_fails(run(&s, false), 3, "errno");
+    let s = altered(MAXSEG_LISTENER, "TCP_MAXSEG, [700], [4]) = 0", "TCP_MAXSEG, [1460], [4]) = 0");
+    assert_fails(run(&s, false), 10, "getsockopt value");
 }

@@ -726,3 +726,104 @@ fn the_ack_of_a_fin_announces_all_free_space() {
     assert_eq!(outs[0].hdr.ack.0, PEER_ISS + 2);
     assert_eq!(outs[0].hdr.window, 4096);
 }
+
+// ----- the application's MSS limit (TCP_MAXSEG) ------------------------------------------
+
+/// Nagle's algorithm off, so that a short last segment leaves with the full ones.
+fn no_nagle() -> Config {
+    Config { nagle: false, ..cfg() }
+}
+
+/// Data segment sizes of `outs`.
+fn sizes(outs: &[Out]) -> Vec<usize> {
+    outs.iter().map(|o| o.payload.len()).collect()
+}
+
+#[test]
+fn an_mss_limit_set_before_the_syn_goes_out_is_announced_and_caps_the_segments_sent() {
+    // Active open from 192.0.2.2:80 to the peer's 40000 (so that the peer's helper
+    // addresses it); the limit is set between `connect` and the first poll.
+    let mut p = Peer::new(Config { timestamps: false, ..no_nagle() });
+    let c = p
+        .stack
+        .connect_from(p.now, SocketAddr::new(LOCAL_IP, LOCAL_PORT), SocketAddr::new(PEER_IP, PEER_PORT))
+        .unwrap();
+    p.stack.set_mss_limit(c, 1100).unwrap();
+    let syn = p.flush();
+    assert_eq!(syn.len(), 1);
+    assert_eq!(syn[0].hdr.options.mss, Some(1100), "RFC 9293 3.7.1: the MSS we announce");
+    let iss = syn[0].hdr.seq.0;
+    // The peer announces 1460: Eff.snd.MSS is the smaller of that and our limit.
+    let ack = p.send(SA, PEER_ISS, iss + 1, TcpOptions { mss: Some(1460), ..TcpOptions::NONE }, b"");
+    assert_eq!(ack.len(), 1);
+    let info = p.stack.info(c).unwrap();
+    assert_eq!((info.mss, info.announced_mss), (1100, 1100));
+    p.stack.send(c, &[1u8; 3000]).unwrap();
+    assert_eq!(sizes(&p.flush()), [1100, 1100, 800]);
+}
+
+#[test]
+fn a_listener_mss_limit_is_announced_by_its_syn_acks_and_caps_its_connections() {
+    let mut p = Peer::listening(Config { timestamps: false, ..no_nagle() });
+    let l = p.listener.unwrap();
+    p.stack.set_listener_mss_limit(l, 1100).unwrap();
+    let synack = p.establish(TcpOptions { mss: Some(1300), ..TcpOptions::NONE }, TcpOptions::NONE);
+    assert_eq!(synack.hdr.options.mss, Some(1100));
+    let c = p.accept();
+    assert_eq!(p.stack.info(c).unwrap().mss, 1100);
+    p.stack.send(c, &[1u8; 2500]).unwrap();
+    assert_eq!(sizes(&p.flush()), [1100, 1100, 300]);
+    // A peer announcing less than the limit still gets no more than it asked for.
+    let mut p = Peer::listening(cfg());
+    p.stack.set_listener_mss_limit(p.listener.unwrap(), 1100).unwrap();
+    p.establish(TcpOptions { mss: Some(900), ..TcpOptions::NONE }, TcpOptions::NONE);
+    let c = p.accept();
+    assert_eq!(p.stack.info(c).unwrap().mss, 900);
+}
+
+#[test]
+fn a_listener_mss_limit_holds_for_connections_made_from_syn_cookies() {
+    let c = Config { timestamps: false, syn_cookies: synack::SynCookies::Always, ..no_nagle() };
+    let mut p = Peer::listening(c);
+    p.stack.set_listener_mss_limit(p.listener.unwrap(), 1000).unwrap();
+    let synack = p.establish(TcpOptions { mss: Some(1460), ..TcpOptions::NONE }, TcpOptions::NONE);
+    assert_eq!(p.stack.stats().syn_cookies_validated, 1);
+    assert_eq!(synack.hdr.options.mss, Some(1000));
+    let c = p.accept();
+    p.stack.send(c, &[1u8; 2500]).unwrap();
+    assert_eq!(sizes(&p.flush()), [1000, 1000, 500]);
+}
+
+#[test]
+fn an_mss_limit_set_on_an_established_connection_shrinks_the_next_segments() {
+    // Timestamps on: the limit, like the negotiated MSS, counts the 12 bytes of the
+    // option that every segment carries (RFC 9293 3.7.1).
+    let mut p = Peer::listening(no_nagle());
+    p.establish(syn_opts_full(1), TcpOptions { timestamps: ts(2, 0), ..TcpOptions::NONE });
+    let c = p.accept();
+    assert_eq!(p.stack.info(c).unwrap().mss, 1448);
+    p.stack.set_mss_limit(c, 500).unwrap();
+    let info = p.stack.info(c).unwrap();
+    assert_eq!((info.mss, info.announced_mss), (488, 500));
+    p.stack.send(c, &[1u8; 1000]).unwrap();
+    assert_eq!(sizes(&p.flush()), [488, 488, 24]);
+    // A limit above the MSS in use changes nothing.
+    p.stack.set_mss_limit(c, 1400).unwrap();
+    assert_eq!(p.stack.info(c).unwrap().mss, 488);
+}
+
+#[test]
+fn an_mss_limit_below_64_bytes_or_for_an_unknown_handle_is_refused() {
+    use synack::{Error, UsageError};
+    let mut p = Peer::listening(cfg());
+    let l = p.listener.unwrap();
+    assert_eq!(p.stack.set_listener_mss_limit(l, 63), Err(Error::Usage(UsageError::InvalidValue)));
+    assert_eq!(p.stack.set_listener_mss_limit(l, 64), Ok(()));
+    p.establish(TcpOptions { mss: Some(1460), ..TcpOptions::NONE }, TcpOptions::NONE);
+    let c = p.accept();
+    assert_eq!(p.stack.set_mss_limit(c, 0), Err(Error::Usage(UsageError::InvalidValue)));
+    p.stack.close_listener(l).unwrap();
+    assert_eq!(p.stack.set_listener_mss_limit(l, 1000), Err(Error::Usage(UsageError::UnknownListener)));
+    p.stack.abort(c).unwrap();
+    assert_eq!(p.stack.set_mss_limit(c, 1000), Err(Error::Usage(UsageError::UnknownConnection)));
+}

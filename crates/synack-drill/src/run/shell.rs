@@ -235,7 +235,7 @@ impl Runner {
             "tcpi_rtt" => info.srtt?.as_micros() as i64,
             "tcpi_rttvar" => info.rttvar.as_micros() as i64,
             "tcpi_snd_mss" => mss,
-            "tcpi_advmss" => i64::from(self.cfg.announced_mss(self.ipv6)),
+            "tcpi_advmss" => i64::from(info.announced_mss),
             "tcpi_snd_cwnd" => i64::from(info.cwnd) / mss,
             "tcpi_snd_ssthresh" => i64::from(info.ssthresh.min(0x7fff_ffff)) / mss,
             "tcpi_unacked" => (i64::from(info.bytes_in_flight) + mss - 1) / mss,

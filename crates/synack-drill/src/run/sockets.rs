@@ -30,6 +30,9 @@ pub(crate) struct Socket {
     pub(crate) wr_shut: bool,
     /// The connection learned the peer's MSS (its handshake progressed past SYN-SENT).
     pub(crate) mss_known: bool,
+    /// `TCP_MAXSEG` set before `connect` or `listen`, applied by them
+    /// (`Stack::set_mss_limit`, `Stack::set_listener_mss_limit`).
+    pub(crate) mss_limit: Option<u16>,
 }
 
 impl Socket {
@@ -42,6 +45,7 @@ impl Socket {
             rd_shut: false,
             wr_shut: false,
             mss_known: false,
+            mss_limit: None,
         }
     }
 }

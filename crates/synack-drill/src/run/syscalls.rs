@@ -13,7 +13,7 @@
 //! | `close` | [`synack::Stack::close`] / [`synack::Stack::close_listener`] |
 //! | `fcntl` | `F_GETFL`/`F_SETFL` with `O_NONBLOCK` |
 //! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY`, `TCP_KEEPINIT` |
-//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
+//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), `TCP_MAXSEG` (any time), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
 //!
 //! Anything else skips the script with the call's name.
 
@@ -234,11 +234,16 @@ impl Runner {
             Kind::Fresh => {}
         }
         let addr = sock.bound.unwrap_or(SocketAddr::new(self.local_ip, LOCAL_PORT));
+        let mss_limit = sock.mss_limit;
         // A backlog of 0 still admits one connection on BSD and Linux; synack's 0
         // means "the default", so pass at least 1.
         let backlog = usize::try_from(backlog.max(1)).unwrap_or(1);
         match self.stack_now().listen(addr, backlog) {
             Ok(l) => {
+                if let Some(mss) = mss_limit {
+                    // Checked when it was set (`set_maxseg`).
+                    let _ = self.stack_now().set_listener_mss_limit(l, mss);
+                }
                 if let Some(sock) = self.socks.get_mut(&fd) {
                     sock.kind = Kind::Listener(l);
                     sock.bound = Some(addr);
@@ -281,6 +286,11 @@ impl Runner {
             Err(Error::Usage(UsageError::PortsExhausted)) => return Ok(Some(Ret::Errno("EADDRNOTAVAIL"))),
             Err(_) => return Ok(Some(Ret::Errno("EINVAL"))),
         };
+        if let Some(mss) = sock.mss_limit {
+            // Before the SYN is written (`poll_transmit`), so that it announces the
+            // limit; checked when it was set (`set_maxseg`).
+            let _ = self.stack_now().set_mss_limit(c, mss);
+        }
         if let Ok(t) = self.stack_now().tuple(c) {
             self.active = Some((t.local, t.remote));
         }
@@ -436,19 +446,43 @@ impl Runner {
         }
     }
 
+    /// `TCP_MAXSEG`: the socket's MSS limit, at once for a connection or listener, at
+    /// `connect` or `listen` for a fresh socket. A value synack refuses (below 64
+    /// bytes, or beyond 16 bits) is `EINVAL`, as on Linux and FreeBSD.
+    fn set_maxseg(&mut self, fd: i64, value: i64) -> Ret {
+        let Ok(mss) = u16::try_from(value) else { return Ret::Errno("EINVAL") };
+        let Some(sock) = self.socks.get_mut(&fd) else { return Ret::Errno("EBADF") };
+        let res = match sock.kind {
+            Kind::Fresh if mss >= synack::Stack::MIN_MSS_LIMIT => {
+                sock.mss_limit = Some(mss);
+                Ok(())
+            }
+            Kind::Fresh => Err(()),
+            Kind::Conn(c) => self.stack_now().set_mss_limit(c, mss).map_err(drop),
+            Kind::Listener(l) => self.stack_now().set_listener_mss_limit(l, mss).map_err(drop),
+        };
+        match res {
+            Ok(()) => Ret::Val(0),
+            Err(()) => Ret::Errno("EINVAL"),
+        }
+    }
+
     fn sys_setsockopt(&mut self, line: u32, s: &SyscallSpec) -> Step<Ret> {
         let fd = self.fd_arg(line, s)?;
         let name = self.ident_arg(line, s, 2)?;
         let started = self.stack.is_some();
         match name {
             "SO_REUSEADDR" | "SO_REUSEPORT" | "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT"
-            | "TCP_KEEPINIT" => {}
+            | "TCP_KEEPINIT" | "TCP_MAXSEG" => {}
             other => return Err(Stop::skip(line, format!("setsockopt {other} is not supported by synack"))),
         }
         if !self.socks.contains_key(&fd) {
             return Ok(Ret::Errno("EBADF"));
         }
         let value = self.int_arg(line, s, 3)?;
+        if name == "TCP_MAXSEG" {
+            return Ok(self.set_maxseg(fd, value));
+        }
         match name {
             "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT" | "TCP_KEEPINIT" if started => {
                 let why =

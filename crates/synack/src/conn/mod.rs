@@ -275,6 +275,9 @@ pub(crate) struct Conn {
     pub(crate) snd_wscale: u8,
     /// Effective send MSS (RFC 9293 3.7.1).
     pub(crate) mss: u16,
+    /// The application's cap on the MSS this end announces and on the segments it
+    /// sends (`Stack::set_mss_limit`, like `TCP_MAXSEG`); `u16::MAX` when none.
+    pub(crate) mss_limit: u16,
 
     // Receive sequence space.
     pub(crate) irs: SeqNum,
@@ -403,6 +406,7 @@ impl Conn {
             snd_wl2: iss,
             snd_wscale: 0,
             mss,
+            mss_limit: u16::MAX,
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
@@ -487,6 +491,7 @@ impl Conn {
             snd_wl2,
             snd_wscale,
             mss: c_mss,
+            mss_limit,
             irs,
             rcv_nxt,
             rcv_adv,
@@ -546,6 +551,7 @@ impl Conn {
         *snd_wl2 = iss;
         *snd_wscale = 0;
         *c_mss = mss;
+        *mss_limit = u16::MAX;
         *irs = SeqNum(0);
         *rcv_nxt = SeqNum(0);
         *rcv_adv = SeqNum(0);
@@ -659,6 +665,30 @@ impl Conn {
                 _ => cfg.max_retries,
             },
             n => n - 1,
+        }
+    }
+
+    /// The MSS this end announces in its SYN (RFC 9293 3.7.1: "The MSS value to be
+    /// sent in an MSS Option should be equal to the effective MTU minus the fixed IP
+    /// and TCP headers"), lowered to the application's limit if it set one.
+    pub(crate) fn own_mss(&self, cfg: &Config) -> u16 {
+        cfg.announced_mss(self.tuple.remote.is_ipv6()).min(self.mss_limit)
+    }
+
+    /// Cap the MSS at `limit` (see [`Conn::mss_limit`]): the MSS announced by a SYN
+    /// not yet sent, and at once the size of the segments sent once the SYNs are
+    /// exchanged (Eff.snd.MSS, RFC 9293 3.7.1, is then at most the limit less the
+    /// timestamp option's bytes, as for the negotiated MSS).
+    pub(crate) fn set_mss_limit(&mut self, limit: u16) {
+        self.mss_limit = limit;
+        // Once the peer's SYN is in, its options were applied (`apply_syn_options`).
+        if !matches!(self.state, State::Closed | State::Listen | State::SynSent) {
+            let ts = if self.options.ts_ok { options::TS_OPTION_LEN } else { 0 };
+            let mss = limit.saturating_sub(ts).max(1);
+            if mss < self.mss {
+                self.mss = mss;
+                self.cc.reduce_mss(u32::from(mss));
+            }
         }
     }
 
@@ -1043,7 +1073,7 @@ impl Conn {
     }
 
     /// STATUS (RFC 9293 3.10.6).
-    pub(crate) fn info(&self) -> ConnInfo {
+    pub(crate) fn info(&self, cfg: &Config) -> ConnInfo {
         ConnInfo {
             tuple: self.tuple,
             state: self.state,
@@ -1056,6 +1086,7 @@ impl Conn {
             cwnd: self.cc.cwnd,
             ssthresh: self.cc.ssthresh,
             mss: self.mss,
+            announced_mss: self.own_mss(cfg),
             retransmissions: self.retransmissions,
             send_queue: self.tx.len() as u32,
             recv_queue: self.rx.readable() as u32,

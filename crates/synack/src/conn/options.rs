@@ -186,7 +186,8 @@ impl Conn {
         let default = if ipv6 { DEFAULT_MSS_V6 } else { DEFAULT_MSS_V4 };
         let peer = opts.mss.unwrap_or(default).max(MIN_MSS);
         // Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize (3.7.1).
-        self.mss = peer.min(ctx.cfg.announced_mss(ipv6));
+        // (Our own MSS includes the application's limit, `Stack::set_mss_limit`.)
+        self.mss = peer.min(self.own_mss(ctx.cfg));
         // RFC 7323 2.2: scaling is in effect only if both sides sent the option; the
         // shift is capped at 14 ("use the value 14 instead of the larger value").
         match opts.window_scale {

@@ -192,7 +192,7 @@ impl Conn {
         // The window of a SYN is never scaled (RFC 7323 2.2).
         hdr.window = self.rx.ring.capacity().min(65535) as u16;
         if ctx.cfg.mss_option {
-            hdr.options.mss = Some(ctx.cfg.announced_mss(self.tuple.remote.is_ipv6()));
+            hdr.options.mss = Some(self.own_mss(ctx.cfg));
         }
         if self.ws_enabled {
             hdr.options.window_scale = Some(self.rcv_wscale);

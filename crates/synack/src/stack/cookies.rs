@@ -192,6 +192,7 @@ impl Stack {
         tuple: FourTuple,
         hdr: &TcpHeader,
         iss_floor: Option<SeqNum>,
+        mss_limit: u16,
     ) -> bool {
         let ipv6 = tuple.remote.is_ipv6();
         // RFC 9293 3.7.1: without an MSS option the peer accepts 536 (IPv4) or 1220 (IPv6).
@@ -204,7 +205,7 @@ impl Stack {
         let window = self.cfg.recv_buffer.min(65535) as u16;
         let mut h = control_header(&tuple, iss, Some(hdr.seq + 1), TcpFlags::SYN, window);
         if self.cfg.mss_option {
-            h.options.mss = Some(self.cfg.announced_mss(ipv6));
+            h.options.mss = Some(self.cfg.announced_mss(ipv6).min(mss_limit));
         }
         // The field the connection this SYN,ACK may become will have (`Config::dscp`),
         // as a SYN,ACK of a half-open connection carries it.
@@ -246,6 +247,7 @@ impl Stack {
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return CookieVerdict::Overflow };
         let accept_full = listener.accept_queue.len() >= listener.backlog;
         let backlog_full = listener.accept_queue.len() + listener.embryonic >= listener.backlog;
+        let listener_mss_limit = listener.mss_limit;
         // The half-open connections that fill the backlog (or the connection table) are
         // what a SYN flood leaves behind, and their peers have proven nothing; this one
         // has proven it receives at its address. RFC 4987 3.4: "Once the entire backlog
@@ -267,6 +269,7 @@ impl Stack {
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
+        conn.mss_limit = listener_mss_limit;
         conn.irs = irs;
         conn.rcv_nxt = irs + 1;
         conn.rcv_adv = conn.rcv_nxt + window;

@@ -703,6 +703,7 @@ impl Stack {
         // configured), a SYN cookie answers instead of a half-open connection (RFC 4987
         // 3.6); without cookies the SYN is dropped.
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return };
+        let mss_limit = listener.mss_limit;
         if listener.accept_queue.len() >= listener.backlog {
             self.sinks.stats.syn_dropped += 1;
             return;
@@ -715,7 +716,7 @@ impl Stack {
             SynCookies::WhenFull => syn_queue_full,
             _ => false,
         };
-        if cookie && self.send_syn_cookie(tuple, hdr, iss_floor) {
+        if cookie && self.send_syn_cookie(tuple, hdr, iss_floor, mss_limit) {
             self.reopened_from_time_wait(tuple, iss_floor);
             return;
         }
@@ -744,6 +745,7 @@ impl Stack {
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
+        conn.mss_limit = mss_limit;
         conn.irs = hdr.seq;
         conn.rcv_nxt = hdr.seq + 1;
         conn.rcv_adv = conn.rcv_nxt;

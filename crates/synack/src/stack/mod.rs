@@ -76,6 +76,16 @@ struct Listener {
     accept_queue: VecDeque<ConnId>,
     /// Connections in SYN-RECEIVED.
     embryonic: usize,
+    /// The MSS limit its connections start with ([`Stack::set_listener_mss_limit`];
+    /// `u16::MAX` when none).
+    mss_limit: u16,
+}
+
+fn check_mss_limit(mss: u16) -> Result<(), Error> {
+    if mss < Stack::MIN_MSS_LIMIT {
+        return Err(UsageError::InvalidValue.into());
+    }
+    Ok(())
 }
 
 /// The timer heap: (deadline, slot, generation), earliest first. Stale entries are
@@ -561,7 +571,8 @@ impl Stack {
             return Err(UsageError::AddrInUse.into());
         }
         let backlog = if backlog == 0 { self.cfg.default_backlog } else { backlog };
-        let listener = Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0 };
+        let listener =
+            Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0, mss_limit: u16::MAX };
         let idx = match self.listeners.iter().position(|l| l.is_none()) {
             Some(i) => {
                 self.listeners[i] = Some(listener);
@@ -807,6 +818,39 @@ impl Stack {
         Ok(())
     }
 
+    /// The smallest MSS limit [`Stack::set_mss_limit`] takes: 64 bytes, the floor synack
+    /// also puts under a peer's MSS option (smaller segments would be mostly headers).
+    pub const MIN_MSS_LIMIT: u16 = 64;
+
+    /// Cap the maximum segment size of one connection at `mss`, like `TCP_MAXSEG`: the
+    /// MSS option of its SYN (if not sent yet: call this before the `poll_transmit`
+    /// that follows `connect`) announces at most `mss`, and it sends no segment with
+    /// more than `mss` bytes of data, whatever the peer announced. Without a limit, the
+    /// MSS announced is the MTU less the IP and TCP headers (RFC 9293 3.7.1), and the
+    /// segments sent are at most the smaller of that and the peer's MSS (Eff.snd.MSS).
+    /// Useful where a path carries less than the MTU (a tunnel) and path MTU discovery
+    /// cannot tell. A limit below [`Stack::MIN_MSS_LIMIT`] is [`UsageError::InvalidValue`].
+    pub fn set_mss_limit(&mut self, c: ConnId, mss: u16) -> Result<(), Error> {
+        check_mss_limit(mss)?;
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, _| conn.set_mss_limit(mss));
+        Ok(())
+    }
+
+    /// [`Stack::set_mss_limit`] for every connection this listener accepts from now
+    /// on (their SYN,ACKs announce at most `mss`, cookie SYN,ACKs included), as
+    /// `TCP_MAXSEG` on a listening socket.
+    pub fn set_listener_mss_limit(&mut self, l: ListenerId, mss: u16) -> Result<(), Error> {
+        check_mss_limit(mss)?;
+        let listener = self
+            .listeners
+            .get_mut(l.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Error::Usage(UsageError::UnknownListener))?;
+        listener.mss_limit = mss;
+        Ok(())
+    }
+
     /// How many octets of urgent data the peer sent that the application has not read
     /// yet (RFC 9293 3.8.5, MUST-33); 0 when none is pending. [`Event::Urgent`] says when
     /// this grows.
@@ -990,7 +1034,7 @@ impl Stack {
 
     /// STATUS (RFC 9293 3.10.6).
     pub fn info(&self, c: ConnId) -> Result<ConnInfo, Error> {
-        let mut info = self.conn(c)?.info();
+        let mut info = self.conn(c)?.info(&self.cfg);
         info.state = self.state(c);
         Ok(info)
     }
