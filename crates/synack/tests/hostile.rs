@@ -338,8 +338,8 @@ fn syn_flood_past_the_syn_queue_keeps_state_bounded_while_a_real_client_connects
     assert!(max_conns <= QUEUE + 1, "state stayed bounded: {max_conns}");
     assert!(st.syn_cookies_sent as usize >= flood as usize - QUEUE - st.control_dropped as usize);
     assert_eq!(st.syn_cookies_validated, 1, "the real client's handshake");
-    // The client's SYN,ACK was a cookie: no window scaling offered (it cannot be
-    // encoded).
+    // The client's SYN,ACK was a cookie; the client's SYN carried timestamps, so the
+    // cookie kept its window scale (in the TSval) and offered ours.
     let client_synack = p
         .log
         .iter()
@@ -348,7 +348,8 @@ fn syn_flood_past_the_syn_queue_keeps_state_bounded_while_a_real_client_connects
         .find(|d| d.dst == CLIENT_IP)
         .unwrap()
         .tcp;
-    assert_eq!(client_synack.options.window_scale, None);
+    assert!(client_synack.options.window_scale.is_some(), "{client_synack:?}");
+    assert!(client_synack.options.timestamps.is_some(), "{client_synack:?}");
     assert_eq!(client_synack.options.mss, Some(1460));
 }
 
@@ -387,21 +388,20 @@ fn syn_flood_that_fills_the_backlog_with_half_open_connections_still_lets_cookie
     assert_eq!(n.stack.connection_count(), 10, "7 half-open left, 3 established");
 }
 
-#[test]
-fn cookie_handshake_creates_the_connection_from_the_ack_without_window_scaling() {
-    // RFC 4987 3.6; the SYN carried MSS 1400 and window scale 7: the cookie keeps the MSS
-    // (rounded down to the table: 1300) and cannot keep the window scale.
-    let mut p = Peer::listen_with(cookies(SynCookies::Always));
+/// A SYN with MSS 1400, window scale 7 and SACK-permitted, timestamped with `ts` (and
+/// an ECN-setup SYN when `ecn`), fed to `p`; returns the cookie SYN,ACK, with `p` set
+/// up to go on from it.
+fn cookie_syn(p: &mut Peer, ts: Option<u32>, ecn: bool) -> inject::Out {
     let mut syn = Seg::new(S, inject::REMOTE_ISS, 0).mss(1400);
     syn.opts.window_scale = Some(7);
     syn.opts.sack_permitted = true;
-    syn.opts.timestamps = Some(wire::Timestamps { val: 1000, ecr: 0 });
+    syn.opts.timestamps = ts.map(|val| wire::Timestamps { val, ecr: 0 });
+    if ecn {
+        syn.flags |= TcpFlags::ECE | TcpFlags::CWR;
+    }
     let synack = only(p.feed(syn));
-    assert_eq!(synack.flags, SA);
+    assert_eq!(TcpFlags(synack.flags.0 & !TcpFlags::ECE.0), SA);
     assert_eq!(synack.ack, inject::REMOTE_ISS.wrapping_add(1));
-    assert_eq!(synack.opts.window_scale, None, "no window scaling offered");
-    assert!(!synack.opts.sack_permitted, "no SACK offered");
-    assert_eq!(synack.opts.timestamps, None, "no timestamps offered");
     assert_eq!(synack.opts.mss, Some(1460));
     assert_eq!(u32::from(synack.win), inject::RECV_BUFFER);
     assert_eq!(p.stack.connection_count(), 0, "no state for the SYN");
@@ -409,7 +409,11 @@ fn cookie_handshake_creates_the_connection_from_the_ack_without_window_scaling()
     p.stack_iss = synack.seq;
     p.seen = synack.seq.wrapping_add(1);
     p.nxt = inject::REMOTE_ISS.wrapping_add(1);
-    inject::assert_silent(&p.feed(p.seg(A).win(1000)));
+    synack
+}
+
+/// The cookie connection `p`'s ACK made, accepted.
+fn accept_cookie_connection(p: &mut Peer) -> ConnId {
     assert_eq!(p.stack.connection_count(), 1);
     assert_eq!(p.stack.stats().syn_cookies_validated, 1);
     let c = p.stack.accept(p.listener.unwrap()).expect("queued for accept");
@@ -420,9 +424,25 @@ fn cookie_handshake_creates_the_connection_from_the_ack_without_window_scaling()
     );
     p.conn = Some(c);
     p.assert_state(State::Established);
+    c
+}
+
+#[test]
+fn cookie_handshake_without_timestamps_keeps_only_the_mss() {
+    // RFC 4987 3.6; the SYN carried MSS 1400, window scale 7 and SACK-permitted but no
+    // timestamps: the cookie keeps the MSS (rounded down to the table: 1300) and has
+    // nowhere to keep the rest, so the SYN,ACK offers neither.
+    let mut p = Peer::listen_with(cookies(SynCookies::Always));
+    let synack = cookie_syn(&mut p, None, false);
+    assert_eq!(synack.opts.window_scale, None, "no window scaling offered");
+    assert!(!synack.opts.sack_permitted, "no SACK offered");
+    assert_eq!(synack.opts.timestamps, None, "no timestamps offered");
+    inject::assert_silent(&p.feed(p.seg(A).win(1000)));
+    let c = accept_cookie_connection(&mut p);
     let info = p.stack.info(c).unwrap();
     assert_eq!(info.mss, 1300, "the table's value below 1400");
     assert_eq!(info.send_window, 1000, "the peer's window is not scaled");
+    assert_eq!((info.window_scale, info.sack, info.timestamps), (None, false, false));
     // Data flows both ways.
     let ack = only(p.feed(p.seg(PA).data(b"hello")));
     p.nxt = p.nxt.wrapping_add(5);
@@ -432,6 +452,89 @@ fn cookie_handshake_creates_the_connection_from_the_ack_without_window_scaling()
     let data = only(p.flush());
     inject::assert_seg(&data, PA, p.stack_iss.wrapping_add(1), p.nxt);
     assert_eq!(data.opts.timestamps, None, "timestamps were not negotiated");
+}
+
+#[test]
+fn cookie_handshake_with_timestamps_keeps_window_scale_and_sack_in_the_tsval() {
+    // The SYN was timestamped: the cookie SYN,ACK offers window scaling, SACK and
+    // timestamps back (RFC 7323 2.2, 3.2; RFC 2018 2), the peer's shift and SACK ride
+    // in the low bits of its TSval, and the ACK's TSecr brings them back.
+    let mut p = Peer::listen_with(cookies(SynCookies::Always));
+    let synack = cookie_syn(&mut p, Some(1000), false);
+    assert!(synack.opts.window_scale.is_some(), "window scaling offered");
+    assert!(synack.opts.sack_permitted, "SACK offered");
+    let ts = synack.opts.timestamps.expect("timestamps offered");
+    assert_eq!(ts.ecr, 1000, "RFC 7323 4.3: the SYN's TSval echoed");
+    assert_eq!(synack.flags, SA, "no ECN offered, none asked for");
+    let mut ack = p.seg(A).win(1000);
+    ack.opts.timestamps = Some(wire::Timestamps { val: 1001, ecr: ts.val });
+    inject::assert_silent(&p.feed(ack));
+    let c = accept_cookie_connection(&mut p);
+    let info = p.stack.info(c).unwrap();
+    let ours = synack.opts.window_scale.unwrap();
+    assert_eq!((info.window_scale, info.sack, info.timestamps), (Some((7, ours)), true, true));
+    assert_eq!(info.send_window, 1000 << 7, "the peer's window is scaled");
+    assert_eq!(info.mss, 1300 - 12, "the table's value, less the timestamps");
+    // The connection's own TSvals go on from the SYN,ACK's without going back, and echo
+    // the ACK's.
+    p.stack.send(c, b"world").unwrap();
+    let data = only(p.flush());
+    let later = data.opts.timestamps.expect("timestamps negotiated");
+    assert!(later.val.wrapping_sub(ts.val) < 64, "{} then {}", ts.val, later.val);
+    assert_eq!(later.ecr, 1001);
+    // SACK is in use: out-of-order data is reported.
+    let ooo = p.seg(PA).seq(p.nxt.wrapping_add(10)).data(b"later");
+    let mut ooo = ooo;
+    ooo.opts.timestamps = Some(wire::Timestamps { val: 1002, ecr: later.val });
+    let dup = only(p.feed(ooo));
+    assert_eq!(dup.opts.sack_blocks().len(), 1, "{dup:?}");
+}
+
+#[test]
+fn cookie_handshake_keeps_ecn_of_a_timestamped_ecn_setup_syn() {
+    // RFC 3168 6.1.1: an ECN-setup SYN (ECE, CWR) may be answered with an ECN-setup
+    // SYN-ACK (ECE); the cookie keeps the agreement in the TSval.
+    let cfg = Config { ecn: synack::Ecn::Passive, ..cookies(SynCookies::Always) };
+    let mut p = Peer::listen_with(cfg);
+    let synack = cookie_syn(&mut p, Some(1000), true);
+    assert_eq!(synack.flags, SA | TcpFlags::ECE);
+    let ts = synack.opts.timestamps.unwrap();
+    let mut ack = p.seg(A).win(1000);
+    ack.opts.timestamps = Some(wire::Timestamps { val: 1001, ecr: ts.val });
+    inject::assert_silent(&p.feed(ack));
+    let c = accept_cookie_connection(&mut p);
+    assert!(p.stack.info(c).unwrap().ecn);
+    // Without ECN configured, the same SYN gets a plain SYN,ACK and no ECN.
+    let mut p = Peer::listen_with(Config { ecn: synack::Ecn::Off, ..cookies(SynCookies::Always) });
+    let synack = cookie_syn(&mut p, Some(1000), true);
+    assert_eq!(synack.flags, SA);
+    let mut ack = p.seg(A).win(1000);
+    ack.opts.timestamps = Some(wire::Timestamps { val: 1001, ecr: synack.opts.timestamps.unwrap().val });
+    inject::assert_silent(&p.feed(ack));
+    let c = accept_cookie_connection(&mut p);
+    assert!(!p.stack.info(c).unwrap().ecn);
+}
+
+#[test]
+fn cookie_ack_whose_tsecr_no_cookie_syn_ack_could_have_sent_is_rejected() {
+    // The cookie is right, but the TSecr is from the future or older than any cookie:
+    // not the echo of our SYN,ACK, so its low bits are no options of ours.
+    for skew in [1_000i64, -(129 * 1000 + 64)] {
+        let mut p = Peer::listen_with(cookies(SynCookies::Always));
+        let ts = cookie_syn(&mut p, Some(1000), false).opts.timestamps.unwrap();
+        let mut ack = p.seg(A).win(1000);
+        ack.opts.timestamps = Some(wire::Timestamps { val: 1001, ecr: ts.val.wrapping_add(skew as u32) });
+        let rst = only(p.feed(ack));
+        assert_eq!(rst.flags, R, "{skew}");
+        assert_eq!(p.stack.connection_count(), 0);
+        assert_eq!(p.stack.stats().syn_cookies_rejected, 1);
+        // The same ACK with the true echo, 2 minutes later, still gets in.
+        p.advance(Duration::from_secs(120));
+        let mut ack = p.seg(A).win(1000);
+        ack.opts.timestamps = Some(wire::Timestamps { val: 1002, ecr: ts.val });
+        inject::assert_silent(&p.feed(ack));
+        accept_cookie_connection(&mut p);
+    }
 }
 
 #[test]

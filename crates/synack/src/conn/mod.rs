@@ -18,7 +18,7 @@ mod urgent;
 
 pub(crate) use buffers::Ring;
 pub(crate) use input::Outcome;
-pub(crate) use options::{ts_before, TimeWaitStamp};
+pub(crate) use options::{ts_before, ts_clock_of, TimeWaitStamp};
 pub(crate) use output::OutSegment;
 
 use crate::config::Config;
@@ -1118,7 +1118,7 @@ pub(crate) fn window_shift(buf: u32) -> u8 {
 
 /// The receive window shift a new connection offers: none without window scaling, the
 /// configured one, or the one its receive buffer needs.
-fn initial_rcv_wscale(cfg: &Config) -> u8 {
+pub(crate) fn initial_rcv_wscale(cfg: &Config) -> u8 {
     match (cfg.window_scaling, cfg.window_shift) {
         (false, _) => 0,
         // RFC 7323 2.3: "the shift count MUST be limited to 14".

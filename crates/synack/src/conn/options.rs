@@ -85,6 +85,12 @@ fn ts_offset(cfg: &Config, tuple: &FourTuple) -> u32 {
     KeyedState::new(&cfg.secret, DOMAIN_TS).hash_one(tuple) as u32
 }
 
+/// The timestamp clock (see [`ConnOptions::ts_clock`]) of a connection of this 4-tuple
+/// at `now`, before the connection exists: what a SYN cookie's SYN,ACK stamps.
+pub(crate) fn ts_clock_of(cfg: &Config, tuple: &FourTuple, now: Instant) -> u32 {
+    (now.as_millis() as u32).wrapping_add(ts_offset(cfg, tuple))
+}
+
 /// `a < b` in the modulo-2^32 order of timestamps (RFC 7323 5.2: "timestamp values ...
 /// are compared ... using the same modular arithmetic as sequence numbers").
 pub(crate) fn ts_before(a: u32, b: u32) -> bool {

@@ -33,26 +33,39 @@
 //! - the three low bits are XORed with a keyed hash of the 4-tuple and peer ISN, so the
 //!   whole ISS looks random (RFC 6528 / RFC 9293 3.4.1: ISNs must not be predictable).
 //!
-//! # What a cookie connection loses
+//! # The other options, in the timestamps
 //!
-//! Options the SYN carried other than the MSS cannot be encoded in 32 bits. Linux hides
-//! window scale and SACK-permitted in the TSval of a timestamped cookie SYN,ACK; the
-//! cookies here carry the MSS only (they were designed before synack had timestamps), so
-//! the cookie SYN,ACK offers **no window scaling, no SACK and no timestamps** and the
-//! connection runs with 16-bit windows both ways (at most 65,535 bytes in flight). The
-//! MSS is rounded down to the table. Text on the SYN is dropped (the peer retransmits
-//! it, as RFC 9293 3.10.7.2 allows). A peer whose MSS is below the table's smallest
-//! entry cannot be served by a cookie: its SYN takes the ordinary path, or is dropped
-//! while the SYN queue is full.
+//! Options the SYN carried other than the MSS do not fit in the 32 bits. When the SYN
+//! carries timestamps (and the configuration has them on), the cookie SYN,ACK offers
+//! timestamps back, and the six low bits of its TSval hold the rest of what the
+//! connection must agree on ([`KeptOptions`]): the peer's window shift (or none),
+//! SACK-permitted, and whether it was an ECN-setup SYN that the configuration takes.
+//! The SYN,ACK offers those too (our shift, SACK-permitted, ECE), and the peer's ACK
+//! echoes the TSval in its TSecr (RFC 7323 3.2 and 4.3), which brings them back. The
+//! TSval is the connection's own timestamp clock with those bits in place of its low
+//! bits, moved back by 64 when that put it ahead, so the connection's later TSvals never
+//! go backwards from it. A TSecr no SYN,ACK of ours could have sent (later than the
+//! clock, or older than a cookie lives) rejects the ACK. The bits are not covered by the
+//! MAC: a peer that changes them changes only its own connection's options, which it
+//! chose in its SYN anyway.
+//!
+//! Without timestamps in the SYN there is nowhere to keep them: the cookie SYN,ACK then
+//! offers **no window scaling, no SACK and no ECN**, and the connection runs with
+//! 16-bit windows both ways (at most 65,535 bytes in flight). Either way the MSS is
+//! rounded down to the table, and text on the SYN is dropped (the peer retransmits it,
+//! as RFC 9293 3.10.7.2 allows). A peer whose MSS is below the table's smallest entry
+//! cannot be served by a cookie: its SYN takes the ordinary path, or is dropped while
+//! the SYN queue is full.
 
 use super::{ConnId, ListenerId, Stack};
-use crate::conn::{control_header, Outcome};
+use crate::config::{Config, Ecn};
+use crate::conn::{control_header, initial_rcv_wscale, ts_before, ts_clock_of, Outcome};
 use crate::isn::KeyedState;
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::{Duration, Instant};
 use crate::trace::FourTuple;
-use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
+use crate::wire::{TcpFlags, TcpHeader, TcpOptions, Timestamps};
 use core::hash::{BuildHasher, Hash, Hasher};
 use std::collections::VecDeque;
 
@@ -70,6 +83,68 @@ pub(crate) const MSS_TABLE_V6: [u16; 4] = [1220, 1380, 1420, 1440];
 /// Domain separation of the cookie's MAC and mask from the other uses of the secret.
 const DOMAIN_MAC: u64 = 0x636f_6f6b_0001;
 const DOMAIN_MASK: u64 = 0x636f_6f6b_0002;
+
+/// The low bits of a cookie SYN,ACK's TSval that carry the SYN's other options
+/// ([`KeptOptions`]).
+const TS_BITS_MASK: u32 = 0x3f;
+/// In those bits: the peer's window shift (0 to 14), or this value for none.
+const TS_NO_WINDOW_SCALE: u32 = 0xf;
+const TS_SACK: u32 = 1 << 4;
+const TS_ECN: u32 = 1 << 5;
+
+/// The options of a SYN, besides the MSS, that a cookie keeps when the SYN carried
+/// timestamps: the cookie SYN,ACK offers them and hides them in the low six bits of
+/// its TSval, which the peer echoes in the TSecr of its ACK (RFC 7323 3.2: every
+/// segment carries the TSopt once both SYNs did).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct KeptOptions {
+    /// The peer's window shift (RFC 7323 2.2), capped at 14, when both sides scale.
+    window_scale: Option<u8>,
+    /// SACK-permitted (RFC 2018 2) in both SYNs.
+    sack: bool,
+    /// An ECN-setup SYN (RFC 3168 6.1.1: ECE and CWR) to a stack that takes ECN.
+    ecn: bool,
+}
+
+impl KeptOptions {
+    /// What of `syn`'s options the configuration agrees to (as for a half-open
+    /// connection: `Conn::apply_syn_options`, `Conn::ecn_accept_syn`).
+    fn of_syn(cfg: &Config, syn: &TcpHeader) -> Self {
+        KeptOptions {
+            window_scale: syn.options.window_scale.filter(|_| cfg.window_scaling).map(|w| w.min(14)),
+            sack: cfg.sack && syn.options.sack_permitted,
+            ecn: cfg.ecn != Ecn::Off && syn.flags.contains(TcpFlags::ECE | TcpFlags::CWR),
+        }
+    }
+
+    fn bits(self) -> u32 {
+        let ws = self.window_scale.map_or(TS_NO_WINDOW_SCALE, u32::from);
+        ws | if self.sack { TS_SACK } else { 0 } | if self.ecn { TS_ECN } else { 0 }
+    }
+
+    fn from_bits(bits: u32) -> Self {
+        let ws = bits & TS_NO_WINDOW_SCALE;
+        KeptOptions {
+            window_scale: (ws <= 14).then_some(ws as u8),
+            sack: bits & TS_SACK != 0,
+            ecn: bits & TS_ECN != 0,
+        }
+    }
+
+    /// The TSval carrying these options for a connection whose timestamp clock reads
+    /// `clock`: the clock with its low bits replaced, and moved one step of 64 back if
+    /// that put it ahead, so that the connection's later TSvals, read from the clock,
+    /// never go backwards from it (RFC 7323 5.4: "the timestamp clock ... must be ...
+    /// monotone non-decreasing").
+    fn stamp(self, clock: u32) -> u32 {
+        let val = (clock & !TS_BITS_MASK) | self.bits();
+        if ts_before(clock, val) {
+            val.wrapping_sub(TS_BITS_MASK + 1)
+        } else {
+            val
+        }
+    }
+}
 
 /// The keys of the cookies, when the last one was sent, and each listener's half-open
 /// connections oldest first.
@@ -207,6 +282,20 @@ impl Stack {
         if self.cfg.mss_option {
             h.options.mss = Some(self.cfg.announced_mss(ipv6).min(mss_limit));
         }
+        h.options.layout = self.cfg.option_layout;
+        // RFC 7323 3.2: a TSopt in the SYN,ACK "only if it received a TSopt in the
+        // initial <SYN>"; then the other options ride in its TSval (`KeptOptions`).
+        if let Some(ts) = hdr.options.timestamps.filter(|_| self.cfg.timestamps) {
+            let kept = KeptOptions::of_syn(&self.cfg, hdr);
+            let clock = ts_clock_of(&self.cfg, &tuple, self.now);
+            h.options.timestamps = Some(Timestamps { val: kept.stamp(clock), ecr: ts.val });
+            h.options.window_scale = kept.window_scale.map(|_| initial_rcv_wscale(&self.cfg));
+            h.options.sack_permitted = kept.sack;
+            if kept.ecn {
+                // RFC 3168 6.1.1: an ECN-setup SYN-ACK has ECE set, CWR clear.
+                h.flags |= TcpFlags::ECE;
+            }
+        }
         // The field the connection this SYN,ACK may become will have (`Config::dscp`),
         // as a SYN,ACK of a half-open connection carries it.
         let ds = self.cfg.ds_field();
@@ -236,6 +325,10 @@ impl Stack {
         let iss = hdr.ack - 1;
         let irs = hdr.seq - 1;
         let Some(mss) = self.cookies.check(self.now, &tuple, irs, iss) else {
+            self.sinks.stats.syn_cookies_rejected += 1;
+            return CookieVerdict::Rejected;
+        };
+        let Some((kept, ts)) = self.cookie_timestamps(&tuple, hdr) else {
             self.sinks.stats.syn_cookies_rejected += 1;
             return CookieVerdict::Rejected;
         };
@@ -280,20 +373,33 @@ impl Stack {
         conn.max_snd_wnd = conn.snd_wnd;
         conn.snd_wl1 = irs;
         conn.syn_sent_count = 1;
+        if kept.ecn {
+            conn.ecn_accept_syn(TcpFlags::ECE | TcpFlags::CWR);
+        }
         self.by_tuple.insert(tuple, id.index);
         if let Some(Some(listener)) = self.listeners.get_mut(l.0 as usize) {
             listener.embryonic += 1;
         }
-        // No window scale, SACK or timestamps: the cookie SYN,ACK offered none (RFC 7323
-        // 2.2 and 3.2, RFC 2018 2: each is in effect only when both SYNs carry it).
-        let opts = TcpOptions { mss: Some(mss), ..TcpOptions::NONE };
+        // The options both SYNs carried: the cookie SYN,ACK offered those the TSecr
+        // brings back, and none without timestamps (RFC 7323 2.2 and 3.2, RFC 2018 2:
+        // each is in effect only when both SYNs carry it).
+        let opts = TcpOptions {
+            mss: Some(mss),
+            window_scale: kept.window_scale,
+            sack_permitted: kept.sack,
+            timestamps: ts,
+            ..TcpOptions::NONE
+        };
         let out = self.with_conn(id.index, |c, ctx| {
             c.apply_syn_options(ctx, &opts);
             c.set_state(ctx, State::SynReceived);
             // SYN-RECEIVED, fifth step: "If SND.UNA < SEG.ACK =< SND.NXT, then enter
             // ESTABLISHED state and continue processing" - the same code as for a
             // SYN-RECEIVED connection with state, text and FIN included.
-            // (No ECN: the cookie's SYN,ACK did not agree to it.)
+            // (With timestamps, the first RTT sample comes from a later ACK: the
+            // TSval echoed here was moved back by up to 63 ms to carry the options,
+            // and `apply_syn_options` put the sampling mark at SND.NXT, which this ACK
+            // does not pass.)
             c.on_segment(ctx, hdr, payload, 0)
         });
         let out = out.unwrap_or(Outcome::Discard);
@@ -307,6 +413,28 @@ impl Stack {
         // with no SYN,ACK to retransmit must not linger.
         self.after_conn(id.index, if still_embryonic { Outcome::Discard } else { out });
         CookieVerdict::Accepted
+    }
+
+    /// The options a cookie ACK brings back in the TSecr of its timestamps, with those
+    /// timestamps: none without them (the cookie SYN,ACK then offered none). `None`
+    /// when the TSecr cannot be the echo of a cookie SYN,ACK's TSval: later than the
+    /// connection's timestamp clock, or older than a cookie lives (two periods, and
+    /// the 63 ms a stamp is moved back by).
+    fn cookie_timestamps(
+        &self,
+        tuple: &FourTuple,
+        hdr: &TcpHeader,
+    ) -> Option<(KeptOptions, Option<Timestamps>)> {
+        let none = KeptOptions { window_scale: None, sack: false, ecn: false };
+        let Some(ts) = hdr.options.timestamps.filter(|_| self.cfg.timestamps) else {
+            return Some((none, None));
+        };
+        let age = ts_clock_of(&self.cfg, tuple, self.now).wrapping_sub(ts.ecr);
+        let oldest = COOKIE_PERIOD.saturating_mul(2).as_millis() + u64::from(TS_BITS_MASK);
+        if u64::from(age) > oldest {
+            return None;
+        }
+        Some((KeptOptions::from_bits(ts.ecr & TS_BITS_MASK), Some(ts)))
     }
 
     /// Remember a half-open connection of listener `l`, for
@@ -369,6 +497,26 @@ mod tests {
 
     fn jar() -> SynCookieJar {
         SynCookieJar::new(&[9; 16])
+    }
+
+    #[test]
+    fn kept_options_round_trip_through_the_low_bits_of_the_tsval() {
+        let all = [None, Some(0), Some(7), Some(14)].into_iter().flat_map(|ws| {
+            [(false, false), (true, false), (false, true), (true, true)].map(|(sack, ecn)| KeptOptions {
+                window_scale: ws,
+                sack,
+                ecn,
+            })
+        });
+        for kept in all {
+            for clock in [0u32, 63, 64, 1_000_000, u32::MAX - 10, u32::MAX] {
+                let val = kept.stamp(clock);
+                assert_eq!(KeptOptions::from_bits(val & TS_BITS_MASK), kept, "{clock}");
+                // Never ahead of the clock, and less than 64 ms behind it.
+                let behind = clock.wrapping_sub(val);
+                assert!(behind < 64, "{kept:?} at {clock}: {val}");
+            }
+        }
     }
 
     const T0: Instant = Instant::from_millis(1_000_000);
