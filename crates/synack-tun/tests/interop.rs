@@ -429,6 +429,66 @@ fn python_sends_10_mib_to_synack_discard() {
     });
 }
 
+/// Under `SynCookies::Always` the kernel's connection is made from a cookie; the
+/// kernel's SYN is timestamped (Linux's default), so the cookie SYN,ACK offers window
+/// scaling, SACK and timestamps, and the kernel uses them: more than 64 KiB in flight
+/// towards synack's 256 KiB buffer, and SACK blocks from synack for the losses of the
+/// lossy link.
+#[test]
+fn a_kernel_client_let_in_by_a_syn_cookie_keeps_window_scaling_and_sack() {
+    const NAME: &str = "a_kernel_client_let_in_by_a_syn_cookie_keeps_window_scaling_and_sack";
+    in_netns(NAME, &["python3"], LIMIT, || {
+        let n = 10 * MIB;
+        let mut tun = open_tun_with(NAME, true, |o| o.stack.syn_cookies = synack::SynCookies::Always);
+        lossy_link(&mut tun, n ^ 19, false);
+        let mut server = Server::listen(&mut tun, 9000, App::Discard).expect("listen");
+        let mut py = Peer::python("sender", PY_SENDER, &[&SYNACK.to_string(), "9000", &n.to_string()]);
+        let reports =
+            serve_until(&mut tun, &mut server, Duration::from_secs(120), "python -> discard", |_, r| {
+                py.exited().is_some() && !r.is_empty()
+            });
+        py.assert_success();
+        assert_eq!(py.line("sent"), Some(format!("sent {n} {}", reports[0].sha256_in)));
+        assert_eq!(reports[0].bytes_in, n);
+        let stack = tun.stack().stats();
+        say(&format!("{NAME}: stack {stack}"));
+        assert_eq!((stack.syn_cookies_sent, stack.syn_cookies_validated), (1, 1), "{stack}");
+        drop(tun);
+        let trace = trace_of(NAME);
+        let sent: Vec<_> = trace
+            .iter()
+            .filter_map(|l| match &l.event {
+                synack_viz::Event::Send(s) => Some(&s.seg),
+                _ => None,
+            })
+            .collect();
+        let synack = sent.iter().find(|s| s.flags == "S.").expect("a SYN,ACK");
+        for opt in ["wscale", "sackOK", "TS val"] {
+            assert!(synack.opts.iter().any(|o| o.starts_with(opt)), "{opt} in {:?}", synack.opts);
+        }
+        assert!(sent.iter().any(|s| s.opts.iter().any(|o| o.starts_with("sack "))), "SACK blocks sent");
+        // Bytes the kernel had sent beyond synack's last ACK: past 65,535 only with
+        // window scaling in use.
+        // (Sequence-number arithmetic: a reordered segment below the ACK counts
+        // negative.)
+        let mut acked = None::<u32>;
+        let mut most = 0i32;
+        for l in &trace {
+            match &l.event {
+                synack_viz::Event::Send(s) if s.seg.flags.contains('.') => acked = Some(s.seg.ack),
+                synack_viz::Event::Recv(r) if r.seg.len > 0 => {
+                    if let Some(a) = acked {
+                        most = most.max(r.seg.seq.wrapping_add(r.seg.len).wrapping_sub(a) as i32);
+                    }
+                }
+                _ => {}
+            }
+        }
+        say(&format!("{NAME}: at most {most} bytes beyond synack's ACK"));
+        assert!(most > 65_535, "{most}");
+    });
+}
+
 #[test]
 fn fifty_concurrent_kernel_clients_are_echoed() {
     in_netns("fifty_concurrent_kernel_clients_are_echoed", &["python3"], LIMIT, || {
