@@ -170,6 +170,14 @@ pub struct Config {
     /// Delayed-ACK timeout, `None` to ACK every segment at once (RFC 9293 3.8.6.3:
     /// MUST be under 0.5 s).
     pub delayed_ack: Option<Duration>,
+    /// Delay the ACK of a FIN that takes the connection from ESTABLISHED to CLOSE-WAIT
+    /// like a data segment's (with `delayed_ack` on). An application told of the end
+    /// of the stream usually closes at once, and its FIN then carries that ACK: the
+    /// close takes three segments instead of four, as on Linux's interactive
+    /// connections. RFC 9293 3.10.7.4 says to "send an acknowledgment for the FIN", and
+    /// RFC 1122 4.2.3.2 lets any ACK wait (MUST-40: under 0.5 s). On by default; off
+    /// acknowledges the FIN at once, as FreeBSD does.
+    pub delay_fin_ack: bool,
     /// Nagle's algorithm (RFC 9293 3.7.4); on by default.
     pub nagle: bool,
     /// Congestion control.
@@ -321,6 +329,7 @@ impl Default for Config {
             error_reports: true,
             msl: Duration::from_secs(30),
             delayed_ack: Some(Duration::from_millis(40)),
+            delay_fin_ack: true,
             nagle: true,
             congestion_control: CongestionControl::Reno,
             initial_window: 10,

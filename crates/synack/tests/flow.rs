@@ -12,7 +12,7 @@ mod common;
 use common::flow_helpers::*;
 use common::*;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use synack::wire::TcpOptions;
+use synack::wire::{TcpFlags, TcpOptions};
 use synack::{
     Config, CongestionControl, ConnId, Duration, Instant, SeqNum, State, TimerAction, TimerKind, TraceEvent,
 };
@@ -429,6 +429,76 @@ fn without_delayed_ack_every_segment_is_acked_at_once() {
     let base = r.snd_nxt;
     assert_eq!(acks(&r.send_data(&[1; 10], 65_535)), vec![base + 10]);
     assert_eq!(acks(&r.send_data(&[1; 10], 65_535)), vec![base + 20]);
+}
+
+/// The peer's FIN at its `snd_nxt` (advances it over the FIN).
+fn send_fin(r: &mut RawPeer) -> Vec<RawSeg> {
+    let h = r.hdr(r.snd_nxt, Some(r.rcv_nxt), TcpFlags::FIN | TcpFlags::ACK, 65_535);
+    r.snd_nxt += 1;
+    r.send(h, &[])
+}
+
+/// RFC 9293 3.10.7.4 (eighth step): "send an acknowledgment for the FIN" - which may wait
+/// like any ACK (RFC 1122 4.2.3.2; `Config::delay_fin_ack`). An application that closes
+/// within the delay sends one FIN,ACK that acknowledges the peer's FIN: three segments
+/// close the connection.
+#[test]
+fn the_ack_of_a_fin_waits_and_rides_on_the_applications_fin() {
+    let (mut r, s) = raw_receiver(cfg(SERVER_IP));
+    let fin_at = r.snd_nxt;
+    assert!(send_fin(&mut r).is_empty(), "the ACK of the FIN waits");
+    assert_eq!(r.stack.state(s), State::CloseWait);
+    let mut buf = [0u8; 8];
+    assert_eq!(r.stack.recv(s, &mut buf), Ok(0), "the application sees the end of the stream");
+    assert!(r.advance(Duration::from_millis(20)).is_empty());
+    r.stack.close(s).unwrap();
+    let out = r.poll();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].flags(), TcpFlags::FIN | TcpFlags::ACK);
+    assert_eq!(out[0].ack(), fin_at + 1, "the FIN,ACK acknowledges the peer's FIN");
+    // Nothing else goes when the delay would have ended; the ACK of our FIN ends it
+    // (LAST-ACK to CLOSED).
+    assert!(r.advance(Duration::from_millis(30)).is_empty());
+    assert_eq!(r.stack.connection_count(), 1);
+    assert!(r.send_ack(out[0].seq() + 1, 65_535).is_empty());
+    assert_eq!(r.stack.connection_count(), 0);
+}
+
+/// An application that does not close in time gets the FIN acknowledged when the
+/// delayed-ACK timer (40 ms here) runs out, as for a lone data segment.
+#[test]
+fn a_fin_the_application_does_not_answer_is_acked_when_the_delay_ends() {
+    let (mut r, s) = raw_receiver(cfg(SERVER_IP));
+    let fin_at = r.snd_nxt;
+    assert!(send_fin(&mut r).is_empty());
+    assert!(acks(&r.advance(Duration::from_millis(39))).is_empty());
+    assert_eq!(acks(&r.advance(Duration::from_millis(1))), vec![fin_at + 1]);
+    assert_eq!(r.stack.state(s), State::CloseWait);
+}
+
+/// With `Config::delay_fin_ack` off (FreeBSD's way), or no delayed ACKs at all, the FIN
+/// is acknowledged at once; so is a FIN that completes our own close (FIN-WAIT-2 to
+/// TIME-WAIT): no FIN of ours is left to carry it.
+#[test]
+fn a_fin_is_acked_at_once_without_delay_fin_ack_and_after_our_own_fin() {
+    for c in
+        [Config { delay_fin_ack: false, ..cfg(SERVER_IP) }, Config { delayed_ack: None, ..cfg(SERVER_IP) }]
+    {
+        let (mut r, s) = raw_receiver(c);
+        let fin_at = r.snd_nxt;
+        assert_eq!(acks(&send_fin(&mut r)), vec![fin_at + 1]);
+        assert_eq!(r.stack.state(s), State::CloseWait);
+    }
+    let (mut r, s) = raw_receiver(cfg(SERVER_IP));
+    r.stack.close(s).unwrap();
+    let fin = r.poll();
+    assert_eq!(fin[0].flags(), TcpFlags::FIN | TcpFlags::ACK);
+    assert_eq!(fin.len(), 1);
+    assert!(r.send_ack(fin[0].seq() + 1, 65_535).is_empty());
+    assert_eq!(r.stack.time_wait_count(), 0, "FIN-WAIT-2");
+    let fin_at = r.snd_nxt;
+    assert_eq!(acks(&send_fin(&mut r)), vec![fin_at + 1]);
+    assert_eq!(r.stack.time_wait_count(), 1);
 }
 
 /// RFC 5681 4.2 (cited by RFC 9293 3.8.6.3): "A TCP receiver SHOULD send an immediate

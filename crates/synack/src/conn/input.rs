@@ -891,9 +891,14 @@ impl Conn {
         }
         // "signal the user "connection closing" and return any pending RECEIVEs with
         // same message, advance RCV.NXT over the FIN, and send an acknowledgment for
-        // the FIN."
+        // the FIN." In ESTABLISHED that acknowledgment may wait like any other
+        // (`Config::delay_fin_ack`): the application's FIN usually carries it.
         self.advance_rcv_nxt(1);
-        self.ack_now = true;
+        if self.state == State::Established && ctx.cfg.delay_fin_ack {
+            self.schedule_ack(ctx);
+        } else {
+            self.ack_now = true;
+        }
         ctx.sinks.events.push_back(Event::PeerFin(ctx.id));
         if !self.app_closed {
             self.raise_readable(ctx);
