@@ -193,8 +193,9 @@ pub struct ConnInfo {
     pub ssthresh: u32,
     /// Effective send MSS.
     pub mss: u16,
-    /// The MSS this end announces in its SYN: the MTU less the IP and TCP headers,
-    /// capped by [`Stack::set_mss_limit`](crate::Stack::set_mss_limit).
+    /// The MSS this end announces in its SYN (when [`Config::mss_option`](crate::Config::mss_option)
+    /// is on): the MTU less the IP and TCP headers, capped by
+    /// [`Stack::set_mss_limit`](crate::Stack::set_mss_limit).
     pub announced_mss: u16,
     /// Segments retransmitted so far.
     pub retransmissions: u64,

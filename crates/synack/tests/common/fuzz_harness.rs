@@ -270,6 +270,9 @@ struct Track {
     conn: Option<ConnId>,
     /// The state the trace last reported (when tracing).
     state: State,
+    /// The last TSval the stack sent on this 4-tuple, if any (a cookie SYN,ACK's
+    /// carries options the ACK must echo).
+    ts_val: Option<u32>,
 }
 
 impl Track {
@@ -284,6 +287,7 @@ impl Track {
             acked_set: false,
             conn: None,
             state: State::Closed,
+            ts_val: None,
         }
     }
 
@@ -660,6 +664,9 @@ impl Harness {
                         t.seen = end;
                     }
                     t.heard = true;
+                    if let Some(ts) = p.tcp.options.timestamps {
+                        t.ts_val = Some(ts.val);
+                    }
                 }
             }
         }
@@ -1016,9 +1023,16 @@ impl Harness {
 
     /// A SYN from a spoofed source to the listening port.
     fn spoofed_syn(&mut self, remote: SocketAddr, isn: u32, mss: Option<u16>) {
+        self.spoofed_syn_ts(remote, isn, mss, None);
+    }
+
+    /// [`Self::spoofed_syn`], timestamped with TSval `ts` when given (a cookie then
+    /// keeps the window scale and SACK-permitted in its SYN,ACK's TSval).
+    fn spoofed_syn_ts(&mut self, remote: SocketAddr, isn: u32, mss: Option<u16>, ts: Option<u32>) {
         let local = Self::listening_for(remote);
         let sack_permitted = self.peer_sack;
-        let o = TcpOptions { mss, window_scale: Some(7), sack_permitted, ..TcpOptions::NONE };
+        let timestamps = ts.map(|val| Timestamps { val, ecr: 0 });
+        let o = TcpOptions { mss, window_scale: Some(7), sack_permitted, timestamps, ..TcpOptions::NONE };
         self.send_from(remote, local, TcpFlags::SYN, isn, 0, 65_535, o, &[]);
         self.remember(remote, local, isn.wrapping_add(1));
     }
@@ -1189,7 +1203,9 @@ impl Harness {
                     let s = self.spoof;
                     let port = 1024u16.wrapping_add((s >> 8) as u16).wrapping_mul(7);
                     let remote = self.spoofed_any(sel & 0x80 != 0, s as u8, port);
-                    self.spoofed_syn(remote, s.wrapping_mul(0x9e37_79b9), mss);
+                    // Bit 0x40: timestamped SYNs.
+                    let ts = (sel & 0x40 != 0).then_some(s);
+                    self.spoofed_syn_ts(remote, s.wrapping_mul(0x9e37_79b9), mss, ts);
                 }
             }
             6 => {
@@ -1201,16 +1217,13 @@ impl Harness {
                     let delta = u32::from(r.u8() % 4);
                     let ack = if delta == 3 { r.u32() } else { t.seen.wrapping_add(delta) };
                     let payload = &PATTERN[..usize::from(r.u8() % 64)];
-                    self.send_from(
-                        t.remote,
-                        t.local,
-                        TcpFlags::ACK,
-                        t.nxt,
-                        ack,
-                        30_000,
-                        TcpOptions::NONE,
-                        payload,
-                    );
+                    // The echo of the (cookie) SYN,ACK's TSval, when it had one, maybe
+                    // off by a little too.
+                    let timestamps = t
+                        .ts_val
+                        .map(|v| Timestamps { val: t.nxt, ecr: v.wrapping_add(delta.wrapping_mul(40)) });
+                    let o = TcpOptions { timestamps, ..TcpOptions::NONE };
+                    self.send_from(t.remote, t.local, TcpFlags::ACK, t.nxt, ack, 30_000, o, payload);
                 }
             }
             7 => {
