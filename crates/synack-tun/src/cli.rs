@@ -173,9 +173,25 @@ pub struct ConnectArgs {
     /// three minutes, RFC 9293 3.8.3, or until `--timeout`).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout: Option<u64>,
+    /// Abort the connection when data (or the SYN or FIN) sent stays unacknowledged
+    /// for this many seconds (`Stack::set_user_timeout`, RFC 9293 3.10.8, like
+    /// TCP_USER_TIMEOUT; without it, the connection gives up after 15
+    /// retransmissions, R2).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub user_timeout: Option<u64>,
 }
 
 impl ConnectArgs {
+    /// The client's limits: `--timeout` for the whole run, `--user-timeout` for the
+    /// connection.
+    fn limits(&self) -> ClientLimits {
+        ClientLimits {
+            total: Duration::from_secs(self.timeout),
+            user_timeout: self.user_timeout.map(Duration::from_secs),
+            ..ClientLimits::default()
+        }
+    }
+
     fn mode(&self) -> ClientMode {
         match self.send {
             Some(n) => ClientMode::Send(n),
@@ -274,8 +290,7 @@ pub fn connect(args: &ConnectArgs) -> Result<ConnectReport, TunError> {
     opts.stack.connect_timeout = args.connect_timeout.map(Duration::from_secs).map(synack::Duration::from);
     let mut tun = TunStack::open(&opts)?;
     let _signals = SignalGuard::install(tun.stop_handle())?;
-    let limits = ClientLimits { total: Duration::from_secs(args.timeout), ..ClientLimits::default() };
-    let res = run_client(&mut tun, SocketAddr::V4(args.remote), args.mode(), limits);
+    let res = run_client(&mut tun, SocketAddr::V4(args.remote), args.mode(), args.limits());
     eprintln!("synack: stack counters: {}", tun.stack().stats());
     res
 }
@@ -384,6 +399,20 @@ mod tests {
         let TunCommand::Connect(a) = cli.cmd else { panic!("connect") };
         assert_eq!(a.connect_timeout, Some(5));
         let zero = ["t", "connect", "192.0.2.1:80", "--recv", "--connect-timeout", "0"];
+        assert!(Cli::try_parse_from(zero).is_err());
+    }
+
+    #[test]
+    fn user_timeout_reaches_the_client_and_refuses_zero() {
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:80", "--recv"]).expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect") };
+        assert_eq!(a.limits().user_timeout, None, "off unless asked for");
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:80", "--recv", "--user-timeout", "7"])
+            .expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect") };
+        assert_eq!(a.limits().user_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(a.limits().total, Duration::from_secs(120));
+        let zero = ["t", "connect", "192.0.2.1:80", "--recv", "--user-timeout", "0"];
         assert!(Cli::try_parse_from(zero).is_err());
     }
 

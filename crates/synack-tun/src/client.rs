@@ -79,11 +79,14 @@ pub struct ClientLimits {
     /// After our data is acknowledged (send) or the server's FIN arrived (recv): how
     /// long to wait for the rest of the close before reporting anyway.
     pub linger: Duration,
+    /// The connection's user timeout (`Stack::set_user_timeout`, RFC 9293 3.10.8): give
+    /// up when what was sent stays unacknowledged this long. `None`: R2 alone.
+    pub user_timeout: Option<Duration>,
 }
 
 impl Default for ClientLimits {
     fn default() -> Self {
-        ClientLimits { total: Duration::from_secs(120), linger: Duration::from_secs(5) }
+        ClientLimits { total: Duration::from_secs(120), linger: Duration::from_secs(5), user_timeout: None }
     }
 }
 
@@ -101,6 +104,10 @@ pub fn run_client(
     let deadline = started + limits.total;
     let now = tun.now();
     let c = tun.stack_mut().connect(now, remote)?;
+    if let Some(t) = limits.user_timeout {
+        // Before the SYN goes out (the next flush), so that the open is bounded too.
+        tun.stack_mut().set_user_timeout(c, Some(synack::Duration::from(t)))?;
+    }
     let local = tun.stack().tuple(c).map(|t| t.local)?;
     let result = drive(tun, c, mode, deadline, limits.linger);
     match result {

@@ -62,7 +62,11 @@ fn path_mtu_discovery_gets_a_transfer_through_a_narrow_link() {
         let mut tun = open_tun(name, true);
         let mut far = far_host_behind_a_narrow_link();
         let n = MIB;
-        let limits = ClientLimits { total: Duration::from_secs(60), linger: Duration::from_secs(2) };
+        let limits = ClientLimits {
+            total: Duration::from_secs(60),
+            linger: Duration::from_secs(2),
+            user_timeout: None,
+        };
         let remote = SocketAddr::new(IpAddr::V4(FAR), 9100);
         let report =
             run_client(&mut tun, remote, ClientMode::Send(n), limits).expect("the transfer completes");
@@ -102,7 +106,11 @@ fn host_unreachable_from_the_kernel_is_a_soft_error() {
         enable_forwarding();
         run_ok("ip", &["route", "add", "unreachable", "192.0.2.200/32"]);
         let remote = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200)), 80);
-        let limits = ClientLimits { total: Duration::from_secs(4), linger: Duration::from_secs(1) };
+        let limits = ClientLimits {
+            total: Duration::from_secs(4),
+            linger: Duration::from_secs(1),
+            user_timeout: None,
+        };
         match run_client(&mut tun, remote, ClientMode::Send(1), limits) {
             Err(TunError::Timeout(_)) => {}
             other => panic!("expected the client's own time limit, got {other:?}"),

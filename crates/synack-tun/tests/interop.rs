@@ -325,7 +325,7 @@ fn synack_sends(name: &str, n: u64, limit: Duration, lossy: bool) {
     let mut py = Peer::python("sink", PY_SINK_SERVER, &[&KERNEL.to_string(), "9100"]);
     assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
     let remote = SocketAddr::new(IpAddr::V4(KERNEL), 9100);
-    let limits = ClientLimits { total: limit, linger: Duration::from_secs(5) };
+    let limits = ClientLimits { total: limit, linger: Duration::from_secs(5), user_timeout: None };
     let report = run_client(&mut tun, remote, ClientMode::Send(n), limits).expect("synack client run");
     drive(&mut tun, Duration::from_secs(10), "python sink exit", |_| py.exited().is_some());
     py.assert_success();
@@ -345,7 +345,7 @@ fn synack_receives(name: &str, n: u64, limit: Duration, lossy: bool) {
     let mut py = Peer::python("source", PY_SOURCE_SERVER, &[&KERNEL.to_string(), "9200", &n.to_string()]);
     assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
     let remote = SocketAddr::new(IpAddr::V4(KERNEL), 9200);
-    let limits = ClientLimits { total: limit, linger: Duration::from_secs(5) };
+    let limits = ClientLimits { total: limit, linger: Duration::from_secs(5), user_timeout: None };
     let report = run_client(&mut tun, remote, ClientMode::Recv, limits).expect("synack client run");
     drive(&mut tun, Duration::from_secs(10), "python source exit", |_| py.exited().is_some());
     py.assert_success();
@@ -633,7 +633,8 @@ fn ecn_transfer(name: &str, n: u64, send: bool) -> (Vec<synack_viz::Seg>, Vec<sy
     let mut py = Peer::python("peer", script, &args);
     assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
     let remote = SocketAddr::new(IpAddr::V4(KERNEL), port.parse().expect("port"));
-    let limits = ClientLimits { total: Duration::from_secs(60), linger: Duration::from_secs(5) };
+    let limits =
+        ClientLimits { total: Duration::from_secs(60), linger: Duration::from_secs(5), user_timeout: None };
     let mode = if send { ClientMode::Send(n) } else { ClientMode::Recv };
     let report = run_client(&mut tun, remote, mode, limits).expect("synack client run");
     drive(&mut tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
@@ -707,7 +708,11 @@ fn connect_to_closed_kernel_port_is_refused() {
     in_netns("connect_to_closed_kernel_port_is_refused", &[], LIMIT, || {
         let mut tun = open_tun("connect_to_closed_kernel_port_is_refused", true);
         let remote = SocketAddr::new(IpAddr::V4(KERNEL), 9);
-        let limits = ClientLimits { total: Duration::from_secs(10), linger: Duration::from_secs(1) };
+        let limits = ClientLimits {
+            total: Duration::from_secs(10),
+            linger: Duration::from_secs(1),
+            user_timeout: None,
+        };
         match run_client(&mut tun, remote, ClientMode::Send(1), limits) {
             Err(TunError::Connection(ConnError::Refused)) => {}
             other => panic!("expected connection refused, got {other:?}"),
@@ -1006,6 +1011,65 @@ fn urgent_data_crosses_to_and_from_the_kernel() {
             |l| matches!(&l.event, synack_viz::Event::Send(s) if s.seg.flags.contains('U') && s.seg.len == 4),
         );
         assert!(urgent_sent, "the trace shows synack's urgent segment");
+    });
+}
+
+/// RFC 9293 3.10.8 (USER TIMEOUT), `Stack::set_user_timeout`: with the path to the
+/// kernel dead, synack's data stays unacknowledged and the connection gives up after
+/// the user timeout of 3 s: a loss probe and a few retransmissions (the RTO backs off
+/// from 200 ms: 0.2, 0.6, 1.4, 3.0 s), where R2 (15 retransmissions, backing off to a
+/// minute each) would go on for many minutes.
+#[test]
+fn a_user_timeout_gives_up_on_a_kernel_peer_that_stops_answering() {
+    let name = "a_user_timeout_gives_up_on_a_kernel_peer_that_stops_answering";
+    in_netns(name, &["python3"], LIMIT, || {
+        let mut tun = open_tun(name, false);
+        let l = listen(&mut tun, 7710);
+        let mut py = Peer::python("kernel", PY_IDLE, &[&SYNACK.to_string(), "7710"]);
+        let c = accept_one(&mut tun, l);
+        tun.stack_mut().set_user_timeout(c, Some(synack::Duration::from_secs(3))).expect("set");
+        let dead = Impairment { loss: 1.0, delay: Duration::ZERO, reorder: 0.0, seed: 9, ecn: false };
+        tun.set_impairment(Some(dead), None);
+        tun.stack_mut().send(c, b"anyone there?").expect("send");
+        drive(&mut tun, Duration::from_secs(20), "the user timeout gives up", |t| {
+            t.stack().state(c) != State::Established
+        });
+        assert_eq!(tun.stack().error(c), Some(ConnError::TimedOut));
+        let rexmits = tun.stack().stats().retransmissions;
+        say(&format!("{name}: gave up after {rexmits} retransmissions"));
+        assert!((1..=6).contains(&rexmits), "{rexmits} retransmissions");
+        tun.set_impairment(None, None);
+        py.send_stdin("close\n");
+        drive(&mut tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
+        tun.stack_mut().close(c).expect("release");
+        tun.flush().expect("flush");
+    });
+}
+
+/// `ClientLimits::user_timeout` (`synack tun connect --user-timeout`) is set before the
+/// SYN goes out, so it bounds the open too: with every answer from the kernel lost,
+/// the client gives up after 2 s and one SYN retransmission (at 1 s; the next would be
+/// at 3 s), not at the run's 30 s limit.
+#[test]
+fn a_client_user_timeout_bounds_the_open_too() {
+    let name = "a_client_user_timeout_bounds_the_open_too";
+    in_netns(name, &["python3"], LIMIT, || {
+        let mut tun = open_tun(name, false);
+        let mut py = Peer::python("sink", PY_SINK_SERVER, &[&KERNEL.to_string(), "9400"]);
+        assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
+        let dead = Impairment { loss: 1.0, delay: Duration::ZERO, reorder: 0.0, seed: 11, ecn: false };
+        tun.set_impairment(Some(dead), None);
+        let remote = SocketAddr::new(IpAddr::V4(KERNEL), 9400);
+        let limits = ClientLimits {
+            total: Duration::from_secs(30),
+            linger: Duration::from_secs(1),
+            user_timeout: Some(Duration::from_secs(2)),
+        };
+        match run_client(&mut tun, remote, ClientMode::Send(10), limits) {
+            Err(TunError::Connection(ConnError::TimedOut)) => {}
+            other => panic!("expected the connection to time out, got {other:?}"),
+        }
+        assert_eq!(tun.stack().stats().retransmissions, 1, "{}", tun.stack().stats());
     });
 }
 

@@ -331,3 +331,145 @@ fn with_timestamps_the_ack_of_a_resend_is_a_sample_that_ends_the_backoff() {
     let (before, after) = rto_after_one_timeout(false);
     assert!(after >= before.saturating_mul(2), "kept until a fresh sample: {before:?} then {after:?}");
 }
+
+// ----- the user timeout (RFC 9293 3.10.8) ----------------------------------------------
+
+/// Run the timers for `d` (as `run_timers`) until the connection closes as timed out:
+/// when it did. Giving up sends nothing: a segment sent at that instant fails the test.
+fn closed_at(p: &mut Peer, d: Duration) -> Option<Instant> {
+    let until = p.now + d;
+    while let Some(t) = p.stack.poll_timeout() {
+        if t > until {
+            break;
+        }
+        let outs = p.advance(t - p.now);
+        if timed_out(p) {
+            assert!(outs.is_empty(), "sent while giving up: {outs:?}");
+            return Some(p.now);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_user_timeout_aborts_a_connection_whose_data_stays_unacknowledged_at_that_instant() {
+    // 3.10.8, USER TIMEOUT: "For any state if the user timeout expires, flush all
+    // queues, signal the user "error: connection aborted due to user timeout" ...
+    // enter the CLOSED state."
+    let mut p = Peer::established_with(rto_only());
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(10))).expect("set");
+    let t0 = p.now;
+    assert_eq!(p.stack.send(p.c(), b"lost"), Ok(4));
+    only(p.flush());
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(10)), "at 10 s, not at an RTO");
+    p.assert_state(State::Closed);
+    // The retransmissions of the timer before 10 s, and none more when giving up.
+    let rtos: Vec<u64> = p
+        .trace
+        .iter()
+        .filter(|r| matches!(r.ev, synack::TraceEvent::Send { retransmit: true, .. }))
+        .map(|r| (r.t - t0).as_millis())
+        .collect();
+    assert!(!rtos.is_empty() && rtos.iter().all(|&ms| ms < 10_000), "{rtos:?}");
+    assert_eq!(p.stack.stats().retransmissions, rtos.len() as u64);
+    // One expiry of the timer at 10 s gives up (no round of backoffs at that instant
+    // until R2).
+    let fires_at_10s = p
+        .trace
+        .iter()
+        .filter(|r| r.t == t0 + Duration::from_secs(10))
+        .filter(|r| matches!(r.ev, synack::TraceEvent::Timer { action: synack::TimerAction::Fire, .. }))
+        .count();
+    assert_eq!(fires_at_10s, 1);
+    // Without it, the same loss leaves the connection trying (R2 is 15).
+    let mut q = Peer::established_with(rto_only());
+    assert_eq!(q.stack.send(q.c(), b"lost"), Ok(4));
+    only(q.flush());
+    assert_eq!(closed_at(&mut q, Duration::from_secs(60)), None);
+    q.assert_state(State::Established);
+}
+
+#[test]
+fn an_acknowledgment_of_new_data_starts_the_user_timeout_again() {
+    let cfg = synack::Config { nagle: false, ..rto_only() };
+    let mut p = Peer::established_with(cfg);
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(5))).expect("set");
+    let t0 = p.now;
+    let una = p.seen;
+    p.stack.send(p.c(), b"a").unwrap();
+    assert_eq!(only(p.flush()).payload, b"a");
+    p.stack.send(p.c(), b"b").unwrap();
+    assert_eq!(only(p.flush()).payload, b"b");
+    // 4 s later the peer takes "a" only: "b" has 5 s from then.
+    assert_eq!(closed_at(&mut p, Duration::from_secs(4)), None);
+    p.now = t0 + Duration::from_secs(4);
+    p.feed(Seg::new(A, p.nxt, una.wrapping_add(1)));
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(9)));
+}
+
+#[test]
+fn a_user_timeout_set_or_changed_while_data_waits() {
+    // Set while "lost" already waits (for 3 s): it counts from the call.
+    let mut p = Peer::established_with(rto_only());
+    let t0 = p.now;
+    p.stack.send(p.c(), b"lost").unwrap();
+    only(p.flush());
+    assert_eq!(closed_at(&mut p, Duration::from_secs(3)), None);
+    p.now = t0 + Duration::from_secs(3);
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(5))).expect("set");
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(8)));
+    // Changed while running: the clock keeps its start (10 s, then 4 s, from t0).
+    let mut p = Peer::established_with(rto_only());
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(10))).expect("set");
+    let t0 = p.now;
+    p.stack.send(p.c(), b"lost").unwrap();
+    only(p.flush());
+    assert_eq!(closed_at(&mut p, Duration::from_secs(2)), None);
+    p.now = t0 + Duration::from_secs(2);
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(4))).expect("set");
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(4)));
+    // Taken away: only R2 is left.
+    let mut p = Peer::established_with(rto_only());
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(4))).expect("set");
+    p.stack.send(p.c(), b"lost").unwrap();
+    only(p.flush());
+    p.stack.set_user_timeout(p.c(), None).expect("unset");
+    assert_eq!(closed_at(&mut p, Duration::from_secs(60)), None);
+    p.assert_state(State::Established);
+}
+
+#[test]
+fn a_user_timeout_ends_an_open_and_the_earlier_of_it_and_the_connect_timeout_wins() {
+    let mut p = Peer::syn_sent();
+    let t0 = p.now;
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(2))).expect("set");
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(2)));
+    let cfg = synack::Config { connect_timeout: Some(Duration::from_secs(5)), ..inject_config() };
+    let mut p = Peer::syn_sent_with(cfg.clone());
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(20))).expect("set");
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(5)));
+    // Once the open is done, the connect timeout is no more, and the user timeout
+    // runs only while data waits: from the send at 1 s, 20 s.
+    let mut p = Peer::syn_sent_with(cfg);
+    p.stack.set_user_timeout(p.c(), Some(Duration::from_secs(20))).expect("set");
+    p.now += Duration::from_millis(500);
+    assert_eq!(only(p.feed(Seg::new(SA, REMOTE_ISS, p.seen).mss(1460))).flags, A);
+    assert_eq!(closed_at(&mut p, Duration::from_millis(500)), None);
+    p.now = t0 + Duration::from_secs(1);
+    p.stack.send(p.c(), b"lost").unwrap();
+    assert_eq!(only(p.flush()).payload, b"lost");
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(21)));
+}
+
+#[test]
+fn a_zero_user_timeout_or_an_unknown_connection_is_refused() {
+    let mut p = Peer::established();
+    let c = p.c();
+    assert_eq!(
+        p.stack.set_user_timeout(c, Some(Duration::ZERO)),
+        Err(synack::Error::Usage(synack::UsageError::InvalidValue))
+    );
+    p.stack.abort(c).expect("abort");
+    p.flush();
+    assert!(p.stack.set_user_timeout(c, Some(Duration::from_secs(1))).is_err());
+}

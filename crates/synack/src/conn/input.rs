@@ -238,6 +238,9 @@ impl Conn {
         }
         self.take_rtt_sample(ctx, ack);
         self.retries = 0;
+        // The open is done: its deadline with it (a user timeout starts again with the
+        // next data to wait for an acknowledgment).
+        self.give_up_at = crate::time::Instant::ZERO;
         self.cancel_timer(ctx, TimerKind::Syn);
         if self.syn_timed_out {
             // RFC 6298 5.7: "If the timer expires awaiting the ACK of a SYN segment and
@@ -661,6 +664,11 @@ impl Conn {
         // collapse it.
         self.take_rtt_sample(ctx, ack);
         self.retries = 0;
+        if self.user_timeout != crate::time::Duration::ZERO {
+            // Progress: the user timeout's clock starts again with the data still
+            // waiting, when the timer is re-armed below (`Conn::give_up_clamp`).
+            self.give_up_at = crate::time::Instant::ZERO;
+        }
         self.sack_on_new_ack(ack);
         self.sack_update(hdr);
         if self.cc.on_new_ack(ack, acked, flight_before) {

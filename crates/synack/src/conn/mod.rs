@@ -374,10 +374,16 @@ pub(crate) struct Conn {
     /// When the last segment arrived (acceptable or not, its checksum verified): what
     /// keep-alive measures idleness from.
     pub(crate) last_rx: Instant,
-    /// When an active open gives up if not synchronized by then
-    /// ([`Config::connect_timeout`]); [`Instant::ZERO`] for none (size: an `Option`
-    /// took 8 more bytes; a deadline is never at 0, see `Stack::open_active`).
-    pub(crate) open_deadline: Instant,
+    /// When the connection gives up (`ConnError::TimedOut`) if what it sent is still
+    /// unacknowledged: while opening, the open's deadline ([`Config::connect_timeout`]),
+    /// or the user timeout's ([`Conn::user_timeout`]) if earlier; once synchronized,
+    /// the user timeout's, from when the oldest unacknowledged data began to wait.
+    /// [`Instant::ZERO`] for none (size: an `Option` took 8 more bytes; a deadline is
+    /// never at 0, see `Stack::open_active` and `Conn::give_up_clamp`).
+    pub(crate) give_up_at: Instant,
+    /// The user timeout (RFC 9293 3.10.8; `Stack::set_user_timeout`), or
+    /// [`Duration::ZERO`](crate::time::Duration::ZERO) for none.
+    pub(crate) user_timeout: crate::time::Duration,
     /// Explicit Congestion Notification (RFC 3168): the `ecn::` bits, 0 on a
     /// connection that neither asked for it nor negotiated it (`ecn.rs`).
     pub(crate) ecn: u8,
@@ -452,7 +458,8 @@ impl Conn {
             nagle: cfg.nagle,
             retry_limit: 0,
             last_rx: Instant::ZERO,
-            open_deadline: Instant::ZERO,
+            give_up_at: Instant::ZERO,
+            user_timeout: crate::time::Duration::ZERO,
             ecn: 0,
             ecn_recover: iss,
             options: options::ConnOptions::new(cfg, &tuple),
@@ -533,7 +540,8 @@ impl Conn {
             nagle,
             retry_limit,
             last_rx,
-            open_deadline,
+            give_up_at,
+            user_timeout,
             ecn,
             ecn_recover,
         } = self;
@@ -594,7 +602,8 @@ impl Conn {
         *nagle = cfg.nagle;
         *retry_limit = 0;
         *last_rx = Instant::ZERO;
-        *open_deadline = Instant::ZERO;
+        *give_up_at = Instant::ZERO;
+        *user_timeout = crate::time::Duration::ZERO;
         *ecn = 0;
         *ecn_recover = iss;
         *options = options::ConnOptions::new(cfg, &tuple);
@@ -1219,9 +1228,11 @@ mod tests {
     /// Differentiated Services field, MUST-48: one byte, and alignment. 704 -> 712 for
     /// ECN, RFC 3168, SHLD-8: its flags, and the SND.NXT that bounds a window's one
     /// response; `mem_idle_conn` 745.6 -> 753.6 bytes. 712 -> 720 for the deadline of
-    /// `Config::connect_timeout`: `mem_idle_conn` 753.6 -> 761.6.)
+    /// `Config::connect_timeout`: `mem_idle_conn` 753.6 -> 761.6. 720 -> 728 for the
+    /// user timeout, RFC 9293 3.10.8 (the deadline is the connect timeout's, shared);
+    /// the MSS limit fitted in the padding before it.)
     #[test]
     fn control_block_stays_small() {
-        assert!(size_of::<Conn>() <= 720, "Conn is {} bytes", size_of::<Conn>());
+        assert!(size_of::<Conn>() <= 728, "Conn is {} bytes", size_of::<Conn>());
     }
 }

@@ -218,9 +218,6 @@ impl Conn {
         // retransmission), if the timer is not running, start it running so that it will
         // expire after RTO seconds."
         self.arm_retransmission_timer(ctx, false);
-        if self.open_deadline != crate::time::Instant::ZERO {
-            self.clamp_to_open_deadline(ctx);
-        }
         seg.retransmit = retransmit;
         true
     }

@@ -12,7 +12,7 @@
 use super::{Conn, Ctx};
 use crate::seq::SeqNum;
 use crate::state::State;
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
 use crate::trace::TimerAction;
 use crate::wire::TcpHeader;
 
@@ -73,7 +73,10 @@ impl Conn {
             Some(pto) => (pto, true),
             None => (self.rtt.rto(), false),
         };
-        let at = ctx.now + delay;
+        let mut at = ctx.now + delay;
+        if self.give_up_at != Instant::ZERO || self.user_timeout != Duration::ZERO {
+            at = self.give_up_clamp(ctx.now, at);
+        }
         if self.timers.rto == Some(at) && self.lp.armed == probe {
             // Speed: a burst of segments at one instant restarts the PTO to the same
             // deadline; only the first needs the timer upkeep (and the trace record).
@@ -88,6 +91,26 @@ impl Conn {
         if ctx.cfg.trace {
             self.trace_timer(ctx, self.rto_kind(), TimerAction::Set, at);
         }
+    }
+
+    /// Start the user timeout's clock if it is not running (nothing sent was waiting
+    /// for an acknowledgment until now), keep the earlier of it and an open's deadline,
+    /// and bring the timer's deadline `at` forward to the instant the connection gives
+    /// up, so that it gives up then rather than at the next retransmission.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn give_up_clamp(&mut self, now: Instant, at: Instant) -> Instant {
+        if self.user_timeout != Duration::ZERO {
+            // (Never at 0, which stands for none.)
+            let d = (now + self.user_timeout).max(Instant::from_micros(1));
+            if self.give_up_at == Instant::ZERO || d < self.give_up_at {
+                self.give_up_at = d;
+            }
+        }
+        if self.give_up_at == Instant::ZERO {
+            return at;
+        }
+        at.min(self.give_up_at)
     }
 
     /// The PTO expired (RFC 8985 7.3): ask `next_segment` for a probe, which also

@@ -4,7 +4,7 @@ use super::{Conn, Ctx, Outcome};
 use crate::error::ConnError;
 use crate::event::Event;
 use crate::state::State;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::trace::{TimerAction, TimerKind};
 
 impl Conn {
@@ -27,6 +27,17 @@ impl Conn {
         // (An ECN echo's hold that expires with nothing outstanding only ends the hold,
         // RFC 3168 6.1.2: new data may go.)
         if self.fire(ctx, rto_kind) && !(self.ecn & super::ecn::HOLD != 0 && self.ecn_hold_expired()) {
+            if self.give_up_at != Instant::ZERO && ctx.now >= self.give_up_at {
+                // What was sent is still unacknowledged at the deadline. While opening,
+                // `Config::connect_timeout` (RFC 9293 3.8.3: "The application can close
+                // the connection (i.e., give up on the open attempt) sooner"); or the
+                // user timeout (3.10.8, USER TIMEOUT: "For any state if the user
+                // timeout expires, flush all queues, signal the user "error: connection
+                // aborted due to user timeout" ... delete the TCB, enter the CLOSED
+                // state").
+                self.close_with(ctx, Some(ConnError::TimedOut));
+                return Outcome::Closed;
+            }
             if self.lp.armed {
                 // A probe timeout, not an RTO (RFC 8985 7.3, `probe.rs`).
                 self.on_probe_timeout(ctx);
@@ -203,30 +214,36 @@ impl Conn {
         self.retransmit_una = true;
     }
 
-    /// Bring the SYN timer forward to the open deadline ([`Conn::open_deadline`],
-    /// `Config::connect_timeout`) when it would run past it, so that the attempt ends
-    /// at that instant rather than at the next retransmission.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn clamp_to_open_deadline(&mut self, ctx: &mut Ctx<'_>) {
-        let d = self.open_deadline;
-        if self.timers.rto.is_some_and(|t| t > d) {
-            self.set_timer(ctx, TimerKind::Syn, d);
+    /// Set the user timeout (see `Stack::set_user_timeout`); `None` stops it. A clock
+    /// already running (something sent waits for its acknowledgment) keeps its start,
+    /// and an armed retransmission timer is brought forward to the new deadline.
+    pub(crate) fn set_user_timeout(&mut self, ctx: &mut Ctx<'_>, timeout: Option<Duration>) {
+        let timeout = timeout.unwrap_or(Duration::ZERO);
+        if !matches!(self.state, State::SynSent | State::SynReceived) {
+            // Synchronized: the deadline is the clock's start plus the timeout. (While
+            // opening it is the open's own, `Config::connect_timeout`, and the user
+            // timeout is measured from now, by `give_up_clamp` below.)
+            self.give_up_at = if self.give_up_at == Instant::ZERO || timeout == Duration::ZERO {
+                Instant::ZERO
+            } else {
+                let started = self.give_up_at.as_micros().saturating_sub(self.user_timeout.as_micros());
+                Instant::from_micros(started) + timeout
+            };
+        }
+        self.user_timeout = timeout;
+        // Re-arm an armed retransmission timer (not a loss probe's, which re-arms the
+        // RTO when it fires): the clock starts if it was not running.
+        if let Some(at) = self.timers.rto.filter(|_| !self.lp.armed) {
+            let clamped = self.give_up_clamp(ctx.now, at);
+            if clamped != at {
+                let kind = self.rto_kind();
+                self.set_timer(ctx, kind, clamped);
+            }
         }
     }
 
     /// RFC 6298 5.4-5.6 and RFC 9293 3.8.3 (R1: report; R2: give up).
     fn on_retransmission_timeout(&mut self, ctx: &mut Ctx<'_>) -> Outcome {
-        if self.open_deadline != Instant::ZERO
-            && ctx.now >= self.open_deadline
-            && matches!(self.state, State::SynSent | State::SynReceived)
-        {
-            // `Config::connect_timeout`: the open attempt is given up (RFC 9293 3.8.3:
-            // "The application can close the connection (i.e., give up on the open
-            // attempt) sooner").
-            self.close_with(ctx, Some(ConnError::TimedOut));
-            return Outcome::Closed;
-        }
         if self.retries >= self.r2(ctx.cfg) {
             // "close the connection" after R2; a passive embryo just disappears.
             if self.state == State::SynReceived && self.listener.is_some() {

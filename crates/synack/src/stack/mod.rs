@@ -44,7 +44,7 @@ use crate::event::{ConnId, ConnInfo, Event, ListenerId, StackStats};
 use crate::isn::{initial_sequence, port_offset, KeyedState};
 use crate::seq::SeqNum;
 use crate::state::State;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::trace::{AppCall, FourTuple, TraceEvent, TraceRecord};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -696,13 +696,13 @@ impl Stack {
         let iss = SeqNum(initial_sequence(&self.keys, self.now, &tuple));
         let ecn = self.cfg.ecn == crate::config::Ecn::Active;
         // (Never at 0, which stands for none: a timeout of 0 at time 0 is 1 µs.)
-        let open_deadline = match self.cfg.connect_timeout {
+        let give_up_at = match self.cfg.connect_timeout {
             Some(d) => (self.now + d).max(Instant::from_micros(1)),
             None => Instant::ZERO,
         };
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.need_syn = true;
-        conn.open_deadline = open_deadline;
+        conn.give_up_at = give_up_at;
         if ecn {
             conn.ecn_offer();
         }
@@ -815,6 +815,31 @@ impl Stack {
     pub fn set_retry_limit(&mut self, c: ConnId, limit: RetryLimit) -> Result<(), Error> {
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, _| conn.set_retry_limit(limit));
+        Ok(())
+    }
+
+    /// Set the user timeout of one connection (RFC 9293 3.9.1.1: OPEN and SEND take
+    /// one, and "If a timeout is specified, the current user timeout for this connection
+    /// is changed to the new one"), like `TCP_USER_TIMEOUT`: when something sent (SYN,
+    /// data or FIN) stays unacknowledged for `timeout`, the connection is aborted with
+    /// [`ConnError::TimedOut`](crate::ConnError::TimedOut) (3.10.8, USER TIMEOUT), at that instant (the
+    /// retransmission timer is brought forward to it) and whatever R2 would allow. The
+    /// clock runs while something sent waits for its acknowledgment: it starts when
+    /// the first of it is sent (at this call, if it already waits) and starts again
+    /// with every acknowledgment of new data. Changing the timeout keeps a running
+    /// clock's start. A peer that answers zero-window probes of data in flight without
+    /// taking the data does not stop it: the application's explicit limit, where RFC
+    /// 9293 3.8.6.1 would otherwise keep such a connection open. While opening,
+    /// [`Config::connect_timeout`] applies too, whichever ends first. `None` (the
+    /// default) leaves only R2 ([`Stack::set_retry_limit`]). A zero timeout is
+    /// [`UsageError::InvalidValue`].
+    pub fn set_user_timeout(&mut self, c: ConnId, timeout: Option<Duration>) -> Result<(), Error> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(UsageError::InvalidValue.into());
+        }
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, ctx| conn.set_user_timeout(ctx, timeout));
+        self.schedule(idx);
         Ok(())
     }
 
