@@ -1150,6 +1150,22 @@ impl Harness {
                     let _ = self.stack.info(c);
                     let _ = self.stack.state(c);
                     let _ = self.stack.error(c);
+                    // The argument's low bits pick a per-connection limit to set, the
+                    // rest its value: an MSS limit, a user timeout in milliseconds
+                    // (0 refused), or none.
+                    let v = arg >> 2;
+                    match arg & 3 {
+                        1 => {
+                            let _ = self.stack.set_mss_limit(c, v);
+                        }
+                        2 => {
+                            let _ = self.stack.set_user_timeout(c, Some(Duration::from_millis(u64::from(v))));
+                        }
+                        3 => {
+                            let _ = self.stack.set_user_timeout(c, None);
+                        }
+                        _ => {}
+                    }
                 }
             }
         }
