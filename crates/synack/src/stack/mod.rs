@@ -830,8 +830,9 @@ impl Stack {
     /// clock's start. A peer that answers zero-window probes of data in flight without
     /// taking the data does not stop it: the application's explicit limit, where RFC
     /// 9293 3.8.6.1 would otherwise keep such a connection open. While opening,
-    /// [`Config::connect_timeout`] applies too, whichever ends first. `None` (the
-    /// default) leaves only R2 ([`Stack::set_retry_limit`]). A zero timeout is
+    /// [`Config::connect_timeout`] applies too, whichever ends first (and taking the
+    /// user timeout away does not give back an open the time it already cut off).
+    /// `None` (the default) leaves only R2 ([`Stack::set_retry_limit`]). A zero timeout is
     /// [`UsageError::InvalidValue`].
     pub fn set_user_timeout(&mut self, c: ConnId, timeout: Option<Duration>) -> Result<(), Error> {
         if timeout == Some(Duration::ZERO) {
