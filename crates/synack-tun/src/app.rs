@@ -333,6 +333,11 @@ impl Server {
         })
     }
 
+    /// The stack's listener, until the server stops listening.
+    pub fn listener(&self) -> Option<synack::ListenerId> {
+        self.listener
+    }
+
     /// The listening endpoint.
     pub fn local_addr(&self) -> SocketAddr {
         self.local

@@ -147,6 +147,11 @@ pub struct ServeArgs {
     /// GET /bytes/N).
     #[arg(long, default_value = "echo", value_parser = clap::value_parser!(App))]
     pub app: App,
+    /// Abort a connection when data it sent stays unacknowledged for this many seconds
+    /// (`Stack::set_listener_user_timeout`, RFC 9293 3.10.8, like TCP_USER_TIMEOUT;
+    /// without it, a connection gives up after 15 retransmissions, R2).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub user_timeout: Option<u64>,
 }
 
 /// `synack tun connect`.
@@ -242,6 +247,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
     let stop = tun.stop_handle();
     let _signals = SignalGuard::install(stop.clone())?;
     let mut server = Server::listen(&mut tun, args.port, args.app)?;
+    if let (Some(secs), Some(l)) = (args.user_timeout, server.listener()) {
+        let t = synack::Duration::from(Duration::from_secs(secs));
+        tun.stack_mut().set_listener_user_timeout(l, Some(t))?;
+    }
     eprintln!(
         "synack: serving {} on {} via {} (kernel side {}/24); Ctrl-C to stop",
         args.app,
@@ -400,6 +409,17 @@ mod tests {
         assert_eq!(a.connect_timeout, Some(5));
         let zero = ["t", "connect", "192.0.2.1:80", "--recv", "--connect-timeout", "0"];
         assert!(Cli::try_parse_from(zero).is_err());
+    }
+
+    #[test]
+    fn serve_takes_a_user_timeout_and_refuses_zero() {
+        let cli = Cli::try_parse_from(["t", "serve"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve") };
+        assert_eq!(a.user_timeout, None, "off unless asked for");
+        let cli = Cli::try_parse_from(["t", "serve", "--user-timeout", "9"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve") };
+        assert_eq!(a.user_timeout, Some(9));
+        assert!(Cli::try_parse_from(["t", "serve", "--user-timeout", "0"]).is_err());
     }
 
     #[test]

@@ -473,3 +473,32 @@ fn a_zero_user_timeout_or_an_unknown_connection_is_refused() {
     p.flush();
     assert!(p.stack.set_user_timeout(c, Some(Duration::from_secs(1))).is_err());
 }
+
+#[test]
+fn a_listener_user_timeout_is_given_to_its_connections_once_established() {
+    // The listener's timeout, set before the SYN arrives: the half-open connection keeps
+    // its SYN,ACK retransmissions (no abort at 2 s), and once established its data
+    // gets 2 s.
+    let mut p = Peer::listen_with(rto_only());
+    let l = p.listener.expect("listener");
+    p.stack.set_listener_user_timeout(l, Some(Duration::from_secs(2))).expect("set");
+    let synack = only(p.feed(Seg::new(S, REMOTE_ISS, 0).mss(1460)));
+    p.stack_iss = synack.seq;
+    p.nxt = REMOTE_ISS.wrapping_add(1);
+    let retransmitted = run_timers(&mut p, Duration::from_secs(4));
+    assert!(retransmitted.iter().any(|(t, o)| o.flags == SA && t.as_millis() > 2_000), "{retransmitted:?}");
+    p.seen = synack.seq.wrapping_add(1);
+    assert_silent(&p.feed(p.seg(A)));
+    p.conn = Some(p.stack.accept(l).expect("accepted"));
+    let t0 = p.now;
+    p.stack.send(p.c(), b"lost").unwrap();
+    only(p.flush());
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(2)));
+    // Refusals.
+    assert_eq!(
+        p.stack.set_listener_user_timeout(l, Some(Duration::ZERO)),
+        Err(synack::Error::Usage(synack::UsageError::InvalidValue))
+    );
+    p.stack.close_listener(l).expect("close");
+    assert!(p.stack.set_listener_user_timeout(l, None).is_err());
+}

@@ -79,6 +79,9 @@ struct Listener {
     /// The MSS limit its connections start with ([`Stack::set_listener_mss_limit`];
     /// `u16::MAX` when none).
     mss_limit: u16,
+    /// The user timeout its connections get when established
+    /// ([`Stack::set_listener_user_timeout`]; zero when none).
+    user_timeout: Duration,
 }
 
 fn check_mss_limit(mss: u16) -> Result<(), Error> {
@@ -536,6 +539,9 @@ impl Stack {
         let id = ConnId { index: idx, generation };
         match self.listeners.get_mut(l.0 as usize).and_then(|l| l.as_mut()) {
             Some(listener) => {
+                // Nothing of ours waits for an acknowledgment yet (the SYN,ACK was just
+                // acknowledged): the clock starts with the first data sent.
+                conn.user_timeout = listener.user_timeout;
                 listener.embryonic = listener.embryonic.saturating_sub(1);
                 listener.accept_queue.push_back(id);
                 self.sinks.events.push_back(Event::Accepted { listener: l, conn: id });
@@ -571,8 +577,14 @@ impl Stack {
             return Err(UsageError::AddrInUse.into());
         }
         let backlog = if backlog == 0 { self.cfg.default_backlog } else { backlog };
-        let listener =
-            Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0, mss_limit: u16::MAX };
+        let listener = Listener {
+            local,
+            backlog,
+            accept_queue: VecDeque::new(),
+            embryonic: 0,
+            mss_limit: u16::MAX,
+            user_timeout: Duration::ZERO,
+        };
         let idx = match self.listeners.iter().position(|l| l.is_none()) {
             Some(i) => {
                 self.listeners[i] = Some(listener);
@@ -841,6 +853,26 @@ impl Stack {
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, ctx| conn.set_user_timeout(ctx, timeout));
         self.schedule(idx);
+        Ok(())
+    }
+
+    /// [`Stack::set_user_timeout`] for every connection this listener accepts from now
+    /// on, from the moment it is established (a half-open connection is bounded by
+    /// [`Config::syn_retries`] and the SYN queue, as before).
+    pub fn set_listener_user_timeout(
+        &mut self,
+        l: ListenerId,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(UsageError::InvalidValue.into());
+        }
+        let listener = self
+            .listeners
+            .get_mut(l.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Error::Usage(UsageError::UnknownListener))?;
+        listener.user_timeout = timeout.unwrap_or(Duration::ZERO);
         Ok(())
     }
 
