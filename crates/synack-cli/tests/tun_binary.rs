@@ -229,6 +229,26 @@ fn connect_timeout_gives_up_an_unanswered_open_at_its_deadline() {
     });
 }
 
+#[test]
+fn user_timeout_bounds_an_unanswered_open_too() {
+    // `--user-timeout` (Stack::set_user_timeout, RFC 9293 3.10.8) is set before the SYN
+    // goes out: the SYN sent at 0 s stays unacknowledged (this namespace's kernel does
+    // not forward), and the connection gives up at 2 s, after the SYN of 1 s.
+    let name = "user_timeout_bounds_an_unanswered_open_too";
+    in_netns(name, &[], LIMIT, || {
+        let args =
+            ["tun", "connect", "192.0.2.77:80", "--send", "1", "--timeout", "20", "--user-timeout", "2"];
+        let mut client = spawn_synack(&args);
+        wait_exit(&mut client, Duration::from_secs(30));
+        let status = client.exited().expect("exited");
+        let err = client.stderr();
+        assert!(!status.success(), "{err}");
+        assert!(err.contains("synack: error: connection timed out"), "the stack's own timeout:\n{err}");
+        let counters = err.lines().find(|l| l.starts_with("synack: stack counters: ")).expect("counters");
+        assert!(counters.split(' ').any(|w| w == "retransmissions=1"), "one SYN retransmitted: {counters}");
+    });
+}
+
 /// Connect; send "hello", then "!" as out-of-band data (URG); close.
 const PY_URGENT_SENDER: &str = r#"
 import socket, sys, time
