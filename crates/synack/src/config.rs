@@ -251,8 +251,9 @@ pub struct Config {
     /// The Differentiated Services Codepoint (RFC 2474, six bits: 0 to 63; higher bits
     /// are ignored) of new connections' segments; `Stack::set_dscp` changes one
     /// connection's (RFC 9293 3.9.1.9, MUST-48, SHLD-21). The default, 0, is best
-    /// effort. A connection's TIME-WAIT record keeps its field for its ACKs, and a SYN
-    /// cookie's SYN,ACK carries this one; RSTs for no connection carry 0.
+    /// effort. A new listener takes it (`Stack::set_listener_dscp` changes one, for its
+    /// SYN,ACKs, SYN cookie ones included, and its connections). A connection's
+    /// TIME-WAIT record keeps its field for its ACKs; RSTs for no connection carry 0.
     pub dscp: u8,
     /// How long an orphaned connection (closed by the application) may wait in
     /// FIN-WAIT-2 for the peer's FIN.

@@ -181,3 +181,35 @@ fn the_configured_ttl_is_on_every_datagram() {
     assert_eq!(default.stack.send(default.c(), b"x"), Ok(1));
     assert!(datagrams(&mut default.stack, None).iter().all(|d| d[8] == 64), "64 by default");
 }
+
+#[test]
+fn a_listeners_codepoint_marks_its_syn_acks_and_its_connections() {
+    // A passive OPEN's SYN,ACK goes out before the application has a handle: the
+    // listener carries the field for it (and for the connection after it).
+    for cookies in [synack::SynCookies::Off, synack::SynCookies::Always] {
+        let mut p = Peer::listen_with(Config { syn_cookies: cookies, ..inject_config() });
+        let l = p.listener.expect("listener");
+        p.stack.set_listener_dscp(l, EF).expect("set");
+        p.inject(&Seg::new(S, REMOTE_ISS, 0).mss(1460));
+        let synack = datagrams(&mut p.stack, None);
+        assert_eq!(synack.iter().map(|d| ds(d)).collect::<Vec<_>>(), [0xb8], "{cookies:?}");
+        let parsed = wire::parse(&synack[0]).expect("parses");
+        p.stack_iss = parsed.tcp.seq.0;
+        p.seen = p.stack_iss.wrapping_add(1);
+        p.nxt = REMOTE_ISS.wrapping_add(1);
+        p.inject(&p.seg(A));
+        let c = p.stack.accept(l).expect("accepted");
+        assert_eq!(p.stack.info(c).expect("info").dscp, EF, "{cookies:?}");
+        assert_eq!(p.stack.send(c, b"hello"), Ok(5));
+        let out = datagrams(&mut p.stack, None);
+        assert_eq!(out.iter().map(|d| ds(d)).collect::<Vec<_>>(), [0xb8], "{cookies:?}");
+    }
+    // Another listener keeps the configured field (best effort here).
+    let mut p = Peer::listen_with(inject_config());
+    p.inject(&Seg::new(S, REMOTE_ISS, 0).mss(1460));
+    assert_eq!(datagrams(&mut p.stack, None).iter().map(|d| ds(d)).collect::<Vec<_>>(), [0]);
+    let l = p.listener.expect("listener");
+    assert_eq!(p.stack.set_listener_dscp(l, 64), Err(Error::Usage(UsageError::InvalidValue)));
+    p.stack.close_listener(l).expect("close");
+    assert_eq!(p.stack.set_listener_dscp(l, EF), Err(Error::Usage(UsageError::UnknownListener)));
+}

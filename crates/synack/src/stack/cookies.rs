@@ -267,7 +267,7 @@ impl Stack {
         tuple: FourTuple,
         hdr: &TcpHeader,
         iss_floor: Option<SeqNum>,
-        mss_limit: u16,
+        inherit: super::Inherited,
     ) -> bool {
         let ipv6 = tuple.remote.is_ipv6();
         // RFC 9293 3.7.1: without an MSS option the peer accepts 536 (IPv4) or 1220 (IPv6).
@@ -280,7 +280,7 @@ impl Stack {
         let window = self.cfg.recv_buffer.min(65535) as u16;
         let mut h = control_header(&tuple, iss, Some(hdr.seq + 1), TcpFlags::SYN, window);
         if self.cfg.mss_option {
-            h.options.mss = Some(self.cfg.announced_mss(ipv6).min(mss_limit));
+            h.options.mss = Some(self.cfg.announced_mss(ipv6).min(inherit.mss_limit));
         }
         h.options.layout = self.cfg.option_layout;
         // RFC 7323 3.2: a TSopt in the SYN,ACK "only if it received a TSopt in the
@@ -296,10 +296,9 @@ impl Stack {
                 h.flags |= TcpFlags::ECE;
             }
         }
-        // The field the connection this SYN,ACK may become will have (`Config::dscp`),
-        // as a SYN,ACK of a half-open connection carries it.
-        let ds = self.cfg.ds_field();
-        if !self.push_control_ds(tuple, h, ds) {
+        // The field the connection this SYN,ACK may become will have (the listener's,
+        // `Stack::set_listener_dscp`), as a SYN,ACK of a half-open connection carries it.
+        if !self.push_control_ds(tuple, h, inherit.ds) {
             return false;
         }
         self.cookies.last_sent = Some(self.now);
@@ -340,7 +339,7 @@ impl Stack {
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return CookieVerdict::Overflow };
         let accept_full = listener.accept_queue.len() >= listener.backlog;
         let backlog_full = listener.accept_queue.len() + listener.embryonic >= listener.backlog;
-        let listener_mss_limit = listener.mss_limit;
+        let inherit = listener.inherit;
         // The half-open connections that fill the backlog (or the connection table) are
         // what a SYN flood leaves behind, and their peers have proven nothing; this one
         // has proven it receives at its address. RFC 4987 3.4: "Once the entire backlog
@@ -362,7 +361,8 @@ impl Stack {
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
-        conn.mss_limit = listener_mss_limit;
+        conn.mss_limit = inherit.mss_limit;
+        conn.ds = inherit.ds;
         conn.irs = irs;
         conn.rcv_nxt = irs + 1;
         conn.rcv_adv = conn.rcv_nxt + window;

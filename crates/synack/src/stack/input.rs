@@ -703,7 +703,7 @@ impl Stack {
         // configured), a SYN cookie answers instead of a half-open connection (RFC 4987
         // 3.6); without cookies the SYN is dropped.
         let Some(Some(listener)) = self.listeners.get(l.0 as usize) else { return };
-        let mss_limit = listener.mss_limit;
+        let inherit = listener.inherit;
         if listener.accept_queue.len() >= listener.backlog {
             self.sinks.stats.syn_dropped += 1;
             return;
@@ -716,7 +716,7 @@ impl Stack {
             SynCookies::WhenFull => syn_queue_full,
             _ => false,
         };
-        if cookie && self.send_syn_cookie(tuple, hdr, iss_floor, mss_limit) {
+        if cookie && self.send_syn_cookie(tuple, hdr, iss_floor, inherit) {
             self.reopened_from_time_wait(tuple, iss_floor);
             return;
         }
@@ -745,7 +745,8 @@ impl Stack {
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
-        conn.mss_limit = mss_limit;
+        conn.mss_limit = inherit.mss_limit;
+        conn.ds = inherit.ds;
         conn.irs = hdr.seq;
         conn.rcv_nxt = hdr.seq + 1;
         conn.rcv_adv = conn.rcv_nxt;

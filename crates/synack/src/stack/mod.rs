@@ -76,12 +76,21 @@ struct Listener {
     accept_queue: VecDeque<ConnId>,
     /// Connections in SYN-RECEIVED.
     embryonic: usize,
-    /// The MSS limit its connections start with ([`Stack::set_listener_mss_limit`];
-    /// `u16::MAX` when none).
-    mss_limit: u16,
-    /// The user timeout its connections get when established
-    /// ([`Stack::set_listener_user_timeout`]; zero when none).
-    user_timeout: Duration,
+    /// What its connections start with.
+    inherit: Inherited,
+}
+
+/// The per-connection settings a listener gives the connections it makes (RFC 9293
+/// 3.9.1.1: the passive OPEN's parameters).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Inherited {
+    /// [`Stack::set_listener_mss_limit`]; `u16::MAX` when none.
+    pub(super) mss_limit: u16,
+    /// The Differentiated Services field of its SYN,ACKs and connections
+    /// ([`Stack::set_listener_dscp`]; [`Config::dscp`]'s at `listen`).
+    pub(super) ds: u8,
+    /// [`Stack::set_listener_user_timeout`], given when established; zero when none.
+    pub(super) user_timeout: Duration,
 }
 
 fn check_mss_limit(mss: u16) -> Result<(), Error> {
@@ -541,7 +550,7 @@ impl Stack {
             Some(listener) => {
                 // Nothing of ours waits for an acknowledgment yet (the SYN,ACK was just
                 // acknowledged): the clock starts with the first data sent.
-                conn.user_timeout = listener.user_timeout;
+                conn.user_timeout = listener.inherit.user_timeout;
                 listener.embryonic = listener.embryonic.saturating_sub(1);
                 listener.accept_queue.push_back(id);
                 self.sinks.events.push_back(Event::Accepted { listener: l, conn: id });
@@ -577,14 +586,9 @@ impl Stack {
             return Err(UsageError::AddrInUse.into());
         }
         let backlog = if backlog == 0 { self.cfg.default_backlog } else { backlog };
-        let listener = Listener {
-            local,
-            backlog,
-            accept_queue: VecDeque::new(),
-            embryonic: 0,
-            mss_limit: u16::MAX,
-            user_timeout: Duration::ZERO,
-        };
+        let inherit =
+            Inherited { mss_limit: u16::MAX, ds: self.cfg.ds_field(), user_timeout: Duration::ZERO };
+        let listener = Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0, inherit };
         let idx = match self.listeners.iter().position(|l| l.is_none()) {
             Some(i) => {
                 self.listeners[i] = Some(listener);
@@ -856,6 +860,24 @@ impl Stack {
         Ok(())
     }
 
+    /// [`Stack::set_dscp`] for every connection this listener makes from now on, and
+    /// for their SYN,ACKs (SYN cookie ones included), which go out before the
+    /// application has a handle to set it on: RFC 9293 3.9.1.9, MUST-48, for passive
+    /// opens. [`Config::dscp`] is a new listener's. A value above 63 is
+    /// [`UsageError::InvalidValue`].
+    pub fn set_listener_dscp(&mut self, l: ListenerId, dscp: u8) -> Result<(), Error> {
+        if dscp > 63 {
+            return Err(UsageError::InvalidValue.into());
+        }
+        let listener = self
+            .listeners
+            .get_mut(l.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Error::Usage(UsageError::UnknownListener))?;
+        listener.inherit.ds = crate::config::ds_field(dscp);
+        Ok(())
+    }
+
     /// [`Stack::set_user_timeout`] for every connection this listener accepts from now
     /// on, from the moment it is established (a half-open connection is bounded by
     /// [`Config::syn_retries`] and the SYN queue, as before).
@@ -872,7 +894,7 @@ impl Stack {
             .get_mut(l.0 as usize)
             .and_then(Option::as_mut)
             .ok_or(Error::Usage(UsageError::UnknownListener))?;
-        listener.user_timeout = timeout.unwrap_or(Duration::ZERO);
+        listener.inherit.user_timeout = timeout.unwrap_or(Duration::ZERO);
         Ok(())
     }
 
@@ -905,7 +927,7 @@ impl Stack {
             .get_mut(l.0 as usize)
             .and_then(Option::as_mut)
             .ok_or(Error::Usage(UsageError::UnknownListener))?;
-        listener.mss_limit = mss;
+        listener.inherit.mss_limit = mss;
         Ok(())
     }
 
