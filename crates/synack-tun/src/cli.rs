@@ -152,6 +152,11 @@ pub struct ServeArgs {
     /// without it, a connection gives up after 15 retransmissions, R2).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub user_timeout: Option<u64>,
+    /// Cap the MSS of every connection at this many bytes: announced in the SYN,ACK,
+    /// and no larger segment sent (`Stack::set_listener_mss_limit`, like TCP_MAXSEG on
+    /// a listening socket; without it, the MTU less the headers).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(64..))]
+    pub mss: Option<u16>,
 }
 
 /// `synack tun connect`.
@@ -184,6 +189,11 @@ pub struct ConnectArgs {
     /// retransmissions, R2).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub user_timeout: Option<u64>,
+    /// Cap the connection's MSS at this many bytes: announced in the SYN, and no larger
+    /// segment sent (`Stack::set_mss_limit`, like TCP_MAXSEG; without it, the MTU less
+    /// the headers).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(64..))]
+    pub mss: Option<u16>,
 }
 
 impl ConnectArgs {
@@ -193,6 +203,7 @@ impl ConnectArgs {
         ClientLimits {
             total: Duration::from_secs(self.timeout),
             user_timeout: self.user_timeout.map(Duration::from_secs),
+            mss_limit: self.mss,
             ..ClientLimits::default()
         }
     }
@@ -247,9 +258,14 @@ pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
     let stop = tun.stop_handle();
     let _signals = SignalGuard::install(stop.clone())?;
     let mut server = Server::listen(&mut tun, args.port, args.app)?;
-    if let (Some(secs), Some(l)) = (args.user_timeout, server.listener()) {
-        let t = synack::Duration::from(Duration::from_secs(secs));
-        tun.stack_mut().set_listener_user_timeout(l, Some(t))?;
+    if let Some(l) = server.listener() {
+        if let Some(secs) = args.user_timeout {
+            let t = synack::Duration::from(Duration::from_secs(secs));
+            tun.stack_mut().set_listener_user_timeout(l, Some(t))?;
+        }
+        if let Some(mss) = args.mss {
+            tun.stack_mut().set_listener_mss_limit(l, mss)?;
+        }
     }
     eprintln!(
         "synack: serving {} on {} via {} (kernel side {}/24); Ctrl-C to stop",
@@ -409,6 +425,22 @@ mod tests {
         assert_eq!(a.connect_timeout, Some(5));
         let zero = ["t", "connect", "192.0.2.1:80", "--recv", "--connect-timeout", "0"];
         assert!(Cli::try_parse_from(zero).is_err());
+    }
+
+    #[test]
+    fn mss_limits_reach_the_client_and_the_server_and_refuse_below_64() {
+        let cli =
+            Cli::try_parse_from(["t", "connect", "192.0.2.1:80", "--recv", "--mss", "536"]).expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect") };
+        assert_eq!(a.limits().mss_limit, Some(536));
+        let cli = Cli::try_parse_from(["t", "connect", "192.0.2.1:80", "--recv"]).expect("valid");
+        let TunCommand::Connect(a) = cli.cmd else { panic!("connect") };
+        assert_eq!(a.limits().mss_limit, None, "the MTU's unless asked for");
+        let cli = Cli::try_parse_from(["t", "serve", "--mss", "1200"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve") };
+        assert_eq!(a.mss, Some(1200));
+        assert!(Cli::try_parse_from(["t", "serve", "--mss", "63"]).is_err());
+        assert!(Cli::try_parse_from(["t", "connect", "192.0.2.1:80", "--recv", "--mss", "63"]).is_err());
     }
 
     #[test]

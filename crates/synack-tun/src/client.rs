@@ -82,11 +82,19 @@ pub struct ClientLimits {
     /// The connection's user timeout (`Stack::set_user_timeout`, RFC 9293 3.10.8): give
     /// up when what was sent stays unacknowledged this long. `None`: R2 alone.
     pub user_timeout: Option<Duration>,
+    /// The connection's MSS limit (`Stack::set_mss_limit`, like TCP_MAXSEG): announced
+    /// in the SYN, and no larger segment sent. `None`: the MTU's.
+    pub mss_limit: Option<u16>,
 }
 
 impl Default for ClientLimits {
     fn default() -> Self {
-        ClientLimits { total: Duration::from_secs(120), linger: Duration::from_secs(5), user_timeout: None }
+        ClientLimits {
+            total: Duration::from_secs(120),
+            linger: Duration::from_secs(5),
+            user_timeout: None,
+            mss_limit: None,
+        }
     }
 }
 
@@ -104,9 +112,13 @@ pub fn run_client(
     let deadline = started + limits.total;
     let now = tun.now();
     let c = tun.stack_mut().connect(now, remote)?;
+    // Both before the SYN goes out (the next flush): the open is bounded by the user
+    // timeout too, and the SYN announces the MSS limit.
     if let Some(t) = limits.user_timeout {
-        // Before the SYN goes out (the next flush), so that the open is bounded too.
         tun.stack_mut().set_user_timeout(c, Some(synack::Duration::from(t)))?;
+    }
+    if let Some(mss) = limits.mss_limit {
+        tun.stack_mut().set_mss_limit(c, mss)?;
     }
     let local = tun.stack().tuple(c).map(|t| t.local)?;
     let result = drive(tun, c, mode, deadline, limits.linger);

@@ -66,6 +66,7 @@ fn path_mtu_discovery_gets_a_transfer_through_a_narrow_link() {
             total: Duration::from_secs(60),
             linger: Duration::from_secs(2),
             user_timeout: None,
+            mss_limit: None,
         };
         let remote = SocketAddr::new(IpAddr::V4(FAR), 9100);
         let report =
@@ -110,6 +111,7 @@ fn host_unreachable_from_the_kernel_is_a_soft_error() {
             total: Duration::from_secs(4),
             linger: Duration::from_secs(1),
             user_timeout: None,
+            mss_limit: None,
         };
         match run_client(&mut tun, remote, ClientMode::Send(1), limits) {
             Err(TunError::Timeout(_)) => {}

@@ -325,7 +325,8 @@ fn synack_sends(name: &str, n: u64, limit: Duration, lossy: bool) {
     let mut py = Peer::python("sink", PY_SINK_SERVER, &[&KERNEL.to_string(), "9100"]);
     assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
     let remote = SocketAddr::new(IpAddr::V4(KERNEL), 9100);
-    let limits = ClientLimits { total: limit, linger: Duration::from_secs(5), user_timeout: None };
+    let limits =
+        ClientLimits { total: limit, linger: Duration::from_secs(5), user_timeout: None, mss_limit: None };
     let report = run_client(&mut tun, remote, ClientMode::Send(n), limits).expect("synack client run");
     drive(&mut tun, Duration::from_secs(10), "python sink exit", |_| py.exited().is_some());
     py.assert_success();
@@ -345,7 +346,8 @@ fn synack_receives(name: &str, n: u64, limit: Duration, lossy: bool) {
     let mut py = Peer::python("source", PY_SOURCE_SERVER, &[&KERNEL.to_string(), "9200", &n.to_string()]);
     assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
     let remote = SocketAddr::new(IpAddr::V4(KERNEL), 9200);
-    let limits = ClientLimits { total: limit, linger: Duration::from_secs(5), user_timeout: None };
+    let limits =
+        ClientLimits { total: limit, linger: Duration::from_secs(5), user_timeout: None, mss_limit: None };
     let report = run_client(&mut tun, remote, ClientMode::Recv, limits).expect("synack client run");
     drive(&mut tun, Duration::from_secs(10), "python source exit", |_| py.exited().is_some());
     py.assert_success();
@@ -633,8 +635,12 @@ fn ecn_transfer(name: &str, n: u64, send: bool) -> (Vec<synack_viz::Seg>, Vec<sy
     let mut py = Peer::python("peer", script, &args);
     assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
     let remote = SocketAddr::new(IpAddr::V4(KERNEL), port.parse().expect("port"));
-    let limits =
-        ClientLimits { total: Duration::from_secs(60), linger: Duration::from_secs(5), user_timeout: None };
+    let limits = ClientLimits {
+        total: Duration::from_secs(60),
+        linger: Duration::from_secs(5),
+        user_timeout: None,
+        mss_limit: None,
+    };
     let mode = if send { ClientMode::Send(n) } else { ClientMode::Recv };
     let report = run_client(&mut tun, remote, mode, limits).expect("synack client run");
     drive(&mut tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
@@ -712,6 +718,7 @@ fn connect_to_closed_kernel_port_is_refused() {
             total: Duration::from_secs(10),
             linger: Duration::from_secs(1),
             user_timeout: None,
+            mss_limit: None,
         };
         match run_client(&mut tun, remote, ClientMode::Send(1), limits) {
             Err(TunError::Connection(ConnError::Refused)) => {}
@@ -1046,6 +1053,39 @@ fn a_user_timeout_gives_up_on_a_kernel_peer_that_stops_answering() {
     });
 }
 
+/// `ClientLimits::mss_limit` (`synack tun connect --mss`, `Stack::set_mss_limit`): the
+/// SYN announces 536 to the kernel, which announces 1460, and 100 KiB go in segments of
+/// at most 536 bytes, byte-exact.
+#[test]
+fn a_client_mss_limit_is_announced_to_the_kernel_and_kept() {
+    let name = "a_client_mss_limit_is_announced_to_the_kernel_and_kept";
+    in_netns(name, &["python3"], LIMIT, || {
+        let n = 100 * 1024;
+        let mut tun = open_tun(name, true);
+        let mut py = Peer::python("sink", PY_SINK_SERVER, &[&KERNEL.to_string(), "9500"]);
+        assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
+        let remote = SocketAddr::new(IpAddr::V4(KERNEL), 9500);
+        let limits = ClientLimits { mss_limit: Some(536), ..ClientLimits::default() };
+        let report = run_client(&mut tun, remote, ClientMode::Send(n), limits).expect("synack client run");
+        drive(&mut tun, Duration::from_secs(10), "python sink exit", |_| py.exited().is_some());
+        py.assert_success();
+        assert_eq!(py.line("received"), Some(format!("received {n} {}", report.sha256_sent)));
+        drop(tun);
+        let sent: Vec<synack_viz::Seg> = trace_of(name)
+            .into_iter()
+            .filter_map(|l| match l.event {
+                synack_viz::Event::Send(s) => Some(s.seg),
+                _ => None,
+            })
+            .collect();
+        let syn = sent.iter().find(|s| s.flags == "S").expect("the SYN");
+        assert!(syn.opts.iter().any(|o| o == "mss 536"), "{:?}", syn.opts);
+        let largest = sent.iter().map(|s| s.len).max().unwrap_or(0);
+        say(&format!("{name}: largest segment sent {largest} bytes"));
+        assert!((1..=536).contains(&largest), "{largest}");
+    });
+}
+
 /// `ClientLimits::user_timeout` (`synack tun connect --user-timeout`) is set before the
 /// SYN goes out, so it bounds the open too: with every answer from the kernel lost,
 /// the client gives up after 2 s and one SYN retransmission (at 1 s; the next would be
@@ -1064,6 +1104,7 @@ fn a_client_user_timeout_bounds_the_open_too() {
             total: Duration::from_secs(30),
             linger: Duration::from_secs(1),
             user_timeout: Some(Duration::from_secs(2)),
+            mss_limit: None,
         };
         match run_client(&mut tun, remote, ClientMode::Send(10), limits) {
             Err(TunError::Connection(ConnError::TimedOut)) => {}
