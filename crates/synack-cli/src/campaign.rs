@@ -70,6 +70,11 @@ pub(crate) struct CampaignArgs {
     /// picks when it is ECN-capable (SYNs, ACKs and retransmissions are still lost).
     #[arg(long)]
     ecn: bool,
+    /// Give every connection of every case this user timeout (RFC 9293 3.10.8,
+    /// `Config::user_timeout`): a side whose data stays unacknowledged that long under
+    /// the faults gives up with a timeout, which the invariants accept as explained.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    user_timeout: Option<u64>,
     /// Colour the ladder.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -84,11 +89,28 @@ pub(crate) fn number(option: &str, text: &str, min: u64, max: u64) -> Result<u64
     }
 }
 
-/// The command that replays `seed` alone, with its ladder.
-pub(crate) fn replay_command(seed: u64, narrow_links: bool, ecn: bool) -> String {
-    let narrow = if narrow_links { " --narrow-links" } else { "" };
-    let ecn = if ecn { " --ecn" } else { "" };
-    format!("synack sim campaign --seeds 1 --from {seed}{narrow}{ecn} --ladder")
+/// The command that replays `seed` of `campaign` alone, with its ladder.
+pub(crate) fn replay_command(seed: u64, campaign: &Campaign) -> String {
+    let narrow = if campaign.narrow_links { " --narrow-links" } else { "" };
+    let ecn = if campaign.ecn { " --ecn" } else { "" };
+    let ut = campaign
+        .user_timeout
+        .map_or(String::new(), |t| format!(" --user-timeout {}", t.as_micros() / 1_000_000));
+    format!("synack sim campaign --seeds 1 --from {seed}{narrow}{ecn}{ut} --ladder")
+}
+
+impl CampaignArgs {
+    /// The campaign these arguments ask for.
+    fn campaign(&self, from: u64, seeds: u64, jobs: usize) -> Campaign {
+        Campaign {
+            from,
+            seeds,
+            jobs,
+            narrow_links: self.narrow_links,
+            ecn: self.ecn,
+            user_timeout: self.user_timeout.map(synack::Duration::from_secs),
+        }
+    }
 }
 
 /// Run a mode of `synack sim`.
@@ -132,9 +154,9 @@ fn run(args: &CampaignArgs) -> Result<ExitCode, CliError> {
             );
         }
     };
-    let report =
-        Campaign { from, seeds, jobs, narrow_links: args.narrow_links, ecn: args.ecn }.run(&mut progress);
-    print!("{}", report_text(&report, args.narrow_links, args.ecn, started.elapsed().as_secs_f64()));
+    let campaign = args.campaign(from, seeds, jobs);
+    let report = campaign.run(&mut progress);
+    print!("{}", report_text(&report, &campaign, started.elapsed().as_secs_f64()));
     Ok(if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -158,14 +180,14 @@ fn seeds_list(seeds: &[u64]) -> String {
 
 /// The closing report: each failure with its replay command, the summary lines, and
 /// the plain `N passed, N failed` line last.
-fn report_text(r: &CampaignReport, narrow_links: bool, ecn: bool, secs: f64) -> String {
+fn report_text(r: &CampaignReport, campaign: &Campaign, secs: f64) -> String {
     let mut out = String::new();
     for f in &r.failures {
         out += &format!("FAIL {}\n", f.case);
         for reason in &f.reasons {
             out += &format!("  - {reason}\n");
         }
-        out += &format!("  replay: {}\n", replay_command(f.seed, narrow_links, ecn));
+        out += &format!("  replay: {}\n", replay_command(f.seed, campaign));
     }
     let last = r.from.saturating_add(r.seeds.saturating_sub(1));
     out += &format!(
@@ -202,7 +224,7 @@ fn report_text(r: &CampaignReport, narrow_links: bool, ecn: bool, secs: f64) -> 
 /// `--ladder` (and `--json`, `--pcap`): run each seed alone and show it.
 fn replay(args: &CampaignArgs, from: u64, seeds: u64) -> Result<ExitCode, CliError> {
     let mut failed = 0u64;
-    let campaign = Campaign { from, seeds, jobs: 1, narrow_links: args.narrow_links, ecn: args.ecn };
+    let campaign = args.campaign(from, seeds, 1);
     for seed in from..=from.saturating_add(seeds - 1) {
         let run = campaign.case(seed).run();
         if args.ladder {
@@ -250,7 +272,9 @@ mod tests {
             }],
             ..CampaignReport::default()
         };
-        let text = report_text(&r, false, false, 1.0);
+        let plain =
+            Campaign { from: 4700, seeds: 20, jobs: 1, narrow_links: false, ecn: false, user_timeout: None };
+        let text = report_text(&r, &plain, 1.0);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "FAIL seed 4711: a case");
         assert_eq!(lines[1], "  - server: 1 TIME-WAIT record(s) left when the run ended");
@@ -258,16 +282,22 @@ mod tests {
         assert!(lines[3].starts_with("campaign: 20 seeds (4700..=4719), 1 failed, faults injected: drops=0"));
         assert_eq!(lines.last(), Some(&"19 passed, 1 failed"));
         // A narrow-link campaign's failure replays with the same links.
-        let narrow = report_text(&r, true, false, 1.0);
+        let narrow = report_text(&r, &Campaign { narrow_links: true, ..plain }, 1.0);
         assert_eq!(
             narrow.lines().nth(2),
             Some("  replay: synack sim campaign --seeds 1 --from 4711 --narrow-links --ladder")
         );
         // So does an ECN campaign's.
-        let ecn = report_text(&r, true, true, 1.0);
+        let ecn = report_text(&r, &Campaign { narrow_links: true, ecn: true, ..plain }, 1.0);
         assert_eq!(
             ecn.lines().nth(2),
             Some("  replay: synack sim campaign --seeds 1 --from 4711 --narrow-links --ecn --ladder")
+        );
+        // And a user-timeout campaign's, with its timeout.
+        let ut = Campaign { user_timeout: Some(synack::Duration::from_secs(20)), ..plain };
+        assert_eq!(
+            report_text(&r, &ut, 1.0).lines().nth(2),
+            Some("  replay: synack sim campaign --seeds 1 --from 4711 --user-timeout 20 --ladder")
         );
     }
 

@@ -41,7 +41,8 @@ fn is_state(l: &TraceLine, host: &str, from: &str, to: &str) -> bool {
 #[test]
 fn a_slice_of_seeds_keeps_every_invariant() {
     let report =
-        Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false }.run(&mut |_| {});
+        Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false, user_timeout: None }
+            .run(&mut |_| {});
     assert_eq!(report.failures, Vec::new());
     assert_eq!(report.passed, SLICE);
     assert_eq!(report.delivered + report.aborted + report.network_errors.len() as u64, SLICE);
@@ -87,8 +88,11 @@ fn ecn_cases_keep_every_invariant_and_trade_losses_for_marks() {
     // random loss picks when it is ECN-capable. Same seeds, same faults drawn: the
     // marks replace losses of new data, and the stacks answer them without
     // retransmitting.
-    let plain = Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false }.run(&mut |_| {});
-    let ecn = Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: true }.run(&mut |_| {});
+    let plain =
+        Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false, user_timeout: None }
+            .run(&mut |_| {});
+    let ecn = Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: true, user_timeout: None }
+        .run(&mut |_| {});
     assert_eq!(ecn.failures, Vec::new());
     assert_eq!(ecn.passed, SLICE);
     assert_eq!(plain.faults.ce_marks, 0);
@@ -114,15 +118,18 @@ fn ecn_cases_keep_every_invariant_and_trade_losses_for_marks() {
 
 #[test]
 fn the_report_does_not_depend_on_the_number_of_threads() {
-    let one = Campaign { from: 100, seeds: 12, jobs: 1, narrow_links: false, ecn: false }.run(&mut |_| {});
-    let three = Campaign { from: 100, seeds: 12, jobs: 3, narrow_links: false, ecn: false }.run(&mut |_| {});
+    let one = Campaign { from: 100, seeds: 12, jobs: 1, narrow_links: false, ecn: false, user_timeout: None }
+        .run(&mut |_| {});
+    let three =
+        Campaign { from: 100, seeds: 12, jobs: 3, narrow_links: false, ecn: false, user_timeout: None }
+            .run(&mut |_| {});
     assert_eq!(one, three);
 }
 
 #[test]
 fn progress_is_reported_after_every_seed() {
     let mut seen = Vec::new();
-    Campaign { from: 7, seeds: 4, jobs: 1, narrow_links: false, ecn: false }
+    Campaign { from: 7, seeds: 4, jobs: 1, narrow_links: false, ecn: false, user_timeout: None }
         .run(&mut |p| seen.push((p.done, p.total)));
     assert_eq!(seen, vec![(1, 4), (2, 4), (3, 4), (4, 4)]);
 }
@@ -233,12 +240,20 @@ fn a_timer_left_armed_or_a_run_that_never_goes_quiet_fails_the_check() {
     let mut hosts = run.result.hosts.clone();
     hosts[1].timer_left_us = Some(3_600_000_000);
     assert_reports(check(&run, &run.result.trace, &hosts), "server: a timer still armed");
-    // The last line (TIME-WAIT's end) ten minutes later than it was.
-    let mut trace = run.result.trace.clone();
-    if let Some(last) = trace.last_mut() {
-        last.t_us += 600_000_000;
+    // The last line (TIME-WAIT's end, 60 s after the last segment) ten minutes later
+    // than it was, or 17 s later: past the bound of 76 s (keep-alive's 75 s interval
+    // and a second). 15 s later is within it.
+    for (later_us, fails) in [(600_000_000, true), (17_000_000, true), (15_000_000, false)] {
+        let mut trace = run.result.trace.clone();
+        if let Some(last) = trace.last_mut() {
+            last.t_us += later_us;
+        }
+        // (Moving TIME-WAIT's end also breaks TIME-WAIT's own checks; only the quiet
+        // bound's report is looked at here.)
+        let reasons = check(&run, &trace, &run.result.hosts).err().unwrap_or_default();
+        let quiet = reasons.iter().any(|r| r.contains("after the last segment"));
+        assert_eq!(quiet, fails, "{later_us}: {reasons:?}");
     }
-    assert_reports(check(&run, &trace, &run.result.hosts), "after the last segment");
 }
 
 #[test]
@@ -264,4 +279,29 @@ fn a_peer_that_never_learns_of_the_abort_fails_the_check() {
         check(&run, &run.result.trace, &hosts),
         "server: its peer aborted, but its connection ended normal",
     );
+}
+
+#[test]
+fn user_timeout_cases_keep_every_invariant_and_give_up_where_r2_kept_trying() {
+    // `--user-timeout`: every connection gets the user timeout (RFC 9293 3.10.8). Same
+    // seeds, same faults: where losses hold data unacknowledged for 5 s a side now
+    // gives up with `TimedOut`, an explained outcome, where R2 alone kept it trying.
+    let plain =
+        Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false, user_timeout: None }
+            .run(&mut |_| {});
+    let ut = synack::Duration::from_secs(5);
+    let timed =
+        Campaign { from: 1, seeds: SLICE, jobs: 2, narrow_links: false, ecn: false, user_timeout: Some(ut) }
+            .run(&mut |_| {});
+    assert_eq!(timed.failures, Vec::new());
+    assert_eq!(timed.passed, SLICE);
+    assert!(
+        timed.network_errors.len() > plain.network_errors.len(),
+        "{:?} against {:?}",
+        timed.network_errors,
+        plain.network_errors
+    );
+    // (Giving up sends nothing, as after R2: a peer with nothing outstanding learns of
+    // it from its keep-alive, two hours on, so these cases run longer, not shorter.)
+    assert!(Case::from_seed(1).with_user_timeout(ut).describe().ends_with("; user timeout 5000 ms"));
 }

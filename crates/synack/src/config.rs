@@ -140,6 +140,12 @@ pub struct Config {
     /// on the open attempt) sooner, of course"; this is that, without the application
     /// keeping a timer of its own (FreeBSD's `TCP_KEEPINIT`). `None` by default.
     pub connect_timeout: Option<Duration>,
+    /// The user timeout (RFC 9293 3.10.8) of every new connection: active opens from
+    /// `connect`, and passive ones from a new listener once established (see
+    /// `Stack::set_user_timeout`, `Stack::set_listener_user_timeout`, which change it
+    /// for one connection or listener). `None` (the default) leaves R2 alone; a zero
+    /// duration counts as `None`.
+    pub user_timeout: Option<Duration>,
     /// Retransmissions of a SYN or SYN-ACK before giving up (R2 for SYNs, RFC 9293
     /// 3.8.3): 7 by default, which with the initial RTO of 1 s, doubled and capped at
     /// 60 s, retransmits at 1, 3, 7, 15, 31, 63 and 123 s and gives up at 183 s. (Six,
@@ -324,6 +330,7 @@ impl Default for Config {
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(60),
             connect_timeout: None,
+            user_timeout: None,
             syn_retries: 7,
             max_retries: 15,
             report_after_retries: 3,

@@ -502,3 +502,23 @@ fn a_listener_user_timeout_is_given_to_its_connections_once_established() {
     p.stack.close_listener(l).expect("close");
     assert!(p.stack.set_listener_user_timeout(l, None).is_err());
 }
+
+#[test]
+fn a_configured_user_timeout_applies_to_active_and_passive_connections() {
+    let cfg = synack::Config { user_timeout: Some(Duration::from_secs(3)), ..rto_only() };
+    // Active: the SYN's clock runs from the open (the SYN at 0 s, again at 1 s).
+    let mut p = Peer::syn_sent_with(cfg.clone());
+    let t0 = p.now;
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(3)));
+    // Passive: from the listener, once established.
+    let mut p = Peer::established_with(cfg.clone());
+    let t0 = p.now;
+    p.stack.send(p.c(), b"lost").unwrap();
+    only(p.flush());
+    assert_eq!(closed_at(&mut p, HOUR), Some(t0 + Duration::from_secs(3)));
+    // A zero duration counts as none.
+    let mut p = Peer::established_with(synack::Config { user_timeout: Some(Duration::ZERO), ..rto_only() });
+    p.stack.send(p.c(), b"lost").unwrap();
+    only(p.flush());
+    assert_eq!(closed_at(&mut p, Duration::from_secs(60)), None);
+}

@@ -328,6 +328,9 @@ pub struct Case {
     /// their random loss picks when it is ECN-capable; `false` in every case of
     /// [`Case::from_seed`].
     pub ecn: bool,
+    /// Both hosts' user timeout ([`Case::with_user_timeout`], `Config::user_timeout`,
+    /// RFC 9293 3.10.8); `None` in every case of [`Case::from_seed`].
+    pub user_timeout: Option<Duration>,
 }
 
 /// A size in `0..=max`: half the time uniform (bulk transfers), half the time spread
@@ -395,6 +398,7 @@ impl Case {
             abort_after: if matches!(order, CloseOrder::Abort(_)) { abort_after } else { 0 },
             link_mtu: None,
             ecn: false,
+            user_timeout: None,
         }
     }
 
@@ -406,6 +410,15 @@ impl Case {
     /// the case changes: its faults are drawn from the same seed.
     pub fn with_ecn(mut self) -> Case {
         self.ecn = true;
+        self
+    }
+
+    /// The same case with a user timeout on both hosts' connections: a side whose data
+    /// (or SYN, or FIN) stays unacknowledged that long under the links' faults gives up
+    /// with `TimedOut`, an outcome the invariants accept as explained. Nothing else of
+    /// the case changes.
+    pub fn with_user_timeout(mut self, timeout: Duration) -> Case {
+        self.user_timeout = Some(timeout);
         self
     }
 
@@ -460,6 +473,9 @@ impl Case {
         if self.ecn {
             narrow.push_str("; ECN (the links mark CE what they would lose, if ECN-capable)");
         }
+        if let Some(t) = self.user_timeout {
+            narrow.push_str(&format!("; user timeout {} ms", fmt_ms(t)));
+        }
         format!(
             "seed {}: client->server {}; server->client {}; {data}; {close}, linger {} ms{stacks}{narrow}",
             self.seed,
@@ -492,10 +508,12 @@ impl Case {
         // reaches.
         for h in &mut sc.hosts {
             h.cfg.keepalive = Some(synack::Keepalive::default());
+            h.cfg.user_timeout = self.user_timeout;
         }
         sc.release_on_error = true;
         sc.max_time = MAX_CASE_TIME;
-        let cfg = Config::default();
+        // (The timers the hosts run: the defaults, with the keep-alive above.)
+        let cfg = Config { keepalive: Some(synack::Keepalive::default()), ..Config::default() };
         sc.expect = Expect::Campaign(CampaignExpect {
             order: self.order,
             intended: self.intended(),
@@ -564,9 +582,12 @@ impl Case {
 
 /// How long a run may go on after its last segment: the longest timer that may still
 /// run out when the network has gone quiet (2×MSL of TIME-WAIT, the FIN-WAIT-2 bound of
-/// an orphaned connection, the last backed-off RTO before giving up), plus a second.
+/// an orphaned connection, the last backed-off RTO before giving up, and keep-alive's
+/// interval: it gives up that long after its last probe goes unanswered, seed 2568
+/// with `--user-timeout 20`), plus a second.
 pub(crate) fn quiet_bound(cfg: &Config) -> Duration {
-    let longest = [cfg.msl.saturating_mul(2), cfg.fin_wait2_timeout, cfg.rto_max]
+    let keepalive = cfg.keepalive.map_or(Duration::ZERO, |k| k.interval);
+    let longest = [cfg.msl.saturating_mul(2), cfg.fin_wait2_timeout, cfg.rto_max, keepalive]
         .into_iter()
         .max()
         .unwrap_or(Duration::ZERO);

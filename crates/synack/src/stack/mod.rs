@@ -89,7 +89,8 @@ pub(super) struct Inherited {
     /// The Differentiated Services field of its SYN,ACKs and connections
     /// ([`Stack::set_listener_dscp`]; [`Config::dscp`]'s at `listen`).
     pub(super) ds: u8,
-    /// [`Stack::set_listener_user_timeout`], given when established; zero when none.
+    /// [`Stack::set_listener_user_timeout`] ([`Config::user_timeout`]'s at `listen`),
+    /// given when established; zero when none.
     pub(super) user_timeout: Duration,
 }
 
@@ -586,8 +587,8 @@ impl Stack {
             return Err(UsageError::AddrInUse.into());
         }
         let backlog = if backlog == 0 { self.cfg.default_backlog } else { backlog };
-        let inherit =
-            Inherited { mss_limit: u16::MAX, ds: self.cfg.ds_field(), user_timeout: Duration::ZERO };
+        let user_timeout = self.cfg.user_timeout.unwrap_or(Duration::ZERO);
+        let inherit = Inherited { mss_limit: u16::MAX, ds: self.cfg.ds_field(), user_timeout };
         let listener = Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0, inherit };
         let idx = match self.listeners.iter().position(|l| l.is_none()) {
             Some(i) => {
@@ -716,9 +717,12 @@ impl Stack {
             Some(d) => (self.now + d).max(Instant::from_micros(1)),
             None => Instant::ZERO,
         };
+        let user_timeout = self.cfg.user_timeout.unwrap_or(Duration::ZERO);
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.need_syn = true;
         conn.give_up_at = give_up_at;
+        // (`Config::user_timeout`: its clock starts when the SYN's timer is armed.)
+        conn.user_timeout = user_timeout;
         if ecn {
             conn.ecn_offer();
         }
