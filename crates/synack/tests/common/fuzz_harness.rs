@@ -209,6 +209,8 @@ pub fn fuzz_config(b: u8, sizes: u8) -> Config {
             1 => Ecn::Active,
             _ => Ecn::Passive,
         },
+        // (The last value of those bits also gives every connection a user timeout.)
+        user_timeout: (sizes >> 6 == 3).then_some(Duration::from_secs(2)),
         ..Config::default()
     }
 }
