@@ -123,6 +123,41 @@ fn serve_answers_curl_prints_a_report_and_stops_cleanly_on_sigint() {
     });
 }
 
+#[test]
+fn serve_with_an_mss_limit_announces_it_and_keeps_to_it() {
+    // `serve --mss 536` (Stack::set_listener_mss_limit): the SYN,ACK to curl announces
+    // 536, and the 64 KiB body goes in segments of at most 536 bytes less options.
+    let name = "serve_with_an_mss_limit_announces_it_and_keeps_to_it";
+    in_netns(name, &["curl", "sha256sum"], LIMIT, || {
+        let dir = artifacts(name);
+        let (json, body) = (dir.join("serve.jsonl"), dir.join("body.bin"));
+        let _ = std::fs::remove_file(&body);
+        let json_path = json.to_str().expect("utf-8 path");
+        let mut server = spawn_synack(&[
+            "tun", "serve", "--dev", DEV, "--app", "http", "--mss", "536", "--json", json_path,
+        ]);
+        wait_for_device(&mut server);
+        let body_path = body.to_str().expect("utf-8 path");
+        run_ok("curl", &["-sS", "--max-time", "30", "-o", body_path, "http://192.0.2.2:8080/bytes/65536"]);
+        assert_eq!(sha256sum(&body), pattern_sha256(65_536));
+        server.wait_line("192.0.2.1:", Duration::from_secs(10)).expect("a report line");
+        interrupt(&mut server);
+        let text = std::fs::read_to_string(&json).expect("the trace was written");
+        let sent: Vec<synack_viz::Seg> = synack_viz::parse_jsonl(&text)
+            .expect("the trace parses")
+            .into_iter()
+            .filter_map(|l| match l.event {
+                synack_viz::Event::Send(s) => Some(s.seg),
+                _ => None,
+            })
+            .collect();
+        let synack = sent.iter().find(|s| s.flags == "S.").expect("the SYN,ACK");
+        assert!(synack.opts.iter().any(|o| o == "mss 536"), "{:?}", synack.opts);
+        let largest = sent.iter().map(|s| s.len).max().unwrap_or(0);
+        assert!((1..=536).contains(&largest), "largest segment {largest}");
+    });
+}
+
 /// The number that follows `prefix` in `line`.
 fn number_after(line: &str, prefix: &str) -> Option<u64> {
     let rest = &line[line.find(prefix)? + prefix.len()..];
