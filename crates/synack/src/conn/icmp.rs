@@ -2,7 +2,6 @@
 //! 3.9.2.2), and Path MTU Discovery (RFC 1191 for IPv4, RFC 8201 for IPv6).
 
 use super::input::Outcome;
-use super::options::TS_OPTION_LEN;
 use super::{Conn, Ctx};
 use crate::error::{ConnError, IcmpError};
 use crate::event::Event;
@@ -95,16 +94,13 @@ impl Conn {
     fn reduce_path_mtu(&mut self, mtu: u32) -> bool {
         let v6 = self.tuple.remote.is_ipv6();
         let (ip_header, floor) = if v6 { (40, MIN_PMTU_V6) } else { (20, MIN_PMTU_V4) };
-        let ts = if self.options.ts_ok { u32::from(TS_OPTION_LEN) } else { 0 };
         // Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize (3.7.1), with
         // MMS_S the largest datagram the path carries less the IP header.
-        let mss = mtu.max(floor) - ip_header - 20 - ts;
+        let mss = mtu.max(floor) - ip_header - 20 - u32::from(self.ts_option_len());
         let Ok(mss) = u16::try_from(mss) else { return false };
-        if mss >= self.mss {
+        if !self.lower_mss(mss) {
             return false;
         }
-        self.mss = mss;
-        self.cc.reduce_mss(u32::from(mss));
         // Sent again from SND.UNA, as after a timeout but for the congestion state (see
         // above).
         self.resend_from_una();

@@ -664,11 +664,10 @@ impl Conn {
         // collapse it.
         self.take_rtt_sample(ctx, ack);
         self.retries = 0;
-        if self.user_timeout != crate::time::Duration::ZERO {
-            // Progress: the user timeout's clock starts again with the data still
-            // waiting, when the timer is re-armed below (`Conn::give_up_clamp`).
-            self.give_up_at = crate::time::Instant::ZERO;
-        }
+        // Progress: a user timeout's clock starts again with the data still waiting,
+        // when the timer is re-armed below (`Conn::give_up_clamp`). (Synchronized, the
+        // deadline is only ever the user timeout's: the open's went with the SYN's ACK.)
+        self.give_up_at = crate::time::Instant::ZERO;
         self.sack_on_new_ack(ack);
         self.sack_update(hdr);
         if self.cc.on_new_ack(ack, acked, flight_before) {

@@ -692,13 +692,29 @@ impl Conn {
         self.mss_limit = limit;
         // Once the peer's SYN is in, its options were applied (`apply_syn_options`).
         if !matches!(self.state, State::Closed | State::Listen | State::SynSent) {
-            let ts = if self.options.ts_ok { options::TS_OPTION_LEN } else { 0 };
-            let mss = limit.saturating_sub(ts).max(1);
-            if mss < self.mss {
-                self.mss = mss;
-                self.cc.reduce_mss(u32::from(mss));
-            }
+            self.lower_mss(limit.saturating_sub(self.ts_option_len()).max(1));
         }
+    }
+
+    /// The bytes of options every segment carries (the timestamps, once negotiated),
+    /// which come off the MSS (RFC 9293 3.7.1).
+    pub(crate) fn ts_option_len(&self) -> u16 {
+        if self.options.ts_ok {
+            options::TS_OPTION_LEN
+        } else {
+            0
+        }
+    }
+
+    /// Lower Eff.snd.MSS to `mss` (never raise it), with the congestion window's unit;
+    /// whether it went down.
+    pub(crate) fn lower_mss(&mut self, mss: u16) -> bool {
+        if mss >= self.mss {
+            return false;
+        }
+        self.mss = mss;
+        self.cc.reduce_mss(u32::from(mss));
+        true
     }
 
     /// Set R2 for this connection (see [`Conn::r2`]).

@@ -67,8 +67,8 @@ impl Stack {
             return false;
         }
         let pseudo = match ip.src {
-            std::net::IpAddr::V4(_) => 0,
-            std::net::IpAddr::V6(_) => pseudo_header_sum(ip.src, ip.dst, IPPROTO_ICMPV6, msg.len() as u32),
+            IpAddr::V4(_) => 0,
+            IpAddr::V6(_) => pseudo_header_sum(ip.src, ip.dst, IPPROTO_ICMPV6, msg.len() as u32),
         };
         if checksum_finish(checksum_partial(msg, pseudo)) != 0 {
             return false;

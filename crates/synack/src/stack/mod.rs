@@ -94,11 +94,14 @@ pub(super) struct Inherited {
     pub(super) user_timeout: Duration,
 }
 
-fn check_mss_limit(mss: u16) -> Result<(), Error> {
-    if mss < Stack::MIN_MSS_LIMIT {
-        return Err(UsageError::InvalidValue.into());
+/// `Err(InvalidValue)` unless `ok`: the per-connection and per-listener settings
+/// checks of their argument.
+fn valid(ok: bool) -> Result<(), Error> {
+    if ok {
+        Ok(())
+    } else {
+        Err(UsageError::InvalidValue.into())
     }
-    Ok(())
 }
 
 /// The timer heap: (deadline, slot, generation), earliest first. Stale entries are
@@ -809,9 +812,7 @@ impl Stack {
     /// Services field during the connection lifetime (SHLD-21)"). [`Config::dscp`] is every new connection's. A
     /// value above 63 is [`UsageError::InvalidValue`].
     pub fn set_dscp(&mut self, c: ConnId, dscp: u8) -> Result<(), Error> {
-        if dscp > 63 {
-            return Err(UsageError::InvalidValue.into());
-        }
+        valid(dscp <= 63)?;
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, _| conn.ds = crate::config::ds_field(dscp));
         Ok(())
@@ -855,9 +856,7 @@ impl Stack {
     /// `None` (the default) leaves only R2 ([`Stack::set_retry_limit`]). A zero timeout is
     /// [`UsageError::InvalidValue`].
     pub fn set_user_timeout(&mut self, c: ConnId, timeout: Option<Duration>) -> Result<(), Error> {
-        if timeout == Some(Duration::ZERO) {
-            return Err(UsageError::InvalidValue.into());
-        }
+        valid(timeout != Some(Duration::ZERO))?;
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, ctx| conn.set_user_timeout(ctx, timeout));
         self.schedule(idx);
@@ -870,15 +869,8 @@ impl Stack {
     /// opens. [`Config::dscp`] is a new listener's. A value above 63 is
     /// [`UsageError::InvalidValue`].
     pub fn set_listener_dscp(&mut self, l: ListenerId, dscp: u8) -> Result<(), Error> {
-        if dscp > 63 {
-            return Err(UsageError::InvalidValue.into());
-        }
-        let listener = self
-            .listeners
-            .get_mut(l.0 as usize)
-            .and_then(Option::as_mut)
-            .ok_or(Error::Usage(UsageError::UnknownListener))?;
-        listener.inherit.ds = crate::config::ds_field(dscp);
+        valid(dscp <= 63)?;
+        self.inherited(l)?.ds = crate::config::ds_field(dscp);
         Ok(())
     }
 
@@ -890,16 +882,18 @@ impl Stack {
         l: ListenerId,
         timeout: Option<Duration>,
     ) -> Result<(), Error> {
-        if timeout == Some(Duration::ZERO) {
-            return Err(UsageError::InvalidValue.into());
-        }
-        let listener = self
-            .listeners
+        valid(timeout != Some(Duration::ZERO))?;
+        self.inherited(l)?.user_timeout = timeout.unwrap_or(Duration::ZERO);
+        Ok(())
+    }
+
+    /// What listener `l` gives its connections, to change.
+    fn inherited(&mut self, l: ListenerId) -> Result<&mut Inherited, Error> {
+        self.listeners
             .get_mut(l.0 as usize)
             .and_then(Option::as_mut)
-            .ok_or(Error::Usage(UsageError::UnknownListener))?;
-        listener.inherit.user_timeout = timeout.unwrap_or(Duration::ZERO);
-        Ok(())
+            .map(|listener| &mut listener.inherit)
+            .ok_or(Error::Usage(UsageError::UnknownListener))
     }
 
     /// The smallest MSS limit [`Stack::set_mss_limit`] takes: 64 bytes, the floor synack
@@ -915,7 +909,7 @@ impl Stack {
     /// Useful where a path carries less than the MTU (a tunnel) and path MTU discovery
     /// cannot tell. A limit below [`Stack::MIN_MSS_LIMIT`] is [`UsageError::InvalidValue`].
     pub fn set_mss_limit(&mut self, c: ConnId, mss: u16) -> Result<(), Error> {
-        check_mss_limit(mss)?;
+        valid(mss >= Self::MIN_MSS_LIMIT)?;
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, _| conn.set_mss_limit(mss));
         Ok(())
@@ -925,13 +919,8 @@ impl Stack {
     /// on (their SYN,ACKs announce at most `mss`, cookie SYN,ACKs included), as
     /// `TCP_MAXSEG` on a listening socket.
     pub fn set_listener_mss_limit(&mut self, l: ListenerId, mss: u16) -> Result<(), Error> {
-        check_mss_limit(mss)?;
-        let listener = self
-            .listeners
-            .get_mut(l.0 as usize)
-            .and_then(Option::as_mut)
-            .ok_or(Error::Usage(UsageError::UnknownListener))?;
-        listener.inherit.mss_limit = mss;
+        valid(mss >= Self::MIN_MSS_LIMIT)?;
+        self.inherited(l)?.mss_limit = mss;
         Ok(())
     }
 
