@@ -149,6 +149,52 @@ const MAXSEG_LISTENER: &str = "\
 +0 getsockopt(4, IPPROTO_TCP, TCP_MAXSEG, [700], [4]) = 0
 ";
 
+/// SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT set before `connect`
+/// (`Stack::set_keepalive`, `Stack::set_keepalive_timings`): an idle time of 0 is
+/// refused; the first probe (SEQ = SND.NXT - 1) 5 s after the handshake, answered;
+/// the next 5 s after that answer, then two more 2 s apart; unanswered, the
+/// connection times out 2 s after the third.
+const KEEPALIVE: &str = "\
+--tolerance_usecs=10000
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, IPPROTO_TCP, TCP_KEEPIDLE, [0], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_KEEPIDLE, [5], 4) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_KEEPINTVL, [2], 4) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_KEEPCNT, [3], 4) = 0
++0 getsockopt(3, IPPROTO_TCP, TCP_KEEPIDLE, [5], [4]) = 0
++0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) win 65535 <...>
++0.1 < S. 0:0(0) ack 1 win 65535 <mss 1460>
++0 > . 1:1(0) ack 1
++0 getsockopt(3, IPPROTO_TCP, TCP_KEEPCNT, [3], [4]) = 0
++5 > . 0:0(0) ack 1
++0.1 < . 1:1(0) ack 1 win 65535
++5 > . 0:0(0) ack 1
++2 > . 0:0(0) ack 1
++2 > . 0:0(0) ack 1
++2 getsockopt(3, SOL_SOCKET, SO_ERROR, [ETIMEDOUT], [4]) = 0
+";
+
+/// Keep-alive set on a listener (`Stack::set_listener_keepalive`): the connection it
+/// accepts has its timings and sends its first probe 3 s after the handshake.
+const KEEPALIVE_LISTENER: &str = "\
+--tolerance_usecs=10000
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_KEEPIDLE, [3], 4) = 0
++0.1 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 win 65535 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 getsockopt(4, IPPROTO_TCP, TCP_KEEPIDLE, [3], [4]) = 0
++0 getsockopt(4, IPPROTO_TCP, TCP_KEEPINTVL, [75], [4]) = 0
++3 > . 0:0(0) ack 1
+";
+
 fn run(script: &str, strict: bool) -> Outcome {
     let opts = DrillOptions { strict, ..DrillOptions::with_profile(Profile::Rfc) };
     run_script(script, &opts)
@@ -185,6 +231,8 @@ fn hand_written_scripts_pass_as_written() {
         ("keepinit", KEEPINIT),
         ("maxseg", MAXSEG),
         ("maxseg on a listener", MAXSEG_LISTENER),
+        ("keep-alive", KEEPALIVE),
+        ("keep-alive on a listener", KEEPALIVE_LISTENER),
     ] {
         assert_eq!(run(script, false), Outcome::Pass, "{name}");
         assert_eq!(run(script, true), Outcome::Pass, "{name} under --strict");
@@ -438,4 +486,35 @@ fn a_wrong_mss_limit_fails() {
     assert_fails(run(&s, false), 3, "errno");
     let s = altered(MAXSEG_LISTENER, "TCP_MAXSEG, [700], [4]) = 0", "TCP_MAXSEG, [1460], [4]) = 0");
     assert_fails(run(&s, false), 10, "getsockopt value");
+}
+
+#[test]
+fn wrong_keepalive_timings_fail() {
+    // A probe due earlier or later than the timings say.
+    let s = altered(KEEPALIVE, "+5 > . 0:0(0) ack 1\n+0.1", "+4 > . 0:0(0) ack 1\n+0.1");
+    assert_fails(run(&s, false), 15, "missing segment");
+    let s = altered(KEEPALIVE, "+2 > . 0:0(0) ack 1", "+3 > . 0:0(0) ack 1");
+    assert_fails(run(&s, false), 18, "timing");
+    let s = altered(KEEPALIVE_LISTENER, "+3 > . 0:0(0) ack 1", "+4 > . 0:0(0) ack 1");
+    assert_fails(run(&s, false), 13, "timing");
+    // A probe carries SEQ = SND.NXT - 1.
+    let s = altered(KEEPALIVE, "+5 > . 0:0(0) ack 1\n+0.1", "+5 > . 1:1(0) ack 1\n+0.1");
+    assert_fails(run(&s, false), 15, "seq");
+    // A fourth probe where the count is three.
+    let s = altered(
+        KEEPALIVE,
+        "+2 getsockopt(3, SOL_SOCKET, SO_ERROR, [ETIMEDOUT], [4]) = 0",
+        "+2 > . 0:0(0) ack 1",
+    );
+    assert_fails(run(&s, false), 20, "missing segment");
+    // The values read back, and the zero idle time refused.
+    let s = altered(KEEPALIVE, "TCP_KEEPCNT, [3], [4]) = 0", "TCP_KEEPCNT, [9], [4]) = 0");
+    assert_fails(run(&s, false), 14, "getsockopt value");
+    let s = altered(KEEPALIVE_LISTENER, "TCP_KEEPIDLE, [3], [4]) = 0", "TCP_KEEPIDLE, [7200], [4]) = 0");
+    assert_fails(run(&s, false), 11, "getsockopt value");
+    let s = altered(KEEPALIVE, "[0], 4) = -1 EINVAL (Invalid argument)", "[0], 4) = 0");
+    assert_fails(run(&s, false), 3, "errno");
+    // Without SO_KEEPALIVE, no probe comes.
+    let s = altered(KEEPALIVE, "SO_KEEPALIVE, [1]", "SO_KEEPALIVE, [0]");
+    assert_fails(run(&s, false), 15, "missing segment");
 }

@@ -221,6 +221,12 @@ pub struct ConnInfo {
     pub sack: bool,
     /// Whether timestamps are in use (RFC 7323 3: both SYNs carried them).
     pub timestamps: bool,
+    /// Whether keep-alive is on (RFC 9293 3.8.4; [`Stack::set_keepalive`](crate::Stack::set_keepalive)).
+    pub keepalive: bool,
+    /// The keep-alive timings the connection uses when it is on: its own
+    /// ([`Stack::set_keepalive_timings`](crate::Stack::set_keepalive_timings), or its
+    /// listener's) or [`Config::keepalive`](crate::Config::keepalive)'s.
+    pub keepalive_timings: crate::Keepalive,
 }
 
 /// Stack-wide counters.

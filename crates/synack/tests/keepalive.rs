@@ -250,3 +250,133 @@ fn closing_a_half_closed_connection_trades_keep_alive_for_the_fin_wait_2_limit()
     assert_eq!(r.stack.connection_count(), 0, "released after the FIN-WAIT-2 limit");
     assert_eq!(r.stack.stats().keepalive_probes, 0);
 }
+
+/// When the probes among `segs` went out, from `start`, in whole seconds.
+fn probe_times(segs: &[RawSeg], snd_nxt: synack::SeqNum, start: synack::Instant) -> Vec<u64> {
+    segs.iter()
+        .filter(|s| s.payload.is_empty() && s.flags() == TcpFlags::ACK && s.seq() == snd_nxt - 1)
+        .map(|s| s.t.saturating_since(start).as_millis() / 1000)
+        .collect()
+}
+
+#[test]
+fn a_connection_s_own_timings_replace_the_configured_ones() {
+    // "This interval MUST be configurable (MUST-27)", and keep-alive "MUST" be
+    // possible to turn "on or off for each TCP connection (MUST-24)": one connection's
+    // timings, like TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT, on a stack whose
+    // connections have none configured.
+    let (mut r, _, c) = established(None);
+    let (snd_nxt, start) = (r.rcv_nxt, r.now);
+    let own = Keepalive { idle: Duration::from_secs(40), interval: Duration::from_secs(5), probes: 4 };
+    r.stack.set_keepalive_timings(c, own).unwrap();
+    let info = r.stack.info(c).unwrap();
+    assert_eq!((info.keepalive, info.keepalive_timings), (false, own), "set, still off");
+    assert!(r.advance(Duration::from_secs(3600)).is_empty(), "timings alone do not turn it on");
+
+    let (mut r, _, c) = established(None);
+    let (snd_nxt2, start2) = (r.rcv_nxt, r.now);
+    assert_eq!((snd_nxt2, start2), (snd_nxt, start), "the same start as the first");
+    r.stack.set_keepalive_timings(c, own).unwrap();
+    r.stack.set_keepalive(c, true).unwrap();
+    assert!(r.stack.info(c).unwrap().keepalive);
+    let out = r.advance(Duration::from_secs(40 + 4 * 5 + 1));
+    assert_eq!(probe_times(&out, snd_nxt, start), [40, 45, 50, 55], "{out:?}");
+    assert_eq!(r.stack.error(c), Some(ConnError::TimedOut), "after the fourth goes unanswered");
+}
+
+#[test]
+fn timings_given_while_idle_count_from_the_last_segment_received() {
+    // Set at 100 s on a connection that received nothing since 0 s: an idle time of
+    // 200 s brings the probe forward to 200 s (not 300 s); one of 50 s is past, so the
+    // probe goes at once; one of 1000 s puts it off from the configured 600 s.
+    for (idle, first) in [(200, 200), (50, 100), (1000, 1000)] {
+        let (mut r, _, c) = established(Some(timings()));
+        let (snd_nxt, start) = (r.rcv_nxt, r.now);
+        assert!(r.advance(Duration::from_secs(100)).is_empty());
+        let own = Keepalive { idle: Duration::from_secs(idle), ..timings() };
+        r.stack.set_keepalive_timings(c, own).unwrap();
+        let out = r.advance(Duration::from_secs(first - 100));
+        assert_eq!(probe_times(&out, snd_nxt, start), [first], "idle {idle} s: {out:?}");
+        assert_eq!(r.stack.state(c), State::Established);
+    }
+}
+
+#[test]
+fn timings_given_while_probing_apply_from_the_next_probe() {
+    // Configured: probes 10 s apart, three of them. At the first probe (600 s) the
+    // connection's own timings become 20 s and two: the second probe keeps its time
+    // (610 s), the rest follow the new ones (the connection closes at 630 s, when the
+    // second has gone unanswered for 20 s).
+    let (mut r, _, c) = established(Some(timings()));
+    let (snd_nxt, start) = (r.rcv_nxt, r.now);
+    let out = r.advance(Duration::from_secs(600));
+    assert_eq!(probe_times(&out, snd_nxt, start), [600]);
+    let own = Keepalive { idle: Duration::from_secs(600), interval: Duration::from_secs(20), probes: 2 };
+    r.stack.set_keepalive_timings(c, own).unwrap();
+    let out = r.advance(Duration::from_secs(29));
+    assert_eq!(probe_times(&out, snd_nxt, start), [610], "{out:?}");
+    assert_eq!(r.stack.state(c), State::Established, "at 629 s");
+    r.advance(Duration::from_secs(1));
+    assert_eq!(r.stack.error(c), Some(ConnError::TimedOut), "at 630 s");
+}
+
+#[test]
+fn a_listener_s_keepalive_goes_to_the_connections_it_accepts() {
+    // As SO_KEEPALIVE and TCP_KEEPIDLE on a listening socket: on with the listener's
+    // timings though the stack has none configured, with a SYN queue and with SYN
+    // cookies (the cookie's connection is made at the handshake's ACK).
+    let own = Keepalive { idle: Duration::from_secs(30), interval: Duration::from_secs(3), probes: 2 };
+    for cookies in [synack::SynCookies::Off, synack::SynCookies::Always] {
+        let (mut r, l) = raw_server(synack::Config { syn_cookies: cookies, ..cfg(SERVER_IP) });
+        r.stack.set_listener_keepalive(l, Some(own)).unwrap();
+        let (_, c) = r.connect_in(l, mss_opt(1460), WINDOW);
+        r.poll();
+        let (snd_nxt, start) = (r.rcv_nxt, r.now);
+        let info = r.stack.info(c).unwrap();
+        assert_eq!((info.keepalive, info.keepalive_timings), (true, own), "{cookies:?}");
+        let out = r.advance(Duration::from_secs(30 + 2 * 3 + 1));
+        assert_eq!(probe_times(&out, snd_nxt, start), [30, 33], "{cookies:?}: {out:?}");
+        assert_eq!(r.stack.error(c), Some(ConnError::TimedOut), "{cookies:?}");
+    }
+    // Off on the listener, though configured for the stack: its connections stay
+    // silent.
+    let (mut r, l) = raw_server(synack::Config { keepalive: Some(timings()), ..cfg(SERVER_IP) });
+    r.stack.set_listener_keepalive(l, None).unwrap();
+    let (_, c) = r.connect_in(l, mss_opt(1460), WINDOW);
+    r.poll();
+    assert!(!r.stack.info(c).unwrap().keepalive);
+    assert!(r.advance(Duration::from_secs(3600)).is_empty());
+}
+
+#[test]
+fn a_released_connection_s_timings_do_not_pass_to_the_next_one() {
+    // Control blocks are reused: a connection with timings of its own, once released,
+    // leaves the next connection with the configured ones.
+    let (mut r, l, c) = established(Some(timings()));
+    let own = Keepalive { idle: Duration::from_secs(5), ..timings() };
+    r.stack.set_keepalive_timings(c, own).unwrap();
+    r.stack.abort(c).unwrap();
+    r.poll();
+    assert_eq!(r.stack.connection_count(), 0);
+    r.snd_nxt += 100_000;
+    let (_, next) = r.connect_in(l, mss_opt(1460), WINDOW);
+    assert_eq!(next.index(), c.index(), "the same slot");
+    assert_eq!(r.stack.info(next).unwrap().keepalive_timings, timings());
+}
+
+#[test]
+fn keepalive_timings_without_an_idle_time_or_interval_are_refused() {
+    let (mut r, l, c) = established(None);
+    let usage = |e| matches!(e, synack::Error::Usage(synack::UsageError::InvalidValue));
+    for bad in
+        [Keepalive { idle: Duration::ZERO, ..timings() }, Keepalive { interval: Duration::ZERO, ..timings() }]
+    {
+        assert!(r.stack.set_keepalive_timings(c, bad).is_err_and(usage), "{bad:?}");
+        assert!(r.stack.set_listener_keepalive(l, Some(bad)).is_err_and(usage), "{bad:?}");
+    }
+    assert_eq!(r.stack.info(c).unwrap().keepalive_timings, Keepalive::default(), "unchanged");
+    r.stack.abort(c).unwrap();
+    assert!(r.stack.set_keepalive_timings(c, timings()).is_err(), "a stale handle");
+    r.stack.close_listener(l).unwrap();
+    assert!(r.stack.set_listener_keepalive(l, None).is_err(), "a closed listener");
+}

@@ -81,6 +81,9 @@ impl Profile {
                 cfg.sack = true;
                 cfg.timestamps = true;
                 cfg.window_shift = Some(super::sysctl::freebsd_window_shift(2_097_152));
+                // net.inet.tcp.always_keepalive = 1: keep-alive on every connection,
+                // SO_KEEPALIVE or not, with keepidle 2 h, keepintvl 75 s, keepcnt 8.
+                cfg.keepalive = Some(synack::Keepalive { probes: 8, ..synack::Keepalive::default() });
             }
             Profile::Linux => {
                 cfg.recv_buffer = 15 * 1024 * 1024;

@@ -33,6 +33,12 @@ pub(crate) struct Socket {
     /// `TCP_MAXSEG` set before `connect` or `listen`, applied by them
     /// (`Stack::set_mss_limit`, `Stack::set_listener_mss_limit`).
     pub(crate) mss_limit: Option<u16>,
+    /// `SO_KEEPALIVE` of a socket not yet connected or listening, when set.
+    pub(crate) keepalive: Option<bool>,
+    /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and `TCP_KEEPCNT` of a socket not yet connected,
+    /// or of a listener (whose connections take them), when set: the rest are the
+    /// configured ones.
+    pub(crate) keep_timings: Option<synack::Keepalive>,
 }
 
 impl Socket {
@@ -46,6 +52,8 @@ impl Socket {
             wr_shut: false,
             mss_known: false,
             mss_limit: None,
+            keepalive: None,
+            keep_timings: None,
         }
     }
 }

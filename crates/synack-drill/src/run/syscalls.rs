@@ -12,8 +12,8 @@
 //! | `shutdown` | [`synack::Stack::shutdown`] for `SHUT_WR`; `SHUT_RD` is the socket layer's |
 //! | `close` | [`synack::Stack::close`] / [`synack::Stack::close_listener`] |
 //! | `fcntl` | `F_GETFL`/`F_SETFL` with `O_NONBLOCK` |
-//! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY`, `TCP_KEEPINIT` |
-//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), `TCP_MAXSEG` (any time), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
+//! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY`, `TCP_KEEPINIT`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` |
+//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), `TCP_MAXSEG`, `SO_KEEPALIVE`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` (any time), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
 //!
 //! Anything else skips the script with the call's name.
 
@@ -235,6 +235,7 @@ impl Runner {
         }
         let addr = sock.bound.unwrap_or(SocketAddr::new(self.local_ip, LOCAL_PORT));
         let mss_limit = sock.mss_limit;
+        let keep = self.keep_of(sock);
         // A backlog of 0 still admits one connection on BSD and Linux; synack's 0
         // means "the default", so pass at least 1.
         let backlog = usize::try_from(backlog.max(1)).unwrap_or(1);
@@ -243,6 +244,10 @@ impl Runner {
                 if let Some(mss) = mss_limit {
                     // Checked when it was set (`set_maxseg`).
                     let _ = self.stack_now().set_listener_mss_limit(l, mss);
+                }
+                if keep != (self.cfg.keepalive.is_some(), self.cfg.keepalive.unwrap_or_default()) {
+                    // Checked when they were set (`set_keep`).
+                    let _ = self.stack_now().set_listener_keepalive(l, keep.0.then_some(keep.1));
                 }
                 if let Some(sock) = self.socks.get_mut(&fd) {
                     sock.kind = Kind::Listener(l);
@@ -290,6 +295,15 @@ impl Runner {
             // Before the SYN is written (`poll_transmit`), so that it announces the
             // limit; checked when it was set (`set_maxseg`).
             let _ = self.stack_now().set_mss_limit(c, mss);
+        }
+        // SO_KEEPALIVE and TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT set before
+        // `connect` (checked when they were set, `set_keep`).
+        if let Some(t) = sock.keep_timings {
+            let _ = self.stack_now().set_keepalive_timings(c, t);
+        }
+        if sock.keepalive.is_some() {
+            let on = self.keep_of(&sock).0;
+            let _ = self.stack_now().set_keepalive(c, on);
         }
         if let Ok(t) = self.stack_now().tuple(c) {
             self.active = Some((t.local, t.remote));
@@ -390,11 +404,15 @@ impl Runner {
             ("IPPROTO_TCP", "TCP_KEEPINIT") => {
                 self.cfg.connect_timeout.map_or(0, |d| (d.as_micros() / 1_000_000) as i64)
             }
-            (_, "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT") => {
-                return Err(Stop::skip(
-                    line,
-                    format!("getsockopt {name}: the runner maps no keep-alive timing"),
-                ));
+            // Seconds, and a count: the connection's (`ConnInfo::keepalive_timings`),
+            // or what a socket not yet connected will give it.
+            ("IPPROTO_TCP", "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT") => {
+                let ka = self.keep_timings(fd);
+                match name {
+                    "TCP_KEEPIDLE" => (ka.idle.as_millis() / 1000) as i64,
+                    "TCP_KEEPINTVL" => (ka.interval.as_millis() / 1000) as i64,
+                    _ => i64::from(ka.probes),
+                }
             }
             _ => return Err(Stop::skip(line, format!("getsockopt {name} is not supported by the runner"))),
         };
@@ -467,13 +485,80 @@ impl Runner {
         }
     }
 
+    /// Keep-alive as a socket not yet connected gives it to its connection, or a
+    /// listener to the connections it accepts: on or off, and the timings. On when
+    /// the configuration has it on for every connection (FreeBSD's always_keepalive)
+    /// or `SO_KEEPALIVE` asked for it.
+    fn keep_of(&self, sock: &Socket) -> (bool, synack::Keepalive) {
+        let on = self.cfg.keepalive.is_some() || sock.keepalive == Some(true);
+        (on, sock.keep_timings.unwrap_or(self.cfg.keepalive.unwrap_or_default()))
+    }
+
+    /// The keep-alive timings of socket `fd`: its connection's, or those it will give.
+    fn keep_timings(&self, fd: i64) -> synack::Keepalive {
+        let Some(sock) = self.socks.get(&fd) else { return self.cfg.keepalive.unwrap_or_default() };
+        match sock.kind {
+            Kind::Conn(c) => match self.stack.as_ref().and_then(|st| st.info(c).ok()) {
+                Some(info) => info.keepalive_timings,
+                None => self.keep_of(sock).1,
+            },
+            Kind::Fresh | Kind::Listener(_) => self.keep_of(sock).1,
+        }
+    }
+
+    /// `SO_KEEPALIVE` (on when non-zero), `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (seconds,
+    /// at least 1) and `TCP_KEEPCNT` (1 to 255): at once for a connection
+    /// (`Stack::set_keepalive`, `Stack::set_keepalive_timings`) or a listener
+    /// (`Stack::set_listener_keepalive`), at `connect` or `listen` for a fresh socket.
+    /// A value out of range is `EINVAL`.
+    fn set_keep(&mut self, fd: i64, name: &str, value: i64) -> Ret {
+        let mut ka = self.keep_timings(fd);
+        match name {
+            "SO_KEEPALIVE" => {}
+            "TCP_KEEPIDLE" | "TCP_KEEPINTVL" => {
+                let Some(secs) = u64::try_from(value).ok().filter(|&v| v >= 1) else {
+                    return Ret::Errno("EINVAL");
+                };
+                let d = synack::Duration::from_secs(secs);
+                if name == "TCP_KEEPIDLE" {
+                    ka.idle = d;
+                } else {
+                    ka.interval = d;
+                }
+            }
+            _ => match u8::try_from(value).ok().filter(|&v| v >= 1) {
+                Some(n) => ka.probes = n,
+                None => return Ret::Errno("EINVAL"),
+            },
+        }
+        let Some(sock) = self.socks.get_mut(&fd) else { return Ret::Errno("EBADF") };
+        if name == "SO_KEEPALIVE" {
+            sock.keepalive = Some(value != 0);
+        } else {
+            sock.keep_timings = Some(ka);
+        }
+        let sock = sock.clone();
+        let (on, timings) = self.keep_of(&sock);
+        let res = match sock.kind {
+            Kind::Fresh => Ok(()),
+            Kind::Conn(c) if name == "SO_KEEPALIVE" => self.stack_now().set_keepalive(c, on),
+            Kind::Conn(c) => self.stack_now().set_keepalive_timings(c, ka),
+            Kind::Listener(l) => self.stack_now().set_listener_keepalive(l, on.then_some(timings)),
+        };
+        match res {
+            Ok(()) => Ret::Val(0),
+            Err(_) => Ret::Errno("EINVAL"),
+        }
+    }
+
     fn sys_setsockopt(&mut self, line: u32, s: &SyscallSpec) -> Step<Ret> {
         let fd = self.fd_arg(line, s)?;
         let name = self.ident_arg(line, s, 2)?;
         let started = self.stack.is_some();
         match name {
             "SO_REUSEADDR" | "SO_REUSEPORT" | "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT"
-            | "TCP_KEEPINIT" | "TCP_MAXSEG" => {}
+            | "TCP_KEEPINIT" | "TCP_MAXSEG" | "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL"
+            | "TCP_KEEPCNT" => {}
             other => return Err(Stop::skip(line, format!("setsockopt {other} is not supported by synack"))),
         }
         if !self.socks.contains_key(&fd) {
@@ -482,6 +567,9 @@ impl Runner {
         let value = self.int_arg(line, s, 3)?;
         if name == "TCP_MAXSEG" {
             return Ok(self.set_maxseg(fd, value));
+        }
+        if matches!(name, "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT") {
+            return Ok(self.set_keep(fd, name, value));
         }
         match name {
             "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT" | "TCP_KEEPINIT" if started => {

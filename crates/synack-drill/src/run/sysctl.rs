@@ -116,19 +116,24 @@ pub(crate) fn apply(cfg: &mut Config, name: &str, value: &str) -> Result<(), Str
             let ms = u64::try_from(int()?).map_err(|_| format!("sysctl {name}={value}: negative"))?;
             cfg.connect_timeout = (ms > 0).then(|| Duration::from_millis(ms));
         }
-        // Keep-alive timing: the runner maps none of it (synack's is `Config::keepalive`,
-        // and the runner has no SO_KEEPALIVE); FreeBSD's defaults are accepted
-        // (keep-alives are off unless a socket asks for them).
-        "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {
-            let v = int()?;
-            let default = match name {
-                "net.inet.tcp.keepidle" => 7_200_000,
-                "net.inet.tcp.keepintvl" => 75_000,
-                _ => 8,
-            };
-            if v != default {
-                return unsupported("the runner maps no keep-alive timing");
+        // Keep-alive timings of every socket that sets none of its own (FreeBSD's
+        // keepidle and keepintvl in ms, keepcnt a count): `Config::keepalive`, on for
+        // every connection as FreeBSD's always_keepalive (1 by default) has it.
+        "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" => {
+            let d = millis(name, value)?;
+            if d == Duration::ZERO {
+                return unsupported("a zero keep-alive time");
             }
+            let ka = cfg.keepalive.get_or_insert_with(Default::default);
+            if name == "net.inet.tcp.keepidle" {
+                ka.idle = d;
+            } else {
+                ka.interval = d;
+            }
+        }
+        "net.inet.tcp.keepcnt" => {
+            let n = u8::try_from(int()?).map_err(|_| format!("sysctl {name}={value}: not 0 to 255"))?;
+            cfg.keepalive.get_or_insert_with(Default::default).probes = n;
         }
         // SYN cookies: FreeBSD sends them when its SYN cache overflows (1, the
         // default), as synack's `SynCookies::WhenFull` does when the SYN queue is full;
@@ -240,8 +245,23 @@ mod tests {
         assert_eq!(cfg.syn_cookies, SynCookies::Always);
         assert_eq!(apply(&mut cfg, "net.inet.tcp.syncookies_only", "0"), Ok(()));
         assert_eq!(cfg.syn_cookies, SynCookies::WhenFull);
-        let err = apply(&mut cfg, "net.inet.tcp.keepidle", "15000");
-        assert!(err.is_err_and(|e| e.contains("keep-alive")));
+    }
+
+    #[test]
+    fn keepidle_keepintvl_and_keepcnt_set_every_connection_s_keep_alive() {
+        let mut cfg = Config::default();
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.keepidle", "15000"), Ok(()));
+        let want = synack::Keepalive { idle: Duration::from_secs(15), ..Default::default() };
+        assert_eq!(cfg.keepalive, Some(want));
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.keepintvl", "2500"), Ok(()));
+        assert_eq!(apply(&mut cfg, "net.inet.tcp.keepcnt", "3"), Ok(()));
+        let want = synack::Keepalive { interval: Duration::from_millis(2500), probes: 3, ..want };
+        assert_eq!(cfg.keepalive, Some(want));
+        for bad in [("keepidle", "0"), ("keepintvl", "-5"), ("keepcnt", "256"), ("keepcnt", "x")] {
+            let name = format!("net.inet.tcp.{}", bad.0);
+            assert!(apply(&mut cfg, &name, bad.1).is_err(), "{bad:?}");
+        }
+        assert_eq!(cfg.keepalive, Some(want), "unchanged by what was refused");
     }
 
     #[test]

@@ -362,6 +362,11 @@ pub(crate) struct Conn {
     pub(crate) keepalive: bool,
     /// Keep-alive probes sent and not answered (as of the last time its timer fired).
     pub(crate) ka_probes: u8,
+    /// This connection's own keep-alive timings (`Stack::set_keepalive_timings`, or
+    /// its listener's), or `None` for [`Config::keepalive`]'s (the defaults of
+    /// [`crate::Keepalive`] when it is `None`). (Size: boxed, 8 bytes, since few
+    /// connections have their own; see [`Conn::keepalive_timings`].)
+    pub(crate) ka_timings: Option<Box<crate::Keepalive>>,
     /// Nagle's algorithm on this connection (RFC 9293 3.7.4: "there MUST be a way for
     /// an application to disable the Nagle algorithm on an individual connection
     /// (MUST-17)"); [`Config::nagle`] at the start.
@@ -455,6 +460,7 @@ impl Conn {
             error: None,
             keepalive: cfg.keepalive.is_some(),
             ka_probes: 0,
+            ka_timings: None,
             nagle: cfg.nagle,
             retry_limit: 0,
             last_rx: Instant::ZERO,
@@ -478,7 +484,11 @@ impl Conn {
         // SACK scoreboard) goes first, out of line; the resets below are then plain
         // stores, with no drop code (and no calls) between them, which the compiler
         // merges. (`reinit` was 20 hot code lines of each connection's setup.)
-        if self.tx.holds_storage() || self.rx.holds_storage() || self.sack.is_some() {
+        if self.tx.holds_storage()
+            || self.rx.holds_storage()
+            || self.sack.is_some()
+            || self.ka_timings.is_some()
+        {
             self.drop_storage();
         }
         let mss = cfg.announced_mss(tuple.remote.is_ipv6());
@@ -537,6 +547,7 @@ impl Conn {
             error,
             keepalive,
             ka_probes,
+            ka_timings,
             nagle,
             retry_limit,
             last_rx,
@@ -599,6 +610,8 @@ impl Conn {
         *error = None;
         *keepalive = cfg.keepalive.is_some();
         *ka_probes = 0;
+        // (`ka_timings` is `None`: see the start.)
+        debug_assert!(ka_timings.is_none());
         *nagle = cfg.nagle;
         *retry_limit = 0;
         *last_rx = Instant::ZERO;
@@ -610,12 +623,13 @@ impl Conn {
     }
 
     /// The storage [`Conn::reinit`] must not find: rings, out-of-order list, SACK
-    /// scoreboard, dropped.
+    /// scoreboard, keep-alive timings, dropped.
     #[cold]
     #[inline(never)]
     fn drop_storage(&mut self) {
         self.drop_buffers();
         self.sack = None;
+        self.ka_timings = None;
     }
 
     /// Give up the send and receive storage of a released connection: blocks of the
@@ -1121,6 +1135,8 @@ impl Conn {
             window_scale: self.ws_enabled.then_some((self.snd_wscale, self.rcv_wscale)),
             sack: self.options.sack_ok,
             timestamps: self.options.ts_ok,
+            keepalive: self.keepalive,
+            keepalive_timings: self.keepalive_timings(cfg),
         }
     }
 }
@@ -1246,9 +1262,10 @@ mod tests {
     /// response; `mem_idle_conn` 745.6 -> 753.6 bytes. 712 -> 720 for the deadline of
     /// `Config::connect_timeout`: `mem_idle_conn` 753.6 -> 761.6. 720 -> 728 for the
     /// user timeout, RFC 9293 3.10.8 (the deadline is the connect timeout's, shared);
-    /// the MSS limit fitted in the padding before it.)
+    /// the MSS limit fitted in the padding before it. 728 -> 736 for a connection's
+    /// own keep-alive timings, MUST-27, boxed since few connections have them.)
     #[test]
     fn control_block_stays_small() {
-        assert!(size_of::<Conn>() <= 728, "Conn is {} bytes", size_of::<Conn>());
+        assert!(size_of::<Conn>() <= 736, "Conn is {} bytes", size_of::<Conn>());
     }
 }

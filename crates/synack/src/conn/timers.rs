@@ -96,10 +96,19 @@ impl Conn {
         }
     }
 
+    /// The keep-alive timings in force: the connection's own, or the configured ones
+    /// (the defaults of [`crate::Keepalive`] when none are).
+    pub(crate) fn keepalive_timings(&self, cfg: &crate::Config) -> crate::Keepalive {
+        match self.ka_timings.as_deref() {
+            Some(own) => *own,
+            None => cfg.keepalive.unwrap_or_default(),
+        }
+    }
+
     /// Start keep-alive's idle time (RFC 9293 3.8.4).
     fn arm_keepalive(&mut self, ctx: &mut Ctx<'_>) {
         self.ka_probes = 0;
-        let at = ctx.now + ctx.cfg.keepalive.unwrap_or_default().idle;
+        let at = ctx.now + self.keepalive_timings(ctx.cfg).idle;
         self.set_timer(ctx, TimerKind::Keepalive, at);
     }
 
@@ -146,6 +155,24 @@ impl Conn {
         }
     }
 
+    /// Give this connection keep-alive timings of its own (RFC 9293 3.8.4: the idle
+    /// "interval MUST be configurable (MUST-27)"), whether keep-alive is on or not.
+    /// While it runs and no probe is out, the idle time is measured again from the
+    /// last segment received: the first probe is due `idle` after it, or at once if
+    /// that is past. While probing, the next probe keeps its time; the new interval
+    /// and count apply from it on.
+    #[inline(never)]
+    pub(crate) fn set_keepalive_timings(&mut self, ctx: &mut Ctx<'_>, timings: crate::Keepalive) {
+        match self.ka_timings.as_deref_mut() {
+            Some(own) => *own = timings,
+            None => self.ka_timings = Some(Box::new(timings)),
+        }
+        if self.keepalive && self.keepalive_state(self.state) && self.ka_probes == 0 {
+            let at = (self.last_rx + timings.idle).max(ctx.now);
+            self.set_timer(ctx, TimerKind::Keepalive, at);
+        }
+    }
+
     /// The keep-alive timer, due at `at`, fired (RFC 9293 3.8.4): "Keep-alive packets
     /// MUST only be sent when no sent data is outstanding, and no data or acknowledgment
     /// packets have been received for the connection within an interval (MUST-26)." A
@@ -159,7 +186,7 @@ impl Conn {
         if !self.keepalive || !self.keepalive_state(self.state) {
             return Outcome::None;
         }
-        let ka = ctx.cfg.keepalive.unwrap_or_default();
+        let ka = self.keepalive_timings(ctx.cfg);
         let now = ctx.now;
         // While probing, the timer was set `interval` after the last probe went out:
         // anything received since then answered it. (Speed: derived here, so that the

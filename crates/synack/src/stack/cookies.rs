@@ -363,6 +363,7 @@ impl Stack {
         conn.listener = Some(l);
         conn.mss_limit = inherit.mss_limit;
         conn.ds = inherit.ds;
+        conn.keepalive = inherit.keepalive.is_some();
         conn.irs = irs;
         conn.rcv_nxt = irs + 1;
         conn.rcv_adv = conn.rcv_nxt + window;

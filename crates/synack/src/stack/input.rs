@@ -747,6 +747,7 @@ impl Stack {
         conn.listener = Some(l);
         conn.mss_limit = inherit.mss_limit;
         conn.ds = inherit.ds;
+        conn.keepalive = inherit.keepalive.is_some();
         conn.irs = hdr.seq;
         conn.rcv_nxt = hdr.seq + 1;
         conn.rcv_adv = conn.rcv_nxt;

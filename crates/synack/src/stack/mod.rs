@@ -92,6 +92,9 @@ pub(super) struct Inherited {
     /// [`Stack::set_listener_user_timeout`] ([`Config::user_timeout`]'s at `listen`),
     /// given when established; zero when none.
     pub(super) user_timeout: Duration,
+    /// Keep-alive ([`Stack::set_listener_keepalive`]; [`Config::keepalive`] at
+    /// `listen`): on with these timings, or off.
+    pub(super) keepalive: Option<crate::Keepalive>,
 }
 
 /// `Err(InvalidValue)` unless `ok`: the per-connection and per-listener settings
@@ -102,6 +105,12 @@ fn valid(ok: bool) -> Result<(), Error> {
     } else {
         Err(UsageError::InvalidValue.into())
     }
+}
+
+/// Keep-alive timings that make sense: an idle time and an interval (a zero interval
+/// would send every probe at one instant).
+fn keepalive_timings_valid(ka: &crate::Keepalive) -> bool {
+    ka.idle > Duration::ZERO && ka.interval > Duration::ZERO
 }
 
 /// The timer heap: (deadline, slot, generation), earliest first. Stale entries are
@@ -555,9 +564,16 @@ impl Stack {
                 // Nothing of ours waits for an acknowledgment yet (the SYN,ACK was just
                 // acknowledged): the clock starts with the first data sent.
                 conn.user_timeout = listener.inherit.user_timeout;
+                // Keep-alive is on from the start when the listener's is (its timer was
+                // armed just now, on entering ESTABLISHED); timings of its own, if
+                // the listener has other than the configured ones, re-arm it.
+                let keepalive = listener.inherit.keepalive.filter(|&ka| Some(ka) != self.cfg.keepalive);
                 listener.embryonic = listener.embryonic.saturating_sub(1);
                 listener.accept_queue.push_back(id);
                 self.sinks.events.push_back(Event::Accepted { listener: l, conn: id });
+                if let Some(ka) = keepalive {
+                    self.with_conn(idx, |c, ctx| c.set_keepalive_timings(ctx, ka));
+                }
                 // (Its caller schedules the connection: speed, not twice.)
             }
             None => {
@@ -591,7 +607,12 @@ impl Stack {
         }
         let backlog = if backlog == 0 { self.cfg.default_backlog } else { backlog };
         let user_timeout = self.cfg.user_timeout.unwrap_or(Duration::ZERO);
-        let inherit = Inherited { mss_limit: u16::MAX, ds: self.cfg.ds_field(), user_timeout };
+        let inherit = Inherited {
+            mss_limit: u16::MAX,
+            ds: self.cfg.ds_field(),
+            user_timeout,
+            keepalive: self.cfg.keepalive,
+        };
         let listener = Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0, inherit };
         let idx = match self.listeners.iter().position(|l| l.is_none()) {
             Some(i) => {
@@ -887,6 +908,21 @@ impl Stack {
         Ok(())
     }
 
+    /// Keep-alive (RFC 9293 3.8.4) for every connection this listener accepts from
+    /// now on: on with these timings from the moment each is established, or off
+    /// (`None`), like `SO_KEEPALIVE` and `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and
+    /// `TCP_KEEPCNT` on a listening socket. [`Config::keepalive`] is a new listener's.
+    /// Timings [`Stack::set_keepalive_timings`] refuses are refused here too.
+    pub fn set_listener_keepalive(
+        &mut self,
+        l: ListenerId,
+        keepalive: Option<crate::Keepalive>,
+    ) -> Result<(), Error> {
+        valid(keepalive.is_none_or(|ka| keepalive_timings_valid(&ka)))?;
+        self.inherited(l)?.keepalive = keepalive;
+        Ok(())
+    }
+
     /// What listener `l` gives its connections, to change.
     fn inherited(&mut self, l: ListenerId) -> Result<&mut Inherited, Error> {
         self.listeners
@@ -1014,6 +1050,23 @@ impl Stack {
     pub fn set_keepalive(&mut self, c: ConnId, on: bool) -> Result<(), Error> {
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, ctx| conn.set_keepalive(ctx, on));
+        self.schedule(idx);
+        Ok(())
+    }
+
+    /// Give one connection keep-alive timings of its own (RFC 9293 3.8.4: the idle
+    /// "interval MUST be configurable (MUST-27)"), like `TCP_KEEPIDLE`,
+    /// `TCP_KEEPINTVL` and `TCP_KEEPCNT`; [`Stack::set_keepalive`] turns keep-alive on
+    /// or off. They apply at once: while keep-alive runs and no probe is out, the
+    /// first probe is due `idle` after the last segment received (at once if that is
+    /// past); while probing, the next probe keeps its time and the new interval and
+    /// count apply from it on. A zero `idle` or `interval` is
+    /// [`UsageError::InvalidValue`]; `probes` below [`crate::Keepalive::MIN_PROBES`]
+    /// counts as that (MUST-29). [`ConnInfo::keepalive`] reports them.
+    pub fn set_keepalive_timings(&mut self, c: ConnId, timings: crate::Keepalive) -> Result<(), Error> {
+        valid(keepalive_timings_valid(&timings))?;
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, ctx| conn.set_keepalive_timings(ctx, timings));
         self.schedule(idx);
         Ok(())
     }
