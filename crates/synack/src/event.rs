@@ -227,6 +227,13 @@ pub struct ConnInfo {
     /// ([`Stack::set_keepalive_timings`](crate::Stack::set_keepalive_timings), or its
     /// listener's) or [`Config::keepalive`](crate::Config::keepalive)'s.
     pub keepalive_timings: crate::Keepalive,
+    /// The send buffer's size, bytes ([`Config::send_buffer`](crate::Config::send_buffer),
+    /// or [`Stack::set_send_buffer`](crate::Stack::set_send_buffer)'s).
+    pub send_buffer: u32,
+    /// The receive buffer's size, bytes: the largest window the connection offers
+    /// ([`Config::recv_buffer`](crate::Config::recv_buffer), or
+    /// [`Stack::set_recv_buffer`](crate::Stack::set_recv_buffer)'s).
+    pub recv_buffer: u32,
 }
 
 /// Stack-wide counters.

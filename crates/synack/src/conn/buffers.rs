@@ -73,8 +73,18 @@ impl Ring {
         self.cap
     }
 
+    /// Room left: none when the capacity was set below what the ring holds
+    /// ([`Ring::set_capacity`]).
     pub(crate) fn free(&self) -> usize {
-        self.cap - self.len
+        self.cap.saturating_sub(self.len)
+    }
+
+    /// Change the capacity. Below what the ring holds, nothing is lost: it takes no
+    /// more until it has drained below the new capacity. Storage already allocated
+    /// beyond it stays until the ring is empty and gives it up (writes never reach
+    /// past `cap` bytes from the head, so they never need it).
+    pub(crate) fn set_capacity(&mut self, cap: usize) {
+        self.cap = cap;
     }
 
     /// `pos` (less than twice the storage size) wrapped into the storage.

@@ -1023,8 +1023,15 @@ impl Conn {
                 self.rx.ring.release_into(&mut ctx.sinks.spare);
             }
         }
-        // Receiver SWS avoidance (3.8.6.2.2): announce the opened window when it grew
-        // by at least min(RCV.BUFF / 2, Eff.snd.MSS) beyond the edge last advertised.
+        self.window_opened(before);
+        Ok(n)
+    }
+
+    /// The receive window was `before` and may have opened (data read, or a larger
+    /// receive buffer). Receiver SWS avoidance (3.8.6.2.2): announce it when it grew
+    /// by at least min(RCV.BUFF / 2, Eff.snd.MSS) beyond the edge last advertised.
+    #[inline(always)]
+    fn window_opened(&mut self, before: u32) {
         if self.state.can_receive() {
             let advertised = self.rcv_adv.since(self.rcv_nxt);
             // Only what the window field can carry counts: space beyond 65535 <<
@@ -1036,7 +1043,47 @@ impl Conn {
                 self.ack_now = true;
             }
         }
-        Ok(n)
+    }
+
+    /// Set the send buffer's size (`Stack::set_send_buffer`): at once, whatever is
+    /// queued (below it, `send` takes nothing until the queue drains below the size).
+    pub(crate) fn set_send_buffer(&mut self, bytes: u32) {
+        self.tx.set_capacity(bytes as usize);
+    }
+
+    /// Whether the receive window (and the window-scale shift) may have been
+    /// announced: anything but an active open whose SYN has not gone out yet. (A
+    /// simultaneous open's SYN,ACK counts its sends from 0 again, after our SYN.)
+    pub(crate) fn window_announced(&self) -> bool {
+        !(self.state == State::SynSent && self.syn_sent_count == 0)
+    }
+
+    /// Size the receive buffer before anything is announced: the capacity, and the
+    /// window-scale shift our SYN or SYN,ACK offers.
+    pub(crate) fn size_recv_buffer(&mut self, sizing: RecvSizing) {
+        self.rx.ring.set_capacity(sizing.capacity);
+        self.rcv_wscale = sizing.shift;
+    }
+
+    /// Set the receive buffer's size (`Stack::set_recv_buffer`). Before the window
+    /// is announced, any size, and the window-scale shift our SYN or SYN,ACK offers
+    /// follows it as [`Config::recv_buffer`] sets it for every connection. After, only
+    /// a larger one: a smaller buffer would withdraw window already offered (RFC 9293
+    /// 3.8.6: shrinking the window "is strongly discouraged"). Returns whether it was
+    /// taken.
+    pub(crate) fn set_recv_buffer(&mut self, cfg: &Config, bytes: u32) -> bool {
+        if !self.window_announced() {
+            self.size_recv_buffer(RecvSizing::new(cfg, bytes));
+            return true;
+        }
+        let cap = capped_recv_buffer(cfg, bytes);
+        if cap < self.rx.ring.capacity() {
+            return false;
+        }
+        let before = self.rcv_wnd();
+        self.rx.ring.set_capacity(cap);
+        self.window_opened(before);
+        true
     }
 
     /// Whether RCV.NXT has passed the peer's FIN.
@@ -1137,14 +1184,35 @@ impl Conn {
             timestamps: self.options.ts_ok,
             keepalive: self.keepalive,
             keepalive_timings: self.keepalive_timings(cfg),
+            send_buffer: self.tx.capacity() as u32,
+            recv_buffer: self.rx.ring.capacity() as u32,
         }
     }
 }
 
 /// The receive buffer is capped by what window scaling can announce.
 fn recv_capacity(cfg: &Config) -> usize {
+    capped_recv_buffer(cfg, cfg.recv_buffer)
+}
+
+/// A receive buffer's capacity and the window-scale shift offered for it, as
+/// [`Config::recv_buffer`] sizes them for every connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecvSizing {
+    capacity: usize,
+    shift: u8,
+}
+
+impl RecvSizing {
+    pub(crate) fn new(cfg: &Config, bytes: u32) -> Self {
+        RecvSizing { capacity: capped_recv_buffer(cfg, bytes), shift: rcv_wscale_for(cfg, bytes) }
+    }
+}
+
+/// A receive buffer of `bytes`, capped by what window scaling can announce.
+fn capped_recv_buffer(cfg: &Config, bytes: u32) -> usize {
     let max = if cfg.window_scaling { 1usize << 30 } else { 65535 };
-    (cfg.recv_buffer as usize).min(max)
+    (bytes as usize).min(max)
 }
 
 /// The smallest shift that lets a 16-bit field announce `buf` bytes (RFC 7323 2.3:
@@ -1160,11 +1228,16 @@ pub(crate) fn window_shift(buf: u32) -> u8 {
 /// The receive window shift a new connection offers: none without window scaling, the
 /// configured one, or the one its receive buffer needs.
 pub(crate) fn initial_rcv_wscale(cfg: &Config) -> u8 {
+    rcv_wscale_for(cfg, cfg.recv_buffer)
+}
+
+/// The window-scale shift offered for a receive buffer of `recv_buffer` bytes.
+pub(crate) fn rcv_wscale_for(cfg: &Config, recv_buffer: u32) -> u8 {
     match (cfg.window_scaling, cfg.window_shift) {
         (false, _) => 0,
         // RFC 7323 2.3: "the shift count MUST be limited to 14".
         (true, Some(shift)) => shift.min(14),
-        (true, None) => window_shift(cfg.recv_buffer),
+        (true, None) => window_shift(recv_buffer),
     }
 }
 

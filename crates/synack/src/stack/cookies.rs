@@ -59,7 +59,7 @@
 
 use super::{ConnId, ListenerId, Stack};
 use crate::config::{Config, Ecn};
-use crate::conn::{control_header, initial_rcv_wscale, ts_before, ts_clock_of, Outcome};
+use crate::conn::{control_header, rcv_wscale_for, ts_before, ts_clock_of, Outcome, RecvSizing};
 use crate::isn::KeyedState;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -277,7 +277,7 @@ impl Stack {
             return false;
         }
         // The window of a SYN is never scaled (RFC 7323 2.2), and no scaling is offered.
-        let window = self.cfg.recv_buffer.min(65535) as u16;
+        let window = inherit.recv_buffer.min(65535) as u16;
         let mut h = control_header(&tuple, iss, Some(hdr.seq + 1), TcpFlags::SYN, window);
         if self.cfg.mss_option {
             h.options.mss = Some(self.cfg.announced_mss(ipv6).min(inherit.mss_limit));
@@ -289,7 +289,8 @@ impl Stack {
             let kept = KeptOptions::of_syn(&self.cfg, hdr);
             let clock = ts_clock_of(&self.cfg, &tuple, self.now);
             h.options.timestamps = Some(Timestamps { val: kept.stamp(clock), ecr: ts.val });
-            h.options.window_scale = kept.window_scale.map(|_| initial_rcv_wscale(&self.cfg));
+            h.options.window_scale =
+                kept.window_scale.map(|_| rcv_wscale_for(&self.cfg, inherit.recv_buffer));
             h.options.sack_permitted = kept.sack;
             if kept.ecn {
                 // RFC 3168 6.1.1: an ECN-setup SYN-ACK has ECE set, CWR clear.
@@ -357,13 +358,21 @@ impl Stack {
         // The TCB the SYN would have created (3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS
         // is set to SEG.SEQ ... SND.NXT is set to ISS+1 and SND.UNA to ISS"), with the
         // SYN,ACK counted as sent; RCV.WND is the window that SYN,ACK announced.
-        let window = self.cfg.recv_buffer.min(65535);
+        let window = inherit.recv_buffer.min(65535);
+        // The listener's receive buffer, where it has its own (speed: the
+        // configured one is what a new connection has already).
+        let recv_sizing = (inherit.recv_buffer != self.cfg.recv_buffer)
+            .then(|| RecvSizing::new(&self.cfg, inherit.recv_buffer));
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
         conn.mss_limit = inherit.mss_limit;
         conn.ds = inherit.ds;
         conn.keepalive = inherit.keepalive.is_some();
+        conn.set_send_buffer(inherit.send_buffer);
+        if let Some(sizing) = recv_sizing {
+            conn.size_recv_buffer(sizing);
+        }
         conn.irs = irs;
         conn.rcv_nxt = irs + 1;
         conn.rcv_adv = conn.rcv_nxt + window;

@@ -95,6 +95,11 @@ pub(super) struct Inherited {
     /// Keep-alive ([`Stack::set_listener_keepalive`]; [`Config::keepalive`] at
     /// `listen`): on with these timings, or off.
     pub(super) keepalive: Option<crate::Keepalive>,
+    /// Buffer sizes ([`Stack::set_listener_send_buffer`] and
+    /// [`Stack::set_listener_recv_buffer`]; [`Config::send_buffer`] and
+    /// [`Config::recv_buffer`] at `listen`).
+    pub(super) send_buffer: u32,
+    pub(super) recv_buffer: u32,
 }
 
 /// `Err(InvalidValue)` unless `ok`: the per-connection and per-listener settings
@@ -612,6 +617,8 @@ impl Stack {
             ds: self.cfg.ds_field(),
             user_timeout,
             keepalive: self.cfg.keepalive,
+            send_buffer: self.cfg.send_buffer,
+            recv_buffer: self.cfg.recv_buffer,
         };
         let listener = Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0, inherit };
         let idx = match self.listeners.iter().position(|l| l.is_none()) {
@@ -923,6 +930,26 @@ impl Stack {
         Ok(())
     }
 
+    /// [`Stack::set_send_buffer`] for every connection this listener makes from now
+    /// on, like `SO_SNDBUF` on a listening socket. [`Config::send_buffer`] is a new
+    /// listener's. Zero is [`UsageError::InvalidValue`].
+    pub fn set_listener_send_buffer(&mut self, l: ListenerId, bytes: u32) -> Result<(), Error> {
+        valid(bytes > 0)?;
+        self.inherited(l)?.send_buffer = bytes;
+        Ok(())
+    }
+
+    /// [`Stack::set_recv_buffer`] for every connection this listener makes from now
+    /// on, like `SO_RCVBUF` on a listening socket: their SYN,ACKs (SYN cookie ones
+    /// included) offer its window and the window-scale shift that carries it.
+    /// [`Config::recv_buffer`] is a new listener's. Zero is
+    /// [`UsageError::InvalidValue`].
+    pub fn set_listener_recv_buffer(&mut self, l: ListenerId, bytes: u32) -> Result<(), Error> {
+        valid(bytes > 0)?;
+        self.inherited(l)?.recv_buffer = bytes;
+        Ok(())
+    }
+
     /// What listener `l` gives its connections, to change.
     fn inherited(&mut self, l: ListenerId) -> Result<&mut Inherited, Error> {
         self.listeners
@@ -1067,6 +1094,38 @@ impl Stack {
         valid(keepalive_timings_valid(&timings))?;
         let idx = self.check(c)?;
         self.with_conn(idx, |conn, ctx| conn.set_keepalive_timings(ctx, timings));
+        self.schedule(idx);
+        Ok(())
+    }
+
+    /// Set the size of one connection's send buffer (bytes the application may queue:
+    /// unsent and unacknowledged data), like `SO_SNDBUF`, at once and whatever is
+    /// queued: below what is queued, nothing is lost, and `send` takes nothing until
+    /// the queue drains below the new size. [`Config::send_buffer`] is every new
+    /// connection's. Zero is [`UsageError::InvalidValue`]. Storage is allocated as the
+    /// data needs it, never the whole buffer up front.
+    pub fn set_send_buffer(&mut self, c: ConnId, bytes: u32) -> Result<(), Error> {
+        valid(bytes > 0)?;
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, _| conn.set_send_buffer(bytes));
+        Ok(())
+    }
+
+    /// Set the size of one connection's receive buffer, the largest window it offers
+    /// (RFC 9293 3.8.6: RCV.BUFF), like `SO_RCVBUF`. Between `connect` and the
+    /// `poll_transmit` that sends the SYN, any size, and the window-scale shift the SYN
+    /// offers follows it (RFC 7323 2.3), as [`Config::recv_buffer`] sets both for every
+    /// connection. After that, only a larger size: a smaller one would take back
+    /// window already offered (3.8.6: shrinking the window "is strongly discouraged")
+    /// and is [`UsageError::InvalidValue`], as is zero. A larger one opens the window
+    /// at once (an update goes out when it opens by enough, 3.8.6.2.2), up to what the
+    /// window field and the shift agreed can carry. Storage is allocated as the data
+    /// needs it.
+    pub fn set_recv_buffer(&mut self, c: ConnId, bytes: u32) -> Result<(), Error> {
+        valid(bytes > 0)?;
+        let idx = self.check(c)?;
+        let taken = self.with_conn(idx, |conn, ctx| conn.set_recv_buffer(ctx.cfg, bytes));
+        valid(taken == Some(true))?;
         self.schedule(idx);
         Ok(())
     }

@@ -1153,6 +1153,16 @@ impl Harness {
                         let ka = (arg & 1 == 0).then(|| fuzz_keepalive(arg >> 1));
                         let _ = self.stack.set_listener_keepalive(l, ka);
                     }
+                    // Buffer sizes for them, no larger than the configured ones.
+                    if let Some(l) = self.listener.filter(|_| target & 4 != 0) {
+                        let cfg = self.stack.config();
+                        let (send, recv) = (
+                            u32::from(arg) % cfg.send_buffer.saturating_add(1),
+                            u32::from(arg) % cfg.recv_buffer.saturating_add(1),
+                        );
+                        let _ = self.stack.set_listener_send_buffer(l, send);
+                        let _ = self.stack.set_listener_recv_buffer(l, recv);
+                    }
                 }
             },
             _ => {
@@ -1162,13 +1172,29 @@ impl Harness {
                     let _ = self.stack.error(c);
                     // The argument's low bits pick a per-connection setting, the
                     // rest its value: keep-alive timings (turned on or off by the
-                    // value's lowest bit), an MSS limit, a user timeout in
-                    // milliseconds (0 refused), or none.
+                    // value's lowest bit) or a buffer size (no larger than the
+                    // configured one, which the output bounds of `drain` assume), an
+                    // MSS limit, a user timeout in milliseconds (0 refused), or none.
                     let v = arg >> 2;
                     match arg & 3 {
                         0 => {
-                            let _ = self.stack.set_keepalive_timings(c, fuzz_keepalive(v));
-                            let _ = self.stack.set_keepalive(c, v & 1 == 0);
+                            let (cfg, w) = (self.stack.config(), u32::from(v >> 2));
+                            let (send, recv) = (
+                                w % cfg.send_buffer.saturating_add(1),
+                                w % cfg.recv_buffer.saturating_add(1),
+                            );
+                            match v & 3 {
+                                0 | 1 => {
+                                    let _ = self.stack.set_keepalive_timings(c, fuzz_keepalive(v >> 1));
+                                    let _ = self.stack.set_keepalive(c, v & 1 == 0);
+                                }
+                                2 => {
+                                    let _ = self.stack.set_send_buffer(c, send);
+                                }
+                                _ => {
+                                    let _ = self.stack.set_recv_buffer(c, recv);
+                                }
+                            }
                         }
                         1 => {
                             let _ = self.stack.set_mss_limit(c, v);
