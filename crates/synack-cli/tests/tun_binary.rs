@@ -275,6 +275,55 @@ fn user_timeout_bounds_an_unanswered_open_too() {
     unanswered_open_gives_up_at_2_s("user_timeout_bounds_an_unanswered_open_too", "--user-timeout");
 }
 
+/// Connect with a small receive buffer, ask for 10 MiB and never read: the kernel's
+/// window closes, and synack's zero-window probes are answered without taking their
+/// byte. Prints "asked" after the request, holds the connection for 12 s.
+const PY_STALLED_READER: &str = r#"
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.settimeout(30)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"GET /bytes/10485760 HTTP/1.1\r\nHost: synack\r\n\r\n")
+print("asked", flush=True)
+time.sleep(12)
+s.close()
+"#;
+
+/// Inside a test's namespace: `serve --app http` and a kernel client that stops
+/// reading, with `extra` options. How long after the request the report line of the
+/// connection came, if within 8 s, and the line.
+fn serve_to_a_stalled_reader(extra: &[&str]) -> Option<(Duration, String)> {
+    let mut args = vec!["tun", "serve", "--port", "8080", "--app", "http"];
+    args.extend_from_slice(extra);
+    let mut server = spawn_synack(&args);
+    wait_for_device(&mut server);
+    let mut py = Peer::python("kernel", PY_STALLED_READER, &["192.0.2.2", "8080"]);
+    py.wait_line("asked", Duration::from_secs(10)).expect("the client connected and asked");
+    let asked = Instant::now();
+    let found = server.wait_line("192.0.2.1:", Duration::from_secs(8)).map(|l| (asked.elapsed(), l));
+    interrupt(&mut server);
+    found
+}
+
+#[test]
+fn serve_user_timeout_aborts_a_connection_whose_reader_stalled() {
+    // `serve --user-timeout 2` (Stack::set_listener_user_timeout, RFC 9293 3.10.8):
+    // the response waits undelivered behind the kernel's closed window, and the
+    // zero-window probes are answered: aborted 2 s after the last acknowledgment of
+    // new data (3.9.1: "If data is not successfully delivered to the destination
+    // within the timeout period, the TCP endpoint will abort the connection").
+    // Without the option, the answered probes keep it open (3.8.6.1, MUST-37) and no
+    // report comes.
+    let name = "serve_user_timeout_aborts_a_connection_whose_reader_stalled";
+    in_netns(name, &["python3"], LIMIT, || {
+        let (after, line) = serve_to_a_stalled_reader(&["--user-timeout", "2"]).expect("a report within 8 s");
+        assert!(line.ends_with(", failed: connection timed out"), "{line}");
+        assert!(after >= Duration::from_secs(2), "not before the user timeout: {after:?}");
+        assert_eq!(serve_to_a_stalled_reader(&[]), None, "no report without the option");
+    });
+}
+
 /// Connect; send "hello", then "!" as out-of-band data (URG); close.
 const PY_URGENT_SENDER: &str = r#"
 import socket, sys, time

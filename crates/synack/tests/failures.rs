@@ -438,6 +438,74 @@ fn a_user_timeout_set_or_changed_while_data_waits() {
     p.assert_state(State::Established);
 }
 
+/// An established connection whose peer takes every byte sent so far (what its
+/// window allowed) and closes its window on the rest of 20,000 queued, with nothing left in
+/// flight, then answers every zero-window probe with the window still closed;
+/// `user_timeout` set from the start, or `late` (3 s after the window closed). When it
+/// closed as timed out within an hour, from when the window closed.
+fn closed_behind_a_closed_window(user_timeout: Option<Duration>, late: bool) -> Option<Duration> {
+    let cfg = synack::Config { nagle: false, ..rto_only() };
+    let mut p = Peer::established_with(cfg);
+    if !late {
+        p.stack.set_user_timeout(p.c(), user_timeout).expect("set");
+    }
+    assert_eq!(p.stack.send(p.c(), &[7u8; 20_000]), Ok(20_000));
+    let sent: usize = p.flush().iter().map(|o| o.payload.len()).sum();
+    assert!(sent > 0 && sent <= usize::from(REMOTE_WINDOW), "{sent}");
+    let taken = p.acked.wrapping_add(sent as u32);
+    p.feed(Seg::new(A, p.nxt, taken).win(0));
+    assert_eq!(p.stack.info(p.c()).map(|i| i.bytes_in_flight), Ok(0));
+    let t0 = p.now;
+    let mut pending = late;
+    while let Some(t) = p.stack.poll_timeout() {
+        if pending && t > t0 + Duration::from_secs(3) {
+            p.now = t0 + Duration::from_secs(3);
+            p.stack.set_user_timeout(p.c(), user_timeout).expect("set");
+            pending = false;
+            continue;
+        }
+        if t > t0 + HOUR {
+            break;
+        }
+        let outs = p.advance(t - p.now);
+        if timed_out(&p) {
+            assert!(outs.is_empty(), "sent while giving up: {outs:?}");
+            // One expiry gives up (not a round of backoffs at that instant until R2).
+            let fires = p
+                .trace
+                .iter()
+                .filter(|r| r.t == p.now)
+                .filter(|r| {
+                    matches!(r.ev, synack::TraceEvent::Timer { action: synack::TimerAction::Fire, .. })
+                })
+                .count();
+            assert_eq!(fires, 1);
+            return Some(p.now - t0);
+        }
+        for _ in outs {
+            p.feed(Seg::new(A, p.nxt, taken).win(0));
+        }
+    }
+    assert_eq!(p.handle_state(), State::Established);
+    None
+}
+
+#[test]
+fn a_user_timeout_ends_a_connection_whose_data_waits_behind_a_window_kept_closed() {
+    // RFC 9293 3.9.1: the user timeout is "for all data submitted to TCP. If data is
+    // not successfully delivered to the destination within the timeout period, the TCP
+    // endpoint will abort the connection." Data that waits behind a closed window is
+    // not delivered: 5 s after the window closed on it (the last acknowledgment of new
+    // data), answered probes or not. Without a user timeout, 3.8.6.1 holds: "As long as
+    // the receiving TCP peer continues to send acknowledgments in response to the probe
+    // segments, the sending TCP peer MUST allow the connection to stay open (MUST-37)".
+    let five = Some(Duration::from_secs(5));
+    assert_eq!(closed_behind_a_closed_window(five, false), Some(Duration::from_secs(5)));
+    assert_eq!(closed_behind_a_closed_window(None, false), None, "open an hour later");
+    // Set while the data waits (3 s after the window closed): from the call.
+    assert_eq!(closed_behind_a_closed_window(five, true), Some(Duration::from_secs(8)));
+}
+
 #[test]
 fn a_user_timeout_ends_an_open_and_the_earlier_of_it_and_the_connect_timeout_wins() {
     let mut p = Peer::syn_sent();

@@ -57,13 +57,20 @@ impl Conn {
             // transmitting host SHOULD send the first zero-window probe when a zero
             // window has existed for the retransmission timeout period".
             self.retries += 1;
-            if self.retries > self.r2(ctx.cfg) {
+            // The user timeout ends a wait behind a closed window too, answered probes
+            // or not: the application's own limit on undelivered data (3.9.1), where
+            // TCP itself "MUST allow the connection to stay open (MUST-37)".
+            let given_up = self.give_up_at != Instant::ZERO && ctx.now >= self.give_up_at;
+            if given_up || self.retries > self.r2(ctx.cfg) {
                 self.close_with(ctx, Some(ConnError::TimedOut));
                 return Outcome::Closed;
             }
             self.probe_due = true;
             self.rtt.back_off();
-            let at = ctx.now + self.rtt.rto();
+            let mut at = ctx.now + self.rtt.rto();
+            if self.user_timeout != Duration::ZERO {
+                at = self.give_up_clamp(ctx.now, at);
+            }
             self.set_timer(ctx, TimerKind::Persist, at);
         }
         // (The keep-alive deadline, read before it fires: it dates the last probe.)
@@ -259,12 +266,18 @@ impl Conn {
         }
         self.user_timeout = timeout;
         // Re-arm an armed retransmission timer (not a loss probe's, which re-arms the
-        // RTO when it fires): the clock starts if it was not running.
+        // RTO when it fires), or the persist timer of data waiting behind a closed
+        // window: the clock starts if it was not running.
         if let Some(at) = self.timers.rto.filter(|_| !self.lp.armed) {
             let clamped = self.give_up_clamp(ctx.now, at);
             if clamped != at {
                 let kind = self.rto_kind();
                 self.set_timer(ctx, kind, clamped);
+            }
+        } else if let Some(at) = self.timers.persist.filter(|_| self.state.is_synchronized()) {
+            let clamped = self.give_up_clamp(ctx.now, at);
+            if clamped != at {
+                self.set_timer(ctx, TimerKind::Persist, clamped);
             }
         }
     }

@@ -873,12 +873,15 @@ impl Stack {
     /// data or FIN) stays unacknowledged for `timeout`, the connection is aborted with
     /// [`ConnError::TimedOut`](crate::ConnError::TimedOut) (3.10.8, USER TIMEOUT), at that instant (the
     /// retransmission timer is brought forward to it) and whatever R2 would allow. The
-    /// clock runs while something sent waits for its acknowledgment: it starts when
-    /// the first of it is sent (at this call, if it already waits) and starts again
-    /// with every acknowledgment of new data. Changing the timeout keeps a running
-    /// clock's start. A peer that answers zero-window probes of data in flight without
-    /// taking the data does not stop it: the application's explicit limit, where RFC
-    /// 9293 3.8.6.1 would otherwise keep such a connection open. While opening,
+    /// clock runs while something sent waits for its acknowledgment, or data waits
+    /// behind a closed window (3.9.1: "If data is not successfully delivered to the
+    /// destination within the timeout period, the TCP endpoint will abort the
+    /// connection"): it starts when the first of it is sent or the window closes on
+    /// it (at this call, if it already waits) and starts again with every
+    /// acknowledgment of new data. Changing the timeout keeps a running clock's start.
+    /// A peer that answers zero-window probes without taking data does not stop it:
+    /// the application's explicit limit, where RFC 9293 3.8.6.1 would otherwise keep
+    /// such a connection open (MUST-37), as Linux's `TCP_USER_TIMEOUT`. While opening,
     /// [`Config::connect_timeout`] applies too, whichever ends first (and taking the
     /// user timeout away does not give back an open the time it already cut off).
     /// `None` (the default) leaves only R2 ([`Stack::set_retry_limit`]). A zero timeout is
