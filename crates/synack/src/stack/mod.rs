@@ -1092,7 +1092,7 @@ impl Stack {
     /// past); while probing, the next probe keeps its time and the new interval and
     /// count apply from it on. A zero `idle` or `interval` is
     /// [`UsageError::InvalidValue`]; `probes` below [`crate::Keepalive::MIN_PROBES`]
-    /// counts as that (MUST-29). [`ConnInfo::keepalive`] reports them.
+    /// counts as that (MUST-29). [`ConnInfo::keepalive_timings`] reports them.
     pub fn set_keepalive_timings(&mut self, c: ConnId, timings: crate::Keepalive) -> Result<(), Error> {
         valid(keepalive_timings_valid(&timings))?;
         let idx = self.check(c)?;
