@@ -62,6 +62,31 @@ pub struct DeviceArgs {
     /// `off` never uses it.
     #[arg(long, value_enum, default_value_t = EcnArg::Passive)]
     pub ecn: EcnArg,
+    /// Every connection's send buffer: bytes the application may queue, unsent or
+    /// unacknowledged (`Config::send_buffer`), e.g. 65536, 64K or 4M. Storage grows
+    /// with the data, up to this.
+    #[arg(long, value_name = "BYTES", default_value = "256K", value_parser = parse_buffer_size)]
+    pub send_buffer: u32,
+    /// Every connection's receive buffer: the largest window it offers
+    /// (`Config::recv_buffer`; the window-scale shift of its SYNs follows, RFC 7323
+    /// 2.3), e.g. 65536, 64K or 4M. Storage grows with the data, up to this.
+    #[arg(long, value_name = "BYTES", default_value = "256K", value_parser = parse_buffer_size)]
+    pub recv_buffer: u32,
+}
+
+/// The largest buffer `--send-buffer` and `--recv-buffer` take: 1 GiB, the largest
+/// window scaling can offer (RFC 7323 2.3: 65535 << 14).
+pub(crate) const MAX_BUFFER: u32 = 1 << 30;
+
+/// Parse a buffer size (`parse_size`'s forms: 65536, 64K, 4M), 1 byte to 1 GiB.
+pub(crate) fn parse_buffer_size(s: &str) -> Result<u32, String> {
+    match crate::parse_size(s)? {
+        0 => Err(format!("{s:?}: a buffer holds at least 1 byte")),
+        n => u32::try_from(n)
+            .ok()
+            .filter(|&n| n <= MAX_BUFFER)
+            .ok_or_else(|| format!("{s:?}: at most 1G (the largest window TCP can offer)")),
+    }
 }
 
 /// `--ecn`: [`synack::Ecn`] on the command line.
@@ -129,6 +154,8 @@ impl DeviceArgs {
         o.stack.keepalive = self.keepalive;
         o.stack.dscp = self.dscp;
         o.stack.ecn = self.ecn.into();
+        o.stack.send_buffer = self.send_buffer;
+        o.stack.recv_buffer = self.recv_buffer;
         Ok(o)
     }
 }
@@ -466,6 +493,30 @@ mod tests {
         assert_eq!(a.limits().total, Duration::from_secs(120));
         let zero = ["t", "connect", "192.0.2.1:80", "--recv", "--user-timeout", "0"];
         assert!(Cli::try_parse_from(zero).is_err());
+    }
+
+    #[test]
+    fn buffer_sizes_take_byte_counts_with_units_and_refuse_zero_and_beyond_1_gib() {
+        let o = |args: &[&str]| {
+            let mut all = vec!["t", "connect", "192.0.2.1:80", "--send", "1"];
+            all.extend_from_slice(args);
+            match Cli::try_parse_from(all).map(|c| c.cmd) {
+                Ok(TunCommand::Connect(a)) => Ok(a.device.options().expect("options").stack),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let d = o(&[]).expect("defaults");
+        assert_eq!((d.send_buffer, d.recv_buffer), (256 * 1024, 256 * 1024), "TunOptions::new's");
+        let c = o(&["--send-buffer", "64K", "--recv-buffer", "4M"]).expect("valid");
+        assert_eq!((c.send_buffer, c.recv_buffer), (65_536, 4 << 20));
+        assert_eq!(o(&["--recv-buffer", "1G"]).map(|c| c.recv_buffer), Ok(1 << 30));
+        for bad in ["0", "1G1", "2G", "lots", "1.5M"] {
+            let err = o(&["--recv-buffer", bad]).expect_err(bad);
+            assert!(err.contains("--recv-buffer"), "{bad}: {err}");
+        }
+        assert!(parse_buffer_size("0").is_err_and(|e| e.contains("at least 1 byte")));
+        assert!(parse_buffer_size("2G").is_err_and(|e| e.contains("at most 1G")));
     }
 
     #[test]
