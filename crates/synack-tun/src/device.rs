@@ -57,6 +57,12 @@ impl StopHandle {
         let _ = self.event.trigger();
     }
 
+    /// Wake the loop's wait without stopping it (it looks at the stack again: an
+    /// application call may have moved its next deadline).
+    pub(crate) fn wake(&self) {
+        let _ = self.event.trigger();
+    }
+
     /// Whether [`StopHandle::stop`] was called.
     pub fn is_stopped(&self) -> bool {
         self.flag.load(Ordering::SeqCst)

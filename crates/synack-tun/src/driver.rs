@@ -13,6 +13,7 @@ use crate::error::TunError;
 use crate::impair::{Impairer, Impairment, Verdict};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use synack::wire::{parse_ip, IPPROTO_ICMP, IPPROTO_TCP};
 use synack::{Config, Instant, Stack, Transmit};
@@ -102,7 +103,7 @@ pub struct TunStats {
 
 /// A synack [`Stack`] on a TUN device, and the loop step that drives it.
 pub struct TunStack {
-    dev: TunDevice,
+    dev: Arc<TunDevice>,
     stack: Stack,
     addr: Ipv4Addr,
     origin: std::time::Instant,
@@ -144,7 +145,7 @@ impl TunStack {
                 opts.addr, opts.device.kernel_addr, opts.device.prefix
             )));
         }
-        let dev = TunDevice::create(&opts.device)?;
+        let dev = Arc::new(TunDevice::create(&opts.device)?);
         let pcap = match &opts.pcap {
             Some(p) => Some(PcapSink::create(p, dev.name())?),
             None => None,
@@ -224,22 +225,38 @@ impl TunStack {
     /// `max_wait` passed or a stop was requested; then feed what was read, run the
     /// timers and send the answers. Afterwards drain `stack_mut().poll_event()`.
     pub fn step(&mut self, max_wait: Duration) -> Result<(), TunError> {
+        let sleep = self.prepare_wait(max_wait)?;
+        let wake = if sleep.is_zero() { Wake::Readable } else { self.dev.wait(sleep)? };
+        self.after_wait(wake)
+    }
+
+    /// The first half of [`TunStack::step`]: send what the application queued, and say
+    /// how long the loop may sleep (at most `max_wait`) before the stack's next
+    /// deadline or a held datagram is due; zero when one is due now.
+    pub(crate) fn prepare_wait(&mut self, max_wait: Duration) -> Result<Duration, TunError> {
         self.output()?;
         let now = self.now().as_micros();
         let mut deadline = now.saturating_add(u64::try_from(max_wait.as_micros()).unwrap_or(u64::MAX));
+        if let Some(t) = self.next_deadline() {
+            deadline = deadline.min(t);
+        }
+        Ok(Duration::from_micros(deadline.saturating_sub(now)))
+    }
+
+    /// When the loop must look at the stack next (microseconds of [`TunStack::now`]):
+    /// the stack's deadline or a held datagram's release, if any.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
         let pending = [
             self.stack.poll_timeout().map(Instant::as_micros),
             self.to_stack.as_ref().and_then(Impairer::next_release),
             self.to_kernel.as_ref().and_then(Impairer::next_release),
         ];
-        for t in pending.into_iter().flatten() {
-            deadline = deadline.min(t);
-        }
-        let wake = if deadline > now {
-            self.dev.wait(Duration::from_micros(deadline - now))?
-        } else {
-            Wake::Readable
-        };
+        pending.into_iter().flatten().min()
+    }
+
+    /// The second half of [`TunStack::step`], after a wait that ended with `wake`: feed
+    /// what was read, run the timers and send the answers.
+    pub(crate) fn after_wait(&mut self, wake: Wake) -> Result<(), TunError> {
         if wake != Wake::Stopped {
             self.read_batch()?;
         }
@@ -247,6 +264,12 @@ impl TunStack {
         self.release_held(now)?;
         self.stack.handle_timeout(now);
         self.output()
+    }
+
+    /// The device, to wait on without holding the `TunStack` (`crate::net`'s driver
+    /// thread waits while application threads use the stack).
+    pub(crate) fn device(&self) -> Arc<TunDevice> {
+        Arc::clone(&self.dev)
     }
 
     /// Send everything the stack has to send and write out the trace and capture.
@@ -334,6 +357,11 @@ impl TunStack {
             self.write(&pkt)?;
         }
         Ok(())
+    }
+
+    /// Send at once what an application call made the stack want to send.
+    pub(crate) fn send_queued(&mut self) -> Result<(), TunError> {
+        self.output()
     }
 
     /// Everything the stack wants to send, then its trace records.

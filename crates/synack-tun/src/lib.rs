@@ -11,6 +11,9 @@
 //!   The stack answers pings to synack's address (the core's echo responder, IP
 //!   fragments reassembled); datagrams neither TCP nor ICMP are ignored.
 //! - [`Server`] (an [`App`] on every accepted connection) and [`run_client`].
+//! - [`TunNet`]: the stack driven by a thread of its own, with blocking sockets in the
+//!   manner of `std::net` ([`TcpListener`], [`TcpStream`]: `std::io::Read` and
+//!   `Write`) for applications written as plain threads.
 //! - [`serve`] and [`connect`], the `synack tun serve|connect` commands, with their clap
 //!   argument structs [`ServeArgs`] and [`ConnectArgs`].
 //!
@@ -27,6 +30,7 @@ mod device;
 mod driver;
 mod error;
 mod impair;
+mod net;
 pub mod pattern;
 
 pub use app::{parse_size, App, ConnEnd, ConnReport, Server};
@@ -38,3 +42,4 @@ pub use device::{DeviceConfig, StopHandle};
 pub use driver::{random_secret, TunOptions, TunStack, TunStats};
 pub use error::TunError;
 pub use impair::Impairment;
+pub use net::{TcpListener, TcpStream, TunNet};

@@ -65,37 +65,6 @@ print("sent", n, h.hexdigest(), flush=True)
 c.close(); ls.close()
 "#;
 
-/// K clients at once against echo: each sends its own bytes, half-closes and checks
-/// that exactly those bytes come back. Prints "done ok=K bad=0".
-const PY_CONCURRENT_ECHO: &str = r#"
-import socket, sys, threading, random
-host, port, k, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-barrier = threading.Barrier(k); results = [None] * k
-def client(i):
-    data = random.Random(i).randbytes(size)
-    try:
-        barrier.wait(timeout=30)
-        s = socket.create_connection((host, port), timeout=60)
-        out = bytearray()
-        def reader():
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                out.extend(d)
-        t = threading.Thread(target=reader); t.start()
-        s.sendall(data); s.shutdown(socket.SHUT_WR)
-        t.join(60); s.close()
-        results[i] = bytes(out) == data
-    except Exception as e:
-        print("client", i, "error", repr(e), flush=True)
-        results[i] = False
-threads = [threading.Thread(target=client, args=(i,)) for i in range(k)]
-for t in threads: t.start()
-for t in threads: t.join(90)
-print("done ok=%d bad=%d" % (sum(1 for r in results if r), sum(1 for r in results if not r)), flush=True)
-"#;
-
 /// Kernel closes first: send "hello", close; print the local port first.
 const PY_CLOSE_FIRST: &str = r#"
 import socket, sys

@@ -1,0 +1,181 @@
+//! The blocking sockets of `synack_tun::TunNet` (`TcpListener`, `TcpStream`, in the
+//! manner of `std::net`) against the Linux kernel's TCP, in a network namespace of the
+//! test's own (see `support`; every address is in 192.0.2.0/24 and nothing leaves the
+//! namespace). The application here is plain blocking Rust on threads of its own; the
+//! kernel side is python.
+
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+use support::*;
+use synack_tun::{TunNet, TunOptions};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Wait (up to 20 s) for a kernel-side peer to exit, and require success.
+fn finished(p: &mut Peer) {
+    let dl = Deadline::new(Duration::from_secs(20), "the kernel-side peer to exit");
+    while p.exited().is_none() {
+        dl.check();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    p.assert_success();
+}
+
+/// CPU time this process has used so far (user and system, all threads), from
+/// `/proc/self/stat` in clock ticks of 10 ms.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')').expect("a command name") + 2..];
+    let fields: Vec<u64> = rest.split(' ').map(|f| f.parse().unwrap_or(0)).collect();
+    // utime and stime are the 14th and 15th fields of the line, 12th and 13th here.
+    Duration::from_millis((fields[11] + fields[12]) * 10)
+}
+
+fn start() -> TunNet {
+    let opts = TunOptions::new(DEV, SYNACK, KERNEL).expect("options");
+    TunNet::start(&opts).expect("open the TUN device inside the namespace")
+}
+
+/// Listen on the port given; accept one; echo every byte back until EOF; close.
+/// Prints "listening" once it listens.
+const PY_ECHO_SERVER: &str = r#"
+import socket, sys
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(1)
+print("listening", flush=True)
+c, _ = ls.accept(); c.settimeout(60)
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    c.sendall(d)
+c.close(); ls.close()
+"#;
+
+/// Listen on the port given; accept one and hold it without a word for 20 s.
+const PY_SILENT_SERVER: &str = r#"
+import socket, sys, time
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(1)
+print("listening", flush=True)
+c, _ = ls.accept()
+time.sleep(20)
+"#;
+
+#[test]
+fn a_blocking_echo_server_serves_concurrent_kernel_clients() {
+    // `TcpListener::incoming` and a thread per connection, as with `std::net`: eight
+    // kernel clients at once, 256 KiB each, every byte echoed back in order.
+    in_netns("a_blocking_echo_server_serves_concurrent_kernel_clients", &["python3"], LIMIT, || {
+        let net = start();
+        let listener = net.listen(7100).expect("listen");
+        assert_eq!(listener.local_addr(), SocketAddr::new(SYNACK.into(), 7100));
+        let server = std::thread::spawn(move || {
+            let mut workers = Vec::new();
+            for stream in listener.incoming().take(8) {
+                let mut s = stream.expect("accept");
+                workers.push(std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 32 * 1024];
+                    let mut echoed = 0usize;
+                    loop {
+                        let n = s.read(&mut buf).expect("read");
+                        if n == 0 {
+                            break;
+                        }
+                        s.write_all(&buf[..n]).expect("write");
+                        echoed += n;
+                    }
+                    s.shutdown(Shutdown::Write).expect("shutdown");
+                    echoed
+                }));
+            }
+            workers.into_iter().map(|w| w.join().expect("worker")).collect::<Vec<_>>()
+        });
+        let args = [&SYNACK.to_string()[..], "7100", "8", "262144"];
+        let mut py = Peer::python("clients", PY_CONCURRENT_ECHO, &args);
+        let done = py.wait_line("done", Duration::from_secs(90)).expect("the clients finished");
+        assert_eq!(done, "done ok=8 bad=0");
+        let echoed = server.join().expect("server");
+        assert_eq!(echoed, vec![262_144; 8]);
+        finished(&mut py);
+    });
+}
+
+#[test]
+fn a_blocking_client_writes_and_reads_from_two_threads_through_a_kernel_echo_server() {
+    // `TcpStream::try_clone`: one thread writes 4 MiB and half-closes while the other
+    // reads the echo until EOF; what comes back is what went out.
+    let name = "a_blocking_client_writes_and_reads_from_two_threads_through_a_kernel_echo_server";
+    in_netns(name, &["python3"], LIMIT, || {
+        let net = start();
+        let mut py = Peer::python("echo", PY_ECHO_SERVER, &[&KERNEL.to_string(), "7200"]);
+        py.wait_line("listening", Duration::from_secs(10)).expect("the server listens");
+        let remote = SocketAddr::new(KERNEL.into(), 7200);
+        let stream = net.connect(remote).expect("connect");
+        assert_eq!(stream.peer_addr(), remote);
+        assert_eq!(stream.local_addr().ip(), std::net::IpAddr::from(SYNACK));
+        let data: Vec<u8> = (0..4u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let mut writer = stream.try_clone().expect("clone");
+        let sent = data.clone();
+        let w = std::thread::spawn(move || {
+            for chunk in sent.chunks(100_000) {
+                writer.write_all(chunk).expect("write");
+            }
+            writer.shutdown(Shutdown::Write).expect("shutdown");
+        });
+        let mut back = Vec::with_capacity(data.len());
+        (&stream).read_to_end(&mut back).expect("read to the end");
+        w.join().expect("writer");
+        assert_eq!(back.len(), data.len());
+        assert!(back == data, "the echo differs from what was sent");
+        finished(&mut py);
+    });
+}
+
+#[test]
+fn refusals_read_timeouts_and_a_stopped_network_are_errors_not_hangs() {
+    let name = "refusals_read_timeouts_and_a_stopped_network_are_errors_not_hangs";
+    in_netns(name, &["python3"], LIMIT, || {
+        let net = start();
+        // A port nobody listens on: the kernel's RST (RFC 9293 3.10.7.3).
+        let err = net.connect(SocketAddr::new(KERNEL.into(), 9)).expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+        // A peer that never answers within the time given.
+        let black_hole = SocketAddr::new("192.0.2.77".parse().expect("address"), 80);
+        let t = Instant::now();
+        let err = net.connect_timeout(black_hole, Duration::from_millis(700)).expect_err("no answer");
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(t.elapsed() >= Duration::from_millis(700), "{:?}", t.elapsed());
+        // A silent peer: a read gives up at its timeout.
+        let mut py = Peer::python("silent", PY_SILENT_SERVER, &[&KERNEL.to_string(), "7300"]);
+        py.wait_line("listening", Duration::from_secs(10)).expect("the server listens");
+        let mut stream = net.connect(SocketAddr::new(KERNEL.into(), 7300)).expect("connect");
+        assert!(stream.set_read_timeout(Some(Duration::ZERO)).is_err(), "zero is refused, as in std");
+        stream.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+        let t = Instant::now();
+        let err = stream.read(&mut [0u8; 16]).expect_err("nothing to read");
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+        // Waiting costs nothing: a read blocked for 1 s leaves the process (the
+        // driver thread included) nearly idle, rather than the driver and the call
+        // waking each other in a loop.
+        stream.set_read_timeout(Some(Duration::from_secs(1))).expect("timeout");
+        let cpu = cpu_time();
+        let err = stream.read(&mut [0u8; 16]).expect_err("nothing to read");
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        let used = cpu_time() - cpu;
+        assert!(used < Duration::from_millis(200), "{used:?} of CPU time in a 1 s wait");
+        // The stack's own view of it.
+        assert_eq!(stream.info().expect("info").state, synack::State::Established);
+        // Once the network is stopped, calls fail at once instead of waiting for ever.
+        net.stop();
+        let err = stream.read(&mut [0u8; 16]).expect_err("stopped");
+        assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
+        assert!(err.to_string().contains("no longer running"), "{err}");
+        assert!(stream.write(b"x").is_err());
+    });
+}
