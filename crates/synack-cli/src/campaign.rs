@@ -75,6 +75,10 @@ pub(crate) struct CampaignArgs {
     /// the faults gives up with a timeout, which the invariants accept as explained.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     user_timeout: Option<u64>,
+    /// Run every case with CUBIC (RFC 9438) as both hosts' congestion control instead
+    /// of Reno.
+    #[arg(long)]
+    cubic: bool,
     /// Colour the ladder.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -96,7 +100,8 @@ pub(crate) fn replay_command(seed: u64, campaign: &Campaign) -> String {
     let ut = campaign
         .user_timeout
         .map_or(String::new(), |t| format!(" --user-timeout {}", t.as_micros() / 1_000_000));
-    format!("synack sim campaign --seeds 1 --from {seed}{narrow}{ecn}{ut} --ladder")
+    let cubic = if campaign.cubic { " --cubic" } else { "" };
+    format!("synack sim campaign --seeds 1 --from {seed}{narrow}{ecn}{ut}{cubic} --ladder")
 }
 
 impl CampaignArgs {
@@ -109,6 +114,7 @@ impl CampaignArgs {
             narrow_links: self.narrow_links,
             ecn: self.ecn,
             user_timeout: self.user_timeout.map(synack::Duration::from_secs),
+            cubic: self.cubic,
         }
     }
 }
@@ -272,8 +278,15 @@ mod tests {
             }],
             ..CampaignReport::default()
         };
-        let plain =
-            Campaign { from: 4700, seeds: 20, jobs: 1, narrow_links: false, ecn: false, user_timeout: None };
+        let plain = Campaign {
+            from: 4700,
+            seeds: 20,
+            jobs: 1,
+            narrow_links: false,
+            ecn: false,
+            user_timeout: None,
+            cubic: false,
+        };
         let text = report_text(&r, &plain, 1.0);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "FAIL seed 4711: a case");
@@ -298,6 +311,11 @@ mod tests {
         assert_eq!(
             report_text(&r, &ut, 1.0).lines().nth(2),
             Some("  replay: synack sim campaign --seeds 1 --from 4711 --user-timeout 20 --ladder")
+        );
+        // And a CUBIC campaign's.
+        assert_eq!(
+            report_text(&r, &Campaign { cubic: true, ..plain }, 1.0).lines().nth(2),
+            Some("  replay: synack sim campaign --seeds 1 --from 4711 --cubic --ladder")
         );
     }
 

@@ -53,6 +53,7 @@ struct HostToml {
     keepalive_interval_ms: Option<f64>,
     keepalive_probes: Option<u32>,
     ecn: Option<String>,
+    congestion_control: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -298,6 +299,20 @@ fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioErro
                     format!("{ctx}: ecn"),
                     format!("{other:?}"),
                     "\"off\", \"passive\" or \"active\"",
+                ))
+            }
+        };
+    }
+    if let Some(c) = &h.congestion_control {
+        cfg.congestion_control = match c.as_str() {
+            "reno" => synack::CongestionControl::Reno,
+            "cubic" => synack::CongestionControl::Cubic,
+            "none" => synack::CongestionControl::None,
+            other => {
+                return Err(out_of_range(
+                    format!("{ctx}: congestion_control"),
+                    format!("{other:?}"),
+                    "\"reno\", \"cubic\" or \"none\"",
                 ))
             }
         };
@@ -592,7 +607,8 @@ impl Scenario {
     /// # (0 = ACK at once), nagle, window_scaling, recv_buffer, send_buffer,
     /// # syn_retries, max_retries; keep-alive (off unless one is given):
     /// # keepalive_idle_ms, keepalive_interval_ms, keepalive_probes; ECN (RFC 3168):
-    /// # ecn = "passive" (the default: agree when asked), "active" (ask) or "off"
+    /// # ecn = "passive" (the default: agree when asked), "active" (ask) or "off";
+    /// # congestion_control = "reno" (the default), "cubic" (RFC 9438) or "none"
     ///
     /// [[link]]                        # every ordered pair of hosts has a link of
     /// link = "client->server"         # 10 ms delay and no faults; a [[link]] changes

@@ -62,6 +62,10 @@ pub struct DeviceArgs {
     /// `off` never uses it.
     #[arg(long, value_enum, default_value_t = EcnArg::Passive)]
     pub ecn: EcnArg,
+    /// Congestion control: `reno` (the default; RFC 5681 with NewReno recovery) or
+    /// `cubic` (RFC 9438, the default of Linux, Windows and Apple's stacks).
+    #[arg(long, value_enum, default_value_t = CcArg::Reno)]
+    pub congestion_control: CcArg,
     /// Every connection's send buffer: bytes the application may queue, unsent or
     /// unacknowledged (`Config::send_buffer`), e.g. 65536, 64K or 4M. Storage grows
     /// with the data, up to this.
@@ -86,6 +90,24 @@ pub(crate) fn parse_buffer_size(s: &str) -> Result<u32, String> {
             .ok()
             .filter(|&n| n <= MAX_BUFFER)
             .ok_or_else(|| format!("{s:?}: at most 1G (the largest window TCP can offer)")),
+    }
+}
+
+/// `--congestion-control`: [`synack::CongestionControl`] on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CcArg {
+    /// Reno with NewReno recovery.
+    Reno,
+    /// CUBIC.
+    Cubic,
+}
+
+impl From<CcArg> for synack::CongestionControl {
+    fn from(a: CcArg) -> Self {
+        match a {
+            CcArg::Reno => synack::CongestionControl::Reno,
+            CcArg::Cubic => synack::CongestionControl::Cubic,
+        }
     }
 }
 
@@ -154,6 +176,7 @@ impl DeviceArgs {
         o.stack.keepalive = self.keepalive;
         o.stack.dscp = self.dscp;
         o.stack.ecn = self.ecn.into();
+        o.stack.congestion_control = self.congestion_control.into();
         o.stack.send_buffer = self.send_buffer;
         o.stack.recv_buffer = self.recv_buffer;
         Ok(o)
@@ -493,6 +516,19 @@ mod tests {
         assert_eq!(a.limits().total, Duration::from_secs(120));
         let zero = ["t", "connect", "192.0.2.1:80", "--recv", "--user-timeout", "0"];
         assert!(Cli::try_parse_from(zero).is_err());
+    }
+
+    #[test]
+    fn congestion_control_is_reno_unless_cubic_is_asked_for() {
+        let cc = |args: &[&str]| {
+            let mut all = vec!["t", "serve"];
+            all.extend_from_slice(args);
+            let TunCommand::Serve(a) = Cli::try_parse_from(all).expect("valid").cmd else { panic!("serve") };
+            a.device.options().expect("options").stack.congestion_control
+        };
+        assert_eq!(cc(&[]), synack::CongestionControl::Reno);
+        assert_eq!(cc(&["--congestion-control", "cubic"]), synack::CongestionControl::Cubic);
+        assert!(Cli::try_parse_from(["t", "serve", "--congestion-control", "vegas"]).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use support::*;
 use synack::{ConnError, ConnId, Error, Keepalive, State};
 use synack_tun::pattern::{pattern_sha256, Sha256Counter};
 use synack_tun::{
-    run_client, App, ClientLimits, ClientMode, ConnEnd, Impairment, Server, TunError, TunStack,
+    run_client, App, ClientLimits, ClientMode, ConnEnd, Impairment, Server, TunError, TunOptions, TunStack,
 };
 
 const MIB: u64 = 1 << 20;
@@ -287,7 +287,12 @@ fn python_to_discard(name: &str, n: u64, limit: Duration, lossy: bool) {
 
 /// synack connects to a python sink and sends N pattern bytes.
 fn synack_sends(name: &str, n: u64, limit: Duration, lossy: bool) {
-    let mut tun = open_tun(name, false);
+    synack_sends_with(name, n, limit, lossy, |_| {});
+}
+
+/// [`synack_sends`] with the options changed by `edit` before the device opens.
+fn synack_sends_with(name: &str, n: u64, limit: Duration, lossy: bool, edit: impl FnOnce(&mut TunOptions)) {
+    let mut tun = open_tun_with(name, false, edit);
     if lossy {
         lossy_link(&mut tun, n ^ 11, true);
     }
@@ -937,6 +942,18 @@ fn lossy_link_both_ways_synack_client_sends_10_mib() {
             Duration::from_secs(120),
             true,
         )
+    });
+}
+
+/// The same with CUBIC (RFC 9438) as synack's congestion control: every byte arrives
+/// in order through the losses both ways.
+#[test]
+fn lossy_link_both_ways_synack_client_sends_4_mib_with_cubic() {
+    let name = "lossy_link_both_ways_synack_client_sends_4_mib_with_cubic";
+    in_netns(name, &["python3"], LIMIT, || {
+        synack_sends_with(name, 4 * MIB, Duration::from_secs(90), true, |o| {
+            o.stack.congestion_control = synack::CongestionControl::Cubic;
+        })
     });
 }
 

@@ -15,6 +15,13 @@ pub enum CongestionControl {
     None,
     /// Reno with NewReno recovery (RFC 5681, RFC 6582).
     Reno,
+    /// CUBIC (RFC 9438), the default of Linux, Windows and Apple's stacks: the window
+    /// grows in congestion avoidance as a cubic function of the time since the last
+    /// congestion event (fast far below the last window before it, flat near it,
+    /// probing beyond it), never slower than Reno would (the Reno-friendly region), and
+    /// a congestion event reduces it to 0.7 of the flight rather than half. Slow start,
+    /// fast retransmit and NewReno recovery are Reno's.
+    Cubic,
 }
 
 /// Explicit Congestion Notification (RFC 3168), which "A TCP endpoint SHOULD implement"

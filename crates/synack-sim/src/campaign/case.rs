@@ -331,6 +331,9 @@ pub struct Case {
     /// Both hosts' user timeout ([`Case::with_user_timeout`], `Config::user_timeout`,
     /// RFC 9293 3.10.8); `None` in every case of [`Case::from_seed`].
     pub user_timeout: Option<Duration>,
+    /// Both hosts run CUBIC (RFC 9438, [`Case::with_cubic`]) instead of Reno; `false`
+    /// in every case of [`Case::from_seed`].
+    pub cubic: bool,
 }
 
 /// A size in `0..=max`: half the time uniform (bulk transfers), half the time spread
@@ -399,7 +402,15 @@ impl Case {
             link_mtu: None,
             ecn: false,
             user_timeout: None,
+            cubic: false,
         }
+    }
+
+    /// The same case with CUBIC (RFC 9438) as both hosts' congestion control. Nothing
+    /// else of the case changes.
+    pub fn with_cubic(mut self) -> Case {
+        self.cubic = true;
+        self
     }
 
     /// The same case with Explicit Congestion Notification (RFC 3168): the client's
@@ -476,6 +487,9 @@ impl Case {
         if let Some(t) = self.user_timeout {
             narrow.push_str(&format!("; user timeout {} ms", fmt_ms(t)));
         }
+        if self.cubic {
+            narrow.push_str("; CUBIC");
+        }
         format!(
             "seed {}: client->server {}; server->client {}; {data}; {close}, linger {} ms{stacks}{narrow}",
             self.seed,
@@ -509,6 +523,9 @@ impl Case {
         for h in &mut sc.hosts {
             h.cfg.keepalive = Some(synack::Keepalive::default());
             h.cfg.user_timeout = self.user_timeout;
+            if self.cubic {
+                h.cfg.congestion_control = synack::CongestionControl::Cubic;
+            }
         }
         sc.release_on_error = true;
         sc.max_time = MAX_CASE_TIME;

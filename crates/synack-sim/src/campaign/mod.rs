@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use synack_sim::campaign::Campaign;
-//! let report = Campaign { from: 1, seeds: 3, jobs: 1, narrow_links: false, ecn: false, user_timeout: None }.run(&mut |_| {});
+//! let report = Campaign { from: 1, seeds: 3, jobs: 1, narrow_links: false, ecn: false, user_timeout: None, cubic: false }.run(&mut |_| {});
 //! assert_eq!(report.passed, 3, "{:?}", report.failures);
 //! ```
 
@@ -246,6 +246,8 @@ pub struct Campaign {
     pub ecn: bool,
     /// Run every case [`Case::with_user_timeout`] with this timeout.
     pub user_timeout: Option<synack::Duration>,
+    /// Run every case [`Case::with_cubic`]: CUBIC on both hosts.
+    pub cubic: bool,
 }
 
 /// What a worker hands back for one seed.
@@ -277,12 +279,13 @@ fn run_one(campaign: Campaign, seed: u64) -> Done {
 }
 
 impl Campaign {
-    /// The case this campaign runs for `seed`: [`Case::from_seed`], narrowed, with ECN
-    /// and with a user timeout as the campaign says.
+    /// The case this campaign runs for `seed`: [`Case::from_seed`], narrowed, with ECN,
+    /// CUBIC and a user timeout as the campaign says.
     pub fn case(&self, seed: u64) -> Case {
         let case = Case::from_seed(seed);
         let case = if self.narrow_links { case.narrowed() } else { case };
         let case = if self.ecn { case.with_ecn() } else { case };
+        let case = if self.cubic { case.with_cubic() } else { case };
         match self.user_timeout {
             Some(t) => case.with_user_timeout(t),
             None => case,

@@ -1,7 +1,11 @@
-//! Congestion control: Reno with NewReno fast recovery (RFC 5681, RFC 6582), or none.
+//! Congestion control: Reno with NewReno fast recovery (RFC 5681, RFC 6582), CUBIC's
+//! congestion avoidance and decrease on top of the same recovery (RFC 9438,
+//! `cubic.rs`), or none.
 
+use super::cubic::{Cubic, BETA};
 use crate::config::CongestionControl;
 use crate::seq::SeqNum;
+use crate::time::{Duration, Instant};
 
 /// The congestion state of one sender.
 #[derive(Debug, Clone)]
@@ -19,6 +23,9 @@ pub(crate) struct Congestion {
     /// Bytes sent beyond cwnd by Limited Transmit since the last new ACK: RFC 5681 3.2
     /// step 2 keeps them out of the FlightSize that sets ssthresh.
     limited_sent: u32,
+    /// CUBIC's state, with [`CongestionControl::Cubic`] (boxed: 8 bytes on every other
+    /// connection).
+    cubic: Option<Box<Cubic>>,
 }
 
 impl Congestion {
@@ -41,6 +48,21 @@ impl Congestion {
             mss,
             limited_transmit,
             limited_sent: 0,
+            cubic: (kind == CongestionControl::Cubic).then(Box::default),
+        }
+    }
+
+    /// The ssthresh of a congestion event with `flight` bytes outstanding (at least two
+    /// segments, RFC 5681 3.1 eq. 4): half of it for Reno, beta_cubic of it for CUBIC
+    /// (RFC 9438 4.6), which also notes the window it had (W_max).
+    fn reduced(&mut self, flight: u32) -> u32 {
+        let floor = 2 * self.mss;
+        match self.cubic.as_deref_mut() {
+            Some(c) => {
+                c.on_congestion(self.cwnd);
+                ((f64::from(flight) * BETA) as u32).max(floor)
+            }
+            None => (flight / 2).max(floor),
         }
     }
 
@@ -105,7 +127,14 @@ impl Congestion {
     /// Size: fast recovery's exit is out of line ([`Congestion::recovery_ack`]), so that
     /// the ACK path of a connection not in recovery stays contiguous.
     #[inline]
-    pub(crate) fn on_new_ack(&mut self, ack: SeqNum, acked: u32, flight_before: u32) -> bool {
+    pub(crate) fn on_new_ack(
+        &mut self,
+        ack: SeqNum,
+        acked: u32,
+        flight_before: u32,
+        now: Instant,
+        srtt: Duration,
+    ) -> bool {
         self.dupacks = 0;
         self.limited_sent = 0;
         if let Some(recover) = self.recover {
@@ -117,6 +146,9 @@ impl Congestion {
         if self.cwnd < self.ssthresh {
             // RFC 5681 3.1 (with RFC 3465 L=1): slow start grows by at most SMSS per ACK.
             self.cwnd = self.cwnd.saturating_add(acked.min(self.mss));
+        } else if let Some(c) = self.cubic.as_deref_mut() {
+            // CUBIC's congestion avoidance (RFC 9438 4.2 to 4.5).
+            self.cwnd = c.on_ack(self.cwnd, acked, self.mss, now, srtt);
         } else {
             // Congestion avoidance: about one SMSS per RTT.
             let inc = (u64::from(self.mss) * u64::from(self.mss) / u64::from(self.cwnd.max(1))).max(1);
@@ -174,7 +206,7 @@ impl Congestion {
         // that left the network.
         if self.enabled() {
             let flight = flight.saturating_sub(self.limited_sent);
-            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.ssthresh = self.reduced(flight);
             self.cwnd = self.ssthresh.saturating_add(3 * self.mss);
         }
         self.dupacks = self.dupacks.max(3);
@@ -186,7 +218,7 @@ impl Congestion {
     /// ssthresh = max(FlightSize / 2, 2*SMSS) (RFC 5681 3.2 step 2, RFC 6582 3.2 step 3).
     pub(crate) fn on_probe_repaired_loss(&mut self, flight: u32) {
         if self.enabled() {
-            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.ssthresh = self.reduced(flight);
             self.cwnd = self.cwnd.min(self.ssthresh);
         }
     }
@@ -199,7 +231,7 @@ impl Congestion {
     /// the congestion window in response to the receipt of an ECN-Echo ACK packet").
     pub(crate) fn on_ecn_echo(&mut self, flight: u32) {
         if self.enabled() {
-            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.ssthresh = self.reduced(flight);
             self.cwnd = self.cwnd.min(self.ssthresh);
         }
     }
@@ -210,7 +242,12 @@ impl Congestion {
         self.limited_sent = 0;
         self.recover = None;
         if self.enabled() {
-            self.ssthresh = (flight / 2).max(2 * self.mss);
+            self.ssthresh = self.reduced(flight);
+            if let Some(c) = self.cubic.as_deref_mut() {
+                // RFC 9438 4.8: "CUBIC follows Reno to reduce cwnd" on a timeout, with
+                // ssthresh from beta_cubic; the next stage starts with K = 0.
+                c.on_timeout(self.cwnd);
+            }
             self.cwnd = self.mss;
         }
     }
@@ -220,14 +257,17 @@ impl Congestion {
 mod tests {
     use super::*;
 
+    const T0: Instant = Instant::ZERO;
+    const RTT: Duration = Duration::from_millis(100);
+
     #[test]
     fn slow_start_grows_by_one_mss_per_ack_until_ssthresh() {
         let mut c = Congestion::new(CongestionControl::Reno, 1000, 2, true);
         assert_eq!(c.cwnd, 2000);
-        c.on_new_ack(SeqNum(1000), 1000, 2000);
+        c.on_new_ack(SeqNum(1000), 1000, 2000, T0, RTT);
         assert_eq!(c.cwnd, 3000);
         c.ssthresh = 3000;
-        c.on_new_ack(SeqNum(2000), 1000, 3000);
+        c.on_new_ack(SeqNum(2000), 1000, 3000, T0, RTT);
         assert_eq!(c.cwnd, 3333, "congestion avoidance adds mss*mss/cwnd");
     }
 
@@ -242,12 +282,56 @@ mod tests {
         c.on_dupack(SeqNum(10_000), 10_000);
         assert_eq!(c.cwnd, 9000);
         // A partial ACK asks for another retransmission and stays in recovery.
-        assert!(c.on_new_ack(SeqNum(3000), 1000, 10_000));
+        assert!(c.on_new_ack(SeqNum(3000), 1000, 10_000, T0, RTT));
         assert!(c.in_recovery());
         // A full ACK leaves recovery with cwnd <= ssthresh.
-        assert!(!c.on_new_ack(SeqNum(10_000), 7000, 9000));
+        assert!(!c.on_new_ack(SeqNum(10_000), 7000, 9000, T0, RTT));
         assert!(!c.in_recovery());
         assert_eq!(c.cwnd, 3000);
+    }
+
+    #[test]
+    fn cubic_reduces_by_seven_tenths_where_reno_halves() {
+        // RFC 9438 4.6: ssthresh = flight_size * beta_cubic (0.7), against RFC 5681's
+        // FlightSize / 2; both then inflate by the three segments that left (3.2).
+        for (kind, ssthresh) in [(CongestionControl::Reno, 5000), (CongestionControl::Cubic, 7000)] {
+            let mut c = Congestion::new(kind, 1000, 10, true);
+            for _ in 0..3 {
+                c.on_dupack(SeqNum(10_000), 10_000);
+            }
+            assert_eq!((c.ssthresh, c.cwnd), (ssthresh, ssthresh + 3000), "{kind:?}");
+            // A timeout: one segment, ssthresh from the same factor.
+            c.on_rto(8000);
+            assert_eq!((c.cwnd, c.ssthresh), (1000, ssthresh * 8 / 10), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn cubic_congestion_avoidance_follows_the_cubic_curve_not_renos_line() {
+        // A loss at 20 segments; recovery ends at ssthresh (Reno 10, CUBIC 14). Over
+        // two 500 ms RTTs Reno adds about a segment per RTT (11.8); CUBIC climbs back
+        // towards 20 (K = cbrt(6 / 0.4) = 2.47 s; targets one RTT ahead 17.0, then
+        // 18.7, each approached by (target - cwnd) / cwnd per segment acknowledged:
+        // about 17).
+        let grow = |kind| {
+            let mut c = Congestion::new(kind, 1000, 10, true);
+            c.cwnd = 20_000;
+            c.enter_recovery(SeqNum(20_000), 20_000);
+            assert!(!c.on_new_ack(SeqNum(20_000), 1000, 20_000, T0, RTT), "full ACK: recovery ends");
+            assert_eq!(c.cwnd, c.ssthresh);
+            let mut now = T0;
+            let rtt = Duration::from_millis(500);
+            for _ in 0..2 {
+                for _ in 0..c.cwnd / 1000 {
+                    c.on_new_ack(SeqNum(1), 1000, c.cwnd, now, rtt);
+                }
+                now += rtt;
+            }
+            c.cwnd
+        };
+        let (reno, cubic) = (grow(CongestionControl::Reno), grow(CongestionControl::Cubic));
+        assert!((11_500..=12_000).contains(&reno), "{reno}");
+        assert!((16_500..=18_000).contains(&cubic), "{cubic}");
     }
 
     #[test]

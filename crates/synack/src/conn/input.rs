@@ -670,7 +670,8 @@ impl Conn {
         self.give_up_at = crate::time::Instant::ZERO;
         self.sack_on_new_ack(ack);
         self.sack_update(hdr);
-        if self.cc.on_new_ack(ack, acked, flight_before) {
+        let srtt = self.rtt.srtt_or_initial();
+        if self.cc.on_new_ack(ack, acked, flight_before, ctx.now, srtt) {
             // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
             // segment - unless SACK recovery already did (it lies below HighRxt):
             // then the next hole the scoreboard deems lost.

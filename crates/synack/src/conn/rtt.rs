@@ -87,6 +87,12 @@ impl RttEstimator {
         self.sampled.then_some(self.srtt_or_initial)
     }
 
+    /// SRTT, or before the first sample the value it starts from.
+    #[inline]
+    pub(crate) fn srtt_or_initial(&self) -> Duration {
+        self.srtt_or_initial
+    }
+
     pub(crate) fn rttvar(&self) -> Duration {
         self.rttvar
     }

@@ -186,7 +186,12 @@ pub fn fuzz_config(b: u8, sizes: u8) -> Config {
         window_scaling: b & 0x08 != 0,
         delayed_ack: if b & 0x10 != 0 { Some(Duration::from_millis(40)) } else { None },
         nagle: b & 0x20 != 0,
-        congestion_control: if b & 0x40 != 0 { CongestionControl::Reno } else { CongestionControl::None },
+        // (CUBIC where the cookie bits are 3, one of the two values for WhenFull.)
+        congestion_control: match (b & 0x40 != 0, b & 3 == 3) {
+            (false, _) => CongestionControl::None,
+            (true, false) => CongestionControl::Reno,
+            (true, true) => CongestionControl::Cubic,
+        },
         rfc1337: b & 0x04 != 0,
         trace: b & 0x80 != 0,
         syn_cookies: match b & 3 {
