@@ -393,6 +393,19 @@ impl TcpStream {
         self.conn.shared.call(|tun| tun.stack_mut().shutdown(id).map_err(io_error))
     }
 
+    /// Turn Nagle's algorithm off (`true`) or on again, as `TCP_NODELAY`
+    /// (`Stack::set_nagle`): with it off, small writes go out at once instead of
+    /// waiting for the acknowledgment of what is in flight (RFC 9293 3.7.4).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let id = self.conn.id;
+        self.conn.shared.call(|tun| tun.stack_mut().set_nagle(id, !nodelay).map_err(io_error))
+    }
+
+    /// Whether Nagle's algorithm is off ([`TcpStream::set_nodelay`]).
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.info().map(|i| !i.nagle)
+    }
+
     /// The stack's view of the connection (`synack::ConnInfo`: state, RTT, windows).
     pub fn info(&self) -> io::Result<synack::ConnInfo> {
         let id = self.conn.id;

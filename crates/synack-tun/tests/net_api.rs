@@ -169,8 +169,11 @@ fn refusals_read_timeouts_and_a_stopped_network_are_errors_not_hangs() {
         assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
         let used = cpu_time() - cpu;
         assert!(used < Duration::from_millis(200), "{used:?} of CPU time in a 1 s wait");
-        // The stack's own view of it.
+        // The stack's own view of it, and TCP_NODELAY.
         assert_eq!(stream.info().expect("info").state, synack::State::Established);
+        assert!(!stream.nodelay().expect("nodelay"), "Nagle is on by default");
+        stream.set_nodelay(true).expect("set_nodelay");
+        assert!(stream.nodelay().expect("nodelay") && !stream.info().expect("info").nagle);
         // Once the network is stopped, calls fail at once instead of waiting for ever.
         net.stop();
         let err = stream.read(&mut [0u8; 16]).expect_err("stopped");

@@ -221,6 +221,8 @@ pub struct ConnInfo {
     pub sack: bool,
     /// Whether timestamps are in use (RFC 7323 3: both SYNs carried them).
     pub timestamps: bool,
+    /// Whether Nagle's algorithm is on ([`Stack::set_nagle`](crate::Stack::set_nagle)).
+    pub nagle: bool,
     /// Whether keep-alive is on (RFC 9293 3.8.4; [`Stack::set_keepalive`](crate::Stack::set_keepalive)).
     pub keepalive: bool,
     /// The keep-alive timings the connection uses when it is on: its own

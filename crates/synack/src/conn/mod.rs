@@ -1183,6 +1183,7 @@ impl Conn {
             window_scale: self.ws_enabled.then_some((self.snd_wscale, self.rcv_wscale)),
             sack: self.options.sack_ok,
             timestamps: self.options.ts_ok,
+            nagle: self.nagle,
             keepalive: self.keepalive,
             keepalive_timings: self.keepalive_timings(cfg),
             send_buffer: self.tx.capacity() as u32,
