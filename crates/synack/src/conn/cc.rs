@@ -246,7 +246,7 @@ impl Congestion {
             if let Some(c) = self.cubic.as_deref_mut() {
                 // RFC 9438 4.8: "CUBIC follows Reno to reduce cwnd" on a timeout, with
                 // ssthresh from beta_cubic; the next stage starts with K = 0.
-                c.on_timeout(self.cwnd);
+                c.after_timeout();
             }
             self.cwnd = self.mss;
         }

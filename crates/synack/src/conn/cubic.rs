@@ -70,11 +70,10 @@ impl Cubic {
         self.after_timeout = false;
     }
 
-    /// A retransmission timeout (RFC 9438 4.8): as a congestion event, and the first
-    /// congestion avoidance stage after it has K = 0 and W_max = the window at its
-    /// start.
-    pub(crate) fn on_timeout(&mut self, cwnd: u32) {
-        self.on_congestion(cwnd);
+    /// The congestion event just noted ([`Cubic::on_congestion`]) was a retransmission
+    /// timeout (RFC 9438 4.8): the first congestion avoidance stage after it has K = 0
+    /// and W_max = the window at its start.
+    pub(crate) fn after_timeout(&mut self) {
         self.after_timeout = true;
     }
 
@@ -220,7 +219,8 @@ mod tests {
         // from there, not a climb back to the old W_max.
         // (An RTT of 500 ms, where the curve outgrows the Reno-friendly estimate.)
         let mut c = Cubic::default();
-        c.on_timeout(100 * MSS);
+        c.on_congestion(100 * MSS);
+        c.after_timeout();
         let w = run(&mut c, 30 * MSS, 500, 6, Instant::from_millis(5));
         // At 2 s: 0.4 * 2.5^3 + 30 = 36; climbing back to the old W_max (K = 5.6 s)
         // would have reached 88.
