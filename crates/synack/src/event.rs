@@ -223,6 +223,9 @@ pub struct ConnInfo {
     pub timestamps: bool,
     /// Whether Nagle's algorithm is on ([`Stack::set_nagle`](crate::Stack::set_nagle)).
     pub nagle: bool,
+    /// The congestion control the connection runs
+    /// ([`Stack::set_congestion_control`](crate::Stack::set_congestion_control)).
+    pub congestion_control: crate::CongestionControl,
     /// Whether keep-alive is on (RFC 9293 3.8.4; [`Stack::set_keepalive`](crate::Stack::set_keepalive)).
     pub keepalive: bool,
     /// The keep-alive timings the connection uses when it is on: its own

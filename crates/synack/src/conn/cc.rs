@@ -66,6 +66,24 @@ impl Congestion {
         }
     }
 
+    /// The algorithm in use.
+    pub(crate) fn kind(&self) -> CongestionControl {
+        self.kind
+    }
+
+    /// Switch between Reno and CUBIC (the caller refuses [`CongestionControl::None`]
+    /// either way): the window, ssthresh and any recovery in progress stay; CUBIC starts
+    /// with no W_max, so its next congestion avoidance stage grows from the window it
+    /// finds (K = 0) until a congestion event gives it one.
+    pub(crate) fn switch(&mut self, kind: CongestionControl) {
+        self.kind = kind;
+        self.cubic = match (kind, self.cubic.take()) {
+            (CongestionControl::Cubic, Some(c)) => Some(c),
+            (CongestionControl::Cubic, None) => Some(Box::default()),
+            _ => None,
+        };
+    }
+
     /// The MSS changed (after the handshake); rescale the initial window.
     pub(crate) fn set_mss(&mut self, mss: u32, initial_window: u32) {
         self.mss = mss.max(1);

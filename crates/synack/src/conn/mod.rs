@@ -1184,6 +1184,7 @@ impl Conn {
             sack: self.options.sack_ok,
             timestamps: self.options.ts_ok,
             nagle: self.nagle,
+            congestion_control: self.cc.kind(),
             keepalive: self.keepalive,
             keepalive_timings: self.keepalive_timings(cfg),
             send_buffer: self.tx.capacity() as u32,

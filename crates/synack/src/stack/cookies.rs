@@ -363,6 +363,8 @@ impl Stack {
         // configured one is what a new connection has already).
         let recv_sizing = (inherit.recv_buffer != self.cfg.recv_buffer)
             .then(|| RecvSizing::new(&self.cfg, inherit.recv_buffer));
+        // Its congestion control, likewise.
+        let own_cc = Some(inherit.congestion_control).filter(|&cc| cc != self.cfg.congestion_control);
         let (id, conn) = self.alloc_slot(tuple, iss);
         conn.state = State::Listen;
         conn.listener = Some(l);
@@ -370,6 +372,9 @@ impl Stack {
         conn.ds = inherit.ds;
         conn.keepalive = inherit.keepalive.is_some();
         conn.set_send_buffer(inherit.send_buffer);
+        if let Some(cc) = own_cc {
+            conn.cc.switch(cc);
+        }
         if let Some(sizing) = recv_sizing {
             conn.size_recv_buffer(sizing);
         }

@@ -100,6 +100,9 @@ pub(super) struct Inherited {
     /// [`Config::recv_buffer`] at `listen`).
     pub(super) send_buffer: u32,
     pub(super) recv_buffer: u32,
+    /// [`Stack::set_listener_congestion_control`] ([`Config::congestion_control`] at
+    /// `listen`).
+    pub(super) congestion_control: crate::CongestionControl,
 }
 
 /// `Err(InvalidValue)` unless `ok`: the per-connection and per-listener settings
@@ -110,6 +113,13 @@ fn valid(ok: bool) -> Result<(), Error> {
     } else {
         Err(UsageError::InvalidValue.into())
     }
+}
+
+/// Whether a connection running `from` may be switched to `to`: between Reno and
+/// CUBIC only (an unlimited window has no ssthresh or window to carry over).
+fn cc_switchable(from: crate::CongestionControl, to: crate::CongestionControl) -> bool {
+    use crate::CongestionControl as Cc;
+    from != Cc::None && to != Cc::None
 }
 
 /// Keep-alive timings that make sense: an idle time and an interval (a zero interval
@@ -619,6 +629,7 @@ impl Stack {
             keepalive: self.cfg.keepalive,
             send_buffer: self.cfg.send_buffer,
             recv_buffer: self.cfg.recv_buffer,
+            congestion_control: self.cfg.congestion_control,
         };
         let listener = Listener { local, backlog, accept_queue: VecDeque::new(), embryonic: 0, inherit };
         let idx = match self.listeners.iter().position(|l| l.is_none()) {
@@ -953,6 +964,20 @@ impl Stack {
         Ok(())
     }
 
+    /// [`Stack::set_congestion_control`] for every connection this listener makes from
+    /// now on. [`Config::congestion_control`] is a new listener's. As there,
+    /// [`CongestionControl::None`](crate::CongestionControl::None) is
+    /// [`UsageError::InvalidValue`] either way.
+    pub fn set_listener_congestion_control(
+        &mut self,
+        l: ListenerId,
+        cc: crate::CongestionControl,
+    ) -> Result<(), Error> {
+        valid(cc_switchable(self.cfg.congestion_control, cc))?;
+        self.inherited(l)?.congestion_control = cc;
+        Ok(())
+    }
+
     /// What listener `l` gives its connections, to change.
     fn inherited(&mut self, l: ListenerId) -> Result<&mut Inherited, Error> {
         self.listeners
@@ -1131,6 +1156,25 @@ impl Stack {
         valid(taken == Some(true))?;
         self.schedule(idx);
         Ok(())
+    }
+
+    /// Set one connection's congestion control, like Linux's `TCP_CONGESTION`: Reno
+    /// (RFC 5681 with NewReno recovery) or CUBIC (RFC 9438), at any time. The window,
+    /// ssthresh and any recovery in progress stay; a connection switched to CUBIC
+    /// grows from the window it has until a congestion event gives it a W_max.
+    /// [`CongestionControl::None`](crate::CongestionControl::None) (unlimited, for tests
+    /// and benchmarks) is [`UsageError::InvalidValue`] either way: as the target, or on
+    /// a connection that has it. [`ConnInfo::congestion_control`] reports it.
+    pub fn set_congestion_control(&mut self, c: ConnId, cc: crate::CongestionControl) -> Result<(), Error> {
+        let idx = self.check(c)?;
+        let ok = self.with_conn(idx, |conn, _| {
+            let ok = cc_switchable(conn.cc.kind(), cc);
+            if ok {
+                conn.cc.switch(cc);
+            }
+            ok
+        });
+        valid(ok == Some(true))
     }
 
     /// Half-close: queue our FIN after the data already sent (CLOSE of RFC 9293 3.10.4

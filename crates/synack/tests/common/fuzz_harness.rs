@@ -1177,9 +1177,10 @@ impl Harness {
                     let _ = self.stack.error(c);
                     // The argument's low bits pick a per-connection setting, the
                     // rest its value: keep-alive timings (turned on or off by the
-                    // value's lowest bit) or a buffer size (no larger than the
-                    // configured one, which the output bounds of `drain` assume), an
-                    // MSS limit, a user timeout in milliseconds (0 refused), or none.
+                    // value's lowest bit), a buffer size (no larger than the
+                    // configured one, which the output bounds of `drain` assume) or a
+                    // congestion control; an MSS limit; a user timeout in
+                    // milliseconds (0 refused); or none.
                     let v = arg >> 2;
                     match arg & 3 {
                         0 => {
@@ -1188,16 +1189,24 @@ impl Harness {
                                 w % cfg.send_buffer.saturating_add(1),
                                 w % cfg.recv_buffer.saturating_add(1),
                             );
-                            match v & 3 {
-                                0 | 1 => {
-                                    let _ = self.stack.set_keepalive_timings(c, fuzz_keepalive(v >> 1));
-                                    let _ = self.stack.set_keepalive(c, v & 1 == 0);
-                                }
+                            match v & 7 {
                                 2 => {
                                     let _ = self.stack.set_send_buffer(c, send);
                                 }
-                                _ => {
+                                3 => {
                                     let _ = self.stack.set_recv_buffer(c, recv);
+                                }
+                                // A switch of congestion control, in any state (mid-
+                                // recovery included).
+                                4 => {
+                                    let _ = self.stack.set_congestion_control(c, CongestionControl::Reno);
+                                }
+                                5 => {
+                                    let _ = self.stack.set_congestion_control(c, CongestionControl::Cubic);
+                                }
+                                _ => {
+                                    let _ = self.stack.set_keepalive_timings(c, fuzz_keepalive(v >> 1));
+                                    let _ = self.stack.set_keepalive(c, v & 1 == 0);
                                 }
                             }
                         }
