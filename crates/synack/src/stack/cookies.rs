@@ -59,7 +59,7 @@
 
 use super::{ConnId, ListenerId, Stack};
 use crate::config::{Config, Ecn};
-use crate::conn::{control_header, rcv_wscale_for, ts_before, ts_clock_of, Outcome, RecvSizing};
+use crate::conn::{control_header, rcv_wscale_for, ts_before, ts_clock_of, Outcome};
 use crate::isn::KeyedState;
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -359,25 +359,7 @@ impl Stack {
         // is set to SEG.SEQ ... SND.NXT is set to ISS+1 and SND.UNA to ISS"), with the
         // SYN,ACK counted as sent; RCV.WND is the window that SYN,ACK announced.
         let window = inherit.recv_buffer.min(65535);
-        // The listener's receive buffer, where it has its own (speed: the
-        // configured one is what a new connection has already).
-        let recv_sizing = (inherit.recv_buffer != self.cfg.recv_buffer)
-            .then(|| RecvSizing::new(&self.cfg, inherit.recv_buffer));
-        // Its congestion control, likewise.
-        let own_cc = Some(inherit.congestion_control).filter(|&cc| cc != self.cfg.congestion_control);
-        let (id, conn) = self.alloc_slot(tuple, iss);
-        conn.state = State::Listen;
-        conn.listener = Some(l);
-        conn.mss_limit = inherit.mss_limit;
-        conn.ds = inherit.ds;
-        conn.keepalive = inherit.keepalive.is_some();
-        conn.set_send_buffer(inherit.send_buffer);
-        if let Some(cc) = own_cc {
-            conn.cc.switch(cc);
-        }
-        if let Some(sizing) = recv_sizing {
-            conn.size_recv_buffer(sizing);
-        }
+        let (id, conn) = self.alloc_passive(tuple, iss, l, &inherit);
         conn.irs = irs;
         conn.rcv_nxt = irs + 1;
         conn.rcv_adv = conn.rcv_nxt + window;

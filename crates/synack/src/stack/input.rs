@@ -6,7 +6,7 @@ use super::table::HashedKey;
 use super::timewait::TimeWaitVerdict;
 use super::{reasm, ListenerId, RecvInto, Stack};
 use crate::config::SynCookies;
-use crate::conn::{control_header, Control, Ctx, Outgoing, RecvSizing, MAX_CONTROL_QUEUE};
+use crate::conn::{control_header, Control, Ctx, Outgoing, MAX_CONTROL_QUEUE};
 use crate::event::ConnId;
 use crate::isn::initial_sequence;
 use crate::seq::SeqNum;
@@ -742,25 +742,7 @@ impl Stack {
             iss = old + 65537;
         }
         let ecn = self.cfg.ecn != crate::config::Ecn::Off;
-        // The listener's receive buffer, where it has its own (speed: the
-        // configured one is what a new connection has already).
-        let recv_sizing = (inherit.recv_buffer != self.cfg.recv_buffer)
-            .then(|| RecvSizing::new(&self.cfg, inherit.recv_buffer));
-        // Its congestion control, likewise.
-        let own_cc = Some(inherit.congestion_control).filter(|&cc| cc != self.cfg.congestion_control);
-        let (id, conn) = self.alloc_slot(tuple, iss);
-        conn.state = State::Listen;
-        conn.listener = Some(l);
-        conn.mss_limit = inherit.mss_limit;
-        conn.ds = inherit.ds;
-        conn.keepalive = inherit.keepalive.is_some();
-        conn.set_send_buffer(inherit.send_buffer);
-        if let Some(cc) = own_cc {
-            conn.cc.switch(cc);
-        }
-        if let Some(sizing) = recv_sizing {
-            conn.size_recv_buffer(sizing);
-        }
+        let (id, conn) = self.alloc_passive(tuple, iss, l, &inherit);
         conn.irs = hdr.seq;
         conn.rcv_nxt = hdr.seq + 1;
         conn.rcv_adv = conn.rcv_nxt;

@@ -401,6 +401,46 @@ impl Stack {
         (id, slot.conn.insert(boxed))
     }
 
+    /// [`Stack::alloc_slot`] for a connection of listener `l`, in LISTEN, with what
+    /// the listener gives its connections (`inherit`): the SYN (or the SYN cookie's
+    /// ACK) is processed next. The user timeout waits for ESTABLISHED
+    /// ([`Stack::on_established`]): a half-open connection is bounded by
+    /// [`Config::syn_retries`].
+    ///
+    /// Speed: what the listener has as configured is what `alloc_slot` gave already;
+    /// only what differs (a receive buffer with its window shift, a congestion
+    /// control, keep-alive timings) costs more than a store.
+    pub(super) fn alloc_passive(
+        &mut self,
+        tuple: FourTuple,
+        iss: SeqNum,
+        l: ListenerId,
+        inherit: &Inherited,
+    ) -> (ConnId, &mut Conn) {
+        let recv_sizing = (inherit.recv_buffer != self.cfg.recv_buffer)
+            .then(|| crate::conn::RecvSizing::new(&self.cfg, inherit.recv_buffer));
+        let own_cc = Some(inherit.congestion_control).filter(|&cc| cc != self.cfg.congestion_control);
+        let own_keepalive = inherit.keepalive.filter(|&ka| Some(ka) != self.cfg.keepalive);
+        let (id, conn) = self.alloc_slot(tuple, iss);
+        conn.state = State::Listen;
+        conn.listener = Some(l);
+        conn.mss_limit = inherit.mss_limit;
+        conn.ds = inherit.ds;
+        conn.keepalive = inherit.keepalive.is_some();
+        conn.set_send_buffer(inherit.send_buffer);
+        if let Some(sizing) = recv_sizing {
+            conn.size_recv_buffer(sizing);
+        }
+        if let Some(cc) = own_cc {
+            conn.cc.switch(cc);
+        }
+        if let Some(ka) = own_keepalive {
+            // (Keep-alive is not armed before ESTABLISHED: nothing to re-arm.)
+            conn.ka_timings = Some(Box::new(ka));
+        }
+        (id, conn)
+    }
+
     fn free_slot(&mut self, idx: u32) {
         self.free_slot_listed(idx, true);
     }
@@ -579,16 +619,9 @@ impl Stack {
                 // Nothing of ours waits for an acknowledgment yet (the SYN,ACK was just
                 // acknowledged): the clock starts with the first data sent.
                 conn.user_timeout = listener.inherit.user_timeout;
-                // Keep-alive is on from the start when the listener's is (its timer was
-                // armed just now, on entering ESTABLISHED); timings of its own, if
-                // the listener has other than the configured ones, re-arm it.
-                let keepalive = listener.inherit.keepalive.filter(|&ka| Some(ka) != self.cfg.keepalive);
                 listener.embryonic = listener.embryonic.saturating_sub(1);
                 listener.accept_queue.push_back(id);
                 self.sinks.events.push_back(Event::Accepted { listener: l, conn: id });
-                if let Some(ka) = keepalive {
-                    self.with_conn(idx, |c, ctx| c.set_keepalive_timings(ctx, ka));
-                }
                 // (Its caller schedules the connection: speed, not twice.)
             }
             None => {
