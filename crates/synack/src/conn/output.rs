@@ -461,15 +461,11 @@ impl Conn {
         // way" (3.8.6, MUST-35); otherwise the connection would wait forever. The same
         // timer is the override timeout of sender SWS avoidance (3.8.6.2.1 (4)).
         if unsent > 0 && self.timers.persist.is_none() && self.timers.rto.is_none() {
-            let mut at = ctx.now + self.rtt.rto();
-            if self.user_timeout != crate::time::Duration::ZERO {
-                // Data waits undelivered: the user timeout's clock runs (RFC 9293
-                // 3.9.1: "If data is not successfully delivered to the destination
-                // within the timeout period, the TCP endpoint will abort the
-                // connection"), from now if it was not running, and the timer is
-                // brought forward to its end (`Conn::on_timeout`).
-                at = self.give_up_clamp(ctx.now, at);
-            }
+            // Data waits undelivered: a user timeout's clock runs (RFC 9293 3.9.1: "If
+            // data is not successfully delivered to the destination within the timeout
+            // period, the TCP endpoint will abort the connection"), from now if it was
+            // not running, and the timer is brought forward to its end.
+            let at = self.clamp_to_give_up(ctx.now, ctx.now + self.rtt.rto());
             self.set_timer(ctx, TimerKind::Persist, at);
         }
         if self.probe_due {

@@ -73,10 +73,7 @@ impl Conn {
             Some(pto) => (pto, true),
             None => (self.rtt.rto(), false),
         };
-        let mut at = ctx.now + delay;
-        if self.give_up_at != Instant::ZERO || self.user_timeout != Duration::ZERO {
-            at = self.give_up_clamp(ctx.now, at);
-        }
+        let at = self.clamp_to_give_up(ctx.now, ctx.now + delay);
         if self.timers.rto == Some(at) && self.lp.armed == probe {
             // Speed: a burst of segments at one instant restarts the PTO to the same
             // deadline; only the first needs the timer upkeep (and the trace record).
@@ -91,6 +88,24 @@ impl Conn {
         if ctx.cfg.trace {
             self.trace_timer(ctx, self.rto_kind(), TimerAction::Set, at);
         }
+    }
+
+    /// A deadline `at` for the retransmission or persist timer, brought forward to the
+    /// instant the connection gives up if that is earlier ([`Conn::give_up_clamp`]).
+    /// (Speed: the test inlined, the work out of line; most connections have neither
+    /// a user timeout nor an open's deadline.)
+    #[inline]
+    pub(super) fn clamp_to_give_up(&mut self, now: Instant, at: Instant) -> Instant {
+        if self.give_up_at != Instant::ZERO || self.user_timeout != Duration::ZERO {
+            self.give_up_clamp(now, at)
+        } else {
+            at
+        }
+    }
+
+    /// Whether the connection's give-up deadline has come (see [`Conn::give_up_at`]).
+    pub(super) fn past_give_up(&self, now: Instant) -> bool {
+        self.give_up_at != Instant::ZERO && now >= self.give_up_at
     }
 
     /// Start the user timeout's clock if it is not running (nothing sent was waiting

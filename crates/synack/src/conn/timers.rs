@@ -27,7 +27,7 @@ impl Conn {
         // (An ECN echo's hold that expires with nothing outstanding only ends the hold,
         // RFC 3168 6.1.2: new data may go.)
         if self.fire(ctx, rto_kind) && !(self.ecn & super::ecn::HOLD != 0 && self.ecn_hold_expired()) {
-            if self.give_up_at != Instant::ZERO && ctx.now >= self.give_up_at {
+            if self.past_give_up(ctx.now) {
                 // What was sent is still unacknowledged at the deadline. While opening,
                 // `Config::connect_timeout` (RFC 9293 3.8.3: "The application can close
                 // the connection (i.e., give up on the open attempt) sooner"); or the
@@ -60,17 +60,13 @@ impl Conn {
             // The user timeout ends a wait behind a closed window too, answered probes
             // or not: the application's own limit on undelivered data (3.9.1), where
             // TCP itself "MUST allow the connection to stay open (MUST-37)".
-            let given_up = self.give_up_at != Instant::ZERO && ctx.now >= self.give_up_at;
-            if given_up || self.retries > self.r2(ctx.cfg) {
+            if self.past_give_up(ctx.now) || self.retries > self.r2(ctx.cfg) {
                 self.close_with(ctx, Some(ConnError::TimedOut));
                 return Outcome::Closed;
             }
             self.probe_due = true;
             self.rtt.back_off();
-            let mut at = ctx.now + self.rtt.rto();
-            if self.user_timeout != Duration::ZERO {
-                at = self.give_up_clamp(ctx.now, at);
-            }
+            let at = self.clamp_to_give_up(ctx.now, ctx.now + self.rtt.rto());
             self.set_timer(ctx, TimerKind::Persist, at);
         }
         // (The keep-alive deadline, read before it fires: it dates the last probe.)
@@ -268,16 +264,15 @@ impl Conn {
         // Re-arm an armed retransmission timer (not a loss probe's, which re-arms the
         // RTO when it fires), or the persist timer of data waiting behind a closed
         // window: the clock starts if it was not running.
-        if let Some(at) = self.timers.rto.filter(|_| !self.lp.armed) {
+        let armed = match (self.timers.rto, self.timers.persist) {
+            (Some(at), _) if !self.lp.armed => Some((self.rto_kind(), at)),
+            (_, Some(at)) => Some((TimerKind::Persist, at)),
+            _ => None,
+        };
+        if let Some((kind, at)) = armed {
             let clamped = self.give_up_clamp(ctx.now, at);
             if clamped != at {
-                let kind = self.rto_kind();
                 self.set_timer(ctx, kind, clamped);
-            }
-        } else if let Some(at) = self.timers.persist.filter(|_| self.state.is_synchronized()) {
-            let clamped = self.give_up_clamp(ctx.now, at);
-            if clamped != at {
-                self.set_timer(ctx, TimerKind::Persist, clamped);
             }
         }
     }
