@@ -107,11 +107,11 @@ impl TunNet {
     }
 
     fn connect_until(&self, remote: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
-        let c = self.shared.call(|tun| {
+        let (c, local) = self.shared.call(|tun| {
             let now = tun.now();
-            tun.stack_mut().connect(now, remote).map_err(io_error)
+            let c = tun.stack_mut().connect(now, remote).map_err(io_error)?;
+            Ok((c, tun.stack().tuple(c).map_err(io_error)?.local))
         })?;
-        let local = self.shared.call(|tun| tun.stack().tuple(c).map(|t| t.local).map_err(io_error))?;
         let opened = self.shared.wait(deadline, |tun| {
             let stack = tun.stack_mut();
             match stack.state(c) {
@@ -297,8 +297,10 @@ pub struct TcpListener {
 impl TcpListener {
     /// Wait for the next established connection.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let c = self.shared.wait(None, |tun| tun.stack_mut().accept(self.id).map(Ok))?;
-        let peer = self.shared.call(|tun| tun.stack().tuple(c).map(|t| t.remote).map_err(io_error))?;
+        let (c, peer) = self.shared.wait(None, |tun| {
+            let c = tun.stack_mut().accept(self.id)?;
+            Some(tun.stack().tuple(c).map(|t| (c, t.remote)).map_err(io_error))
+        })?;
         Ok((TcpStream::new(&self.shared, c, self.local, peer), peer))
     }
 
