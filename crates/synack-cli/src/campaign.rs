@@ -278,15 +278,7 @@ mod tests {
             }],
             ..CampaignReport::default()
         };
-        let plain = Campaign {
-            from: 4700,
-            seeds: 20,
-            jobs: 1,
-            narrow_links: false,
-            ecn: false,
-            user_timeout: None,
-            cubic: false,
-        };
+        let plain = Campaign::new(4700, 20, 1);
         let text = report_text(&r, &plain, 1.0);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "FAIL seed 4711: a case");

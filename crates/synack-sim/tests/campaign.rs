@@ -40,16 +40,7 @@ fn is_state(l: &TraceLine, host: &str, from: &str, to: &str) -> bool {
 
 #[test]
 fn a_slice_of_seeds_keeps_every_invariant() {
-    let report = Campaign {
-        from: 1,
-        seeds: SLICE,
-        jobs: 2,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |_| {});
+    let report = Campaign::new(1, SLICE, 2).run(&mut |_| {});
     assert_eq!(report.failures, Vec::new());
     assert_eq!(report.passed, SLICE);
     assert_eq!(report.delivered + report.aborted + report.network_errors.len() as u64, SLICE);
@@ -95,26 +86,8 @@ fn ecn_cases_keep_every_invariant_and_trade_losses_for_marks() {
     // random loss picks when it is ECN-capable. Same seeds, same faults drawn: the
     // marks replace losses of new data, and the stacks answer them without
     // retransmitting.
-    let plain = Campaign {
-        from: 1,
-        seeds: SLICE,
-        jobs: 2,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |_| {});
-    let ecn = Campaign {
-        from: 1,
-        seeds: SLICE,
-        jobs: 2,
-        narrow_links: false,
-        ecn: true,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |_| {});
+    let plain = Campaign::new(1, SLICE, 2).run(&mut |_| {});
+    let ecn = Campaign { ecn: true, ..Campaign::new(1, SLICE, 2) }.run(&mut |_| {});
     assert_eq!(ecn.failures, Vec::new());
     assert_eq!(ecn.passed, SLICE);
     assert_eq!(plain.faults.ce_marks, 0);
@@ -140,42 +113,15 @@ fn ecn_cases_keep_every_invariant_and_trade_losses_for_marks() {
 
 #[test]
 fn the_report_does_not_depend_on_the_number_of_threads() {
-    let one = Campaign {
-        from: 100,
-        seeds: 12,
-        jobs: 1,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |_| {});
-    let three = Campaign {
-        from: 100,
-        seeds: 12,
-        jobs: 3,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |_| {});
+    let one = Campaign::new(100, 12, 1).run(&mut |_| {});
+    let three = Campaign::new(100, 12, 3).run(&mut |_| {});
     assert_eq!(one, three);
 }
 
 #[test]
 fn progress_is_reported_after_every_seed() {
     let mut seen = Vec::new();
-    Campaign {
-        from: 7,
-        seeds: 4,
-        jobs: 1,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |p| seen.push((p.done, p.total)));
+    Campaign::new(7, 4, 1).run(&mut |p| seen.push((p.done, p.total)));
     assert_eq!(seen, vec![(1, 4), (2, 4), (3, 4), (4, 4)]);
 }
 
@@ -331,27 +277,9 @@ fn user_timeout_cases_keep_every_invariant_and_give_up_where_r2_kept_trying() {
     // `--user-timeout`: every connection gets the user timeout (RFC 9293 3.10.8). Same
     // seeds, same faults: where losses hold data unacknowledged for 5 s a side now
     // gives up with `TimedOut`, an explained outcome, where R2 alone kept it trying.
-    let plain = Campaign {
-        from: 1,
-        seeds: SLICE,
-        jobs: 2,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |_| {});
+    let plain = Campaign::new(1, SLICE, 2).run(&mut |_| {});
     let ut = synack::Duration::from_secs(5);
-    let timed = Campaign {
-        from: 1,
-        seeds: SLICE,
-        jobs: 2,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: Some(ut),
-        cubic: false,
-    }
-    .run(&mut |_| {});
+    let timed = Campaign { user_timeout: Some(ut), ..Campaign::new(1, SLICE, 2) }.run(&mut |_| {});
     assert_eq!(timed.failures, Vec::new());
     assert_eq!(timed.passed, SLICE);
     assert!(
@@ -370,26 +298,8 @@ fn cubic_cases_keep_every_invariant() {
     // `--cubic`: both hosts run CUBIC (RFC 9438). Same seeds, same case: every
     // invariant holds, and the runs differ from Reno's (the windows, and with them the
     // datagrams the random faults fall on).
-    let plain = Campaign {
-        from: 1,
-        seeds: SLICE,
-        jobs: 2,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: false,
-    }
-    .run(&mut |_| {});
-    let cubic = Campaign {
-        from: 1,
-        seeds: SLICE,
-        jobs: 2,
-        narrow_links: false,
-        ecn: false,
-        user_timeout: None,
-        cubic: true,
-    }
-    .run(&mut |_| {});
+    let plain = Campaign::new(1, SLICE, 2).run(&mut |_| {});
+    let cubic = Campaign { cubic: true, ..Campaign::new(1, SLICE, 2) }.run(&mut |_| {});
     assert_eq!(cubic.failures, Vec::new());
     assert_eq!(cubic.passed, SLICE);
     assert_ne!(cubic.retransmissions, plain.retransmissions, "CUBIC was in effect");

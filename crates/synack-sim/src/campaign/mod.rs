@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use synack_sim::campaign::Campaign;
-//! let report = Campaign { from: 1, seeds: 3, jobs: 1, narrow_links: false, ecn: false, user_timeout: None, cubic: false }.run(&mut |_| {});
+//! let report = Campaign::new(1, 3, 1).run(&mut |_| {});
 //! assert_eq!(report.passed, 3, "{:?}", report.failures);
 //! ```
 
@@ -279,6 +279,12 @@ fn run_one(campaign: Campaign, seed: u64) -> Done {
 }
 
 impl Campaign {
+    /// `seeds` seeds from `from` on `jobs` threads, every case as [`Case::from_seed`]
+    /// draws it (no narrow links, ECN, user timeout or CUBIC: set those fields after).
+    pub fn new(from: u64, seeds: u64, jobs: usize) -> Campaign {
+        Campaign { from, seeds, jobs, narrow_links: false, ecn: false, user_timeout: None, cubic: false }
+    }
+
     /// The case this campaign runs for `seed`: [`Case::from_seed`], narrowed, with ECN,
     /// CUBIC and a user timeout as the campaign says.
     pub fn case(&self, seed: u64) -> Case {
