@@ -335,8 +335,19 @@ fn with_timestamps_the_ack_of_a_resend_is_a_sample_that_ends_the_backoff() {
 // ----- the user timeout (RFC 9293 3.10.8) ----------------------------------------------
 
 /// Run the timers for `d` (as `run_timers`) until the connection closes as timed out:
-/// when it did. Giving up sends nothing: a segment sent at that instant fails the test.
+/// when it did. Giving up sends nothing, at one expiry of a timer (not a round of
+/// backoffs at that instant until R2): anything else at that instant fails the test.
 fn closed_at(p: &mut Peer, d: Duration) -> Option<Instant> {
+    closed_at_answering(p, d, |_, _| {})
+}
+
+/// [`closed_at`], with `answer` given what the stack sent at each expiry before (a
+/// peer that answers its probes).
+fn closed_at_answering(
+    p: &mut Peer,
+    d: Duration,
+    mut answer: impl FnMut(&mut Peer, Vec<Out>),
+) -> Option<Instant> {
     let until = p.now + d;
     while let Some(t) = p.stack.poll_timeout() {
         if t > until {
@@ -345,8 +356,18 @@ fn closed_at(p: &mut Peer, d: Duration) -> Option<Instant> {
         let outs = p.advance(t - p.now);
         if timed_out(p) {
             assert!(outs.is_empty(), "sent while giving up: {outs:?}");
+            let fires = p
+                .trace
+                .iter()
+                .filter(|r| r.t == p.now)
+                .filter(|r| {
+                    matches!(r.ev, synack::TraceEvent::Timer { action: synack::TimerAction::Fire, .. })
+                })
+                .count();
+            assert_eq!(fires, 1, "one expiry gives up");
             return Some(p.now);
         }
+        answer(p, outs);
     }
     None
 }
@@ -455,39 +476,23 @@ fn closed_behind_a_closed_window(user_timeout: Option<Duration>, late: bool) -> 
     let taken = p.acked.wrapping_add(sent as u32);
     p.feed(Seg::new(A, p.nxt, taken).win(0));
     assert_eq!(p.stack.info(p.c()).map(|i| i.bytes_in_flight), Ok(0));
-    let t0 = p.now;
-    let mut pending = late;
-    while let Some(t) = p.stack.poll_timeout() {
-        if pending && t > t0 + Duration::from_secs(3) {
-            p.now = t0 + Duration::from_secs(3);
-            p.stack.set_user_timeout(p.c(), user_timeout).expect("set");
-            pending = false;
-            continue;
-        }
-        if t > t0 + HOUR {
-            break;
-        }
-        let outs = p.advance(t - p.now);
-        if timed_out(&p) {
-            assert!(outs.is_empty(), "sent while giving up: {outs:?}");
-            // One expiry gives up (not a round of backoffs at that instant until R2).
-            let fires = p
-                .trace
-                .iter()
-                .filter(|r| r.t == p.now)
-                .filter(|r| {
-                    matches!(r.ev, synack::TraceEvent::Timer { action: synack::TimerAction::Fire, .. })
-                })
-                .count();
-            assert_eq!(fires, 1);
-            return Some(p.now - t0);
-        }
+    // The peer answers every probe with the window still closed.
+    let answer = move |p: &mut Peer, outs: Vec<Out>| {
         for _ in outs {
             p.feed(Seg::new(A, p.nxt, taken).win(0));
         }
+    };
+    let t0 = p.now;
+    if late {
+        assert_eq!(closed_at_answering(&mut p, Duration::from_secs(3), answer), None);
+        p.now = t0 + Duration::from_secs(3);
+        p.stack.set_user_timeout(p.c(), user_timeout).expect("set");
     }
-    assert_eq!(p.handle_state(), State::Established);
-    None
+    let closed = closed_at_answering(&mut p, HOUR, answer).map(|t| t - t0);
+    if closed.is_none() {
+        assert_eq!(p.handle_state(), State::Established);
+    }
+    closed
 }
 
 #[test]
