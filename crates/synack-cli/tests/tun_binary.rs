@@ -143,14 +143,7 @@ fn serve_with_an_mss_limit_announces_it_and_keeps_to_it() {
         server.wait_line("192.0.2.1:", Duration::from_secs(10)).expect("a report line");
         interrupt(&mut server);
         let text = std::fs::read_to_string(&json).expect("the trace was written");
-        let sent: Vec<synack_viz::Seg> = synack_viz::parse_jsonl(&text)
-            .expect("the trace parses")
-            .into_iter()
-            .filter_map(|l| match l.event {
-                synack_viz::Event::Send(s) => Some(s.seg),
-                _ => None,
-            })
-            .collect();
+        let sent = sent_segments(synack_viz::parse_jsonl(&text).expect("the trace parses"));
         let synack = sent.iter().find(|s| s.flags == "S.").expect("the SYN,ACK");
         assert!(synack.opts.iter().any(|o| o == "mss 536"), "{:?}", synack.opts);
         let largest = sent.iter().map(|s| s.len).max().unwrap_or(0);

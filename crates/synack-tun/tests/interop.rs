@@ -1057,13 +1057,7 @@ fn a_client_mss_limit_is_announced_to_the_kernel_and_kept() {
         py.assert_success();
         assert_eq!(py.line("received"), Some(format!("received {n} {}", report.sha256_sent)));
         drop(tun);
-        let sent: Vec<synack_viz::Seg> = trace_of(name)
-            .into_iter()
-            .filter_map(|l| match l.event {
-                synack_viz::Event::Send(s) => Some(s.seg),
-                _ => None,
-            })
-            .collect();
+        let sent = sent_segments(trace_of(name));
         let syn = sent.iter().find(|s| s.flags == "S").expect("the SYN");
         assert!(syn.opts.iter().any(|o| o == "mss 536"), "{:?}", syn.opts);
         let largest = sent.iter().map(|s| s.len).max().unwrap_or(0);

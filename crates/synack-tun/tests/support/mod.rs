@@ -185,6 +185,17 @@ pub(crate) fn trace_of(name: &str) -> Vec<synack_viz::TraceLine> {
     synack_viz::parse_jsonl(&text).expect("trace parses as the DESIGN.md contract")
 }
 
+/// The segments a trace's host sent (its `send` lines), in order.
+pub(crate) fn sent_segments(lines: Vec<synack_viz::TraceLine>) -> Vec<synack_viz::Seg> {
+    lines
+        .into_iter()
+        .filter_map(|l| match l.event {
+            synack_viz::Event::Send(s) => Some(s.seg),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The state transitions of the connection `conn` in a trace, as "FROM>TO".
 pub(crate) fn transitions(lines: &[synack_viz::TraceLine], conn_suffix: &str) -> Vec<String> {
     lines
