@@ -409,7 +409,10 @@ impl Stack {
     ///
     /// Speed: what the listener has as configured is what `alloc_slot` gave already;
     /// only what differs (a receive buffer with its window shift, a congestion
-    /// control, keep-alive timings) costs more than a store.
+    /// control, keep-alive timings) costs more than a store. Inlined into its two
+    /// callers (size: a `churn` lifecycle runs through 702 code lines with it inlined,
+    /// 709 with a call, 703 with the two copies it replaced).
+    #[inline(always)]
     pub(super) fn alloc_passive(
         &mut self,
         tuple: FourTuple,
