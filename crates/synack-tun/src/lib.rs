@@ -13,7 +13,8 @@
 //! - [`Server`] (an [`App`] on every accepted connection) and [`run_client`].
 //! - [`TunNet`]: the stack driven by a thread of its own, with blocking sockets in the
 //!   manner of `std::net` ([`TcpListener`], [`TcpStream`]: `std::io::Read` and
-//!   `Write`) for applications written as plain threads.
+//!   `Write`) for applications written as plain threads, and [`tokio`]'s async ones
+//!   (`AsyncRead`, `AsyncWrite`) for tokio tasks (the `tokio` feature, on by default).
 //! - [`serve`] and [`connect`], the `synack tun serve|connect` commands, with their clap
 //!   argument structs [`ServeArgs`] and [`ConnectArgs`].
 //!
@@ -42,4 +43,6 @@ pub use device::{DeviceConfig, StopHandle};
 pub use driver::{random_secret, TunOptions, TunStack, TunStats};
 pub use error::TunError;
 pub use impair::Impairment;
+#[cfg(feature = "tokio")]
+pub use net::tokio;
 pub use net::{TcpListener, TcpStream, TunNet};

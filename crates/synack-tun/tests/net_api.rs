@@ -10,68 +10,15 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 use support::*;
-use synack_tun::{TunNet, TunOptions};
 
 const LIMIT: Duration = Duration::from_secs(120);
-
-/// Wait (up to 20 s) for a kernel-side peer to exit, and require success.
-fn finished(p: &mut Peer) {
-    let dl = Deadline::new(Duration::from_secs(20), "the kernel-side peer to exit");
-    while p.exited().is_none() {
-        dl.check();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    p.assert_success();
-}
-
-/// CPU time this process has used so far (user and system, all threads), from
-/// `/proc/self/stat` in clock ticks of 10 ms.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
-    // The fields after the command name (which may hold spaces) in parentheses.
-    let rest = &stat[stat.rfind(')').expect("a command name") + 2..];
-    let fields: Vec<u64> = rest.split(' ').map(|f| f.parse().unwrap_or(0)).collect();
-    // utime and stime are the 14th and 15th fields of the line, 12th and 13th here.
-    Duration::from_millis((fields[11] + fields[12]) * 10)
-}
-
-fn start() -> TunNet {
-    let opts = TunOptions::new(DEV, SYNACK, KERNEL).expect("options");
-    TunNet::start(&opts).expect("open the TUN device inside the namespace")
-}
-
-/// Listen on the port given; accept one; echo every byte back until EOF; close.
-/// Prints "listening" once it listens.
-const PY_ECHO_SERVER: &str = r#"
-import socket, sys
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(1)
-print("listening", flush=True)
-c, _ = ls.accept(); c.settimeout(60)
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    c.sendall(d)
-c.close(); ls.close()
-"#;
-
-/// Listen on the port given; accept one and hold it without a word for 20 s.
-const PY_SILENT_SERVER: &str = r#"
-import socket, sys, time
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(1)
-print("listening", flush=True)
-c, _ = ls.accept()
-time.sleep(20)
-"#;
 
 #[test]
 fn a_blocking_echo_server_serves_concurrent_kernel_clients() {
     // `TcpListener::incoming` and a thread per connection, as with `std::net`: eight
     // kernel clients at once, 256 KiB each, every byte echoed back in order.
     in_netns("a_blocking_echo_server_serves_concurrent_kernel_clients", &["python3"], LIMIT, || {
-        let net = start();
+        let net = start_net();
         let listener = net.listen(7100).expect("listen");
         assert_eq!(listener.local_addr(), SocketAddr::new(SYNACK.into(), 7100));
         let server = std::thread::spawn(move || {
@@ -111,7 +58,7 @@ fn a_blocking_client_writes_and_reads_from_two_threads_through_a_kernel_echo_ser
     // reads the echo until EOF; what comes back is what went out.
     let name = "a_blocking_client_writes_and_reads_from_two_threads_through_a_kernel_echo_server";
     in_netns(name, &["python3"], LIMIT, || {
-        let net = start();
+        let net = start_net();
         let mut py = Peer::python("echo", PY_ECHO_SERVER, &[&KERNEL.to_string(), "7200"]);
         py.wait_line("listening", Duration::from_secs(10)).expect("the server listens");
         let remote = SocketAddr::new(KERNEL.into(), 7200);
@@ -140,7 +87,7 @@ fn a_blocking_client_writes_and_reads_from_two_threads_through_a_kernel_echo_ser
 fn refusals_read_timeouts_and_a_stopped_network_are_errors_not_hangs() {
     let name = "refusals_read_timeouts_and_a_stopped_network_are_errors_not_hangs";
     in_netns(name, &["python3"], LIMIT, || {
-        let net = start();
+        let net = start_net();
         // A port nobody listens on: the kernel's RST (RFC 9293 3.10.7.3).
         let err = net.connect(SocketAddr::new(KERNEL.into(), 9)).expect_err("refused");
         assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");

@@ -539,3 +539,56 @@ for t in threads: t.start()
 for t in threads: t.join(90)
 print("done ok=%d bad=%d" % (sum(1 for r in results if r), sum(1 for r in results if not r)), flush=True)
 "#;
+
+/// A `TunNet` (the stack driven by a thread of its own) on the namespace's device.
+pub(crate) fn start_net() -> synack_tun::TunNet {
+    let opts = TunOptions::new(DEV, SYNACK, KERNEL).expect("options");
+    synack_tun::TunNet::start(&opts).expect("open the TUN device inside the namespace")
+}
+
+/// Wait (up to 20 s) for a kernel-side peer to exit, and require success.
+pub(crate) fn finished(p: &mut Peer) {
+    let dl = Deadline::new(Duration::from_secs(20), "the kernel-side peer to exit");
+    while p.exited().is_none() {
+        dl.check();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    p.assert_success();
+}
+
+/// CPU time this process has used so far (user and system, all threads), from
+/// `/proc/self/stat` in clock ticks of 10 ms.
+pub(crate) fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')').expect("a command name") + 2..];
+    let fields: Vec<u64> = rest.split(' ').map(|f| f.parse().unwrap_or(0)).collect();
+    // utime and stime are the 14th and 15th fields of the line, 12th and 13th here.
+    Duration::from_millis((fields[11] + fields[12]) * 10)
+}
+
+/// Listen on the port given; accept one; echo every byte back until EOF; close.
+/// Prints "listening" once it listens.
+pub(crate) const PY_ECHO_SERVER: &str = r#"
+import socket, sys
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(1)
+print("listening", flush=True)
+c, _ = ls.accept(); c.settimeout(60)
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    c.sendall(d)
+c.close(); ls.close()
+"#;
+
+/// Listen on the port given; accept one and hold it without a word for 20 s.
+pub(crate) const PY_SILENT_SERVER: &str = r#"
+import socket, sys, time
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(1)
+print("listening", flush=True)
+c, _ = ls.accept()
+time.sleep(20)
+"#;

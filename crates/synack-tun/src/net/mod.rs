@@ -16,6 +16,10 @@
 //!
 //! (The README shows this example; `examples/blocking_echo.rs` is it complete.)
 //!
+//! The same network serves tokio tasks too: [`tokio`] has a
+//! `TcpListener` and a `TcpStream` with `AsyncRead` and `AsyncWrite`, and both kinds
+//! of sockets may be used side by side.
+//!
 //! How it works: the stack and the device sit behind one mutex. The driver thread
 //! sleeps on the device without holding it (until a datagram arrives, the stack's next
 //! deadline, or an application call wakes it), then feeds the stack, runs its timers,
@@ -23,6 +27,13 @@
 //! stack, tries (`Stack::recv`, `send`, `accept`, ...), sends at once whatever that
 //! made the stack want to send, wakes the driver (its deadline may have moved) and,
 //! if it must wait, sleeps on a condition variable until the driver's next round.
+//! An async call tries the same way; if it must wait, it leaves its task's waker under
+//! the connection (or listener) it waits for ([`wakers`]), and the stack's next event
+//! about that connection wakes it.
+
+#[cfg(feature = "tokio")]
+pub mod tokio;
+mod wakers;
 
 use crate::device::{StopHandle, TunDevice, Wake};
 use crate::driver::{TunOptions, TunStack};
@@ -33,6 +44,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use synack::{ConnError, ConnId, Error, ListenerId, State, UsageError};
+use wakers::{Key, Wakers};
 
 /// The longest the driver sleeps when nothing is due (a stop wakes it at once).
 const IDLE_WAIT: Duration = Duration::from_millis(500);
@@ -66,6 +78,18 @@ struct Inner {
     tun: TunStack,
     /// Why the stack is no longer driven (stopped, or the device failed).
     ended: Option<String>,
+    /// The tasks of async calls waiting, by the connection or listener they wait for.
+    wakers: Wakers,
+}
+
+impl Inner {
+    /// Take the stack's events, waking the tasks waiting for the connections (or
+    /// listeners) they are about.
+    fn route_events(&mut self) {
+        while let Some(e) = self.tun.stack_mut().poll_event() {
+            self.wakers.on_event(&e);
+        }
+    }
 }
 
 impl TunNet {
@@ -76,7 +100,7 @@ impl TunNet {
         let shared = Arc::new(Shared {
             wake: tun.stop_handle(),
             addr: std::net::IpAddr::V4(tun.addr()),
-            inner: Mutex::new(Inner { tun, ended: None }),
+            inner: Mutex::new(Inner { tun, ended: None, wakers: Wakers::default() }),
             changed: Condvar::new(),
         });
         let for_driver = Arc::clone(&shared);
@@ -107,37 +131,30 @@ impl TunNet {
     }
 
     fn connect_until(&self, remote: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
-        let (c, local) = self.shared.call(|tun| {
+        let (c, local) = self.open(remote)?;
+        let opened = self.shared.wait(deadline, |tun| opened(tun, c));
+        let stream = TcpStream::new(&self.shared, c, local, remote);
+        opened.map(|()| stream)
+    }
+
+    /// Start an active OPEN to `remote`: the connection and synack's address for it.
+    fn open(&self, remote: SocketAddr) -> io::Result<(ConnId, SocketAddr)> {
+        self.shared.call(|tun| {
             let now = tun.now();
             let c = tun.stack_mut().connect(now, remote).map_err(io_error)?;
             Ok((c, tun.stack().tuple(c).map_err(io_error)?.local))
-        })?;
-        let opened = self.shared.wait(deadline, |tun| {
-            let stack = tun.stack_mut();
-            match stack.state(c) {
-                State::SynSent | State::SynReceived => None,
-                State::Closed => Some(Err(stack.error(c).map_or_else(
-                    || {
-                        io::Error::new(
-                            io::ErrorKind::ConnectionAborted,
-                            "the connection closed while opening",
-                        )
-                    },
-                    |e| io_error(Error::Conn(e)),
-                ))),
-                _ => Some(Ok(())),
-            }
-        });
-        let stream = TcpStream::new(&self.shared, c, local, remote);
-        opened.map(|()| stream)
+        })
     }
 
     /// Run `f` on the stack under the lock, for anything this API does not wrap
     /// (`synack::Stack::stats`, `set_nagle`, `set_keepalive_timings`, ...). What it
     /// queues goes out at once. (Sockets must not be dropped inside `f`: their drop
-    /// takes the same lock.)
+    /// takes the same lock.) Async calls waiting look again afterwards: `f` may have
+    /// made room (`Stack::set_send_buffer`) without an event saying so.
     pub fn with_stack<T>(&self, f: impl FnOnce(&mut synack::Stack) -> T) -> io::Result<T> {
-        self.shared.call(|tun| Ok(f(tun.stack_mut())))
+        let r = self.shared.call(|tun| Ok(f(tun.stack_mut())));
+        self.shared.lock().wakers.wake_all();
+        r
     }
 
     /// Stop the driver and wait for it. Connections still open are left as they are:
@@ -178,8 +195,9 @@ fn drive(shared: &Shared, dev: &TunDevice) {
         let round = wake.and_then(|w| {
             let mut g = shared.lock();
             let r = g.tun.after_wait(w);
-            // Calls look at the stack itself; its events are not needed here.
-            while g.tun.stack_mut().poll_event().is_some() {}
+            // Blocking calls look at the stack itself after the notification below;
+            // async ones wait for an event about their connection.
+            g.route_events();
             r
         });
         shared.changed.notify_all();
@@ -190,6 +208,7 @@ fn drive(shared: &Shared, dev: &TunDevice) {
     let mut g = shared.lock();
     let _ = g.tun.flush();
     g.ended = Some(why);
+    g.wakers.wake_all();
     drop(g);
     shared.changed.notify_all();
 }
@@ -208,7 +227,7 @@ impl Shared {
         if let Some(why) = &g.ended {
             return Err(ended(why));
         }
-        let (r, sent) = self.attempt(&mut g.tun, f);
+        let (r, sent) = self.attempt(&mut g, f);
         drop(g);
         self.changed.notify_all();
         sent?;
@@ -219,7 +238,9 @@ impl Shared {
     /// is woken when the stack's next deadline came earlier than it was (the driver
     /// sleeps until that deadline at the latest; waking it for nothing would have it
     /// and a waiting call wake each other in a loop).
-    fn attempt<T>(&self, tun: &mut TunStack, f: impl FnOnce(&mut TunStack) -> T) -> (T, io::Result<()>) {
+    /// The events the call raised go to the tasks waiting for them.
+    fn attempt<T>(&self, g: &mut Inner, f: impl FnOnce(&mut TunStack) -> T) -> (T, io::Result<()>) {
+        let tun = &mut g.tun;
         let before = tun.next_deadline();
         let r = f(tun);
         let sent = tun.send_queued().map_err(|e| io::Error::other(e.to_string()));
@@ -227,7 +248,41 @@ impl Shared {
         if after.is_some_and(|a| before.is_none_or(|b| a < b)) {
             self.wake.wake();
         }
+        g.route_events();
         (r, sent)
+    }
+
+    /// The async form of [`Shared::wait`]: one try of `f`; if it must wait, the task's
+    /// waker is left under `key`, in the same locked section as the try, so that the
+    /// event that lets it finish cannot come between the two unseen.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    fn poll_once<T>(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        key: Key,
+        f: impl FnOnce(&mut TunStack) -> Option<io::Result<T>>,
+    ) -> std::task::Poll<io::Result<T>> {
+        use std::task::Poll;
+        let mut g = self.lock();
+        if let Some(why) = &g.ended {
+            return Poll::Ready(Err(ended(why)));
+        }
+        let (r, sent) = self.attempt(&mut g, f);
+        if r.is_none() && sent.is_ok() {
+            g.wakers.register(key, cx.waker());
+        }
+        drop(g);
+        self.changed.notify_all();
+        match (r, sent) {
+            (_, Err(e)) => Poll::Ready(Err(e)),
+            (Some(r), Ok(())) => Poll::Ready(r),
+            (None, Ok(())) => Poll::Pending,
+        }
+    }
+
+    /// Forget the tasks waiting for `key` (its socket is gone).
+    fn forget(&self, key: Key) {
+        self.lock().wakers.forget(key);
     }
 
     /// Run `f` on the stack until it returns `Some`, sleeping between tries until the
@@ -242,7 +297,7 @@ impl Shared {
             if let Some(why) = &g.ended {
                 return Err(ended(why));
             }
-            let (r, sent) = self.attempt(&mut g.tun, &mut f);
+            let (r, sent) = self.attempt(&mut g, &mut f);
             if let Some(r) = r {
                 drop(g);
                 self.changed.notify_all();
@@ -297,10 +352,7 @@ pub struct TcpListener {
 impl TcpListener {
     /// Wait for the next established connection.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (c, peer) = self.shared.wait(None, |tun| {
-            let c = tun.stack_mut().accept(self.id)?;
-            Some(tun.stack().tuple(c).map(|t| (c, t.remote)).map_err(io_error))
-        })?;
+        let (c, peer) = self.shared.wait(None, |tun| accepted(tun, self.id))?;
         Ok((TcpStream::new(&self.shared, c, self.local, peer), peer))
     }
 
@@ -317,6 +369,7 @@ impl TcpListener {
 
 impl Drop for TcpListener {
     fn drop(&mut self) {
+        self.shared.forget(Key::Listener(self.id));
         let _ = self.shared.call(|tun| tun.stack_mut().close_listener(self.id).map_err(io_error));
     }
 }
@@ -343,6 +396,7 @@ struct Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
+        self.shared.forget(Key::Conn(self.id));
         let _ = self.shared.call(|tun| tun.stack_mut().close(self.id).map_err(io_error));
     }
 }
@@ -420,10 +474,7 @@ impl TcpStream {
         }
         let id = self.conn.id;
         let deadline = self.read_timeout.map(|t| Instant::now() + t);
-        self.conn.shared.wait(deadline, |tun| match tun.stack_mut().recv(id, buf) {
-            Err(Error::WouldBlock) => None,
-            r => Some(r.map_err(io_error)),
-        })
+        self.conn.shared.wait(deadline, |tun| received(tun, id, buf))
     }
 
     fn write_from(&self, buf: &[u8]) -> io::Result<usize> {
@@ -432,10 +483,46 @@ impl TcpStream {
         }
         let id = self.conn.id;
         let deadline = self.write_timeout.map(|t| Instant::now() + t);
-        self.conn.shared.wait(deadline, |tun| match tun.stack_mut().send(id, buf) {
-            Err(Error::WouldBlock) => None,
-            r => Some(r.map_err(io_error)),
-        })
+        self.conn.shared.wait(deadline, |tun| sent(tun, id, buf))
+    }
+}
+
+/// The tries of the calls that may wait, shared by the blocking and the async
+/// sockets: `None` to wait, `Some` when done.
+///
+/// An active OPEN: done once the connection is ESTABLISHED (or went on past it), or
+/// failed.
+fn opened(tun: &mut TunStack, c: ConnId) -> Option<io::Result<()>> {
+    let stack = tun.stack_mut();
+    match stack.state(c) {
+        State::SynSent | State::SynReceived => None,
+        State::Closed => Some(Err(stack.error(c).map_or_else(
+            || io::Error::new(io::ErrorKind::ConnectionAborted, "the connection closed while opening"),
+            |e| io_error(Error::Conn(e)),
+        ))),
+        _ => Some(Ok(())),
+    }
+}
+
+/// The next connection of listener `l`'s accept queue, with its peer's address.
+fn accepted(tun: &mut TunStack, l: ListenerId) -> Option<io::Result<(ConnId, SocketAddr)>> {
+    let c = tun.stack_mut().accept(l)?;
+    Some(tun.stack().tuple(c).map(|t| (c, t.remote)).map_err(io_error))
+}
+
+/// RECEIVE into `buf`: bytes, 0 at the peer's FIN, or the connection's error.
+fn received(tun: &mut TunStack, c: ConnId, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    match tun.stack_mut().recv(c, buf) {
+        Err(Error::WouldBlock) => None,
+        r => Some(r.map_err(io_error)),
+    }
+}
+
+/// SEND from `buf`: the bytes the send buffer took, or the connection's error.
+fn sent(tun: &mut TunStack, c: ConnId, buf: &[u8]) -> Option<io::Result<usize>> {
+    match tun.stack_mut().send(c, buf) {
+        Err(Error::WouldBlock) => None,
+        r => Some(r.map_err(io_error)),
     }
 }
 
