@@ -394,6 +394,28 @@ struct Conn {
     peer: SocketAddr,
 }
 
+/// The calls of both kinds of stream that never wait.
+impl Conn {
+    /// CLOSE for sending only (`Stack::shutdown`): our FIN after the data queued. A
+    /// second shutdown is no error.
+    fn shutdown(&self) -> io::Result<()> {
+        let id = self.id;
+        self.shared.call(|tun| tun.stack_mut().shutdown(id).map_err(io_error))
+    }
+
+    /// `Stack::set_nagle`, the other way round.
+    fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let id = self.id;
+        self.shared.call(|tun| tun.stack_mut().set_nagle(id, !nodelay).map_err(io_error))
+    }
+
+    /// `Stack::info`.
+    fn info(&self) -> io::Result<synack::ConnInfo> {
+        let id = self.id;
+        self.shared.call(|tun| tun.stack().info(id).map_err(io_error))
+    }
+}
+
 impl Drop for Conn {
     fn drop(&mut self) {
         self.shared.forget(Key::Conn(self.id));
@@ -445,16 +467,14 @@ impl TcpStream {
         if how == Shutdown::Read {
             return Ok(());
         }
-        let id = self.conn.id;
-        self.conn.shared.call(|tun| tun.stack_mut().shutdown(id).map_err(io_error))
+        self.conn.shutdown()
     }
 
     /// Turn Nagle's algorithm off (`true`) or on again, as `TCP_NODELAY`
     /// (`Stack::set_nagle`): with it off, small writes go out at once instead of
     /// waiting for the acknowledgment of what is in flight (RFC 9293 3.7.4).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        let id = self.conn.id;
-        self.conn.shared.call(|tun| tun.stack_mut().set_nagle(id, !nodelay).map_err(io_error))
+        self.conn.set_nodelay(nodelay)
     }
 
     /// Whether Nagle's algorithm is off ([`TcpStream::set_nodelay`]).
@@ -464,8 +484,7 @@ impl TcpStream {
 
     /// The stack's view of the connection (`synack::ConnInfo`: state, RTT, windows).
     pub fn info(&self) -> io::Result<synack::ConnInfo> {
-        let id = self.conn.id;
-        self.conn.shared.call(|tun| tun.stack().info(id).map_err(io_error))
+        self.conn.info()
     }
 
     fn read_into(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -29,7 +29,7 @@
 //! tokio's (`tokio::time::timeout`): dropping a pending call gives up nothing but the
 //! wait.
 
-use super::{accepted, io_error, opened, received, sent, Conn, Key, Shared, TunNet};
+use super::{accepted, opened, received, sent, Conn, Key, Shared, TunNet};
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
@@ -118,8 +118,7 @@ impl TcpStream {
     /// Turn Nagle's algorithm off (`true`) or on again, as `TCP_NODELAY`
     /// (`Stack::set_nagle`, RFC 9293 3.7.4).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        let id = self.conn.id;
-        self.conn.shared.call(|tun| tun.stack_mut().set_nagle(id, !nodelay).map_err(io_error))
+        self.conn.set_nodelay(nodelay)
     }
 
     /// Whether Nagle's algorithm is off ([`TcpStream::set_nodelay`]).
@@ -129,8 +128,7 @@ impl TcpStream {
 
     /// The stack's view of the connection (`synack::ConnInfo`: state, RTT, windows).
     pub fn info(&self) -> io::Result<synack::ConnInfo> {
-        let id = self.conn.id;
-        self.conn.shared.call(|tun| tun.stack().info(id).map_err(io_error))
+        self.conn.info()
     }
 
     /// A reading half and a writing half, each its own task's; the connection is
@@ -179,59 +177,41 @@ impl Conn {
         let id = self.id;
         self.shared.poll_once(cx, Key::Conn(id), |tun| sent(tun, id, buf))
     }
-
-    /// CLOSE for sending only (`Stack::shutdown`): our FIN after the data queued. A
-    /// second shutdown is no error.
-    fn poll_shutdown(&self) -> Poll<io::Result<()>> {
-        let id = self.id;
-        Poll::Ready(self.shared.call(|tun| tun.stack_mut().shutdown(id).map_err(io_error)))
-    }
 }
 
-impl ::tokio::io::AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ::tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.conn.poll_read(cx, buf)
-    }
+/// `AsyncRead` for the types holding a connection as `conn`.
+macro_rules! async_read {
+    ($($t:ty),*) => {$(
+        impl ::tokio::io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ::tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.conn.poll_read(cx, buf)
+            }
+        }
+    )*};
 }
 
-impl ::tokio::io::AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ::tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.conn.poll_read(cx, buf)
-    }
+/// `AsyncWrite` for the types holding a connection as `conn`.
+macro_rules! async_write {
+    ($($t:ty),*) => {$(
+        impl ::tokio::io::AsyncWrite for $t {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                self.conn.poll_write(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.conn.shutdown())
+            }
+        }
+    )*};
 }
 
-impl ::tokio::io::AsyncWrite for TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.conn.poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.conn.poll_shutdown()
-    }
-}
-
-impl ::tokio::io::AsyncWrite for OwnedWriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.conn.poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.conn.poll_shutdown()
-    }
-}
+async_read!(TcpStream, OwnedReadHalf);
+async_write!(TcpStream, OwnedWriteHalf);
