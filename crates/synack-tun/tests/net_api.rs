@@ -129,3 +129,58 @@ fn refusals_read_timeouts_and_a_stopped_network_are_errors_not_hangs() {
         assert!(stream.write(b"x").is_err());
     });
 }
+
+/// Voluntary context switches of thread `tid` of this process so far: one each time
+/// it went to sleep (parked, blocked on a lock or in a system call).
+fn voluntary_switches(tid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).expect("thread status");
+    let line = status.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:")).expect("the field");
+    line.trim().parse().expect("a count")
+}
+
+#[test]
+fn a_blocked_read_on_a_quiet_connection_sleeps_through_other_connections_traffic() {
+    // A blocked call is woken by events about its own connection only: while 4 MiB
+    // go back and forth on another connection (thousands of driver rounds), a thread
+    // blocked reading a silent one stays asleep.
+    let name = "a_blocked_read_on_a_quiet_connection_sleeps_through_other_connections_traffic";
+    in_netns(name, &["python3"], LIMIT, || {
+        let net = start_net();
+        let mut silent = Peer::python("silent", PY_SILENT_SERVER, &[&KERNEL.to_string(), "7700"]);
+        silent.wait_line("listening", Duration::from_secs(10)).expect("the server listens");
+        let mut echo = Peer::python("echo", PY_ECHO_SERVER, &[&KERNEL.to_string(), "7800"]);
+        echo.wait_line("listening", Duration::from_secs(10)).expect("the server listens");
+        let mut quiet = net.connect(SocketAddr::new(KERNEL.into(), 7700)).expect("connect");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            // "<pid>/task/<tid>": this thread's id.
+            let me = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+            let tid = me.file_name().expect("a tid").to_string_lossy().into_owned();
+            tx.send(tid).expect("send the tid");
+            quiet.read(&mut [0u8; 16])
+        });
+        let tid = rx.recv().expect("the sleeper's tid");
+        std::thread::sleep(Duration::from_millis(300));
+        let before = voluntary_switches(&tid);
+        let stream = net.connect(SocketAddr::new(KERNEL.into(), 7800)).expect("connect");
+        let data = vec![0x5au8; 4 << 20];
+        let mut writer = stream.try_clone().expect("clone");
+        let sent = data.clone();
+        let w = std::thread::spawn(move || {
+            writer.write_all(&sent).expect("write");
+            writer.shutdown(Shutdown::Write).expect("shutdown");
+        });
+        let mut back = Vec::with_capacity(data.len());
+        (&stream).read_to_end(&mut back).expect("read to the end");
+        w.join().expect("writer");
+        assert!(back == data, "the echo differs from what was sent");
+        // Some 2,900 segments each way, each one an event about the other connection.
+        let woken = voluntary_switches(&tid) - before;
+        assert!(woken < 10, "the sleeper woke {woken} times");
+        // Stopping the network ends its wait.
+        net.stop();
+        let err = sleeper.join().expect("sleeper").expect_err("stopped");
+        assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
+        finished(&mut echo);
+    });
+}

@@ -23,13 +23,14 @@
 //! How it works: the stack and the device sit behind one mutex. The driver thread
 //! sleeps on the device without holding it (until a datagram arrives, the stack's next
 //! deadline, or an application call wakes it), then feeds the stack, runs its timers,
-//! sends its answers and wakes every blocked call to look again. A call locks the
-//! stack, tries (`Stack::recv`, `send`, `accept`, ...), sends at once whatever that
-//! made the stack want to send, wakes the driver (its deadline may have moved) and,
-//! if it must wait, sleeps on a condition variable until the driver's next round.
-//! An async call tries the same way; if it must wait, it leaves its task's waker under
-//! the connection (or listener) it waits for ([`wakers`]), and the stack's next event
-//! about that connection wakes it.
+//! sends its answers and wakes the calls its events concern. A call locks the stack,
+//! tries (`Stack::recv`, `send`, `accept`, ...), sends at once whatever that made the
+//! stack want to send, and wakes the driver if the stack's deadline came earlier. If
+//! it must wait, it leaves a waker under the connection (or listener) it waits for
+//! ([`wakers`]), in the same locked section as its try, and the stack's next event
+//! about that connection wakes it: a blocking call's waker unparks its thread, an async
+//! call's wakes its task. So a call waiting on a quiet connection is never woken,
+//! however busy the others are.
 
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -40,7 +41,8 @@ use crate::driver::{TunOptions, TunStack};
 use crate::error::TunError;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use synack::{ConnError, ConnId, Error, ListenerId, State, UsageError};
@@ -64,9 +66,6 @@ pub struct TunNet {
 #[derive(Debug)]
 struct Shared {
     inner: Mutex<Inner>,
-    /// Notified after every round of the driver, and by calls that change what
-    /// others wait for.
-    changed: Condvar,
     /// Wakes the driver's sleep ([`StopHandle::wake`]); stops it for good.
     wake: StopHandle,
     /// synack's address (for [`TunNet::listen`]).
@@ -78,12 +77,12 @@ struct Inner {
     tun: TunStack,
     /// Why the stack is no longer driven (stopped, or the device failed).
     ended: Option<String>,
-    /// The tasks of async calls waiting, by the connection or listener they wait for.
+    /// The calls waiting, by the connection or listener they wait for.
     wakers: Wakers,
 }
 
 impl Inner {
-    /// Take the stack's events, waking the tasks waiting for the connections (or
+    /// Take the stack's events, waking the calls waiting for the connections (or
     /// listeners) they are about.
     fn route_events(&mut self) {
         while let Some(e) = self.tun.stack_mut().poll_event() {
@@ -101,7 +100,6 @@ impl TunNet {
             wake: tun.stop_handle(),
             addr: std::net::IpAddr::V4(tun.addr()),
             inner: Mutex::new(Inner { tun, ended: None, wakers: Wakers::default() }),
-            changed: Condvar::new(),
         });
         let for_driver = Arc::clone(&shared);
         let driver = std::thread::Builder::new()
@@ -132,7 +130,7 @@ impl TunNet {
 
     fn connect_until(&self, remote: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let (c, local) = self.open(remote)?;
-        let opened = self.shared.wait(deadline, |tun| opened(tun, c));
+        let opened = self.shared.wait(Key::Conn(c), deadline, |tun| opened(tun, c));
         let stream = TcpStream::new(&self.shared, c, local, remote);
         opened.map(|()| stream)
     }
@@ -178,7 +176,8 @@ impl Drop for TunNet {
 }
 
 /// The driver: sleep on the device, then run one round of the stack under the lock
-/// and wake every blocked call, until stopped or the device fails.
+/// and wake the calls its events concern, until stopped or the device fails (then
+/// every call waiting).
 fn drive(shared: &Shared, dev: &TunDevice) {
     let why = loop {
         let sleep = {
@@ -195,12 +194,9 @@ fn drive(shared: &Shared, dev: &TunDevice) {
         let round = wake.and_then(|w| {
             let mut g = shared.lock();
             let r = g.tun.after_wait(w);
-            // Blocking calls look at the stack itself after the notification below;
-            // async ones wait for an event about their connection.
             g.route_events();
             r
         });
-        shared.changed.notify_all();
         if let Err(e) = round {
             break e.to_string();
         }
@@ -209,8 +205,6 @@ fn drive(shared: &Shared, dev: &TunDevice) {
     let _ = g.tun.flush();
     g.ended = Some(why);
     g.wakers.wake_all();
-    drop(g);
-    shared.changed.notify_all();
 }
 
 impl Shared {
@@ -221,7 +215,7 @@ impl Shared {
     }
 
     /// Run `f` on the stack once, send what it queued, wake the driver if it must
-    /// look at the stack sooner, and wake the other callers.
+    /// look at the stack sooner, and wake the callers its events concern.
     fn call<T>(&self, f: impl FnOnce(&mut TunStack) -> io::Result<T>) -> io::Result<T> {
         let mut g = self.lock();
         if let Some(why) = &g.ended {
@@ -229,7 +223,6 @@ impl Shared {
         }
         let (r, sent) = self.attempt(&mut g, f);
         drop(g);
-        self.changed.notify_all();
         sent?;
         r
     }
@@ -238,7 +231,7 @@ impl Shared {
     /// is woken when the stack's next deadline came earlier than it was (the driver
     /// sleeps until that deadline at the latest; waking it for nothing would have it
     /// and a waiting call wake each other in a loop).
-    /// The events the call raised go to the tasks waiting for them.
+    /// The events the call raised go to the calls waiting for them.
     fn attempt<T>(&self, g: &mut Inner, f: impl FnOnce(&mut TunStack) -> T) -> (T, io::Result<()>) {
         let tun = &mut g.tun;
         let before = tun.next_deadline();
@@ -252,17 +245,15 @@ impl Shared {
         (r, sent)
     }
 
-    /// The async form of [`Shared::wait`]: one try of `f`; if it must wait, the task's
-    /// waker is left under `key`, in the same locked section as the try, so that the
-    /// event that lets it finish cannot come between the two unseen.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    /// One try of `f`; if it must wait, `cx`'s waker is left under `key`, in the same
+    /// locked section as the try, so that the event that lets it finish cannot come
+    /// between the two unseen.
     fn poll_once<T>(
         &self,
-        cx: &mut std::task::Context<'_>,
+        cx: &mut Context<'_>,
         key: Key,
         f: impl FnOnce(&mut TunStack) -> Option<io::Result<T>>,
-    ) -> std::task::Poll<io::Result<T>> {
-        use std::task::Poll;
+    ) -> Poll<io::Result<T>> {
         let mut g = self.lock();
         if let Some(why) = &g.ended {
             return Poll::Ready(Err(ended(why)));
@@ -272,7 +263,6 @@ impl Shared {
             g.wakers.register(key, cx.waker());
         }
         drop(g);
-        self.changed.notify_all();
         match (r, sent) {
             (_, Err(e)) => Poll::Ready(Err(e)),
             (Some(r), Ok(())) => Poll::Ready(r),
@@ -280,41 +270,46 @@ impl Shared {
         }
     }
 
-    /// Forget the tasks waiting for `key` (its socket is gone).
+    /// Forget the calls waiting for `key` (its socket is gone).
     fn forget(&self, key: Key) {
         self.lock().wakers.forget(key);
     }
 
-    /// Run `f` on the stack until it returns `Some`, sleeping between tries until the
-    /// driver's next round; `TimedOut` past `deadline`.
+    /// Run `f` on the stack until it returns `Some`, the calling thread parked between
+    /// tries until an event about `key` (or the driver's end) unparks it; `TimedOut`
+    /// past `deadline`. (A spurious unpark costs one more try.)
     fn wait<T>(
         &self,
+        key: Key,
         deadline: Option<Instant>,
         mut f: impl FnMut(&mut TunStack) -> Option<io::Result<T>>,
     ) -> io::Result<T> {
-        let mut g = self.lock();
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
         loop {
-            if let Some(why) = &g.ended {
-                return Err(ended(why));
-            }
-            let (r, sent) = self.attempt(&mut g, &mut f);
-            if let Some(r) = r {
-                drop(g);
-                self.changed.notify_all();
-                sent?;
+            if let Poll::Ready(r) = self.poll_once(&mut cx, key, &mut f) {
                 return r;
             }
-            g = match deadline {
-                None => self.changed.wait(g).unwrap_or_else(std::sync::PoisonError::into_inner),
+            match deadline {
+                None => std::thread::park(),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
                     }
-                    self.changed.wait_timeout(g, left).unwrap_or_else(std::sync::PoisonError::into_inner).0
+                    std::thread::park_timeout(left);
                 }
-            };
+            }
         }
+    }
+}
+
+/// The waker of a blocking call: it unparks the waiting thread.
+struct Unpark(std::thread::Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
     }
 }
 
@@ -352,7 +347,7 @@ pub struct TcpListener {
 impl TcpListener {
     /// Wait for the next established connection.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (c, peer) = self.shared.wait(None, |tun| accepted(tun, self.id))?;
+        let (c, peer) = self.shared.wait(Key::Listener(self.id), None, |tun| accepted(tun, self.id))?;
         Ok((TcpStream::new(&self.shared, c, self.local, peer), peer))
     }
 
@@ -493,7 +488,7 @@ impl TcpStream {
         }
         let id = self.conn.id;
         let deadline = self.read_timeout.map(|t| Instant::now() + t);
-        self.conn.shared.wait(deadline, |tun| received(tun, id, buf))
+        self.conn.shared.wait(Key::Conn(id), deadline, |tun| received(tun, id, buf))
     }
 
     fn write_from(&self, buf: &[u8]) -> io::Result<usize> {
@@ -502,7 +497,7 @@ impl TcpStream {
         }
         let id = self.conn.id;
         let deadline = self.write_timeout.map(|t| Instant::now() + t);
-        self.conn.shared.wait(deadline, |tun| sent(tun, id, buf))
+        self.conn.shared.wait(Key::Conn(id), deadline, |tun| sent(tun, id, buf))
     }
 }
 

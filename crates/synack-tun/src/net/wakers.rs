@@ -1,17 +1,17 @@
-//! The tasks of async calls waiting, by what they wait for.
+//! The calls waiting, by what they wait for.
 //!
-//! An async call that cannot finish leaves its task's waker under the connection (or
-//! listener) it waits for. The stack says what changed through its events
+//! A call that cannot finish leaves a waker under the connection (or listener) it
+//! waits for: an async call its task's, a blocking call one that unparks its thread. The stack says what changed through its events
 //! (`synack::Event`), each about one connection: data or a FIN became readable, room
 //! in the send buffer, a state change, an error, the end. Every event about a
 //! connection wakes all the tasks waiting for it (a reader and a writer may both be),
-//! and they look again. So a task waiting on a quiet connection is never woken, however
+//! and they look again. So a call waiting on a quiet connection is never woken, however
 //! busy the others are: the cost of a round of the driver is the events it saw, not
-//! the tasks waiting.
+//! the calls waiting.
 //!
 //! Events that are about no one connection (the queue overflowed and events were
 //! lost, or a kind this code does not know) wake every task, as does the end of the
-//! driver; a task woken for nothing finds nothing new and waits again.
+//! driver; a call woken for nothing finds nothing new and waits again.
 
 use std::collections::HashMap;
 use std::task::Waker;
@@ -35,7 +35,6 @@ pub(super) struct Wakers {
 impl Wakers {
     /// Leave `waker` under `key`, once (a task polled again with the same waker is
     /// not listed twice).
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(super) fn register(&mut self, key: Key, waker: &Waker) {
         let list = self.waiting.entry(key).or_default();
         if !list.iter().any(|w| w.will_wake(waker)) {
