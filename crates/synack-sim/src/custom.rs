@@ -68,6 +68,7 @@ struct LinkToml {
     reorder_delay_ms: Option<f64>,
     corrupt: Option<f64>,
     bandwidth_bps: Option<u64>,
+    queue_bytes: Option<u64>,
     mtu: Option<u32>,
     icmp: Option<bool>,
     down_ms: Option<Vec<[f64; 2]>>,
@@ -390,6 +391,18 @@ fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
             corrupt: probability(format!("{ctx}: corrupt"), l.corrupt, d.corrupt)?,
             reorder_delay: opt_ms(format!("{ctx}: reorder_delay_ms"), l.reorder_delay_ms)?,
             bandwidth_bps: l.bandwidth_bps.unwrap_or(0),
+            queue_bytes: match (l.queue_bytes, l.bandwidth_bps.unwrap_or(0)) {
+                (Some(_), 0) => {
+                    return Err(ScenarioError::Conflict {
+                        context: ctx,
+                        message: "queue_bytes needs bandwidth_bps (without a bandwidth nothing waits)".into(),
+                    })
+                }
+                (Some(q), _) if q < 68 => {
+                    return Err(out_of_range(format!("{ctx}: queue_bytes"), q, "at least 68"))
+                }
+                (q, _) => q.map(|q| usize::try_from(q).unwrap_or(usize::MAX)),
+            },
             down: outages(&ctx, l.down_ms.as_deref().unwrap_or(&[]))?,
             mtu: match l.mtu {
                 Some(m) if m < 68 => return Err(out_of_range(format!("{ctx}: mtu"), m, "at least 68")),
@@ -620,6 +633,8 @@ impl Scenario {
     /// reorder_delay_ms = 10           #     (default: the delay, at least 1 ms)
     /// corrupt = 0.0                   # ... of flipping a bit (checksum fails)
     /// bandwidth_bps = 0               # serialization delay, FIFO; 0 = none
+    /// queue_bytes = 150000            # the FIFO's buffer: drop-tail past it;
+    ///                                 #     default none (needs bandwidth_bps)
     /// mtu = 1500                      # longer datagrams are dropped; default none
     /// icmp = true                     # ... and answered with "fragmentation needed"
     ///                                 #     (Packet Too Big for IPv6); false: silently

@@ -1,5 +1,6 @@
 //! A directional link: delay, jitter, loss, duplication, reordering, corruption,
-//! delay spikes, bandwidth (serialization delay, FIFO), MTU and outages.
+//! delay spikes, bandwidth (serialization delay, FIFO) with a bounded buffer, MTU and
+//! outages.
 //!
 //! Every datagram draws the same fixed set of random numbers from the link's own
 //! stream, whatever the link's settings: a link's faults depend only on the seed, the
@@ -28,6 +29,8 @@ pub(crate) enum DropCause {
     Mtu,
     /// Handed to the link during one of its outages.
     Down,
+    /// The FIFO's buffer was full (drop-tail).
+    Queue,
     Loss,
 }
 
@@ -50,8 +53,11 @@ pub struct LinkStats {
     pub carried: u64,
     /// Datagrams lost to the link's random loss.
     pub lost: u64,
-    /// Datagrams dropped by a rule, for exceeding the MTU or while the link was down.
+    /// Datagrams dropped by a rule, for exceeding the MTU, while the link was down or
+    /// when its buffer was full (these are also counted in `overflowed`).
     pub dropped: u64,
+    /// Datagrams dropped because the link's FIFO held `queue_bytes` already.
+    pub overflowed: u64,
     /// Datagrams delivered twice.
     pub duplicated: u64,
     /// Datagrams held back so that later ones overtook them.
@@ -114,6 +120,16 @@ impl LinkRt {
         }
     }
 
+    /// Bytes waiting in the FIFO at `now`: what the wire has yet to send, from when it
+    /// will be free.
+    fn backlog(&self, now: Instant) -> usize {
+        if self.busy_until <= now || self.params.bandwidth_bps == 0 {
+            return 0;
+        }
+        let us = u128::from(self.busy_until.saturating_since(now).as_micros());
+        usize::try_from(us * u128::from(self.params.bandwidth_bps) / 8_000_000).unwrap_or(usize::MAX)
+    }
+
     /// Serialization time of `len` bytes at the link's bandwidth.
     fn serialization(&self, len: usize) -> Duration {
         if self.params.bandwidth_bps == 0 {
@@ -149,6 +165,8 @@ impl LinkRt {
             Some(DropCause::Mtu)
         } else if p.down.iter().any(|&(from, to)| now >= Instant::ZERO + from && now < Instant::ZERO + to) {
             Some(DropCause::Down)
+        } else if p.queue_bytes.is_some_and(|q| self.backlog(now) + bytes.len() > q) {
+            Some(DropCause::Queue)
         } else if u_loss < p.loss {
             if p.ecn_marks && synack::wire::mark_ce(bytes) {
                 self.stats.marked += 1;
@@ -161,10 +179,14 @@ impl LinkRt {
         };
         match dropped {
             Some(DropCause::Loss) => self.stats.lost += 1,
+            Some(DropCause::Queue) => {
+                self.stats.dropped += 1;
+                self.stats.overflowed += 1;
+            }
             Some(_) => self.stats.dropped += 1,
             None => {}
         }
-        if dropped == Some(DropCause::Mtu) {
+        if matches!(dropped, Some(DropCause::Mtu | DropCause::Queue)) {
             // Never put on the wire.
             return Fate { dropped, arrivals: Vec::new(), duplicated: false, corrupted: false };
         }
@@ -279,6 +301,30 @@ mod tests {
         let c = l.carry(Instant::from_millis(600), &mut bytes, RuleEffect::default());
         assert_eq!(c.arrivals, vec![Instant::from_millis(1110)], "a new spike starts after the first");
         assert_eq!((l.stats.spikes, l.stats.spiked, l.stats.carried), (2, 3, 3));
+    }
+
+    #[test]
+    fn a_full_buffer_drops_the_tail_and_makes_room_as_the_wire_drains() {
+        // 8 Mbit/s: a 1,000-byte datagram takes 1 ms on the wire. The buffer holds
+        // 2,500 bytes: the one being sent and one and a half behind it.
+        let p = LinkParams { bandwidth_bps: 8_000_000, queue_bytes: Some(2_500), ..params() };
+        let mut l = LinkRt::new("a->b".into(), 1, p, 1);
+        let mut bytes = vec![0u8; 1_000];
+        let at = |l: &mut LinkRt, ms: u64, bytes: &mut Vec<u8>| {
+            l.carry(Instant::from_millis(ms), bytes, RuleEffect::default())
+        };
+        let first = at(&mut l, 0, &mut bytes);
+        let second = at(&mut l, 0, &mut bytes);
+        assert_eq!((first.dropped, second.dropped), (None, None), "1,000 then 2,000 bytes waiting");
+        let third = at(&mut l, 0, &mut bytes);
+        assert_eq!(third.dropped, Some(DropCause::Queue), "3,000 bytes would not fit");
+        assert!(third.arrivals.is_empty());
+        // The dropped one took no time on the wire: the wire is free at 2 ms.
+        assert_eq!(second.arrivals, vec![Instant::from_millis(12)]);
+        // At 1 ms one datagram has left: 1,000 bytes wait, and another fits.
+        let fourth = at(&mut l, 1, &mut bytes);
+        assert_eq!(fourth.arrivals, vec![Instant::from_millis(13)]);
+        assert_eq!((l.stats.overflowed, l.stats.dropped, l.stats.lost), (1, 1, 0));
     }
 
     #[test]

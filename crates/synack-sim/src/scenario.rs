@@ -59,6 +59,10 @@ pub(crate) struct LinkParams {
     pub(crate) corrupt: f64,
     /// Bits per second; 0 means no serialization delay.
     pub(crate) bandwidth_bps: u64,
+    /// The bytes the link's FIFO may hold waiting for the wire (a router's buffer):
+    /// a datagram that would take it past this is dropped (drop-tail). `None`: no
+    /// limit. Only with a bandwidth, which makes datagrams wait.
+    pub(crate) queue_bytes: Option<usize>,
     /// Datagrams longer than this are dropped; `None`: no limit.
     pub(crate) mtu: Option<usize>,
     /// Whether a datagram dropped for the MTU is answered, as a router answers it, with
@@ -93,6 +97,7 @@ impl Default for LinkParams {
             reorder: 0.0,
             corrupt: 0.0,
             bandwidth_bps: 0,
+            queue_bytes: None,
             mtu: None,
             icmp: true,
             reorder_delay: None,

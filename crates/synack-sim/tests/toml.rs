@@ -276,6 +276,15 @@ fn impossible_values_are_typed_errors() {
         err("[[link]]\nlink = \"client->server\"\nmtu = 20\n"),
         ScenarioError::OutOfRange { .. }
     ));
+    // A buffer needs a bandwidth to fill it, and room for one small datagram.
+    assert!(matches!(
+        err("[[link]]\nlink = \"client->server\"\nqueue_bytes = 100000\n"),
+        ScenarioError::Conflict { .. }
+    ));
+    assert!(matches!(
+        err("[[link]]\nlink = \"client->server\"\nbandwidth_bps = 1000000\nqueue_bytes = 60\n"),
+        ScenarioError::OutOfRange { .. }
+    ));
     assert!(matches!(err("[[rule]]\nflags = \"FIN\"\naction = \"drop\"\n"), ScenarioError::BadFlags { .. }));
     assert!(matches!(
         err("[[rule]]\naction = \"delay\"\n"),
