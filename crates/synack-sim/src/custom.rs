@@ -54,6 +54,7 @@ struct HostToml {
     keepalive_probes: Option<u32>,
     ecn: Option<String>,
     congestion_control: Option<String>,
+    hystart: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -289,6 +290,7 @@ fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioErro
         cfg.delayed_ack = (d > Duration::ZERO).then_some(d);
     }
     cfg.nagle = h.nagle.unwrap_or(cfg.nagle);
+    cfg.hystart = h.hystart.unwrap_or(cfg.hystart);
     cfg.window_scaling = h.window_scaling.unwrap_or(cfg.window_scaling);
     if let Some(e) = &h.ecn {
         cfg.ecn = match e.as_str() {
@@ -621,7 +623,8 @@ impl Scenario {
     /// # syn_retries, max_retries; keep-alive (off unless one is given):
     /// # keepalive_idle_ms, keepalive_interval_ms, keepalive_probes; ECN (RFC 3168):
     /// # ecn = "passive" (the default: agree when asked), "active" (ask) or "off";
-    /// # congestion_control = "reno" (the default), "cubic" (RFC 9438) or "none"
+    /// # congestion_control = "reno" (the default), "cubic" (RFC 9438) or "none";
+    /// # hystart = false: CUBIC's initial slow start without HyStart++ (RFC 9406)
     ///
     /// [[link]]                        # every ordered pair of hosts has a link of
     /// link = "client->server"         # 10 ms delay and no faults; a [[link]] changes

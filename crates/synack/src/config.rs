@@ -201,6 +201,14 @@ pub struct Config {
     /// new segment beyond the congestion window, so that a small window still collects
     /// the three duplicate ACKs fast retransmit needs. On by default.
     pub limited_transmit: bool,
+    /// HyStart++ (RFC 9406) in CUBIC's initial slow start (RFC 9438 4.10): slow start
+    /// ends when the round-trip time rises, before the bottleneck's queue overflows,
+    /// rather than at the first loss. It needs RTT samples from most ACKs, which the
+    /// timestamp option (RFC 7323, [`Config::timestamps`]) gives; without it a
+    /// connection samples once per round trip, too few for HyStart++ to judge, and
+    /// its slow start only takes HyStart++'s growth rule (up to 8 segments per ACK
+    /// rather than 1). On by default; no effect on Reno.
+    pub hystart: bool,
     /// Tail loss probes (RFC 8985 7): about two round trips after the last ACK, with
     /// data outstanding, send one segment (new data, or the last segment again) rather
     /// than wait for the retransmission timeout. A lost ACK at the end of a flight then
@@ -349,6 +357,7 @@ impl Default for Config {
             congestion_control: CongestionControl::Reno,
             initial_window: 10,
             limited_transmit: true,
+            hystart: true,
             tail_loss_probe: true,
             default_backlog: 128,
             max_syn_queue: 1024,

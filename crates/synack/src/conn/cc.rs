@@ -1,8 +1,10 @@
 //! Congestion control: Reno with NewReno fast recovery (RFC 5681, RFC 6582), CUBIC's
 //! congestion avoidance and decrease on top of the same recovery (RFC 9438,
-//! `cubic.rs`), or none.
+//! `cubic.rs`) with HyStart++ in its initial slow start (RFC 9406, `hystart.rs`), or
+//! none.
 
 use super::cubic::{Cubic, BETA};
+use super::hystart::{self, HyStart};
 use crate::config::CongestionControl;
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
@@ -26,6 +28,8 @@ pub(crate) struct Congestion {
     /// CUBIC's state, with [`CongestionControl::Cubic`] (boxed: 8 bytes on every other
     /// connection).
     cubic: Option<Box<Cubic>>,
+    /// `Config::hystart`: CUBIC's initial slow start is HyStart++.
+    hystart: bool,
 }
 
 impl Congestion {
@@ -34,12 +38,13 @@ impl Congestion {
         mss: u32,
         initial_window: u32,
         limited_transmit: bool,
+        hystart: bool,
     ) -> Self {
         let cwnd = match kind {
             CongestionControl::None => u32::MAX,
             _ => mss.saturating_mul(initial_window.max(1)),
         };
-        Congestion {
+        let mut c = Congestion {
             kind,
             cwnd,
             ssthresh: u32::MAX,
@@ -48,8 +53,25 @@ impl Congestion {
             mss,
             limited_transmit,
             limited_sent: 0,
-            cubic: (kind == CongestionControl::Cubic).then(Box::default),
-        }
+            cubic: None,
+            hystart,
+        };
+        c.set_cubic_state();
+        c
+    }
+
+    /// CUBIC's state when the algorithm is CUBIC (kept if it has one), with HyStart++
+    /// while the initial slow start lasts (ssthresh still "arbitrarily high", RFC 5681
+    /// 3.1); none otherwise.
+    fn set_cubic_state(&mut self) {
+        self.cubic = match (self.kind, self.cubic.take()) {
+            (CongestionControl::Cubic, Some(c)) => Some(c),
+            (CongestionControl::Cubic, None) => {
+                let initial = self.hystart && self.ssthresh == u32::MAX;
+                Some(Box::new(Cubic::new(initial.then(HyStart::default))))
+            }
+            _ => None,
+        };
     }
 
     /// The ssthresh of a congestion event with `flight` bytes outstanding (at least two
@@ -75,13 +97,19 @@ impl Congestion {
     /// either way): the window, ssthresh and any recovery in progress stay; CUBIC starts
     /// with no W_max, so its next congestion avoidance stage grows from the window it
     /// finds (K = 0) until a congestion event gives it one.
+    /// A connection switched to CUBIC during its initial slow start runs the rest of
+    /// it under HyStart++ (when configured).
     pub(crate) fn switch(&mut self, kind: CongestionControl) {
         self.kind = kind;
-        self.cubic = match (kind, self.cubic.take()) {
-            (CongestionControl::Cubic, Some(c)) => Some(c),
-            (CongestionControl::Cubic, None) => Some(Box::default()),
-            _ => None,
-        };
+        self.set_cubic_state();
+    }
+
+    /// The ACK being processed gave this RTT sample: HyStart++ (if running) counts it.
+    #[inline]
+    pub(crate) fn note_rtt(&mut self, rtt: Duration) {
+        if let Some(h) = self.cubic.as_deref_mut().and_then(|c| c.hystart.as_mut()) {
+            h.note_rtt(rtt);
+        }
     }
 
     /// The MSS changed (after the handshake); rescale the initial window.
@@ -139,8 +167,8 @@ impl Congestion {
         }
     }
 
-    /// New data acknowledged (`acked` bytes). Returns true when a NewReno partial ACK
-    /// calls for retransmitting the next hole.
+    /// New data acknowledged (`acked` bytes, up to `ack`, with SND.NXT at `snd_nxt`).
+    /// Returns true when a NewReno partial ACK calls for retransmitting the next hole.
     ///
     /// Size: fast recovery's exit is out of line ([`Congestion::recovery_ack`]), so that
     /// the ACK path of a connection not in recovery stays contiguous.
@@ -152,6 +180,7 @@ impl Congestion {
         flight_before: u32,
         now: Instant,
         srtt: Duration,
+        snd_nxt: SeqNum,
     ) -> bool {
         self.dupacks = 0;
         self.limited_sent = 0;
@@ -162,6 +191,9 @@ impl Congestion {
             return false;
         }
         if self.cwnd < self.ssthresh {
+            if self.cubic.as_deref().is_some_and(|c| c.hystart.is_some()) {
+                return self.hystart_ack(ack, acked, snd_nxt);
+            }
             // RFC 5681 3.1 (with RFC 3465 L=1): slow start grows by at most SMSS per ACK.
             self.cwnd = self.cwnd.saturating_add(acked.min(self.mss));
         } else if let Some(c) = self.cubic.as_deref_mut() {
@@ -172,6 +204,29 @@ impl Congestion {
             let inc = (u64::from(self.mss) * u64::from(self.mss) / u64::from(self.cwnd.max(1))).max(1);
             self.cwnd = self.cwnd.saturating_add(inc as u32);
         }
+        false
+    }
+
+    /// [`Congestion::on_new_ack`] in CUBIC's initial slow start, under HyStart++: the
+    /// window grows by min(N, L * SMSS), a quarter of that in Conservative Slow Start,
+    /// and once CSS has lasted its rounds, "enter congestion avoidance by setting the
+    /// ssthresh to the current cwnd" (RFC 9406 4.2, paraphrased). CUBIC then starts
+    /// from that window with no W_max: K = 0 and the window at the stage's start as
+    /// W_max (RFC 9438 4.10; the rfc8312bis draft: "In the case when CUBIC runs the
+    /// hybrid slow start ..., it may exit the first slow start without incurring any
+    /// packet loss and thus W_max is undefined. In this special case, CUBIC switches
+    /// to congestion avoidance and increases its congestion window size using Eq. 1,
+    /// where ... K is set to 0").
+    #[inline(never)]
+    fn hystart_ack(&mut self, ack: SeqNum, acked: u32, snd_nxt: SeqNum) -> bool {
+        let Some(c) = self.cubic.as_deref_mut() else { return false };
+        let Some(h) = c.hystart.as_mut() else { return false };
+        let growth = h.on_ack(ack, snd_nxt);
+        if growth == hystart::Growth::Done {
+            c.hystart = None;
+            self.ssthresh = self.cwnd;
+        }
+        self.cwnd = self.cwnd.saturating_add(hystart::increase(growth, acked, self.mss));
         false
     }
 
@@ -280,18 +335,18 @@ mod tests {
 
     #[test]
     fn slow_start_grows_by_one_mss_per_ack_until_ssthresh() {
-        let mut c = Congestion::new(CongestionControl::Reno, 1000, 2, true);
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 2, true, false);
         assert_eq!(c.cwnd, 2000);
-        c.on_new_ack(SeqNum(1000), 1000, 2000, T0, RTT);
+        c.on_new_ack(SeqNum(1000), 1000, 2000, T0, RTT, SeqNum(u32::MAX / 2));
         assert_eq!(c.cwnd, 3000);
         c.ssthresh = 3000;
-        c.on_new_ack(SeqNum(2000), 1000, 3000, T0, RTT);
+        c.on_new_ack(SeqNum(2000), 1000, 3000, T0, RTT, SeqNum(u32::MAX / 2));
         assert_eq!(c.cwnd, 3333, "congestion avoidance adds mss*mss/cwnd");
     }
 
     #[test]
     fn third_duplicate_ack_enters_fast_recovery_and_full_ack_leaves_it() {
-        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true);
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, false);
         assert!(!c.on_dupack(SeqNum(10_000), 10_000));
         assert!(!c.on_dupack(SeqNum(10_000), 10_000));
         assert!(c.on_dupack(SeqNum(10_000), 10_000));
@@ -300,10 +355,10 @@ mod tests {
         c.on_dupack(SeqNum(10_000), 10_000);
         assert_eq!(c.cwnd, 9000);
         // A partial ACK asks for another retransmission and stays in recovery.
-        assert!(c.on_new_ack(SeqNum(3000), 1000, 10_000, T0, RTT));
+        assert!(c.on_new_ack(SeqNum(3000), 1000, 10_000, T0, RTT, SeqNum(u32::MAX / 2)));
         assert!(c.in_recovery());
         // A full ACK leaves recovery with cwnd <= ssthresh.
-        assert!(!c.on_new_ack(SeqNum(10_000), 7000, 9000, T0, RTT));
+        assert!(!c.on_new_ack(SeqNum(10_000), 7000, 9000, T0, RTT, SeqNum(u32::MAX / 2)));
         assert!(!c.in_recovery());
         assert_eq!(c.cwnd, 3000);
     }
@@ -313,7 +368,7 @@ mod tests {
         // RFC 9438 4.6: ssthresh = flight_size * beta_cubic (0.7), against RFC 5681's
         // FlightSize / 2; both then inflate by the three segments that left (3.2).
         for (kind, ssthresh) in [(CongestionControl::Reno, 5000), (CongestionControl::Cubic, 7000)] {
-            let mut c = Congestion::new(kind, 1000, 10, true);
+            let mut c = Congestion::new(kind, 1000, 10, true, false);
             for _ in 0..3 {
                 c.on_dupack(SeqNum(10_000), 10_000);
             }
@@ -332,16 +387,19 @@ mod tests {
         // 18.7, each approached by (target - cwnd) / cwnd per segment acknowledged:
         // about 17).
         let grow = |kind| {
-            let mut c = Congestion::new(kind, 1000, 10, true);
+            let mut c = Congestion::new(kind, 1000, 10, true, false);
             c.cwnd = 20_000;
             c.enter_recovery(SeqNum(20_000), 20_000);
-            assert!(!c.on_new_ack(SeqNum(20_000), 1000, 20_000, T0, RTT), "full ACK: recovery ends");
+            assert!(
+                !c.on_new_ack(SeqNum(20_000), 1000, 20_000, T0, RTT, SeqNum(u32::MAX / 2)),
+                "full ACK: recovery ends"
+            );
             assert_eq!(c.cwnd, c.ssthresh);
             let mut now = T0;
             let rtt = Duration::from_millis(500);
             for _ in 0..2 {
                 for _ in 0..c.cwnd / 1000 {
-                    c.on_new_ack(SeqNum(1), 1000, c.cwnd, now, rtt);
+                    c.on_new_ack(SeqNum(1), 1000, c.cwnd, now, rtt, SeqNum(2));
                 }
                 now += rtt;
             }
@@ -354,7 +412,7 @@ mod tests {
 
     #[test]
     fn timeout_collapses_cwnd_to_one_segment() {
-        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true);
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, false);
         c.on_rto(8000);
         assert_eq!(c.cwnd, 1000);
         assert_eq!(c.ssthresh, 4000);
@@ -362,9 +420,78 @@ mod tests {
 
     #[test]
     fn without_congestion_control_the_window_is_unbounded() {
-        let mut c = Congestion::new(CongestionControl::None, 1000, 10, true);
+        let mut c = Congestion::new(CongestionControl::None, 1000, 10, true, false);
         c.on_rto(8000);
         assert_eq!(c.cwnd, u32::MAX);
         assert!(c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1));
+    }
+
+    /// An ACK of `acked` bytes in slow start (far below SND.NXT: no round ends).
+    fn slow_start_ack(c: &mut Congestion, acked: u32) -> u32 {
+        let before = c.cwnd;
+        c.on_new_ack(SeqNum(1), acked, c.cwnd, T0, RTT, SeqNum(1 << 30));
+        c.cwnd - before
+    }
+
+    fn has_hystart(c: &Congestion) -> bool {
+        c.cubic.as_deref().is_some_and(|k| k.hystart.is_some())
+    }
+
+    #[test]
+    fn cubic_runs_hystart_in_its_initial_slow_start_only() {
+        // HyStart++'s growth: min(N, L * SMSS) per ACK, where Reno's is min(N, SMSS).
+        let mut reno = Congestion::new(CongestionControl::Reno, 1000, 10, true, true);
+        assert!(!has_hystart(&reno), "Reno has no HyStart++");
+        assert_eq!(slow_start_ack(&mut reno, 3000), 1000);
+        let mut cubic = Congestion::new(CongestionControl::Cubic, 1000, 10, true, true);
+        assert!(has_hystart(&cubic));
+        assert_eq!(slow_start_ack(&mut cubic, 3000), 3000);
+        assert_eq!(slow_start_ack(&mut cubic, 20_000), 8000, "at most L = 8 segments");
+        // The first congestion event ends it; the slow start after a timeout is the
+        // standard one.
+        cubic.enter_recovery(SeqNum(50_000), 30_000);
+        assert!(!has_hystart(&cubic));
+        cubic.on_rto(30_000);
+        assert_eq!(slow_start_ack(&mut cubic, 3000), 1000);
+        // Configured off: the standard slow start.
+        let mut off = Congestion::new(CongestionControl::Cubic, 1000, 10, true, false);
+        assert!(!has_hystart(&off));
+        assert_eq!(slow_start_ack(&mut off, 3000), 1000);
+    }
+
+    #[test]
+    fn a_switch_to_cubic_in_the_initial_slow_start_takes_hystart_along() {
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, true);
+        c.switch(CongestionControl::Cubic);
+        assert!(has_hystart(&c));
+        let mut later = Congestion::new(CongestionControl::Reno, 1000, 10, true, true);
+        later.on_ecn_echo(20_000);
+        later.switch(CongestionControl::Cubic);
+        assert!(!has_hystart(&later), "past the initial slow start");
+    }
+
+    #[test]
+    fn hystart_leaving_slow_start_sets_ssthresh_to_the_window_reached() {
+        // Rounds of 10 ACKs of one segment each, 10 segments in flight: 100 ms, then
+        // 120 ms from the third round on (a rise past 100 / 8 ms): CSS, then after
+        // its rounds, congestion avoidance with ssthresh = cwnd.
+        let mut c = Congestion::new(CongestionControl::Cubic, 1000, 10, true, true);
+        let mut a = 1u32;
+        for round in 0..12 {
+            let rtt = if round < 2 { 100 } else { 120 };
+            for _ in 0..10 {
+                c.note_rtt(Duration::from_millis(rtt));
+                let before = c.cwnd;
+                c.on_new_ack(SeqNum(a * 1000), 1000, c.cwnd, T0, RTT, SeqNum((a + 10) * 1000));
+                a += 1;
+                if !has_hystart(&c) {
+                    assert_eq!(c.ssthresh, before, "ssthresh = cwnd when CSS ends");
+                    assert_eq!(c.cwnd, before, "that ACK grows nothing");
+                    assert_eq!(round, 7, "CSS lasted its rounds");
+                    return;
+                }
+            }
+        }
+        panic!("HyStart++ never left slow start: cwnd {}", c.cwnd);
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct Cubic {
     /// The last reduction was a retransmission timeout (4.8: the next stage starts
     /// with K = 0 and W_max at its own start).
     after_timeout: bool,
+    /// HyStart++ (RFC 9406), during the initial slow start only (RFC 9438 4.10);
+    /// `cc.rs` drops it at the first congestion event or when it ends slow start.
+    pub(crate) hystart: Option<super::hystart::HyStart>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +52,11 @@ struct Epoch {
 }
 
 impl Cubic {
+    /// A sender before any congestion event, in slow start under `hystart` if given.
+    pub(crate) fn new(hystart: Option<super::hystart::HyStart>) -> Self {
+        Cubic { hystart, ..Cubic::default() }
+    }
+
     /// A congestion event (three duplicate ACKs or SACK loss, an ECN-Echo, a loss a
     /// probe repaired) with the window at `cwnd` bytes, before the reduction the
     /// caller makes with [`BETA`]. RFC 9438 4.6 and 4.7: W_max is the window before the
@@ -68,6 +76,7 @@ impl Cubic {
         }
         self.epoch = None;
         self.after_timeout = false;
+        self.hystart = None;
     }
 
     /// The congestion event just noted ([`Cubic::on_congestion`]) was a retransmission

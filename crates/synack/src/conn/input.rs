@@ -255,6 +255,7 @@ impl Conn {
         if let Some((seq, sent)) = self.rtt_probe {
             if seq.le(ack) {
                 self.rtt.sample_between(sent, ctx.now);
+                self.cc.note_rtt(ctx.now.saturating_since(sent));
                 self.rtt_probe = None;
             }
         }
@@ -671,7 +672,7 @@ impl Conn {
         self.sack_on_new_ack(ack);
         self.sack_update(hdr);
         let srtt = self.rtt.srtt_or_initial();
-        if self.cc.on_new_ack(ack, acked, flight_before, ctx.now, srtt) {
+        if self.cc.on_new_ack(ack, acked, flight_before, ctx.now, srtt, self.snd_nxt) {
             // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
             // segment - unless SACK recovery already did (it lies below HighRxt):
             // then the next hole the scoreboard deems lost.

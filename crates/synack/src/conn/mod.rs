@@ -7,6 +7,7 @@ mod cc;
 mod cubic;
 mod ecn;
 mod fastpath;
+mod hystart;
 mod icmp;
 mod input;
 mod options;
@@ -450,6 +451,7 @@ impl Conn {
                 u32::from(mss),
                 cfg.initial_window,
                 cfg.limited_transmit,
+                cfg.hystart,
             ),
             lp: probe::LossProbe::default(),
             sack: None,
@@ -598,8 +600,8 @@ impl Conn {
         *readable_raised = false;
         *rtt = RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max);
         *rtt_probe = None;
-        *cc =
-            Congestion::new(cfg.congestion_control, u32::from(mss), cfg.initial_window, cfg.limited_transmit);
+        let (iw, lt) = (cfg.initial_window, cfg.limited_transmit);
+        *cc = Congestion::new(cfg.congestion_control, u32::from(mss), iw, lt, cfg.hystart);
         *lp = probe::LossProbe::default();
         // (`sack` is `None`: see the start.)
         debug_assert!(sack.is_none());

@@ -424,13 +424,20 @@ impl Conn {
             return;
         }
         self.rtt_probe = None;
-        if ts.ecr == 0 || !hdr.ack.gt(self.options.ts_rtt_mark) {
+        if ts.ecr == 0 {
             return;
         }
         let rtt_ms = self.options.ts_clock(ctx.now).wrapping_sub(ts.ecr);
         // An echo from the future or beyond the largest RTO is not ours to trust.
-        if u64::from(rtt_ms) <= ctx.cfg.rto_max.as_millis() {
-            self.rtt.sample(Duration::from_millis(u64::from(rtt_ms)));
+        if u64::from(rtt_ms) > ctx.cfg.rto_max.as_millis() {
+            return;
+        }
+        let rtt = Duration::from_millis(u64::from(rtt_ms));
+        // HyStart++ (CUBIC's initial slow start) takes a sample from every such ACK
+        // (RFC 9406 4.2 tracks the least RTT of each round).
+        self.cc.note_rtt(rtt);
+        if hdr.ack.gt(self.options.ts_rtt_mark) {
+            self.rtt.sample(rtt);
             self.options.ts_rtt_mark = self.snd_nxt;
         }
     }
