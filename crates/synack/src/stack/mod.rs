@@ -1197,7 +1197,9 @@ impl Stack {
     /// Set one connection's congestion control, like Linux's `TCP_CONGESTION`: Reno
     /// (RFC 5681 with NewReno recovery) or CUBIC (RFC 9438), at any time. The window,
     /// ssthresh and any recovery in progress stay; a connection switched to CUBIC
-    /// grows from the window it has until a congestion event gives it a W_max.
+    /// grows from the window it has until a congestion event gives it a W_max (and
+    /// still in its initial slow start, runs the rest of it under HyStart++ when
+    /// [`Config::hystart`](crate::Config::hystart) is on).
     /// [`CongestionControl::None`](crate::CongestionControl::None) (unlimited, for tests
     /// and benchmarks) is [`UsageError::InvalidValue`] either way: as the target, or on
     /// a connection that has it. [`ConnInfo::congestion_control`] reports it.
