@@ -625,11 +625,10 @@ impl RecvBuffer {
     }
 
     fn add_range(&mut self, s: SeqNum, e: SeqNum) -> bool {
-        // Find the insertion point and merge overlapping or adjacent neighbours.
-        let mut i = 0;
-        while i < self.ooo.len() && self.ooo[i].1.lt(s) {
-            i += 1;
-        }
+        // Find the insertion point (the ranges are sorted and disjoint: a binary
+        // search, as a list of many islands is appended to one segment at a time) and
+        // merge overlapping or adjacent neighbours.
+        let i = self.ooo.partition_point(|&(_, b)| b.lt(s));
         let mut ns = s;
         let mut ne = e;
         let mut j = i;
