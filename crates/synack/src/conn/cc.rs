@@ -97,6 +97,7 @@ impl Congestion {
     /// either way): the window, ssthresh and any recovery in progress stay; CUBIC starts
     /// with no W_max, so its next congestion avoidance stage grows from the window it
     /// finds (K = 0) until a congestion event gives it one.
+    ///
     /// A connection switched to CUBIC during its initial slow start runs the rest of
     /// it under HyStart++ (when configured).
     pub(crate) fn switch(&mut self, kind: CongestionControl) {
@@ -209,8 +210,8 @@ impl Congestion {
 
     /// [`Congestion::on_new_ack`] in CUBIC's initial slow start, under HyStart++: the
     /// window grows by min(N, L * SMSS), a quarter of that in Conservative Slow Start,
-    /// and once CSS has lasted its rounds, "enter congestion avoidance by setting the
-    /// ssthresh to the current cwnd" (RFC 9406 4.2, paraphrased). CUBIC then starts
+    /// and once CSS has lasted its rounds, congestion avoidance begins with ssthresh
+    /// set to the window reached (RFC 9406 4.2). CUBIC then starts
     /// from that window with no W_max: K = 0 and the window at the stage's start as
     /// W_max (RFC 9438 4.10; the rfc8312bis draft: "In the case when CUBIC runs the
     /// hybrid slow start ..., it may exit the first slow start without incurring any
