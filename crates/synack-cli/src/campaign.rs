@@ -79,6 +79,11 @@ pub(crate) struct CampaignArgs {
     /// of Reno.
     #[arg(long)]
     cubic: bool,
+    /// Run every case through a bottleneck each way: 0.5 to 50 Mbit/s with a router's
+    /// buffer of 2 to 64 datagrams that drops what overflows it (drop-tail), on top of
+    /// the case's faults: runs of losses at once, as slow start meets in a real queue.
+    #[arg(long)]
+    bottleneck: bool,
     /// Colour the ladder.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -101,7 +106,8 @@ pub(crate) fn replay_command(seed: u64, campaign: &Campaign) -> String {
         .user_timeout
         .map_or(String::new(), |t| format!(" --user-timeout {}", t.as_micros() / 1_000_000));
     let cubic = if campaign.cubic { " --cubic" } else { "" };
-    format!("synack sim campaign --seeds 1 --from {seed}{narrow}{ecn}{ut}{cubic} --ladder")
+    let bottleneck = if campaign.bottleneck { " --bottleneck" } else { "" };
+    format!("synack sim campaign --seeds 1 --from {seed}{narrow}{ecn}{ut}{cubic}{bottleneck} --ladder")
 }
 
 impl CampaignArgs {
@@ -115,6 +121,7 @@ impl CampaignArgs {
             ecn: self.ecn,
             user_timeout: self.user_timeout.map(synack::Duration::from_secs),
             cubic: self.cubic,
+            bottleneck: self.bottleneck,
         }
     }
 }
@@ -167,7 +174,10 @@ fn run(args: &CampaignArgs) -> Result<ExitCode, CliError> {
 }
 
 fn faults_line(f: &FaultCounts) -> String {
-    let marks = if f.ce_marks > 0 { format!(", ce_marks={}", f.ce_marks) } else { String::new() };
+    let mut marks = if f.ce_marks > 0 { format!(", ce_marks={}", f.ce_marks) } else { String::new() };
+    if f.overflows > 0 {
+        marks.push_str(&format!(", overflows={}", f.overflows));
+    }
     format!(
         "drops={}, dups={}, reorders={}, corruptions={}, spikes={}{marks}",
         f.drops, f.dups, f.reorders, f.corruptions, f.spikes
@@ -308,6 +318,11 @@ mod tests {
         assert_eq!(
             report_text(&r, &Campaign { cubic: true, ..plain }, 1.0).lines().nth(2),
             Some("  replay: synack sim campaign --seeds 1 --from 4711 --cubic --ladder")
+        );
+        // And a bottleneck campaign's.
+        assert_eq!(
+            report_text(&r, &Campaign { bottleneck: true, ..plain }, 1.0).lines().nth(2),
+            Some("  replay: synack sim campaign --seeds 1 --from 4711 --bottleneck --ladder")
         );
     }
 

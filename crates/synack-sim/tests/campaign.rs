@@ -305,3 +305,29 @@ fn cubic_cases_keep_every_invariant() {
     assert_ne!(cubic.retransmissions, plain.retransmissions, "CUBIC was in effect");
     assert!(Case::from_seed(1).with_cubic().describe().ends_with("; CUBIC"));
 }
+
+#[test]
+fn bottleneck_cases_overflow_router_buffers_and_keep_every_invariant() {
+    // `--bottleneck`: each direction through 0.5 to 50 Mbit/s and a drop-tail buffer
+    // of 2 to 64 datagrams, on top of the case's faults. Every invariant holds, and
+    // the buffers do overflow (runs of losses at once, which found three faults in
+    // loss recovery: `tests/hystart.rs`).
+    let r = Campaign { bottleneck: true, ..Campaign::new(1, SLICE, 2) }.run(&mut |_| {});
+    assert_eq!(r.failures, Vec::new());
+    assert_eq!(r.passed, SLICE);
+    assert!(r.faults.overflows > 0, "{:?}", r.faults);
+    assert!(r.faults.overflows <= r.faults.drops, "overflows are drops too");
+    // The bottleneck is the seed's, drawn apart from the rest of the case.
+    let case = Case::from_seed(7).with_bottleneck();
+    let [(cb, cq), (sb, sq)] = case.bottleneck.expect("a bottleneck");
+    for (bits, buffer) in [(cb, cq), (sb, sq)] {
+        assert!((500_000..=50_000_000).contains(&bits), "{bits}");
+        let mtu = usize::from(case.client_stack.mtu.max(case.server_stack.mtu));
+        assert!((2 * mtu..=64 * mtu).contains(&buffer), "{buffer} against {mtu}");
+    }
+    assert_eq!(Case { bottleneck: None, ..case.clone() }, Case::from_seed(7));
+    assert_eq!(case, Case::from_seed(7).with_bottleneck(), "deterministic");
+    assert!(case.describe().contains("; bottlenecks client->server"), "{}", case.describe());
+    // Without one, no buffer drops anything.
+    assert_eq!(Campaign::new(1, SLICE, 2).run(&mut |_| {}).faults.overflows, 0);
+}

@@ -334,6 +334,10 @@ pub struct Case {
     /// Both hosts run CUBIC (RFC 9438, [`Case::with_cubic`]) instead of Reno; `false`
     /// in every case of [`Case::from_seed`].
     pub cubic: bool,
+    /// Each direction passes a bottleneck with a router's buffer, drop-tail
+    /// ([`Case::with_bottleneck`]): `[client->server, server->client]`, each (bits per
+    /// second, buffer bytes); `None` in every case of [`Case::from_seed`].
+    pub bottleneck: Option<[(u64, usize); 2]>,
 }
 
 /// A size in `0..=max`: half the time uniform (bulk transfers), half the time spread
@@ -403,7 +407,26 @@ impl Case {
             ecn: false,
             user_timeout: None,
             cubic: false,
+            bottleneck: None,
         }
+    }
+
+    /// The same case through a bottleneck each way: a bandwidth from 0.5 to 50 Mbit/s
+    /// and a router's buffer from 2 to 64 of the larger host MTU's datagrams (both
+    /// drawn evenly over their orders of magnitude), dropping what would overflow it
+    /// (drop-tail). Bursts then lose runs of segments at once, as slow start does when
+    /// it overshoots a real queue, on top of the case's own faults, which are drawn
+    /// from the same seed as before (the bottleneck from a stream of its own).
+    pub fn with_bottleneck(mut self) -> Case {
+        let mut rng = SimRng::new(self.seed, fnv1a(FNV_OFFSET, b"campaign bottleneck"));
+        let mtu = f64::from(self.client_stack.mtu.max(self.server_stack.mtu));
+        let mut draw = || {
+            let bits = (500_000.0 * 100f64.powf(rng.unit())) as u64;
+            let buffer = (mtu * 2.0 * 32f64.powf(rng.unit())) as usize;
+            (bits, buffer)
+        };
+        self.bottleneck = Some([draw(), draw()]);
+        self
     }
 
     /// The same case with CUBIC (RFC 9438) as both hosts' congestion control. Nothing
@@ -490,6 +513,14 @@ impl Case {
         if self.cubic {
             narrow.push_str("; CUBIC");
         }
+        if let Some([(cb, cq), (sb, sq)]) = self.bottleneck {
+            let mbit = |b: u64| format!("{:.1} Mbit/s", b as f64 / 1e6);
+            narrow.push_str(&format!(
+                "; bottlenecks client->server {} with a {cq} B buffer, server->client {} with {sq} B",
+                mbit(cb),
+                mbit(sb)
+            ));
+        }
         format!(
             "seed {}: client->server {}; server->client {}; {data}; {close}, linger {} ms{stacks}{narrow}",
             self.seed,
@@ -508,6 +539,12 @@ impl Case {
         for l in &mut sc.links {
             l.params.mtu = self.link_mtu.map(usize::from);
             l.params.ecn_marks = self.ecn;
+        }
+        if let Some(b) = self.bottleneck {
+            for (l, (bits, buffer)) in sc.links.iter_mut().zip(b) {
+                l.params.bandwidth_bps = bits;
+                l.params.queue_bytes = Some(buffer);
+            }
         }
         if self.ecn {
             sc.hosts[0].cfg.ecn = synack::Ecn::Active;

@@ -64,6 +64,9 @@ pub struct FaultCounts {
     pub spikes: u64,
     /// Datagrams marked CE instead of lost ([`Case::with_ecn`]).
     pub ce_marks: u64,
+    /// Datagrams a full router buffer dropped ([`Case::with_bottleneck`]; also counted
+    /// in `drops`).
+    pub overflows: u64,
     /// Datagrams the links carried.
     pub datagrams: u64,
 }
@@ -76,6 +79,7 @@ impl AddAssign for FaultCounts {
         self.corruptions += o.corruptions;
         self.spikes += o.spikes;
         self.ce_marks += o.ce_marks;
+        self.overflows += o.overflows;
         self.datagrams += o.datagrams;
     }
 }
@@ -92,6 +96,7 @@ impl FaultCounts {
                 corruptions: l.corrupted,
                 spikes: l.spikes,
                 ce_marks: l.marked,
+                overflows: l.overflowed,
                 datagrams: l.carried,
             };
         }
@@ -248,6 +253,8 @@ pub struct Campaign {
     pub user_timeout: Option<synack::Duration>,
     /// Run every case [`Case::with_cubic`]: CUBIC on both hosts.
     pub cubic: bool,
+    /// Run every case [`Case::with_bottleneck`]: through a router's buffer each way.
+    pub bottleneck: bool,
 }
 
 /// What a worker hands back for one seed.
@@ -280,18 +287,29 @@ fn run_one(campaign: Campaign, seed: u64) -> Done {
 
 impl Campaign {
     /// `seeds` seeds from `from` on `jobs` threads, every case as [`Case::from_seed`]
-    /// draws it (no narrow links, ECN, user timeout or CUBIC: set those fields after).
+    /// draws it (no narrow links, ECN, user timeout, CUBIC or bottleneck: set those
+    /// fields after).
     pub fn new(from: u64, seeds: u64, jobs: usize) -> Campaign {
-        Campaign { from, seeds, jobs, narrow_links: false, ecn: false, user_timeout: None, cubic: false }
+        Campaign {
+            from,
+            seeds,
+            jobs,
+            narrow_links: false,
+            ecn: false,
+            user_timeout: None,
+            cubic: false,
+            bottleneck: false,
+        }
     }
 
     /// The case this campaign runs for `seed`: [`Case::from_seed`], narrowed, with ECN,
-    /// CUBIC and a user timeout as the campaign says.
+    /// CUBIC, a bottleneck and a user timeout as the campaign says.
     pub fn case(&self, seed: u64) -> Case {
         let case = Case::from_seed(seed);
         let case = if self.narrow_links { case.narrowed() } else { case };
         let case = if self.ecn { case.with_ecn() } else { case };
         let case = if self.cubic { case.with_cubic() } else { case };
+        let case = if self.bottleneck { case.with_bottleneck() } else { case };
         match self.user_timeout {
             Some(t) => case.with_user_timeout(t),
             None => case,
