@@ -8,6 +8,11 @@
 //! With `ecn` (netem's `ecn`), a datagram chosen to be lost is marked CE instead when
 //! it is ECN-capable, as a router with active queue management does (RFC 3168 5), and
 //! goes on.
+//!
+//! With `rate_bps` the direction is a bottleneck (netem's `rate`): datagrams leave one
+//! after the other at that rate, then wait `delay`, in order (no reordering), and with
+//! `queue_bytes` the bytes waiting for the wire are bounded: what would exceed it is
+//! dropped (drop-tail, like netem's `limit` counted in bytes).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -27,12 +32,30 @@ pub struct Impairment {
     /// Mark instead of dropping what is ECN-capable (netem's `ecn`): a datagram chosen
     /// to be lost whose ECN field is ECT(0) or ECT(1) gets CE and goes on.
     pub ecn: bool,
+    /// A bottleneck of this many bits per second (0: none).
+    pub rate_bps: u64,
+    /// The bottleneck's buffer, in bytes waiting for the wire (0: unbounded).
+    pub queue_bytes: usize,
 }
 
 impl Impairment {
     /// netem's `loss 5% delay 5ms reorder 10%`, the interop tests' lossy link.
     pub fn netem_like(seed: u64) -> Impairment {
-        Impairment { loss: 0.05, delay: Duration::from_millis(5), reorder: 0.10, seed, ecn: false }
+        Impairment {
+            loss: 0.05,
+            delay: Duration::from_millis(5),
+            reorder: 0.10,
+            seed,
+            ecn: false,
+            rate_bps: 0,
+            queue_bytes: 0,
+        }
+    }
+
+    /// A bottleneck of `rate_bps` with a drop-tail buffer of `queue_bytes` and `delay`
+    /// after it, and no random loss: what is lost, the buffer's overflow loses.
+    pub fn bottleneck(rate_bps: u64, queue_bytes: usize, delay: Duration) -> Impairment {
+        Impairment { loss: 0.0, delay, reorder: 0.0, seed: 0, ecn: false, rate_bps, queue_bytes }
     }
 }
 
@@ -56,6 +79,8 @@ pub(crate) struct Impairer {
     held: BinaryHeap<Reverse<(u64, u64, Vec<u8>)>>,
     /// Datagrams marked CE instead of dropped (`Impairment::ecn`).
     pub(crate) marked: u64,
+    /// When the bottleneck's wire is free again (microseconds; `Impairment::rate_bps`).
+    busy_until: u64,
 }
 
 impl Impairer {
@@ -66,6 +91,7 @@ impl Impairer {
             seq: 0,
             held: BinaryHeap::new(),
             marked: 0,
+            busy_until: 0,
         }
     }
 
@@ -90,10 +116,21 @@ impl Impairer {
             self.marked += 1;
         }
         let delay = u64::try_from(self.params.delay.as_micros()).unwrap_or(u64::MAX);
-        if delay == 0 || self.uniform() < self.params.reorder {
-            return Verdict::Pass;
-        }
-        let at = now_us.saturating_add(delay);
+        let at = if self.params.rate_bps > 0 {
+            let rate = u128::from(self.params.rate_bps);
+            let waiting = u128::from(self.busy_until.saturating_sub(now_us)) * rate / 8_000_000;
+            if self.params.queue_bytes > 0 && waiting + pkt.len() as u128 > self.params.queue_bytes as u128 {
+                return Verdict::Drop;
+            }
+            let wire = u64::try_from((pkt.len() as u128 * 8_000_000).div_ceil(rate)).unwrap_or(u64::MAX);
+            self.busy_until = self.busy_until.max(now_us).saturating_add(wire);
+            self.busy_until.saturating_add(delay)
+        } else {
+            if delay == 0 || self.uniform() < self.params.reorder {
+                return Verdict::Pass;
+            }
+            now_us.saturating_add(delay)
+        };
         self.seq += 1;
         self.held.push(Reverse((at, self.seq, pkt.to_vec())));
         Verdict::Hold(at)
@@ -157,7 +194,15 @@ mod tests {
 
     #[test]
     fn with_ecn_the_datagrams_chosen_to_be_lost_are_marked_when_ect_and_dropped_otherwise() {
-        let params = Impairment { loss: 0.2, delay: Duration::ZERO, reorder: 0.0, seed: 3, ecn: true };
+        let params = Impairment {
+            loss: 0.2,
+            delay: Duration::ZERO,
+            reorder: 0.0,
+            seed: 3,
+            ecn: true,
+            rate_bps: 0,
+            queue_bytes: 0,
+        };
         let (mut plain, mut ect) = (Impairer::new(params), Impairer::new(params));
         let (mut drops, mut marks) = (0, 0);
         for i in 0..1_000 {
@@ -178,5 +223,20 @@ mod tests {
         assert!((150..250).contains(&drops), "{drops}");
         assert_eq!((ect.marked, marks), (drops, drops));
         assert_eq!(plain.marked, 0);
+    }
+
+    #[test]
+    fn a_bottleneck_paces_datagrams_in_order_and_drops_what_overflows_its_buffer() {
+        // 8 Mbit/s: 1,000 bytes take 1 ms on the wire; 2,500 bytes of buffer; 10 ms
+        // after the wire.
+        let mut imp = Impairer::new(Impairment::bottleneck(8_000_000, 2_500, Duration::from_millis(10)));
+        let mut d = vec![0u8; 1_000];
+        assert_eq!(imp.offer(0, &mut d), Verdict::Hold(11_000));
+        assert_eq!(imp.offer(0, &mut d), Verdict::Hold(12_000), "behind the first");
+        assert_eq!(imp.offer(0, &mut d), Verdict::Drop, "3,000 bytes would wait");
+        // After 1 ms one has left: room for another.
+        assert_eq!(imp.offer(1_000, &mut d), Verdict::Hold(13_000));
+        // An idle wire sends at once.
+        assert_eq!(imp.offer(50_000, &mut d), Verdict::Hold(61_000));
     }
 }
