@@ -105,6 +105,13 @@ impl Congestion {
         self.set_cubic_state();
     }
 
+    /// Whether HyStart++ runs (CUBIC's initial slow start, configured): it wants an
+    /// RTT sample from every ACK of new data.
+    #[inline]
+    pub(crate) fn hystart_running(&self) -> bool {
+        self.cubic.as_deref().is_some_and(|c| c.hystart.is_some())
+    }
+
     /// The ACK being processed gave this RTT sample: HyStart++ (if running) counts it.
     #[inline]
     pub(crate) fn note_rtt(&mut self, rtt: Duration) {
@@ -192,7 +199,7 @@ impl Congestion {
             return false;
         }
         if self.cwnd < self.ssthresh {
-            if self.cubic.as_deref().is_some_and(|c| c.hystart.is_some()) {
+            if self.hystart_running() {
                 return self.hystart_ack(ack, acked, snd_nxt);
             }
             // RFC 5681 3.1 (with RFC 3465 L=1): slow start grows by at most SMSS per ACK.
@@ -434,29 +441,25 @@ mod tests {
         c.cwnd - before
     }
 
-    fn has_hystart(c: &Congestion) -> bool {
-        c.cubic.as_deref().is_some_and(|k| k.hystart.is_some())
-    }
-
     #[test]
     fn cubic_runs_hystart_in_its_initial_slow_start_only() {
         // HyStart++'s growth: min(N, L * SMSS) per ACK, where Reno's is min(N, SMSS).
         let mut reno = Congestion::new(CongestionControl::Reno, 1000, 10, true, true);
-        assert!(!has_hystart(&reno), "Reno has no HyStart++");
+        assert!(!reno.hystart_running(), "Reno has no HyStart++");
         assert_eq!(slow_start_ack(&mut reno, 3000), 1000);
         let mut cubic = Congestion::new(CongestionControl::Cubic, 1000, 10, true, true);
-        assert!(has_hystart(&cubic));
+        assert!(cubic.hystart_running());
         assert_eq!(slow_start_ack(&mut cubic, 3000), 3000);
         assert_eq!(slow_start_ack(&mut cubic, 20_000), 8000, "at most L = 8 segments");
         // The first congestion event ends it; the slow start after a timeout is the
         // standard one.
         cubic.enter_recovery(SeqNum(50_000), 30_000);
-        assert!(!has_hystart(&cubic));
+        assert!(!cubic.hystart_running());
         cubic.on_rto(30_000);
         assert_eq!(slow_start_ack(&mut cubic, 3000), 1000);
         // Configured off: the standard slow start.
         let mut off = Congestion::new(CongestionControl::Cubic, 1000, 10, true, false);
-        assert!(!has_hystart(&off));
+        assert!(!off.hystart_running());
         assert_eq!(slow_start_ack(&mut off, 3000), 1000);
     }
 
@@ -464,11 +467,11 @@ mod tests {
     fn a_switch_to_cubic_in_the_initial_slow_start_takes_hystart_along() {
         let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, true);
         c.switch(CongestionControl::Cubic);
-        assert!(has_hystart(&c));
+        assert!(c.hystart_running());
         let mut later = Congestion::new(CongestionControl::Reno, 1000, 10, true, true);
         later.on_ecn_echo(20_000);
         later.switch(CongestionControl::Cubic);
-        assert!(!has_hystart(&later), "past the initial slow start");
+        assert!(!later.hystart_running(), "past the initial slow start");
     }
 
     #[test]
@@ -485,7 +488,7 @@ mod tests {
                 let before = c.cwnd;
                 c.on_new_ack(SeqNum(a * 1000), 1000, c.cwnd, T0, RTT, SeqNum((a + 10) * 1000));
                 a += 1;
-                if !has_hystart(&c) {
+                if !c.hystart_running() {
                     assert_eq!(c.ssthresh, before, "ssthresh = cwnd when CSS ends");
                     assert_eq!(c.cwnd, before, "that ACK grows nothing");
                     assert_eq!(round, 7, "CSS lasted its rounds");

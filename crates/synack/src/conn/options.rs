@@ -424,7 +424,13 @@ impl Conn {
             return;
         }
         self.rtt_probe = None;
-        if ts.ecr == 0 {
+        // The estimator's sample is due once per flight; HyStart++ (CUBIC's initial
+        // slow start, RFC 9406 4.2: the least RTT of each round) takes one from every
+        // such ACK while it runs. Neither due (most ACKs of a bulk transfer): nothing
+        // to compute.
+        let sample_due = hdr.ack.gt(self.options.ts_rtt_mark);
+        let hystart = self.cc.hystart_running();
+        if ts.ecr == 0 || !(sample_due || hystart) {
             return;
         }
         let rtt_ms = self.options.ts_clock(ctx.now).wrapping_sub(ts.ecr);
@@ -433,10 +439,10 @@ impl Conn {
             return;
         }
         let rtt = Duration::from_millis(u64::from(rtt_ms));
-        // HyStart++ (CUBIC's initial slow start) takes a sample from every such ACK
-        // (RFC 9406 4.2 tracks the least RTT of each round).
-        self.cc.note_rtt(rtt);
-        if hdr.ack.gt(self.options.ts_rtt_mark) {
+        if hystart {
+            self.cc.note_rtt(rtt);
+        }
+        if sample_due {
             self.rtt.sample(rtt);
             self.options.ts_rtt_mark = self.snd_nxt;
         }
