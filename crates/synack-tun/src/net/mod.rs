@@ -32,6 +32,40 @@
 //! call's wakes its task. So a call waiting on a quiet connection is never woken,
 //! however busy the others are.
 
+/// The calls both kinds of stream (blocking here, async in [`tokio`]) offer alike, on
+/// their `conn: Arc<Conn>`.
+macro_rules! conn_accessors {
+    () => {
+        /// The peer's address.
+        pub fn peer_addr(&self) -> SocketAddr {
+            self.conn.peer
+        }
+
+        /// synack's end of the connection.
+        pub fn local_addr(&self) -> SocketAddr {
+            self.conn.local
+        }
+
+        /// Turn Nagle's algorithm off (`true`) or on again, as `TCP_NODELAY`
+        /// (`Stack::set_nagle`): with it off, small writes go out at once instead of
+        /// waiting for the acknowledgment of what is in flight (RFC 9293 3.7.4).
+        pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+            self.conn.set_nodelay(nodelay)
+        }
+
+        /// Whether Nagle's algorithm is off (`set_nodelay`).
+        pub fn nodelay(&self) -> io::Result<bool> {
+            self.info().map(|i| !i.nagle)
+        }
+
+        /// The stack's view of the connection (`synack::ConnInfo`: state, RTT,
+        /// windows).
+        pub fn info(&self) -> io::Result<synack::ConnInfo> {
+            self.conn.info()
+        }
+    };
+}
+
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod wakers;
@@ -391,6 +425,11 @@ struct Conn {
 
 /// The calls of both kinds of stream that never wait.
 impl Conn {
+    /// The handle of connection `id`, closed when the last stream holding it goes.
+    fn open(shared: &Arc<Shared>, id: ConnId, local: SocketAddr, peer: SocketAddr) -> Arc<Conn> {
+        Arc::new(Conn { shared: Arc::clone(shared), id, local, peer })
+    }
+
     /// CLOSE for sending only (`Stack::shutdown`): our FIN after the data queued. A
     /// second shutdown is no error.
     fn shutdown(&self) -> io::Result<()> {
@@ -420,22 +459,10 @@ impl Drop for Conn {
 
 impl TcpStream {
     fn new(shared: &Arc<Shared>, id: ConnId, local: SocketAddr, peer: SocketAddr) -> TcpStream {
-        TcpStream {
-            conn: Arc::new(Conn { shared: Arc::clone(shared), id, local, peer }),
-            read_timeout: None,
-            write_timeout: None,
-        }
+        TcpStream { conn: Conn::open(shared, id, local, peer), read_timeout: None, write_timeout: None }
     }
 
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.conn.peer
-    }
-
-    /// synack's end of the connection.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.conn.local
-    }
+    conn_accessors!();
 
     /// Another handle to the same connection (with its own timeouts).
     pub fn try_clone(&self) -> io::Result<TcpStream> {
@@ -463,23 +490,6 @@ impl TcpStream {
             return Ok(());
         }
         self.conn.shutdown()
-    }
-
-    /// Turn Nagle's algorithm off (`true`) or on again, as `TCP_NODELAY`
-    /// (`Stack::set_nagle`): with it off, small writes go out at once instead of
-    /// waiting for the acknowledgment of what is in flight (RFC 9293 3.7.4).
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.conn.set_nodelay(nodelay)
-    }
-
-    /// Whether Nagle's algorithm is off ([`TcpStream::set_nodelay`]).
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.info().map(|i| !i.nagle)
-    }
-
-    /// The stack's view of the connection (`synack::ConnInfo`: state, RTT, windows).
-    pub fn info(&self) -> io::Result<synack::ConnInfo> {
-        self.conn.info()
     }
 
     fn read_into(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -92,7 +92,7 @@ pub struct TcpStream {
 
 impl TcpStream {
     fn new(shared: &Arc<Shared>, id: ConnId, local: SocketAddr, peer: SocketAddr) -> TcpStream {
-        TcpStream { conn: Arc::new(Conn { shared: Arc::clone(shared), id, local, peer }) }
+        TcpStream { conn: Conn::open(shared, id, local, peer) }
     }
 
     /// Open a connection to `remote` (active OPEN) and wait until it is established
@@ -105,31 +105,7 @@ impl TcpStream {
         Ok(stream)
     }
 
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.conn.peer
-    }
-
-    /// synack's end of the connection.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.conn.local
-    }
-
-    /// Turn Nagle's algorithm off (`true`) or on again, as `TCP_NODELAY`
-    /// (`Stack::set_nagle`, RFC 9293 3.7.4).
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.conn.set_nodelay(nodelay)
-    }
-
-    /// Whether Nagle's algorithm is off ([`TcpStream::set_nodelay`]).
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.info().map(|i| !i.nagle)
-    }
-
-    /// The stack's view of the connection (`synack::ConnInfo`: state, RTT, windows).
-    pub fn info(&self) -> io::Result<synack::ConnInfo> {
-        self.conn.info()
-    }
+    conn_accessors!();
 
     /// A reading half and a writing half, each its own task's; the connection is
     /// closed when both are dropped.
