@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::transitions;
+use common::reached_ms;
 use synack_sim::{run, Scenario, SimOptions, SimResult};
 
 /// 16 MB from the server to the client over 40 ms each way (an 80 ms round trip) at
@@ -32,35 +32,8 @@ link = "server->client"
 delay_ms = 40
 bandwidth_bps = 100000000
 loss = 0.0005
-[[step]]
-host = "server"
-call = "listen"
-port = 80
-[[step]]
-host = "server"
-call = "accept"
-on = "accepted"
-[[step]]
-host = "server"
-call = "send"
-bytes = 16000000
-[[step]]
-host = "server"
-call = "close"
-[[step]]
-host = "client"
-call = "connect"
-to = "server:80"
-[[step]]
-host = "client"
-call = "recv"
-on = "connected"
-[[step]]
-host = "client"
-call = "close"
-on = "peer-fin"
 "#
-    )
+    ) + &common::download_steps(16_000_000)
 }
 
 /// Run the path with the server's congestion control `cc` and seed `seed`: the result,
@@ -70,11 +43,7 @@ fn transfer(cc: &str, seed: u64) -> (SimResult, u64) {
     let r = run(&sc, &SimOptions { seed, ..SimOptions::default() }).expect("the run ends");
     let client = r.host("client").expect("client");
     assert_eq!(client.bytes_received, 16_000_000, "{cc}, seed {seed}: every byte");
-    let done = transitions(&r.trace, "client")
-        .into_iter()
-        .find(|(_, _, to)| to == "CLOSE-WAIT")
-        .map(|(t, _, _)| t / 1000)
-        .expect("the client reached CLOSE-WAIT");
+    let done = reached_ms(&r.trace, "client", "CLOSE-WAIT").expect("the client reached CLOSE-WAIT");
     (r, done)
 }
 

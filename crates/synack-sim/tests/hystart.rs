@@ -35,35 +35,8 @@ link = "server->client"
 delay_ms = {delay}
 bandwidth_bps = 20000000
 queue_bytes = {queue}
-[[step]]
-host = "server"
-call = "listen"
-port = 80
-[[step]]
-host = "server"
-call = "accept"
-on = "accepted"
-[[step]]
-host = "server"
-call = "send"
-bytes = 8000000
-[[step]]
-host = "server"
-call = "close"
-[[step]]
-host = "client"
-call = "connect"
-to = "server:80"
-[[step]]
-host = "client"
-call = "recv"
-on = "connected"
-[[step]]
-host = "client"
-call = "close"
-on = "peer-fin"
 "#
-    )
+    ) + &common::download_steps(8_000_000)
 }
 
 /// What a run came to: datagrams the bottleneck's buffer dropped, segments the server
@@ -81,11 +54,8 @@ fn transfer(cc: &str, hystart: bool, queue: u32, delay: u32) -> Outcome {
     let client = r.host("client").expect("client");
     assert_eq!(client.bytes_received, 8_000_000, "{cc} (hystart {hystart}): every byte");
     let overflowed = r.links.iter().find(|l| l.name == "server->client").expect("the link").overflowed;
-    let done_ms = common::transitions(&r.trace, "client")
-        .into_iter()
-        .find(|(_, _, to)| to == "CLOSE-WAIT")
-        .map(|(t, _, _)| t / 1000)
-        .expect("the client reached CLOSE-WAIT");
+    let done_ms =
+        common::reached_ms(&r.trace, "client", "CLOSE-WAIT").expect("the client reached CLOSE-WAIT");
     let from_server =
         |l: &&synack_viz::TraceLine| matches!(&l.event, Event::Send(s) if s.retransmit && s.host == "server");
     let retransmitted = r.trace.iter().filter(from_server).count() as u64;

@@ -69,3 +69,45 @@ pub fn transitions(trace: &[TraceLine], host: &str) -> Vec<(u64, String, String)
         })
         .collect()
 }
+
+/// When (ms) `host` first reached `state`, any connection.
+pub fn reached_ms(trace: &[TraceLine], host: &str, state: &str) -> Option<u64> {
+    transitions(trace, host).into_iter().find(|(_, _, to)| to == state).map(|(t, _, _)| t / 1000)
+}
+
+/// The steps of a download, as scenario TOML to follow a scenario's hosts and links:
+/// the server listens on port 80, accepts, sends `bytes` and closes; the client
+/// connects, reads everything, and closes at the server's FIN.
+pub fn download_steps(bytes: u64) -> String {
+    format!(
+        r#"
+[[step]]
+host = "server"
+call = "listen"
+port = 80
+[[step]]
+host = "server"
+call = "accept"
+on = "accepted"
+[[step]]
+host = "server"
+call = "send"
+bytes = {bytes}
+[[step]]
+host = "server"
+call = "close"
+[[step]]
+host = "client"
+call = "connect"
+to = "server:80"
+[[step]]
+host = "client"
+call = "recv"
+on = "connected"
+[[step]]
+host = "client"
+call = "close"
+on = "peer-fin"
+"#
+    )
+}
