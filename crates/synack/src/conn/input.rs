@@ -254,8 +254,9 @@ impl Conn {
     fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, ack: SeqNum) {
         if let Some((seq, sent)) = self.rtt_probe {
             if seq.le(ack) {
-                self.rtt.sample_between(sent, ctx.now);
-                self.cc.note_rtt(ctx.now.saturating_since(sent));
+                let rtt = ctx.now.saturating_since(sent);
+                self.rtt.sample(rtt);
+                self.cc.note_rtt(rtt);
                 self.rtt_probe = None;
             }
         }

@@ -1,6 +1,6 @@
 //! Round-trip time estimation and the retransmission timeout (RFC 6298).
 
-use crate::time::{Duration, Instant};
+use crate::time::Duration;
 
 /// RFC 6298 state: SRTT, RTTVAR and the current RTO (with backoff applied).
 // Speed: the RTO and the loss-probe timeout are asked on every data segment sent (the
@@ -161,11 +161,6 @@ impl RttEstimator {
         self.rttvar = Duration::ZERO;
         self.backoff = 0;
         self.refresh();
-    }
-
-    /// When a timed segment sent at `sent` is acknowledged at `now`.
-    pub(crate) fn sample_between(&mut self, sent: Instant, now: Instant) {
-        self.sample(now.saturating_since(sent));
     }
 }
 
