@@ -294,3 +294,113 @@ fn sack_of_a_tail_loss_probe_starts_recovery_for_the_hole_below_it() {
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!((out[0].seq(), out[0].payload.len()), (una + 1000, 1000), "the hole, retransmitted");
 }
+
+// ----- After a retransmission timeout ----------------------------------------------
+
+/// A 10-segment flight whose ACKs are all lost, so that the RTO fires and resends
+/// SND.UNA; then the peer acknowledges that segment (slow start: cwnd two segments).
+/// Returns the peer, the connection, SND.UNA at the start, and what that ACK sent.
+fn timed_out(cfg_b: Config, sacked: Option<(u32, u32)>) -> (RawPeer, ConnId, SeqNum, Vec<RawSeg>) {
+    let (mut r, c) = sender(cfg_b);
+    let (t0, flight) = send_now(&mut r, c, 10_000);
+    assert_eq!(flight.len(), 10);
+    let una = flight[0].seq();
+    if let Some((a, b)) = sacked {
+        // One duplicate ACK reporting octets [a, b) above SND.UNA: too little for IsLost
+        // (RFC 6675 4), so no recovery starts before the timeout.
+        let mut h = r.hdr(r.snd_nxt, Some(una), TcpFlags::ACK, 65_535);
+        h.options.sack[0] = SackBlock { left: una + a, right: una + b };
+        h.options.sack_len = 1;
+        assert!(r.send(h, &[]).is_empty(), "no recovery before the timeout");
+    }
+    let rtx = r.advance_to(at(t0, RTO_US));
+    assert_eq!(retransmitted(&rtx, una), vec![0], "RFC 6298 5.4: the timeout resends SND.UNA");
+    assert_eq!(r.stack.info(c).unwrap().cwnd, 1000, "RFC 5681 3.1: the loss window");
+    let out = r.send_ack(una + 1000, 65_535);
+    (r, c, una, out)
+}
+
+/// (offset from `una`, length) of each data segment.
+fn spans(segs: &[RawSeg], una: SeqNum) -> Vec<(u32, usize)> {
+    segs.iter().filter(|g| !g.payload.is_empty()).map(|g| (g.seq().since(una), g.payload.len())).collect()
+}
+
+/// RFC 6582 4 (Handling Duplicate Acknowledgments after a Timeout): the timeout
+/// records the highest sequence number sent; duplicate ACKs that do not cover more
+/// than it come from the resend repeating what the receiver holds, and by 3.2 step 1
+/// start no fast retransmit and leave ssthresh alone. Nor do they release Limited
+/// Transmit, which sends "previously unsent data" (RFC 3042 2). Once an ACK covers the
+/// timeout's point, three duplicates start fast recovery again.
+#[test]
+fn after_a_timeout_duplicate_acks_below_its_snd_nxt_start_no_fast_recovery() {
+    let cfg_b = Config { sack: false, congestion_control: synack::CongestionControl::Reno, ..no_tlp() };
+    let (mut r, c, una, out) = timed_out(cfg_b, None);
+    assert_eq!(spans(&out, una), vec![(1000, 1000), (2000, 1000)], "slow start, from SND.UNA on");
+    let before = r.stack.info(c).unwrap();
+    for i in 0..3 {
+        let out = r.send_ack(una + 1000, 65_535);
+        assert!(
+            out.is_empty(),
+            "duplicate {}: no fast retransmit, no limited transmit: {:?}",
+            i + 1,
+            spans(&out, una)
+        );
+    }
+    let after = r.stack.info(c).unwrap();
+    assert_eq!(
+        (after.cwnd, after.ssthresh),
+        (before.cwnd, before.ssthresh),
+        "no second reduction, no inflation"
+    );
+    assert_eq!(after.retransmissions, before.retransmissions);
+    // The rest of the window is acknowledged: the timeout's point is covered. New
+    // data, then three duplicates: fast retransmit.
+    r.send_ack(una + 10_000, 65_535);
+    let (_, fresh) = send_now(&mut r, c, 4000);
+    let first = fresh.first().expect("new data").seq();
+    assert_eq!(first, una + 10_000);
+    let rtx: Vec<RawSeg> = (0..3).flat_map(|_| r.send_ack(first, 65_535)).collect();
+    assert!(rtx.iter().any(|g| g.seq() == first && !g.payload.is_empty()), "fast retransmit: {rtx:?}");
+}
+
+/// The same with SACK: after a timeout, a duplicate ACK whose blocks make the
+/// scoreboard deem SND.UNA lost (RFC 6675 5) starts no fast recovery either while it
+/// does not cover the timeout's SND.NXT.
+#[test]
+fn after_a_timeout_sack_that_deems_snd_una_lost_starts_no_fast_recovery() {
+    let cfg_b = Config { congestion_control: synack::CongestionControl::Reno, ..no_tlp() };
+    let (mut r, c, una, out) = timed_out(cfg_b, None);
+    assert_eq!(spans(&out, una), vec![(1000, 1000), (2000, 1000)]);
+    let before = r.stack.info(c).unwrap();
+    // Four segments SACKed above SND.UNA: IsLost (more than 2 SMSS above it).
+    let out = sack_ack(&mut r, una + 1000, &[(2, 6)], 65_535);
+    assert!(out.is_empty(), "no fast retransmit: {:?}", spans(&out, una));
+    let after = r.stack.info(c).unwrap();
+    assert_eq!(
+        (after.cwnd, after.ssthresh),
+        (before.cwnd, before.ssthresh),
+        "no second reduction, no inflation"
+    );
+}
+
+/// After a timeout the resend from SND.UNA skips what the receiver SACKed before it
+/// (RFC 6675 5.1: use the SACK information in the recovery after an RTO; RFC 8985 6.3:
+/// only un-SACKed segments are deemed lost), and a segment stops where SACKed data
+/// begins. RFC 2018 8's MUST is kept: SND.UNA itself went out first (`timed_out`).
+#[test]
+fn after_a_timeout_the_resend_skips_what_the_receiver_sacked() {
+    let (_, _, una, out) = timed_out(no_tlp(), Some((2500, 4000)));
+    assert_eq!(spans(&out, una), vec![(1000, 1000), (2000, 500)], "up to the SACKed octets, not into them");
+}
+
+/// A receiver may discard data it SACKed (RFC 2018 8). SND.UNA stopping at the start of
+/// a SACKed range shows it did: the board is dropped, and the resend that skipped the
+/// range starts again from SND.UNA.
+#[test]
+fn a_receiver_that_reneged_on_sacked_data_gets_it_resent() {
+    let (mut r, _, una, out) = timed_out(no_tlp(), Some((2500, 4000)));
+    assert_eq!(spans(&out, una), vec![(1000, 1000), (2000, 500)]);
+    // Both arrived, but the ACK stops at 2500: [2500, 4000) was discarded.
+    let out = r.send_ack(una + 2500, 65_535);
+    assert_eq!(spans(&out, una).first(), Some(&(2500, 1000)), "from SND.UNA again: {out:?}");
+}

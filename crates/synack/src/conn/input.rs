@@ -619,10 +619,11 @@ impl Conn {
             // which some receivers (Linux among them) change from ACK to ACK.
             let new_sack = self.sack_update(hdr);
             if new_sack || (payload_len == 0 && !fin && !window_changed) {
-                if self.cc.on_dupack(self.snd_nxt, self.flight()) {
+                if self.cc.on_dupack(self.snd_nxt, self.flight(), !self.in_rto_recovery()) {
                     self.begin_fast_recovery(ctx);
                 } else if !self.cc.in_recovery()
                     && new_sack
+                    && !self.in_rto_recovery()
                     && (self.sack_says_una_lost() || self.probe_sacked())
                 {
                     // The scoreboard deems SND.UNA lost (RFC 6675 5), or the tail loss

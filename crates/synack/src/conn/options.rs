@@ -9,8 +9,10 @@
 //! depends on them: the receiver may renege (RFC 2018 8, "the data receiver is
 //! permitted to discard data in its queue that has not been acknowledged to the data
 //! sender, even if the data has already been reported in a SACK option"), so the
-//! sender keeps everything up to the cumulative ACK, and after a timeout forgets the
-//! scoreboard and retransmits from it.
+//! sender keeps everything up to the cumulative ACK. After a timeout it resends from
+//! it, skipping what the scoreboard holds, and a cumulative ACK that stops inside
+//! SACKed data (the receiver reneged) drops the scoreboard and starts that resend
+//! again (`Conn::skip_sacked`, `Scoreboard::advance`).
 
 use super::output::OutSegment;
 use super::{Conn, Ctx};

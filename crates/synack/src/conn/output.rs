@@ -427,11 +427,18 @@ impl Conn {
             return Pick::Range(seq, len, fin, retransmit);
         }
 
+        let mut stop = None;
+        if self.snd_next.lt(self.snd_nxt) && self.sack.is_some() {
+            stop = self.skip_sacked(data_end);
+        }
         let next = self.snd_next;
         let retransmitting = next.lt(self.snd_nxt);
         let unsent = data_end.since(next);
         let usable = self.send_window_edge().since(next);
         let mut len = unsent.min(usable).min(mss);
+        if let Some(stop) = stop {
+            len = len.min(stop.since(next));
+        }
         if len > 0 && len < mss && !retransmitting {
             // RFC 9293 3.8.6.2.1 (sender SWS avoidance with the Nagle condition in
             // brackets): send when "(2) ... [SND.NXT = SND.UNA and] PUSHed and D <= U",

@@ -29,7 +29,7 @@ pub(crate) struct LossProbe {
     /// data); a D-SACK for it shows the loss was only apparent.
     pub(crate) retransmitted: Option<SeqNum>,
     /// SND.NXT when the retransmission timer last expired: no probes until the ACKs pass
-    /// it ("RTO recovery", RFC 8985 7.2).
+    /// it ("RTO recovery", RFC 8985 7.2), nor fast recovery (`Conn::in_rto_recovery`).
     pub(crate) rto_recover: Option<SeqNum>,
 }
 

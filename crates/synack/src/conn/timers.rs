@@ -227,9 +227,10 @@ impl Conn {
 
     /// Go back to SND.UNA (go-back-N, RFC 6298 5.4): the segment there is sent at once,
     /// even into a zero window (it then doubles as the window probe of 3.8.6.1), and the
-    /// rest after it. What was sent is forgotten as lost: no RTT sample from it (Karn),
-    /// no SACK scoreboard. After a timeout, and after a path MTU reduction
-    /// (`conn/icmp.rs`).
+    /// rest after it. What was sent is forgotten as lost (no RTT sample from it, by
+    /// Karn's rule), except what the SACK scoreboard shows the receiver holds, which
+    /// the resend skips ([`Conn::skip_sacked`]). After a timeout, and after a path MTU
+    /// reduction (`conn/icmp.rs`).
     pub(super) fn resend_from_una(&mut self) {
         self.rtt_probe = None;
         // With timestamps the ACK of a resent segment echoes the resend's TSval, an
@@ -242,6 +243,26 @@ impl Conn {
         self.sack_on_rto();
         self.snd_next = self.snd_una;
         self.retransmit_una = true;
+    }
+
+    /// Whether the resend from SND.UNA after a retransmission timeout is under way:
+    /// SND.UNA is below the SND.NXT of the last timeout (RFC 8985 7.2's "RTO
+    /// recovery", `LossProbe::rto_recover`).
+    ///
+    /// Duplicate ACKs then start no fast recovery. RFC 6582 4 ("Handling Duplicate
+    /// Acknowledgments after a Timeout", paraphrased: its text is not in `../shared`):
+    /// each timeout records the highest sequence number sent so far in `recover`;
+    /// duplicate ACKs that do not cover more than it come from the resend repeating
+    /// what the receiver already holds, not from new congestion, and by its 3.2 step 1
+    /// they start no fast retransmit and leave ssthresh alone. The resend, in slow
+    /// start, repairs that window's losses. (Before this, such duplicates started a
+    /// fast recovery, which set cwnd from the whole window outstanding at the timeout:
+    /// the window the timeout had collapsed was back at once, and the resend ran at
+    /// it. In the simulator, 4 MB over a 20 Mbit/s, 40 ms path with 10% random loss,
+    /// eight seeds: 20,620 retransmissions for 4,261 losses, 8,060 of them of data the
+    /// client already held.)
+    pub(super) fn in_rto_recovery(&self) -> bool {
+        self.lp.rto_recover.is_some_and(|r| self.snd_una.lt(r))
     }
 
     /// Set the user timeout (see `Stack::set_user_timeout`); `None` stops it. A clock
