@@ -51,7 +51,7 @@ pub use builtin::{builtin, builtin_names};
 pub use error::{ScenarioError, SimError};
 pub use link::LinkStats;
 pub use options::{SimOptions, DEFAULT_SEED, MAX_OPTION_DURATION};
-pub use result::{HostResult, SimResult};
+pub use result::{HostResult, Retransmissions, SimResult};
 pub use scenario::{
     Scenario, CLIENT_IP, DEFAULT_DELAY, DEFAULT_MAX_EVENTS, DEFAULT_MAX_TIME, SERVER_IP, SERVER_PORT,
 };

@@ -84,6 +84,53 @@ impl SimResult {
     pub fn passed(&self) -> bool {
         self.check.is_ok()
     }
+
+    /// How the data segments sent over `link` (`"SENDER->RECEIVER"`) fared, counted
+    /// from the trace. See [`Retransmissions`].
+    pub fn retransmissions(&self, link: &str) -> Retransmissions {
+        retransmissions(&self.trace, link)
+    }
+}
+
+/// The data segments one host sent over one link: how many the link lost, how many
+/// the sender sent again, and how many of those repeated data the receiver already
+/// had ([`SimResult::retransmissions`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retransmissions {
+    /// Data segments the link lost (`drop` events).
+    pub lost: u64,
+    /// Data segments the sender marked as retransmissions (`send` events).
+    pub retransmitted: u64,
+    /// Of those, the ones whose sequence number the link had already delivered:
+    /// retransmissions the receiver did not need.
+    pub needless: u64,
+    /// Expiries of the sender's retransmission timer (`rto` fire events; a tail loss
+    /// probe's timeout shares that timer and counts too).
+    pub timeouts: u64,
+}
+
+/// [`SimResult::retransmissions`] over `trace`.
+fn retransmissions(trace: &[TraceLine], link: &str) -> Retransmissions {
+    let sender = link.split("->").next().unwrap_or_default();
+    let mut delivered = std::collections::HashSet::new();
+    let mut out = Retransmissions::default();
+    for line in trace {
+        match &line.event {
+            Event::Deliver(d) if d.link == link && d.seg.len > 0 => {
+                delivered.insert(d.seg.seq);
+            }
+            Event::Drop(d) if d.link == link && d.seg.len > 0 => out.lost += 1,
+            Event::Send(s) if s.host == sender && s.seg.len > 0 && s.retransmit => {
+                out.retransmitted += 1;
+                out.needless += u64::from(delivered.contains(&s.seg.seq));
+            }
+            Event::Timer(t) if t.host == sender && t.timer == "rto" && t.action == "fire" => {
+                out.timeouts += 1
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether a trace `conn` names a listener (`IP:PORT-0.0.0.0:0`).
@@ -106,4 +153,72 @@ pub(crate) fn final_states(trace: &[TraceLine], host: &str) -> Vec<(String, Stat
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synack_viz::{LinkEvent, Seg, SendEvent, TimerEvent};
+
+    fn seg(seq: u32, len: u32) -> Seg {
+        Seg {
+            src: "192.0.2.2:80".into(),
+            dst: "192.0.2.1:50000".into(),
+            flags: ".".into(),
+            seq,
+            ack: 1,
+            len,
+            win: 100,
+            opts: Vec::new(),
+        }
+    }
+
+    fn line(event: Event) -> TraceLine {
+        TraceLine { t_us: 0, event }
+    }
+
+    fn send(host: &str, seq: u32, len: u32, retransmit: bool) -> TraceLine {
+        line(Event::Send(SendEvent {
+            host: host.into(),
+            conn: String::new(),
+            seg: seg(seq, len),
+            retransmit,
+            packet_id: None,
+            packet: None,
+        }))
+    }
+
+    fn link(link: &str, seq: u32, len: u32) -> LinkEvent {
+        LinkEvent { link: link.into(), seg: seg(seq, len), packet_id: None }
+    }
+
+    #[test]
+    fn retransmissions_count_losses_and_the_resends_the_receiver_did_not_need() {
+        let s2c = "server->client";
+        let trace = vec![
+            send("server", 1000, 100, false),
+            line(Event::Deliver(link(s2c, 1000, 100))),
+            send("server", 1100, 100, false),
+            line(Event::Drop(link(s2c, 1100, 100))),
+            line(Event::Timer(TimerEvent {
+                host: "server".into(),
+                conn: String::new(),
+                timer: "rto".into(),
+                action: "fire".into(),
+                at_us: 0,
+            })),
+            // Both again: the first had arrived, the second had not.
+            send("server", 1000, 100, true),
+            send("server", 1100, 100, true),
+            line(Event::Deliver(link(s2c, 1100, 100))),
+            // Not counted: a pure ACK retransmitted, the other direction's drops and
+            // another host's resends.
+            send("server", 1200, 0, true),
+            line(Event::Drop(link("client->server", 1, 100))),
+            send("client", 1000, 100, true),
+        ];
+        let got = retransmissions(&trace, s2c);
+        assert_eq!(got, Retransmissions { lost: 1, retransmitted: 2, needless: 1, timeouts: 1 });
+        assert_eq!(retransmissions(&trace, "client->server").lost, 1);
+    }
 }

@@ -1,0 +1,43 @@
+//! Loss recovery after a retransmission timeout, on a lossy path
+//! (`examples/lossy-download.toml`): the resend from SND.UNA that follows the timeout
+//! repeats little the receiver already holds. Two rules make it so:
+//! - duplicate ACKs that do not cover the timeout's SND.NXT start no fast recovery
+//!   (RFC 6582 4): before, such a recovery set the window from everything outstanding
+//!   at the timeout, undoing the collapse the timeout had just made;
+//! - the SACK scoreboard outlives the timeout, and the resend skips what it holds
+//!   (RFC 6675 5.1, RFC 8985 6.3), with reneging detected (RFC 2018 8).
+
+use synack_sim::{run, Retransmissions, Scenario, SimOptions};
+
+/// The example: 4 MB from a CUBIC server over 20 Mbit/s, 40 ms round trip, 10% of
+/// the server's datagrams lost.
+const LOSSY: &str = include_str!("../examples/lossy-download.toml");
+
+fn counts(seed: u64) -> Retransmissions {
+    let sc = Scenario::from_toml_str(LOSSY).expect("valid scenario");
+    let r = run(&sc, &SimOptions { seed, ..SimOptions::default() }).expect("the run ends");
+    assert!(r.passed(), "seed {seed}: {:?}", r.check);
+    assert_eq!(r.host("client").expect("client").bytes_received, 4_000_000, "seed {seed}: every byte");
+    r.retransmissions("server->client")
+}
+
+#[test]
+fn after_timeouts_the_sender_resends_little_the_client_already_holds() {
+    // Every seed times out several times. Measured: 2,453 losses, 2,531
+    // retransmissions, 72 of them needless, over the eight seeds. Before both rules:
+    // 4,261 losses, 20,620 retransmissions, 8,060 needless; with the first rule alone,
+    // 2,479 losses, 2,767 retransmissions, 298 needless.
+    let mut total = Retransmissions::default();
+    for seed in 1..=8 {
+        let c = counts(seed);
+        eprintln!("seed {seed}: {c:?}");
+        assert!(c.timeouts > 0, "seed {seed}: the path exercises the timeout");
+        total.lost += c.lost;
+        total.retransmitted += c.retransmitted;
+        total.needless += c.needless;
+        total.timeouts += c.timeouts;
+    }
+    eprintln!("total: {total:?}");
+    assert!(total.needless * 20 <= total.lost, "at most 5% as many needless as lost: {total:?}");
+    assert!(total.retransmitted <= total.lost + total.lost / 10, "{total:?}");
+}
