@@ -4,7 +4,7 @@ use crate::CliError;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use synack_viz::{jsonl, pcapng, svg, TraceLine};
+use synack_viz::{jsonl, pcapng, seqgraph, svg, TraceLine};
 
 fn create(path: &Path) -> Result<BufWriter<File>, CliError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -41,6 +41,27 @@ pub(crate) fn write_pcap(path: &Path, trace: &[TraceLine]) -> Result<usize, CliE
 pub(crate) fn write_svg(path: &Path, trace: &[TraceLine], title: &str) -> Result<(), CliError> {
     let opts = svg::SvgOptions { title: Some(title.to_string()), ..svg::SvgOptions::default() };
     let text = svg::render_svg(trace, &opts);
+    let mut w = create(path)?;
+    w.write_all(text.as_bytes()).map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
+    finish(w, path)
+}
+
+/// Write the time-sequence graph of the data `sender` sent (by default the busiest
+/// sender of the trace), over `time_us` (by default all of it).
+pub(crate) fn write_seqgraph(
+    path: &Path,
+    trace: &[TraceLine],
+    title: &str,
+    sender: Option<&str>,
+    time_us: Option<(u64, u64)>,
+) -> Result<(), CliError> {
+    let opts = seqgraph::SeqGraphOptions {
+        title: Some(title.to_string()),
+        sender: sender.map(str::to_string),
+        time_us,
+    };
+    let text = seqgraph::render_seqgraph(trace, &opts)
+        .map_err(|e| CliError(format!("cannot draw {}: {e}", path.display())))?;
     let mut w = create(path)?;
     w.write_all(text.as_bytes()).map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
     finish(w, path)

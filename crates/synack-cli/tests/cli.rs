@@ -93,6 +93,17 @@ fn bad_input_gets_one_line_errors_and_exit_status_2() {
         (vec!["sim", "close", "--delay=-5"], "delay"),
         (vec!["sim", "/nonexistent/x.toml"], "cannot read"),
         (vec!["sim", "close", "--seed", "banana"], "invalid value"),
+        (
+            vec!["sim", "transfer", "--seqgraph", "/dev/null", "--seqgraph-time", "5..1"],
+            "FROM must come before TO",
+        ),
+        (vec!["sim", "transfer", "--seqgraph", "/dev/null", "--seqgraph-time", "5"], "not FROM..TO"),
+        (vec!["sim", "transfer", "--seqgraph-time", "1..5"], "--seqgraph"),
+        (
+            vec!["sim", "transfer", "--quiet", "--seqgraph", "/dev/null", "--seqgraph-from", "nobody"],
+            "no host named",
+        ),
+        (vec!["sim", "handshake", "--quiet", "--seqgraph", "/dev/null"], "no segment with data"),
     ] {
         let out = synack(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
@@ -162,4 +173,62 @@ fn readme_ladder_and_docs_svg_match_what_the_demo_prints() {
     );
     let docs_svg = std::fs::read_to_string(&svg_path).expect("docs/demo.svg");
     assert!(docs_svg == svg, "docs/demo.svg is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)");
+}
+
+/// `--seqgraph` draws the time-sequence graph of the busiest sender; `--seqgraph-time`
+/// zooms on a stretch of it.
+#[test]
+fn sim_draws_the_time_sequence_graph_and_zooms_on_request() {
+    let dir = tmpdir("seqgraph");
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../synack-sim/examples/loss-recovery.toml");
+    let example = example.to_str().expect("utf-8");
+    let (all, zoom) = (dir.join("all.svg"), dir.join("zoom.svg"));
+    for (file, extra) in [(&all, vec![]), (&zoom, vec!["--seqgraph-time", "100..200"])] {
+        let mut args = vec!["sim", example, "--quiet", "--seqgraph", file.to_str().expect("utf-8")];
+        args.extend(extra);
+        let out = synack(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let (all, zoom) =
+        (std::fs::read_to_string(all).expect("svg"), std::fs::read_to_string(zoom).expect("svg"));
+    assert!(all.starts_with("<svg") && all.contains("time-sequence graph"));
+    let count = |svg: &str, class: &str| svg.matches(&format!("class=\"{class}\"")).count();
+    // The example loses two segments of one window and the last one: three crosses,
+    // three retransmissions; the zoom on 100 to 200 ms keeps the tail's loss and repair.
+    assert_eq!((count(&all, "drop"), count(&all, "seg rtx")), (3, 3));
+    assert_eq!((count(&zoom, "drop"), count(&zoom, "seg rtx")), (1, 1));
+    assert!(count(&zoom, "seg new") < count(&all, "seg new"));
+}
+
+/// The README shows `docs/seqgraph.svg`, drawn by the command it gives: keep the two
+/// identical. `SYNACK_UPDATE_GOLDEN=1` rewrites the file.
+#[test]
+fn readme_seqgraph_matches_what_sim_draws() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let example = root.join("crates/synack-sim/examples/lossy-download.toml");
+    let svg = tmpdir("readme-seqgraph").join("seqgraph.svg");
+    let args = [
+        "sim",
+        example.to_str().expect("utf-8"),
+        "--quiet",
+        "--seqgraph",
+        svg.to_str().expect("utf-8"),
+        "--seqgraph-time",
+        "7900..8700",
+    ];
+    let out = synack(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let drawn = std::fs::read_to_string(&svg).expect("drawn");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert!(
+        readme.contains("--seqgraph docs/seqgraph.svg --seqgraph-time 7900..8700"),
+        "the README's command"
+    );
+    let docs = root.join("docs/seqgraph.svg");
+    if std::env::var_os("SYNACK_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&docs, &drawn).expect("rewrite docs/seqgraph.svg");
+        return;
+    }
+    let kept = std::fs::read_to_string(&docs).expect("docs/seqgraph.svg");
+    assert!(kept == drawn, "docs/seqgraph.svg is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)");
 }

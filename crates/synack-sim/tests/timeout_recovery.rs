@@ -41,3 +41,20 @@ fn after_timeouts_the_sender_resends_little_the_client_already_holds() {
     assert!(total.needless * 20 <= total.lost, "at most 5% as many needless as lost: {total:?}");
     assert!(total.retransmitted <= total.lost + total.lost / 10, "{total:?}");
 }
+
+/// The time-sequence graph of such a run (`synack sim ... --seqgraph`) draws exactly
+/// the retransmissions, losses and timeouts the trace holds: the picture and the
+/// counts above agree.
+#[test]
+fn the_time_sequence_graph_draws_every_retransmission_loss_and_timeout() {
+    let sc = Scenario::from_toml_str(LOSSY).expect("valid scenario");
+    let r = run(&sc, &SimOptions { seed: 1, ..SimOptions::default() }).expect("the run ends");
+    let c = r.retransmissions("server->client");
+    let svg =
+        synack_viz::render_seqgraph(&r.trace, &synack_viz::SeqGraphOptions::default()).expect("a graph");
+    let drawn = |class: &str| svg.matches(&format!("class=\"{class}\"")).count() as u64;
+    assert_eq!(drawn("seg rtx"), c.retransmitted);
+    assert_eq!(drawn("drop"), c.lost);
+    assert_eq!(drawn("rto"), c.timeouts);
+    assert!(drawn("seg new") > 2_700, "every segment of 4 MB: {}", drawn("seg new"));
+}

@@ -5,7 +5,9 @@
 //! - [`jsonl`]: JSON Lines, written and read back;
 //! - [`ladder`]: the terminal ladder diagram;
 //! - [`svg`]: the same ladder as SVG, arrows sloping with the link delay;
-//! - [`pcapng`]: the capture of every sent datagram, for Wireshark.
+//! - [`pcapng`]: the capture of every sent datagram, for Wireshark;
+//! - [`seqgraph`]: the time-sequence graph of a transfer as SVG (sequence numbers
+//!   over time: segments, retransmissions, losses, ACKs, SACK blocks, timeouts).
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +16,7 @@ pub mod jsonl;
 pub mod ladder;
 pub mod model;
 pub mod pcapng;
+pub mod seqgraph;
 pub mod svg;
 
 pub use jsonl::{parse_jsonl, read_jsonl, to_jsonl_string, write_jsonl, JsonlError};
@@ -22,4 +25,5 @@ pub use model::{
     AppEvent, Event, LinkEvent, LinkEventKind, RecvEvent, Seg, SendEvent, StateEvent, TimerEvent, TraceLine,
 };
 pub use pcapng::{read_pcapng, write_pcapng, CapturedPacket, PcapngError};
+pub use seqgraph::{render_seqgraph, SeqGraphError, SeqGraphOptions};
 pub use svg::{render_svg, SvgOptions};

@@ -1,0 +1,585 @@
+//! The time-sequence graph of one direction of a connection's data, as SVG: time runs
+//! right, sequence numbers (relative to the sender's ISN) run up. Where the ladder
+//! shows every segment as an arrow, this graph shows a whole transfer at once:
+//! slow start as a curve that steepens, a loss as a gap that a red retransmission
+//! later fills, a timeout as a dashed line followed by a resend from SND.UNA.
+//!
+//! What it draws, from the trace lines of the sending host:
+//! - each data segment sent, as an upright bar from its first to its last sequence
+//!   number at the time it left (class `seg new`, dark blue; a retransmission `seg rtx`,
+//!   red), with a cross on the bar when a link lost it (`drop`);
+//! - the acknowledgments the sender received, as a step line (`ack`, green), and the
+//!   right edge of the window they offered, ACK plus the scaled window (`win`, olive);
+//! - the SACK blocks each acknowledgment carried, as short violet bars at its time
+//!   (`sack`);
+//! - each expiry of the retransmission timer, as a dashed upright line (`rto`): a loss
+//!   probe's timeout shares that timer and shows the same way.
+//!
+//! [`SeqGraphOptions::time_us`] zooms on a stretch of time: a whole transfer of
+//! thousands of segments shows its shape, a zoom of a few round trips each segment.
+
+use crate::analysis::{self, fmt_ms};
+use crate::model::{Event, Seg, TraceLine};
+use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+
+/// How to draw the time-sequence graph.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeqGraphOptions {
+    /// A title drawn above the graph.
+    pub title: Option<String>,
+    /// The host whose data to draw; `None`: the host and connection that sent the most
+    /// payload bytes.
+    pub sender: Option<String>,
+    /// Only this stretch of time, in microseconds since the start of the trace (both
+    /// ends included): a zoom on one episode. `None`: the whole transfer.
+    pub time_us: Option<(u64, u64)>,
+}
+
+/// Why there is no graph to draw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SeqGraphError {
+    /// No host of the trace sent a segment with payload (or not the one asked for).
+    NoData,
+    /// [`SeqGraphOptions::sender`] names no host of the trace.
+    UnknownSender(String),
+}
+
+impl fmt::Display for SeqGraphError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeqGraphError::NoData => {
+                write!(f, "no segment with data in the trace: no time-sequence graph to draw")
+            }
+            SeqGraphError::UnknownSender(h) => write!(f, "no host named {h:?} in the trace"),
+        }
+    }
+}
+
+impl std::error::Error for SeqGraphError {}
+
+const W: f64 = 1000.0;
+const H: f64 = 600.0;
+const LEFT: f64 = 84.0;
+const RIGHT: f64 = 24.0;
+const TOP: f64 = 56.0;
+const BOTTOM: f64 = 84.0;
+
+/// One data segment as drawn.
+struct Bar {
+    t_us: u64,
+    lo: i64,
+    hi: i64,
+    retransmit: bool,
+    dropped: bool,
+}
+
+/// One acknowledgment the sender received.
+struct Ack {
+    t_us: u64,
+    ack: i64,
+    edge: i64,
+    sacks: Vec<(i64, i64)>,
+}
+
+/// Renders the time-sequence graph of one sender's data in `lines` (one trace; lines
+/// out of order are stably sorted by time first) as a standalone SVG document.
+pub fn render_seqgraph(lines: &[TraceLine], opts: &SeqGraphOptions) -> Result<String, SeqGraphError> {
+    let lines = &*analysis::in_time_order(lines);
+    if let Some(h) = &opts.sender {
+        if !lines.iter().any(|l| l.host() == Some(h.as_str())) {
+            return Err(SeqGraphError::UnknownSender(h.clone()));
+        }
+    }
+    let (host, conn) = busiest(lines, opts.sender.as_deref()).ok_or(SeqGraphError::NoData)?;
+    let hosts = analysis::hosts(lines, &[]);
+    let flows = analysis::flows(lines, &hosts);
+    let mine = |h: &str, c: &str| h == host && c == conn;
+
+    // Sequence numbers relative to the first after the SYN (as tcpdump and Wireshark).
+    let syn = lines.iter().find_map(|l| match &l.event {
+        Event::Send(s) if mine(&s.host, &s.conn) && s.seg.flags.contains('S') => Some(&s.seg),
+        _ => None,
+    });
+    let first_data = lines.iter().find_map(|l| match &l.event {
+        Event::Send(s) if mine(&s.host, &s.conn) && s.seg.len > 0 => Some(s.seg.seq),
+        _ => None,
+    });
+    let base = syn.map_or(first_data.unwrap_or(0), |s| s.seq.wrapping_add(1));
+    let rel = |x: u32| i64::from(x.wrapping_sub(base) as i32);
+    let shift = window_shift(lines, host, conn, syn);
+
+    let mut bars = Vec::new();
+    let mut acks: Vec<Ack> = Vec::new();
+    let mut timeouts = Vec::new();
+    let (from, to) = opts.time_us.unwrap_or((0, u64::MAX));
+    for (i, line) in lines.iter().enumerate() {
+        if line.t_us > to {
+            break;
+        }
+        if line.t_us < from {
+            // Before the zoom: only the last acknowledgment, where the ACK line starts.
+            if let Event::Recv(r) = &line.event {
+                if mine(&r.host, &r.conn) && r.seg.flags.contains('.') {
+                    let ack = rel(r.seg.ack);
+                    let edge =
+                        ack + (i64::from(r.seg.win) << if r.seg.flags.contains('S') { 0 } else { shift });
+                    acks.clear();
+                    acks.push(Ack { t_us: from, ack, edge, sacks: Vec::new() });
+                }
+            }
+            continue;
+        }
+        match &line.event {
+            Event::Send(s) if mine(&s.host, &s.conn) && s.seg.len > 0 => {
+                let dropped = flows.send_of[i].is_some_and(|k| flows.sends[k].dropped.is_some());
+                let lo = rel(s.seg.seq);
+                bars.push(Bar {
+                    t_us: line.t_us,
+                    lo,
+                    hi: lo + i64::from(s.seg.len),
+                    retransmit: s.retransmit,
+                    dropped,
+                });
+            }
+            Event::Recv(r) if mine(&r.host, &r.conn) && r.seg.flags.contains('.') => {
+                let ack = rel(r.seg.ack);
+                let edge = ack + (i64::from(r.seg.win) << if r.seg.flags.contains('S') { 0 } else { shift });
+                acks.push(Ack { t_us: line.t_us, ack, edge, sacks: sack_blocks(&r.seg, &rel) });
+            }
+            Event::Timer(t) if mine(&t.host, &t.conn) && t.timer == "rto" && t.action == "fire" => {
+                timeouts.push(line.t_us);
+            }
+            _ => {}
+        }
+    }
+    if bars.is_empty() {
+        return Err(SeqGraphError::NoData);
+    }
+    Ok(draw(opts, host, conn, &bars, &acks, &timeouts))
+}
+
+/// The (host, connection) that sent the most payload bytes, of `sender` if given.
+fn busiest<'a>(lines: &'a [TraceLine], sender: Option<&str>) -> Option<(&'a str, &'a str)> {
+    let mut bytes: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut order = Vec::new();
+    for line in lines {
+        let Event::Send(s) = &line.event else { continue };
+        if s.seg.len == 0 || sender.is_some_and(|h| h != s.host) {
+            continue;
+        }
+        let key = (s.host.as_str(), s.conn.as_str());
+        let n = bytes.entry(key).or_insert(0);
+        if *n == 0 {
+            order.push(key);
+        }
+        *n += u64::from(s.seg.len);
+    }
+    // The first of the busiest, in order of appearance (deterministic).
+    let most = bytes.values().copied().max()?;
+    order.into_iter().find(|k| bytes[k] == most)
+}
+
+/// The shift of the window field in the acknowledgments the sender receives: the
+/// peer's `wscale` when both SYNs carried one (RFC 7323 2.2), else none.
+fn window_shift(lines: &[TraceLine], host: &str, conn: &str, syn: Option<&Seg>) -> u32 {
+    let ours = syn.is_some_and(|s| s.opts.iter().any(|o| o.starts_with("wscale ")));
+    let theirs = lines.iter().find_map(|l| match &l.event {
+        Event::Recv(r) if r.host == host && r.conn == conn && r.seg.flags.contains('S') => {
+            r.seg.opts.iter().find_map(|o| o.strip_prefix("wscale ")?.parse::<u32>().ok())
+        }
+        _ => None,
+    });
+    match (ours, theirs) {
+        (true, Some(n)) => n.min(14),
+        _ => 0,
+    }
+}
+
+/// The SACK blocks of a segment's options (`sack L:R`), relative.
+fn sack_blocks(seg: &Seg, rel: &impl Fn(u32) -> i64) -> Vec<(i64, i64)> {
+    seg.opts
+        .iter()
+        .filter_map(|o| {
+            let (l, r) = o.strip_prefix("sack ")?.split_once(':')?;
+            Some((rel(l.parse().ok()?), rel(r.parse().ok()?)))
+        })
+        .collect()
+}
+
+/// A round step of about `span / target`: 1, 2 or 5 times a power of ten.
+fn nice_step(span: f64, target: f64) -> f64 {
+    let raw = (span / target).max(f64::MIN_POSITIVE);
+    let mag = 10f64.powf(raw.log10().floor());
+    let unit = [1.0, 2.0, 5.0, 10.0].into_iter().find(|m| m * mag >= raw).unwrap_or(10.0);
+    unit * mag
+}
+
+/// A byte count for an axis label: `0`, `500`, `1.5k`, `20k`, `1.25M`.
+fn fmt_bytes(v: f64) -> String {
+    // (A tick at zero may come out of the arithmetic as -0.)
+    let v = if v.abs() < 0.5 { 0.0 } else { v };
+    let (n, unit) = if v.abs() >= 1e6 {
+        (v / 1e6, "M")
+    } else if v.abs() >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let s = format!("{n:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}{unit}")
+}
+
+/// A time for an axis label: milliseconds below ten seconds of span, else seconds.
+fn fmt_time(us: f64, in_s: bool) -> String {
+    if in_s {
+        let s = format!("{:.3}", us / 1e6);
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        fmt_ms(us.max(0.0) as u64)
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn draw(
+    opts: &SeqGraphOptions,
+    host: &str,
+    conn: &str,
+    bars: &[Bar],
+    acks: &[Ack],
+    timeouts: &[u64],
+) -> String {
+    // The plotted ranges: every bar, acknowledgment and SACK block; the window's edge
+    // is drawn but does not stretch the scale (it runs far ahead of the data).
+    let times =
+        bars.iter().map(|b| b.t_us).chain(acks.iter().map(|a| a.t_us)).chain(timeouts.iter().copied());
+    let (t_lo, t_hi) = times.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let seqs = bars
+        .iter()
+        .flat_map(|b| [b.lo, b.hi])
+        .chain(acks.iter().map(|a| a.ack))
+        .chain(acks.iter().flat_map(|a| a.sacks.iter().flat_map(|&(l, r)| [l, r])));
+    let (s_lo, s_hi) = seqs.fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(s), hi.max(s)));
+    let t_span = (t_hi.saturating_sub(t_lo)).max(1) as f64;
+    let (t0, t1) = (t_lo as f64 - t_span * 0.02, t_hi as f64 + t_span * 0.02);
+    let s_span = (s_hi - s_lo).max(1) as f64;
+    let (y0, y1) = (s_lo as f64 - s_span * 0.02, s_hi as f64 + s_span * 0.04);
+    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
+    let x = |t: u64| LEFT + (t as f64 - t0) / (t1 - t0) * pw;
+    let y = |s: i64| TOP + ph - (s as f64 - y0) / (y1 - y0) * ph;
+
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="monospace" font-size="11">
+<style>
+.seg{{stroke-width:1.4;fill:none}} .new{{stroke:#1f3b8c}} .rtx{{stroke:#d62728}}
+.drop{{stroke:#d62728;stroke-width:1.6}} .ack{{stroke:#2ca02c;fill:none;stroke-width:1.2}}
+.win{{stroke:#a89f1a;fill:none;stroke-width:1}} .sack{{stroke:#8e44ad;stroke-width:2}}
+.rto{{stroke:#555;stroke-dasharray:4 3}} .grid{{stroke:#e4e4e4}} .axis{{stroke:#333}}
+</style>
+<rect width="{W}" height="{H}" fill="white"/>
+"#
+    );
+    let title = opts.title.clone().unwrap_or_else(|| format!("time-sequence graph: data sent by {host}"));
+    let _ =
+        writeln!(out, r#"<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{}</text>"#, esc(&title));
+    let _ = writeln!(out, r#"<text x="{LEFT}" y="40" fill="dimgray">{}</text>"#, esc(conn));
+
+    // Grid, ticks and labels.
+    let in_s = t_span >= 10e6;
+    let t_step = nice_step(t1 - t0, 10.0);
+    let mut t = (t0 / t_step).ceil() * t_step;
+    while t <= t1 {
+        let xt = LEFT + (t - t0) / (t1 - t0) * pw;
+        let _ = writeln!(
+            out,
+            r#"<line class="grid" x1="{xt:.1}" y1="{TOP}" x2="{xt:.1}" y2="{:.1}"/><text x="{xt:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            TOP + ph,
+            TOP + ph + 16.0,
+            fmt_time(t, in_s)
+        );
+        t += t_step;
+    }
+    let s_step = nice_step(y1 - y0, 8.0);
+    let mut s = (y0 / s_step).ceil() * s_step;
+    while s <= y1 {
+        let ys = TOP + ph - (s - y0) / (y1 - y0) * ph;
+        let _ = writeln!(
+            out,
+            r#"<line class="grid" x1="{LEFT}" y1="{ys:.1}" x2="{:.1}" y2="{ys:.1}"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            LEFT + pw,
+            LEFT - 6.0,
+            ys + 4.0,
+            fmt_bytes(s)
+        );
+        s += s_step;
+    }
+    let _ = writeln!(
+        out,
+        r#"<rect class="axis" x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none"/>
+<text x="{:.1}" y="{:.1}" text-anchor="middle">time ({})</text>
+<text transform="translate(18 {:.1}) rotate(-90)" text-anchor="middle">sequence number (bytes after the ISN)</text>
+<defs><clipPath id="plot"><rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/></clipPath></defs>
+<g clip-path="url(#plot)">"#,
+        LEFT + pw / 2.0,
+        TOP + ph + 34.0,
+        if in_s { "s" } else { "ms" },
+        TOP + ph / 2.0
+    );
+
+    // The window's edge and the acknowledgment line, as steps.
+    for (class, value) in [("win", (|a: &Ack| a.edge) as fn(&Ack) -> i64), ("ack", |a: &Ack| a.ack)] {
+        let mut d = String::new();
+        for (k, a) in acks.iter().enumerate() {
+            if k == 0 {
+                let _ = write!(d, "M{:.1} {:.1}", x(a.t_us), y(value(a)));
+            } else {
+                let _ = write!(d, "H{:.1}V{:.1}", x(a.t_us), y(value(a)));
+            }
+        }
+        if let Some(last) = acks.last() {
+            let _ = write!(d, "H{:.1}", x(t_hi).max(x(last.t_us)));
+            let _ = writeln!(out, r#"<path class="{class}" d="{d}"/>"#);
+        }
+    }
+    for a in acks {
+        for &(l, r) in &a.sacks {
+            let _ = writeln!(
+                out,
+                r#"<line class="sack" x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}"/>"#,
+                x(a.t_us) + 2.0,
+                y(l),
+                y(r)
+            );
+        }
+    }
+    // Each expiry is labelled with the trace's timer name, unless the label would run
+    // into the one before.
+    let mut labelled_at = f64::NEG_INFINITY;
+    for &t in timeouts {
+        let xt = x(t);
+        let _ =
+            writeln!(out, r#"<line class="rto" x1="{xt:.1}" y1="{TOP}" x2="{xt:.1}" y2="{:.1}"/>"#, TOP + ph);
+        if xt - labelled_at >= 28.0 {
+            labelled_at = xt;
+            let _ =
+                writeln!(out, r#"<text x="{:.1}" y="{:.1}" fill="dimgray">rto</text>"#, xt + 3.0, TOP + 12.0);
+        }
+    }
+    // The segments: an I-beam each, and a cross on those lost.
+    for b in bars {
+        let (xb, ylo, yhi) = (x(b.t_us), y(b.lo), y(b.hi));
+        let kind = if b.retransmit { "rtx" } else { "new" };
+        let _ = writeln!(
+            out,
+            r#"<path class="seg {kind}" d="M{xb:.1} {ylo:.1}V{yhi:.1}M{:.1} {ylo:.1}h4M{:.1} {yhi:.1}h4"/>"#,
+            xb - 2.0,
+            xb - 2.0
+        );
+        if b.dropped {
+            let ym = (ylo + yhi) / 2.0;
+            let _ = writeln!(
+                out,
+                r#"<path class="drop" d="M{:.1} {:.1}l8 8M{:.1} {:.1}l8 -8"/>"#,
+                xb - 4.0,
+                ym - 4.0,
+                xb - 4.0,
+                ym + 4.0
+            );
+        }
+    }
+    out.push_str("</g>\n");
+
+    // The legend, under the axis label.
+    let ly = H - 22.0;
+    let items: [(&str, &str, &str); 7] = [
+        ("seg new", "M0 -6V6", "sent"),
+        ("seg rtx", "M0 -6V6", "retransmitted"),
+        ("drop", "M-4 -4l8 8M-4 4l8 -8", "lost on a link"),
+        ("ack", "M-8 4H0V-4H8", "ACK received"),
+        ("win", "M-8 4H0V-4H8", "window edge"),
+        ("sack", "M0 -6V6", "SACK block"),
+        ("rto", "M0 -8V8", "retransmission timer expired"),
+    ];
+    let mut lx = LEFT + 8.0;
+    for (class, d, label) in items {
+        let _ = writeln!(
+            out,
+            r#"<g transform="translate({lx:.1} {ly:.1})"><path class="{class} legend" d="{d}"/></g><text x="{:.1}" y="{:.1}">{label}</text>"#,
+            lx + 12.0,
+            ly + 4.0
+        );
+        lx += 24.0 + label.len() as f64 * 6.7;
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RecvEvent, SendEvent, TimerEvent};
+
+    const SERVER: &str = "192.0.2.2:80";
+    const CLIENT: &str = "192.0.2.1:50000";
+    const CONN: &str = "192.0.2.2:80-192.0.2.1:50000";
+
+    fn seg(flags: &str, seq: u32, ack: u32, len: u32, win: u16, opts: &[&str]) -> Seg {
+        Seg {
+            src: SERVER.into(),
+            dst: CLIENT.into(),
+            flags: flags.into(),
+            seq,
+            ack,
+            len,
+            win,
+            opts: opts.iter().map(|o| o.to_string()).collect(),
+        }
+    }
+
+    fn send(t: u64, s: Seg, retransmit: bool) -> TraceLine {
+        let ev = SendEvent {
+            host: "server".into(),
+            conn: CONN.into(),
+            seg: s,
+            retransmit,
+            packet_id: None,
+            packet: None,
+        };
+        TraceLine::new(t, Event::Send(ev))
+    }
+
+    /// A segment from the client as the server received it.
+    fn recv(t: u64, flags: &str, ack: u32, win: u16, opts: &[&str]) -> TraceLine {
+        let mut s = seg(flags, 1, ack, 0, win, opts);
+        std::mem::swap(&mut s.src, &mut s.dst);
+        TraceLine::new(t, Event::Recv(RecvEvent { host: "server".into(), conn: CONN.into(), seg: s }))
+    }
+
+    fn fire(t: u64) -> TraceLine {
+        let ev = TimerEvent {
+            host: "server".into(),
+            conn: CONN.into(),
+            timer: "rto".into(),
+            action: "fire".into(),
+            at_us: t,
+        };
+        TraceLine::new(t, Event::Timer(ev))
+    }
+
+    /// The server's SYN,ACK (ISN 999), three segments of 100 bytes of which the link
+    /// loses the second, a SACK of the third, a timeout, the second again, its ACK.
+    fn trace() -> Vec<TraceLine> {
+        vec![
+            recv(0, "S", 0, 1000, &["mss 1460", "wscale 3"]),
+            send(0, seg("S.", 999, 1, 0, 1000, &["mss 1460", "wscale 2"]), false),
+            recv(10_000, ".", 1000, 100, &[]),
+            send(20_000, seg(".", 1000, 1, 100, 1000, &[]), false),
+            send(20_000, seg(".", 1100, 1, 100, 1000, &[]), false),
+            TraceLine::drop(20_000, "server->client", seg(".", 1100, 1, 100, 1000, &[])),
+            send(20_000, seg("P.", 1200, 1, 100, 1000, &[]), false),
+            recv(30_000, ".", 1100, 100, &[]),
+            recv(30_000, ".", 1100, 100, &["sack 1200:1300"]),
+            fire(230_000),
+            send(230_000, seg(".", 1100, 1, 100, 1000, &[]), true),
+            recv(240_000, ".", 1300, 100, &[]),
+        ]
+    }
+
+    /// The drawn elements whose class is exactly `class` (the legend's carry one more).
+    fn count(svg: &str, class: &str) -> usize {
+        let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
+        doc.descendants().filter(|n| n.attribute("class") == Some(class)).count()
+    }
+
+    /// The vertical extent (top, bottom) of the I-beam of every drawn segment, in order.
+    fn beams(svg: &str) -> Vec<(f64, f64)> {
+        let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
+        doc.descendants()
+            .filter(|n| n.attribute("class").is_some_and(|c| c == "seg new" || c == "seg rtx"))
+            .map(|n| {
+                // "M{x} {y_lo}V{y_hi}...": the first move and the vertical line.
+                let d = n.attribute("d").expect("a path");
+                let lo: f64 = d[1..]
+                    .split(['V', 'M', 'h'])
+                    .next()
+                    .and_then(|p| p.split(' ').nth(1))
+                    .and_then(|v| v.parse().ok())
+                    .expect("y_lo");
+                let hi: f64 = d
+                    .split('V')
+                    .nth(1)
+                    .and_then(|p| p.split('M').next())
+                    .and_then(|v| v.parse().ok())
+                    .expect("y_hi");
+                (hi, lo)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn segments_retransmissions_losses_sacks_and_timeouts_are_each_drawn_once() {
+        let svg = render_seqgraph(&trace(), &SeqGraphOptions::default()).expect("a graph");
+        assert_eq!(count(&svg, "seg new"), 3);
+        assert_eq!(count(&svg, "seg rtx"), 1);
+        assert_eq!(count(&svg, "drop"), 1);
+        assert_eq!(count(&svg, "sack"), 1);
+        assert_eq!(count(&svg, "rto"), 1);
+        assert_eq!(count(&svg, "ack"), 1);
+        assert_eq!(count(&svg, "win"), 1);
+        assert!(svg.contains(CONN), "the connection is named");
+    }
+
+    #[test]
+    fn higher_sequence_numbers_are_drawn_higher_and_a_retransmission_where_the_original_was() {
+        let svg = render_seqgraph(&trace(), &SeqGraphOptions::default()).expect("a graph");
+        let b = beams(&svg);
+        assert_eq!(b.len(), 4);
+        // SVG's y grows downwards: each segment's top above its bottom, each new one
+        // above the one before, 100 bytes each the same height.
+        for (top, bottom) in &b {
+            assert!(top < bottom, "{b:?}");
+        }
+        assert!(b[1].1 <= b[0].0 + 0.11 && b[2].1 <= b[1].0 + 0.11, "stacked upwards: {b:?}");
+        assert!(((b[0].1 - b[0].0) - (b[2].1 - b[2].0)).abs() < 0.2, "{b:?}");
+        assert_eq!(b[3], b[1], "the retransmission repeats the lost segment's place");
+    }
+
+    #[test]
+    fn the_window_is_scaled_only_when_both_syns_offered_scaling() {
+        let t = trace();
+        let syn = t.iter().find_map(|l| match &l.event {
+            Event::Send(s) if s.seg.flags == "S." => Some(s.seg.clone()),
+            _ => None,
+        });
+        assert_eq!(window_shift(&t, "server", CONN, syn.as_ref()), 3, "the peer's shift");
+        let plain = seg("S.", 999, 1, 0, 1000, &["mss 1460"]);
+        assert_eq!(window_shift(&t, "server", CONN, Some(&plain)), 0, "our SYN did not offer it");
+    }
+
+    #[test]
+    fn a_zoom_keeps_what_happened_in_it() {
+        let opts = SeqGraphOptions { time_us: Some((100_000, 300_000)), ..SeqGraphOptions::default() };
+        let svg = render_seqgraph(&trace(), &opts).expect("a graph");
+        assert_eq!((count(&svg, "seg new"), count(&svg, "seg rtx"), count(&svg, "rto")), (0, 1, 1));
+        assert_eq!(count(&svg, "sack"), 0, "the SACK came before the zoom");
+        assert_eq!(count(&svg, "ack"), 1, "the ACK line starts from the last ACK before it");
+        let none = SeqGraphOptions { time_us: Some((500_000, 600_000)), ..SeqGraphOptions::default() };
+        assert_eq!(render_seqgraph(&trace(), &none), Err(SeqGraphError::NoData));
+    }
+
+    #[test]
+    fn no_data_and_unknown_senders_are_errors() {
+        let handshake: Vec<TraceLine> = trace().into_iter().take(3).collect();
+        assert_eq!(render_seqgraph(&handshake, &SeqGraphOptions::default()), Err(SeqGraphError::NoData));
+        let client = SeqGraphOptions { sender: Some("client".into()), ..SeqGraphOptions::default() };
+        assert_eq!(render_seqgraph(&trace(), &client), Err(SeqGraphError::UnknownSender("client".into())));
+        assert!(SeqGraphError::NoData.to_string().contains("no segment with data"));
+    }
+}
