@@ -12,6 +12,7 @@ mod campaign;
 mod drill;
 mod hostile;
 mod output;
+mod show;
 mod sim;
 
 /// synack: a userspace TCP stack (RFC 9293) you can watch.
@@ -42,6 +43,12 @@ enum Command {
     /// Ends with `N passed, N failed, N skipped`; exit status 1 when a script failed
     /// (unless --allow-fail).
     Drill(drill::DrillArgs),
+    /// Draw a trace saved as JSON Lines: the ladder, and on request its SVG and the
+    /// time-sequence graph.
+    ///
+    /// Reads what `sim --json`, `demo` and `tun ... --json` write. Prints the ladder;
+    /// --svg and --seqgraph write the drawings as `sim` does.
+    Show(show::ShowArgs),
     /// Run synack on a Linux TUN device against the kernel's TCP (needs root).
     #[command(subcommand)]
     Tun(synack_tun::TunCommand),
@@ -100,6 +107,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => sim::demo(&args.out, args.color),
         Command::Sim(args) => sim::run(&args),
         Command::Drill(args) => drill::run(&args),
+        Command::Show(args) => show::run(&args),
         Command::Tun(cmd) => match synack_tun::run(&cmd) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {

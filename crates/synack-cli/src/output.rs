@@ -1,9 +1,10 @@
-//! Writing the artefacts of a run: SVG, pcapng and JSON Lines.
+//! Writing the artefacts of a run: SVG (ladder and time-sequence graph), pcapng and
+//! JSON Lines.
 
 use crate::CliError;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use synack_viz::{jsonl, pcapng, seqgraph, svg, TraceLine};
 
 fn create(path: &Path) -> Result<BufWriter<File>, CliError> {
@@ -46,23 +47,64 @@ pub(crate) fn write_svg(path: &Path, trace: &[TraceLine], title: &str) -> Result
     finish(w, path)
 }
 
-/// Write the time-sequence graph of the data `sender` sent (by default the busiest
-/// sender of the trace), over `time_us` (by default all of it).
-pub(crate) fn write_seqgraph(
-    path: &Path,
-    trace: &[TraceLine],
-    title: &str,
-    sender: Option<&str>,
-    time_us: Option<(u64, u64)>,
-) -> Result<(), CliError> {
-    let opts = seqgraph::SeqGraphOptions {
-        title: Some(title.to_string()),
-        sender: sender.map(str::to_string),
-        time_us,
+/// The drawings of a trace, for `synack sim` and `synack show`.
+#[derive(clap::Args, Debug, Default)]
+pub(crate) struct DrawArgs {
+    /// Write the ladder as SVG to F.
+    #[arg(long, value_name = "F")]
+    svg: Option<PathBuf>,
+    /// Write the time-sequence graph as SVG to F: sequence numbers over time, with the
+    /// data one host sent, its retransmissions and losses, the ACKs and SACK blocks it
+    /// got back, and its timeouts.
+    #[arg(long, value_name = "F")]
+    seqgraph: Option<PathBuf>,
+    /// The host whose data --seqgraph draws (by default the one that sent the most).
+    #[arg(long, value_name = "HOST", requires = "seqgraph")]
+    seqgraph_from: Option<String>,
+    /// Draw --seqgraph over this stretch only, in milliseconds: FROM..TO (e.g.
+    /// 8000..8600), a zoom on one episode.
+    #[arg(long, value_name = "FROM..TO", requires = "seqgraph", value_parser = parse_ms_range)]
+    seqgraph_time: Option<(u64, u64)>,
+}
+
+impl DrawArgs {
+    /// Write the drawings asked for, titled after `what` (the command that made the
+    /// trace).
+    pub(crate) fn write(&self, trace: &[TraceLine], what: &str) -> Result<(), CliError> {
+        if let Some(f) = &self.svg {
+            write_svg(f, trace, what)?;
+        }
+        if let Some(f) = &self.seqgraph {
+            let opts = seqgraph::SeqGraphOptions {
+                title: Some(format!("{what}: time-sequence graph")),
+                sender: self.seqgraph_from.clone(),
+                time_us: self.seqgraph_time,
+            };
+            let text = seqgraph::render_seqgraph(trace, &opts)
+                .map_err(|e| CliError(format!("cannot draw {}: {e}", f.display())))?;
+            let mut w = create(f)?;
+            w.write_all(text.as_bytes())
+                .map_err(|e| CliError(format!("cannot write {}: {e}", f.display())))?;
+            finish(w, f)?;
+        }
+        Ok(())
+    }
+}
+
+/// `FROM..TO` in milliseconds (decimals allowed) as microseconds, FROM before TO.
+fn parse_ms_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) =
+        s.split_once("..").ok_or_else(|| format!("{s:?} is not FROM..TO (milliseconds, e.g. 8000..8600)"))?;
+    let us = |v: &str| -> Result<u64, String> {
+        let ms: f64 = v.trim().parse().map_err(|_| format!("{v:?} is not a number of milliseconds"))?;
+        if !ms.is_finite() || !(0.0..=1e12).contains(&ms) {
+            return Err(format!("{v:?} ms is out of range (0 to 10^12)"));
+        }
+        Ok((ms * 1000.0).round() as u64)
     };
-    let text = seqgraph::render_seqgraph(trace, &opts)
-        .map_err(|e| CliError(format!("cannot draw {}: {e}", path.display())))?;
-    let mut w = create(path)?;
-    w.write_all(text.as_bytes()).map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
-    finish(w, path)
+    let (from, to) = (us(a)?, us(b)?);
+    if from >= to {
+        return Err(format!("{s:?}: FROM must come before TO"));
+    }
+    Ok((from, to))
 }

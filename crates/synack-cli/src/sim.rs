@@ -1,6 +1,6 @@
 //! `synack demo`, `synack sim` and `synack scenarios`.
 
-use crate::output::{write_json, write_pcap, write_seqgraph, write_svg};
+use crate::output::{write_json, write_pcap, write_svg};
 use crate::{CliError, ColorChoice};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,21 +39,8 @@ pub(crate) struct SimArgs {
     /// Maximum segment lifetime in milliseconds (TIME-WAIT lasts 2×MSL).
     #[arg(long, value_name = "MS")]
     msl: Option<f64>,
-    /// Write the ladder as SVG to F.
-    #[arg(long, value_name = "F")]
-    svg: Option<PathBuf>,
-    /// Write the time-sequence graph as SVG to F: sequence numbers over time, with the
-    /// data one host sent, its retransmissions and losses, the ACKs and SACK blocks it
-    /// got back, and its timeouts.
-    #[arg(long, value_name = "F")]
-    seqgraph: Option<PathBuf>,
-    /// The host whose data --seqgraph draws (by default the one that sent the most).
-    #[arg(long, value_name = "HOST", requires = "seqgraph")]
-    seqgraph_from: Option<String>,
-    /// Draw --seqgraph over this stretch only, in milliseconds: FROM..TO (e.g.
-    /// 8000..8600), a zoom on one episode.
-    #[arg(long, value_name = "FROM..TO", requires = "seqgraph", value_parser = parse_ms_range)]
-    seqgraph_time: Option<(u64, u64)>,
+    #[command(flatten)]
+    draw: crate::output::DrawArgs,
     /// Write every segment sent as pcapng to F (opens in Wireshark).
     #[arg(long, value_name = "F")]
     pcap: Option<PathBuf>,
@@ -66,24 +53,6 @@ pub(crate) struct SimArgs {
     /// Do not print the ladder (only the check's verdict).
     #[arg(long, short)]
     quiet: bool,
-}
-
-/// `FROM..TO` in milliseconds (decimals allowed) as microseconds, FROM before TO.
-fn parse_ms_range(s: &str) -> Result<(u64, u64), String> {
-    let (a, b) =
-        s.split_once("..").ok_or_else(|| format!("{s:?} is not FROM..TO (milliseconds, e.g. 8000..8600)"))?;
-    let us = |v: &str| -> Result<u64, String> {
-        let ms: f64 = v.trim().parse().map_err(|_| format!("{v:?} is not a number of milliseconds"))?;
-        if !ms.is_finite() || !(0.0..=1e12).contains(&ms) {
-            return Err(format!("{v:?} ms is out of range (0 to 10^12)"));
-        }
-        Ok((ms * 1000.0).round() as u64)
-    };
-    let (from, to) = (us(a)?, us(b)?);
-    if from >= to {
-        return Err(format!("{s:?}: FROM must come before TO"));
-    }
-    Ok((from, to))
 }
 
 fn millis(option: &str, ms: Option<f64>) -> Result<Option<Duration>, CliError> {
@@ -135,13 +104,7 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode, CliError> {
     if !args.quiet {
         print!("{}", ladder(&result, args.color));
     }
-    if let Some(f) = &args.svg {
-        write_svg(f, &result.trace, &format!("synack sim {} --seed {}", scenario.name(), args.seed))?;
-    }
-    if let Some(f) = &args.seqgraph {
-        let title = format!("synack sim {} --seed {}: time-sequence graph", scenario.name(), args.seed);
-        write_seqgraph(f, &result.trace, &title, args.seqgraph_from.as_deref(), args.seqgraph_time)?;
-    }
+    args.draw.write(&result.trace, &format!("synack sim {} --seed {}", scenario.name(), args.seed))?;
     if let Some(f) = &args.pcap {
         write_pcap(f, &result.trace)?;
     }

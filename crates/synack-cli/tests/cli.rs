@@ -232,3 +232,47 @@ fn readme_seqgraph_matches_what_sim_draws() {
     let kept = std::fs::read_to_string(&docs).expect("docs/seqgraph.svg");
     assert!(kept == drawn, "docs/seqgraph.svg is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)");
 }
+
+/// `synack show` draws a trace saved by `--json` as `sim` drew it live: the same
+/// ladder, the same time-sequence graph but for its title.
+#[test]
+fn show_draws_a_saved_trace_as_sim_drew_it() {
+    let dir = tmpdir("show");
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../synack-sim/examples/loss-recovery.toml");
+    let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_string();
+    let (json, live, later) = (path("t.jsonl"), path("live.svg"), path("later.svg"));
+    let sim = synack(&[
+        "sim",
+        example.to_str().expect("utf-8"),
+        "--color",
+        "never",
+        "--json",
+        &json,
+        "--seqgraph",
+        &live,
+    ]);
+    assert!(sim.status.success(), "{}", text(&sim.stderr));
+    let show =
+        synack(&["show", &json, "--color", "never", "--seqgraph", &later, "--svg", &path("ladder.svg")]);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let sim_ladder = text(&sim.stdout).split("\n\ncheck:").next().expect("the ladder").to_string();
+    assert_eq!(text(&show.stdout).trim_end(), sim_ladder.trim_end());
+    let body = |f: &str| {
+        let svg = std::fs::read_to_string(f).expect("svg");
+        svg.lines().filter(|l| !l.contains("time-sequence graph</text>")).collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(body(&live), body(&later));
+    assert!(std::fs::read_to_string(path("ladder.svg")).expect("svg").starts_with("<svg"));
+    // Errors: a missing file, a line that is not a trace line, an empty file.
+    std::fs::write(dir.join("bad.jsonl"), "{\"t_us\": 1}\n").expect("write");
+    std::fs::write(dir.join("empty.jsonl"), "\n").expect("write");
+    for (file, needle) in [
+        (path("missing.jsonl"), "cannot read"),
+        (path("bad.jsonl"), "line 1"),
+        (path("empty.jsonl"), "no trace lines"),
+    ] {
+        let out = synack(&["show", &file]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        assert!(text(&out.stderr).contains(needle), "{file}: {}", text(&out.stderr));
+    }
+}

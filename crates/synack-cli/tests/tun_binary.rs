@@ -120,6 +120,19 @@ fn serve_answers_curl_prints_a_report_and_stops_cleanly_on_sigint() {
         assert!(states.iter().any(|s| s == "LISTEN>SYN-RECEIVED"), "{states:?}");
         assert!(states.iter().any(|s| s == "SYN-RECEIVED>ESTABLISHED"), "{states:?}");
         assert!(states.iter().any(|s| s.starts_with("ESTABLISHED>")), "a close: {states:?}");
+        // `synack show` draws the download's time-sequence graph from that trace: every
+        // segment of the body, and the kernel's ACKs as the line under them.
+        let graph = dir.join("serve-seqgraph.svg");
+        let out = Command::new(env!("CARGO_BIN_EXE_synack"))
+            .args(["show", json.to_str().expect("utf-8 path"), "--quiet", "--seqgraph"])
+            .arg(&graph)
+            .output()
+            .expect("run synack show");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let svg = std::fs::read_to_string(&graph).expect("the graph was written");
+        let bars = svg.matches("class=\"seg new\"").count();
+        assert!(bars as u64 >= MIB / 1460, "{bars} segments drawn for {MIB} bytes");
+        assert_eq!(svg.matches("class=\"ack\"").count(), 1, "the ACK line");
     });
 }
 

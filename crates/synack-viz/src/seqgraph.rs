@@ -40,7 +40,9 @@ pub struct SeqGraphOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SeqGraphError {
-    /// No host of the trace sent a segment with payload (or not the one asked for).
+    /// No host of the trace sent a segment with payload (or not the one asked for, or
+    /// not in the time asked for). A trace recorded on the receiving side only, such
+    /// as `synack tun`'s of a kernel sender, holds no sent data.
     NoData,
     /// [`SeqGraphOptions::sender`] names no host of the trace.
     UnknownSender(String),
@@ -50,7 +52,7 @@ impl fmt::Display for SeqGraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SeqGraphError::NoData => {
-                write!(f, "no segment with data in the trace: no time-sequence graph to draw")
+                write!(f, "no segment with data (from the host and in the time asked for): no time-sequence graph to draw")
             }
             SeqGraphError::UnknownSender(h) => write!(f, "no host named {h:?} in the trace"),
         }
