@@ -66,6 +66,11 @@ pub struct DeviceArgs {
     /// `cubic` (RFC 9438, the default of Linux, Windows and Apple's stacks).
     #[arg(long, value_enum, default_value_t = CcArg::Reno)]
     pub congestion_control: CcArg,
+    /// Leave CUBIC's initial slow start standard: no HyStart++ (RFC 9406), which is on
+    /// by default and ends slow start when the round-trip time starts to grow
+    /// (`Config::hystart`).
+    #[arg(long)]
+    pub no_hystart: bool,
     /// Every connection's send buffer: bytes the application may queue, unsent or
     /// unacknowledged (`Config::send_buffer`), e.g. 65536, 64K or 4M. Storage grows
     /// with the data, up to this.
@@ -177,6 +182,7 @@ impl DeviceArgs {
         o.stack.dscp = self.dscp;
         o.stack.ecn = self.ecn.into();
         o.stack.congestion_control = self.congestion_control.into();
+        o.stack.hystart = !self.no_hystart;
         o.stack.send_buffer = self.send_buffer;
         o.stack.recv_buffer = self.recv_buffer;
         Ok(o)
@@ -529,6 +535,18 @@ mod tests {
         assert_eq!(cc(&[]), synack::CongestionControl::Reno);
         assert_eq!(cc(&["--congestion-control", "cubic"]), synack::CongestionControl::Cubic);
         assert!(Cli::try_parse_from(["t", "serve", "--congestion-control", "vegas"]).is_err());
+    }
+
+    #[test]
+    fn hystart_is_on_unless_switched_off() {
+        let hystart = |args: &[&str]| {
+            let mut all = vec!["t", "serve", "--congestion-control", "cubic"];
+            all.extend_from_slice(args);
+            let TunCommand::Serve(a) = Cli::try_parse_from(all).expect("valid").cmd else { panic!("serve") };
+            a.device.options().expect("options").stack.hystart
+        };
+        assert!(hystart(&[]), "Config's default");
+        assert!(!hystart(&["--no-hystart"]));
     }
 
     #[test]
