@@ -197,6 +197,64 @@ fn connect_sends_to_a_kernel_server_and_prints_the_same_count_and_digest() {
     });
 }
 
+/// Listen on every address; accept one; send N zero bytes; close. (Every address: it
+/// is ready before the device and its address exist.)
+const PY_ZEROS_SERVER: &str = r#"
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", port)); ls.listen(8); ls.settimeout(60)
+print("listening", flush=True)
+c, _ = ls.accept(); c.settimeout(60)
+c.sendall(bytes(n)); c.close(); ls.close()
+print("sent", n, flush=True)
+"#;
+
+#[test]
+fn connect_receives_from_a_kernel_server_and_show_draws_the_receivers_graph() {
+    // `tun connect --recv --json`: the kernel sends, synack receives; its trace holds
+    // what arrived and the ACKs synack sent, and `synack show --seqgraph` draws the
+    // transfer from that side.
+    let name = "connect_receives_from_a_kernel_server_and_show_draws_the_receivers_graph";
+    in_netns(name, &["python3"], LIMIT, || {
+        let dir = artifacts(name);
+        let (json, graph) = (dir.join("recv.jsonl"), dir.join("recv-seqgraph.svg"));
+        let n = 2 * MIB;
+        let mut source = Peer::python("source", PY_ZEROS_SERVER, &["9102", &n.to_string()]);
+        assert!(source.wait_line("listening", Duration::from_secs(10)).is_some(), "the source did not start");
+        let json_path = json.to_str().expect("utf-8 path");
+        let mut client = spawn_synack(&[
+            "tun",
+            "connect",
+            "192.0.2.1:9102",
+            "--recv",
+            "--timeout",
+            "60",
+            "--json",
+            json_path,
+        ]);
+        wait_exit(&mut client, Duration::from_secs(60));
+        wait_exit(&mut source, Duration::from_secs(10));
+        client.assert_success();
+        source.assert_success();
+        let report = client.line("received ").expect("the client's report");
+        assert!(report.starts_with(&format!("received {n} bytes")), "{report}");
+        let out = Command::new(synack())
+            .args(["show", json_path, "--quiet", "--seqgraph"])
+            .arg(&graph)
+            .output()
+            .expect("run synack show");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let svg = std::fs::read_to_string(&graph).expect("the graph was written");
+        assert!(svg.contains("time-sequence graph"), "titled");
+        assert!(svg.contains(">arrived<") && svg.contains(">ACK sent<"), "drawn from the receiver");
+        let bars = svg.matches("class=\"seg new\"").count() as u64;
+        // Each arrival is at most an MSS (1460 bytes here): at least n / 1460 of them.
+        assert!(bars >= n / 1460, "{bars} segments drawn for {n} bytes");
+        assert_eq!(svg.matches("class=\"ack\"").count(), 1, "synack's ACK line");
+    });
+}
+
 #[test]
 fn connect_to_a_closed_port_says_connection_refused_and_fails() {
     let name = "connect_to_a_closed_port_says_connection_refused_and_fails";

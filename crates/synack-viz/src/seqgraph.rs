@@ -85,8 +85,48 @@ struct Ack {
     sacks: Vec<(i64, i64)>,
 }
 
+/// Whose events a graph is drawn from: a host's connection, and whether the host sent
+/// the data (else it received it, from a peer the trace does not observe).
+#[derive(Clone, Copy)]
+struct View<'a> {
+    host: &'a str,
+    conn: &'a str,
+    sending: bool,
+}
+
+impl<'a> View<'a> {
+    /// A segment of the data, from the view's host's events: what it sent (with the
+    /// retransmission flag) or what it received.
+    fn data(&self, ev: &'a Event) -> Option<(&'a Seg, bool)> {
+        match ev {
+            Event::Send(s) if self.sending && s.host == self.host && s.conn == self.conn => {
+                Some((&s.seg, s.retransmit))
+            }
+            Event::Recv(r) if !self.sending && r.host == self.host && r.conn == self.conn => {
+                Some((&r.seg, false))
+            }
+            _ => None,
+        }
+    }
+
+    /// A segment going the other way: the acknowledgments.
+    fn acks(&self, ev: &'a Event) -> Option<&'a Seg> {
+        match ev {
+            Event::Recv(r) if self.sending && r.host == self.host && r.conn == self.conn => Some(&r.seg),
+            Event::Send(s) if !self.sending && s.host == self.host && s.conn == self.conn => Some(&s.seg),
+            _ => None,
+        }
+    }
+}
+
 /// Renders the time-sequence graph of one sender's data in `lines` (one trace; lines
 /// out of order are stably sorted by time first) as a standalone SVG document.
+///
+/// The data sent by the host [`SeqGraphOptions::sender`] names, or by default by the
+/// host and connection that sent the most. A trace in which no host sent data but one
+/// received it (`synack tun` receiving from the kernel) is drawn from the receiver:
+/// each segment at the time it arrived (one that arrives again is drawn as a
+/// retransmission), and the ACKs it sent; the sender's losses and timer are unknown.
 pub fn render_seqgraph(lines: &[TraceLine], opts: &SeqGraphOptions) -> Result<String, SeqGraphError> {
     let lines = &*analysis::in_time_order(lines);
     if let Some(h) = &opts.sender {
@@ -94,106 +134,115 @@ pub fn render_seqgraph(lines: &[TraceLine], opts: &SeqGraphOptions) -> Result<St
             return Err(SeqGraphError::UnknownSender(h.clone()));
         }
     }
-    let (host, conn) = busiest(lines, opts.sender.as_deref()).ok_or(SeqGraphError::NoData)?;
+    let view = busiest(lines, opts.sender.as_deref(), true)
+        .map(|(host, conn)| View { host, conn, sending: true })
+        .or_else(|| {
+            let received = busiest(lines, None, false).filter(|_| opts.sender.is_none());
+            received.map(|(host, conn)| View { host, conn, sending: false })
+        })
+        .ok_or(SeqGraphError::NoData)?;
     let hosts = analysis::hosts(lines, &[]);
     let flows = analysis::flows(lines, &hosts);
-    let mine = |h: &str, c: &str| h == host && c == conn;
 
-    // Sequence numbers relative to the first after the SYN (as tcpdump and Wireshark).
-    let syn = lines.iter().find_map(|l| match &l.event {
-        Event::Send(s) if mine(&s.host, &s.conn) && s.seg.flags.contains('S') => Some(&s.seg),
-        _ => None,
-    });
-    let first_data = lines.iter().find_map(|l| match &l.event {
-        Event::Send(s) if mine(&s.host, &s.conn) && s.seg.len > 0 => Some(s.seg.seq),
-        _ => None,
-    });
-    let base = syn.map_or(first_data.unwrap_or(0), |s| s.seq.wrapping_add(1));
+    // Sequence numbers relative to the first after the data sender's SYN (as tcpdump
+    // and Wireshark). The window of the ACKs is scaled by the shift their sender's SYN
+    // announced, when both SYNs offered scaling (RFC 7323 2.2); never that of a SYN.
+    let syn_of = |data_side: bool| {
+        lines.iter().find_map(|l| {
+            let seg = if data_side { view.data(&l.event).map(|(s, _)| s) } else { view.acks(&l.event) };
+            seg.filter(|s| s.flags.contains('S'))
+        })
+    };
+    let (data_syn, ack_syn) = (syn_of(true), syn_of(false));
+    let first_data =
+        lines.iter().find_map(|l| view.data(&l.event).filter(|(s, _)| s.len > 0).map(|(s, _)| s.seq));
+    let base = data_syn.map_or(first_data.unwrap_or(0), |s| s.seq.wrapping_add(1));
     let rel = |x: u32| i64::from(x.wrapping_sub(base) as i32);
-    let shift = window_shift(lines, host, conn, syn);
+    let shift = window_shift(data_syn, ack_syn);
+    let ack_of = |t_us: u64, seg: &Seg, sacks: bool| {
+        let ack = rel(seg.ack);
+        let edge = ack + (i64::from(seg.win) << if seg.flags.contains('S') { 0 } else { shift });
+        Ack { t_us, ack, edge, sacks: if sacks { sack_blocks(seg, &rel) } else { Vec::new() } }
+    };
 
     let mut bars = Vec::new();
     let mut acks: Vec<Ack> = Vec::new();
     let mut timeouts = Vec::new();
+    let mut arrived = std::collections::HashSet::new();
     let (from, to) = opts.time_us.unwrap_or((0, u64::MAX));
     for (i, line) in lines.iter().enumerate() {
         if line.t_us > to {
             break;
         }
+        let ack_seg = view.acks(&line.event).filter(|s| s.flags.contains('.'));
         if line.t_us < from {
-            // Before the zoom: only the last acknowledgment, where the ACK line starts.
-            if let Event::Recv(r) = &line.event {
-                if mine(&r.host, &r.conn) && r.seg.flags.contains('.') {
-                    let ack = rel(r.seg.ack);
-                    let edge =
-                        ack + (i64::from(r.seg.win) << if r.seg.flags.contains('S') { 0 } else { shift });
-                    acks.clear();
-                    acks.push(Ack { t_us: from, ack, edge, sacks: Vec::new() });
-                }
+            // Before the zoom: only the last acknowledgment, where the ACK line starts,
+            // and what had arrived.
+            if let Some(seg) = ack_seg {
+                acks.clear();
+                acks.push(ack_of(from, seg, false));
+            }
+            if let Some((seg, _)) = view.data(&line.event).filter(|_| !view.sending) {
+                arrived.insert((seg.seq, seg.len));
             }
             continue;
         }
-        match &line.event {
-            Event::Send(s) if mine(&s.host, &s.conn) && s.seg.len > 0 => {
-                let dropped = flows.send_of[i].is_some_and(|k| flows.sends[k].dropped.is_some());
-                let lo = rel(s.seg.seq);
-                bars.push(Bar {
-                    t_us: line.t_us,
-                    lo,
-                    hi: lo + i64::from(s.seg.len),
-                    retransmit: s.retransmit,
-                    dropped,
-                });
-            }
-            Event::Recv(r) if mine(&r.host, &r.conn) && r.seg.flags.contains('.') => {
-                let ack = rel(r.seg.ack);
-                let edge = ack + (i64::from(r.seg.win) << if r.seg.flags.contains('S') { 0 } else { shift });
-                acks.push(Ack { t_us: line.t_us, ack, edge, sacks: sack_blocks(&r.seg, &rel) });
-            }
-            Event::Timer(t) if mine(&t.host, &t.conn) && t.timer == "rto" && t.action == "fire" => {
+        if let Some((seg, retransmit)) = view.data(&line.event).filter(|(s, _)| s.len > 0) {
+            let lo = rel(seg.seq);
+            let (retransmit, dropped) = if view.sending {
+                (retransmit, flows.send_of[i].is_some_and(|k| flows.sends[k].dropped.is_some()))
+            } else {
+                (!arrived.insert((seg.seq, seg.len)), false)
+            };
+            bars.push(Bar { t_us: line.t_us, lo, hi: lo + i64::from(seg.len), retransmit, dropped });
+        } else if let Some(seg) = ack_seg {
+            acks.push(ack_of(line.t_us, seg, true));
+        } else if let Event::Timer(t) = &line.event {
+            let mine = t.host == view.host && t.conn == view.conn;
+            if view.sending && mine && t.timer == "rto" && t.action == "fire" {
                 timeouts.push(line.t_us);
             }
-            _ => {}
         }
     }
     if bars.is_empty() {
         return Err(SeqGraphError::NoData);
     }
-    Ok(draw(opts, host, conn, &bars, &acks, &timeouts))
+    Ok(draw(opts, view, &bars, &acks, &timeouts))
 }
 
-/// The (host, connection) that sent the most payload bytes, of `sender` if given.
-fn busiest<'a>(lines: &'a [TraceLine], sender: Option<&str>) -> Option<(&'a str, &'a str)> {
+/// The (host, connection) that sent (`sent`; else received) the most payload bytes,
+/// of `host` if given.
+fn busiest<'a>(lines: &'a [TraceLine], host: Option<&str>, sent: bool) -> Option<(&'a str, &'a str)> {
     let mut bytes: HashMap<(&str, &str), u64> = HashMap::new();
     let mut order = Vec::new();
     for line in lines {
-        let Event::Send(s) = &line.event else { continue };
-        if s.seg.len == 0 || sender.is_some_and(|h| h != s.host) {
+        let (h, conn, seg) = match &line.event {
+            Event::Send(s) if sent => (s.host.as_str(), s.conn.as_str(), &s.seg),
+            Event::Recv(r) if !sent => (r.host.as_str(), r.conn.as_str(), &r.seg),
+            _ => continue,
+        };
+        if seg.len == 0 || host.is_some_and(|want| want != h) {
             continue;
         }
-        let key = (s.host.as_str(), s.conn.as_str());
-        let n = bytes.entry(key).or_insert(0);
+        let n = bytes.entry((h, conn)).or_insert(0);
         if *n == 0 {
-            order.push(key);
+            order.push((h, conn));
         }
-        *n += u64::from(s.seg.len);
+        *n += u64::from(seg.len);
     }
     // The first of the busiest, in order of appearance (deterministic).
     let most = bytes.values().copied().max()?;
     order.into_iter().find(|k| bytes[k] == most)
 }
 
-/// The shift of the window field in the acknowledgments the sender receives: the
-/// peer's `wscale` when both SYNs carried one (RFC 7323 2.2), else none.
-fn window_shift(lines: &[TraceLine], host: &str, conn: &str, syn: Option<&Seg>) -> u32 {
-    let ours = syn.is_some_and(|s| s.opts.iter().any(|o| o.starts_with("wscale ")));
-    let theirs = lines.iter().find_map(|l| match &l.event {
-        Event::Recv(r) if r.host == host && r.conn == conn && r.seg.flags.contains('S') => {
-            r.seg.opts.iter().find_map(|o| o.strip_prefix("wscale ")?.parse::<u32>().ok())
-        }
-        _ => None,
-    });
-    match (ours, theirs) {
+/// The shift of the window field in the acknowledgments: the `wscale` their sender's
+/// SYN announced, when the data sender's SYN offered scaling too (RFC 7323 2.2), else
+/// none.
+fn window_shift(data_syn: Option<&Seg>, ack_syn: Option<&Seg>) -> u32 {
+    let offered = data_syn.is_some_and(|s| s.opts.iter().any(|o| o.starts_with("wscale ")));
+    let theirs =
+        ack_syn.and_then(|s| s.opts.iter().find_map(|o| o.strip_prefix("wscale ")?.parse::<u32>().ok()));
+    match (offered, theirs) {
         (true, Some(n)) => n.min(14),
         _ => 0,
     }
@@ -248,14 +297,8 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn draw(
-    opts: &SeqGraphOptions,
-    host: &str,
-    conn: &str,
-    bars: &[Bar],
-    acks: &[Ack],
-    timeouts: &[u64],
-) -> String {
+fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], timeouts: &[u64]) -> String {
+    let (host, conn) = (view.host, view.conn);
     // The plotted ranges: every bar, acknowledgment and SACK block; the window's edge
     // is drawn but does not stretch the scale (it runs far ahead of the data).
     let times =
@@ -288,7 +331,8 @@ fn draw(
 <rect width="{W}" height="{H}" fill="white"/>
 "#
     );
-    let title = opts.title.clone().unwrap_or_else(|| format!("time-sequence graph: data sent by {host}"));
+    let verb = if view.sending { "sent" } else { "received" };
+    let title = opts.title.clone().unwrap_or_else(|| format!("time-sequence graph: data {verb} by {host}"));
     let _ =
         writeln!(out, r#"<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{}</text>"#, esc(&title));
     let _ = writeln!(out, r#"<text x="{LEFT}" y="40" fill="dimgray">{}</text>"#, esc(conn));
@@ -400,17 +444,25 @@ fn draw(
 
     // The legend, under the axis label.
     let ly = H - 22.0;
+    let (new_label, rtx_label, ack_label) = if view.sending {
+        ("sent", "retransmitted", "ACK received")
+    } else {
+        ("arrived", "arrived again", "ACK sent")
+    };
     let items: [(&str, &str, &str); 7] = [
-        ("seg new", "M0 -6V6", "sent"),
-        ("seg rtx", "M0 -6V6", "retransmitted"),
+        ("seg new", "M0 -6V6", new_label),
+        ("seg rtx", "M0 -6V6", rtx_label),
         ("drop", "M-4 -4l8 8M-4 4l8 -8", "lost on a link"),
-        ("ack", "M-8 4H0V-4H8", "ACK received"),
+        ("ack", "M-8 4H0V-4H8", ack_label),
         ("win", "M-8 4H0V-4H8", "window edge"),
         ("sack", "M0 -6V6", "SACK block"),
         ("rto", "M0 -8V8", "retransmission timer expired"),
     ];
     let mut lx = LEFT + 8.0;
-    for (class, d, label) in items {
+    // A receiver's trace knows neither losses nor the sender's timer.
+    for (class, d, label) in
+        items.into_iter().filter(|(c, _, _)| view.sending || !matches!(*c, "drop" | "rto"))
+    {
         let _ = writeln!(
             out,
             r#"<g transform="translate({lx:.1} {ly:.1})"><path class="{class} legend" d="{d}"/></g><text x="{:.1}" y="{:.1}">{label}</text>"#,
@@ -555,14 +607,12 @@ mod tests {
 
     #[test]
     fn the_window_is_scaled_only_when_both_syns_offered_scaling() {
-        let t = trace();
-        let syn = t.iter().find_map(|l| match &l.event {
-            Event::Send(s) if s.seg.flags == "S." => Some(s.seg.clone()),
-            _ => None,
-        });
-        assert_eq!(window_shift(&t, "server", CONN, syn.as_ref()), 3, "the peer's shift");
+        let (ours, theirs) =
+            (seg("S.", 999, 1, 0, 1000, &["mss 1460", "wscale 2"]), seg("S", 0, 0, 0, 1, &["wscale 3"]));
+        assert_eq!(window_shift(Some(&ours), Some(&theirs)), 3, "the ACK sender's shift");
         let plain = seg("S.", 999, 1, 0, 1000, &["mss 1460"]);
-        assert_eq!(window_shift(&t, "server", CONN, Some(&plain)), 0, "our SYN did not offer it");
+        assert_eq!(window_shift(Some(&plain), Some(&theirs)), 0, "the data sender's SYN did not offer it");
+        assert_eq!(window_shift(Some(&ours), None), 0, "no SYN of the ACK sender in the trace");
     }
 
     #[test]
@@ -574,6 +624,63 @@ mod tests {
         assert_eq!(count(&svg, "ack"), 1, "the ACK line starts from the last ACK before it");
         let none = SeqGraphOptions { time_us: Some((500_000, 600_000)), ..SeqGraphOptions::default() };
         assert_eq!(render_seqgraph(&trace(), &none), Err(SeqGraphError::NoData));
+    }
+
+    /// A trace of the receiving side only (`synack tun` receiving from the kernel): the
+    /// client's view of three segments from an unobserved server, the second of which
+    /// arrives twice, and the ACKs it sent (its own SYN announced a shift of 4).
+    #[test]
+    fn a_receivers_trace_is_drawn_from_what_arrived_and_the_acks_it_sent() {
+        const CC: &str = "192.0.2.1:50000-192.0.2.2:80";
+        let arrive = |t: u64, flags: &str, seq: u32, len: u32, opts: &[&str]| {
+            let ev = RecvEvent {
+                host: "client".into(),
+                conn: CC.into(),
+                seg: seg(flags, seq, 1, len, 1000, opts),
+            };
+            TraceLine::new(t, Event::Recv(ev))
+        };
+        let ack = |t: u64, flags: &str, ack: u32, win: u16, opts: &[&str]| {
+            let mut s = seg(flags, 1, ack, 0, win, opts);
+            std::mem::swap(&mut s.src, &mut s.dst);
+            let ev = SendEvent {
+                host: "client".into(),
+                conn: CC.into(),
+                seg: s,
+                retransmit: false,
+                packet_id: None,
+                packet: None,
+            };
+            TraceLine::new(t, Event::Send(ev))
+        };
+        let t = vec![
+            ack(0, "S", 0, 1000, &["wscale 4"]),
+            arrive(10_000, "S.", 999, 0, &["wscale 2"]),
+            ack(10_000, ".", 1000, 64, &[]),
+            arrive(20_000, ".", 1000, 100, &[]),
+            arrive(20_000, ".", 1100, 100, &[]),
+            ack(20_000, ".", 1200, 64, &[]),
+            arrive(30_000, ".", 1100, 100, &[]),
+            ack(30_000, ".", 1200, 64, &["sack 1100:1200"]),
+            arrive(40_000, "P.", 1200, 100, &[]),
+            ack(40_000, ".", 1300, 64, &[]),
+        ];
+        let svg = render_seqgraph(&t, &SeqGraphOptions::default()).expect("a graph");
+        assert!(svg.contains("data received by client"), "the receiver's view");
+        assert_eq!((count(&svg, "seg new"), count(&svg, "seg rtx")), (3, 1), "the second arrival again");
+        assert_eq!((count(&svg, "ack"), count(&svg, "win"), count(&svg, "sack")), (1, 1, 1));
+        assert_eq!((count(&svg, "drop"), count(&svg, "drop legend"), count(&svg, "rto legend")), (0, 0, 0));
+        assert!(
+            svg.contains(">arrived again<") && svg.contains(">ACK sent<"),
+            "the legend says what is drawn"
+        );
+        // The window of the client's ACKs is scaled by its own shift: 64 << 4.
+        let (ours, theirs) =
+            (seg("S.", 999, 1, 0, 1000, &["wscale 2"]), seg("S", 0, 0, 0, 1000, &["wscale 4"]));
+        assert_eq!(window_shift(Some(&ours), Some(&theirs)), 4);
+        // Asked for the sender by name: it is not in the trace.
+        let named = SeqGraphOptions { sender: Some("server".into()), ..SeqGraphOptions::default() };
+        assert_eq!(render_seqgraph(&t, &named), Err(SeqGraphError::UnknownSender("server".into())));
     }
 
     #[test]
