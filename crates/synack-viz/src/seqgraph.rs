@@ -267,6 +267,14 @@ fn nice_step(span: f64, target: f64) -> f64 {
     unit * mag
 }
 
+/// The multiples of `step` from `lo` to `hi`, at most 40 of them. (Counted, not
+/// summed: far from zero, as times read from a file may be, adding a small step to a
+/// large float can leave it unchanged, and a loop that sums would never end.)
+fn ticks(lo: f64, hi: f64, step: f64) -> impl Iterator<Item = f64> {
+    let first = (lo / step).ceil();
+    (0..40).map(move |k| (first + f64::from(k)) * step).take_while(move |&v| v <= hi)
+}
+
 /// A byte count for an axis label: `0`, `500`, `1.5k`, `20k`, `1.25M`.
 fn fmt_bytes(v: f64) -> String {
     // (A tick at zero may come out of the arithmetic as -0.)
@@ -340,8 +348,7 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
     // Grid, ticks and labels.
     let in_s = t_span >= 10e6;
     let t_step = nice_step(t1 - t0, 10.0);
-    let mut t = (t0 / t_step).ceil() * t_step;
-    while t <= t1 {
+    for t in ticks(t0, t1, t_step) {
         let xt = LEFT + (t - t0) / (t1 - t0) * pw;
         let _ = writeln!(
             out,
@@ -350,11 +357,9 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
             TOP + ph + 16.0,
             fmt_time(t, in_s)
         );
-        t += t_step;
     }
     let s_step = nice_step(y1 - y0, 8.0);
-    let mut s = (y0 / s_step).ceil() * s_step;
-    while s <= y1 {
+    for s in ticks(y0, y1, s_step) {
         let ys = TOP + ph - (s - y0) / (y1 - y0) * ph;
         let _ = writeln!(
             out,
@@ -364,7 +369,6 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
             ys + 4.0,
             fmt_bytes(s)
         );
-        s += s_step;
     }
     let _ = writeln!(
         out,
@@ -681,6 +685,27 @@ mod tests {
         // Asked for the sender by name: it is not in the trace.
         let named = SeqGraphOptions { sender: Some("server".into()), ..SeqGraphOptions::default() };
         assert_eq!(render_seqgraph(&t, &named), Err(SeqGraphError::UnknownSender("server".into())));
+    }
+
+    #[test]
+    fn times_far_from_zero_still_get_a_bounded_axis() {
+        // A trace read from a file may say anything: here three segments sent 2 us
+        // apart, 2^53 microseconds (285 years) in, where floats are 2 apart: the axis
+        // step for that span (0.5) added to a time leaves it unchanged, and a loop
+        // summing the steps never ended.
+        let far: Vec<TraceLine> = trace()
+            .into_iter()
+            .filter(|l| l.t_us == 20_000)
+            .map(|l| {
+                let late = matches!(&l.event, Event::Send(s) if s.seg.seq == 1200);
+                TraceLine { t_us: (1 << 53) + if late { 4 } else { 0 }, ..l }
+            })
+            .collect();
+        let svg = render_seqgraph(&far, &SeqGraphOptions::default()).expect("a graph");
+        assert!(count(&svg, "grid") <= 80, "{} grid lines", count(&svg, "grid"));
+        assert_eq!(count(&svg, "seg new"), 3);
+        assert_eq!(ticks(0.0, 10.0, 1.0).count(), 11);
+        assert_eq!(ticks(0.5, 3.0, 1.0).collect::<Vec<_>>(), vec![1.0, 2.0, 3.0]);
     }
 
     #[test]
