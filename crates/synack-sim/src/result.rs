@@ -101,7 +101,8 @@ pub struct Retransmissions {
     pub lost: u64,
     /// Data segments the sender marked as retransmissions (`send` events).
     pub retransmitted: u64,
-    /// Of those, the ones whose sequence number the link had already delivered:
+    /// Of those, the ones whose sequence number the link had already delivered intact
+    /// (a datagram the link damaged reached the receiver only to fail its checksum):
     /// retransmissions the receiver did not need.
     pub needless: u64,
     /// Expiries of the sender's retransmission timer (`rto` fire events; a tail loss
@@ -113,11 +114,17 @@ pub struct Retransmissions {
 fn retransmissions(trace: &[TraceLine], link: &str) -> Retransmissions {
     let sender = link.split("->").next().unwrap_or_default();
     let mut delivered = std::collections::HashSet::new();
+    let mut damaged = std::collections::HashSet::new();
     let mut out = Retransmissions::default();
     for line in trace {
         match &line.event {
+            Event::Corrupt(d) if d.link == link => {
+                damaged.extend(d.packet_id);
+            }
             Event::Deliver(d) if d.link == link && d.seg.len > 0 => {
-                delivered.insert(d.seg.seq);
+                if !d.packet_id.is_some_and(|id| damaged.contains(&id)) {
+                    delivered.insert(d.seg.seq);
+                }
             }
             Event::Drop(d) if d.link == link && d.seg.len > 0 => out.lost += 1,
             Event::Send(s) if s.host == sender && s.seg.len > 0 && s.retransmit => {
@@ -211,6 +218,12 @@ mod tests {
             send("server", 1000, 100, true),
             send("server", 1100, 100, true),
             line(Event::Deliver(link(s2c, 1100, 100))),
+            // A third segment, damaged on the way: delivered, but it failed the
+            // receiver's checksum, so its resend was needed.
+            send("server", 1200, 100, false),
+            line(Event::Corrupt(LinkEvent { packet_id: Some(7), ..link(s2c, 1200, 100) })),
+            line(Event::Deliver(LinkEvent { packet_id: Some(7), ..link(s2c, 1200, 100) })),
+            send("server", 1200, 100, true),
             // Not counted: a pure ACK retransmitted, the other direction's drops and
             // another host's resends.
             send("server", 1200, 0, true),
@@ -218,7 +231,7 @@ mod tests {
             send("client", 1000, 100, true),
         ];
         let got = retransmissions(&trace, s2c);
-        assert_eq!(got, Retransmissions { lost: 1, retransmitted: 2, needless: 1, timeouts: 1 });
+        assert_eq!(got, Retransmissions { lost: 1, retransmitted: 3, needless: 1, timeouts: 1 });
         assert_eq!(retransmissions(&trace, "client->server").lost, 1);
     }
 }

@@ -227,6 +227,12 @@ pub struct CampaignReport {
     pub faults: FaultCounts,
     /// Segments retransmitted, all seeds and hosts.
     pub retransmissions: u64,
+    /// Data segments retransmitted whose sequence number the link had already
+    /// delivered to the peer, all seeds and both directions
+    /// ([`crate::SimResult::retransmissions`]): what recovery sent that the peer did not
+    /// need. A delay spike or reordering makes some of them unavoidable; a rise shows
+    /// recovery repeating what the receiver holds.
+    pub needless_retransmissions: u64,
     /// Datagrams dropped by the stacks as damaged (bad checksum), all seeds.
     pub bad_checksums: u64,
     /// Virtual time simulated, all seeds, microseconds.
@@ -264,6 +270,7 @@ struct Done {
     ending: Ending,
     faults: FaultCounts,
     retransmissions: u64,
+    needless: u64,
     bad_checksums: u64,
     virtual_us: u64,
 }
@@ -280,6 +287,10 @@ fn run_one(campaign: Campaign, seed: u64) -> Done {
         ending: run.ending(),
         faults: run.faults(),
         retransmissions: run.result.hosts.iter().map(|h| h.stats.retransmissions).sum(),
+        needless: ["client->server", "server->client"]
+            .into_iter()
+            .map(|link| run.result.retransmissions(link).needless)
+            .sum(),
         bad_checksums: run.result.hosts.iter().map(|h| h.stats.bad_checksum).sum(),
         virtual_us: run.result.end_us,
     }
@@ -341,6 +352,7 @@ impl Campaign {
                 let done = i as u64 + 1;
                 report.faults += d.faults;
                 report.retransmissions += d.retransmissions;
+                report.needless_retransmissions += d.needless;
                 report.bad_checksums += d.bad_checksums;
                 report.virtual_us += d.virtual_us;
                 // The earliest seed among equals, whatever order the threads finish in.
