@@ -323,7 +323,9 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
     let s_span = (s_hi - s_lo).max(1) as f64;
     let (y0, y1) = (s_lo as f64 - s_span * 0.02, s_hi as f64 + s_span * 0.04);
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
-    let x = |t: u64| LEFT + (t as f64 - t0) / (t1 - t0) * pw;
+    // (Far from zero the padding can vanish in rounding, and with it the span: never
+    // divide by nothing.)
+    let x = |t: u64| LEFT + (t as f64 - t0) / (t1 - t0).max(1e-9) * pw;
     let y = |s: i64| TOP + ph - (s as f64 - y0) / (y1 - y0) * ph;
 
     let mut out = String::new();
@@ -703,6 +705,11 @@ mod tests {
             .collect();
         let svg = render_seqgraph(&far, &SeqGraphOptions::default()).expect("a graph");
         assert!(count(&svg, "grid") <= 80, "{} grid lines", count(&svg, "grid"));
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "every coordinate a number");
+        // All at one instant that far out: the span rounds to nothing.
+        let instant: Vec<TraceLine> = far.iter().cloned().map(|l| TraceLine { t_us: 1 << 53, ..l }).collect();
+        let svg = render_seqgraph(&instant, &SeqGraphOptions::default()).expect("a graph");
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "every coordinate a number");
         assert_eq!(count(&svg, "seg new"), 3);
         assert_eq!(ticks(0.0, 10.0, 1.0).count(), 11);
         assert_eq!(ticks(0.5, 3.0, 1.0).collect::<Vec<_>>(), vec![1.0, 2.0, 3.0]);
