@@ -121,10 +121,12 @@ fn retransmissions(trace: &[TraceLine], link: &str) -> Retransmissions {
             Event::Corrupt(d) if d.link == link => {
                 damaged.extend(d.packet_id);
             }
-            Event::Deliver(d) if d.link == link && d.seg.len > 0 => {
-                if !d.packet_id.is_some_and(|id| damaged.contains(&id)) {
-                    delivered.insert(d.seg.seq);
-                }
+            Event::Deliver(d)
+                if d.link == link
+                    && d.seg.len > 0
+                    && !d.packet_id.is_some_and(|id| damaged.contains(&id)) =>
+            {
+                delivered.insert(d.seg.seq);
             }
             Event::Drop(d) if d.link == link && d.seg.len > 0 => out.lost += 1,
             Event::Send(s) if s.host == sender && s.seg.len > 0 && s.retransmit => {
