@@ -289,6 +289,11 @@ pub struct StackStats {
     pub retransmissions: u64,
     /// Tail loss probes sent (RFC 8985 7), all connections.
     pub loss_probes: u64,
+    /// Acknowledgments carrying a D-SACK block (RFC 2883): the peer reporting a segment
+    /// it received twice, most often a retransmission it did not need (a late original,
+    /// reordering, a spurious timeout) or a duplicate the network made. RFC 3708's
+    /// count of duplicate notifications, all connections.
+    pub dsacks_received: u64,
     /// Keep-alive probes sent (RFC 9293 3.8.4), all connections.
     pub keepalive_probes: u64,
     /// Connections closed as timed out because their peer answered none of
@@ -351,6 +356,7 @@ impl core::fmt::Display for StackStats {
             control_dropped,
             retransmissions,
             loss_probes,
+            dsacks_received,
             keepalive_probes,
             keepalive_drops,
             icmp_errors,
@@ -385,6 +391,7 @@ impl core::fmt::Display for StackStats {
             ("control_dropped", control_dropped),
             ("retransmissions", retransmissions),
             ("loss_probes", loss_probes),
+            ("dsacks_received", dsacks_received),
             ("keepalive_probes", keepalive_probes),
             ("keepalive_drops", keepalive_drops),
             ("icmp_errors", icmp_errors),

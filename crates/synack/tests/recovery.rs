@@ -404,3 +404,30 @@ fn a_receiver_that_reneged_on_sacked_data_gets_it_resent() {
     let out = r.send_ack(una + 2500, 65_535);
     assert_eq!(spans(&out, una).first(), Some(&(2500, 1000)), "from SND.UNA again: {out:?}");
 }
+
+/// RFC 2883 4: a D-SACK is the first SACK block, reporting a segment received twice:
+/// below the cumulative ACK, or within the second block (a duplicate of data queued
+/// above it). RFC 3708 counts them; `StackStats::dsacks_received` does. Ordinary SACK
+/// blocks are not counted.
+#[test]
+fn dsack_blocks_are_counted_and_ordinary_sack_blocks_are_not() {
+    let (mut r, c) = sender(no_tlp());
+    let (_, flight) = send_now(&mut r, c, 6000);
+    let una = flight[0].seq();
+    let dsacks = |r: &RawPeer| r.stack.stats().dsacks_received;
+    // Ordinary blocks: above the ACK, the first not within the second.
+    sack_ack(&mut r, una, &[(2, 3)], 65_535);
+    sack_ack(&mut r, una, &[(4, 5), (2, 3)], 65_535);
+    assert_eq!(dsacks(&r), 0);
+    // A duplicate of data queued above the ACK: the first block within the second.
+    sack_ack(&mut r, una, &[(2, 3), (2, 5)], 65_535);
+    assert_eq!(dsacks(&r), 1);
+    // A duplicate below the cumulative ACK (here the first segment, reported once the
+    // ACK has passed it).
+    let mut h = r.hdr(r.snd_nxt, Some(una + 1000), TcpFlags::ACK, 65_535);
+    h.options.sack[0] = SackBlock { left: una, right: una + 1000 };
+    h.options.sack_len = 1;
+    r.send(h, &[]);
+    assert_eq!(dsacks(&r), 2);
+    assert!(r.stack.stats().to_string().contains("dsacks_received=2"));
+}

@@ -610,6 +610,7 @@ impl Conn {
         let ack = hdr.ack;
         let wnd = u32::from(hdr.window) << self.snd_wscale;
         let window_changed = wnd != self.snd_wnd;
+        self.count_dsack(ctx, hdr);
         if self.snd_una.lt(ack) {
             self.ack_new_data(ctx, hdr);
         } else if ack == self.snd_una && self.flight() > 0 {

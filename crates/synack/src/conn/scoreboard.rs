@@ -213,6 +213,26 @@ impl Conn {
         self.sack_merge(blocks)
     }
 
+    /// Count an acceptable ACK whose first SACK block is a D-SACK (RFC 2883 4,
+    /// paraphrased: the first block reports the duplicate segment that triggered the
+    /// ACK; data below the cumulative ACK lies below it, and a duplicate of data queued
+    /// above it lies within the second block, which reports that larger block). RFC
+    /// 3708 2 counts such reports to tell how many retransmissions were not needed.
+    ///
+    /// Size: the common ACK carries no block and returns at the test.
+    #[inline]
+    pub(super) fn count_dsack(&self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
+        let blocks = hdr.options.sack_blocks();
+        if let (true, Some(first)) = (self.options.sack_ok, blocks.first()) {
+            let below_ack = first.right.le(hdr.ack);
+            let within_second =
+                blocks.get(1).is_some_and(|b| b.left.le(first.left) && first.right.le(b.right));
+            if first.left.lt(first.right) && (below_ack || within_second) {
+                ctx.sinks.stats.dsacks_received += 1;
+            }
+        }
+    }
+
     /// The merge of [`Conn::sack_update`]: the scoreboard is created on the first block.
     #[inline(never)]
     fn sack_merge(&mut self, blocks: &[SackBlock]) -> bool {
