@@ -7,7 +7,8 @@
 //! What it draws, from the trace lines of the sending host:
 //! - each data segment sent, as an upright bar from its first to its last sequence
 //!   number at the time it left (class `seg new`, dark blue; a retransmission `seg rtx`,
-//!   red), with a cross on the bar when a link lost it (`drop`);
+//!   red), with a cross on the bar when a link lost it (`drop`, red) or delivered it
+//!   damaged, for the receiver's checksum to discard (`damaged`, orange);
 //! - the acknowledgments the sender received, as a step line (`ack`, green), and the
 //!   right edge of the window they offered, ACK plus the scaled window (`win`, olive);
 //! - the SACK blocks each acknowledgment carried, as short violet bars at its time
@@ -75,6 +76,8 @@ struct Bar {
     hi: i64,
     retransmit: bool,
     dropped: bool,
+    /// Delivered damaged: the receiver's checksum discarded it.
+    damaged: bool,
 }
 
 /// One acknowledgment the sender received.
@@ -189,12 +192,11 @@ pub fn render_seqgraph(lines: &[TraceLine], opts: &SeqGraphOptions) -> Result<St
         }
         if let Some((seg, retransmit)) = view.data(&line.event).filter(|(s, _)| s.len > 0) {
             let lo = rel(seg.seq);
-            let (retransmit, dropped) = if view.sending {
-                (retransmit, flows.send_of[i].is_some_and(|k| flows.sends[k].dropped.is_some()))
-            } else {
-                (!arrived.insert((seg.seq, seg.len)), false)
-            };
-            bars.push(Bar { t_us: line.t_us, lo, hi: lo + i64::from(seg.len), retransmit, dropped });
+            let fate = flows.send_of[i].map(|k| &flows.sends[k]).filter(|_| view.sending);
+            let dropped = fate.is_some_and(|si| si.dropped.is_some());
+            let damaged = fate.is_some_and(|si| si.corrupt) && !dropped;
+            let retransmit = if view.sending { retransmit } else { !arrived.insert((seg.seq, seg.len)) };
+            bars.push(Bar { t_us: line.t_us, lo, hi: lo + i64::from(seg.len), retransmit, dropped, damaged });
         } else if let Some(seg) = ack_seg {
             acks.push(ack_of(line.t_us, seg, true));
         } else if let Event::Timer(t) = &line.event {
@@ -334,7 +336,7 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="monospace" font-size="11">
 <style>
 .seg{{stroke-width:1.4;fill:none}} .new{{stroke:#1f3b8c}} .rtx{{stroke:#d62728}}
-.drop{{stroke:#d62728;stroke-width:1.6}} .ack{{stroke:#2ca02c;fill:none;stroke-width:1.2}}
+.drop{{stroke:#d62728;stroke-width:1.6}} .damaged{{stroke:#ff7f0e;stroke-width:1.6}} .ack{{stroke:#2ca02c;fill:none;stroke-width:1.2}}
 .win{{stroke:#a89f1a;fill:none;stroke-width:1}} .sack{{stroke:#8e44ad;stroke-width:2}}
 .rto{{stroke:#555;stroke-dasharray:4 3}} .grid{{stroke:#e4e4e4}} .axis{{stroke:#333}}
 </style>
@@ -424,7 +426,7 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
                 writeln!(out, r#"<text x="{:.1}" y="{:.1}" fill="dimgray">rto</text>"#, xt + 3.0, TOP + 12.0);
         }
     }
-    // The segments: an I-beam each, and a cross on those lost.
+    // The segments: an I-beam each, and a cross on those lost or damaged.
     for b in bars {
         let (xb, ylo, yhi) = (x(b.t_us), y(b.lo), y(b.hi));
         let kind = if b.retransmit { "rtx" } else { "new" };
@@ -434,11 +436,12 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
             xb - 2.0,
             xb - 2.0
         );
-        if b.dropped {
+        if b.dropped || b.damaged {
             let ym = (ylo + yhi) / 2.0;
+            let class = if b.dropped { "drop" } else { "damaged" };
             let _ = writeln!(
                 out,
-                r#"<path class="drop" d="M{:.1} {:.1}l8 8M{:.1} {:.1}l8 -8"/>"#,
+                r#"<path class="{class}" d="M{:.1} {:.1}l8 8M{:.1} {:.1}l8 -8"/>"#,
                 xb - 4.0,
                 ym - 4.0,
                 xb - 4.0,
@@ -455,19 +458,20 @@ fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], time
     } else {
         ("arrived", "arrived again", "ACK sent")
     };
-    let items: [(&str, &str, &str); 7] = [
+    let items: [(&str, &str, &str); 8] = [
         ("seg new", "M0 -6V6", new_label),
         ("seg rtx", "M0 -6V6", rtx_label),
         ("drop", "M-4 -4l8 8M-4 4l8 -8", "lost on a link"),
+        ("damaged", "M-4 -4l8 8M-4 4l8 -8", "damaged on a link"),
         ("ack", "M-8 4H0V-4H8", ack_label),
         ("win", "M-8 4H0V-4H8", "window edge"),
         ("sack", "M0 -6V6", "SACK block"),
-        ("rto", "M0 -8V8", "retransmission timer expired"),
+        ("rto", "M0 -8V8", "timer expired"),
     ];
     let mut lx = LEFT + 8.0;
     // A receiver's trace knows neither losses nor the sender's timer.
     for (class, d, label) in
-        items.into_iter().filter(|(c, _, _)| view.sending || !matches!(*c, "drop" | "rto"))
+        items.into_iter().filter(|(c, _, _)| view.sending || !matches!(*c, "drop" | "damaged" | "rto"))
     {
         let _ = writeln!(
             out,
@@ -594,6 +598,18 @@ mod tests {
         assert_eq!(count(&svg, "ack"), 1);
         assert_eq!(count(&svg, "win"), 1);
         assert!(svg.contains(CONN), "the connection is named");
+    }
+
+    #[test]
+    fn a_segment_the_link_damaged_gets_a_cross_of_its_own() {
+        let mut t = trace();
+        // The third segment (1200) arrives damaged: the receiver's checksum drops it.
+        let at =
+            t.iter().position(|l| matches!(&l.event, Event::Send(s) if s.seg.seq == 1200)).expect("sent");
+        t.insert(at + 1, TraceLine::corrupt(20_000, "server->client", seg("P.", 1200, 1, 100, 1000, &[])));
+        let svg = render_seqgraph(&t, &SeqGraphOptions::default()).expect("a graph");
+        assert_eq!((count(&svg, "drop"), count(&svg, "damaged")), (1, 1));
+        assert!(svg.contains(">damaged on a link<"));
     }
 
     #[test]
