@@ -259,15 +259,7 @@ impl Congestion {
     }
 
     /// A duplicate ACK. Returns true when it is the third (fast retransmit now).
-    ///
-    /// Not counted at all unless `counted`: the duplicates of the resend after a
-    /// timeout ([`super::Conn::in_rto_recovery`]) start no fast retransmit, and release
-    /// no Limited Transmit either, which is for "previously unsent data" (RFC 3042 2)
-    /// where that resend sends old data.
-    pub(crate) fn on_dupack(&mut self, snd_max: SeqNum, flight: u32, counted: bool) -> bool {
-        if !counted {
-            return false;
-        }
+    pub(crate) fn on_dupack(&mut self, snd_max: SeqNum, flight: u32) -> bool {
         self.dupacks += 1;
         if self.in_recovery() {
             // RFC 6582 3.2 step 4: inflate for each further duplicate.
@@ -363,12 +355,12 @@ mod tests {
     #[test]
     fn third_duplicate_ack_enters_fast_recovery_and_full_ack_leaves_it() {
         let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, false);
-        assert!(!c.on_dupack(SeqNum(10_000), 10_000, true));
-        assert!(!c.on_dupack(SeqNum(10_000), 10_000, true));
-        assert!(c.on_dupack(SeqNum(10_000), 10_000, true));
+        assert!(!c.on_dupack(SeqNum(10_000), 10_000));
+        assert!(!c.on_dupack(SeqNum(10_000), 10_000));
+        assert!(c.on_dupack(SeqNum(10_000), 10_000));
         assert_eq!(c.ssthresh, 5000);
         assert_eq!(c.cwnd, 8000);
-        c.on_dupack(SeqNum(10_000), 10_000, true);
+        c.on_dupack(SeqNum(10_000), 10_000);
         assert_eq!(c.cwnd, 9000);
         // A partial ACK asks for another retransmission and stays in recovery.
         assert!(c.on_new_ack(SeqNum(3000), 1000, 10_000, T0, RTT, SeqNum(u32::MAX / 2)));
@@ -386,7 +378,7 @@ mod tests {
         for (kind, ssthresh) in [(CongestionControl::Reno, 5000), (CongestionControl::Cubic, 7000)] {
             let mut c = Congestion::new(kind, 1000, 10, true, false);
             for _ in 0..3 {
-                c.on_dupack(SeqNum(10_000), 10_000, true);
+                c.on_dupack(SeqNum(10_000), 10_000);
             }
             assert_eq!((c.ssthresh, c.cwnd), (ssthresh, ssthresh + 3000), "{kind:?}");
             // A timeout: one segment, ssthresh from the same factor.
@@ -439,11 +431,7 @@ mod tests {
         let mut c = Congestion::new(CongestionControl::None, 1000, 10, true, false);
         c.on_rto(8000);
         assert_eq!(c.cwnd, u32::MAX);
-        assert!(
-            c.on_dupack(SeqNum(1), 1, true)
-                || c.on_dupack(SeqNum(1), 1, true)
-                || c.on_dupack(SeqNum(1), 1, true)
-        );
+        assert!(c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1));
     }
 
     /// An ACK of `acked` bytes in slow start (far below SND.NXT: no round ends).

@@ -618,13 +618,18 @@ impl Conn {
             // 6675 2's, "a segment that arrives carrying a SACK block that identifies
             // previously unacknowledged and un-SACKed octets" - whatever its window,
             // which some receivers (Linux among them) change from ACK to ACK.
+            //
+            // In the resend after a timeout they are not counted at all
+            // (`Conn::in_rto_recovery`): they start no fast recovery, SACK-based or not,
+            // and release no Limited Transmit, which is for "previously unsent data"
+            // (RFC 3042 2) where that resend sends old data. Their SACK blocks still
+            // update the scoreboard, which the resend skips.
             let new_sack = self.sack_update(hdr);
-            if new_sack || (payload_len == 0 && !fin && !window_changed) {
-                if self.cc.on_dupack(self.snd_nxt, self.flight(), !self.in_rto_recovery()) {
+            if (new_sack || (payload_len == 0 && !fin && !window_changed)) && !self.in_rto_recovery() {
+                if self.cc.on_dupack(self.snd_nxt, self.flight()) {
                     self.begin_fast_recovery(ctx);
                 } else if !self.cc.in_recovery()
                     && new_sack
-                    && !self.in_rto_recovery()
                     && (self.sack_says_una_lost() || self.probe_sacked())
                 {
                     // The scoreboard deems SND.UNA lost (RFC 6675 5), or the tail loss

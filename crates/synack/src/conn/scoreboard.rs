@@ -197,6 +197,16 @@ pub(crate) struct SackRecovery {
     una_rxt_mark: Option<SeqNum>,
 }
 
+impl SackRecovery {
+    /// Everything from `una` on is to be sent again (after a timeout, or when the
+    /// receiver reneged): nothing counts as retransmitted until it has been.
+    fn forget_retransmissions(&mut self, una: SeqNum) {
+        self.high_rxt = una;
+        self.rxt_hole = None;
+        self.una_rxt_mark = None;
+    }
+}
+
 impl Conn {
     /// Merge the SACK blocks of an acceptable ACK into the scoreboard (SND.UNA already
     /// updated). Returns whether they reported octets not SACKed before.
@@ -270,8 +280,7 @@ impl Conn {
             let reneged = s.board.advance(una);
             s.una_rxt_mark = None;
             if reneged {
-                s.high_rxt = una;
-                s.rxt_hole = None;
+                s.forget_retransmissions(una);
                 if self.snd_next.lt(self.snd_nxt) {
                     self.snd_next = una;
                 }
@@ -377,11 +386,8 @@ impl Conn {
     pub(super) fn sack_on_rto(&mut self) {
         let una = self.snd_una;
         if let Some(s) = self.sack.as_deref_mut() {
-            // Everything from SND.UNA not SACKed goes again (go-back-N): nothing counts
-            // as retransmitted until it has.
-            s.high_rxt = una;
-            s.rxt_hole = None;
-            s.una_rxt_mark = None;
+            // Everything from SND.UNA not SACKed goes again (go-back-N).
+            s.forget_retransmissions(una);
         }
     }
 

@@ -249,8 +249,9 @@ impl Conn {
     /// SND.UNA is below the SND.NXT of the last timeout (RFC 8985 7.2's "RTO
     /// recovery", `LossProbe::rto_recover`).
     ///
-    /// Duplicate ACKs then start no fast recovery. RFC 6582 4 ("Handling Duplicate
-    /// Acknowledgments after a Timeout", paraphrased: its text is not in `../shared`):
+    /// Duplicate ACKs are then not counted (`Conn::process_ack`). RFC 6582 4
+    /// ("Handling Duplicate Acknowledgments after a Timeout", paraphrased: its text is
+    /// not in `../shared`):
     /// each timeout records the highest sequence number sent so far in `recover`;
     /// duplicate ACKs that do not cover more than it come from the resend repeating
     /// what the receiver already holds, not from new congestion, and by its 3.2 step 1
