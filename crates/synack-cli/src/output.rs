@@ -41,7 +41,11 @@ pub(crate) fn write_pcap(path: &Path, trace: &[TraceLine]) -> Result<usize, CliE
 /// Write the SVG ladder.
 pub(crate) fn write_svg(path: &Path, trace: &[TraceLine], title: &str) -> Result<(), CliError> {
     let opts = svg::SvgOptions { title: Some(title.to_string()), ..svg::SvgOptions::default() };
-    let text = svg::render_svg(trace, &opts);
+    write_text(path, &svg::render_svg(trace, &opts))
+}
+
+/// Write `text` to `path` (a drawing).
+fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
     let mut w = create(path)?;
     w.write_all(text.as_bytes()).map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
     finish(w, path)
@@ -82,10 +86,7 @@ impl DrawArgs {
             };
             let text = seqgraph::render_seqgraph(trace, &opts)
                 .map_err(|e| CliError(format!("cannot draw {}: {e}", f.display())))?;
-            let mut w = create(f)?;
-            w.write_all(text.as_bytes())
-                .map_err(|e| CliError(format!("cannot write {}: {e}", f.display())))?;
-            finish(w, f)?;
+            write_text(f, &text)?;
         }
         Ok(())
     }

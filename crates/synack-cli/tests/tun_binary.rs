@@ -27,6 +27,19 @@ fn spawn_synack(args: &[&str]) -> Peer {
     Peer::spawn("synack", synack(), args)
 }
 
+/// `synack show TRACE --seqgraph GRAPH`: the graph it drew.
+fn show_seqgraph(trace: &std::path::Path, graph: &std::path::Path) -> String {
+    let out = Command::new(synack())
+        .arg("show")
+        .arg(trace)
+        .args(["--quiet", "--seqgraph"])
+        .arg(graph)
+        .output()
+        .expect("run synack show");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(graph).expect("the graph was written")
+}
+
 /// Wait until the kernel side of `synack0` carries its address: the binary has opened
 /// the device and configured it (it prints nothing on standard output before).
 fn wait_for_device(server: &mut Peer) {
@@ -122,14 +135,7 @@ fn serve_answers_curl_prints_a_report_and_stops_cleanly_on_sigint() {
         assert!(states.iter().any(|s| s.starts_with("ESTABLISHED>")), "a close: {states:?}");
         // `synack show` draws the download's time-sequence graph from that trace: every
         // segment of the body, and the kernel's ACKs as the line under them.
-        let graph = dir.join("serve-seqgraph.svg");
-        let out = Command::new(env!("CARGO_BIN_EXE_synack"))
-            .args(["show", json.to_str().expect("utf-8 path"), "--quiet", "--seqgraph"])
-            .arg(&graph)
-            .output()
-            .expect("run synack show");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let svg = std::fs::read_to_string(&graph).expect("the graph was written");
+        let svg = show_seqgraph(&json, &dir.join("serve-seqgraph.svg"));
         let bars = svg.matches("class=\"seg new\"").count();
         assert!(bars as u64 >= MIB / 1460, "{bars} segments drawn for {MIB} bytes");
         assert_eq!(svg.matches("class=\"ack\"").count(), 1, "the ACK line");
@@ -239,13 +245,7 @@ fn connect_receives_from_a_kernel_server_and_show_draws_the_receivers_graph() {
         source.assert_success();
         let report = client.line("received ").expect("the client's report");
         assert!(report.starts_with(&format!("received {n} bytes")), "{report}");
-        let out = Command::new(synack())
-            .args(["show", json_path, "--quiet", "--seqgraph"])
-            .arg(&graph)
-            .output()
-            .expect("run synack show");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let svg = std::fs::read_to_string(&graph).expect("the graph was written");
+        let svg = show_seqgraph(&json, &graph);
         assert!(svg.contains("time-sequence graph"), "titled");
         assert!(svg.contains(">arrived<") && svg.contains(">ACK sent<"), "drawn from the receiver");
         let bars = svg.matches("class=\"seg new\"").count() as u64;

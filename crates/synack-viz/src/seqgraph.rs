@@ -21,6 +21,7 @@
 
 use crate::analysis::{self, fmt_ms};
 use crate::model::{Event, Seg, TraceLine};
+use crate::svg::esc;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
@@ -144,8 +145,8 @@ pub fn render_seqgraph(lines: &[TraceLine], opts: &SeqGraphOptions) -> Result<St
             received.map(|(host, conn)| View { host, conn, sending: false })
         })
         .ok_or(SeqGraphError::NoData)?;
-    let hosts = analysis::hosts(lines, &[]);
-    let flows = analysis::flows(lines, &hosts);
+    // What the links did to each segment: known only for a sender's own segments.
+    let flows = view.sending.then(|| analysis::flows(lines, &analysis::hosts(lines, &[])));
 
     // Sequence numbers relative to the first after the data sender's SYN (as tcpdump
     // and Wireshark). The window of the ACKs is scaled by the shift their sender's SYN
@@ -192,7 +193,7 @@ pub fn render_seqgraph(lines: &[TraceLine], opts: &SeqGraphOptions) -> Result<St
         }
         if let Some((seg, retransmit)) = view.data(&line.event).filter(|(s, _)| s.len > 0) {
             let lo = rel(seg.seq);
-            let fate = flows.send_of[i].map(|k| &flows.sends[k]).filter(|_| view.sending);
+            let fate = flows.as_ref().and_then(|f| f.send_of[i].map(|k| &f.sends[k]));
             let dropped = fate.is_some_and(|si| si.dropped.is_some());
             let damaged = fate.is_some_and(|si| si.corrupt) && !dropped;
             let retransmit = if view.sending { retransmit } else { !arrived.insert((seg.seq, seg.len)) };
@@ -301,10 +302,6 @@ fn fmt_time(us: f64, in_s: bool) -> String {
     } else {
         fmt_ms(us.max(0.0) as u64)
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn draw(opts: &SeqGraphOptions, view: View<'_>, bars: &[Bar], acks: &[Ack], timeouts: &[u64]) -> String {

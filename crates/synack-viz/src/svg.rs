@@ -123,7 +123,8 @@ fn layout_axis(rows: &[Row], px_per_us: f64, top: f64, busy: &[bool]) -> Axis {
     Axis { y, breaks }
 }
 
-fn esc(s: &str) -> String {
+/// `s` as SVG text or attribute value (the time-sequence graph's too).
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
