@@ -199,6 +199,11 @@ pub struct ConnInfo {
     pub announced_mss: u16,
     /// Segments retransmitted so far.
     pub retransmissions: u64,
+    /// DupThresh (RFC 6675 2): how many segments' worth of data SACKed above a hole
+    /// deem it lost. 3, until the connection sees the network deliver a segment after
+    /// data sent later (reordering); then how far that was, in segments (at most 64),
+    /// and back to 3 after a timeout that a lower threshold would have avoided.
+    pub reordering: u32,
     /// Bytes queued to send (not yet acknowledged), including in flight.
     pub send_queue: u32,
     /// Bytes received and waiting for `recv`.
@@ -294,6 +299,12 @@ pub struct StackStats {
     /// reordering, a spurious timeout) or a duplicate the network made. RFC 3708's
     /// count of duplicate notifications, all connections.
     pub dsacks_received: u64,
+    /// Fast recoveries found spurious and undone: the first acknowledgment of the
+    /// retransmitted segment came sooner after the retransmission than any round trip
+    /// the connection measured, so it was the original's, delayed by reordering; the
+    /// congestion window and ssthresh went back to their values before the recovery
+    /// (RFC 4015, RFC 9438 4.9), all connections.
+    pub recoveries_undone: u64,
     /// Keep-alive probes sent (RFC 9293 3.8.4), all connections.
     pub keepalive_probes: u64,
     /// Connections closed as timed out because their peer answered none of
@@ -357,6 +368,7 @@ impl core::fmt::Display for StackStats {
             retransmissions,
             loss_probes,
             dsacks_received,
+            recoveries_undone,
             keepalive_probes,
             keepalive_drops,
             icmp_errors,
@@ -392,6 +404,7 @@ impl core::fmt::Display for StackStats {
             ("retransmissions", retransmissions),
             ("loss_probes", loss_probes),
             ("dsacks_received", dsacks_received),
+            ("recoveries_undone", recoveries_undone),
             ("keepalive_probes", keepalive_probes),
             ("keepalive_drops", keepalive_drops),
             ("icmp_errors", icmp_errors),

@@ -431,3 +431,225 @@ fn dsack_blocks_are_counted_and_ordinary_sack_blocks_are_not() {
     assert_eq!(dsacks(&r), 2);
     assert!(r.stack.stats().to_string().contains("dsacks_received=2"));
 }
+
+// ----- Reordering: DupThresh follows what the connection saw -----------------------
+
+/// Sends a window of ten 1000-byte segments; returns its first sequence number.
+fn new_window(r: &mut RawPeer, c: ConnId) -> SeqNum {
+    let (_, segs) = send_now(r, c, 10_000);
+    assert_eq!(segs.len(), 10, "{segs:?}");
+    segs[0].seq()
+}
+
+/// Acknowledges the whole window [`new_window`] sent from `una`.
+fn ack_all(r: &mut RawPeer, c: ConnId, una: SeqNum) {
+    r.send_ack(una + 10_000, 65_535);
+    assert_eq!(r.stack.info(c).unwrap().bytes_in_flight, 0);
+}
+
+/// The first segment of the window arrives after segments 5 and 8: the peer SACKs
+/// [5, 6) and then [8, 9) too (two ranges, 2 SMSS, not enough for IsLost, RFC 6675 4),
+/// and then the first segment's arrival moves the cumulative ACK past it. Returns what
+/// the stack sent on the way.
+fn late_first_segment(r: &mut RawPeer, una: SeqNum) -> Vec<RawSeg> {
+    let mut out = sack_ack(r, una, &[(5, 6)], 65_535);
+    out.extend(sack_ack(r, una, &[(8, 9), (5, 6)], 65_535));
+    out.extend(sack_ack(r, una + 1000, &[(8, 9), (5, 6)], 65_535));
+    out
+}
+
+/// The first segment of the window is delivered after the next four: one duplicate
+/// ACK per segment SACKed. Returns the segments (by index) retransmitted.
+fn reordered_by_four(r: &mut RawPeer, una: SeqNum) -> Vec<u32> {
+    let blocks: [&[(u32, u32)]; 4] = [&[(1, 2)], &[(1, 3)], &[(1, 4)], &[(1, 5)]];
+    blocks.iter().flat_map(|b| retransmitted(&sack_ack(r, una, b, 65_535), una)).collect()
+}
+
+/// DupThresh 3 (RFC 6675 2) takes a segment overtaken by three others for lost: the
+/// baseline the tests below change.
+#[test]
+fn a_segment_overtaken_by_four_is_retransmitted_under_the_default_dupthresh() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = new_window(&mut r, c);
+    assert_eq!(r.stack.info(c).unwrap().reordering, 3);
+    assert_eq!(reordered_by_four(&mut r, una), vec![0], "spurious fast retransmit");
+}
+
+/// RFC 8985 6.2 (paraphrased): a segment that was never retransmitted and is delivered
+/// after data sent after it shows reordering. The first segment arrived after the
+/// ninth: DupThresh becomes 9 segments, and in the next window a segment overtaken by
+/// four is waited for, not retransmitted.
+#[test]
+fn a_late_original_raises_dupthresh_and_the_next_reordering_costs_no_retransmission() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = new_window(&mut r, c);
+    let out = late_first_segment(&mut r, una);
+    assert!(retransmitted(&out, una).is_empty(), "nothing deemed lost: {out:?}");
+    assert_eq!(r.stack.info(c).unwrap().reordering, 9, "the first segment was 9 segments late");
+    ack_all(&mut r, c, una);
+    let una = new_window(&mut r, c);
+    assert_eq!(reordered_by_four(&mut r, una), Vec::<u32>::new());
+    let info = r.stack.info(c).unwrap();
+    assert_eq!(info.retransmissions, 0);
+    assert_eq!(info.ssthresh, u32::MAX, "no recovery, no reduction");
+}
+
+/// The cumulative ACK of a hole that was retransmitted a round trip before proves
+/// nothing (the retransmission may be what arrived): DupThresh stays 3. (No congestion control, so
+/// that the recovery leaves the next window whole.)
+#[test]
+fn a_hole_filled_after_its_retransmission_is_no_evidence_of_reordering() {
+    let (mut r, c) = sender(Config { congestion_control: synack::CongestionControl::None, ..cfg(SERVER_IP) });
+    let una = new_window(&mut r, c);
+    assert_eq!(reordered_by_four(&mut r, una), vec![0]);
+    // A round trip later, as the retransmission's ACK would come (sooner, it would
+    // prove the recovery spurious: the tests below).
+    r.advance_to(r.now + SRTT);
+    sack_ack(&mut r, una + 1000, &[(1, 5)], 65_535);
+    assert_eq!(r.stack.info(c).unwrap().reordering, 3);
+    ack_all(&mut r, c, una);
+    let una = new_window(&mut r, c);
+    assert_eq!(reordered_by_four(&mut r, una), vec![0]);
+}
+
+/// Octets SACKed below the highest SACKed ones show reordering as the cumulative ACK
+/// does: segment 2 reported after segment 7, never retransmitted, was 6 segments late.
+#[test]
+fn a_late_original_reported_by_sack_raises_dupthresh_too() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = new_window(&mut r, c);
+    sack_ack(&mut r, una, &[(7, 8)], 65_535);
+    sack_ack(&mut r, una, &[(2, 3), (7, 8)], 65_535);
+    assert_eq!(r.stack.info(c).unwrap().reordering, 6, "7 * 1000 + 1000 - 2 * 1000 = 6 segments");
+}
+
+/// A timeout that finds SND.UNA's hole with more than 2 SMSS SACKed above it, outside
+/// fast recovery, is a loss the raised DupThresh kept from being repaired: back to 3.
+#[test]
+fn a_timeout_that_dupthresh_3_would_have_avoided_brings_it_back_to_3() {
+    let (mut r, c) = sender(no_tlp());
+    let una = new_window(&mut r, c);
+    late_first_segment(&mut r, una);
+    assert_eq!(r.stack.info(c).unwrap().reordering, 9);
+    ack_all(&mut r, c, una);
+    let una = new_window(&mut r, c);
+    assert!(reordered_by_four(&mut r, una).is_empty());
+    let rtx = r.advance_to(r.now + Duration::from_micros(RTO_US));
+    assert_eq!(retransmitted(&rtx, una), vec![0], "the timeout repairs it");
+    assert_eq!(r.stack.info(c).unwrap().reordering, 3);
+}
+
+// ----- Spurious fast recovery: undone (RFC 4015, RFC 8985 6.2) ---------------------
+
+/// A window of ten; the first segment is overtaken by three (DupThresh 3): fast
+/// retransmit of it. Returns the peer, the connection, SND.UNA, the time of the
+/// retransmission and cwnd, ssthresh before it.
+fn spurious_start(cfg_b: Config) -> (RawPeer, ConnId, SeqNum, Instant, (u32, u32)) {
+    let (mut r, c) = sender(cfg_b);
+    let una = new_window(&mut r, c);
+    let info = r.stack.info(c).unwrap();
+    let before = (info.cwnd, info.ssthresh);
+    sack_ack(&mut r, una, &[(1, 2)], 65_535);
+    sack_ack(&mut r, una, &[(1, 3)], 65_535);
+    let rtx = sack_ack(&mut r, una, &[(1, 4)], 65_535);
+    assert_eq!(retransmitted(&rtx, una), vec![0], "fast retransmit");
+    let info = r.stack.info(c).unwrap();
+    assert!(info.ssthresh < before.1 && info.cwnd < before.0, "recovery reduced the window");
+    let t = r.now;
+    (r, c, una, t, before)
+}
+
+/// RFC 8985 6.2: an ACK of a retransmitted segment that comes sooner than the minimum
+/// RTT after the retransmission acknowledges the original. Here 1 ms after it, with
+/// 20 ms the only RTT measured: the recovery was reordering, not loss, and is undone
+/// (RFC 4015: the window and ssthresh as they were). The rest of the window, still on
+/// its way, is then acknowledged segment by segment without one more retransmission
+/// (RFC 6582's partial ACKs would have resent each), and DupThresh has risen.
+#[test]
+fn a_fast_retransmit_acknowledged_sooner_than_any_round_trip_is_undone() {
+    let (mut r, c, una, t, before) = spurious_start(cfg(SERVER_IP));
+    r.advance_to(t + Duration::from_millis(1));
+    let mut out = sack_ack(&mut r, una + 4000, &[], 65_535);
+    let info = r.stack.info(c).unwrap();
+    assert_eq!(info.ssthresh, before.1, "undone");
+    assert!(info.cwnd >= before.0, "undone: cwnd {} (then grown by the ACK)", info.cwnd);
+    assert_eq!(r.stack.stats().recoveries_undone, 1);
+    assert!(info.reordering >= 4, "DupThresh {}", info.reordering);
+    for k in 5..=10 {
+        out.extend(r.send_ack(una + k * 1000, 65_535));
+    }
+    assert_eq!(retransmitted(&out, una), Vec::<u32>::new());
+    assert_eq!(r.stack.info(c).unwrap().retransmissions, 1);
+}
+
+/// The same ACK a round trip after the retransmission may be the retransmission's: the
+/// recovery stands, and the next partial ACK resends SND.UNA (RFC 6582 3.2 step 5) -
+/// which shows the test above can fail.
+#[test]
+fn a_fast_retransmit_acknowledged_a_round_trip_later_stands() {
+    let (mut r, c, una, t, before) = spurious_start(cfg(SERVER_IP));
+    r.advance_to(t + SRTT);
+    sack_ack(&mut r, una + 4000, &[], 65_535);
+    let info = r.stack.info(c).unwrap();
+    assert_ne!((info.cwnd, info.ssthresh), before);
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+    let out = r.send_ack(una + 5000, 65_535);
+    assert_eq!(retransmitted(&out, una), vec![5], "partial ACK: SND.UNA again");
+}
+
+/// A recovery that has retransmitted a second segment is not undone by the early ACK
+/// of the first: the second may have repaired a real loss.
+#[test]
+fn a_recovery_that_retransmitted_more_than_snd_una_is_not_undone() {
+    let (mut r, c, una, t, before) = spurious_start(cfg(SERVER_IP));
+    // Segments 6 to 9 SACKed too: the hole at 4 and 5 is deemed lost and resent.
+    let out = sack_ack(&mut r, una, &[(6, 10), (1, 4)], 65_535);
+    assert_eq!(retransmitted(&out, una), vec![4], "{out:?}");
+    r.advance_to(t + Duration::from_millis(1));
+    sack_ack(&mut r, una + 4000, &[(6, 10)], 65_535);
+    let info = r.stack.info(c).unwrap();
+    assert_ne!((info.cwnd, info.ssthresh), before);
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+}
+
+/// A segment already sent twice (here the original and a loss probe) before its fast
+/// retransmit: an ACK of it soon after the fast retransmit may be the probe's, so it
+/// proves nothing and the recovery stands.
+#[test]
+fn a_fast_retransmit_of_a_segment_sent_twice_before_is_not_undone_by_an_early_ack() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, first) = send_now(&mut r, c, 1000);
+    let una = first[0].seq();
+    let probe = r.advance_to(at(t0, RTO_US));
+    assert_eq!(probe.iter().map(RawSeg::seq).collect::<Vec<_>>(), vec![una], "the probe resends it");
+    let (_, more) = send_now(&mut r, c, 4000);
+    assert_eq!(more.len(), 4);
+    sack_ack(&mut r, una, &[(1, 2)], 65_535);
+    sack_ack(&mut r, una, &[(1, 3)], 65_535);
+    assert_eq!(retransmitted(&sack_ack(&mut r, una, &[(1, 4)], 65_535), una), vec![0]);
+    let t = r.now;
+    r.advance_to(t + Duration::from_millis(1));
+    sack_ack(&mut r, una + 4000, &[], 65_535);
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+    assert!(r.stack.info(c).unwrap().ssthresh < u32::MAX, "the recovery's reduction stands");
+}
+
+/// The ACK of the segment may even come before its fast retransmit has left (both
+/// arrive before the application polls): the recovery is undone and nothing is
+/// retransmitted at all - neither that segment nor, in its place, the new SND.UNA.
+#[test]
+fn a_recovery_acknowledged_before_its_retransmission_left_is_undone_and_resends_nothing() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = new_window(&mut r, c);
+    sack_ack(&mut r, una, &[(1, 2)], 65_535);
+    sack_ack(&mut r, una, &[(1, 3)], 65_535);
+    let mut third = r.hdr(r.snd_nxt, Some(una), TcpFlags::ACK, 65_535);
+    third.options.sack[0] = SackBlock { left: una + 1000, right: una + 4000 };
+    third.options.sack_len = 1;
+    let d = r.datagram(&third, &[]);
+    r.stack.handle_packet(r.now, &d);
+    let out = r.send_ack(una + 4000, 65_535);
+    assert_eq!(r.stack.stats().recoveries_undone, 1);
+    assert!(out.iter().all(|g| g.payload.is_empty() || !g.seq().lt(una + 10_000)), "{out:?}");
+    assert_eq!(r.stack.info(c).unwrap().retransmissions, 0);
+}

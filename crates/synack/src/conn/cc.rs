@@ -32,6 +32,15 @@ pub(crate) struct Congestion {
     hystart: bool,
 }
 
+/// The congestion state before a reduction: what an undo restores if the congestion
+/// event turns out spurious ([`Congestion::undo`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Prior {
+    cwnd: u32,
+    ssthresh: u32,
+    cubic: Option<Cubic>,
+}
+
 impl Congestion {
     pub(crate) fn new(
         kind: CongestionControl,
@@ -258,21 +267,23 @@ impl Congestion {
         true
     }
 
-    /// A duplicate ACK. Returns true when it is the third (fast retransmit now).
-    pub(crate) fn on_dupack(&mut self, snd_max: SeqNum, flight: u32) -> bool {
+    /// A duplicate ACK. When it is the `thresh`th, DupThresh (fast retransmit now): 3
+    /// (RFC 5681 3.2), or more on a connection that has seen reordering
+    /// (`SackRecovery::reordering`), recovery begins and this returns the state before
+    /// it ([`Congestion::enter_recovery`]).
+    pub(crate) fn on_dupack(&mut self, snd_max: SeqNum, flight: u32, thresh: u32) -> Option<Prior> {
         self.dupacks += 1;
         if self.in_recovery() {
             // RFC 6582 3.2 step 4: inflate for each further duplicate.
             if self.enabled() {
                 self.cwnd = self.cwnd.saturating_add(self.mss);
             }
-            return false;
+            return None;
         }
-        if self.dupacks == 3 {
-            self.enter_recovery(snd_max, flight);
-            return true;
+        if self.dupacks >= thresh {
+            return Some(self.enter_recovery(snd_max, flight));
         }
-        false
+        None
     }
 
     /// Fast retransmit and the start of fast recovery: on the third duplicate ACK, or
@@ -280,7 +291,10 @@ impl Congestion {
     /// DupAcks < DupThresh but IsLost (HighACK + 1) returns true -- indicating at least
     /// three segments have arrived above the current cumulative acknowledgment point,
     /// which is taken to indicate loss -- go to step (4)").
-    pub(crate) fn enter_recovery(&mut self, snd_max: SeqNum, flight: u32) {
+    ///
+    /// Returns the state before the reduction, for [`Congestion::undo`].
+    pub(crate) fn enter_recovery(&mut self, snd_max: SeqNum, flight: u32) -> Prior {
+        let prior = Prior { cwnd: self.cwnd, ssthresh: self.ssthresh, cubic: self.cubic.as_deref().cloned() };
         // RFC 5681 3.2 steps 2-3. Step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)", and
         // "when [RFC3042] is in use, additional data sent in limited transmit MUST NOT
         // be included in this calculation." Step 3 inflates cwnd by the three segments
@@ -292,6 +306,29 @@ impl Congestion {
         }
         self.dupacks = self.dupacks.max(3);
         self.recover = Some(snd_max);
+        prior
+    }
+
+    /// The fast recovery that began at `prior` was spurious: reordering, not loss.
+    /// Recovery ends, cwnd returns to its value before it and ssthresh to at least its
+    /// (RFC 4015 3.2, paraphrased: once the retransmission is known to be spurious,
+    /// restore the congestion state it reduced), CUBIC's with them (RFC 9438 4.9: after
+    /// a spurious congestion event, CUBIC may restore W_max, K and the stage it was in).
+    pub(crate) fn undo(&mut self, prior: Prior) {
+        self.recover = None;
+        self.dupacks = 0;
+        self.limited_sent = 0;
+        if !self.enabled() {
+            return;
+        }
+        // (Not the larger of the two windows: fast recovery's is inflated by the
+        // duplicate ACKs, RFC 5681 3.2 steps 3 and 4, which only stood in for segments
+        // that had left the network.)
+        self.cwnd = prior.cwnd;
+        self.ssthresh = self.ssthresh.max(prior.ssthresh);
+        if let (Some(now), Some(before)) = (self.cubic.as_deref_mut(), prior.cubic) {
+            *now = before;
+        }
     }
 
     /// A tail loss probe that retransmitted the last segment turned out to repair a real
@@ -355,12 +392,12 @@ mod tests {
     #[test]
     fn third_duplicate_ack_enters_fast_recovery_and_full_ack_leaves_it() {
         let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, false);
-        assert!(!c.on_dupack(SeqNum(10_000), 10_000));
-        assert!(!c.on_dupack(SeqNum(10_000), 10_000));
-        assert!(c.on_dupack(SeqNum(10_000), 10_000));
+        assert!(c.on_dupack(SeqNum(10_000), 10_000, 3).is_none());
+        assert!(c.on_dupack(SeqNum(10_000), 10_000, 3).is_none());
+        assert!(c.on_dupack(SeqNum(10_000), 10_000, 3).is_some());
         assert_eq!(c.ssthresh, 5000);
         assert_eq!(c.cwnd, 8000);
-        c.on_dupack(SeqNum(10_000), 10_000);
+        c.on_dupack(SeqNum(10_000), 10_000, 3);
         assert_eq!(c.cwnd, 9000);
         // A partial ACK asks for another retransmission and stays in recovery.
         assert!(c.on_new_ack(SeqNum(3000), 1000, 10_000, T0, RTT, SeqNum(u32::MAX / 2)));
@@ -378,7 +415,7 @@ mod tests {
         for (kind, ssthresh) in [(CongestionControl::Reno, 5000), (CongestionControl::Cubic, 7000)] {
             let mut c = Congestion::new(kind, 1000, 10, true, false);
             for _ in 0..3 {
-                c.on_dupack(SeqNum(10_000), 10_000);
+                c.on_dupack(SeqNum(10_000), 10_000, 3);
             }
             assert_eq!((c.ssthresh, c.cwnd), (ssthresh, ssthresh + 3000), "{kind:?}");
             // A timeout: one segment, ssthresh from the same factor.
@@ -431,7 +468,11 @@ mod tests {
         let mut c = Congestion::new(CongestionControl::None, 1000, 10, true, false);
         c.on_rto(8000);
         assert_eq!(c.cwnd, u32::MAX);
-        assert!(c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1) || c.on_dupack(SeqNum(1), 1));
+        assert!(
+            c.on_dupack(SeqNum(1), 1, 3).is_some()
+                || c.on_dupack(SeqNum(1), 1, 3).is_some()
+                || c.on_dupack(SeqNum(1), 1, 3).is_some()
+        );
     }
 
     /// An ACK of `acked` bytes in slow start (far below SND.NXT: no round ends).
@@ -461,6 +502,32 @@ mod tests {
         let mut off = Congestion::new(CongestionControl::Cubic, 1000, 10, true, false);
         assert!(!off.hystart_running());
         assert_eq!(slow_start_ack(&mut off, 3000), 1000);
+    }
+
+    /// RFC 4015 and RFC 9438 4.9: undoing a spurious recovery puts back cwnd, ssthresh
+    /// and CUBIC's own state (W_max, the stage, HyStart++) as they were before it.
+    #[test]
+    fn undo_restores_the_window_ssthresh_and_cubic_state_of_before_the_recovery() {
+        let mut c = Congestion::new(CongestionControl::Cubic, 1000, 10, true, true);
+        let t = Instant::ZERO + Duration::from_secs(1);
+        let rtt = Duration::from_millis(50);
+        // One real congestion event, then congestion avoidance: CUBIC has a W_max and a stage.
+        c.enter_recovery(SeqNum(20_000), 20_000);
+        c.on_new_ack(SeqNum(20_000), 1000, 10_000, t, rtt, SeqNum(30_000));
+        c.on_new_ack(SeqNum(21_000), 1000, 10_000, t + rtt, rtt, SeqNum(31_000));
+        let before = (c.cwnd, c.ssthresh, format!("{:?}", c.cubic));
+        let prior = c.enter_recovery(SeqNum(40_000), 14_000);
+        assert_ne!(format!("{:?}", c.cubic), before.2, "the event changed CUBIC's state");
+        c.undo(prior);
+        assert_eq!((c.cwnd, c.ssthresh, format!("{:?}", c.cubic)), before);
+        assert!(!c.in_recovery());
+        // The first event of a connection ended HyStart++; undone, it runs again.
+        let mut first = Congestion::new(CongestionControl::Cubic, 1000, 10, true, true);
+        let prior = first.enter_recovery(SeqNum(20_000), 10_000);
+        assert!(!first.hystart_running());
+        first.undo(prior);
+        assert!(first.hystart_running());
+        assert_eq!((first.cwnd, first.ssthresh), (10_000, u32::MAX));
     }
 
     #[test]

@@ -626,8 +626,8 @@ impl Conn {
             // update the scoreboard, which the resend skips.
             let new_sack = self.sack_update(hdr);
             if (new_sack || (payload_len == 0 && !fin && !window_changed)) && !self.in_rto_recovery() {
-                if self.cc.on_dupack(self.snd_nxt, self.flight()) {
-                    self.begin_fast_recovery(ctx);
+                if let Some(prior) = self.cc.on_dupack(self.snd_nxt, self.flight(), self.dup_thresh()) {
+                    self.begin_fast_recovery(ctx, prior);
                 } else if !self.cc.in_recovery()
                     && new_sack
                     && (self.sack_says_una_lost() || self.probe_sacked())
@@ -638,8 +638,8 @@ impl Conn {
                     // segment is deemed lost once one sent sufficiently later has been
                     // delivered), which RFC 8985 7 relies on to turn the ACK of a probe
                     // into fast recovery.
-                    self.cc.enter_recovery(self.snd_nxt, self.flight());
-                    self.begin_fast_recovery(ctx);
+                    let prior = self.cc.enter_recovery(self.snd_nxt, self.flight());
+                    self.begin_fast_recovery(ctx, prior);
                 } else if new_sack && self.cc.in_recovery() && self.una_retransmission_lost() {
                     self.retransmit_una_in_recovery();
                 } else if new_sack {
@@ -677,7 +677,7 @@ impl Conn {
         // when the timer is re-armed below (`Conn::give_up_clamp`). (Synchronized, the
         // deadline is only ever the user timeout's: the open's went with the SYN's ACK.)
         self.give_up_at = crate::time::Instant::ZERO;
-        self.sack_on_new_ack(ack);
+        self.sack_on_new_ack(ctx, ack - acked, ack);
         self.sack_update(hdr);
         let srtt = self.rtt.srtt_or_initial();
         if self.cc.on_new_ack(ack, acked, flight_before, ctx.now, srtt, self.snd_nxt) {

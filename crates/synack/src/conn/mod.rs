@@ -1177,6 +1177,7 @@ impl Conn {
             mss: self.mss,
             announced_mss: self.own_mss(cfg),
             retransmissions: self.retransmissions,
+            reordering: self.dup_thresh(),
             send_queue: self.tx.len() as u32,
             recv_queue: self.rx.readable() as u32,
             icmp_error: self.last_icmp,

@@ -20,10 +20,15 @@ pub(crate) struct RttEstimator {
     /// The PTO with more than one segment in flight, min(max(2*SRTT, 10 ms), RTO), when
     /// `sampled`.
     pto_many: Duration,
-    /// Doublings applied since the last new acknowledgment (RFC 6298 5.5).
-    backoff: u32,
+    /// Doublings applied since the last new acknowledgment (RFC 6298 5.5; saturates,
+    /// and only the first 20 count). 16 bits, so that `min_rtt_us` fits in the
+    /// estimator's padding.
+    backoff: u16,
     /// An RTT sample has been taken: SRTT is known.
     sampled: bool,
+    /// The smallest RTT sample, microseconds (`u32::MAX` before the first; saturated):
+    /// RFC 8985's RACK.min_RTT, over the connection's life.
+    min_rtt_us: u32,
 }
 
 /// Clock granularity G of RFC 6298 2.2; the core's clock is microseconds but drivers
@@ -51,6 +56,7 @@ impl RttEstimator {
             pto_many: Duration::ZERO,
             backoff: 0,
             sampled: false,
+            min_rtt_us: u32::MAX,
         };
         e.refresh();
         e
@@ -95,6 +101,11 @@ impl RttEstimator {
 
     pub(crate) fn rttvar(&self) -> Duration {
         self.rttvar
+    }
+
+    /// The smallest RTT measured, `None` before the first sample.
+    pub(crate) fn min_rtt(&self) -> Option<Duration> {
+        (self.min_rtt_us != u32::MAX).then(|| Duration::from_micros(u64::from(self.min_rtt_us)))
     }
 
     /// The current RTO including exponential backoff, clamped to [min, max].
@@ -142,6 +153,8 @@ impl RttEstimator {
             self.rttvar = Duration::from_micros(var);
             self.srtt_or_initial = Duration::from_micros((7 * s + r) / 8);
         }
+        // (Saturated below u32::MAX, which stands for no sample.)
+        self.min_rtt_us = self.min_rtt_us.min(r.min(u64::from(u32::MAX - 1)) as u32);
         // (The RTO of 2.2 and 2.3 is `base_rto`, computed by `refresh`.)
         // 5.7: a new RTT sample after backoff collapses the backoff.
         self.backoff = 0;

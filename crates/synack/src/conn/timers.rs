@@ -329,6 +329,7 @@ impl Conn {
                 self.syn_timed_out = true;
             }
             _ => {
+                self.sack_reordering_on_rto();
                 self.cc.on_rto(self.flight());
                 self.probe_on_rto();
                 // Everything after SND.UNA follows as the collapsed congestion window
