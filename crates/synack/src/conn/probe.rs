@@ -130,10 +130,25 @@ impl Conn {
 
     /// The PTO expired (RFC 8985 7.3): ask `next_segment` for a probe, which also
     /// re-arms the RTO ("the sender MUST re-arm the RTO timer, not the PTO timer").
+    ///
+    /// Unless the peer has SACKed data above SND.UNA: then the hole at SND.UNA was sent
+    /// before data that was delivered, and at least a PTO (two round trips) ago - lost
+    /// by RACK's rule (RFC 8985 6.2, paraphrased: a segment is lost once one sent after
+    /// it has been delivered and a round trip plus the reordering window has passed
+    /// since it was sent), which with RACK would have started recovery already. Fast
+    /// recovery starts now and retransmits it. A probe would resend the last segment,
+    /// which the peer may already hold (one needless retransmission), or send new
+    /// data, and recovery would wait a round trip for the probe's ACK.
     pub(super) fn on_probe_timeout(&mut self, ctx: &mut Ctx<'_>) {
         self.lp.armed = false;
         if self.snd_una == self.snd_nxt || self.probe_timeout(ctx).is_none() {
             // Nothing outstanding, or recovery began meanwhile: back to a plain RTO.
+            self.arm_retransmission_timer(ctx, true);
+            return;
+        }
+        if self.sack_holds_data() {
+            let prior = self.cc.enter_recovery(self.snd_nxt, self.flight());
+            self.begin_fast_recovery(ctx, prior);
             self.arm_retransmission_timer(ctx, true);
             return;
         }

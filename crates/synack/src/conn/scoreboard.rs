@@ -438,6 +438,11 @@ impl Conn {
         self.sack.as_deref().is_some_and(|s| self.snd_una.lt(s.high_rxt) && !s.board.is_empty())
     }
 
+    /// Whether the peer has SACKed data above SND.UNA.
+    pub(super) fn sack_holds_data(&self) -> bool {
+        self.options.sack_ok && self.sack.as_deref().is_some_and(|s| !s.board.is_empty())
+    }
+
     /// SND.UNA may have been deemed lost by the scoreboard before the third duplicate
     /// ACK (RFC 6675 5).
     pub(super) fn sack_says_una_lost(&self) -> bool {
