@@ -55,6 +55,7 @@ struct HostToml {
     ecn: Option<String>,
     congestion_control: Option<String>,
     hystart: Option<bool>,
+    frto: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +69,8 @@ struct LinkToml {
     reorder: Option<f64>,
     reorder_delay_ms: Option<f64>,
     corrupt: Option<f64>,
+    spike: Option<f64>,
+    spike_delay_ms: Option<f64>,
     bandwidth_bps: Option<u64>,
     queue_bytes: Option<u64>,
     mtu: Option<u32>,
@@ -291,6 +294,7 @@ fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioErro
     }
     cfg.nagle = h.nagle.unwrap_or(cfg.nagle);
     cfg.hystart = h.hystart.unwrap_or(cfg.hystart);
+    cfg.frto = h.frto.unwrap_or(cfg.frto);
     cfg.window_scaling = h.window_scaling.unwrap_or(cfg.window_scaling);
     if let Some(e) = &h.ecn {
         cfg.ecn = match e.as_str() {
@@ -392,6 +396,13 @@ fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
             reorder: probability(format!("{ctx}: reorder"), l.reorder, d.reorder)?,
             corrupt: probability(format!("{ctx}: corrupt"), l.corrupt, d.corrupt)?,
             reorder_delay: opt_ms(format!("{ctx}: reorder_delay_ms"), l.reorder_delay_ms)?,
+            spike: probability(format!("{ctx}: spike"), l.spike, d.spike)?,
+            spike_delay: match (l.spike, opt_ms(format!("{ctx}: spike_delay_ms"), l.spike_delay_ms)?) {
+                (Some(p), None) if p > 0.0 => {
+                    return Err(ScenarioError::MissingField { context: ctx, field: "spike_delay_ms" })
+                }
+                (_, d) => d.unwrap_or(Duration::ZERO),
+            },
             bandwidth_bps: l.bandwidth_bps.unwrap_or(0),
             queue_bytes: match (l.queue_bytes, l.bandwidth_bps.unwrap_or(0)) {
                 (Some(_), 0) => {
@@ -413,7 +424,6 @@ fn set_link(sc: &mut Scenario, l: LinkToml) -> Result<(), ScenarioError> {
             },
             icmp: l.icmp.unwrap_or(d.icmp),
             ecn_marks: l.ecn_marks.unwrap_or(d.ecn_marks),
-            ..d
         };
         sc.links[li].params = p;
     }
@@ -625,6 +635,7 @@ impl Scenario {
     /// # ecn = "passive" (the default: agree when asked), "active" (ask) or "off";
     /// # congestion_control = "reno" (the default), "cubic" (RFC 9438) or "none";
     /// # hystart = false: CUBIC's initial slow start without HyStart++ (RFC 9406)
+    /// # frto = false: the resend after a timeout without F-RTO (RFC 5682)
     ///
     /// [[link]]                        # every ordered pair of hosts has a link of
     /// link = "client->server"         # 10 ms delay and no faults; a [[link]] changes
@@ -635,6 +646,8 @@ impl Scenario {
     /// reorder = 0.0                   # ... of holding it back reorder_delay_ms
     /// reorder_delay_ms = 10           #     (default: the delay, at least 1 ms)
     /// corrupt = 0.0                   # ... of flipping a bit (checksum fails)
+    /// spike = 0.0                     # ... of stalling the link spike_delay_ms: it
+    /// spike_delay_ms = 500            #     and all it carries meanwhile wait
     /// bandwidth_bps = 0               # serialization delay, FIFO; 0 = none
     /// queue_bytes = 150000            # the FIFO's buffer: drop-tail past it;
     ///                                 #     default none (needs bandwidth_bps)

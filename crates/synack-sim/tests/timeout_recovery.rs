@@ -69,3 +69,42 @@ fn the_time_sequence_graph_draws_every_retransmission_loss_and_timeout() {
     assert_eq!(drawn("rto"), c.timeouts);
     assert!(drawn("seg new") > 2_700, "every segment of 4 MB: {}", drawn("seg new"));
 }
+
+/// The same download over a link that stalls now and then (`spike`: 0.2% of datagrams
+/// stall it for 500 ms, no loss), with F-RTO (RFC 5682, `Config::frto`) on the server
+/// and without. A stall longer than the RTO fires the timer with nothing lost: without
+/// F-RTO the server resends the window the client is about to receive; with it, the
+/// ACKs of data never resent show the timeout spurious and the resend is skipped.
+/// Measured over these four seeds: 1,605 retransmissions without (1,597 of them
+/// needless) after 27 timer expiries, 4 with, and 4 timeouts found spurious (the other
+/// expiries are the backed-off timer firing again within the same stall).
+#[test]
+fn f_rto_finds_the_timeouts_of_delay_spikes_spurious_and_skips_the_resend() {
+    let stalls = LOSSY.replace("loss = 0.10", "loss = 0\nspike = 0.002\nspike_delay_ms = 500");
+    let run_with = |frto: bool| {
+        let text = stalls.replace(
+            "congestion_control = \"cubic\"",
+            &format!("congestion_control = \"cubic\"\nfrto = {frto}"),
+        );
+        let sc = Scenario::from_toml_str(&text).expect("valid scenario");
+        let (mut total, mut spurious) = (Retransmissions::default(), 0);
+        for seed in 1..=4 {
+            let r = run(&sc, &SimOptions { seed, ..SimOptions::default() }).expect("the run ends");
+            assert!(r.passed(), "seed {seed}: {:?}", r.check);
+            assert!(r.links.iter().any(|l| l.spikes > 0), "seed {seed}: the link stalls");
+            let c = r.retransmissions("server->client");
+            total.retransmitted += c.retransmitted;
+            total.needless += c.needless;
+            total.timeouts += c.timeouts;
+            spurious += r.host("server").expect("server").stats.spurious_timeouts;
+        }
+        eprintln!("frto={frto}: {total:?}, {spurious} found spurious");
+        (total, spurious)
+    };
+    let (without, none) = run_with(false);
+    let (with, spurious) = run_with(true);
+    assert_eq!(none, 0);
+    assert!(without.timeouts > 0 && without.needless * 2 > without.retransmitted, "{without:?}");
+    assert!(spurious > 0, "F-RTO found no timeout spurious");
+    assert!(with.retransmitted * 20 < without.retransmitted, "{with:?} against {without:?}");
+}

@@ -285,6 +285,15 @@ fn impossible_values_are_typed_errors() {
         err("[[link]]\nlink = \"client->server\"\nbandwidth_bps = 1000000\nqueue_bytes = 60\n"),
         ScenarioError::OutOfRange { .. }
     ));
+    // A delay spike needs a length, and a probability.
+    assert!(matches!(
+        err("[[link]]\nlink = \"client->server\"\nspike = 0.01\n"),
+        ScenarioError::MissingField { field: "spike_delay_ms", .. }
+    ));
+    assert!(matches!(
+        err("[[link]]\nlink = \"client->server\"\nspike = 2\nspike_delay_ms = 100\n"),
+        ScenarioError::Probability { .. }
+    ));
     assert!(matches!(err("[[rule]]\nflags = \"FIN\"\naction = \"drop\"\n"), ScenarioError::BadFlags { .. }));
     assert!(matches!(
         err("[[rule]]\naction = \"delay\"\n"),

@@ -215,6 +215,12 @@ pub struct Config {
     /// costs a few round trips instead of an RTO and a collapsed window. On by default,
     /// as in Linux; packetdrill profiles for stacks without it turn it off.
     pub tail_loss_probe: bool,
+    /// F-RTO (RFC 5682): after a retransmission timeout, retransmit SND.UNA alone, then
+    /// send new data rather than resend the window; if the ACKs that follow acknowledge
+    /// data that was never retransmitted, the timeout was spurious (a delay spike, not
+    /// a loss) and the resend is skipped (`StackStats::spurious_timeouts`). A real
+    /// timeout costs a round trip more before the resend. On by default, as in Linux.
+    pub frto: bool,
     /// Default listen backlog when `listen` is given 0.
     pub default_backlog: usize,
     /// Maximum half-open (SYN-RECEIVED) connections per listener. Past it (or past the
@@ -368,6 +374,7 @@ impl Default for Config {
             limited_transmit: true,
             hystart: true,
             tail_loss_probe: true,
+            frto: true,
             default_backlog: 128,
             max_syn_queue: 1024,
             max_connections: 1 << 20,

@@ -305,6 +305,10 @@ pub struct StackStats {
     /// congestion window and ssthresh went back to their values before the recovery
     /// (RFC 4015, RFC 9438 4.9), all connections.
     pub recoveries_undone: u64,
+    /// Retransmission timeouts F-RTO found spurious (RFC 5682, [`crate::Config::frto`]):
+    /// after the timeout, data that was never retransmitted was acknowledged, so the
+    /// resend of the window was skipped, all connections.
+    pub spurious_timeouts: u64,
     /// Keep-alive probes sent (RFC 9293 3.8.4), all connections.
     pub keepalive_probes: u64,
     /// Connections closed as timed out because their peer answered none of
@@ -369,6 +373,7 @@ impl core::fmt::Display for StackStats {
             loss_probes,
             dsacks_received,
             recoveries_undone,
+            spurious_timeouts,
             keepalive_probes,
             keepalive_drops,
             icmp_errors,
@@ -405,6 +410,7 @@ impl core::fmt::Display for StackStats {
             ("loss_probes", loss_probes),
             ("dsacks_received", dsacks_received),
             ("recoveries_undone", recoveries_undone),
+            ("spurious_timeouts", spurious_timeouts),
             ("keepalive_probes", keepalive_probes),
             ("keepalive_drops", keepalive_drops),
             ("icmp_errors", icmp_errors),

@@ -650,3 +650,120 @@ fn a_recovery_acknowledged_before_its_retransmission_left_is_undone_and_resends_
     assert!(out.iter().all(|g| g.payload.is_empty() || !g.seq().lt(una + 10_000)), "{out:?}");
     assert_eq!(r.stack.info(c).unwrap().retransmissions, 0);
 }
+
+// ----- F-RTO: a spurious timeout skips the resend (RFC 5682) -----------------------
+
+/// Ten segments in flight and ten more queued; no ACK comes (a delay spike, or loss),
+/// and the RTO fires: SND.UNA alone is retransmitted (RFC 5682 step 1). Returns the
+/// peer, the connection and SND.UNA.
+fn frto_timed_out(cfg_b: Config) -> (RawPeer, ConnId, SeqNum) {
+    let (mut r, c) = sender(cfg_b);
+    let (t0, flight) = send_now(&mut r, c, 20_000);
+    assert_eq!(flight.len(), 10, "the initial window");
+    let una = flight[0].seq();
+    let rtx = r.advance_to(at(t0, RTO_US));
+    assert_eq!(spans(&rtx, una), vec![(0, 1000)], "the timeout resends SND.UNA alone");
+    (r, c, una)
+}
+
+/// RFC 5682 steps 2b and 3b. The first ACK after the timeout covers the retransmitted
+/// segment and more: two new segments go out instead of a resend from SND.UNA. The
+/// second ACK acknowledges data that was never retransmitted: the originals were
+/// only late, the timeout was spurious, and the rest of the window is not resent.
+#[test]
+fn after_a_spurious_timeout_f_rto_sends_new_data_and_resends_nothing() {
+    let (mut r, c, una) = frto_timed_out(no_tlp());
+    let out = r.send_ack(una + 2000, 65_535);
+    assert_eq!(spans(&out, una), vec![(10_000, 1000), (11_000, 1000)], "two new segments");
+    let mut out = r.send_ack(una + 4000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    for k in 5..=12 {
+        out.extend(r.send_ack(una + k * 1000, 65_535));
+    }
+    assert!(spans(&out, una).iter().all(|&(off, _)| off >= 12_000), "new data only: {:?}", spans(&out, una));
+    assert_eq!(r.stack.info(c).unwrap().retransmissions, 1, "the timeout's one");
+}
+
+/// RFC 5682 step 3a: when the second ACK is a duplicate (the new segments arrived above
+/// a hole), the timeout was real: the resend from SND.UNA starts, with a window of at
+/// most three segments.
+#[test]
+fn after_a_real_timeout_f_rto_resends_from_snd_una_once_a_duplicate_ack_comes() {
+    let (mut r, c, una) = frto_timed_out(no_tlp());
+    let out = r.send_ack(una + 1000, 65_535);
+    assert_eq!(spans(&out, una), vec![(10_000, 1000), (11_000, 1000)]);
+    let out = sack_ack(&mut r, una + 1000, &[(9, 10)], 65_535);
+    assert_eq!(spans(&out, una).first(), Some(&(1000, 1000)), "the resend from SND.UNA: {out:?}");
+    assert!(r.stack.info(c).unwrap().cwnd <= 3000);
+    assert_eq!(r.stack.stats().spurious_timeouts, 0);
+}
+
+/// Step 2b needs new data to send: with nothing queued beyond the window, the
+/// recovery is the conventional one (slow start from SND.UNA).
+#[test]
+fn without_new_data_to_send_the_timeout_recovery_is_the_conventional_one() {
+    let (mut r, c) = sender(no_tlp());
+    let (t0, flight) = send_now(&mut r, c, 10_000);
+    let una = flight[0].seq();
+    r.advance_to(at(t0, RTO_US));
+    let out = r.send_ack(una + 1000, 65_535);
+    assert_eq!(spans(&out, una), vec![(1000, 1000), (2000, 1000)], "slow start from SND.UNA");
+}
+
+/// `Config::frto` off: the resend from SND.UNA at once, new data queued or not -
+/// which shows the tests above can fail.
+#[test]
+fn with_f_rto_off_the_first_ack_after_a_timeout_resumes_the_resend() {
+    let (mut r, _, una) = frto_timed_out(Config { frto: false, ..no_tlp() });
+    let out = r.send_ack(una + 2000, 65_535);
+    assert_eq!(spans(&out, una), vec![(2000, 1000), (3000, 1000)]);
+}
+
+/// A delay spike longer than two RTOs: the timer fires again while F-RTO waits for its
+/// first ACK (the RTO backed off, SND.UNA resent once more). F-RTO goes on, and the late
+/// ACKs still show the timeout spurious.
+#[test]
+fn f_rto_survives_a_second_timeout_in_the_same_spike() {
+    let (mut r, _, una) = frto_timed_out(no_tlp());
+    let rtx = r.advance(Duration::from_micros(2 * RTO_US));
+    assert_eq!(spans(&rtx, una), vec![(0, 1000)], "the second timeout, backed off");
+    assert_eq!(spans(&r.send_ack(una + 2000, 65_535), una), vec![(10_000, 1000), (11_000, 1000)]);
+    r.send_ack(una + 4000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+}
+
+/// Once the timeout is found spurious, RTO recovery is over (RFC 5682 3b sets
+/// "recover" to SND.UNA): duplicate ACKs for the rest of the old window count again,
+/// and three start a fast retransmit (they would be ignored as the resend's echoes,
+/// RFC 6582 4, while RTO recovery lasted).
+#[test]
+fn after_a_spurious_timeout_duplicate_acks_start_fast_recovery_again() {
+    let (mut r, _, una) = frto_timed_out(no_tlp());
+    r.send_ack(una + 2000, 65_535);
+    r.send_ack(una + 4000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    let rtx: Vec<RawSeg> =
+        [(5, 6), (5, 7), (5, 8)].iter().flat_map(|&b| sack_ack(&mut r, una + 4000, &[b], 65_535)).collect();
+    assert_eq!(retransmitted(&rtx, una), vec![4], "fast retransmit of SND.UNA");
+}
+
+/// Step 2a: a first ACK that does not cover all the timeout retransmitted (here half
+/// the segment), or that covers everything sent before the timeout, leaves the
+/// recovery conventional: no new segments in place of the resend, no verdict.
+#[test]
+fn a_first_ack_of_part_of_the_retransmission_or_of_everything_leaves_the_recovery_conventional() {
+    let (mut r, _, una) = frto_timed_out(no_tlp());
+    r.send_ack(una + 500, 65_535);
+    let out = r.send_ack(una + 2000, 65_535);
+    assert_eq!(spans(&out, una).first(), Some(&(2000, 1000)), "the resend from SND.UNA: {out:?}");
+    let (mut r, c, una) = frto_timed_out(no_tlp());
+    r.send_ack(una + 10_000, 65_535);
+    r.send_ack(una + 11_000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 0, "everything was acknowledged at once");
+    // And F-RTO is over: a duplicate ACK now is an ordinary one (no window cut to 3
+    // segments, no resend from SND.UNA).
+    let cwnd = r.stack.info(c).unwrap().cwnd;
+    let out = sack_ack(&mut r, una + 11_000, &[(12, 13)], 65_535);
+    assert!(spans(&out, una).iter().all(|&(off, _)| off >= 13_000), "{:?}", spans(&out, una));
+    assert!(r.stack.info(c).unwrap().cwnd >= cwnd, "cwnd {cwnd} kept");
+}

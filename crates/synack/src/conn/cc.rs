@@ -309,6 +309,21 @@ impl Congestion {
         prior
     }
 
+    /// F-RTO's step 2b (RFC 5682): room for `segments` new segments beyond the `flight`
+    /// still outstanding, which a timeout that may be spurious left in the network.
+    pub(crate) fn allow_beyond_flight(&mut self, flight: u32, segments: u32) {
+        if self.enabled() {
+            self.cwnd = self.cwnd.max(flight.saturating_add(segments * self.mss));
+        }
+    }
+
+    /// F-RTO's step 3a (RFC 5682): the timeout was real; the window is at most `bytes`.
+    pub(crate) fn limit_window(&mut self, bytes: u32) {
+        if self.enabled() {
+            self.cwnd = self.cwnd.min(bytes);
+        }
+    }
+
     /// The fast recovery that began at `prior` was spurious: reordering, not loss.
     /// Recovery ends, cwnd returns to its value before it and ssthresh to at least its
     /// (RFC 4015 3.2, paraphrased: once the retransmission is known to be spurious,

@@ -625,7 +625,11 @@ impl Conn {
             // (RFC 3042 2) where that resend sends old data. Their SACK blocks still
             // update the scoreboard, which the resend skips.
             let new_sack = self.sack_update(hdr);
-            if (new_sack || (payload_len == 0 && !fin && !window_changed)) && !self.in_rto_recovery() {
+            let duplicate = new_sack || (payload_len == 0 && !fin && !window_changed);
+            if duplicate && self.lp.frto != super::frto::Frto::Off {
+                self.frto_on_dupack();
+            }
+            if duplicate && !self.in_rto_recovery() {
                 if let Some(prior) = self.cc.on_dupack(self.snd_nxt, self.flight(), self.dup_thresh()) {
                     self.begin_fast_recovery(ctx, prior);
                 } else if !self.cc.in_recovery()
@@ -690,7 +694,7 @@ impl Conn {
                 self.retransmit_una_in_recovery();
             }
         }
-        self.probe_on_new_ack(hdr, flight_before);
+        self.probe_on_new_ack(ctx, hdr, flight_before, ack - acked);
         // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart
         // (as a loss probe timeout where RFC 8985 7.2 allows one).
         if self.snd_una == self.snd_nxt {

@@ -7,6 +7,7 @@ mod cc;
 mod cubic;
 mod ecn;
 mod fastpath;
+mod frto;
 mod hystart;
 mod icmp;
 mod input;

@@ -31,6 +31,8 @@ pub(crate) struct LossProbe {
     /// SND.NXT when the retransmission timer last expired: no probes until the ACKs pass
     /// it ("RTO recovery", RFC 8985 7.2), nor fast recovery (`Conn::in_rto_recovery`).
     pub(crate) rto_recover: Option<SeqNum>,
+    /// F-RTO's step after a timeout (RFC 5682, `conn/frto.rs`).
+    pub(crate) frto: super::frto::Frto,
 }
 
 impl Conn {
@@ -194,10 +196,27 @@ impl Conn {
     /// (RFC 2883) for it repaired a real loss: "If the TLP sender does not receive such
     /// an indication before the end of the TLP recovery episode, then it MUST trigger a
     /// congestion control response equivalent to a fast recovery" (7.4.2).
-    pub(super) fn probe_on_new_ack(&mut self, hdr: &TcpHeader, flight_before: u32) {
+    ///
+    /// In RTO recovery, F-RTO (`conn/frto.rs`) sees the ACK first; `prior` is SND.UNA
+    /// before it.
+    pub(super) fn probe_on_new_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        hdr: &TcpHeader,
+        flight_before: u32,
+        prior: SeqNum,
+    ) {
         let ack = hdr.ack;
-        if self.lp.rto_recover.is_some_and(|r| r.le(ack)) {
-            self.lp.rto_recover = None;
+        if let Some(r) = self.lp.rto_recover {
+            if self.lp.frto != super::frto::Frto::Off {
+                self.frto_on_new_ack(ctx, ack, prior, flight_before);
+            }
+            if r.le(ack) {
+                // Everything sent before the timeout is acknowledged: nothing is left
+                // to resend, and F-RTO has nothing left to decide (RFC 5682 step 2a).
+                self.lp.rto_recover = None;
+                self.lp.frto = super::frto::Frto::Off;
+            }
         }
         let Some(end) = self.lp.end else { return };
         if ack.lt(end) {

@@ -1,0 +1,107 @@
+//! F-RTO (RFC 5682): telling a spurious retransmission timeout from a real one. A
+//! delay spike longer than the RTO fires the timer with nothing lost; the sender then
+//! resends the whole window from SND.UNA, segments the receiver holds or is about to
+//! get. F-RTO retransmits only SND.UNA, and when the ACK of that comes back sends new
+//! data instead of resending: if the next ACK acknowledges data that was never
+//! retransmitted, the originals were only late, and the resend is skipped.
+//!
+//! RFC 5682's text is not in `../shared`; the steps below paraphrase its section 2.1
+//! (the basic algorithm, which needs no TCP option).
+
+use super::{Conn, Ctx};
+use crate::seq::SeqNum;
+use crate::state::State;
+
+/// Where a sender stands in F-RTO.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Frto {
+    /// Not in F-RTO: no timeout, or its recovery is the conventional one.
+    #[default]
+    Off,
+    /// Step 1 done (the timeout retransmitted SND.UNA): waiting for the first ACK.
+    First,
+    /// Step 2b done (new data sent in place of the resend): waiting for the second.
+    Second,
+}
+
+impl Conn {
+    /// Step 1, at a retransmission timeout (after the conventional response, which
+    /// retransmits SND.UNA and points the resend at it): F-RTO watches the ACKs that
+    /// follow. Only at the first timeout of an episode, or at the next ones while step
+    /// 2 still waits for its ACK (`before`, F-RTO's step when the timer fired: a delay
+    /// spike longer than two RTOs), in the states that may send new data (whether
+    /// there is any to send is step 2's question).
+    pub(super) fn frto_on_rto(&mut self, ctx: &Ctx<'_>, before: Frto) {
+        let may_send = matches!(self.state, State::Established | State::CloseWait);
+        let episode = self.retries == 1 || before == Frto::First;
+        self.lp.frto = if ctx.cfg.frto && may_send && episode { Frto::First } else { Frto::Off };
+    }
+
+    /// Bytes queued and never sent.
+    fn unsent(&self) -> u32 {
+        (self.snd_una + self.tx.len() as u32).since(self.snd_nxt)
+    }
+
+    /// A new ACK of `ack` (SND.UNA was `prior`, the flight `flight_before`) while F-RTO
+    /// watches.
+    ///
+    /// Step 2 (the first ACK): (a) if it does not acknowledge all that the timeout
+    /// retransmitted, the recovery stays the conventional one (resend from SND.UNA in
+    /// slow start). (If it covers everything sent before the timeout, RTO recovery and
+    /// F-RTO end with it: `Conn::probe_on_new_ack`.) (b) Otherwise send up
+    /// to two new segments instead of resending ("an F-RTO TCP sender simply chooses
+    /// different segments to transmit", the two that slow start allows now); without
+    /// new data or window for it, conventional recovery as in (a).
+    ///
+    /// Step 3 (the second ACK), if it acknowledges more data: data that was not
+    /// retransmitted after the timeout arrived, so the timeout was spurious. The
+    /// resend is skipped, and RTO recovery ends (RFC 5682's "recover" set to SND.UNA).
+    /// The response keeps the window that let the two new segments out (the flight
+    /// plus two segments, about the window before the timeout) and the halved
+    /// ssthresh. (A duplicate ACK here is [`Conn::frto_on_dupack`].)
+    #[cold]
+    #[inline(never)]
+    pub(super) fn frto_on_new_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        ack: SeqNum,
+        prior: SeqNum,
+        flight_before: u32,
+    ) {
+        let mss = u32::from(self.mss);
+        match self.lp.frto {
+            Frto::Off => {}
+            Frto::First => {
+                let resent_all = ack.since(prior) >= mss.min(flight_before);
+                let window_edge = self.snd_una + self.snd_wnd;
+                if !resent_all || self.unsent() == 0 || !self.snd_nxt.lt(window_edge) {
+                    self.lp.frto = Frto::Off;
+                    return;
+                }
+                self.lp.frto = Frto::Second;
+                self.snd_next = self.snd_nxt;
+                self.cc.allow_beyond_flight(self.flight(), 2);
+            }
+            Frto::Second => {
+                self.lp.frto = Frto::Off;
+                self.lp.rto_recover = None;
+                ctx.sinks.stats.spurious_timeouts += 1;
+            }
+        }
+    }
+
+    /// A duplicate ACK while F-RTO watches. Step 2a: the conventional recovery goes
+    /// on. Step 3a: the new data sent at step 2b did not move SND.UNA, so the timeout
+    /// was real: the resend from SND.UNA starts, in slow start with a window of no more
+    /// than three segments (what slow start would have reached in the two round trips
+    /// since the timeout).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn frto_on_dupack(&mut self) {
+        if self.lp.frto == Frto::Second {
+            self.cc.limit_window(3 * u32::from(self.mss));
+            self.snd_next = self.snd_una;
+        }
+        self.lp.frto = Frto::Off;
+    }
+}
