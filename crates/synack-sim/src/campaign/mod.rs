@@ -233,6 +233,12 @@ pub struct CampaignReport {
     /// need. A delay spike or reordering makes some of them unavoidable; a rise shows
     /// recovery repeating what the receiver holds.
     pub needless_retransmissions: u64,
+    /// Fast recoveries the stacks found spurious and undone (reordering), all seeds
+    /// (`StackStats::recoveries_undone`).
+    pub recoveries_undone: u64,
+    /// Retransmission timeouts F-RTO found spurious (delay spikes), all seeds
+    /// (`StackStats::spurious_timeouts`).
+    pub spurious_timeouts: u64,
     /// Datagrams dropped by the stacks as damaged (bad checksum), all seeds.
     pub bad_checksums: u64,
     /// Virtual time simulated, all seeds, microseconds.
@@ -271,6 +277,8 @@ struct Done {
     faults: FaultCounts,
     retransmissions: u64,
     needless: u64,
+    undone: u64,
+    spurious: u64,
     bad_checksums: u64,
     virtual_us: u64,
 }
@@ -291,6 +299,8 @@ fn run_one(campaign: Campaign, seed: u64) -> Done {
             .into_iter()
             .map(|link| run.result.retransmissions(link).needless)
             .sum(),
+        undone: run.result.hosts.iter().map(|h| h.stats.recoveries_undone).sum(),
+        spurious: run.result.hosts.iter().map(|h| h.stats.spurious_timeouts).sum(),
         bad_checksums: run.result.hosts.iter().map(|h| h.stats.bad_checksum).sum(),
         virtual_us: run.result.end_us,
     }
@@ -353,6 +363,8 @@ impl Campaign {
                 report.faults += d.faults;
                 report.retransmissions += d.retransmissions;
                 report.needless_retransmissions += d.needless;
+                report.recoveries_undone += d.undone;
+                report.spurious_timeouts += d.spurious;
                 report.bad_checksums += d.bad_checksums;
                 report.virtual_us += d.virtual_us;
                 // The earliest seed among equals, whatever order the threads finish in.
