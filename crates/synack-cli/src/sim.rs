@@ -53,6 +53,11 @@ pub(crate) struct SimArgs {
     /// Do not print the ladder (only the check's verdict).
     #[arg(long, short)]
     quiet: bool,
+    /// After the verdict, print each host's stack counters that are not zero:
+    /// retransmissions, loss probes, D-SACKs received, fast recoveries undone as
+    /// reordering, timeouts found spurious (F-RTO), checksum failures, ...
+    #[arg(long)]
+    stats: bool,
 }
 
 fn millis(option: &str, ms: Option<f64>) -> Result<Option<Duration>, CliError> {
@@ -111,7 +116,13 @@ pub(crate) fn run(args: &SimArgs) -> Result<ExitCode, CliError> {
     if let Some(f) = &args.json {
         write_json(f, &result.trace)?;
     }
-    Ok(verdict(&result, scenario.name()))
+    let code = verdict(&result, scenario.name());
+    if args.stats {
+        for h in &result.hosts {
+            println!("stats: {}: {}", h.name, h.stats);
+        }
+    }
+    Ok(code)
 }
 
 fn verdict(result: &SimResult, name: &str) -> ExitCode {

@@ -276,3 +276,23 @@ fn show_draws_a_saved_trace_as_sim_drew_it() {
         assert!(text(&out.stderr).contains(needle), "{file}: {}", text(&out.stderr));
     }
 }
+
+/// `sim --stats` prints each host's counters that are not zero after the verdict;
+/// without it, none.
+#[test]
+fn sim_stats_prints_each_hosts_counters() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let example = root.join("crates/synack-sim/examples/lossy-download.toml");
+    let example = example.to_str().expect("utf-8");
+    let out = synack(&["sim", example, "--quiet", "--stats"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("stats: ")).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("stats: client: "), "{stdout}");
+    // 10% of the server's datagrams are lost: it retransmits, and probes.
+    assert!(lines[1].starts_with("stats: server: retransmissions="), "{stdout}");
+    assert!(lines[1].contains(" loss_probes="), "{stdout}");
+    let plain = synack(&["sim", example, "--quiet"]);
+    assert!(!text(&plain.stdout).contains("stats: "), "{}", text(&plain.stdout));
+}
