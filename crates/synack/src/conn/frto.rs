@@ -49,9 +49,10 @@ impl Conn {
     /// retransmitted, the recovery stays the conventional one (resend from SND.UNA in
     /// slow start). (If it covers everything sent before the timeout, RTO recovery and
     /// F-RTO end with it: `Conn::probe_on_new_ack`.) (b) Otherwise send up
-    /// to two new segments instead of resending ("an F-RTO TCP sender simply chooses
-    /// different segments to transmit", the two that slow start allows now); without
-    /// new data or window for it, conventional recovery as in (a).
+    /// to two new segments instead of resending. Congestion control allows it, as RFC
+    /// 5682 notes: the sender only chooses other segments than the two slow start
+    /// would resend now. Without new data or window for it, the recovery is the
+    /// conventional one, as in (a).
     ///
     /// Step 3 (the second ACK), if it acknowledges more data: data that was not
     /// retransmitted after the timeout arrived, so the timeout was spurious. The
