@@ -642,8 +642,7 @@ impl Conn {
                     // segment is deemed lost once one sent sufficiently later has been
                     // delivered), which RFC 8985 7 relies on to turn the ACK of a probe
                     // into fast recovery.
-                    let prior = self.cc.enter_recovery(self.snd_nxt, self.flight());
-                    self.begin_fast_recovery(ctx, prior);
+                    self.enter_fast_recovery(ctx);
                 } else if new_sack && self.cc.in_recovery() && self.una_retransmission_lost() {
                     self.retransmit_una_in_recovery();
                 } else if new_sack {
@@ -662,7 +661,8 @@ impl Conn {
         // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments
         // on the retransmission queue that are thereby entirely acknowledged are
         // removed."
-        let acked = ack.since(self.snd_una);
+        let prior = self.snd_una;
+        let acked = ack.since(prior);
         let flight_before = self.flight();
         let fin_part = u32::from(self.fin.is_some_and(|f| ack.gt(f)));
         let data_acked = acked.saturating_sub(fin_part) as usize;
@@ -681,7 +681,7 @@ impl Conn {
         // when the timer is re-armed below (`Conn::give_up_clamp`). (Synchronized, the
         // deadline is only ever the user timeout's: the open's went with the SYN's ACK.)
         self.give_up_at = crate::time::Instant::ZERO;
-        self.sack_on_new_ack(ctx, ack - acked, ack);
+        self.sack_on_new_ack(ctx, prior, ack);
         self.sack_update(hdr);
         let srtt = self.rtt.srtt_or_initial();
         if self.cc.on_new_ack(ack, acked, flight_before, ctx.now, srtt, self.snd_nxt) {
@@ -694,7 +694,7 @@ impl Conn {
                 self.retransmit_una_in_recovery();
             }
         }
-        self.probe_on_new_ack(ctx, hdr, flight_before, ack - acked);
+        self.probe_on_new_ack(ctx, hdr, flight_before, prior);
         // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart
         // (as a loss probe timeout where RFC 8985 7.2 allows one).
         if self.snd_una == self.snd_nxt {

@@ -149,8 +149,7 @@ impl Conn {
             return;
         }
         if self.sack_holds_data() {
-            let prior = self.cc.enter_recovery(self.snd_nxt, self.flight());
-            self.begin_fast_recovery(ctx, prior);
+            self.enter_fast_recovery(ctx);
             self.arm_retransmission_timer(ctx, true);
             return;
         }

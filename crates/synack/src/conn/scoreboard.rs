@@ -270,11 +270,20 @@ impl SackRecovery {
     /// more than DupThresh - 1 segments SACKed above it).
     fn saw_late_delivery(&mut self, low: SeqNum, fack: SeqNum, mss: u32) {
         if low.lt(fack) && !low.lt(self.rxt_max) {
-            let degree = fack.since(low).div_ceil(mss.max(1)).min(MAX_REORDERING);
-            if self.reordering < degree {
-                self.reordering = degree;
-            }
+            self.raise_reordering(low, fack, mss);
         }
+    }
+
+    /// Data from `late` arrived after data up to `reach` had: DupThresh rises to that
+    /// many segments (rounded up, at most [`MAX_REORDERING`]), never falls here.
+    fn raise_reordering(&mut self, late: SeqNum, reach: SeqNum, mss: u32) {
+        let degree = reach.since(late).div_ceil(mss.max(1)).min(MAX_REORDERING);
+        self.reordering = self.reordering.max(degree);
+    }
+
+    /// IsLost (RFC 6675 4) with this connection's DupThresh.
+    fn is_lost(&self, seq: SeqNum, mss: u32) -> bool {
+        self.board.is_lost(seq, mss, self.reordering)
     }
 
     /// Everything from `una` on is to be sent again (after a timeout, or when the
@@ -365,8 +374,7 @@ impl Conn {
     #[inline]
     pub(super) fn sack_on_new_ack(&mut self, ctx: &mut Ctx<'_>, prior: SeqNum, una: SeqNum) {
         if self.sack.is_some() {
-            self.sack_check_spurious(ctx, una);
-            self.sack_advance(prior, una);
+            self.sack_advance(ctx, prior, una);
         }
     }
 
@@ -382,7 +390,6 @@ impl Conn {
     /// segment per ACK as its originals arrive: in the simulator, a download on which
     /// 1% of segments were held back 5 ms sent 19,528 needless retransmissions in
     /// eight runs of 2,760 segments (`examples/reorder_table.rs`).
-    #[inline(never)]
     fn sack_check_spurious(&mut self, ctx: &mut Ctx<'_>, una: SeqNum) {
         let (mss, min_rtt) = (u32::from(self.mss), self.rtt.min_rtt());
         let Some(s) = self.sack.as_deref_mut() else { return };
@@ -396,8 +403,7 @@ impl Conn {
             return;
         }
         let reach = s.board.high_sacked().filter(|f| una.lt(*f)).unwrap_or(una);
-        let degree = reach.since(u.una).div_ceil(mss.max(1)).min(MAX_REORDERING);
-        s.reordering = s.reordering.max(degree);
+        s.raise_reordering(u.una, reach, mss);
         s.rxt_hole = None;
         s.una_rxt_mark = None;
         self.retransmit_una = false;
@@ -413,9 +419,11 @@ impl Conn {
     ///
     /// The hole at `prior` (SND.UNA before the ACK) below SACKed data is now
     /// acknowledged: if it was never retransmitted, its original arrived after that
-    /// data did ([`SackRecovery::saw_late_delivery`]).
+    /// data did ([`SackRecovery::saw_late_delivery`]). First, the ACK may show the fast
+    /// recovery under way spurious ([`Conn::sack_check_spurious`]).
     #[inline(never)]
-    fn sack_advance(&mut self, prior: SeqNum, una: SeqNum) {
+    fn sack_advance(&mut self, ctx: &mut Ctx<'_>, prior: SeqNum, una: SeqNum) {
+        self.sack_check_spurious(ctx, una);
         let mss = u32::from(self.mss);
         if let Some(s) = self.sack.as_deref_mut() {
             if let Some(fack) = s.board.high_sacked() {
@@ -446,9 +454,9 @@ impl Conn {
     /// SND.UNA may have been deemed lost by the scoreboard before the third duplicate
     /// ACK (RFC 6675 5).
     pub(super) fn sack_says_una_lost(&self) -> bool {
-        self.sack.as_deref().is_some_and(|s| {
-            !s.board.is_empty() && s.board.is_lost(self.snd_una, u32::from(self.mss), s.reordering)
-        })
+        self.sack
+            .as_deref()
+            .is_some_and(|s| !s.board.is_empty() && s.is_lost(self.snd_una, u32::from(self.mss)))
     }
 
     /// Fast recovery began (the congestion state has entered it): fast retransmit of
@@ -465,7 +473,8 @@ impl Conn {
     /// waiting for the proof cost more timeouts than the one duplicate it may be.
     ///
     /// `prior` is the congestion state before it, kept while the recovery may still
-    /// prove spurious ([`Conn::sack_check_spurious`]).
+    /// prove spurious ([`Conn::sack_check_spurious`]). ([`Conn::enter_fast_recovery`]
+    /// when the congestion state has not entered it yet.)
     pub(super) fn begin_fast_recovery(&mut self, ctx: &mut Ctx<'_>, prior: Prior) {
         let una = self.snd_una;
         if let Some(s) = self.sack.as_deref_mut() {
@@ -479,6 +488,14 @@ impl Conn {
         }
         self.probe_on_recovery(ctx);
         self.retransmit_una_in_recovery();
+    }
+
+    /// Fast recovery starts now, by the scoreboard rather than the duplicate ACK count:
+    /// the congestion state enters it (RFC 5681 3.2 steps 2-3), then
+    /// [`Conn::begin_fast_recovery`].
+    pub(super) fn enter_fast_recovery(&mut self, ctx: &mut Ctx<'_>) {
+        let prior = self.cc.enter_recovery(self.snd_nxt, self.flight());
+        self.begin_fast_recovery(ctx, prior);
     }
 
     /// Fast recovery retransmits the segment at SND.UNA (fast retransmit, a partial
@@ -495,9 +512,9 @@ impl Conn {
     /// (the idea of RACK's detection of lost retransmissions, RFC 8985 6, which
     /// compares send times where this compares sequence numbers).
     pub(super) fn una_retransmission_lost(&self) -> bool {
-        self.sack.as_deref().is_some_and(|s| {
-            s.una_rxt_mark.is_some_and(|mark| s.board.is_lost(mark, u32::from(self.mss), s.reordering))
-        })
+        self.sack
+            .as_deref()
+            .is_some_and(|s| s.una_rxt_mark.is_some_and(|mark| s.is_lost(mark, u32::from(self.mss))))
     }
 
     /// In fast recovery, queue the first hole above HighRxt that the scoreboard deems
