@@ -159,20 +159,33 @@ fn readme_ladder_and_docs_svg_match_what_the_demo_prints() {
     let (begin, end) = ("<!-- demo-ladder:begin -->\n```text\n", "\n```\n<!-- demo-ladder:end -->");
     let start = readme.find(begin).expect("README has the demo ladder block") + begin.len();
     let stop = readme[start..].find(end).expect("the block is closed") + start;
-    let svg_path = root.join("docs/demo.svg");
-    if std::env::var_os("SYNACK_UPDATE_GOLDEN").is_some() {
+    if updating_golden() {
         let updated = format!("{}{}{}", &readme[..start], ladder, &readme[stop..]);
         std::fs::write(&readme_path, updated).expect("rewrite README");
-        std::fs::write(&svg_path, &svg).expect("rewrite docs/demo.svg");
+    } else {
+        assert_eq!(
+            &readme[start..stop],
+            ladder,
+            "README's demo ladder is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)"
+        );
+    }
+    golden(&root.join("docs/demo.svg"), &svg);
+}
+
+/// `SYNACK_UPDATE_GOLDEN` is set: the golden files are rewritten, not compared.
+fn updating_golden() -> bool {
+    std::env::var_os("SYNACK_UPDATE_GOLDEN").is_some()
+}
+
+/// The golden file at `path` holds exactly `fresh` (or is rewritten with it, see
+/// [`updating_golden`]).
+fn golden(path: &std::path::Path, fresh: &str) {
+    if updating_golden() {
+        std::fs::write(path, fresh).expect("rewrite the golden file");
         return;
     }
-    assert_eq!(
-        &readme[start..stop],
-        ladder,
-        "README's demo ladder is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)"
-    );
-    let docs_svg = std::fs::read_to_string(&svg_path).expect("docs/demo.svg");
-    assert!(docs_svg == svg, "docs/demo.svg is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)");
+    let kept = std::fs::read_to_string(path).expect("the golden file");
+    assert!(kept == fresh, "{} is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)", path.display());
 }
 
 /// `--seqgraph` draws the time-sequence graph of the busiest sender; `--seqgraph-time`
@@ -224,13 +237,7 @@ fn readme_seqgraph_matches_what_sim_draws() {
         readme.contains("--seqgraph docs/seqgraph.svg --seqgraph-time 7900..8700"),
         "the README's command"
     );
-    let docs = root.join("docs/seqgraph.svg");
-    if std::env::var_os("SYNACK_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&docs, &drawn).expect("rewrite docs/seqgraph.svg");
-        return;
-    }
-    let kept = std::fs::read_to_string(&docs).expect("docs/seqgraph.svg");
-    assert!(kept == drawn, "docs/seqgraph.svg is stale (SYNACK_UPDATE_GOLDEN=1 rewrites it)");
+    golden(&root.join("docs/seqgraph.svg"), &drawn);
 }
 
 /// `synack show` draws a trace saved by `--json` as `sim` drew it live: the same
