@@ -218,7 +218,8 @@ fn report_text(r: &CampaignReport, campaign: &Campaign, secs: f64) -> String {
     out += &format!(
         "campaign: {} closed normally with every byte delivered both ways, {} aborted as planned, {} ended \
          in a timeout or reset caused by losses{}; {} retransmissions ({} of data the peer already \
-         held; {} fast recoveries undone as reordering, {} timeouts found spurious), {} damaged \
+         held; {} fast recoveries undone as reordering, {} of them by D-SACK, {} timeouts found \
+         spurious), {} damaged \
          datagrams caught by checksums, {:.1} h of virtual time in {:.1} s\n",
         r.delivered,
         r.aborted,
@@ -227,6 +228,7 @@ fn report_text(r: &CampaignReport, campaign: &Campaign, secs: f64) -> String {
         r.retransmissions,
         r.needless_retransmissions,
         r.recoveries_undone,
+        r.recoveries_undone_by_dsack,
         r.spurious_timeouts,
         r.bad_checksums,
         r.virtual_us as f64 / 3.6e9,

@@ -4,8 +4,10 @@
 //! the client already held, and the median time until the client had every byte.
 //! A sender that takes reordering for loss retransmits needlessly and cuts its
 //! window each time; one whose DupThresh follows the reordering it has seen
-//! (`ConnInfo::reordering`) and that undoes a recovery an early ACK shows spurious
-//! (`StackStats::recoveries_undone`) waits instead.
+//! (`ConnInfo::reordering`) and that undoes a recovery an early ACK or the peer's
+//! D-SACKs show spurious (`StackStats::recoveries_undone`) waits instead. The 60 ms
+//! rows hold segments back longer than the 40 ms round trip: their retransmissions
+//! arrive first, and only the D-SACKs of the late originals tell.
 //!
 //! `cargo run --release -p synack-sim --example reorder_table`
 
@@ -14,7 +16,9 @@ mod common;
 fn main() {
     println!("| held back | by | loss | retransmitted | needless | median time |");
     println!("|---|---|---|---|---|---|");
-    for (reorder, delay_ms) in [("0.01", 5), ("0.05", 5), ("0.05", 20), ("0.20", 5)] {
+    for (reorder, delay_ms) in
+        [("0.01", 5), ("0.05", 5), ("0.05", 20), ("0.20", 5), ("0.01", 60), ("0.05", 60)]
+    {
         for loss in ["0", "0.01"] {
             let link = format!("loss = {loss}\nreorder = {reorder}\nreorder_delay_ms = {delay_ms}");
             let text = common::LOSSY.replace("loss = 0.10", &link);

@@ -303,8 +303,13 @@ pub struct StackStats {
     /// retransmitted segment came sooner after the retransmission than any round trip
     /// the connection measured, so it was the original's, delayed by reordering; the
     /// congestion window and ssthresh went back to their values before the recovery
-    /// (RFC 4015, RFC 9438 4.9), all connections.
+    /// (RFC 4015, RFC 9438 4.9), all connections. Also those proven spurious by
+    /// D-SACKs ([`StackStats::recoveries_undone_by_dsack`]).
     pub recoveries_undone: u64,
+    /// Of [`StackStats::recoveries_undone`], those the peer proved spurious by
+    /// reporting every one of their retransmissions as a duplicate (D-SACK, RFC 2883;
+    /// the detection of RFC 3708), all connections.
+    pub recoveries_undone_by_dsack: u64,
     /// Retransmission timeouts F-RTO found spurious (RFC 5682, [`crate::Config::frto`]):
     /// after the timeout, data that was never retransmitted was acknowledged, so the
     /// resend of the window was skipped, all connections.
@@ -373,6 +378,7 @@ impl core::fmt::Display for StackStats {
             loss_probes,
             dsacks_received,
             recoveries_undone,
+            recoveries_undone_by_dsack,
             spurious_timeouts,
             keepalive_probes,
             keepalive_drops,
@@ -410,6 +416,7 @@ impl core::fmt::Display for StackStats {
             ("loss_probes", loss_probes),
             ("dsacks_received", dsacks_received),
             ("recoveries_undone", recoveries_undone),
+            ("recoveries_undone_by_dsack", recoveries_undone_by_dsack),
             ("spurious_timeouts", spurious_timeouts),
             ("keepalive_probes", keepalive_probes),
             ("keepalive_drops", keepalive_drops),

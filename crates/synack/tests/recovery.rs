@@ -29,11 +29,17 @@ fn at(t0: Instant, us: u64) -> Instant {
 /// A stack (the sender) whose connection measured exactly one RTT sample of `SRTT` on
 /// its SYN,ACK; the peer announced MSS 1000 and SACK-permitted.
 fn sender(cfg_b: Config) -> (RawPeer, ConnId) {
+    sender_with(cfg_b, TcpFlags::SYN)
+}
+
+/// [`sender`] whose peer's SYN carries `syn_flags` (with ECE and CWR: ECN, RFC 3168
+/// 6.1.1).
+fn sender_with(cfg_b: Config, syn_flags: TcpFlags) -> (RawPeer, ConnId) {
     let (mut r, l) = raw_server(cfg_b);
-    let mut syn = r.hdr(r.snd_nxt, None, TcpFlags::SYN, 65_535);
+    let mut syn = r.hdr(r.snd_nxt, None, syn_flags, 65_535);
     syn.options = TcpOptions { mss: Some(1000), sack_permitted: true, ..TcpOptions::NONE };
     let out = r.send(syn, &[]);
-    let synack = out.iter().find(|s| s.flags() == TcpFlags::SYN | TcpFlags::ACK).expect("SYN,ACK").clone();
+    let synack = out.iter().find(|s| s.flags().syn() && s.flags().ack()).expect("SYN,ACK").clone();
     r.snd_nxt += 1;
     r.rcv_nxt = synack.seq() + 1;
     r.advance(SRTT);
@@ -168,6 +174,18 @@ fn sack_ack(r: &mut RawPeer, una: SeqNum, blocks: &[(u32, u32)], win: u16) -> Ve
     }
     h.options.sack_len = blocks.len() as u8;
     r.send(h, &[])
+}
+
+/// [`sack_ack`] handed to the stack without polling it: what it would send stays
+/// queued (both ACKs arrived before the application polled).
+fn sack_ack_unpolled(r: &mut RawPeer, una: SeqNum, blocks: &[(u32, u32)]) {
+    let mut h = r.hdr(r.snd_nxt, Some(una), TcpFlags::ACK, 65_535);
+    for (i, &(a, b)) in blocks.iter().enumerate() {
+        h.options.sack[i] = SackBlock { left: una + a * 1000, right: una + b * 1000 };
+    }
+    h.options.sack_len = blocks.len() as u8;
+    let d = r.datagram(&h, &[]);
+    r.stack.handle_packet(r.now, &d);
 }
 
 fn retransmitted(segs: &[RawSeg], una: SeqNum) -> Vec<u32> {
@@ -542,7 +560,11 @@ fn a_timeout_that_dupthresh_3_would_have_avoided_brings_it_back_to_3() {
 /// retransmit of it. Returns the peer, the connection, SND.UNA, the time of the
 /// retransmission and cwnd, ssthresh before it.
 fn spurious_start(cfg_b: Config) -> (RawPeer, ConnId, SeqNum, Instant, (u32, u32)) {
-    let (mut r, c) = sender(cfg_b);
+    spurious_start_with(cfg_b, TcpFlags::SYN)
+}
+
+fn spurious_start_with(cfg_b: Config, syn: TcpFlags) -> (RawPeer, ConnId, SeqNum, Instant, (u32, u32)) {
+    let (mut r, c) = sender_with(cfg_b, syn);
     let una = new_window(&mut r, c);
     let info = r.stack.info(c).unwrap();
     let before = (info.cwnd, info.ssthresh);
@@ -631,24 +653,168 @@ fn a_fast_retransmit_of_a_segment_sent_twice_before_is_not_undone_by_an_early_ac
     assert!(r.stack.info(c).unwrap().ssthresh < u32::MAX, "the recovery's reduction stands");
 }
 
+/// A window of ten, the first segment overtaken by three: the third duplicate ACK
+/// starts fast recovery, and the fast retransmit waits in the stack, unpolled.
+fn fast_retransmit_queued() -> (RawPeer, ConnId, SeqNum) {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = new_window(&mut r, c);
+    sack_ack(&mut r, una, &[(1, 2)], 65_535);
+    sack_ack(&mut r, una, &[(1, 3)], 65_535);
+    sack_ack_unpolled(&mut r, una, &[(1, 4)]);
+    (r, c, una)
+}
+
 /// The ACK of the segment may even come before its fast retransmit has left (both
 /// arrive before the application polls): the recovery is undone and nothing is
 /// retransmitted at all - neither that segment nor, in its place, the new SND.UNA.
 #[test]
 fn a_recovery_acknowledged_before_its_retransmission_left_is_undone_and_resends_nothing() {
-    let (mut r, c) = sender(cfg(SERVER_IP));
-    let una = new_window(&mut r, c);
-    sack_ack(&mut r, una, &[(1, 2)], 65_535);
-    sack_ack(&mut r, una, &[(1, 3)], 65_535);
-    let mut third = r.hdr(r.snd_nxt, Some(una), TcpFlags::ACK, 65_535);
-    third.options.sack[0] = SackBlock { left: una + 1000, right: una + 4000 };
-    third.options.sack_len = 1;
-    let d = r.datagram(&third, &[]);
-    r.stack.handle_packet(r.now, &d);
+    let (mut r, c, una) = fast_retransmit_queued();
     let out = r.send_ack(una + 4000, 65_535);
     assert_eq!(r.stack.stats().recoveries_undone, 1);
     assert!(out.iter().all(|g| g.payload.is_empty() || !g.seq().lt(una + 10_000)), "{out:?}");
     assert_eq!(r.stack.info(c).unwrap().retransmissions, 0);
+}
+
+// ----- Undo by D-SACK (RFC 3708, RFC 4015) ------------------------------------------
+
+/// An ACK of `ack` whose first block is a D-SACK (RFC 2883 4) for segments `[a, b)`
+/// of 1000 bytes above `una`.
+fn dsack(r: &mut RawPeer, una: SeqNum, ack: SeqNum, (a, b): (u32, u32)) -> Vec<RawSeg> {
+    let mut h = r.hdr(r.snd_nxt, Some(ack), TcpFlags::ACK, 65_535);
+    h.options.sack[0] = SackBlock { left: una + a * 1000, right: una + b * 1000 };
+    h.options.sack_len = 1;
+    r.send(h, &[])
+}
+
+/// [`spurious_start`], then segments 6 to 9 SACKed: the hole at 4 is resent too. The
+/// originals of 0, 4 and 5 then arrive a round trip after the fast retransmit (too late
+/// for the early-ACK test) and the whole window is acknowledged. Returns the peer, the
+/// connection, SND.UNA at the start and cwnd, ssthresh before the recovery.
+fn two_resends_acknowledged_late(cfg_b: Config) -> (RawPeer, ConnId, SeqNum, (u32, u32)) {
+    two_resends_acknowledged_late_with(cfg_b, TcpFlags::SYN)
+}
+
+fn two_resends_acknowledged_late_with(cfg_b: Config, syn: TcpFlags) -> (RawPeer, ConnId, SeqNum, (u32, u32)) {
+    let (mut r, c, una, t, before) = spurious_start_with(cfg_b, syn);
+    let out = sack_ack(&mut r, una, &[(6, 10), (1, 4)], 65_535);
+    assert_eq!(retransmitted(&out, una), vec![4], "{out:?}");
+    r.advance_to(t + SRTT);
+    r.send_ack(una + 10_000, 65_535);
+    assert_eq!(r.stack.stats().recoveries_undone, 0, "not early: the recovery stands");
+    let info = r.stack.info(c).unwrap();
+    assert!(info.ssthresh < before.1, "reduced");
+    (r, c, una, before)
+}
+
+/// RFC 3708: once the peer has reported every retransmission of a recovery as a
+/// duplicate (D-SACK, RFC 2883), none of them was needed - the originals all arrived,
+/// late. The recovery is undone as RFC 4015 responds to a spurious retransmission:
+/// cwnd and ssthresh return to their values before it. Here after both resends are
+/// reported, one ACK each, after the recovery has ended.
+#[test]
+fn a_recovery_whose_every_retransmission_the_peer_reports_duplicate_is_undone() {
+    let (mut r, c, una, before) = two_resends_acknowledged_late(cfg(SERVER_IP));
+    let reduced = r.stack.info(c).unwrap().ssthresh;
+    // More data goes out and is acknowledged meanwhile.
+    let (_, more) = send_now(&mut r, c, 2000);
+    assert_eq!(more.len(), 2);
+    r.send_ack(una + 12_000, 65_535);
+    dsack(&mut r, una, una + 12_000, (0, 1));
+    assert_eq!(r.stack.stats().recoveries_undone, 0, "the resend of 4 may have repaired a loss");
+    assert_eq!(r.stack.info(c).unwrap().ssthresh, reduced);
+    dsack(&mut r, una, una + 12_000, (4, 5));
+    let info = r.stack.info(c).unwrap();
+    assert_eq!(r.stack.stats().recoveries_undone, 1);
+    assert_eq!(r.stack.stats().recoveries_undone_by_dsack, 1);
+    assert_eq!(info.ssthresh, before.1, "undone");
+    assert!(info.cwnd >= before.0, "undone: cwnd {} before {}", info.cwnd, before.0);
+    // Segment 0 arrived after segments 1 to 9 (all SACKed when its ACK came): DupThresh
+    // follows that depth, not how far the ACKs had gone when the D-SACKs came.
+    assert_eq!(info.reordering, 10, "DupThresh");
+}
+
+/// The counterpart: a D-SACK for one resend only, or for a segment that was never
+/// resent (a duplicate the network made), proves nothing about the other resend,
+/// which may have repaired a real loss: the recovery stands.
+#[test]
+fn dsacks_for_part_of_the_resends_or_for_data_never_resent_leave_the_recovery_standing() {
+    let (mut r, c, una, _) = two_resends_acknowledged_late(cfg(SERVER_IP));
+    let reduced = (r.stack.info(c).unwrap().ssthresh, r.stack.stats().dsacks_received);
+    dsack(&mut r, una, una + 10_000, (0, 1));
+    dsack(&mut r, una, una + 10_000, (2, 3));
+    dsack(&mut r, una, una + 10_000, (0, 1));
+    assert_eq!(r.stack.stats().dsacks_received, reduced.1 + 3, "all three counted as D-SACKs");
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+    assert_eq!(r.stack.info(c).unwrap().ssthresh, reduced.0);
+}
+
+/// A D-SACK that comes before the recovery has retransmitted anything (here for
+/// segment 2, which the network duplicated) has no retransmission to account for and
+/// proves nothing: the recovery stands.
+#[test]
+fn a_dsack_before_the_recovery_retransmitted_anything_proves_nothing() {
+    let (mut r, c, una) = fast_retransmit_queued();
+    sack_ack_unpolled(&mut r, una, &[(2, 3), (1, 4)]);
+    assert_eq!(r.stack.stats().dsacks_received, 1);
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+    let info = r.stack.info(c).unwrap();
+    assert!(info.ssthresh < u32::MAX, "the recovery's reduction stands");
+    assert_eq!(retransmitted(&r.poll(), una), vec![0], "and retransmits");
+}
+
+/// D-SACKs come about a round trip after the resend they report. Ones that come more
+/// than an RTO after the recovery's last retransmission belong to no recovery the
+/// sender still remembers: the window that was reduced then has lived on since.
+#[test]
+fn dsacks_that_come_more_than_an_rto_after_the_last_resend_undo_nothing() {
+    let (mut r, c, una, _) = two_resends_acknowledged_late(cfg(SERVER_IP));
+    let reduced = r.stack.info(c).unwrap().ssthresh;
+    dsack(&mut r, una, una + 10_000, (0, 1));
+    r.advance(Duration::from_micros(RTO_US + 10_000));
+    dsack(&mut r, una, una + 10_000, (4, 5));
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+    assert_eq!(r.stack.info(c).unwrap().ssthresh, reduced);
+}
+
+/// A reduction after the recovery (here an RTO) is not the recovery's to undo: a
+/// D-SACK that completes the recovery's proof afterwards leaves the window alone.
+#[test]
+fn a_timeout_after_the_recovery_forgets_it_and_dsacks_then_undo_nothing() {
+    let (mut r, c, una, _) = two_resends_acknowledged_late(no_tlp());
+    dsack(&mut r, una, una + 10_000, (0, 1));
+    let (t1, more) = send_now(&mut r, c, 2000);
+    assert_eq!(more.len(), 2);
+    let rtx = r.advance_to(at(t1, RTO_US));
+    assert_eq!(spans(&rtx, una), vec![(10_000, 1000)], "the timeout");
+    let after = r.stack.info(c).unwrap();
+    assert_eq!(after.cwnd, 1000, "the timeout's loss window");
+    dsack(&mut r, una, una + 10_000, (4, 5));
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+    let info = r.stack.info(c).unwrap();
+    assert_eq!((info.cwnd, info.ssthresh), (after.cwnd, after.ssthresh));
+}
+
+/// An ECN-Echo after the recovery (RFC 3168 6.1.2) reduces the window again: that
+/// reduction is not the recovery's to undo, so a D-SACK that completes the recovery's
+/// proof afterwards leaves the window alone. (Without the echo, the same D-SACK undoes
+/// it: `a_recovery_whose_every_retransmission_the_peer_reports_duplicate_is_undone`.)
+#[test]
+fn an_ecn_echo_after_the_recovery_forgets_it_and_dsacks_then_undo_nothing() {
+    let ecn = TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR;
+    let (mut r, c, una, _) = two_resends_acknowledged_late_with(cfg(SERVER_IP), ecn);
+    assert!(r.stack.info(c).unwrap().ecn, "ECN negotiated");
+    dsack(&mut r, una, una + 10_000, (0, 1));
+    let (_, more) = send_now(&mut r, c, 2000);
+    assert_eq!(more.len(), 2);
+    let echo = r.hdr(r.snd_nxt, Some(una + 11_000), TcpFlags::ACK | TcpFlags::ECE, 65_535);
+    r.send(echo, &[]);
+    assert_eq!(r.stack.stats().ecn_reductions, 1);
+    let after = r.stack.info(c).unwrap();
+    dsack(&mut r, una, una + 11_000, (4, 5));
+    assert_eq!(r.stack.stats().recoveries_undone, 0);
+    let info = r.stack.info(c).unwrap();
+    assert_eq!((info.cwnd, info.ssthresh), (after.cwnd, after.ssthresh));
 }
 
 // ----- F-RTO: a spurious timeout skips the resend (RFC 5682) -----------------------

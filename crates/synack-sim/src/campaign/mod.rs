@@ -236,6 +236,9 @@ pub struct CampaignReport {
     /// Fast recoveries the stacks found spurious and undone (reordering), all seeds
     /// (`StackStats::recoveries_undone`).
     pub recoveries_undone: u64,
+    /// Of those, the ones the peer proved spurious by D-SACKs for every retransmission,
+    /// all seeds (`StackStats::recoveries_undone_by_dsack`).
+    pub recoveries_undone_by_dsack: u64,
     /// Retransmission timeouts F-RTO found spurious (delay spikes), all seeds
     /// (`StackStats::spurious_timeouts`).
     pub spurious_timeouts: u64,
@@ -278,6 +281,7 @@ struct Done {
     retransmissions: u64,
     needless: u64,
     undone: u64,
+    undone_by_dsack: u64,
     spurious: u64,
     bad_checksums: u64,
     virtual_us: u64,
@@ -300,6 +304,7 @@ fn run_one(campaign: Campaign, seed: u64) -> Done {
             .map(|link| run.result.retransmissions(link).needless)
             .sum(),
         undone: run.result.hosts.iter().map(|h| h.stats.recoveries_undone).sum(),
+        undone_by_dsack: run.result.hosts.iter().map(|h| h.stats.recoveries_undone_by_dsack).sum(),
         spurious: run.result.hosts.iter().map(|h| h.stats.spurious_timeouts).sum(),
         bad_checksums: run.result.hosts.iter().map(|h| h.stats.bad_checksum).sum(),
         virtual_us: run.result.end_us,
@@ -364,6 +369,7 @@ impl Campaign {
                 report.retransmissions += d.retransmissions;
                 report.needless_retransmissions += d.needless;
                 report.recoveries_undone += d.undone;
+                report.recoveries_undone_by_dsack += d.undone_by_dsack;
                 report.spurious_timeouts += d.spurious;
                 report.bad_checksums += d.bad_checksums;
                 report.virtual_us += d.virtual_us;

@@ -329,17 +329,21 @@ impl Congestion {
     /// (RFC 4015 3.2, paraphrased: once the retransmission is known to be spurious,
     /// restore the congestion state it reduced), CUBIC's with them (RFC 9438 4.9: after
     /// a spurious congestion event, CUBIC may restore W_max, K and the stage it was in).
+    ///
+    /// Also after the recovery has ended (a D-SACK proves it spurious about a round trip
+    /// after its last retransmission): cwnd then keeps whatever it has grown to since,
+    /// if more.
     pub(crate) fn undo(&mut self, prior: Prior) {
-        self.recover = None;
+        let recovering = self.recover.take().is_some();
         self.dupacks = 0;
         self.limited_sent = 0;
         if !self.enabled() {
             return;
         }
-        // (Not the larger of the two windows: fast recovery's is inflated by the
-        // duplicate ACKs, RFC 5681 3.2 steps 3 and 4, which only stood in for segments
-        // that had left the network.)
-        self.cwnd = prior.cwnd;
+        // (In recovery, not the larger of the two windows: fast recovery's is inflated
+        // by the duplicate ACKs, RFC 5681 3.2 steps 3 and 4, which only stood in for
+        // segments that had left the network.)
+        self.cwnd = if recovering { prior.cwnd } else { self.cwnd.max(prior.cwnd) };
         self.ssthresh = self.ssthresh.max(prior.ssthresh);
         if let (Some(now), Some(before)) = (self.cubic.as_deref_mut(), prior.cubic) {
             *now = before;
@@ -543,6 +547,27 @@ mod tests {
         first.undo(prior);
         assert!(first.hystart_running());
         assert_eq!((first.cwnd, first.ssthresh), (10_000, u32::MAX));
+    }
+
+    /// Undone after it ended (by D-SACK), a recovery restores the window of before it,
+    /// or keeps a larger one it has grown to since; in recovery, the prior one exactly
+    /// (fast recovery's is inflated, RFC 5681 3.2 steps 3 and 4).
+    #[test]
+    fn undo_after_the_recovery_ended_keeps_a_window_grown_larger_since() {
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, false);
+        let prior = c.enter_recovery(SeqNum(10_000), 10_000);
+        c.on_new_ack(SeqNum(10_000), 10_000, 10_000, T0, RTT, SeqNum(10_000));
+        assert!(!c.in_recovery());
+        c.cwnd = 15_000;
+        c.undo(prior.clone());
+        assert_eq!(c.cwnd, 15_000);
+        c.cwnd = 4_000;
+        c.undo(prior.clone());
+        assert_eq!(c.cwnd, 10_000);
+        c.enter_recovery(SeqNum(20_000), 10_000);
+        c.cwnd = 15_000;
+        c.undo(prior);
+        assert_eq!(c.cwnd, 10_000, "in recovery: the prior window, not the inflated one");
     }
 
     #[test]

@@ -183,6 +183,7 @@ impl Conn {
             // beyond the data that was in flight at the last reduction (its SND.NXT).
             if self.ecn_recover.lt(self.snd_una) {
                 self.cc.on_ecn_echo(flight);
+                self.sack_forget_undo();
                 self.ecn_recover = self.snd_nxt;
                 self.ecn |= SEND_CWR;
                 ctx.sinks.stats.ecn_reductions += 1;

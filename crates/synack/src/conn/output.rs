@@ -511,7 +511,7 @@ impl Conn {
             self.cc.on_send(end.since(self.snd_una));
         }
         if retransmit {
-            self.sack_retransmitted(end, ctx.now);
+            self.sack_retransmitted(seq, end, ctx.now);
             // Karn's rule: never time a retransmitted segment.
             self.rtt_probe = None;
             self.retransmissions += 1;
