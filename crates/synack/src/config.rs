@@ -218,8 +218,9 @@ pub struct Config {
     /// F-RTO (RFC 5682): after a retransmission timeout, retransmit SND.UNA alone, then
     /// send new data rather than resend the window; if the ACKs that follow acknowledge
     /// data that was never retransmitted, the timeout was spurious (a delay spike, not
-    /// a loss) and the resend is skipped (`StackStats::spurious_timeouts`). A real
-    /// timeout costs a round trip more before the resend. On by default, as in Linux.
+    /// a loss) and the resend is skipped (`StackStats::spurious_timeouts`), with ssthresh
+    /// back to its value before the timeout. A real timeout costs a round trip more
+    /// before the resend. On by default, as in Linux.
     pub frto: bool,
     /// Default listen backlog when `listen` is given 0.
     pub default_backlog: usize,

@@ -312,7 +312,7 @@ pub struct StackStats {
     pub recoveries_undone_by_dsack: u64,
     /// Retransmission timeouts F-RTO found spurious (RFC 5682, [`crate::Config::frto`]):
     /// after the timeout, data that was never retransmitted was acknowledged, so the
-    /// resend of the window was skipped, all connections.
+    /// resend of the window was skipped and ssthresh restored, all connections.
     pub spurious_timeouts: u64,
     /// Keep-alive probes sent (RFC 9293 3.8.4), all connections.
     pub keepalive_probes: u64,

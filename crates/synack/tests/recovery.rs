@@ -850,6 +850,45 @@ fn after_a_spurious_timeout_f_rto_sends_new_data_and_resends_nothing() {
     assert_eq!(r.stack.info(c).unwrap().retransmissions, 1, "the timeout's one");
 }
 
+/// The response to a spurious timeout: ssthresh returns to its value before the
+/// timeout halved it (RFC 4015's restoring of the congestion state; Linux does the
+/// same). Here the connection was in slow start, ssthresh unbounded.
+#[test]
+fn a_timeout_f_rto_finds_spurious_gives_back_the_ssthresh_it_halved() {
+    let (mut r, c, una) = frto_timed_out(no_tlp());
+    assert!(r.stack.info(c).unwrap().ssthresh < u32::MAX, "the timeout halved it");
+    r.send_ack(una + 2000, 65_535);
+    r.send_ack(una + 4000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    assert_eq!(r.stack.info(c).unwrap().ssthresh, u32::MAX);
+}
+
+/// The same with a finite ssthresh, set by a fast recovery before: the spurious
+/// timeout gives back that one, not more.
+#[test]
+fn a_spurious_timeout_after_a_recovery_gives_back_the_recoverys_ssthresh() {
+    let (mut r, c, una, t, _) = spurious_start(no_tlp());
+    r.advance_to(t + SRTT);
+    r.send_ack(una + 10_000, 65_535);
+    let ssthresh = r.stack.info(c).unwrap().ssthresh;
+    assert!(ssthresh < u32::MAX, "{ssthresh}");
+    // Slow start up to that ssthresh: four ACKs of one segment each.
+    r.stack.send(c, &pattern(20_000, 1)).unwrap();
+    r.poll();
+    for k in 1..=4 {
+        r.send_ack(una + 10_000 + k * 1000, 65_535);
+    }
+    let (t1, una) = (r.now, una + 14_000);
+    assert!(r.stack.info(c).unwrap().bytes_in_flight >= 4000);
+    let rtx = r.advance_to(at(t1, RTO_US));
+    assert_eq!(spans(&rtx, una), vec![(0, 1000)], "the timeout");
+    assert!(r.stack.info(c).unwrap().ssthresh < ssthresh, "halved");
+    r.send_ack(una + 2000, 65_535);
+    r.send_ack(una + 4000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    assert_eq!(r.stack.info(c).unwrap().ssthresh, ssthresh);
+}
+
 /// RFC 5682 step 3a: when the second ACK is a duplicate (the new segments arrived above
 /// a hole), the timeout was real: the resend from SND.UNA starts, with a window of at
 /// most three segments.
@@ -862,6 +901,7 @@ fn after_a_real_timeout_f_rto_resends_from_snd_una_once_a_duplicate_ack_comes() 
     assert_eq!(spans(&out, una).first(), Some(&(1000, 1000)), "the resend from SND.UNA: {out:?}");
     assert!(r.stack.info(c).unwrap().cwnd <= 3000);
     assert_eq!(r.stack.stats().spurious_timeouts, 0);
+    assert!(r.stack.info(c).unwrap().ssthresh < u32::MAX, "a real timeout's ssthresh stays halved");
 }
 
 /// Step 2b needs new data to send: with nothing queued beyond the window, the
@@ -890,12 +930,14 @@ fn with_f_rto_off_the_first_ack_after_a_timeout_resumes_the_resend() {
 /// ACKs still show the timeout spurious.
 #[test]
 fn f_rto_survives_a_second_timeout_in_the_same_spike() {
-    let (mut r, _, una) = frto_timed_out(no_tlp());
+    let (mut r, c, una) = frto_timed_out(no_tlp());
     let rtx = r.advance(Duration::from_micros(2 * RTO_US));
     assert_eq!(spans(&rtx, una), vec![(0, 1000)], "the second timeout, backed off");
     assert_eq!(spans(&r.send_ack(una + 2000, 65_535), una), vec![(10_000, 1000), (11_000, 1000)]);
     r.send_ack(una + 4000, 65_535);
     assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    let ssthresh = r.stack.info(c).unwrap().ssthresh;
+    assert_eq!(ssthresh, u32::MAX, "the ssthresh of before the first timeout, not the second's");
 }
 
 /// Once the timeout is found spurious, RTO recovery is over (RFC 5682 3b sets

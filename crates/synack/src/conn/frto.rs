@@ -31,10 +31,27 @@ impl Conn {
     /// 2 still waits for its ACK (`before`, F-RTO's step when the timer fired: a delay
     /// spike longer than two RTOs), in the states that may send new data (whether
     /// there is any to send is step 2's question).
-    pub(super) fn frto_on_rto(&mut self, ctx: &Ctx<'_>, before: Frto) {
+    ///
+    /// `ssthresh` is the one the timeout halved, kept for the response to a spurious
+    /// timeout (step 3b) - unless a timeout before it in the same episode had halved it
+    /// already: the first one's is kept then.
+    pub(super) fn frto_on_rto(&mut self, ctx: &Ctx<'_>, before: Frto, ssthresh: u32) {
         let may_send = matches!(self.state, State::Established | State::CloseWait);
         let episode = self.retries == 1 || before == Frto::First;
         self.lp.frto = if ctx.cfg.frto && may_send && episode { Frto::First } else { Frto::Off };
+        if before != Frto::First {
+            let segments = ssthresh / u32::from(self.mss.max(1));
+            self.frto_ssthresh = u16::try_from(segments).unwrap_or(u16::MAX);
+        }
+    }
+
+    /// The ssthresh [`Conn::frto_on_rto`] kept, back in bytes (`u32::MAX`, no
+    /// threshold, for `u16::MAX` segments or more).
+    fn frto_prior_ssthresh(&self) -> u32 {
+        match self.frto_ssthresh {
+            u16::MAX => u32::MAX,
+            segments => u32::from(segments) * u32::from(self.mss),
+        }
     }
 
     /// Bytes queued and never sent.
@@ -58,8 +75,13 @@ impl Conn {
     /// retransmitted after the timeout arrived, so the timeout was spurious. The
     /// resend is skipped, and RTO recovery ends (RFC 5682's "recover" set to SND.UNA).
     /// The response keeps the window that let the two new segments out (the flight
-    /// plus two segments, about the window before the timeout) and the halved
-    /// ssthresh. (A duplicate ACK here is [`Conn::frto_on_dupack`].)
+    /// plus two segments, about the window before the timeout), and ssthresh returns
+    /// to its value before the timeout: nothing was lost, so nothing calls for a lower
+    /// one. (RFC 5682 leaves the response to a spurious timeout open; RFC 4015's
+    /// restores the congestion state the timeout reduced, and Linux undoes its
+    /// reduction the same way.) Slow start then regains the window in a round trip or
+    /// two, where the halved ssthresh left congestion avoidance to regain it a segment
+    /// per round trip. (A duplicate ACK here is [`Conn::frto_on_dupack`].)
     #[cold]
     #[inline(never)]
     pub(super) fn frto_on_new_ack(
@@ -86,6 +108,7 @@ impl Conn {
             Frto::Second => {
                 self.lp.frto = Frto::Off;
                 self.lp.rto_recover = None;
+                self.cc.ssthresh = self.cc.ssthresh.max(self.frto_prior_ssthresh());
                 ctx.sinks.stats.spurious_timeouts += 1;
             }
         }

@@ -281,6 +281,10 @@ pub(crate) struct Conn {
     /// The application's cap on the MSS this end announces and on the segments it
     /// sends (`Stack::set_mss_limit`, like `TCP_MAXSEG`); `u16::MAX` when none.
     pub(crate) mss_limit: u16,
+    /// ssthresh before the timeout F-RTO watches, what a spurious one restores
+    /// (`conn/frto.rs`), in segments of `mss`, `u16::MAX` for that many or more. (In
+    /// segments so that it fits the control block's padding: the size stays 744.)
+    pub(crate) frto_ssthresh: u16,
 
     // Receive sequence space.
     pub(crate) irs: SeqNum,
@@ -421,6 +425,7 @@ impl Conn {
             snd_wscale: 0,
             mss,
             mss_limit: u16::MAX,
+            frto_ssthresh: 0,
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
@@ -513,6 +518,7 @@ impl Conn {
             snd_wscale,
             mss: c_mss,
             mss_limit,
+            frto_ssthresh,
             irs,
             rcv_nxt,
             rcv_adv,
@@ -575,6 +581,7 @@ impl Conn {
         *snd_wscale = 0;
         *c_mss = mss;
         *mss_limit = u16::MAX;
+        *frto_ssthresh = 0;
         *irs = SeqNum(0);
         *rcv_nxt = SeqNum(0);
         *rcv_adv = SeqNum(0);

@@ -330,13 +330,13 @@ impl Conn {
             }
             _ => {
                 self.sack_reordering_on_rto();
-                let frto_waiting = self.lp.frto;
+                let (frto_waiting, ssthresh) = (self.lp.frto, self.cc.ssthresh);
                 self.cc.on_rto(self.flight());
                 self.probe_on_rto();
                 // Everything after SND.UNA follows as the collapsed congestion window
                 // allows - unless F-RTO finds the timeout spurious.
                 self.resend_from_una();
-                self.frto_on_rto(ctx, frto_waiting);
+                self.frto_on_rto(ctx, frto_waiting, ssthresh);
             }
         }
         // 5.6: "Start the retransmission timer, such that it expires after RTO seconds
