@@ -484,6 +484,35 @@ fn paws_drops_an_old_timestamp_and_answers_with_an_ack() {
     assert_eq!(p.stack.info(c).unwrap().recv_queue, 3);
 }
 
+/// A late original whose retransmission arrived first carries an older TSval than the
+/// retransmission that moved TS.Recent: PAWS drops it (RFC 7323 5.3 R1), and the ACK
+/// it draws still reports it as a duplicate (RFC 2883 4, D-SACK) - the sender learns
+/// its retransmission was not needed, which is what it undoes a recovery by (RFC
+/// 3708). Only the part below RCV.NXT is reported: data above it never arrived.
+#[test]
+fn a_duplicate_paws_drops_is_still_reported_in_a_dsack_block() {
+    let mut p = Peer::listening(cfg());
+    p.establish(syn_opts_full(1000), TcpOptions { timestamps: ts(1001, 0), ..TcpOptions::NONE });
+    p.accept();
+    let b = PEER_ISS + 1;
+    let o = |v| TcpOptions { timestamps: ts(v, 0), ..TcpOptions::NONE };
+    // The retransmission of [0, 100), TSval 1500, arrives first.
+    p.send(PA, b, p.iss + 1, o(1500), &[7u8; 100]);
+    // The original, TSval 1200: PAWS drops it, and the ACK reports it.
+    let outs = p.send(PA, b, p.iss + 1, o(1200), &[7u8; 100]);
+    assert_eq!(p.stack.stats().paws_rejected, 1);
+    assert_eq!(outs.len(), 1);
+    assert_eq!(outs[0].hdr.ack.0, b + 100);
+    assert_eq!(outs[0].sacks(), [(b, b + 100)], "D-SACK of the duplicate");
+    // A segment PAWS drops that straddles RCV.NXT: only its old part is reported.
+    let outs = p.send(PA, b + 50, p.iss + 1, o(1200), &[7u8; 100]);
+    assert_eq!(outs[0].sacks(), [(b + 50, b + 100)]);
+    // One wholly above RCV.NXT is new data, dropped unreported.
+    let outs = p.send(PA, b + 100, p.iss + 1, o(1200), &[7u8; 100]);
+    assert_eq!(outs[0].hdr.ack.0, b + 100, "dropped");
+    assert!(outs[0].sacks().is_empty(), "{:?}", outs[0].sacks());
+}
+
 #[test]
 fn paws_lets_an_old_timestamp_through_after_24_days_idle() {
     // RFC 7323 5.5: TS.Recent older than 24 days is no longer valid.

@@ -12,7 +12,7 @@ mod common;
 
 use common::flow_helpers::*;
 use common::*;
-use synack::wire::{SackBlock, TcpFlags, TcpOptions};
+use synack::wire::{SackBlock, TcpFlags, TcpHeader, TcpOptions, Timestamps};
 use synack::{Config, ConnId, Duration, Instant, SeqNum};
 
 const SRTT: Duration = Duration::from_millis(20);
@@ -815,6 +815,116 @@ fn an_ecn_echo_after_the_recovery_forgets_it_and_dsacks_then_undo_nothing() {
     assert_eq!(r.stack.stats().recoveries_undone, 0);
     let info = r.stack.info(c).unwrap();
     assert_eq!((info.cwnd, info.ssthresh), (after.cwnd, after.ssthresh));
+}
+
+// ----- Eifel detection: the echoed timestamp tells which copy arrived (RFC 3522) ------
+
+/// The peer's TSval, constant (PAWS passes: never older than TS.Recent).
+const PEER_TSVAL: u32 = 7_000;
+
+/// `h` with the peer's timestamps, echoing `ecr`.
+fn ts(mut h: TcpHeader, ecr: u32) -> TcpHeader {
+    h.options.timestamps = Some(Timestamps { val: PEER_TSVAL, ecr });
+    h
+}
+
+/// The TSval a segment the stack sent carries.
+fn tsval(g: &RawSeg) -> u32 {
+    g.hdr.options.timestamps.expect("timestamps in use").val
+}
+
+/// [`sender`] with timestamps negotiated (RFC 7323): every segment of the peer carries
+/// them.
+fn ts_sender(cfg_b: Config) -> (RawPeer, ConnId) {
+    let (mut r, l) = raw_server(cfg_b);
+    let mut syn = r.hdr(r.snd_nxt, None, TcpFlags::SYN, 65_535);
+    // MSS 1012: 1000 bytes of data per segment beside the 12 of the timestamps option.
+    syn.options = TcpOptions {
+        mss: Some(1012),
+        sack_permitted: true,
+        timestamps: Some(Timestamps { val: PEER_TSVAL, ecr: 0 }),
+        ..TcpOptions::NONE
+    };
+    let out = r.send(syn, &[]);
+    let synack = out.iter().find(|g| g.flags().syn()).expect("SYN,ACK").clone();
+    r.snd_nxt += 1;
+    r.rcv_nxt = synack.seq() + 1;
+    r.advance(SRTT);
+    let ack = ts(r.hdr(r.snd_nxt, Some(r.rcv_nxt), TcpFlags::ACK, 65_535), tsval(&synack));
+    r.send(ack, &[]);
+    let c = r.stack.accept(l).unwrap();
+    assert!(r.stack.info(c).unwrap().timestamps);
+    (r, c)
+}
+
+/// An ACK of `ack` with SACK blocks in segments above `una`, echoing `ecr`.
+fn ts_sack_ack(r: &mut RawPeer, una: SeqNum, ack: SeqNum, blocks: &[(u32, u32)], ecr: u32) -> Vec<RawSeg> {
+    let mut h = ts(r.hdr(r.snd_nxt, Some(ack), TcpFlags::ACK, 65_535), ecr);
+    for (i, &(a, b)) in blocks.iter().enumerate() {
+        h.options.sack[i] = SackBlock { left: una + a * 1000, right: una + b * 1000 };
+    }
+    h.options.sack_len = blocks.len() as u8;
+    r.send(h, &[])
+}
+
+/// A window of ten (TSval A), then, a round trip later, the first segment overtaken
+/// by three: its fast retransmit (TSval B, later than A). `before` is how the stack
+/// had sent that segment already (none, or a loss probe). Returns the peer, the
+/// connection, SND.UNA, A and B.
+fn ts_fast_retransmit(cfg_b: Config, probed_before: bool) -> (RawPeer, ConnId, SeqNum, u32, u32) {
+    let (mut r, c) = ts_sender(cfg_b);
+    let (una, a) = if probed_before {
+        let (t0, first) = send_now(&mut r, c, 1000);
+        let probe = r.advance_to(at(t0, RTO_US));
+        assert_eq!(probe.iter().map(RawSeg::seq).collect::<Vec<_>>(), vec![first[0].seq()], "a probe");
+        let (_, more) = send_now(&mut r, c, 9000);
+        assert_eq!(more.len(), 9);
+        (first[0].seq(), tsval(&more[0]))
+    } else {
+        let (_, flight) = send_now(&mut r, c, 10_000);
+        (flight[0].seq(), tsval(&flight[0]))
+    };
+    r.advance(SRTT);
+    ts_sack_ack(&mut r, una, una, &[(1, 2)], a);
+    ts_sack_ack(&mut r, una, una, &[(1, 3)], a);
+    let rtx = ts_sack_ack(&mut r, una, una, &[(1, 4)], a);
+    assert_eq!(retransmitted(&rtx, una), vec![0], "fast retransmit");
+    let b = tsval(&rtx[0]);
+    assert!(a < b, "{a} {b}");
+    (r, c, una, a, b)
+}
+
+/// RFC 3522: the ACK that covers the retransmitted segment echoes the original's TSval
+/// (the receiver echoes the segment that filled its hole, RFC 7323 4.3): the original
+/// arrived, late, and the recovery is undone - here a whole round trip after the
+/// retransmission, too late for the time test. Echoing the retransmission's TSval,
+/// the same ACK leaves the recovery standing.
+#[test]
+fn an_ack_echoing_the_original_timestamp_undoes_the_recovery_however_late() {
+    for (echo_original, undone) in [(true, 1), (false, 0)] {
+        let (mut r, _, una, a, b) = ts_fast_retransmit(cfg(SERVER_IP), false);
+        r.advance(SRTT + SRTT);
+        ts_sack_ack(&mut r, una, una + 4000, &[], if echo_original { a } else { b });
+        assert_eq!(r.stack.stats().recoveries_undone, undone, "echoing the original: {echo_original}");
+    }
+}
+
+/// RFC 6582 3.2 step 5 resends the segment at SND.UNA on a partial ACK: it takes the
+/// ACK for the retransmission's, so the next hole must be lost too. A partial ACK that
+/// echoes a timestamp from before the recovery's first retransmission answers an
+/// original instead - late data, no repair - and the segment at the new SND.UNA, sent
+/// after it, may well be on its way: it is not resent. (The segment here had been
+/// sent twice before, by a loss probe, so the recovery cannot be undone and stays.)
+#[test]
+fn a_partial_ack_echoing_an_original_resends_nothing() {
+    for (echo, resent) in [("original", vec![]), ("retransmission", vec![4])] {
+        let (mut r, _, una, a, b) = ts_fast_retransmit(cfg(SERVER_IP), true);
+        r.advance(SRTT);
+        let ecr = if echo == "original" { a } else { b };
+        let out = ts_sack_ack(&mut r, una, una + 4000, &[], ecr);
+        assert_eq!(r.stack.stats().recoveries_undone, 0);
+        assert_eq!(retransmitted(&out, una), resent, "echoing the {echo}");
+    }
 }
 
 // ----- F-RTO: a spurious timeout skips the resend (RFC 5682) -----------------------

@@ -331,7 +331,7 @@ impl Conn {
         let mut fin = fl.fin();
 
         // RFC 7323 5.3 R1 (PAWS) and 3.2 (timestamps missing), before the window test.
-        if self.paws_rejects(ctx, hdr) {
+        if self.paws_rejects(ctx, hdr, payload.len()) {
             return Outcome::None;
         }
 
@@ -681,14 +681,16 @@ impl Conn {
         // when the timer is re-armed below (`Conn::give_up_clamp`). (Synchronized, the
         // deadline is only ever the user timeout's: the open's went with the SYN's ACK.)
         self.give_up_at = crate::time::Instant::ZERO;
-        self.sack_on_new_ack(ctx, prior, ack);
+        self.sack_on_new_ack(ctx, prior, hdr);
         self.sack_update(hdr);
         let srtt = self.rtt.srtt_or_initial();
         if self.cc.on_new_ack(ack, acked, flight_before, ctx.now, srtt, self.snd_nxt) {
             // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
             // segment - unless SACK recovery already did (it lies below HighRxt):
             // then the next hole the scoreboard deems lost.
-            if self.sack_retransmitted_una() {
+            if self.sack_retransmitted_una()
+                || self.sack_ack_echoes_original(hdr.options.timestamps.map(|ts| ts.ecr))
+            {
                 self.sack_next_retransmission();
             } else {
                 self.retransmit_una_in_recovery();

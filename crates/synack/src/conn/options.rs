@@ -359,7 +359,14 @@ impl Conn {
     /// segment without timestamps once they are negotiated is dropped silently; one
     /// whose TSval is older than TS.Recent is answered with an ACK and dropped. RSTs
     /// pass (RFC 7323 5.2: a RST is not subject to PAWS).
-    pub(crate) fn paws_rejects(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) -> bool {
+    ///
+    /// The ACK reports the part of the dropped segment below RCV.NXT as a duplicate
+    /// (D-SACK, RFC 2883 4: the receiver got that data twice, whatever it did with the
+    /// second copy). The common case is a late original whose retransmission arrived
+    /// first and moved TS.Recent past it: the report tells the sender its
+    /// retransmission was not needed (RFC 3708), where the drop alone would hide it.
+    /// (Linux reports such segments the same way.)
+    pub(crate) fn paws_rejects(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, payload_len: usize) -> bool {
         if !self.options.ts_ok || hdr.flags.rst() {
             return false;
         }
@@ -378,6 +385,8 @@ impl Conn {
         if ts_before(ts.val, self.options.ts_recent) && self.options.ts_recent_valid(ctx.now) {
             ctx.sinks.stats.paws_rejected += 1;
             self.ack_now = true;
+            let end = hdr.seq + payload_len as u32;
+            self.dsack_note(hdr.seq, if end.lt(self.rcv_nxt) { end } else { self.rcv_nxt });
             return true;
         }
         false

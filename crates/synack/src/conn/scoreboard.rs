@@ -25,6 +25,7 @@
 //! by bisection, and its walks (IsLost, NextSeg) run once per ACK.
 
 use super::cc::Prior;
+use super::options::ts_before;
 use super::{Conn, Ctx};
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -246,6 +247,11 @@ pub(crate) struct SackRecovery {
     /// The fast recovery under way, while it may still prove spurious
     /// ([`Conn::sack_check_spurious`]).
     undo: Option<Undo>,
+    /// Our timestamp clock when the latest fast recovery began (with timestamps in
+    /// use), which its first retransmission carries: an ACK that echoes an older TSval
+    /// was sent for an original (RFC 3522's Eifel detection;
+    /// [`Conn::sack_ack_echoes_original`]).
+    rxt_tsval: Option<u32>,
 }
 
 /// A fast recovery that may still prove spurious, with what it needs to be undone:
@@ -347,6 +353,16 @@ impl SackRecovery {
     fn raise_reordering(&mut self, late: SeqNum, reach: SeqNum, mss: u32) {
         let degree = reach.since(late).div_ceil(mss.max(1)).min(MAX_REORDERING);
         self.reordering = self.reordering.max(degree);
+    }
+
+    /// Whether an ACK echoing `tsecr` was sent for a segment sent before the latest
+    /// fast recovery's first retransmission left. RFC 3522's Eifel detection
+    /// (paraphrased; its text is not in `../shared`): an ACK of a retransmitted segment
+    /// that echoes a timestamp older than the one the retransmission carried was sent
+    /// for the original - the receiver echoes the TSval of the segment that filled its
+    /// hole (RFC 7323 4.3).
+    fn echoes_original(&self, tsecr: Option<u32>) -> bool {
+        matches!((self.rxt_tsval, tsecr), (Some(v), Some(e)) if ts_before(e, v))
     }
 
     /// IsLost (RFC 6675 4) with this connection's DupThresh.
@@ -473,6 +489,7 @@ impl Conn {
                 reordering: DUP_THRESH,
                 rxt_max,
                 undo: None,
+                rxt_tsval: None,
             })
         });
         let fack = s.board.high_sacked();
@@ -496,9 +513,9 @@ impl Conn {
     /// the test; the update is out of line (see [`Conn::sack_update`]).
     /// `prior` is SND.UNA before the ACK.
     #[inline]
-    pub(super) fn sack_on_new_ack(&mut self, ctx: &mut Ctx<'_>, prior: SeqNum, una: SeqNum) {
+    pub(super) fn sack_on_new_ack(&mut self, ctx: &mut Ctx<'_>, prior: SeqNum, hdr: &TcpHeader) {
         if self.sack.is_some() {
-            self.sack_advance(ctx, prior, una);
+            self.sack_advance(ctx, prior, hdr);
         }
     }
 
@@ -514,16 +531,24 @@ impl Conn {
     /// segment per ACK as its originals arrive: in the simulator, a download on which
     /// 1% of segments were held back 5 ms sent 19,528 needless retransmissions in
     /// eight runs of 2,760 segments (`examples/reorder_table.rs`).
-    fn sack_check_spurious(&mut self, ctx: &mut Ctx<'_>, una: SeqNum) {
+    fn sack_check_spurious(&mut self, ctx: &mut Ctx<'_>, una: SeqNum, tsecr: Option<u32>) {
         let min_rtt = self.rtt.min_rtt();
         let Some(s) = self.sack.as_deref_mut() else { return };
-        let Some(u) = s.undo.as_mut().filter(|u| u.reach.is_none() && u.una.lt(una)) else { return };
+        if !s.undo.as_ref().is_some_and(|u| u.reach.is_none() && u.una.lt(una)) {
+            return;
+        }
+        // Eifel detection ([`SackRecovery::echoes_original`]) tells late originals
+        // from repairs however late they come, where the time test only sees those
+        // that come sooner than a round trip.
+        let echoes_original = s.echoes_original(tsecr);
+        let Some(u) = s.undo.as_mut() else { return };
         let early = u.resent.total <= 1
-            && match (u.sent, min_rtt) {
-                (None, _) => true,
-                (Some(sent), Some(min)) => ctx.now.saturating_since(sent) < min,
-                (Some(_), None) => false,
-            };
+            && (echoes_original
+                || match (u.sent, min_rtt) {
+                    (None, _) => true,
+                    (Some(sent), Some(min)) => ctx.now.saturating_since(sent) < min,
+                    (Some(_), None) => false,
+                });
         let reach = s.board.high_sacked().filter(|f| una.lt(*f)).unwrap_or(una);
         if !early {
             // Not proven spurious by time: D-SACKs may still prove it
@@ -562,8 +587,9 @@ impl Conn {
     /// data did ([`SackRecovery::saw_late_delivery`]). First, the ACK may show the fast
     /// recovery under way spurious ([`Conn::sack_check_spurious`]).
     #[inline(never)]
-    fn sack_advance(&mut self, ctx: &mut Ctx<'_>, prior: SeqNum, una: SeqNum) {
-        self.sack_check_spurious(ctx, una);
+    fn sack_advance(&mut self, ctx: &mut Ctx<'_>, prior: SeqNum, hdr: &TcpHeader) {
+        let una = hdr.ack;
+        self.sack_check_spurious(ctx, una, hdr.options.timestamps.map(|ts| ts.ecr));
         let mss = u32::from(self.mss);
         if let Some(s) = self.sack.as_deref_mut() {
             if let Some(fack) = s.board.high_sacked() {
@@ -584,6 +610,16 @@ impl Conn {
     /// below HighRxt), so a partial ACK should move on to the next hole instead.
     pub(super) fn sack_retransmitted_una(&self) -> bool {
         self.sack.as_deref().is_some_and(|s| self.snd_una.lt(s.high_rxt) && !s.board.is_empty())
+    }
+
+    /// Whether an ACK that echoes `tsecr` was sent for an original segment sent before
+    /// the fast recovery's first retransmission: it echoes an older timestamp than
+    /// that retransmission carried (RFC 3522's Eifel detection, paraphrased). Such an
+    /// ACK shows late data arriving, not a repair: a partial ACK of that kind is no
+    /// evidence that the segment at the new SND.UNA was lost (RFC 6582 3.2 step 5's
+    /// inference assumes the ACK answers the retransmission).
+    pub(super) fn sack_ack_echoes_original(&self, tsecr: Option<u32>) -> bool {
+        self.sack.as_deref().is_some_and(|s| s.echoes_original(tsecr))
     }
 
     /// Whether the peer has SACKed data above SND.UNA.
@@ -617,10 +653,12 @@ impl Conn {
     /// when the congestion state has not entered it yet.)
     pub(super) fn begin_fast_recovery(&mut self, ctx: &mut Ctx<'_>, prior: Prior) {
         let una = self.snd_una;
+        let tsval = self.options.ts_ok.then(|| self.options.ts_clock(ctx.now));
         if let Some(s) = self.sack.as_deref_mut() {
             if !una.lt(s.high_rxt) {
                 s.high_rxt = una;
             }
+            s.rxt_tsval = tsval;
             // Only a segment never retransmitted before can tell its original's ACK
             // from its retransmission's by time: an earlier retransmission may be
             // what arrives.
