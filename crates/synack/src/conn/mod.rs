@@ -17,6 +17,7 @@ mod probe;
 mod rtt;
 mod scoreboard;
 mod timers;
+mod undo;
 mod urgent;
 
 pub(crate) use buffers::Ring;
