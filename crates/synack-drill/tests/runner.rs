@@ -195,6 +195,30 @@ const KEEPALIVE_LISTENER: &str = "\
 +3 > . 0:0(0) ack 1
 ";
 
+/// IP_TOS set on a socket before `listen` (`Stack::set_listener_dscp`), then changed on
+/// the accepted connection (`Stack::set_dscp`, RFC 9293 3.9.1.9, MUST-48 and SHLD-21):
+/// the SYN,ACK and the first data carry CS1, the data after the change EF. A value
+/// beyond a byte is refused.
+const TOS: &str = "\
+--tolerance_usecs=10000
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, IPPROTO_IP, IP_TOS, [IPTOS_DSCP_CS1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0.1 < S 0:0(0) win 65535 <mss 1460>
++0 > (tos 0x20) S. 0:0(0) ack 1 win 65535 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 100) = 100
++0 > (tos 0x20) P. 1:101(100) ack 1
++0.1 < . 1:1(0) ack 101 win 65535
++0 setsockopt(4, IPPROTO_IP, IP_TOS, [IPTOS_DSCP_EF], 4) = 0
++0 write(4, ..., 100) = 100
++0 > (tos 0xb8) P. 101:201(100) ack 1
++0.1 < . 1:1(0) ack 201 win 65535
++0 setsockopt(4, IPPROTO_IP, IP_TOS, [256], 4) = -1 EINVAL (Invalid argument)
+";
+
 fn run(script: &str, strict: bool) -> Outcome {
     let opts = DrillOptions { strict, ..DrillOptions::with_profile(Profile::Rfc) };
     run_script(script, &opts)
@@ -233,6 +257,7 @@ fn hand_written_scripts_pass_as_written() {
         ("maxseg on a listener", MAXSEG_LISTENER),
         ("keep-alive", KEEPALIVE),
         ("keep-alive on a listener", KEEPALIVE_LISTENER),
+        ("IP_TOS", TOS),
     ] {
         assert_eq!(run(script, false), Outcome::Pass, "{name}");
         assert_eq!(run(script, true), Outcome::Pass, "{name} under --strict");
@@ -517,4 +542,28 @@ fn wrong_keepalive_timings_fail() {
     // Without SO_KEEPALIVE, no probe comes.
     let s = altered(KEEPALIVE, "SO_KEEPALIVE, [1]", "SO_KEEPALIVE, [0]");
     assert_fails(run(&s, false), 15, "missing segment");
+}
+
+#[test]
+fn a_wrong_tos_fails() {
+    // The listener's segments carry the socket's field, not the default 0.
+    let s = altered(TOS, "> (tos 0x20) S.", "> (tos 0x00) S.");
+    assert_fails(run(&s, false), 7, "ip header");
+    let s = altered(TOS, "+0 setsockopt(3, IPPROTO_IP, IP_TOS, [IPTOS_DSCP_CS1], 4) = 0\n", "");
+    assert_fails(run(&s, false), 6, "ip header");
+    // The change on the connection takes effect at once.
+    let s = altered(TOS, "> (tos 0xb8) P.", "> (tos 0x20) P.");
+    assert_fails(run(&s, false), 15, "ip header");
+    let s = altered(TOS, "[256], 4) = -1 EINVAL (Invalid argument)", "[256], 4) = 0");
+    assert_fails(run(&s, false), 17, "errno");
+    // Before `connect`: the SYN carries it too.
+    let active = altered(
+        ACTIVE,
+        "+0 connect(3",
+        "+0 setsockopt(3, IPPROTO_IP, IP_TOS, [IPTOS_DSCP_AF41], 4) = 0\n+0 connect(3",
+    );
+    let syn = "+0 > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 1>";
+    let tos_syn = "+0 > (tos 0x88) S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 1>";
+    assert_eq!(run(&altered(&active, syn, tos_syn), false), Outcome::Pass);
+    assert_fails(run(&altered(ACTIVE, syn, tos_syn), false), 5, "ip header");
 }

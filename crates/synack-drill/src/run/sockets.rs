@@ -33,6 +33,9 @@ pub(crate) struct Socket {
     /// `TCP_MAXSEG` set before `connect` or `listen`, applied by them
     /// (`Stack::set_mss_limit`, `Stack::set_listener_mss_limit`).
     pub(crate) mss_limit: Option<u16>,
+    /// The DSCP of `IP_TOS` or `IPV6_TCLASS` set before `connect` or `listen`, applied
+    /// by them (`Stack::set_dscp`, `Stack::set_listener_dscp`).
+    pub(crate) dscp: Option<u8>,
     /// `SO_KEEPALIVE` of a socket not yet connected or listening, when set.
     pub(crate) keepalive: Option<bool>,
     /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and `TCP_KEEPCNT` of a socket not yet connected,
@@ -52,6 +55,7 @@ impl Socket {
             wr_shut: false,
             mss_known: false,
             mss_limit: None,
+            dscp: None,
             keepalive: None,
             keep_timings: None,
         }

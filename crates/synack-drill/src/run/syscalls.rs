@@ -13,7 +13,7 @@
 //! | `close` | [`synack::Stack::close`] / [`synack::Stack::close_listener`] |
 //! | `fcntl` | `F_GETFL`/`F_SETFL` with `O_NONBLOCK` |
 //! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY`, `TCP_KEEPINIT`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` |
-//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), `TCP_MAXSEG`, `SO_KEEPALIVE`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` (any time), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
+//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), `TCP_MAXSEG`, `SO_KEEPALIVE`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, `IP_TOS`, `IPV6_TCLASS` (any time), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
 //!
 //! Anything else skips the script with the call's name.
 
@@ -234,7 +234,7 @@ impl Runner {
             Kind::Fresh => {}
         }
         let addr = sock.bound.unwrap_or(SocketAddr::new(self.local_ip, LOCAL_PORT));
-        let mss_limit = sock.mss_limit;
+        let (mss_limit, dscp) = (sock.mss_limit, sock.dscp);
         let keep = self.keep_of(sock);
         // A backlog of 0 still admits one connection on BSD and Linux; synack's 0
         // means "the default", so pass at least 1.
@@ -244,6 +244,10 @@ impl Runner {
                 if let Some(mss) = mss_limit {
                     // Checked when it was set (`set_maxseg`).
                     let _ = self.stack_now().set_listener_mss_limit(l, mss);
+                }
+                if let Some(dscp) = dscp {
+                    // Six bits, from `set_tos`: always valid.
+                    let _ = self.stack_now().set_listener_dscp(l, dscp);
                 }
                 if keep != (self.cfg.keepalive.is_some(), self.cfg.keepalive.unwrap_or_default()) {
                     // Checked when they were set (`set_keep`).
@@ -295,6 +299,11 @@ impl Runner {
             // Before the SYN is written (`poll_transmit`), so that it announces the
             // limit; checked when it was set (`set_maxseg`).
             let _ = self.stack_now().set_mss_limit(c, mss);
+        }
+        if let Some(dscp) = sock.dscp {
+            // Before the SYN is written, so that it carries the field too (six bits,
+            // from `set_tos`: always valid).
+            let _ = self.stack_now().set_dscp(c, dscp);
         }
         // SO_KEEPALIVE and TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT set before
         // `connect` (checked when they were set, `set_keep`).
@@ -485,6 +494,31 @@ impl Runner {
         }
     }
 
+    /// `IP_TOS` (IPv4) and `IPV6_TCLASS` (IPv6): the Differentiated Services field of
+    /// the socket's segments (RFC 9293 3.9.1.9, MUST-48 and SHLD-21), at once for a
+    /// connection or listener, at `connect` or `listen` for a fresh socket. The upper
+    /// six bits are the DSCP (RFC 2474); the two ECN bits are the stack's to set (RFC
+    /// 3168 6.1.1: ECT on new data once ECN is negotiated), so a value's are ignored,
+    /// as FreeBSD and Linux ignore them on a TCP socket with ECN in use. A value
+    /// outside 0 to 255 is `EINVAL`.
+    fn set_tos(&mut self, fd: i64, value: i64) -> Ret {
+        let Ok(tos) = u8::try_from(value) else { return Ret::Errno("EINVAL") };
+        let dscp = tos >> 2;
+        let Some(sock) = self.socks.get_mut(&fd) else { return Ret::Errno("EBADF") };
+        let res = match sock.kind {
+            Kind::Fresh => {
+                sock.dscp = Some(dscp);
+                Ok(())
+            }
+            Kind::Conn(c) => self.stack_now().set_dscp(c, dscp),
+            Kind::Listener(l) => self.stack_now().set_listener_dscp(l, dscp),
+        };
+        match res {
+            Ok(()) => Ret::Val(0),
+            Err(_) => Ret::Errno("EINVAL"),
+        }
+    }
+
     /// Keep-alive as a socket not yet connected gives it to its connection, or a
     /// listener to the connections it accepts: on or off, and the timings. On when
     /// the configuration has it on for every connection (FreeBSD's always_keepalive)
@@ -558,7 +592,7 @@ impl Runner {
         match name {
             "SO_REUSEADDR" | "SO_REUSEPORT" | "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT"
             | "TCP_KEEPINIT" | "TCP_MAXSEG" | "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL"
-            | "TCP_KEEPCNT" => {}
+            | "TCP_KEEPCNT" | "IP_TOS" | "IPV6_TCLASS" => {}
             other => return Err(Stop::skip(line, format!("setsockopt {other} is not supported by synack"))),
         }
         if !self.socks.contains_key(&fd) {
@@ -567,6 +601,9 @@ impl Runner {
         let value = self.int_arg(line, s, 3)?;
         if name == "TCP_MAXSEG" {
             return Ok(self.set_maxseg(fd, value));
+        }
+        if matches!(name, "IP_TOS" | "IPV6_TCLASS") {
+            return Ok(self.set_tos(fd, value));
         }
         if matches!(name, "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT") {
             return Ok(self.set_keep(fd, name, value));
