@@ -37,7 +37,7 @@ use crate::result::SimResult;
 use std::ops::AddAssign;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use synack::{CloseReason, Duration};
+use synack::{CloseReason, Duration, StackStats};
 
 /// What the check of a campaign case needs to know beyond the trace.
 #[derive(Clone, Debug)]
@@ -293,20 +293,22 @@ fn run_one(campaign: Campaign, seed: u64) -> Done {
         Ok(()) => None,
         Err(reasons) => Some(Failure { seed, case: run.case.describe(), reasons: reasons.clone() }),
     };
+    // One stack counter, summed over the hosts.
+    let total = |counter: fn(&StackStats) -> u64| run.result.hosts.iter().map(|h| counter(&h.stats)).sum();
     Done {
         seed,
         failure,
         ending: run.ending(),
         faults: run.faults(),
-        retransmissions: run.result.hosts.iter().map(|h| h.stats.retransmissions).sum(),
+        retransmissions: total(|s| s.retransmissions),
         needless: ["client->server", "server->client"]
             .into_iter()
             .map(|link| run.result.retransmissions(link).needless)
             .sum(),
-        undone: run.result.hosts.iter().map(|h| h.stats.recoveries_undone).sum(),
-        undone_by_dsack: run.result.hosts.iter().map(|h| h.stats.recoveries_undone_by_dsack).sum(),
-        spurious: run.result.hosts.iter().map(|h| h.stats.spurious_timeouts).sum(),
-        bad_checksums: run.result.hosts.iter().map(|h| h.stats.bad_checksum).sum(),
+        undone: total(|s| s.recoveries_undone),
+        undone_by_dsack: total(|s| s.recoveries_undone_by_dsack),
+        spurious: total(|s| s.spurious_timeouts),
+        bad_checksums: total(|s| s.bad_checksum),
         virtual_us: run.result.end_us,
     }
 }

@@ -688,9 +688,7 @@ impl Conn {
             // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
             // segment - unless SACK recovery already did (it lies below HighRxt):
             // then the next hole the scoreboard deems lost.
-            if self.sack_retransmitted_una()
-                || self.sack_ack_echoes_original(hdr.options.timestamps.map(|ts| ts.ecr))
-            {
+            if self.sack_retransmitted_una() || self.sack_ack_echoes_original(hdr) {
                 self.sack_next_retransmission();
             } else {
                 self.retransmit_una_in_recovery();
@@ -789,7 +787,7 @@ impl Conn {
         if seq.lt(self.rcv_nxt) {
             let skip = (self.rcv_nxt.since(seq) as usize).min(data.len());
             // The old part is a duplicate: RFC 2883 4, reported in a D-SACK block.
-            self.dsack_note(seq, seq + skip as u32);
+            self.dsack_below_rcv_nxt(seq, data.len());
             data = &data[skip..];
             seq = self.rcv_nxt;
         }

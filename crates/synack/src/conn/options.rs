@@ -308,6 +308,13 @@ impl Conn {
         }
     }
 
+    /// [`Conn::dsack_note`] for the part of `len` octets from `seq` that lies below
+    /// RCV.NXT: data received before, arriving again (none when `seq` is not below it).
+    pub(crate) fn dsack_below_rcv_nxt(&mut self, seq: SeqNum, len: usize) {
+        let end = seq + len as u32;
+        self.dsack_note(seq, if end.lt(self.rcv_nxt) { end } else { self.rcv_nxt });
+    }
+
     /// Out-of-order data `[seq, end)` was just stored: make the block that holds it the
     /// first SACK block. RFC 2018 4: "The first SACK block (i.e., the one immediately
     /// following the kind and length fields in the option) MUST specify the contiguous
@@ -385,8 +392,7 @@ impl Conn {
         if ts_before(ts.val, self.options.ts_recent) && self.options.ts_recent_valid(ctx.now) {
             ctx.sinks.stats.paws_rejected += 1;
             self.ack_now = true;
-            let end = hdr.seq + payload_len as u32;
-            self.dsack_note(hdr.seq, if end.lt(self.rcv_nxt) { end } else { self.rcv_nxt });
+            self.dsack_below_rcv_nxt(hdr.seq, payload_len);
             return true;
         }
         false

@@ -366,7 +366,7 @@ impl Conn {
     #[inline(never)]
     fn sack_advance(&mut self, ctx: &mut Ctx<'_>, prior: SeqNum, hdr: &TcpHeader) {
         let una = hdr.ack;
-        self.sack_check_spurious(ctx, una, hdr.options.timestamps.map(|ts| ts.ecr));
+        self.sack_check_spurious(ctx, hdr);
         let mss = u32::from(self.mss);
         if let Some(s) = self.sack.as_deref_mut() {
             if let Some(fack) = s.board.high_sacked() {

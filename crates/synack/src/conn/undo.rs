@@ -19,7 +19,7 @@ use super::options::ts_before;
 use super::scoreboard::SackRecovery;
 use super::{Conn, Ctx};
 use crate::seq::SeqNum;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::TcpHeader;
 
 /// A fast recovery that may still prove spurious, with what it needs to be undone:
@@ -56,6 +56,16 @@ impl Undo {
         self.sent.get_or_insert(now);
         self.last = Some(now);
         self.resent.push(seq);
+    }
+
+    /// Whether an ACK at `now` came sooner after the first retransmission than
+    /// `min_rtt`, the smallest round trip measured (or before it left at all).
+    fn sooner_than_a_round_trip(&self, now: Instant, min_rtt: Option<Duration>) -> bool {
+        match (self.sent, min_rtt) {
+            (None, _) => true,
+            (Some(sent), Some(min)) => now.saturating_since(sent) < min,
+            (Some(_), None) => false,
+        }
     }
 }
 
@@ -119,14 +129,14 @@ impl Resent {
 }
 
 impl SackRecovery {
-    /// Whether an ACK echoing `tsecr` was sent for a segment sent before the latest
+    /// Whether the ACK `hdr` was sent for a segment sent before the latest
     /// fast recovery's first retransmission left. RFC 3522's Eifel detection
     /// (paraphrased; its text is not in `../shared`): an ACK of a retransmitted segment
     /// that echoes a timestamp older than the one the retransmission carried was sent
     /// for the original - the receiver echoes the TSval of the segment that filled its
     /// hole (RFC 7323 4.3).
-    pub(super) fn echoes_original(&self, tsecr: Option<u32>) -> bool {
-        matches!((self.rxt_tsval, tsecr), (Some(v), Some(e)) if ts_before(e, v))
+    pub(super) fn echoes_original(&self, hdr: &TcpHeader) -> bool {
+        matches!((self.rxt_tsval, hdr.options.timestamps), (Some(v), Some(ts)) if ts_before(ts.ecr, v))
     }
 }
 
@@ -208,7 +218,7 @@ impl Conn {
         }
     }
 
-    /// The ACK of `una` is the first to cover the segment fast recovery retransmitted
+    /// The ACK `hdr` is the first to cover the segment fast recovery retransmitted
     /// first, and nothing else was retransmitted since: if it came sooner after that
     /// retransmission than the smallest round trip measured (or before it left), it
     /// acknowledges the original, which the network delayed past the data behind it.
@@ -220,24 +230,15 @@ impl Conn {
     /// segment per ACK as its originals arrive: in the simulator, a download on which
     /// 1% of segments were held back 5 ms sent 19,528 needless retransmissions in
     /// eight runs of 2,760 segments (`examples/reorder_table.rs`).
-    pub(super) fn sack_check_spurious(&mut self, ctx: &mut Ctx<'_>, una: SeqNum, tsecr: Option<u32>) {
-        let min_rtt = self.rtt.min_rtt();
+    pub(super) fn sack_check_spurious(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
+        let (una, min_rtt) = (hdr.ack, self.rtt.min_rtt());
         let Some(s) = self.sack.as_deref_mut() else { return };
-        if !s.undo.as_ref().is_some_and(|u| u.reach.is_none() && u.una.lt(una)) {
-            return;
-        }
         // Eifel detection ([`SackRecovery::echoes_original`]) tells late originals
         // from repairs however late they come, where the time test only sees those
         // that come sooner than a round trip.
-        let echoes_original = s.echoes_original(tsecr);
-        let Some(u) = s.undo.as_mut() else { return };
-        let early = u.resent.total <= 1
-            && (echoes_original
-                || match (u.sent, min_rtt) {
-                    (None, _) => true,
-                    (Some(sent), Some(min)) => ctx.now.saturating_since(sent) < min,
-                    (Some(_), None) => false,
-                });
+        let echoes_original = s.echoes_original(hdr);
+        let Some(u) = s.undo.as_mut().filter(|u| u.reach.is_none() && u.una.lt(una)) else { return };
+        let early = u.resent.total <= 1 && (echoes_original || u.sooner_than_a_round_trip(ctx.now, min_rtt));
         let reach = s.board.high_sacked().filter(|f| una.lt(*f)).unwrap_or(una);
         if !early {
             // Not proven spurious by time: D-SACKs may still prove it
@@ -265,14 +266,14 @@ impl Conn {
         ctx.sinks.stats.recoveries_undone += 1;
     }
 
-    /// Whether an ACK that echoes `tsecr` was sent for an original segment sent before
+    /// Whether the ACK `hdr` was sent for an original segment sent before
     /// the fast recovery's first retransmission: it echoes an older timestamp than
     /// that retransmission carried (RFC 3522's Eifel detection, paraphrased). Such an
     /// ACK shows late data arriving, not a repair: a partial ACK of that kind is no
     /// evidence that the segment at the new SND.UNA was lost (RFC 6582 3.2 step 5's
     /// inference assumes the ACK answers the retransmission).
-    pub(super) fn sack_ack_echoes_original(&self, tsecr: Option<u32>) -> bool {
-        self.sack.as_deref().is_some_and(|s| s.echoes_original(tsecr))
+    pub(super) fn sack_ack_echoes_original(&self, hdr: &TcpHeader) -> bool {
+        self.sack.as_deref().is_some_and(|s| s.echoes_original(hdr))
     }
 }
 
