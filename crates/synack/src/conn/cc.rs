@@ -87,12 +87,17 @@ impl Congestion {
     /// segments, RFC 5681 3.1 eq. 4): half of it for Reno, beta_cubic of it for CUBIC
     /// (RFC 9438 4.6), which also notes the window it had (W_max).
     fn reduced(&mut self, flight: u32) -> u32 {
+        if let Some(c) = self.cubic.as_deref_mut() {
+            c.on_congestion(self.cwnd);
+        }
+        self.threshold(flight)
+    }
+
+    /// [`Congestion::reduced`]'s ssthresh, without noting the event.
+    fn threshold(&self, flight: u32) -> u32 {
         let floor = 2 * self.mss;
-        match self.cubic.as_deref_mut() {
-            Some(c) => {
-                c.on_congestion(self.cwnd);
-                ((f64::from(flight) * BETA) as u32).max(floor)
-            }
+        match self.cubic {
+            Some(_) => ((f64::from(flight) * BETA) as u32).max(floor),
             None => (flight / 2).max(floor),
         }
     }
@@ -118,13 +123,13 @@ impl Congestion {
     /// RTT sample from every ACK of new data.
     #[inline]
     pub(crate) fn hystart_running(&self) -> bool {
-        self.cubic.as_deref().is_some_and(|c| c.hystart.is_some())
+        self.cubic.as_deref().is_some_and(|c| c.curve.hystart.is_some())
     }
 
     /// The ACK being processed gave this RTT sample: HyStart++ (if running) counts it.
     #[inline]
     pub(crate) fn note_rtt(&mut self, rtt: Duration) {
-        if let Some(h) = self.cubic.as_deref_mut().and_then(|c| c.hystart.as_mut()) {
+        if let Some(h) = self.cubic.as_deref_mut().and_then(|c| c.curve.hystart.as_mut()) {
             h.note_rtt(rtt);
         }
     }
@@ -237,10 +242,10 @@ impl Congestion {
     #[inline(never)]
     fn hystart_ack(&mut self, ack: SeqNum, acked: u32, snd_nxt: SeqNum) -> bool {
         let Some(c) = self.cubic.as_deref_mut() else { return false };
-        let Some(h) = c.hystart.as_mut() else { return false };
+        let Some(h) = c.curve.hystart.as_mut() else { return false };
         let growth = h.on_ack(ack, snd_nxt);
         if growth == hystart::Growth::Done {
-            c.hystart = None;
+            c.curve.hystart = None;
             self.ssthresh = self.cwnd;
         }
         self.cwnd = self.cwnd.saturating_add(hystart::increase(growth, acked, self.mss));
@@ -374,18 +379,37 @@ impl Congestion {
     }
 
     /// The retransmission timer fired (RFC 5681 3.1, eq. 4; loss window of one SMSS).
-    pub(crate) fn on_rto(&mut self, flight: u32) {
+    /// `same_episode`: F-RTO still waited for the first ACK after an earlier timeout,
+    /// whose CUBIC curve is the one a spurious episode restores.
+    pub(crate) fn on_rto(&mut self, flight: u32, same_episode: bool) {
         self.dupacks = 0;
         self.limited_sent = 0;
         self.recover = None;
         if self.enabled() {
-            self.ssthresh = self.reduced(flight);
+            // RFC 9438 4.8: "CUBIC follows Reno to reduce cwnd" on a timeout, with
+            // ssthresh from beta_cubic; the next stage starts with K = 0.
             if let Some(c) = self.cubic.as_deref_mut() {
-                // RFC 9438 4.8: "CUBIC follows Reno to reduce cwnd" on a timeout, with
-                // ssthresh from beta_cubic; the next stage starts with K = 0.
-                c.after_timeout();
+                c.on_timeout(self.cwnd, same_episode);
             }
+            self.ssthresh = self.threshold(flight);
             self.cwnd = self.mss;
+        }
+    }
+
+    /// F-RTO found the timeout spurious (RFC 5682 step 3b): ssthresh goes back to at
+    /// least `prior_ssthresh`, its value before the timeout (RFC 4015 3.2 restores
+    /// the congestion state the timeout reduced), and CUBIC to the curve it was on
+    /// ([`Cubic::undo_timeout`], RFC 9438 4.9). cwnd stays: the window F-RTO let the
+    /// new segments out with, from which slow start regains ssthresh within a round
+    /// trip or two, rather than the whole window of before at once (a burst, RFC 4015
+    /// 3.2's concern).
+    pub(crate) fn undo_timeout(&mut self, prior_ssthresh: u32) {
+        if !self.enabled() {
+            return;
+        }
+        self.ssthresh = self.ssthresh.max(prior_ssthresh);
+        if let Some(c) = self.cubic.as_deref_mut() {
+            c.undo_timeout();
         }
     }
 }
@@ -438,7 +462,7 @@ mod tests {
             }
             assert_eq!((c.ssthresh, c.cwnd), (ssthresh, ssthresh + 3000), "{kind:?}");
             // A timeout: one segment, ssthresh from the same factor.
-            c.on_rto(8000);
+            c.on_rto(8000, false);
             assert_eq!((c.cwnd, c.ssthresh), (1000, ssthresh * 8 / 10), "{kind:?}");
         }
     }
@@ -477,7 +501,7 @@ mod tests {
     #[test]
     fn timeout_collapses_cwnd_to_one_segment() {
         let mut c = Congestion::new(CongestionControl::Reno, 1000, 10, true, false);
-        c.on_rto(8000);
+        c.on_rto(8000, false);
         assert_eq!(c.cwnd, 1000);
         assert_eq!(c.ssthresh, 4000);
     }
@@ -485,7 +509,7 @@ mod tests {
     #[test]
     fn without_congestion_control_the_window_is_unbounded() {
         let mut c = Congestion::new(CongestionControl::None, 1000, 10, true, false);
-        c.on_rto(8000);
+        c.on_rto(8000, false);
         assert_eq!(c.cwnd, u32::MAX);
         assert!(
             c.on_dupack(SeqNum(1), 1, 3).is_some()
@@ -515,7 +539,7 @@ mod tests {
         // standard one.
         cubic.enter_recovery(SeqNum(50_000), 30_000);
         assert!(!cubic.hystart_running());
-        cubic.on_rto(30_000);
+        cubic.on_rto(30_000, false);
         assert_eq!(slow_start_ack(&mut cubic, 3000), 1000);
         // Configured off: the standard slow start.
         let mut off = Congestion::new(CongestionControl::Cubic, 1000, 10, true, false);
@@ -568,6 +592,75 @@ mod tests {
         c.cwnd = 15_000;
         c.undo(prior);
         assert_eq!(c.cwnd, 10_000, "in recovery: the prior window, not the inflated one");
+    }
+
+    /// CUBIC after a loss at 20 segments, recovered (ssthresh 14), then a second in
+    /// congestion avoidance: on the concave climb back towards W_max.
+    fn cubic_climbing() -> Congestion {
+        let mut c = Congestion::new(CongestionControl::Cubic, 1000, 10, true, false);
+        c.cwnd = 20_000;
+        c.enter_recovery(SeqNum(20_000), 20_000);
+        c.on_new_ack(SeqNum(20_000), 1000, 20_000, T0, RTT, SeqNum(u32::MAX / 2));
+        ca_rtts(&mut c, T0, 2);
+        c
+    }
+
+    /// `rtts` round trips of 500 ms in congestion avoidance from `start`, one ACK per
+    /// segment of the window; the window at the end of each.
+    fn ca_rtts(c: &mut Congestion, start: Instant, rtts: u32) -> Vec<u32> {
+        let rtt = Duration::from_millis(500);
+        (0..rtts)
+            .map(|k| {
+                let now = start + Duration::from_millis(500 * u64::from(k));
+                for _ in 0..c.cwnd / 1000 {
+                    c.on_new_ack(SeqNum(1), 1000, c.cwnd, now, rtt, SeqNum(2));
+                }
+                c.cwnd
+            })
+            .collect()
+    }
+
+    /// RFC 9438 4.9: once F-RTO finds a timeout spurious, CUBIC goes back to the
+    /// curve it was on (W_max, K, the stage's start, W_est): with the window regained,
+    /// it grows from there exactly as if the timeout had not been, where a timeout
+    /// left standing starts a new convex stage from the window (4.8, K = 0).
+    #[test]
+    fn a_spurious_timeout_puts_cubic_back_on_the_curve_it_was_climbing() {
+        let mut calm = cubic_climbing();
+        let (cwnd, ssthresh) = (calm.cwnd, calm.ssthresh);
+        let later = T0 + Duration::from_secs(1);
+        let mut undone = cubic_climbing();
+        undone.on_rto(cwnd, false);
+        assert_eq!((undone.cwnd, undone.ssthresh), (1000, cwnd * 7 / 10));
+        let mut kept = undone.clone();
+        undone.undo_timeout(ssthresh);
+        assert_eq!(undone.ssthresh, ssthresh);
+        // Slow start regains the window (set here), then congestion avoidance.
+        undone.cwnd = cwnd;
+        kept.cwnd = cwnd;
+        kept.ssthresh = ssthresh;
+        let expected = ca_rtts(&mut calm, later, 4);
+        assert_eq!(ca_rtts(&mut undone, later, 4), expected);
+        // The restored curve levels off below W_max (20 segments), where the loss was;
+        // the timeout's convex stage, from 14 segments, has no memory of it.
+        let without = ca_rtts(&mut kept, later, 4);
+        assert!(expected[3] <= 20_000 && without[3] > 20_500, "{expected:?} against {without:?}");
+    }
+
+    /// A spike longer than two RTOs fires the timer again before F-RTO's first ACK: the
+    /// curve to go back to is the one before the first timeout, not the one the first
+    /// timeout left.
+    #[test]
+    fn a_second_timeout_of_the_episode_keeps_the_curve_of_before_the_first() {
+        let mut calm = cubic_climbing();
+        let (cwnd, ssthresh) = (calm.cwnd, calm.ssthresh);
+        let mut c = cubic_climbing();
+        c.on_rto(cwnd, false);
+        c.on_rto(1000, true);
+        c.undo_timeout(ssthresh);
+        c.cwnd = cwnd;
+        let later = T0 + Duration::from_secs(1);
+        assert_eq!(ca_rtts(&mut c, later, 4), ca_rtts(&mut calm, later, 4));
     }
 
     #[test]

@@ -28,18 +28,19 @@ impl Conn {
     /// Step 1, at a retransmission timeout (after the conventional response, which
     /// retransmits SND.UNA and points the resend at it): F-RTO watches the ACKs that
     /// follow. Only at the first timeout of an episode, or at the next ones while step
-    /// 2 still waits for its ACK (`before`, F-RTO's step when the timer fired: a delay
-    /// spike longer than two RTOs), in the states that may send new data (whether
-    /// there is any to send is step 2's question).
+    /// 2 still waits for its ACK (`same_episode`: F-RTO was at step 1 when the timer
+    /// fired, a delay spike longer than two RTOs), in the states that may send new
+    /// data (whether there is any to send is step 2's question).
     ///
     /// `ssthresh` is the one the timeout halved, kept for the response to a spurious
     /// timeout (step 3b) - unless a timeout before it in the same episode had halved it
-    /// already: the first one's is kept then.
-    pub(super) fn frto_on_rto(&mut self, ctx: &Ctx<'_>, before: Frto, ssthresh: u32) {
+    /// already: the first one's is kept then (as CUBIC keeps the first one's curve,
+    /// `Congestion::on_rto`).
+    pub(super) fn frto_on_rto(&mut self, ctx: &Ctx<'_>, same_episode: bool, ssthresh: u32) {
         let may_send = matches!(self.state, State::Established | State::CloseWait);
-        let episode = self.retries == 1 || before == Frto::First;
+        let episode = self.retries == 1 || same_episode;
         self.lp.frto = if ctx.cfg.frto && may_send && episode { Frto::First } else { Frto::Off };
-        if before != Frto::First {
+        if !same_episode {
             let segments = ssthresh / u32::from(self.mss.max(1));
             self.frto_ssthresh = u16::try_from(segments).unwrap_or(u16::MAX);
         }
@@ -108,7 +109,7 @@ impl Conn {
             Frto::Second => {
                 self.lp.frto = Frto::Off;
                 self.lp.rto_recover = None;
-                self.cc.ssthresh = self.cc.ssthresh.max(self.frto_prior_ssthresh());
+                self.cc.undo_timeout(self.frto_prior_ssthresh());
                 ctx.sinks.stats.spurious_timeouts += 1;
             }
         }

@@ -48,7 +48,7 @@ pub(crate) enum Growth {
 }
 
 /// The state of HyStart++ during a connection's initial slow start.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct HyStart {
     /// windowEnd: the round ends when an ACK covers it; `None` before the first ACK.
     window_end: Option<SeqNum>,

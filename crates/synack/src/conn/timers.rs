@@ -330,13 +330,16 @@ impl Conn {
             }
             _ => {
                 self.sack_reordering_on_rto();
-                let (frto_waiting, ssthresh) = (self.lp.frto, self.cc.ssthresh);
-                self.cc.on_rto(self.flight());
+                // A timeout while F-RTO still waits for the first ACK after an earlier
+                // one continues that one's episode (a spike longer than two RTOs).
+                let same_episode = self.lp.frto == super::frto::Frto::First;
+                let ssthresh = self.cc.ssthresh;
+                self.cc.on_rto(self.flight(), same_episode);
                 self.probe_on_rto();
                 // Everything after SND.UNA follows as the collapsed congestion window
                 // allows - unless F-RTO finds the timeout spurious.
                 self.resend_from_una();
-                self.frto_on_rto(ctx, frto_waiting, ssthresh);
+                self.frto_on_rto(ctx, same_episode, ssthresh);
             }
         }
         // 5.6: "Start the retransmission timer, such that it expires after RTO seconds
