@@ -99,7 +99,18 @@ pub struct Config {
     /// production; a fixed value makes runs reproducible.
     pub secret: [u8; 16],
     /// The addresses this stack owns; `connect` picks the first of the remote's family.
+    /// Datagrams to other addresses are dropped, unless the list is empty or
+    /// [`Config::any_address`] is set.
     pub addresses: Vec<IpAddr>,
+    /// Take segments addressed to any IP address, not only [`Config::addresses`], and
+    /// let [`Stack::connect_from`](crate::Stack::connect_from) open from any local
+    /// address: what Linux's `IP_TRANSPARENT` gives a socket. With a catch-all
+    /// listener ([`Stack::listen_all`](crate::Stack::listen_all)) this makes a
+    /// transparent proxy or a VPN endpoint of a stack on a TUN device: it accepts the
+    /// connections the device carries, whatever their destination, each accepted
+    /// connection's local address being the destination its client chose. Off by
+    /// default.
+    pub any_address: bool,
     /// Link MTU, from which the MSS we announce is derived (RFC 9293 3.7.1).
     pub mtu: u16,
     /// Receive buffer per connection, bytes (the largest window we offer).
@@ -348,6 +359,7 @@ impl Default for Config {
         Config {
             secret: *b"synack-default!!",
             addresses: Vec::new(),
+            any_address: false,
             mtu: 1500,
             recv_buffer: 64 * 1024,
             send_buffer: 64 * 1024,

@@ -213,6 +213,12 @@ pub struct Stack {
     by_tuple: ConnTable,
     listeners: Vec<Option<Listener>>,
     by_local: ListenerTable,
+    /// Catch-all listeners open ([`Stack::listen_all`]): while there are none, a SYN
+    /// that no listener takes costs two lookups, not four.
+    catch_all: u32,
+    /// Segments to any address are taken: [`Config::any_address`], or no
+    /// [`Config::addresses`] configured.
+    any_address: bool,
     time_wait: TimeWaitTable,
     /// Connection deadlines.
     timers: TimerHeap,
@@ -268,6 +274,8 @@ impl Stack {
             by_tuple: ConnTable::new(FlowKeys::new(&cfg.secret)),
             listeners: Vec::new(),
             by_local: ListenerTable::new(),
+            catch_all: 0,
+            any_address: cfg.any_address || cfg.addresses.is_empty(),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
             template: Box::default(),
@@ -653,6 +661,26 @@ impl Stack {
         if local.port() == 0 {
             return Err(UsageError::InvalidAddress.into());
         }
+        self.open_listener(local, backlog)
+    }
+
+    /// Passive OPEN on every port: accept connections to any port of `ip` (an
+    /// unspecified IP: of every address the stack takes, all of them with
+    /// [`Config::any_address`]). A listener on the port itself, [`Stack::listen`]'s,
+    /// takes precedence; of two catch-all listeners, the one on the address. Each
+    /// accepted connection's local address (`ConnInfo::tuple`'s `local`) is the one its
+    /// client connected to: the original destination a transparent proxy forwards to.
+    /// A second catch-all listener on the same IP is [`UsageError::AddrInUse`]. The
+    /// backlog is [`Stack::listen`]'s.
+    pub fn listen_all(&mut self, ip: IpAddr, backlog: usize) -> Result<ListenerId, Error> {
+        let l = self.open_listener(SocketAddr::new(ip, 0), backlog)?;
+        self.catch_all += 1;
+        Ok(l)
+    }
+
+    /// [`Stack::listen`] and [`Stack::listen_all`]: a listener on `local` (port 0:
+    /// every port).
+    fn open_listener(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, Error> {
         if self.by_local.contains_key(&local) {
             return Err(UsageError::AddrInUse.into());
         }
@@ -693,6 +721,9 @@ impl Stack {
             .and_then(|x| x.take())
             .ok_or(Error::Usage(UsageError::UnknownListener))?;
         self.by_local.remove(&listener.local);
+        if listener.local.port() == 0 {
+            self.catch_all -= 1;
+        }
         let tuple = FourTuple::listener(listener.local);
         self.app_trace(tuple, AppCall::Close, 0);
         self.trace(TraceEvent::State { conn: tuple, from: State::Listen, to: State::Closed });
@@ -758,7 +789,8 @@ impl Stack {
 
     /// Active OPEN from a chosen local endpoint (simultaneous open needs fixed ports on
     /// both sides). The local address must be one of [`Config::addresses`]
-    /// ([`UsageError::InvalidAddress`] otherwise).
+    /// ([`UsageError::InvalidAddress`] otherwise), or any with [`Config::any_address`]
+    /// (a transparent proxy opening its side with its client's address).
     pub fn connect_from(
         &mut self,
         now: Instant,
@@ -770,7 +802,7 @@ impl Stack {
         // RFC 9293 3.9.1.1: the "local IP address" parameter (MUST-43) names one of
         // the host's addresses; segments from any other would carry a source address
         // the host does not have.
-        if !self.cfg.addresses.contains(&local.ip()) {
+        if !self.cfg.any_address && !self.cfg.addresses.contains(&local.ip()) {
             return Err(UsageError::InvalidAddress.into());
         }
         let tuple = FourTuple { local, remote };
