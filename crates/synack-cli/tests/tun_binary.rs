@@ -57,6 +57,18 @@ fn wait_for_device(server: &mut Peer) {
     }
 }
 
+/// The first line `p` printed that contains `needle`, waiting up to `limit` for it.
+fn wait_containing(p: &mut Peer, needle: &str, limit: Duration) -> String {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(l) = p.poll_lines().iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        assert!(Instant::now() < end, "no line with {needle:?} within {limit:?}: {:?}", p.poll_lines());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Send SIGINT, as Ctrl-C does, and wait for the exit.
 fn interrupt(p: &mut Peer) {
     run_ok("kill", &["-INT", &p.pid().to_string()]);
@@ -139,6 +151,44 @@ fn serve_answers_curl_prints_a_report_and_stops_cleanly_on_sigint() {
         let bars = svg.matches("class=\"seg new\"").count();
         assert!(bars as u64 >= MIB / 1460, "{bars} segments drawn for {MIB} bytes");
         assert_eq!(svg.matches("class=\"ack\"").count(), 1, "the ACK line");
+    });
+}
+
+#[test]
+fn serve_transparent_answers_curl_at_any_address_and_names_each_destination() {
+    // `--transparent`: one server for every address and port the kernel routes into
+    // the device (a transparent proxy's endpoint). Neither address below is synack's.
+    let name = "serve_transparent_answers_curl_at_any_address_and_names_each_destination";
+    in_netns(name, &["curl"], LIMIT, || {
+        let mut server = spawn_synack(&[
+            "tun",
+            "serve",
+            "--dev",
+            DEV,
+            "--addr",
+            "192.0.2.2",
+            "--peer",
+            "192.0.2.1",
+            "--transparent",
+            "--app",
+            "http",
+        ]);
+        wait_for_device(&mut server);
+        for (dest, n) in [("192.0.2.77:8000", 1000), ("192.0.2.88:9999", 10)] {
+            let url = format!("http://{dest}/bytes/{n}");
+            let out =
+                Command::new("curl").args(["-sS", "--max-time", "20", &url]).output().expect("run curl");
+            assert!(out.status.success(), "curl {url}: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.stdout.len(), n, "{url}");
+            let report = wait_containing(&mut server, &format!(" to {dest} "), Duration::from_secs(10));
+            assert!(report.starts_with("192.0.2.1:"), "{report}");
+            assert!(report.contains(&format!(" to {dest} http: received ")), "{report}");
+            assert!(report.contains(&format!("request \"GET /bytes/{n} HTTP/1.1\"")), "{report}");
+        }
+        interrupt(&mut server);
+        let err = server.stderr();
+        assert!(server.exited().is_some_and(|s| s.success()), "exit status after SIGINT; stderr:\n{err}");
+        assert!(err.contains("synack: serving http on every address and port via synack0"), "{err}");
     });
 }
 

@@ -101,6 +101,9 @@ pub enum ConnEnd {
 pub struct ConnReport {
     /// The kernel's endpoint.
     pub peer: SocketAddr,
+    /// The destination the client connected to, on a server with a catch-all
+    /// listener ([`Server::listen_all`]); `None` on one that listens on one port.
+    pub to: Option<SocketAddr>,
     /// The application that ran.
     pub app: App,
     /// Bytes received.
@@ -119,8 +122,9 @@ impl fmt::Display for ConnReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {}: received {} bytes sha256 {}, sent {} bytes",
+            "{}{} {}: received {} bytes sha256 {}, sent {} bytes",
             self.peer,
+            self.to.map(|to| format!(" to {to}")).unwrap_or_default(),
             self.app.name(),
             self.bytes_in,
             self.sha256_in,
@@ -142,6 +146,8 @@ impl fmt::Display for ConnReport {
 struct AppConn {
     id: ConnId,
     peer: SocketAddr,
+    /// [`ConnReport::to`].
+    to: Option<SocketAddr>,
     rx: Sha256Counter,
     sent: u64,
     /// Bytes waiting to be sent, from `out_off`.
@@ -159,7 +165,7 @@ struct AppConn {
 }
 
 impl AppConn {
-    fn new(id: ConnId, peer: SocketAddr, app: App) -> AppConn {
+    fn new(id: ConnId, peer: SocketAddr, to: Option<SocketAddr>, app: App) -> AppConn {
         let body_left = match app {
             App::Source(n) => n,
             _ => 0,
@@ -167,6 +173,7 @@ impl AppConn {
         AppConn {
             id,
             peer,
+            to,
             rx: Sha256Counter::new(),
             sent: 0,
             out: Vec::new(),
@@ -294,6 +301,7 @@ impl AppConn {
     fn report(&self, app: App, end: ConnEnd) -> ConnReport {
         ConnReport {
             peer: self.peer,
+            to: self.to,
             app,
             bytes_in: self.rx.bytes(),
             sha256_in: self.rx.hex(),
@@ -322,7 +330,21 @@ impl Server {
     pub fn listen(tun: &mut TunStack, port: u16, app: App) -> Result<Server, TunError> {
         let local = SocketAddr::new(IpAddr::V4(tun.addr()), port);
         let listener = tun.stack_mut().listen(local, 0)?;
-        Ok(Server {
+        Ok(Server::with_listener(listener, local, app))
+    }
+
+    /// Listen on every port of every address (`Stack::listen_all`), and run `app` on
+    /// each connection: a transparent proxy's endpoint. Addresses other than synack's
+    /// own are taken when the stack was opened with `Config::any_address`. Each
+    /// [`ConnReport`] names the destination its client chose.
+    pub fn listen_all(tun: &mut TunStack, app: App) -> Result<Server, TunError> {
+        let local = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+        let listener = tun.stack_mut().listen_all(local.ip(), 0)?;
+        Ok(Server::with_listener(listener, local, app))
+    }
+
+    fn with_listener(listener: ListenerId, local: SocketAddr, app: App) -> Server {
+        Server {
             listener: Some(listener),
             local,
             app,
@@ -330,7 +352,7 @@ impl Server {
             reports: VecDeque::new(),
             accepted: 0,
             buf: vec![0; CHUNK],
-        })
+        }
     }
 
     /// The stack's listener, until the server stops listening.
@@ -385,9 +407,13 @@ impl Server {
         }
         if let Some(l) = self.listener {
             while let Some(id) = tun.stack_mut().accept(l) {
-                let peer = tun.stack().tuple(id).map(|t| t.remote).unwrap_or(self.local);
+                let tuple = tun.stack().tuple(id);
+                let peer = tuple.map(|t| t.remote).unwrap_or(self.local);
+                // A catch-all listener's connections each arrived at a destination of
+                // their own.
+                let to = tuple.ok().map(|t| t.local).filter(|_| self.local.port() == 0);
                 self.accepted += 1;
-                self.conns.push(AppConn::new(id, peer, self.app));
+                self.conns.push(AppConn::new(id, peer, to, self.app));
             }
         }
         let app = self.app;

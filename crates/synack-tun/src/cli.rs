@@ -198,6 +198,12 @@ pub struct ServeArgs {
     /// TCP port to listen on at synack's address.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Serve every port of every address the kernel routes into the device, not
+    /// `--port` at `--addr` alone: a transparent proxy's endpoint (`Config::any_address`
+    /// and `Stack::listen_all`). Each report line names the destination the client
+    /// connected to (`PEER to DEST`).
+    #[arg(long, conflicts_with = "port")]
+    pub transparent: bool,
     /// What to do with each connection: echo, discard (print bytes and SHA-256),
     /// source:N (send N pattern bytes, then close; K/M/G suffixes) or http (answers
     /// GET /bytes/N).
@@ -305,15 +311,22 @@ impl Drop for SignalGuard {
     }
 }
 
-/// `synack tun serve`: create the device, listen at `--addr`:`--port`, run the
-/// application on every connection and print one [`ConnReport`] line per connection,
+/// `synack tun serve`: create the device, listen at `--addr`:`--port` (with
+/// `--transparent`, on every port of every address), run the application on every
+/// connection and print one [`ConnReport`] line per connection,
 /// until SIGINT/SIGTERM, which closes the open connections with FINs; then the stack's
 /// counters that are not zero, on standard error.
 pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
-    let mut tun = TunStack::open(&args.device.options()?)?;
+    let mut opts = args.device.options()?;
+    opts.stack.any_address = args.transparent;
+    let mut tun = TunStack::open(&opts)?;
     let stop = tun.stop_handle();
     let _signals = SignalGuard::install(stop.clone())?;
-    let mut server = Server::listen(&mut tun, args.port, args.app)?;
+    let mut server = if args.transparent {
+        Server::listen_all(&mut tun, args.app)?
+    } else {
+        Server::listen(&mut tun, args.port, args.app)?
+    };
     if let Some(l) = server.listener() {
         if let Some(secs) = args.user_timeout {
             let t = synack::Duration::from(Duration::from_secs(secs));
@@ -323,10 +336,11 @@ pub fn serve(args: &ServeArgs) -> Result<(), TunError> {
             tun.stack_mut().set_listener_mss_limit(l, mss)?;
         }
     }
+    let on =
+        if args.transparent { "every address and port".to_string() } else { server.local_addr().to_string() };
     eprintln!(
-        "synack: serving {} on {} via {} (kernel side {}/24); Ctrl-C to stop",
+        "synack: serving {} on {on} via {} (kernel side {}/24); Ctrl-C to stop",
         args.app,
-        server.local_addr(),
         tun.device_name(),
         args.device.peer
     );
@@ -410,6 +424,15 @@ mod tests {
         assert_eq!(a.port, 80);
         assert_eq!(a.app, App::Source(1 << 20));
         assert!(Cli::try_parse_from(["t", "serve", "--app", "nope"]).is_err());
+        assert!(!a.transparent);
+    }
+
+    #[test]
+    fn transparent_serving_takes_every_port_so_a_port_is_refused() {
+        let cli = Cli::try_parse_from(["t", "serve", "--transparent"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
+        assert!(a.transparent);
+        assert!(Cli::try_parse_from(["t", "serve", "--transparent", "--port", "80"]).is_err());
     }
 
     #[test]

@@ -79,7 +79,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use synack::{ConnError, ConnId, Error, ListenerId, State, UsageError};
+use synack::{ConnError, ConnId, Error, FourTuple, ListenerId, State, UsageError};
 use wakers::{Key, Wakers};
 
 /// The longest the driver sleeps when nothing is due (a stop wakes it at once).
@@ -147,6 +147,17 @@ impl TunNet {
     pub fn listen(&self, port: u16) -> io::Result<TcpListener> {
         let local = SocketAddr::new(self.shared.addr, port);
         let id = self.shared.call(|tun| tun.stack_mut().listen(local, BACKLOG).map_err(io_error))?;
+        Ok(TcpListener { shared: Arc::clone(&self.shared), id, local })
+    }
+
+    /// Listen on every port of every address the stack takes (`Stack::listen_all`): a
+    /// transparent proxy's listener. Other addresses than synack's own are taken when
+    /// the device was opened with `Config::any_address` (`TunOptions::stack`). Each
+    /// accepted stream's [`TcpStream::local_addr`] is the destination its client
+    /// connected to.
+    pub fn listen_all(&self) -> io::Result<TcpListener> {
+        let local = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+        let id = self.shared.call(|tun| tun.stack_mut().listen_all(local.ip(), BACKLOG).map_err(io_error))?;
         Ok(TcpListener { shared: Arc::clone(&self.shared), id, local })
     }
 
@@ -380,12 +391,14 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Wait for the next established connection.
+    /// Its local address ([`TcpStream::local_addr`]) is the one the peer connected
+    /// to: for a listener of [`TunNet::listen_all`], the destination its client chose.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (c, peer) = self.shared.wait(Key::Listener(self.id), None, |tun| accepted(tun, self.id))?;
-        Ok((TcpStream::new(&self.shared, c, self.local, peer), peer))
+        let (c, t) = self.shared.wait(Key::Listener(self.id), None, |tun| accepted(tun, self.id))?;
+        Ok((TcpStream::new(&self.shared, c, t.local, t.remote), t.remote))
     }
 
-    /// The address it listens on.
+    /// The address it listens on (port 0 for [`TunNet::listen_all`]'s: every port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
@@ -529,9 +542,9 @@ fn opened(tun: &mut TunStack, c: ConnId) -> Option<io::Result<()>> {
 }
 
 /// The next connection of listener `l`'s accept queue, with its peer's address.
-fn accepted(tun: &mut TunStack, l: ListenerId) -> Option<io::Result<(ConnId, SocketAddr)>> {
+fn accepted(tun: &mut TunStack, l: ListenerId) -> Option<io::Result<(ConnId, FourTuple)>> {
     let c = tun.stack_mut().accept(l)?;
-    Some(tun.stack().tuple(c).map(|t| (c, t.remote)).map_err(io_error))
+    Some(tun.stack().tuple(c).map(|t| (c, t)).map_err(io_error))
 }
 
 /// RECEIVE into `buf`: bytes, 0 at the peer's FIN, or the connection's error.

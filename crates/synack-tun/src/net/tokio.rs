@@ -53,7 +53,14 @@ impl TcpListener {
         net.listen(port).map(|inner| TcpListener { inner })
     }
 
-    /// Wait for the next established connection.
+    /// Listen on every port of every address the stack takes: the async form of
+    /// [`TunNet::listen_all`], for a transparent proxy.
+    pub async fn bind_all(net: &TunNet) -> io::Result<TcpListener> {
+        net.listen_all().map(|inner| TcpListener { inner })
+    }
+
+    /// Wait for the next established connection (its local address is the one the
+    /// peer connected to).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -62,7 +69,7 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let l = &self.inner;
         let r = l.shared.poll_once(cx, Key::Listener(l.id), |tun| accepted(tun, l.id));
-        r.map_ok(|(c, peer)| (TcpStream::new(&l.shared, c, l.local, peer), peer))
+        r.map_ok(|(c, t)| (TcpStream::new(&l.shared, c, t.local, t.remote), t.remote))
     }
 
     /// The address it listens on.
