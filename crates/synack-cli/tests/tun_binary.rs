@@ -40,23 +40,6 @@ fn show_seqgraph(trace: &std::path::Path, graph: &std::path::Path) -> String {
     std::fs::read_to_string(graph).expect("the graph was written")
 }
 
-/// Wait until the kernel side of `synack0` carries its address: the binary has opened
-/// the device and configured it (it prints nothing on standard output before).
-fn wait_for_device(server: &mut Peer) {
-    let dl = Deadline::new(Duration::from_secs(10), "synack0 to come up with 192.0.2.1");
-    loop {
-        let out = Command::new("ip").args(["-o", "addr", "show", "dev", DEV]).output().expect("run ip");
-        if String::from_utf8_lossy(&out.stdout).contains("192.0.2.1/24") {
-            return;
-        }
-        if let Some(status) = server.exited() {
-            panic!("synack exited before its device came up ({status}): {}", server.stderr());
-        }
-        dl.check();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The first line `p` printed that contains `needle`, waiting up to `limit` for it.
 fn wait_containing(p: &mut Peer, needle: &str, limit: Duration) -> String {
     let end = Instant::now() + limit;

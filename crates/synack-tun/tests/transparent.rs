@@ -140,3 +140,34 @@ fn a_blocking_listen_all_listener_gives_streams_whose_local_address_is_the_desti
         }
     });
 }
+
+/// The `transparent_proxy` example, built beside this test (`cargo test` builds the
+/// examples).
+fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    dir.join("examples").join("transparent_proxy")
+}
+
+#[test]
+fn the_transparent_proxy_example_relays_a_kernel_client_to_its_upstream_over_the_kernel() {
+    // kernel client -> 192.0.2.77:7300 (into the device) -> synack -> the example's
+    // relay -> 127.0.0.1:7300 over the kernel's own TCP (an echo server) -> back.
+    const NAME: &str = "the_transparent_proxy_example_relays_a_kernel_client_to_its_upstream_over_the_kernel";
+    in_netns(NAME, &["python3"], LIMIT, || {
+        run_ok("ip", &["link", "set", "lo", "up"]);
+        let mut upstream = Peer::python("upstream", PY_ECHO_SERVER, &["127.0.0.1", "7300"]);
+        upstream.wait_line("listening", Duration::from_secs(10)).expect("the upstream listens");
+        let bin = example_binary();
+        let mut proxy = Peer::spawn("proxy", bin.to_str().expect("utf-8 path"), &[]);
+        wait_for_device(&mut proxy);
+        let args = ["192.0.2.77", "7300", "1", "1048576"];
+        let mut client = Peer::python("client", PY_CONCURRENT_ECHO, &args);
+        let done = client.wait_line("done", Duration::from_secs(60)).expect("the client finished");
+        assert_eq!(done, "done ok=1 bad=0", "1 MiB through the proxy and back");
+        let line = proxy.wait_line("192.0.2.1:", Duration::from_secs(10)).expect("the proxy's line");
+        assert!(line.ends_with(" -> 192.0.2.77:7300 relayed to 127.0.0.1:7300"), "{line}");
+        finished(&mut upstream);
+        run_ok("kill", &[&proxy.pid().to_string()]);
+    });
+}

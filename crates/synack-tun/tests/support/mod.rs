@@ -592,3 +592,20 @@ print("listening", flush=True)
 c, _ = ls.accept()
 time.sleep(20)
 "#;
+
+/// Wait until the kernel side of `synack0` carries its address: the program `server`
+/// has opened the device and configured it (it need print nothing before).
+pub(crate) fn wait_for_device(server: &mut Peer) {
+    let dl = Deadline::new(Duration::from_secs(10), "synack0 to come up with 192.0.2.1");
+    loop {
+        let out = Command::new("ip").args(["-o", "addr", "show", "dev", DEV]).output().expect("run ip");
+        if String::from_utf8_lossy(&out.stdout).contains("192.0.2.1/24") {
+            return;
+        }
+        if let Some(status) = server.exited() {
+            panic!("the program exited before its device came up ({status}): {}", server.stderr());
+        }
+        dl.check();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
