@@ -12,7 +12,7 @@
 mod common;
 
 use common::*;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use synack::wire::TcpFlags;
 use synack::{Config, ConnId, Error, ListenerId, State, UsageError};
 
@@ -144,4 +144,18 @@ fn with_any_address_connect_from_opens_from_an_address_not_configured() {
         plain.a.connect_from(plain.now, from, server_addr()),
         Err(Error::Usage(UsageError::InvalidAddress))
     );
+}
+
+#[test]
+fn over_ipv6_a_catch_all_on_the_unspecified_address_takes_any_v6_destination_and_port() {
+    let (client, server): (IpAddr, IpAddr) = ("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap());
+    let mut p = Pair::with_configs(config(client), Config { any_address: true, ..config(server) });
+    let v4_only = p.b.listen_all(ANY, 8).unwrap();
+    let l = p.b.listen_all(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 8).unwrap();
+    for to in ["[2001:db8::77]:443", "[2001:db8:1::5]:8080"] {
+        let (c, s) = open(&mut p, addr(to), l);
+        assert_eq!(p.b.tuple(s).unwrap().local, addr(to));
+        exchange(&mut p, c, s);
+    }
+    assert_eq!(p.b.accept(v4_only), None, "the IPv4 catch-all takes no IPv6 connection");
 }

@@ -214,8 +214,10 @@ pub fn fuzz_config(b: u8, sizes: u8) -> Config {
             1 => Ecn::Active,
             _ => Ecn::Passive,
         },
-        // (The last value of those bits also gives every connection a user timeout.)
+        // (The last value of those bits also gives every connection a user timeout, and
+        // takes segments to any address, as a transparent proxy's stack does.)
         user_timeout: (sizes >> 6 == 3).then_some(Duration::from_secs(2)),
+        any_address: sizes >> 6 == 3,
         ..Config::default()
     }
 }
@@ -350,6 +352,8 @@ pub struct Harness {
     pub listener: Option<ListenerId>,
     /// The same port on the IPv6 address.
     pub listener6: Option<ListenerId>,
+    /// A catch-all listener (`Stack::listen_all`) on every address, when opened.
+    pub catch_all: Option<ListenerId>,
     tracks: [Track; FIXTURE_STATES.len()],
     /// Spoofed 4-tuples recently used, to complete (cookie) handshakes on them.
     recent: [Track; RECENT],
@@ -437,6 +441,7 @@ impl Harness {
             now: Instant::from_millis(1_000),
             listener: None,
             listener6: None,
+            catch_all: None,
             tracks,
             recent: [Track::new(local, local, 0); RECENT],
             recent_next: 0,
@@ -854,7 +859,7 @@ impl Harness {
         assert!(conns <= MAX_CONNECTIONS, "{conns} connections");
         let tw = self.stack.time_wait_count();
         assert!(tw <= MAX_TIME_WAIT, "{tw} TIME-WAIT records");
-        for l in [self.listener, self.listener6].into_iter().flatten() {
+        for l in [self.listener, self.listener6, self.catch_all].into_iter().flatten() {
             assert!(self.stack.accept_queue_len(l) <= BACKLOG, "accept queue over the backlog");
         }
         let handles = self.tracks.iter().map(|t| t.conn).chain(self.extra.iter().copied());
@@ -1134,7 +1139,8 @@ impl Harness {
                 }
             }
             5 => {
-                let l = if target & 1 == 0 { self.listener } else { self.listener6 };
+                let l =
+                    [self.listener, self.listener6, self.catch_all, self.catch_all][usize::from(target & 3)];
                 if let Some(c) = l.and_then(|l| self.stack.accept(l)) {
                     self.keep(c);
                 }
@@ -1146,6 +1152,16 @@ impl Harness {
                     self.remember(remote, sock(LOCAL_IP, 0), 0);
                 }
             }
+            // A catch-all listener on every address opens or closes.
+            7 if target & 8 != 0 => match self.catch_all.take() {
+                Some(l) => {
+                    let _ = self.stack.close_listener(l);
+                }
+                None => {
+                    let any = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+                    self.catch_all = self.stack.listen_all(any, BACKLOG).ok();
+                }
+            },
             7 => match self.listener.take() {
                 Some(l) => {
                     let _ = self.stack.close_listener(l);
