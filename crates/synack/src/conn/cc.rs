@@ -3,7 +3,7 @@
 //! `cubic.rs`) with HyStart++ in its initial slow start (RFC 9406, `hystart.rs`), or
 //! none.
 
-use super::cubic::{Cubic, BETA};
+use super::cubic::{Cubic, Curve, BETA};
 use super::hystart::{self, HyStart};
 use crate::config::CongestionControl;
 use crate::seq::SeqNum;
@@ -38,7 +38,8 @@ pub(crate) struct Congestion {
 pub(crate) struct Prior {
     cwnd: u32,
     ssthresh: u32,
-    cubic: Option<Cubic>,
+    /// CUBIC's curve (not the one a timeout keeps aside, `Cubic::undo_timeout`'s).
+    cubic: Option<Curve>,
 }
 
 impl Congestion {
@@ -299,7 +300,8 @@ impl Congestion {
     ///
     /// Returns the state before the reduction, for [`Congestion::undo`].
     pub(crate) fn enter_recovery(&mut self, snd_max: SeqNum, flight: u32) -> Prior {
-        let prior = Prior { cwnd: self.cwnd, ssthresh: self.ssthresh, cubic: self.cubic.as_deref().cloned() };
+        let prior =
+            Prior { cwnd: self.cwnd, ssthresh: self.ssthresh, cubic: self.cubic.as_deref().map(|c| c.curve) };
         // RFC 5681 3.2 steps 2-3. Step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)", and
         // "when [RFC3042] is in use, additional data sent in limited transmit MUST NOT
         // be included in this calculation." Step 3 inflates cwnd by the three segments
@@ -351,7 +353,7 @@ impl Congestion {
         self.cwnd = if recovering { prior.cwnd } else { self.cwnd.max(prior.cwnd) };
         self.ssthresh = self.ssthresh.max(prior.ssthresh);
         if let (Some(now), Some(before)) = (self.cubic.as_deref_mut(), prior.cubic) {
-            *now = before;
+            now.curve = before;
         }
     }
 
