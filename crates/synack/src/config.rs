@@ -294,7 +294,8 @@ pub struct Config {
     /// First and last ephemeral port (RFC 6335: 49152-65535).
     pub ephemeral_ports: (u16, u16),
     /// TTL / hop limit of emitted datagrams (RFC 9293 3.9.2: "MUST be configurable",
-    /// MUST-49).
+    /// MUST-49): of the stack's own segments, and of new connections and listeners,
+    /// whose own `Stack::set_ttl` and `Stack::set_listener_ttl` change.
     pub ttl: u8,
     /// The Differentiated Services Codepoint (RFC 2474, six bits: 0 to 63; higher bits
     /// are ignored) of new connections' segments; `Stack::set_dscp` changes one

@@ -215,6 +215,9 @@ pub struct ConnInfo {
     /// The Differentiated Services Codepoint of the connection's segments (RFC 9293
     /// 3.9.1.9).
     pub dscp: u8,
+    /// The TTL (IPv4) or hop limit (IPv6) of the connection's segments
+    /// ([`Config::ttl`](crate::Config::ttl), or `Stack::set_ttl`).
+    pub ttl: u8,
     /// Whether the connection uses Explicit Congestion Notification (RFC 3168): both
     /// SYNs agreed to it ([`Config::ecn`](crate::Config::ecn)).
     pub ecn: bool,

@@ -1,8 +1,11 @@
-//! The Differentiated Services field, RFC 9293 3.9.1.9: "The application layer MUST be
+//! The IP fields a connection chooses. The Differentiated Services field, RFC 9293 3.9.1.9: "The application layer MUST be
 //! able to specify the Differentiated Services field for segments that are sent on a
 //! connection (MUST-48)"; it "SHOULD be able to change the Differentiated Services field
 //! during the connection lifetime (SHLD-21)", and the TCP "SHOULD pass the current
-//! Differentiated Services field value without change to the IP layer" (SHLD-22).
+//! Differentiated Services field value without change to the IP layer" (SHLD-22). And
+//! the TTL: "The TTL value used to send TCP segments MUST be configurable (MUST-49)",
+//! per stack (`Config::ttl`) and, as `IP_TTL` sets it per socket, per connection and
+//! per listener (`Stack::set_ttl`, `Stack::set_listener_ttl`).
 
 mod common;
 
@@ -212,4 +215,82 @@ fn a_listeners_codepoint_marks_its_syn_acks_and_its_connections() {
     assert_eq!(p.stack.set_listener_dscp(l, 64), Err(Error::Usage(UsageError::InvalidValue)));
     p.stack.close_listener(l).expect("close");
     assert_eq!(p.stack.set_listener_dscp(l, EF), Err(Error::Usage(UsageError::UnknownListener)));
+}
+
+/// The TTL of an IPv4 datagram (byte 8 of its header).
+fn ttl(d: &[u8]) -> u8 {
+    d[8]
+}
+
+#[test]
+fn setting_a_connections_ttl_changes_its_next_segments_one_at_a_time_and_in_runs() {
+    // In a run of `poll_transmit_many`, segments after the first are written from the
+    // previous one's headers: the new TTL must not be left behind.
+    for batch in [None, Some(8)] {
+        let mut p = Peer::established();
+        assert_eq!(p.stack.send(p.c(), &[1u8; 4000]), Ok(4000));
+        assert!(datagrams(&mut p.stack, batch).iter().all(|d| ttl(d) == 64), "{batch:?}");
+        p.acked = p.seen;
+        assert_eq!(p.stack.info(p.c()).map(|i| i.ttl), Ok(64));
+        p.stack.set_ttl(p.c(), 9).expect("set");
+        assert_eq!(p.stack.info(p.c()).map(|i| i.ttl), Ok(9), "STATUS reports it");
+        assert_eq!(p.stack.send(p.c(), &[2u8; 4000]), Ok(4000));
+        p.inject(&p.seg(A).ack(p.stack_iss.wrapping_add(1 + 10 + 4000)));
+        let out = datagrams(&mut p.stack, batch);
+        assert!(out.len() >= 2, "{batch:?}: {} datagrams", out.len());
+        assert!(
+            out.iter().all(|d| ttl(d) == 9),
+            "{batch:?}: {:?}",
+            out.iter().map(|d| ttl(d)).collect::<Vec<_>>()
+        );
+        assert_eq!(p.stack.set_ttl(p.c(), 0), Err(Error::Usage(UsageError::InvalidValue)));
+    }
+}
+
+#[test]
+fn a_connections_rst_and_the_ack_that_enters_time_wait_carry_its_ttl_and_the_record_the_stacks() {
+    // Control segments sent for a connection are its own: the RST of an abort...
+    let mut p = Peer::established();
+    p.stack.set_ttl(p.c(), 9).expect("set");
+    p.stack.abort(p.c()).expect("abort");
+    let out = datagrams(&mut p.stack, None);
+    assert_eq!(
+        out.iter().map(|d| (ttl(d), wire::parse(d).expect("parses").tcp.flags.rst())).collect::<Vec<_>>(),
+        [(9, true)]
+    );
+    // ... and the ACK of the FIN that takes it to TIME-WAIT. The compact record that
+    // answers a retransmitted FIN afterwards keeps no TTL: the stack's (as Linux's
+    // TIME-WAIT sockets answer with the default one).
+    let mut p = Peer::fin_wait_2_with(Config { ttl: 50, ..inject_config() });
+    p.stack.set_ttl(p.c(), 9).expect("set");
+    p.inject(&p.seg(FA));
+    assert_eq!(datagrams(&mut p.stack, None).iter().map(|d| ttl(d)).collect::<Vec<_>>(), [9]);
+    p.nxt = p.nxt.wrapping_add(1);
+    p.inject(&p.seg(FA).seq(p.nxt.wrapping_sub(1)));
+    assert_eq!(datagrams(&mut p.stack, None).iter().map(|d| ttl(d)).collect::<Vec<_>>(), [50]);
+}
+
+#[test]
+fn a_listeners_ttl_is_on_its_syn_acks_and_its_connections() {
+    for cookies in [synack::SynCookies::Off, synack::SynCookies::Always] {
+        let mut p = Peer::listen_with(Config { syn_cookies: cookies, ..inject_config() });
+        let l = p.listener.expect("listener");
+        p.stack.set_listener_ttl(l, 200).expect("set");
+        p.inject(&Seg::new(S, REMOTE_ISS, 0).mss(1460));
+        let synack = datagrams(&mut p.stack, None);
+        assert_eq!(synack.iter().map(|d| ttl(d)).collect::<Vec<_>>(), [200], "{cookies:?}");
+        p.stack_iss = wire::parse(&synack[0]).expect("parses").tcp.seq.0;
+        p.seen = p.stack_iss.wrapping_add(1);
+        p.nxt = REMOTE_ISS.wrapping_add(1);
+        p.inject(&p.seg(A));
+        let c = p.stack.accept(l).expect("accepted");
+        assert_eq!(p.stack.info(c).expect("info").ttl, 200, "{cookies:?}");
+        assert_eq!(p.stack.send(c, b"hello"), Ok(5));
+        assert_eq!(datagrams(&mut p.stack, None).iter().map(|d| ttl(d)).collect::<Vec<_>>(), [200]);
+    }
+    let mut p = Peer::listen_with(inject_config());
+    let l = p.listener.expect("listener");
+    assert_eq!(p.stack.set_listener_ttl(l, 0), Err(Error::Usage(UsageError::InvalidValue)));
+    p.stack.close_listener(l).expect("close");
+    assert_eq!(p.stack.set_listener_ttl(l, 9), Err(Error::Usage(UsageError::UnknownListener)));
 }

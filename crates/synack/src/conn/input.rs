@@ -124,7 +124,7 @@ impl Conn {
             if hdr.ack.le(self.iss) || hdr.ack.gt(self.snd_nxt) {
                 if !fl.rst() {
                     let h = control_header(&self.tuple, hdr.ack, None, TcpFlags::RST, 0);
-                    ctx.send_control(self.tuple, self.ds, h);
+                    ctx.send_control(self.tuple, self.ip, h);
                 }
                 return Outcome::None;
             }
@@ -392,7 +392,7 @@ impl Conn {
                 // "If the segment acknowledgment is not acceptable, form a reset segment
                 // <SEQ=SEG.ACK><CTL=RST> and send it."
                 let h = control_header(&self.tuple, hdr.ack, None, TcpFlags::RST, 0);
-                ctx.send_control(self.tuple, self.ds, h);
+                ctx.send_control(self.tuple, self.ip, h);
                 return Outcome::None;
             }
         }
@@ -526,7 +526,7 @@ impl Conn {
             // signal, enter the CLOSED state, delete the TCB, and return." (The
             // sequence check above let only an in-window SYN through.)
             let h = control_header(&self.tuple, self.snd_nxt, Some(self.rcv_nxt), TcpFlags::RST, 0);
-            ctx.send_control(self.tuple, self.ds, h);
+            ctx.send_control(self.tuple, self.ip, h);
             self.close_with(ctx, Some(ConnError::Reset));
             return Outcome::Closed;
         }
@@ -755,7 +755,7 @@ impl Conn {
             // received after CLOSE is called, its TCP SHOULD send a RST to show that data
             // was lost (SHLD-3)". <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
             let h = control_header(&self.tuple, self.snd_nxt, Some(self.rcv_nxt), TcpFlags::RST, 0);
-            ctx.send_control(self.tuple, self.ds, h);
+            ctx.send_control(self.tuple, self.ip, h);
             self.close_with(ctx, Some(ConnError::Aborted));
             return Outcome::Closed;
         }

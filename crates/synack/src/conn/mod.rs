@@ -32,7 +32,7 @@ use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{FourTuple, TimerAction, TimerKind, TraceEvent, TraceRecord};
-use crate::wire::{TcpFlags, TcpHeader, TcpOptions};
+use crate::wire::{IpOut, TcpFlags, TcpHeader, TcpOptions};
 use buffers::RecvBuffer;
 use cc::Congestion;
 use rtt::RttEstimator;
@@ -44,8 +44,9 @@ use std::collections::VecDeque;
 pub(crate) struct Control {
     pub(crate) tuple: FourTuple,
     pub(crate) hdr: TcpHeader,
-    /// The Differentiated Services field: the connection's, or 0 for the stack's own.
-    pub(crate) ds: u8,
+    /// The IP fields: the connection's TTL and Differentiated Services field, or the
+    /// stack's TTL and 0 for the stack's own.
+    pub(crate) ip: IpOut,
 }
 
 /// What the stack sends of its own, outside any connection's send logic, in order.
@@ -140,8 +141,9 @@ impl Ctx<'_> {
     }
 
     /// Queue a control segment (RST or bare ACK) for `tuple`, with the connection's
-    /// Differentiated Services field `ds` (RFC 9293 3.9.1.9, SHLD-22).
-    pub(crate) fn send_control(&mut self, tuple: FourTuple, ds: u8, hdr: TcpHeader) {
+    /// IP fields `ip`: its Differentiated Services field (RFC 9293 3.9.1.9, SHLD-22)
+    /// and TTL.
+    pub(crate) fn send_control(&mut self, tuple: FourTuple, ip: IpOut, hdr: TcpHeader) {
         if self.sinks.control.len() >= MAX_CONTROL_QUEUE {
             self.sinks.stats.control_dropped += 1;
             return;
@@ -149,7 +151,7 @@ impl Ctx<'_> {
         if hdr.flags.rst() {
             self.sinks.stats.rst_sent += 1;
         }
-        self.sinks.control.push_back(Outgoing::Segment(Control { tuple, hdr, ds }));
+        self.sinks.control.push_back(Outgoing::Segment(Control { tuple, hdr, ip }));
     }
 }
 
@@ -318,8 +320,9 @@ pub(crate) struct Conn {
     pub(crate) syn_acked: bool,
     /// The SYN (or SYN-ACK) retransmission timer expired at least once (RFC 6298 5.7).
     pub(crate) syn_timed_out: bool,
-    /// Our SYN was sent at least once (retransmissions are marked as such).
-    pub(crate) syn_sent_count: u32,
+    /// How many times our SYN was sent (retransmissions are marked as such). (Size:
+    /// 16 bits, saturating, leave room in the control block for the TTL.)
+    pub(crate) syn_sent_count: u16,
     /// An ACK must go out now (not delayed).
     pub(crate) ack_now: bool,
     /// Fast retransmit (or a NewReno partial ACK) asks for the segment at SND.UNA.
@@ -336,10 +339,13 @@ pub(crate) struct Conn {
     /// SND.UP: one past the last octet of urgent data the application queued, until
     /// it is acknowledged (`urgent.rs`).
     pub(crate) snd_up: Option<SeqNum>,
-    /// The Differentiated Services field of the connection's segments (RFC 9293
-    /// 3.9.1.9: "The application layer MUST be able to specify the Differentiated
-    /// Services field for segments that are sent on a connection (MUST-48)").
-    pub(crate) ds: u8,
+    /// The IP fields of the connection's segments: the Differentiated Services field
+    /// (RFC 9293 3.9.1.9: "The application layer MUST be able to specify the
+    /// Differentiated Services field for segments that are sent on a connection
+    /// (MUST-48)"; the ECN bits are added per segment) and the TTL or hop limit
+    /// (`Config::ttl`, or `Stack::set_ttl`, like `IP_TTL`; MUST-49 asks only that it
+    /// be configurable).
+    pub(crate) ip: IpOut,
     /// The last ICMP error reported (`ConnInfo::icmp_error`).
     pub(crate) last_icmp: Option<crate::error::IcmpError>,
     /// Readable was raised and `recv` has not drained the buffer since.
@@ -448,7 +454,7 @@ impl Conn {
             want_writable: false,
             rcv_up: None,
             snd_up: None,
-            ds: cfg.ds_field(),
+            ip: IpOut { ttl: cfg.ttl, ds: cfg.ds_field() },
             last_icmp: None,
             readable_raised: false,
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
@@ -542,7 +548,7 @@ impl Conn {
             want_writable,
             rcv_up,
             snd_up,
-            ds,
+            ip,
             last_icmp,
             readable_raised,
             rtt,
@@ -604,7 +610,7 @@ impl Conn {
         *want_writable = false;
         *rcv_up = None;
         *snd_up = None;
-        *ds = cfg.ds_field();
+        *ip = IpOut { ttl: cfg.ttl, ds: cfg.ds_field() };
         *last_icmp = None;
         *readable_raised = false;
         *rtt = RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max);
@@ -1158,7 +1164,7 @@ impl Conn {
             | State::FinWait2
             | State::CloseWait => {
                 let hdr = control_header(&self.tuple, self.snd_nxt, None, TcpFlags::RST, 0);
-                ctx.send_control(self.tuple, self.ds, hdr);
+                ctx.send_control(self.tuple, self.ip, hdr);
             }
             _ => {}
         }
@@ -1190,7 +1196,8 @@ impl Conn {
             send_queue: self.tx.len() as u32,
             recv_queue: self.rx.readable() as u32,
             icmp_error: self.last_icmp,
-            dscp: self.ds >> 2,
+            dscp: self.ip.ds >> 2,
+            ttl: self.ip.ttl,
             ecn: self.ecn & ecn::ON != 0,
             window_scale: self.ws_enabled.then_some((self.snd_wscale, self.rcv_wscale)),
             sack: self.options.sack_ok,

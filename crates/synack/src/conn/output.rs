@@ -184,7 +184,7 @@ impl Conn {
         self.need_syn = false;
         if self.ecn != 0 {
             // RFC 3168 6.1.1.1: past a few retransmissions, a plain SYN.
-            self.ecn_syn_attempt(self.syn_sent_count, ctx.cfg.ecn_setup_retries);
+            self.ecn_syn_attempt(u32::from(self.syn_sent_count), ctx.cfg.ecn_setup_retries);
         }
         let flags = if self.state == State::SynSent { TcpFlags::SYN } else { TcpFlags::SYN | TcpFlags::ACK };
         self.header(seg, self.iss, flags);
@@ -199,7 +199,7 @@ impl Conn {
         }
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + u32::from(hdr.window));
         let retransmit = self.syn_sent_count > 0;
-        self.syn_sent_count += 1;
+        self.syn_sent_count = self.syn_sent_count.saturating_add(1);
         self.snd_next = self.iss + 1;
         if self.snd_nxt.lt(self.snd_next) {
             self.snd_nxt = self.snd_next;

@@ -299,7 +299,7 @@ impl Stack {
         }
         // The field the connection this SYN,ACK may become will have (the listener's,
         // `Stack::set_listener_dscp`), as a SYN,ACK of a half-open connection carries it.
-        if !self.push_control_ds(tuple, h, inherit.ds) {
+        if !self.push_control_ip(tuple, h, inherit.ip) {
             return false;
         }
         self.cookies.last_sent = Some(self.now);

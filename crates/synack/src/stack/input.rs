@@ -13,7 +13,7 @@ use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Instant;
 use crate::trace::{FourTuple, SegmentSummary, TraceEvent};
-use crate::wire::{self, Packet, TcpFlags, TcpHeader, WireError};
+use crate::wire::{self, IpOut, Packet, TcpFlags, TcpHeader, WireError};
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 /// The smallest datagram `Stack::handle_packet` tries on its express path into the
@@ -103,8 +103,16 @@ impl Stack {
     }
 
     /// [`Stack::push_control`] with a Differentiated Services field: a TIME-WAIT
-    /// record's, whose connection chose it (RFC 9293 3.9.1.9).
+    /// record's, whose connection chose it (RFC 9293 3.9.1.9). The TTL is the stack's
+    /// (`Config::ttl`): a record does not keep its connection's, as Linux's TIME-WAIT
+    /// sockets do not.
     pub(super) fn push_control_ds(&mut self, tuple: FourTuple, hdr: TcpHeader, ds: u8) -> bool {
+        self.push_control_ip(tuple, hdr, IpOut { ttl: self.cfg.ttl, ds })
+    }
+
+    /// [`Stack::push_control`] with the IP fields of a connection, or of the listener
+    /// answering for one.
+    pub(super) fn push_control_ip(&mut self, tuple: FourTuple, hdr: TcpHeader, ip: IpOut) -> bool {
         if self.sinks.control.len() >= MAX_CONTROL_QUEUE {
             self.sinks.stats.control_dropped += 1;
             return false;
@@ -112,7 +120,7 @@ impl Stack {
         if hdr.flags.rst() {
             self.sinks.stats.rst_sent += 1;
         }
-        self.sinks.control.push_back(Outgoing::Segment(Control { tuple, hdr, ds }));
+        self.sinks.control.push_back(Outgoing::Segment(Control { tuple, hdr, ip }));
         true
     }
 

@@ -46,6 +46,7 @@ use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::{Duration, Instant};
 use crate::trace::{AppCall, FourTuple, TraceEvent, TraceRecord};
+use crate::wire::IpOut;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -86,9 +87,10 @@ struct Listener {
 pub(super) struct Inherited {
     /// [`Stack::set_listener_mss_limit`]; `u16::MAX` when none.
     pub(super) mss_limit: u16,
-    /// The Differentiated Services field of its SYN,ACKs and connections
-    /// ([`Stack::set_listener_dscp`]; [`Config::dscp`]'s at `listen`).
-    pub(super) ds: u8,
+    /// The IP fields of its SYN,ACKs and connections: the Differentiated Services
+    /// field ([`Stack::set_listener_dscp`]; [`Config::dscp`]'s at `listen`) and the
+    /// TTL ([`Stack::set_listener_ttl`]; [`Config::ttl`] at `listen`).
+    pub(super) ip: IpOut,
     /// [`Stack::set_listener_user_timeout`] ([`Config::user_timeout`]'s at `listen`),
     /// given when established; zero when none.
     pub(super) user_timeout: Duration,
@@ -436,7 +438,7 @@ impl Stack {
         conn.state = State::Listen;
         conn.listener = Some(l);
         conn.mss_limit = inherit.mss_limit;
-        conn.ds = inherit.ds;
+        conn.ip = inherit.ip;
         conn.keepalive = inherit.keepalive.is_some();
         conn.set_send_buffer(inherit.send_buffer);
         if let Some(sizing) = recv_sizing {
@@ -688,7 +690,7 @@ impl Stack {
         let user_timeout = self.cfg.user_timeout.unwrap_or(Duration::ZERO);
         let inherit = Inherited {
             mss_limit: u16::MAX,
-            ds: self.cfg.ds_field(),
+            ip: IpOut { ttl: self.cfg.ttl, ds: self.cfg.ds_field() },
             user_timeout,
             keepalive: self.cfg.keepalive,
             send_buffer: self.cfg.send_buffer,
@@ -921,7 +923,23 @@ impl Stack {
     pub fn set_dscp(&mut self, c: ConnId, dscp: u8) -> Result<(), Error> {
         valid(dscp <= 63)?;
         let idx = self.check(c)?;
-        self.with_conn(idx, |conn, _| conn.ds = crate::config::ds_field(dscp));
+        self.with_conn(idx, |conn, _| conn.ip.ds = crate::config::ds_field(dscp));
+        Ok(())
+    }
+
+    /// Set the TTL (IPv4) or hop limit (IPv6) of the connection's segments from now
+    /// on, as `IP_TTL` or `IPV6_UNICAST_HOPS` does for a socket ([`Config::ttl`] is
+    /// every new connection's; RFC 9293 3.9.1.1: "The TTL value used to send TCP
+    /// segments MUST be configurable (MUST-49)"). Its TIME-WAIT record, once it has
+    /// one, answers with the stack's, as Linux's TIME-WAIT sockets do. 0, which no
+    /// router forwards, is [`UsageError::InvalidValue`].
+    pub fn set_ttl(&mut self, c: ConnId, ttl: u8) -> Result<(), Error> {
+        valid(ttl > 0)?;
+        let idx = self.check(c)?;
+        self.with_conn(idx, |conn, _| conn.ip.ttl = ttl);
+        // The send-side run keeps the IP header of its last segment, TTL included
+        // (`wire::Template`): the next one is written in full.
+        self.template.forget(idx);
         Ok(())
     }
 
@@ -980,7 +998,16 @@ impl Stack {
     /// [`UsageError::InvalidValue`].
     pub fn set_listener_dscp(&mut self, l: ListenerId, dscp: u8) -> Result<(), Error> {
         valid(dscp <= 63)?;
-        self.inherited(l)?.ds = crate::config::ds_field(dscp);
+        self.inherited(l)?.ip.ds = crate::config::ds_field(dscp);
+        Ok(())
+    }
+
+    /// [`Stack::set_ttl`] for every connection this listener makes from now on, and
+    /// for their SYN,ACKs (SYN cookie ones included). [`Config::ttl`] is a new
+    /// listener's. 0 is [`UsageError::InvalidValue`].
+    pub fn set_listener_ttl(&mut self, l: ListenerId, ttl: u8) -> Result<(), Error> {
+        valid(ttl > 0)?;
+        self.inherited(l)?.ip.ttl = ttl;
         Ok(())
     }
 

@@ -135,7 +135,6 @@ impl Stack {
             return 0;
         };
         let (src, dst) = (conn.tuple.local.ip(), conn.tuple.remote.ip());
-        let ttl = self.cfg.ttl;
         let mut ctx = Ctx {
             now: self.now,
             cfg: &self.cfg,
@@ -165,7 +164,7 @@ impl Stack {
                 stale = super::arm_timer(&mut self.timers, conn, idx, generation);
             }
             let (a, b) = conn.tx.slices(seg.payload_off, seg.payload_len);
-            let ip = IpOut { ttl, ds: conn.ds | seg.ecn };
+            let ip = IpOut { ds: conn.ip.ds | seg.ecn, ..conn.ip };
             let Ok(len) = self.template.emit((idx, generation), buf, src, dst, ip, &seg.hdr, a, b) else {
                 break;
             };
@@ -193,19 +192,18 @@ impl Stack {
     /// lifecycle, with the trace moved out of line as well).
     #[inline(never)]
     fn transmit_next(&mut self, buf: &mut [u8]) -> Option<Transmit> {
-        let ttl = self.cfg.ttl;
         loop {
             // Speed: the segment is written in place by `next_segment`, not returned, and
             // used where it lies (references, not copies of the header and tuple).
             let ctl: Control;
             let mut seg: OutSegment;
-            let (tuple, hdr, ds, a, b, stale, is_control, len, retransmit) =
+            let (tuple, hdr, ip, a, b, stale, is_control, len, retransmit) =
                 if let Some(c) = self.sinks.control.pop_front() {
                     ctl = match c {
                         Outgoing::Segment(c) => c,
                         Outgoing::Icmp(m) => return self.transmit_icmp(buf, m),
                     };
-                    (&ctl.tuple, &ctl.hdr, ctl.ds, &[][..], &[][..], false, true, 0, false)
+                    (&ctl.tuple, &ctl.hdr, ctl.ip, &[][..], &[][..], false, true, 0, false)
                 } else {
                     let &idx = self.tx_queue.front()?;
                     let Some(slot) = self.slots.get_mut(idx as usize) else {
@@ -254,7 +252,7 @@ impl Stack {
                     (
                         &conn.tuple,
                         &seg.hdr,
-                        conn.ds | seg.ecn,
+                        IpOut { ds: conn.ip.ds | seg.ecn, ..conn.ip },
                         a,
                         b,
                         stale,
@@ -264,7 +262,7 @@ impl Stack {
                     )
                 };
             let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
-            let res = wire::emit_two(buf, src, dst, IpOut { ttl, ds }, hdr, a, b);
+            let res = wire::emit_two(buf, src, dst, ip, hdr, a, b);
             if self.cfg.trace && res.is_ok() {
                 trace_send(&mut self.sinks, self.now, tuple, hdr, len, retransmit);
             }

@@ -62,7 +62,7 @@ impl Stack {
             deadline: now + two_msl,
             window,
             ts_recent: stamp.map(|ts| ts.recent()),
-            ds: conn.ds,
+            ds: conn.ip.ds,
         };
         let owner = (!conn.app_closed).then_some(idx);
         let ack_due = conn.ack_now;
@@ -77,7 +77,8 @@ impl Stack {
             if let Some(ts) = stamp {
                 ts.stamp(&mut h, now);
             }
-            self.push_control_ds(conn.tuple, h, record.ds);
+            // (With the connection's TTL: it is still at hand.)
+            self.push_control_ip(conn.tuple, h, conn.ip);
         }
         self.sinks.events.push_back(Event::Closed {
             conn: crate::event::ConnId { index: idx, generation },
