@@ -219,6 +219,35 @@ const TOS: &str = "\
 +0 setsockopt(4, IPPROTO_IP, IP_TOS, [256], 4) = -1 EINVAL (Invalid argument)
 ";
 
+/// IP_TTL set on a socket before `listen` (`Stack::set_listener_ttl`), then changed on
+/// the accepted connection (`Stack::set_ttl`), and read back: the SYN,ACK and the first
+/// data carry TTL 4, the data after the change 6. 0 and a value beyond a byte are
+/// refused; -1 is the default again.
+const TTL: &str = "\
+--tolerance_usecs=10000
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, IPPROTO_IP, IP_TTL, [0], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(3, IPPROTO_IP, IP_TTL, [4], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0.1 < S 0:0(0) win 65535 <mss 1460>
++0 > (ttl 4) S. 0:0(0) ack 1 win 65535 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 getsockopt(4, IPPROTO_IP, IP_TTL, [4], [4]) = 0
++0 write(4, ..., 100) = 100
++0 > (ttl 4) P. 1:101(100) ack 1
++0.1 < . 1:1(0) ack 101 win 65535
++0 setsockopt(4, IPPROTO_IP, IP_TTL, [6], 4) = 0
++0 write(4, ..., 100) = 100
++0 > (ttl 6) P. 101:201(100) ack 1
++0.1 < . 1:1(0) ack 201 win 65535
++0 setsockopt(4, IPPROTO_IP, IP_TTL, [0], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(4, IPPROTO_IP, IP_TTL, [256], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(4, IPPROTO_IP, IP_TTL, [-1], 4) = 0
++0 getsockopt(4, IPPROTO_IP, IP_TTL, [64], [4]) = 0
+";
+
 fn run(script: &str, strict: bool) -> Outcome {
     let opts = DrillOptions { strict, ..DrillOptions::with_profile(Profile::Rfc) };
     run_script(script, &opts)
@@ -258,6 +287,7 @@ fn hand_written_scripts_pass_as_written() {
         ("keep-alive", KEEPALIVE),
         ("keep-alive on a listener", KEEPALIVE_LISTENER),
         ("IP_TOS", TOS),
+        ("IP_TTL", TTL),
     ] {
         assert_eq!(run(script, false), Outcome::Pass, "{name}");
         assert_eq!(run(script, true), Outcome::Pass, "{name} under --strict");
@@ -566,4 +596,41 @@ fn a_wrong_tos_fails() {
     let tos_syn = "+0 > (tos 0x88) S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 1>";
     assert_eq!(run(&altered(&active, syn, tos_syn), false), Outcome::Pass);
     assert_fails(run(&altered(ACTIVE, syn, tos_syn), false), 5, "ip header");
+}
+
+#[test]
+fn a_wrong_ttl_fails() {
+    // The listener's segments carry the socket's TTL, not the default 64.
+    let s = altered(TTL, "> (ttl 4) S.", "> (ttl 64) S.");
+    assert_fails(run(&s, false), 8, "ip header");
+    let s = altered(TTL, "+0 setsockopt(3, IPPROTO_IP, IP_TTL, [4], 4) = 0\n", "");
+    assert_fails(run(&s, false), 7, "ip header");
+    // The change on the connection takes effect at once.
+    let s = altered(TTL, "> (ttl 6) P.", "> (ttl 4) P.");
+    assert_fails(run(&s, false), 17, "ip header");
+    // 0 is refused on a socket not yet listening as on a connection.
+    let s = altered(
+        TTL,
+        "(3, IPPROTO_IP, IP_TTL, [0], 4) = -1 EINVAL (Invalid argument)",
+        "(3, IPPROTO_IP, IP_TTL, [0], 4) = 0",
+    );
+    assert_fails(run(&s, false), 3, "errno");
+    let s = altered(
+        TTL,
+        "(4, IPPROTO_IP, IP_TTL, [0], 4) = -1 EINVAL (Invalid argument)",
+        "(4, IPPROTO_IP, IP_TTL, [0], 4) = 0",
+    );
+    assert_fails(run(&s, false), 19, "errno");
+    // getsockopt reads the connection's.
+    let s = altered(TTL, "IP_TTL, [4], [4])", "IP_TTL, [64], [4])");
+    assert_fails(run(&s, false), 11, "getsockopt value");
+    let s = altered(TTL, "IP_TTL, [64], [4])", "IP_TTL, [6], [4])");
+    assert_fails(run(&s, false), 22, "getsockopt value");
+    // Before `connect`: the SYN carries it too.
+    let active =
+        altered(ACTIVE, "+0 connect(3", "+0 setsockopt(3, IPPROTO_IP, IP_TTL, [9], 4) = 0\n+0 connect(3");
+    let syn = "+0 > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 1>";
+    let ttl_syn = "+0 > (ttl 9) S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 1>";
+    assert_eq!(run(&altered(&active, syn, ttl_syn), false), Outcome::Pass);
+    assert_fails(run(&altered(ACTIVE, syn, ttl_syn), false), 5, "ip header");
 }

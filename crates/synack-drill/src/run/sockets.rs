@@ -36,6 +36,10 @@ pub(crate) struct Socket {
     /// The DSCP of `IP_TOS` or `IPV6_TCLASS` set before `connect` or `listen`, applied
     /// by them (`Stack::set_dscp`, `Stack::set_listener_dscp`).
     pub(crate) dscp: Option<u8>,
+    /// The TTL of `IP_TTL` or `IPV6_UNICAST_HOPS` set on a socket not yet connected or
+    /// on a listener, applied by `connect` or `listen` (`Stack::set_ttl`,
+    /// `Stack::set_listener_ttl`) and read back by `getsockopt`.
+    pub(crate) ttl: Option<u8>,
     /// `SO_KEEPALIVE` of a socket not yet connected or listening, when set.
     pub(crate) keepalive: Option<bool>,
     /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and `TCP_KEEPCNT` of a socket not yet connected,
@@ -56,6 +60,7 @@ impl Socket {
             mss_known: false,
             mss_limit: None,
             dscp: None,
+            ttl: None,
             keepalive: None,
             keep_timings: None,
         }

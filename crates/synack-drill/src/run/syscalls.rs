@@ -13,7 +13,7 @@
 //! | `close` | [`synack::Stack::close`] / [`synack::Stack::close_listener`] |
 //! | `fcntl` | `F_GETFL`/`F_SETFL` with `O_NONBLOCK` |
 //! | `getsockopt` | `SO_ERROR`, `SO_RCVBUF`, `SO_SNDBUF`, `TCP_MAXSEG`, `TCP_NODELAY`, `TCP_KEEPINIT`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` |
-//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), `TCP_MAXSEG`, `SO_KEEPALIVE`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, `IP_TOS`, `IPV6_TCLASS` (any time), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
+//! | `setsockopt` | `SO_REUSEADDR`/`SO_REUSEPORT` (no-ops), `TCP_MAXSEG`, `SO_KEEPALIVE`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, `IP_TOS`, `IPV6_TCLASS`, `IP_TTL`, `IPV6_UNICAST_HOPS` (any time), and before the stack starts `SO_RCVBUF`, `SO_SNDBUF`, `TCP_NODELAY`, `TCP_NOOPT`, `TCP_KEEPINIT` |
 //!
 //! Anything else skips the script with the call's name.
 
@@ -234,7 +234,7 @@ impl Runner {
             Kind::Fresh => {}
         }
         let addr = sock.bound.unwrap_or(SocketAddr::new(self.local_ip, LOCAL_PORT));
-        let (mss_limit, dscp) = (sock.mss_limit, sock.dscp);
+        let (mss_limit, dscp, ttl) = (sock.mss_limit, sock.dscp, sock.ttl);
         let keep = self.keep_of(sock);
         // A backlog of 0 still admits one connection on BSD and Linux; synack's 0
         // means "the default", so pass at least 1.
@@ -248,6 +248,10 @@ impl Runner {
                 if let Some(dscp) = dscp {
                     // Six bits, from `set_tos`: always valid.
                     let _ = self.stack_now().set_listener_dscp(l, dscp);
+                }
+                if let Some(ttl) = ttl {
+                    // Not 0, from `set_ttl`: always valid.
+                    let _ = self.stack_now().set_listener_ttl(l, ttl);
                 }
                 if keep != (self.cfg.keepalive.is_some(), self.cfg.keepalive.unwrap_or_default()) {
                     // Checked when they were set (`set_keep`).
@@ -304,6 +308,10 @@ impl Runner {
             // Before the SYN is written, so that it carries the field too (six bits,
             // from `set_tos`: always valid).
             let _ = self.stack_now().set_dscp(c, dscp);
+        }
+        if let Some(ttl) = sock.ttl {
+            // Before the SYN is written, likewise (not 0, from `set_ttl`).
+            let _ = self.stack_now().set_ttl(c, ttl);
         }
         // SO_KEEPALIVE and TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT set before
         // `connect` (checked when they were set, `set_keep`).
@@ -409,6 +417,7 @@ impl Runner {
             ("SOL_SOCKET", "SO_SNDBUF") => self.buffer_size(fd, false),
             ("IPPROTO_TCP", "TCP_MAXSEG") => self.maxseg(fd),
             ("IPPROTO_TCP", "TCP_NODELAY") => i64::from(!self.cfg.nagle),
+            ("IPPROTO_IP", "IP_TTL") | ("IPPROTO_IPV6", "IPV6_UNICAST_HOPS") => self.ttl(fd),
             // Seconds, as FreeBSD reports it; 0 when there is no limit.
             ("IPPROTO_TCP", "TCP_KEEPINIT") => {
                 self.cfg.connect_timeout.map_or(0, |d| (d.as_micros() / 1_000_000) as i64)
@@ -519,6 +528,47 @@ impl Runner {
         }
     }
 
+    /// `IP_TTL` (IPv4) and `IPV6_UNICAST_HOPS` (IPv6): the TTL or hop limit of the
+    /// socket's segments (RFC 9293 3.9.1.1, MUST-49), at once for a connection or
+    /// listener, at `connect` or `listen` for a fresh socket. -1 is the default
+    /// (`Config::ttl`), as Linux and FreeBSD take it for `IPV6_UNICAST_HOPS`; 1 to 255
+    /// are taken as they are, anything else is `EINVAL`.
+    fn set_ttl(&mut self, fd: i64, value: i64) -> Ret {
+        let ttl = match value {
+            -1 => self.cfg.ttl,
+            v => match u8::try_from(v).ok().filter(|&t| t > 0) {
+                Some(t) => t,
+                None => return Ret::Errno("EINVAL"),
+            },
+        };
+        let Some(sock) = self.socks.get_mut(&fd) else { return Ret::Errno("EBADF") };
+        let res = match sock.kind {
+            Kind::Fresh => Ok(()),
+            Kind::Conn(c) => self.stack_now().set_ttl(c, ttl),
+            Kind::Listener(l) => self.stack_now().set_listener_ttl(l, ttl),
+        };
+        match res {
+            Ok(()) => {
+                if let Some(sock) = self.socks.get_mut(&fd) {
+                    sock.ttl = Some(ttl);
+                }
+                Ret::Val(0)
+            }
+            Err(_) => Ret::Errno("EINVAL"),
+        }
+    }
+
+    /// The TTL of socket `fd`: its connection's, or the one it has been given, or the
+    /// configured one.
+    fn ttl(&self, fd: i64) -> i64 {
+        let Some(sock) = self.socks.get(&fd) else { return i64::from(self.cfg.ttl) };
+        let conn = match sock.kind {
+            Kind::Conn(c) => self.stack.as_ref().and_then(|st| st.info(c).ok()).map(|i| i.ttl),
+            Kind::Fresh | Kind::Listener(_) => None,
+        };
+        i64::from(conn.or(sock.ttl).unwrap_or(self.cfg.ttl))
+    }
+
     /// Keep-alive as a socket not yet connected gives it to its connection, or a
     /// listener to the connections it accepts: on or off, and the timings. On when
     /// the configuration has it on for every connection (FreeBSD's always_keepalive)
@@ -592,7 +642,7 @@ impl Runner {
         match name {
             "SO_REUSEADDR" | "SO_REUSEPORT" | "SO_RCVBUF" | "SO_SNDBUF" | "TCP_NODELAY" | "TCP_NOOPT"
             | "TCP_KEEPINIT" | "TCP_MAXSEG" | "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL"
-            | "TCP_KEEPCNT" | "IP_TOS" | "IPV6_TCLASS" => {}
+            | "TCP_KEEPCNT" | "IP_TOS" | "IPV6_TCLASS" | "IP_TTL" | "IPV6_UNICAST_HOPS" => {}
             other => return Err(Stop::skip(line, format!("setsockopt {other} is not supported by synack"))),
         }
         if !self.socks.contains_key(&fd) {
@@ -604,6 +654,9 @@ impl Runner {
         }
         if matches!(name, "IP_TOS" | "IPV6_TCLASS") {
             return Ok(self.set_tos(fd, value));
+        }
+        if matches!(name, "IP_TTL" | "IPV6_UNICAST_HOPS") {
+            return Ok(self.set_ttl(fd, value));
         }
         if matches!(name, "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT") {
             return Ok(self.set_keep(fd, name, value));
