@@ -1194,8 +1194,8 @@ impl Harness {
                     // The argument's low bits pick a per-connection setting, the
                     // rest its value: keep-alive timings (turned on or off by the
                     // value's lowest bit), a buffer size (no larger than the
-                    // configured one, which the output bounds of `drain` assume) or a
-                    // congestion control; an MSS limit; a user timeout in
+                    // configured one, which the output bounds of `drain` assume), a
+                    // congestion control or a TTL; an MSS limit; a user timeout in
                     // milliseconds (0 refused); or none.
                     let v = arg >> 2;
                     match arg & 3 {
@@ -1219,6 +1219,10 @@ impl Harness {
                                 }
                                 5 => {
                                     let _ = self.stack.set_congestion_control(c, CongestionControl::Cubic);
+                                }
+                                // A TTL (0 refused), in the middle of a run of segments.
+                                6 => {
+                                    let _ = self.stack.set_ttl(c, u8::try_from((v >> 3) & 0xff).unwrap_or(0));
                                 }
                                 _ => {
                                     let _ = self.stack.set_keepalive_timings(c, fuzz_keepalive(v >> 1));
