@@ -57,6 +57,10 @@ pub struct DeviceArgs {
     /// effort.
     #[arg(long, value_name = "DSCP", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=63))]
     pub dscp: u8,
+    /// The TTL of every datagram synack sends (`Config::ttl`, RFC 9293 3.9.1.1:
+    /// MUST-49), 1 to 255.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u8).range(1..))]
+    pub ttl: u8,
     /// Explicit Congestion Notification (RFC 3168): `passive` (the default, as Linux's
     /// `tcp_ecn=2`) agrees when the peer's SYN asks, `active` asks in our SYNs too,
     /// `off` never uses it.
@@ -180,6 +184,7 @@ impl DeviceArgs {
         o.json = self.json.clone();
         o.stack.keepalive = self.keepalive;
         o.stack.dscp = self.dscp;
+        o.stack.ttl = self.ttl;
         o.stack.ecn = self.ecn.into();
         o.stack.congestion_control = self.congestion_control.into();
         o.stack.hystart = !self.no_hystart;
@@ -425,6 +430,18 @@ mod tests {
         assert_eq!(a.app, App::Source(1 << 20));
         assert!(Cli::try_parse_from(["t", "serve", "--app", "nope"]).is_err());
         assert!(!a.transparent);
+    }
+
+    #[test]
+    fn the_ttl_is_64_unless_given_and_never_0() {
+        let cli = Cli::try_parse_from(["t", "serve"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
+        assert_eq!(a.device.ttl, 64);
+        let cli = Cli::try_parse_from(["t", "serve", "--ttl", "5"]).expect("valid");
+        let TunCommand::Serve(a) = cli.cmd else { panic!("serve expected") };
+        assert_eq!(a.device.options().expect("options").stack.ttl, 5);
+        assert!(Cli::try_parse_from(["t", "serve", "--ttl", "0"]).is_err());
+        assert!(Cli::try_parse_from(["t", "serve", "--ttl", "256"]).is_err());
     }
 
     #[test]
