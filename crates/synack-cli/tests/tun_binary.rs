@@ -143,19 +143,8 @@ fn serve_transparent_answers_curl_at_any_address_and_names_each_destination() {
     // the device (a transparent proxy's endpoint). Neither address below is synack's.
     let name = "serve_transparent_answers_curl_at_any_address_and_names_each_destination";
     in_netns(name, &["curl"], LIMIT, || {
-        let mut server = spawn_synack(&[
-            "tun",
-            "serve",
-            "--dev",
-            DEV,
-            "--addr",
-            "192.0.2.2",
-            "--peer",
-            "192.0.2.1",
-            "--transparent",
-            "--app",
-            "http",
-        ]);
+        // (The device and addresses are the defaults: synack0, 192.0.2.2, 192.0.2.1.)
+        let mut server = spawn_synack(&["tun", "serve", "--transparent", "--app", "http"]);
         wait_for_device(&mut server);
         for (dest, n) in [("192.0.2.77:8000", 1000), ("192.0.2.88:9999", 10)] {
             let url = format!("http://{dest}/bytes/{n}");

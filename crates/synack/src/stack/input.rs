@@ -426,7 +426,7 @@ impl Stack {
     #[inline(always)]
     pub(super) fn addressed_here(&self, dst: std::net::IpAddr) -> bool {
         let addrs = &self.cfg.addresses;
-        addrs.first() == Some(&dst) || self.any_address || addrs.contains(&dst)
+        addrs.first() == Some(&dst) || self.any_destination || addrs.contains(&dst)
     }
 
     /// The part of [`Stack::input`] both ways through it share, once the segment is

@@ -218,9 +218,11 @@ pub struct Stack {
     /// Catch-all listeners open ([`Stack::listen_all`]): while there are none, a SYN
     /// that no listener takes costs two lookups, not four.
     catch_all: u32,
-    /// Segments to any address are taken: [`Config::any_address`], or no
-    /// [`Config::addresses`] configured.
-    any_address: bool,
+    /// Segments to any destination address are taken: [`Config::any_address`], or no
+    /// [`Config::addresses`] configured. (Derived once, for the per-segment address
+    /// check; `connect_from` reads `Config::any_address` itself, since an empty
+    /// address list lets no local address be chosen.)
+    any_destination: bool,
     time_wait: TimeWaitTable,
     /// Connection deadlines.
     timers: TimerHeap,
@@ -277,7 +279,7 @@ impl Stack {
             listeners: Vec::new(),
             by_local: ListenerTable::new(),
             catch_all: 0,
-            any_address: cfg.any_address || cfg.addresses.is_empty(),
+            any_destination: cfg.any_address || cfg.addresses.is_empty(),
             timers: BinaryHeap::new(),
             tx_queue: VecDeque::new(),
             template: Box::default(),
