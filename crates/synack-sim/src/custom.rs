@@ -56,6 +56,7 @@ struct HostToml {
     congestion_control: Option<String>,
     hystart: Option<bool>,
     frto: Option<bool>,
+    prr: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -295,6 +296,7 @@ fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioErro
     cfg.nagle = h.nagle.unwrap_or(cfg.nagle);
     cfg.hystart = h.hystart.unwrap_or(cfg.hystart);
     cfg.frto = h.frto.unwrap_or(cfg.frto);
+    cfg.prr = h.prr.unwrap_or(cfg.prr);
     cfg.window_scaling = h.window_scaling.unwrap_or(cfg.window_scaling);
     if let Some(e) = &h.ecn {
         cfg.ecn = match e.as_str() {
@@ -636,6 +638,7 @@ impl Scenario {
     /// # congestion_control = "reno" (the default), "cubic" (RFC 9438) or "none";
     /// # hystart = false: CUBIC's initial slow start without HyStart++ (RFC 9406)
     /// # frto = false: the resend after a timeout without F-RTO (RFC 5682)
+    /// # prr = false: SACK recovery without Proportional Rate Reduction (RFC 6937)
     ///
     /// [[link]]                        # every ordered pair of hosts has a link of
     /// link = "client->server"         # 10 ms delay and no faults; a [[link]] changes

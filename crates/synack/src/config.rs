@@ -233,6 +233,14 @@ pub struct Config {
     /// back to its value before the timeout. A real timeout costs a round trip more
     /// before the resend. On by default, as in Linux.
     pub frto: bool,
+    /// Proportional Rate Reduction (RFC 6937) in SACK-based fast recovery: each ACK
+    /// releases data in proportion to what it reports delivered, so that the flight
+    /// falls smoothly to ssthresh over the recovery's round trip (and, when more was
+    /// lost than the reduction asks, climbs back towards it as slow start would),
+    /// rather than RFC 5681's window inflation, which after a reduction sends nothing
+    /// for half a round trip and then bursts. Connections without SACK recover as
+    /// RFC 6582 says either way. On by default, as in Linux and FreeBSD.
+    pub prr: bool,
     /// Default listen backlog when `listen` is given 0.
     pub default_backlog: usize,
     /// Maximum half-open (SYN-RECEIVED) connections per listener. Past it (or past the
@@ -389,6 +397,7 @@ impl Default for Config {
             hystart: true,
             tail_loss_probe: true,
             frto: true,
+            prr: true,
             default_backlog: 128,
             max_syn_queue: 1024,
             max_connections: 1 << 20,

@@ -603,17 +603,21 @@ fn a_fast_retransmit_acknowledged_sooner_than_any_round_trip_is_undone() {
 
 /// The same ACK a round trip after the retransmission may be the retransmission's: the
 /// recovery stands, and the next partial ACK resends SND.UNA (RFC 6582 3.2 step 5) -
-/// which shows the test above can fail.
+/// which shows the test above can fail. With PRR (RFC 6937) as without: the partial
+/// ACK shows the segment at SND.UNA lost, so it leaves the pipe (4 segments, below
+/// ssthresh 5) and PRR's slow-start bound releases a segment for it at once.
 #[test]
 fn a_fast_retransmit_acknowledged_a_round_trip_later_stands() {
-    let (mut r, c, una, t, before) = spurious_start(cfg(SERVER_IP));
-    r.advance_to(t + SRTT);
-    sack_ack(&mut r, una + 4000, &[], 65_535);
-    let info = r.stack.info(c).unwrap();
-    assert_ne!((info.cwnd, info.ssthresh), before);
-    assert_eq!(r.stack.stats().recoveries_undone, 0);
-    let out = r.send_ack(una + 5000, 65_535);
-    assert_eq!(retransmitted(&out, una), vec![5], "partial ACK: SND.UNA again");
+    for prr in [false, true] {
+        let (mut r, c, una, t, before) = spurious_start(Config { prr, ..cfg(SERVER_IP) });
+        r.advance_to(t + SRTT);
+        sack_ack(&mut r, una + 4000, &[], 65_535);
+        let info = r.stack.info(c).unwrap();
+        assert_ne!((info.cwnd, info.ssthresh), before);
+        assert_eq!(r.stack.stats().recoveries_undone, 0);
+        let out = r.send_ack(una + 5000, 65_535);
+        assert_eq!(retransmitted(&out, una), vec![5], "partial ACK: SND.UNA again (PRR {prr})");
+    }
 }
 
 /// A recovery that has retransmitted a second segment is not undone by the early ACK
@@ -621,11 +625,11 @@ fn a_fast_retransmit_acknowledged_a_round_trip_later_stands() {
 #[test]
 fn a_recovery_that_retransmitted_more_than_snd_una_is_not_undone() {
     let (mut r, c, una, t, before) = spurious_start(cfg(SERVER_IP));
-    // Segments 6 to 9 SACKed too: the hole at 4 and 5 is deemed lost and resent.
-    let out = sack_ack(&mut r, una, &[(6, 10), (1, 4)], 65_535);
+    // Segments 5 to 9 SACKed too: the hole at 4 is deemed lost and resent.
+    let out = sack_ack(&mut r, una, &[(5, 10), (1, 4)], 65_535);
     assert_eq!(retransmitted(&out, una), vec![4], "{out:?}");
     r.advance_to(t + Duration::from_millis(1));
-    sack_ack(&mut r, una + 4000, &[(6, 10)], 65_535);
+    sack_ack(&mut r, una + 4000, &[(5, 10)], 65_535);
     let info = r.stack.info(c).unwrap();
     assert_ne!((info.cwnd, info.ssthresh), before);
     assert_eq!(r.stack.stats().recoveries_undone, 0);
@@ -687,8 +691,8 @@ fn dsack(r: &mut RawPeer, una: SeqNum, ack: SeqNum, (a, b): (u32, u32)) -> Vec<R
     r.send(h, &[])
 }
 
-/// [`spurious_start`], then segments 6 to 9 SACKed: the hole at 4 is resent too. The
-/// originals of 0, 4 and 5 then arrive a round trip after the fast retransmit (too late
+/// [`spurious_start`], then segments 5 to 9 SACKed: the hole at 4 is resent too. The
+/// originals of 0 and 4 then arrive a round trip after the fast retransmit (too late
 /// for the early-ACK test) and the whole window is acknowledged. Returns the peer, the
 /// connection, SND.UNA at the start and cwnd, ssthresh before the recovery.
 fn two_resends_acknowledged_late(cfg_b: Config) -> (RawPeer, ConnId, SeqNum, (u32, u32)) {
@@ -697,7 +701,7 @@ fn two_resends_acknowledged_late(cfg_b: Config) -> (RawPeer, ConnId, SeqNum, (u3
 
 fn two_resends_acknowledged_late_with(cfg_b: Config, syn: TcpFlags) -> (RawPeer, ConnId, SeqNum, (u32, u32)) {
     let (mut r, c, una, t, before) = spurious_start_with(cfg_b, syn);
-    let out = sack_ack(&mut r, una, &[(6, 10), (1, 4)], 65_535);
+    let out = sack_ack(&mut r, una, &[(5, 10), (1, 4)], 65_535);
     assert_eq!(retransmitted(&out, una), vec![4], "{out:?}");
     r.advance_to(t + SRTT);
     r.send_ack(una + 10_000, 65_535);
@@ -915,10 +919,13 @@ fn an_ack_echoing_the_original_timestamp_undoes_the_recovery_however_late() {
 /// original instead - late data, no repair - and the segment at the new SND.UNA, sent
 /// after it, may well be on its way: it is not resent. (The segment here had been
 /// sent twice before, by a loss probe, so the recovery cannot be undone and stays.)
+/// Without PRR: this is about which segment the partial ACK marks, not when it
+/// leaves, and here PRR's budget (RFC 6937) would hold the resend until the next ACK
+/// (the pipe, five segments, is not below ssthresh, five).
 #[test]
 fn a_partial_ack_echoing_an_original_resends_nothing() {
     for (echo, resent) in [("original", vec![]), ("retransmission", vec![4])] {
-        let (mut r, _, una, a, b) = ts_fast_retransmit(cfg(SERVER_IP), true);
+        let (mut r, _, una, a, b) = ts_fast_retransmit(Config { prr: false, ..cfg(SERVER_IP) }, true);
         r.advance(SRTT);
         let ecr = if echo == "original" { a } else { b };
         let out = ts_sack_ack(&mut r, una, una + 4000, &[], ecr);
@@ -1084,4 +1091,161 @@ fn a_first_ack_of_part_of_the_retransmission_or_of_everything_leaves_the_recover
     let out = sack_ack(&mut r, una + 11_000, &[(12, 13)], 65_535);
     assert!(spans(&out, una).iter().all(|&(off, _)| off >= 13_000), "{:?}", spans(&out, una));
     assert!(r.stack.info(c).unwrap().cwnd >= cwnd, "cwnd {cwnd} kept");
+}
+
+// ----- Proportional Rate Reduction (RFC 6937) --------------------------------------
+
+/// Twenty segments in flight (initial window 20, Limited Transmit off so that only
+/// recovery sends) and ten more queued; the peer's ACKs then SACK, one segment more
+/// each, the segments from `first_sacked` on. Returns, for each ACK k = 1, 2, ... (by
+/// index k - 1), the segments sent in answer, as offsets from SND.UNA in segments.
+fn sacked_one_by_one(prr: bool, first_sacked: u32) -> Vec<Vec<u32>> {
+    sacked_one_by_one_with(Config { prr, ..cfg(SERVER_IP) }, first_sacked)
+}
+
+fn sacked_one_by_one_with(cfg_b: Config, first_sacked: u32) -> Vec<Vec<u32>> {
+    let cfg_b = Config { initial_window: 20, limited_transmit: false, ..cfg_b };
+    let (mut r, c) = sender(cfg_b);
+    let (_, flight) = send_now(&mut r, c, 30_000);
+    assert_eq!(flight.len(), 20);
+    let una = flight[0].seq();
+    (first_sacked + 1..=20)
+        .map(|top| {
+            let out = sack_ack(&mut r, una, &[(first_sacked, top)], 65_535);
+            out.iter().filter(|g| !g.payload.is_empty()).map(|g| g.seq().since(una) / 1000).collect()
+        })
+        .collect()
+}
+
+/// RFC 6937 3.1's first example, one segment lost from a window of 20 (Reno: ssthresh
+/// 10, RecoverFS 20). The third duplicate ACK starts recovery with the fast
+/// retransmit, which spends PRR's first budget. From then on, while the pipe is above
+/// ssthresh, "sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out": half a
+/// segment per segment delivered, so one new segment for every second ACK (ACKs 7, 9,
+/// 11; ACK 13 finds the pipe at ssthresh and sends nothing). Below it, PRR-SSRB:
+/// "sndcnt = MIN(ssthresh - pipe, limit)", one segment per ACK, holding the pipe at
+/// ssthresh (ACKs 14 to 19). The recovery ends with ten segments in flight: ssthresh,
+/// "as close as possible" (RFC 6937 1).
+///
+/// Without PRR, RFC 5681's inflated window (ssthresh + 3, then one more per duplicate
+/// ACK) sends nothing until it passes the flight of 20, at ACK 11, then one per ACK:
+/// the same ten segments, but the first half of the round trip silent and the second
+/// a burst.
+#[test]
+fn prr_spreads_the_reduction_of_a_single_loss_over_the_round_trip() {
+    let none: Vec<u32> = vec![];
+    let mut want = vec![none.clone(); 19];
+    want[2] = vec![0];
+    for (k, seg) in [(7, 20), (9, 21), (11, 22), (14, 23), (15, 24), (16, 25), (17, 26), (18, 27), (19, 28)] {
+        want[k - 1] = vec![seg];
+    }
+    assert_eq!(sacked_one_by_one(true, 1), want, "PRR");
+    // Half a segment's budget waits for the next ACK rather than sending half a
+    // segment (sender SWS avoidance, RFC 9293 3.8.6.2.1), with or without Nagle's
+    // algorithm.
+    let no_nagle = sacked_one_by_one_with(Config { nagle: false, ..cfg(SERVER_IP) }, 1);
+    assert_eq!(no_nagle, want, "PRR without Nagle");
+    let mut want = vec![none; 19];
+    want[2] = vec![0];
+    for k in 11..=19 {
+        want[k - 1] = vec![k as u32 + 9];
+    }
+    assert_eq!(sacked_one_by_one(false, 1), want, "RFC 5681 and 6675 without PRR");
+}
+
+/// RFC 6937 3.1's second example, a burst: the first ten segments of the twenty lost.
+/// When recovery starts (the third ACK) the pipe, seven segments above the holes, is
+/// already below ssthresh (ten). While duplicate ACKs keep coming, PRR only conserves
+/// packets, "MAX(prr_delivered - prr_out, DeliveredData)": one hole per ACK, as
+/// without PRR. Then the retransmissions are acknowledged: partial ACKs that advance
+/// SND.UNA and show no further loss, on which RFC 9937 allows the Slow Start Reduction
+/// Bound's extra segment. The first sends the last two holes at once, the second two
+/// new segments; from the third the pipe is at ssthresh and each ACK sends one.
+///
+/// Without PRR the window inflated by every duplicate ACK (RFC 5681 3.2: ssthresh + 3,
+/// then one more each: 20) and deflated by each partial ACK less one segment (RFC 6582
+/// 3.2 step 5) lets one new segment go per partial ACK, beside the one hole per ACK:
+/// the last two holes take two ACKs, each with a new segment, and the repair ends an
+/// ACK later.
+#[test]
+fn prr_conserves_packets_while_losses_come_to_light_and_catches_up_on_safe_acks() {
+    let run = |prr: bool| {
+        let cfg_b = Config { prr, initial_window: 20, limited_transmit: false, ..cfg(SERVER_IP) };
+        let (mut r, c) = sender(cfg_b);
+        let (_, flight) = send_now(&mut r, c, 30_000);
+        assert_eq!(flight.len(), 20);
+        let una = flight[0].seq();
+        let segs = |out: Vec<RawSeg>| -> Vec<u32> {
+            out.iter().filter(|g| !g.payload.is_empty()).map(|g| g.seq().since(una) / 1000).collect()
+        };
+        let mut sent: Vec<Vec<u32>> =
+            (11..=20).map(|top| segs(sack_ack(&mut r, una, &[(10, top)], 65_535))).collect();
+        for k in 1..=4u32 {
+            sent.push(segs(sack_ack(&mut r, una + k * 1000, &[(10 - k, 20 - k)], 65_535)));
+        }
+        // Then a partial ACK that also SACKs 21 to 23 above a new hole at 20, now deemed
+        // lost: no safe ACK, no extra segment. The next partial ACK shows nothing new
+        // lost, and has it again.
+        for k in 5..=6u32 {
+            sent.push(segs(sack_ack(&mut r, una + k * 1000, &[(10 - k, 20 - k), (21 - k, 24 - k)], 65_535)));
+        }
+        let info = r.stack.info(c).unwrap();
+        (sent, info.ssthresh)
+    };
+    let (prr, ssthresh) = run(true);
+    assert_eq!(ssthresh, 10_000);
+    let mut want: Vec<Vec<u32>> = vec![vec![], vec![], vec![0]];
+    want.extend((1..8).map(|h| vec![h]));
+    want.extend([vec![8, 9], vec![20, 21], vec![22], vec![23]]);
+    // 5th partial ACK: the pipe is 5 (the resends of 5 to 9), MAX(prr_delivered -
+    // prr_out, DeliveredData) is the 4 segments it reported: the hole and 3 new ones.
+    // 6th: pipe 8, the 1 delivered plus the safe ACK's 1.
+    want.extend([vec![20, 24, 25, 26], vec![27, 28]]);
+    assert_eq!(prr, want, "PRR");
+    let (plain, _) = run(false);
+    assert_eq!(plain[..10], want[..10], "the duplicate ACKs, without PRR");
+    assert_eq!(
+        plain[10..14],
+        [vec![8, 20], vec![9, 21], vec![22], vec![23]],
+        "the partial ACKs, without PRR"
+    );
+}
+
+/// The segment at SND.UNA after a partial ACK had been retransmitted as a hole, and
+/// that retransmission was lost. Data sent after the partial ACK and SACKed while
+/// SND.UNA is not shows it (as for a fast retransmit's retransmission, RFC 8985 6's
+/// idea with sequence numbers for send times): more than DupThresh - 1 segments of it
+/// SACKed, SND.UNA goes again at once, not at the retransmission timeout.
+#[test]
+fn a_lost_retransmission_of_a_hole_is_resent_once_later_data_is_sacked() {
+    for prr in [false, true] {
+        let cfg_b = Config { prr, initial_window: 20, limited_transmit: false, ..cfg(SERVER_IP) };
+        let (mut r, c) = sender(cfg_b);
+        let (_, flight) = send_now(&mut r, c, 40_000);
+        assert_eq!(flight.len(), 20);
+        let una = flight[0].seq();
+        let segs = |out: &[RawSeg]| -> Vec<u32> {
+            out.iter().filter(|g| !g.payload.is_empty()).map(|g| g.seq().since(una) / 1000).collect()
+        };
+        // Segments 0 and 4 lost; the others SACKed one by one.
+        let mut sent = Vec::new();
+        for top in [2, 3, 4] {
+            sent.extend(segs(&sack_ack(&mut r, una, &[(1, top)], 65_535)));
+        }
+        for top in 6..=20 {
+            sent.extend(segs(&sack_ack(&mut r, una, &[(5, top), (1, 4)], 65_535)));
+        }
+        assert_eq!(sent[..2], [0, 4], "PRR {prr}: the fast retransmit, then the hole: {sent:?}");
+        // 0's retransmission arrives: a partial ACK up to 4, whose retransmission is lost.
+        let mark = 20 + sent.iter().filter(|&&s| s >= 20).count() as u32;
+        let after = segs(&sack_ack(&mut r, una + 4000, &[(1, 16)], 65_535));
+        assert_eq!(after, vec![mark], "PRR {prr}: new data after the partial ACK");
+        // The ACKs then SACK what was sent up to the partial ACK and, one more each
+        // time, what was sent after it: the third of those proves 4's resend lost.
+        let resent_at = (1..=4u32).find(|j| {
+            let out = segs(&sack_ack(&mut r, una + 4000, &[(1, mark - 4 + j)], 65_535));
+            out.contains(&4)
+        });
+        assert_eq!(resent_at, Some(3), "PRR {prr}");
+    }
 }

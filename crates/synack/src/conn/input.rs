@@ -648,6 +648,7 @@ impl Conn {
                 } else if new_sack {
                     self.sack_next_retransmission();
                 }
+                self.prr_on_ack(0);
             }
         }
         self.update_send_window(ctx, hdr, wnd);
@@ -685,14 +686,19 @@ impl Conn {
         self.sack_update(hdr);
         let srtt = self.rtt.srtt_or_initial();
         if self.cc.on_new_ack(ack, acked, flight_before, ctx.now, srtt, self.snd_nxt) {
-            // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacked
+            // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacknowledged
             // segment - unless SACK recovery already did (it lies below HighRxt):
-            // then the next hole the scoreboard deems lost.
-            if self.sack_retransmitted_una() || self.sack_ack_echoes_original(hdr) {
+            // then the next hole the scoreboard deems lost, and that retransmission
+            // is watched like a fast retransmit's ([`Conn::sack_watch_una_resend`]).
+            if self.sack_retransmitted_una() {
+                self.sack_watch_una_resend();
+                self.sack_next_retransmission();
+            } else if self.sack_ack_echoes_original(hdr) {
                 self.sack_next_retransmission();
             } else {
                 self.retransmit_una_in_recovery();
             }
+            self.prr_on_ack(acked);
         }
         self.probe_on_new_ack(ctx, hdr, flight_before, prior);
         // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart

@@ -14,6 +14,7 @@ mod input;
 mod options;
 mod output;
 mod probe;
+mod prr;
 mod rtt;
 mod scoreboard;
 mod timers;

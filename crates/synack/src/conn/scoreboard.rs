@@ -25,6 +25,7 @@
 //! by bisection, and its walks (IsLost, NextSeg) run once per ACK.
 
 use super::cc::Prior;
+use super::prr::Prr;
 use super::undo::Undo;
 use super::{Conn, Ctx};
 use crate::seq::SeqNum;
@@ -187,6 +188,67 @@ impl Scoreboard {
         count >= thresh || bytes > (thresh - 1).saturating_mul(mss)
     }
 
+    /// How many octets are SACKed.
+    pub(crate) fn sacked_bytes(&self) -> u32 {
+        self.ranges.iter().fold(0u32, |n, &(l, r)| n.saturating_add(r.since(l)))
+    }
+
+    /// RFC 6675 4, SetPipe: "an estimate of the number of octets that are currently in
+    /// transit", counted over "each octet 'S1' in the sequence space between HighACK
+    /// and HighData that has not been SACKed: (a) If IsLost (S1) returns false: Pipe is
+    /// incremented by 1 octet. ... (b) If S1 <= HighRxt: Pipe is incremented by 1
+    /// octet." HighACK is `una`, HighData `nxt` (one past the highest octet sent) and
+    /// `high_rxt` one past the highest retransmitted, so (b) holds below it.
+    ///
+    /// One pass over the holes, as in [`Scoreboard::next_lost_hole`]: every octet of
+    /// the hole below range `i` has the same ranges above it, so IsLost is decided
+    /// once per hole; the hole above the highest range has nothing SACKed above it.
+    ///
+    /// Also returns where the lost holes end, if any hole is lost: the start of the
+    /// range above the highest of them (IsLost holds for a prefix of the holes, so
+    /// this only rises as more is deemed lost).
+    pub(crate) fn pipe(
+        &self,
+        una: SeqNum,
+        nxt: SeqNum,
+        high_rxt: SeqNum,
+        mss: u32,
+        thresh: u32,
+    ) -> (u32, Option<SeqNum>) {
+        let rxt_end = if una.lt(high_rxt) { high_rxt } else { una };
+        let retransmitted = |from: SeqNum, to: SeqNum| {
+            if from.lt(rxt_end) {
+                (if to.lt(rxt_end) { to } else { rxt_end }).since(from)
+            } else {
+                0
+            }
+        };
+        let mut above = self.sacked_bytes();
+        let mut pipe = 0u32;
+        let mut lost_end = None;
+        let mut seq = una;
+        for (i, &(l, r)) in self.ranges.iter().enumerate() {
+            if seq.lt(l) {
+                let count = (self.ranges.len() - i) as u32;
+                let lost = count >= thresh || above > (thresh - 1).saturating_mul(mss);
+                if lost {
+                    lost_end = Some(l);
+                } else {
+                    pipe = pipe.saturating_add(l.since(seq));
+                }
+                pipe = pipe.saturating_add(retransmitted(seq, l));
+            }
+            above = above.saturating_sub(r.since(l));
+            if seq.lt(r) {
+                seq = r;
+            }
+        }
+        if seq.lt(nxt) {
+            pipe = pipe.saturating_add(nxt.since(seq)).saturating_add(retransmitted(seq, nxt));
+        }
+        (pipe, lost_end)
+    }
+
     /// Whether `seq` lies in a SACKed range.
     pub(crate) fn is_sacked(&self, seq: SeqNum) -> bool {
         self.ranges().iter().any(|&(l, r)| l.le(seq) && seq.lt(r))
@@ -252,6 +314,8 @@ pub(crate) struct SackRecovery {
     /// was sent for an original (RFC 3522's Eifel detection;
     /// [`Conn::sack_ack_echoes_original`]).
     pub(super) rxt_tsval: Option<u32>,
+    /// The Proportional Rate Reduction of the latest fast recovery (`conn/prr.rs`).
+    pub(super) prr: Option<Prr>,
 }
 
 impl SackRecovery {
@@ -273,6 +337,41 @@ impl SackRecovery {
     pub(super) fn raise_reordering(&mut self, late: SeqNum, reach: SeqNum, mss: u32) {
         let degree = reach.since(late).div_ceil(mss.max(1)).min(MAX_REORDERING);
         self.reordering = self.reordering.max(degree);
+    }
+
+    /// RFC 6675's pipe ([`Scoreboard::pipe`]) with this connection's HighRxt and
+    /// DupThresh, SND.UNA at `una` and SND.NXT at `nxt`, except for the segment at
+    /// SND.UNA once fast recovery has sent it again (or is about to:
+    /// `retransmit_pending`). That is the segment a partial ACK shows lost (RFC 6582
+    /// 3.2 step 5), or whose retransmission more SACKs showed lost too
+    /// ([`Conn::una_retransmission_lost`]); IsLost may not deem it lost yet (too little
+    /// SACKed above it), and SetPipe would then count its original as in flight as
+    /// well as its retransmission. Here the original counts as lost, and its latest
+    /// retransmission as in flight once it has left and until it is deemed lost in turn.
+    ///
+    /// Also returns where the holes deemed lost end ([`Scoreboard::pipe`]).
+    pub(super) fn pipe(
+        &self,
+        una: SeqNum,
+        nxt: SeqNum,
+        mss: u32,
+        retransmit_pending: bool,
+    ) -> (u32, Option<SeqNum>) {
+        if self.una_rxt_mark.is_none() || !una.lt(nxt) {
+            return self.board.pipe(una, nxt, self.high_rxt, mss, self.reordering);
+        }
+        let (_, sacked) = self.board.unsacked_from(una);
+        let mut end = una + mss.min(nxt.since(una));
+        if let Some(l) = sacked.filter(|l| l.lt(end)) {
+            end = l;
+        }
+        let (rest, lost_end) = self.board.pipe(end, nxt, self.high_rxt, mss, self.reordering);
+        let resent = if retransmit_pending || !una.lt(self.high_rxt) {
+            0
+        } else {
+            (if self.high_rxt.lt(end) { self.high_rxt } else { end }).since(una)
+        };
+        (rest.saturating_add(resent), lost_end)
     }
 
     /// IsLost (RFC 6675 4) with this connection's DupThresh.
@@ -324,6 +423,7 @@ impl Conn {
                 rxt_max,
                 undo: None,
                 rxt_tsval: None,
+                prr: None,
             })
         });
         let fack = s.board.high_sacked();
@@ -431,6 +531,7 @@ impl Conn {
             // what arrives.
             s.undo = (!una.lt(s.rxt_max)).then(|| Undo::new(una, prior));
         }
+        self.prr_begin(ctx.cfg.prr);
         self.probe_on_recovery(ctx);
         self.retransmit_una_in_recovery();
     }
@@ -449,6 +550,21 @@ impl Conn {
         self.retransmit_una = true;
         if let Some(s) = self.sack.as_deref_mut() {
             s.una_rxt_mark = Some(self.snd_nxt);
+        }
+    }
+
+    /// A partial ACK brought SND.UNA to a segment that recovery has already
+    /// retransmitted as a hole: from now on, data sent after this ACK that is SACKed
+    /// while SND.UNA is not shows that retransmission lost too
+    /// ([`Conn::una_retransmission_lost`]), as for a fast retransmit. (The mark is
+    /// later than the retransmission, so the proof comes a little late but is sound.)
+    /// Without it a lost retransmission of a hole waited for the retransmission timer:
+    /// a slow start overflowing a drop-tail queue drops retransmissions too, and each
+    /// one left there cost an RTO and a new slow start.
+    pub(super) fn sack_watch_una_resend(&mut self) {
+        let nxt = self.snd_nxt;
+        if let Some(s) = self.sack.as_deref_mut() {
+            s.una_rxt_mark.get_or_insert(nxt);
         }
     }
 
@@ -494,16 +610,26 @@ impl Conn {
     /// recovery is its SND.UNA's, timed for [`Conn::sack_check_spurious`] (after a
     /// second, time proves nothing); each is recorded for
     /// [`Conn::dsack_check_spurious`].
+    ///
+    /// In a PRR recovery the retransmission spends its budget, and while budget is
+    /// left the next hole the scoreboard deems lost is queued (RFC 6675 5 step (C):
+    /// "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit one or more segments",
+    /// NextSeg's rule 1 first).
     pub(super) fn sack_retransmitted(&mut self, seq: SeqNum, end: SeqNum, now: Instant) {
-        if let Some(s) = self.sack.as_deref_mut() {
-            if let Some(u) = s.undo.as_mut() {
-                u.retransmitted(seq, now);
-            }
-            if s.high_rxt.lt(end) {
-                s.high_rxt = end;
-            }
-            if s.rxt_max.lt(end) {
-                s.rxt_max = end;
+        let Some(s) = self.sack.as_deref_mut() else { return };
+        if let Some(u) = s.undo.as_mut() {
+            u.retransmitted(seq, now);
+        }
+        if s.high_rxt.lt(end) {
+            s.high_rxt = end;
+        }
+        if s.rxt_max.lt(end) {
+            s.rxt_max = end;
+        }
+        if s.prr.is_some() && self.cc.in_recovery() {
+            self.prr_sent(end.since(seq));
+            if self.cc.cwnd > self.flight() {
+                self.sack_next_retransmission();
             }
         }
     }
@@ -791,6 +917,30 @@ mod tests {
             above.len() >= thresh as usize || bytes > u64::from((thresh - 1) * mss)
         }
 
+        /// RFC 6675's SetPipe, octet by octet, as its text reads (IsLost as in
+        /// [`Model::is_lost`], with the runs listed once).
+        fn pipe(&self, high_rxt: u64, mss: u32, thresh: u32) -> u32 {
+            let runs = self.runs();
+            let is_lost = |s: u64| {
+                let above = runs.iter().filter(|&&(_, r)| r > s);
+                let (n, bytes) = above.fold((0usize, 0u64), |(n, b), &(l, r)| (n + 1, b + r - l.max(s)));
+                n >= thresh as usize || bytes > u64::from((thresh - 1) * mss)
+            };
+            (self.una..self.nxt)
+                .filter(|o| !self.sacked.contains(o))
+                .map(|o| u32::from(!is_lost(o)) + u32::from(o < high_rxt))
+                .sum()
+        }
+
+        /// One past the highest unSACKed octet IsLost deems lost: the first SACKed
+        /// octet above it.
+        fn lost_end(&self, mss: u32, thresh: u32) -> Option<u64> {
+            let top = (self.una..self.nxt)
+                .rev()
+                .find(|&o| !self.sacked.contains(&o) && self.is_lost(o, mss, thresh))?;
+            self.sacked.range(top..).next().copied()
+        }
+
         /// The first unSACKed octet at or above `o`, and the first SACKed one above
         /// that.
         fn unsacked_from(&self, o: u64) -> (u64, Option<u64>) {
@@ -898,6 +1048,14 @@ mod tests {
                             prop_assert!((off..off + u64::from(n)).all(|o| !m.sacked.contains(&o)));
                             prop_assert!(board.is_lost(s, mss, thresh));
                         }
+                        // SetPipe with HighRxt at `from` (below SND.UNA when `f` is 0
+                        // and SND.UNA has moved: then nothing counts as retransmitted).
+                        let high_rxt = if f == 0 { 0 } else { from };
+                        let (got, lost_end) = board.pipe(m.seq(m.una), m.seq(m.nxt), m.seq(high_rxt), mss, thresh);
+                        prop_assert_eq!(got, m.pipe(high_rxt, mss, thresh), "pipe(HighRxt +{})", from - m.una);
+                        let want = m.lost_end(mss, thresh).map(|o| m.seq(o));
+                        prop_assert_eq!(lost_end, want, "the end of the lost holes");
+                        prop_assert_eq!(board.sacked_bytes() as usize, m.sacked.len());
                         // IsLost and the resend's skip at SND.UNA, `from`, and either
                         // side of every range edge.
                         let edges = m.runs().into_iter().flat_map(|(l, r)| [l.saturating_sub(1), l, r - 1, r]);
@@ -911,6 +1069,14 @@ mod tests {
                     }
                 }
                 check(&board, &m)?;
+                // SetPipe after every step, where the count of ranges decides IsLost
+                // (large segments) and where the octets do (one-octet segments).
+                for (mss, thresh) in [(1000, DUP_THRESH), (1000, DUP_THRESH + 1), (1, DUP_THRESH)] {
+                    let high_rxt = m.una + (m.nxt - m.una) / 2;
+                    let (got, lost_end) = board.pipe(m.seq(m.una), m.seq(m.nxt), m.seq(high_rxt), mss, thresh);
+                    prop_assert_eq!(got, m.pipe(high_rxt, mss, thresh), "pipe({}, {})", mss, thresh);
+                    prop_assert_eq!(lost_end, m.lost_end(mss, thresh).map(|o| m.seq(o)));
+                }
             }
         }
     }

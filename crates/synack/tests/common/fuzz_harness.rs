@@ -218,6 +218,8 @@ pub fn fuzz_config(b: u8, sizes: u8) -> Config {
         // takes segments to any address, as a transparent proxy's stack does.)
         user_timeout: (sizes >> 6 == 3).then_some(Duration::from_secs(2)),
         any_address: sizes >> 6 == 3,
+        // (Recovery without Proportional Rate Reduction where ECN is active.)
+        prr: sizes >> 6 != 1,
         ..Config::default()
     }
 }
