@@ -233,13 +233,16 @@ pub struct Config {
     /// back to its value before the timeout. A real timeout costs a round trip more
     /// before the resend. On by default, as in Linux.
     pub frto: bool,
-    /// Proportional Rate Reduction (RFC 6937) in SACK-based fast recovery: each ACK
-    /// releases data in proportion to what it reports delivered, so that the flight
-    /// falls smoothly to ssthresh over the recovery's round trip (and, when more was
-    /// lost than the reduction asks, climbs back towards it as slow start would),
-    /// rather than RFC 5681's window inflation, which after a reduction sends nothing
-    /// for half a round trip and then bursts. Connections without SACK recover as
-    /// RFC 6582 says either way. On by default, as in Linux and FreeBSD.
+    /// Proportional Rate Reduction (RFC 6937, with RFC 9937's bound) in SACK-based
+    /// fast recovery: each ACK releases data in proportion to what it reports
+    /// delivered, so that the flight falls smoothly to ssthresh over the recovery's
+    /// round trip (and, when more was lost than the reduction asks, climbs back
+    /// towards it no faster than what is delivered, plus a segment on ACKs that show
+    /// no further loss), rather than RFC 5681's window inflation, which after a
+    /// reduction sends nothing new for half a round trip. Connections without SACK
+    /// recover as RFC 6582 says either way. On by default, as in Linux and FreeBSD;
+    /// it costs time at heavy random loss (5% and more, README "Proportional Rate
+    /// Reduction").
     pub prr: bool,
     /// Default listen backlog when `listen` is given 0.
     pub default_backlog: usize,

@@ -82,9 +82,9 @@ impl Conn {
     /// after the scoreboard and the congestion state have taken it. RFC 6937 3, "On
     /// every ACK during recovery compute: DeliveredData = change_in(snd.una) +
     /// change_in(SACKd)", "prr_delivered += DeliveredData", "pipe = (RFC 6675 pipe
-    /// algorithm)", then sndcnt by the proportional rule above ssthresh and the Slow
-    /// Start Reduction Bound below it; cwnd becomes the flight plus sndcnt (the
-    /// module's notes).
+    /// algorithm)", then sndcnt by the proportional rule above ssthresh and the
+    /// reduction bound below it (what was delivered, one segment more on a safe ACK);
+    /// cwnd becomes the flight plus sndcnt (the module's notes).
     pub(super) fn prr_on_ack(&mut self, acked: u32) {
         if !self.cc.in_recovery() {
             return;
