@@ -38,6 +38,7 @@
 //! for sender SWS avoidance (RFC 9293 3.8.6.2.1) as always, and PRR's sums are
 //! cumulative, so what one ACK leaves unspent the next one releases.
 
+use super::scoreboard::Pipe;
 use super::Conn;
 use crate::config::CongestionControl;
 use crate::seq::SeqNum;
@@ -70,10 +71,9 @@ impl Conn {
         if !prr_on || self.cc.kind() == CongestionControl::None {
             return;
         }
-        let (flight, nxt) = (self.flight(), self.snd_nxt);
+        let (flight, una, nxt, mss) = (self.flight(), self.snd_una, self.snd_nxt, u32::from(self.mss).max(1));
         let Some(s) = self.sack.as_deref_mut() else { return };
-        let sacked = s.board.sacked_bytes();
-        let lost_end = s.pipe(self.snd_una, nxt, u32::from(self.mss).max(1), false).1;
+        let Pipe { sacked, lost_end, .. } = s.pipe(una, nxt, mss, false);
         s.prr = Some(Prr { recover_fs: flight.max(1), delivered: 0, out: 0, sacked, nxt, lost_end });
         self.cc.cwnd = flight;
     }
@@ -92,8 +92,7 @@ impl Conn {
         let (una, nxt, flight, mss) = (self.snd_una, self.snd_nxt, self.flight(), u32::from(self.mss).max(1));
         let ssthresh = self.cc.ssthresh;
         let Some(s) = self.sack.as_deref_mut() else { return };
-        let sacked = s.board.sacked_bytes();
-        let (pipe, lost_end) = s.pipe(una, nxt, mss, self.retransmit_una);
+        let Pipe { bytes: pipe, lost_end, sacked } = s.pipe(una, nxt, mss, self.retransmit_una);
         let Some(p) = s.prr.as_mut() else { return };
         // SACKed octets that the cumulative ACK now covers were delivered before: they
         // count once, when SACKed (a receiver that reneged makes the sum negative, and
@@ -138,13 +137,14 @@ impl Conn {
 
     /// `len` octets were retransmitted: in a PRR recovery, "prr_out += (data sent)",
     /// and the budget shrinks by them (a retransmission does not move SND.NXT, which
-    /// the send gate measures).
-    pub(super) fn prr_sent(&mut self, len: u32) {
+    /// the send gate measures). Returns whether a PRR recovery counted them.
+    pub(super) fn prr_sent(&mut self, len: u32) -> bool {
         if !self.cc.in_recovery() {
-            return;
+            return false;
         }
-        let Some(p) = self.sack.as_deref_mut().and_then(|s| s.prr.as_mut()) else { return };
+        let Some(p) = self.sack.as_deref_mut().and_then(|s| s.prr.as_mut()) else { return false };
         p.out = p.out.saturating_add(len);
         self.cc.cwnd = self.cc.cwnd.saturating_sub(len);
+        true
     }
 }

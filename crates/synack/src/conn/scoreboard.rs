@@ -50,6 +50,19 @@ pub(crate) const DUP_THRESH: u32 = 3;
 /// default. The campaign's 2,000 seeds gave the same figures with 64 and with 300.)
 const MAX_REORDERING: u32 = 64;
 
+/// What one walk of the board for RFC 6675's pipe finds ([`Scoreboard::pipe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pipe {
+    /// The pipe: octets estimated in flight.
+    pub(crate) bytes: u32,
+    /// Where the holes deemed lost end, if any is: the start of the range above the
+    /// highest of them (IsLost holds for a prefix of the holes, so this only rises as
+    /// more is deemed lost).
+    pub(crate) lost_end: Option<SeqNum>,
+    /// The octets SACKed ([`Scoreboard::sacked_bytes`]).
+    pub(crate) sacked: u32,
+}
+
 /// Disjoint SACKed ranges above SND.UNA, sorted by sequence number, never adjacent
 /// (adjacent ones are merged).
 #[derive(Debug, Clone, Default)]
@@ -204,17 +217,9 @@ impl Scoreboard {
     /// the hole below range `i` has the same ranges above it, so IsLost is decided
     /// once per hole; the hole above the highest range has nothing SACKed above it.
     ///
-    /// Also returns where the lost holes end, if any hole is lost: the start of the
-    /// range above the highest of them (IsLost holds for a prefix of the holes, so
-    /// this only rises as more is deemed lost).
-    pub(crate) fn pipe(
-        &self,
-        una: SeqNum,
-        nxt: SeqNum,
-        high_rxt: SeqNum,
-        mss: u32,
-        thresh: u32,
-    ) -> (u32, Option<SeqNum>) {
+    /// The same walk also gives where the lost holes end and how much is SACKed
+    /// ([`Pipe`]).
+    pub(crate) fn pipe(&self, una: SeqNum, nxt: SeqNum, high_rxt: SeqNum, mss: u32, thresh: u32) -> Pipe {
         let rxt_end = if una.lt(high_rxt) { high_rxt } else { una };
         let retransmitted = |from: SeqNum, to: SeqNum| {
             if from.lt(rxt_end) {
@@ -223,7 +228,8 @@ impl Scoreboard {
                 0
             }
         };
-        let mut above = self.sacked_bytes();
+        let sacked = self.sacked_bytes();
+        let mut above = sacked;
         let mut pipe = 0u32;
         let mut lost_end = None;
         let mut seq = una;
@@ -246,7 +252,7 @@ impl Scoreboard {
         if seq.lt(nxt) {
             pipe = pipe.saturating_add(nxt.since(seq)).saturating_add(retransmitted(seq, nxt));
         }
-        (pipe, lost_end)
+        Pipe { bytes: pipe, lost_end, sacked }
     }
 
     /// Whether `seq` lies in a SACKed range.
@@ -260,7 +266,7 @@ impl Scoreboard {
     /// One pass: a hole below range `i` has the ranges from `i` on entirely above it,
     /// so IsLost is their count and octets, kept as the walk goes.
     pub(crate) fn next_lost_hole(&self, from: SeqNum, mss: u32, thresh: u32) -> Option<(SeqNum, u32)> {
-        let mut above = self.ranges.iter().fold(0u32, |n, &(l, r)| n.saturating_add(r.since(l)));
+        let mut above = self.sacked_bytes();
         let mut seq = from;
         for (i, &(l, r)) in self.ranges.iter().enumerate() {
             if seq.lt(l) {
@@ -348,15 +354,7 @@ impl SackRecovery {
     /// SACKed above it), and SetPipe would then count its original as in flight as
     /// well as its retransmission. Here the original counts as lost, and its latest
     /// retransmission as in flight once it has left and until it is deemed lost in turn.
-    ///
-    /// Also returns where the holes deemed lost end ([`Scoreboard::pipe`]).
-    pub(super) fn pipe(
-        &self,
-        una: SeqNum,
-        nxt: SeqNum,
-        mss: u32,
-        retransmit_pending: bool,
-    ) -> (u32, Option<SeqNum>) {
+    pub(super) fn pipe(&self, una: SeqNum, nxt: SeqNum, mss: u32, retransmit_pending: bool) -> Pipe {
         if self.una_rxt_mark.is_none() || !una.lt(nxt) {
             return self.board.pipe(una, nxt, self.high_rxt, mss, self.reordering);
         }
@@ -365,13 +363,13 @@ impl SackRecovery {
         if let Some(l) = sacked.filter(|l| l.lt(end)) {
             end = l;
         }
-        let (rest, lost_end) = self.board.pipe(end, nxt, self.high_rxt, mss, self.reordering);
+        let rest = self.board.pipe(end, nxt, self.high_rxt, mss, self.reordering);
         let resent = if retransmit_pending || !una.lt(self.high_rxt) {
             0
         } else {
             (if self.high_rxt.lt(end) { self.high_rxt } else { end }).since(una)
         };
-        (rest.saturating_add(resent), lost_end)
+        Pipe { bytes: rest.bytes.saturating_add(resent), ..rest }
     }
 
     /// IsLost (RFC 6675 4) with this connection's DupThresh.
@@ -626,11 +624,8 @@ impl Conn {
         if s.rxt_max.lt(end) {
             s.rxt_max = end;
         }
-        if s.prr.is_some() && self.cc.in_recovery() {
-            self.prr_sent(end.since(seq));
-            if self.cc.cwnd > self.flight() {
-                self.sack_next_retransmission();
-            }
+        if self.prr_sent(end.since(seq)) && self.cc.cwnd > self.flight() {
+            self.sack_next_retransmission();
         }
     }
 
@@ -917,15 +912,20 @@ mod tests {
             above.len() >= thresh as usize || bytes > u64::from((thresh - 1) * mss)
         }
 
-        /// RFC 6675's SetPipe, octet by octet, as its text reads (IsLost as in
-        /// [`Model::is_lost`], with the runs listed once).
-        fn pipe(&self, high_rxt: u64, mss: u32, thresh: u32) -> u32 {
+        /// IsLost as in [`Model::is_lost`], with the runs listed once: for the walks
+        /// over every octet below.
+        fn lost_test(&self, mss: u32, thresh: u32) -> impl Fn(u64) -> bool {
             let runs = self.runs();
-            let is_lost = |s: u64| {
+            move |s: u64| {
                 let above = runs.iter().filter(|&&(_, r)| r > s);
                 let (n, bytes) = above.fold((0usize, 0u64), |(n, b), &(l, r)| (n + 1, b + r - l.max(s)));
                 n >= thresh as usize || bytes > u64::from((thresh - 1) * mss)
-            };
+            }
+        }
+
+        /// RFC 6675's SetPipe, octet by octet, as its text reads.
+        fn pipe(&self, high_rxt: u64, mss: u32, thresh: u32) -> u32 {
+            let is_lost = self.lost_test(mss, thresh);
             (self.una..self.nxt)
                 .filter(|o| !self.sacked.contains(o))
                 .map(|o| u32::from(!is_lost(o)) + u32::from(o < high_rxt))
@@ -935,9 +935,8 @@ mod tests {
         /// One past the highest unSACKed octet IsLost deems lost: the first SACKed
         /// octet above it.
         fn lost_end(&self, mss: u32, thresh: u32) -> Option<u64> {
-            let top = (self.una..self.nxt)
-                .rev()
-                .find(|&o| !self.sacked.contains(&o) && self.is_lost(o, mss, thresh))?;
+            let is_lost = self.lost_test(mss, thresh);
+            let top = (self.una..self.nxt).rev().find(|&o| !self.sacked.contains(&o) && is_lost(o))?;
             self.sacked.range(top..).next().copied()
         }
 
@@ -1051,10 +1050,11 @@ mod tests {
                         // SetPipe with HighRxt at `from` (below SND.UNA when `f` is 0
                         // and SND.UNA has moved: then nothing counts as retransmitted).
                         let high_rxt = if f == 0 { 0 } else { from };
-                        let (got, lost_end) = board.pipe(m.seq(m.una), m.seq(m.nxt), m.seq(high_rxt), mss, thresh);
-                        prop_assert_eq!(got, m.pipe(high_rxt, mss, thresh), "pipe(HighRxt +{})", from - m.una);
+                        let got = board.pipe(m.seq(m.una), m.seq(m.nxt), m.seq(high_rxt), mss, thresh);
+                        prop_assert_eq!(got.bytes, m.pipe(high_rxt, mss, thresh), "pipe(HighRxt +{})", from - m.una);
                         let want = m.lost_end(mss, thresh).map(|o| m.seq(o));
-                        prop_assert_eq!(lost_end, want, "the end of the lost holes");
+                        prop_assert_eq!(got.lost_end, want, "the end of the lost holes");
+                        prop_assert_eq!(got.sacked as usize, m.sacked.len());
                         prop_assert_eq!(board.sacked_bytes() as usize, m.sacked.len());
                         // IsLost and the resend's skip at SND.UNA, `from`, and either
                         // side of every range edge.
@@ -1073,9 +1073,9 @@ mod tests {
                 // (large segments) and where the octets do (one-octet segments).
                 for (mss, thresh) in [(1000, DUP_THRESH), (1000, DUP_THRESH + 1), (1, DUP_THRESH)] {
                     let high_rxt = m.una + (m.nxt - m.una) / 2;
-                    let (got, lost_end) = board.pipe(m.seq(m.una), m.seq(m.nxt), m.seq(high_rxt), mss, thresh);
-                    prop_assert_eq!(got, m.pipe(high_rxt, mss, thresh), "pipe({}, {})", mss, thresh);
-                    prop_assert_eq!(lost_end, m.lost_end(mss, thresh).map(|o| m.seq(o)));
+                    let got = board.pipe(m.seq(m.una), m.seq(m.nxt), m.seq(high_rxt), mss, thresh);
+                    prop_assert_eq!(got.bytes, m.pipe(high_rxt, mss, thresh), "pipe({}, {})", mss, thresh);
+                    prop_assert_eq!(got.lost_end, m.lost_end(mss, thresh).map(|o| m.seq(o)));
                 }
             }
         }
