@@ -967,6 +967,68 @@ fn after_a_spurious_timeout_f_rto_sends_new_data_and_resends_nothing() {
     assert_eq!(r.stack.info(c).unwrap().retransmissions, 1, "the timeout's one");
 }
 
+/// The first segment is lost and its repair waits in a long queue behind the other
+/// nine, so the timer fires while they are still on their way: duplicate ACKs SACKing
+/// them (one more each) arrive at step 2, before the ACK of the retransmission, then
+/// the ACK that the repair brings covers all four. Returns the segments sent after
+/// each of those ACKs.
+fn dupacks_at_step_2(cfg_b: Config) -> (RawPeer, SeqNum, Vec<Vec<RawSeg>>) {
+    let sack = cfg_b.sack;
+    let (mut r, _, una) = frto_timed_out(cfg_b);
+    let mut sent: Vec<Vec<RawSeg>> = (2..=4)
+        .map(|k| if sack { sack_ack(&mut r, una, &[(1, k)], 65_535) } else { r.send_ack(una, 65_535) })
+        .collect();
+    sent.push(r.send_ack(una + 4000, 65_535));
+    (r, una, sent)
+}
+
+/// RFC 5682 3, the SACK-enhanced F-RTO (paraphrased: its text is not in `../shared`):
+/// duplicate ACKs that arrive before the ACK of the segment the timeout retransmitted
+/// update the scoreboard, and F-RTO stays at step 2 waiting for that ACK. Here they
+/// come from originals sent before the timeout and still arriving, so when the ACK of
+/// the repair comes, F-RTO goes on to step 2b (two new segments, not the resend of
+/// segments 4 and 5, which are on their way), and the next ACK of originals shows the
+/// timeout spurious.
+#[test]
+fn with_sack_duplicate_acks_before_the_ack_of_the_retransmission_leave_f_rto_waiting() {
+    let (mut r, una, sent) = dupacks_at_step_2(no_tlp());
+    assert!(sent[..3].iter().all(Vec::is_empty), "nothing sent on the duplicates: {sent:?}");
+    assert_eq!(spans(&sent[3], una), vec![(10_000, 1000), (11_000, 1000)], "step 2b: two new segments");
+    let out = r.send_ack(una + 6000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    assert!(spans(&out, una).iter().all(|&(off, _)| off >= 12_000), "new data only: {:?}", spans(&out, una));
+}
+
+/// Without SACK, F-RTO is RFC 5682 2.1's basic algorithm: a duplicate ACK at step 2
+/// ends it (step 2a), and the ACK of the retransmission resumes the resend from SND.UNA
+/// in slow start - which shows the test above can fail.
+#[test]
+fn without_sack_a_duplicate_ack_at_step_2_makes_the_recovery_conventional() {
+    let (r, una, sent) = dupacks_at_step_2(Config { sack: false, ..no_tlp() });
+    assert_eq!(spans(&sent[3], una), vec![(4000, 1000), (5000, 1000)], "the resend from SND.UNA");
+    assert_eq!(r.stack.stats().spurious_timeouts, 0);
+}
+
+/// A sender that wrote its data and closed its side is in FIN-WAIT-1 while the data
+/// still goes out (RFC 9293 3.10.4: the FIN waits "until all preceding SENDs have been
+/// segmentized"), as a server is that writes a whole response and closes. F-RTO works
+/// there as in ESTABLISHED: two new segments at step 2b, the timeout found spurious.
+#[test]
+fn f_rto_works_after_the_application_closed_with_data_still_queued() {
+    let (mut r, c) = sender(no_tlp());
+    let (t0, flight) = send_now(&mut r, c, 20_000);
+    let una = flight[0].seq();
+    r.stack.shutdown(c).unwrap();
+    assert_eq!(r.stack.state(c), synack::State::FinWait1);
+    let rtx = r.advance_to(at(t0, RTO_US));
+    assert_eq!(spans(&rtx, una), vec![(0, 1000)], "the timeout resends SND.UNA alone");
+    let out = r.send_ack(una + 2000, 65_535);
+    assert_eq!(spans(&out, una), vec![(10_000, 1000), (11_000, 1000)], "step 2b: two new segments");
+    let out = r.send_ack(una + 4000, 65_535);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    assert!(spans(&out, una).iter().all(|&(off, _)| off >= 12_000), "new data only: {:?}", spans(&out, una));
+}
+
 /// The response to a spurious timeout: ssthresh returns to its value before the
 /// timeout halved it (RFC 4015's restoring of the congestion state; Linux does the
 /// same). Here the connection was in slow start, ssthresh unbounded.
