@@ -231,7 +231,9 @@ pub struct Config {
     /// data that was never retransmitted, the timeout was spurious (a delay spike, not
     /// a loss) and the resend is skipped (`StackStats::spurious_timeouts`), with ssthresh
     /// back to its value before the timeout. A real timeout costs a round trip more
-    /// before the resend. On by default, as in Linux.
+    /// before the resend. With timestamps, the first ACK of the retransmission shows a
+    /// spurious timeout at once when it echoes the original's TSval (Eifel detection,
+    /// RFC 3522), with or without new data to send. On by default, as in Linux.
     pub frto: bool,
     /// Proportional Rate Reduction (RFC 6937, with RFC 9937's bound) in SACK-based
     /// fast recovery: each ACK releases data in proportion to what it reports

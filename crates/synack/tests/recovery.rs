@@ -1029,6 +1029,74 @@ fn f_rto_works_after_the_application_closed_with_data_still_queued() {
     assert!(spans(&out, una).iter().all(|&(off, _)| off >= 12_000), "new data only: {:?}", spans(&out, una));
 }
 
+/// [`frto_timed_out`] with timestamps: ten segments in flight (TSval `a`), `queued`
+/// bytes more behind them, and the timeout's retransmission of SND.UNA (TSval `b`,
+/// later). Returns the peer, the connection, SND.UNA, `a` and `b`.
+fn ts_timed_out(queued: usize) -> (RawPeer, ConnId, SeqNum, u32, u32) {
+    let (mut r, c) = ts_sender(no_tlp());
+    let (t0, flight) = send_now(&mut r, c, 10_000 + queued);
+    assert_eq!(flight.len(), 10);
+    let (una, a) = (flight[0].seq(), tsval(&flight[0]));
+    let rtx = r.advance_to(at(t0, RTO_US));
+    assert_eq!(spans(&rtx, una), vec![(0, 1000)]);
+    let b = tsval(&rtx[0]);
+    assert!(b > a);
+    (r, c, una, a, b)
+}
+
+/// Eifel detection at F-RTO's step 2 (RFC 3522, paraphrased): the first ACK of the
+/// retransmitted segment echoes the TSval of the originals, so they arrived and the
+/// timeout was spurious - found at once, a round trip before step 3 would find it.
+/// Nothing is resent; new data follows, and ssthresh is back.
+#[test]
+fn an_ack_of_the_timeouts_retransmission_echoing_the_original_shows_it_spurious_at_once() {
+    let (mut r, c, una, a, _) = ts_timed_out(10_000);
+    let out = ts_sack_ack(&mut r, una, una + 4000, &[], a);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    assert_eq!(r.stack.info(c).unwrap().ssthresh, u32::MAX, "the ssthresh of before the timeout");
+    let mut sent = spans(&out, una);
+    sent.extend(spans(&ts_sack_ack(&mut r, una, una + 6000, &[], a), una));
+    assert!(sent.iter().all(|&(off, _)| off >= 10_000), "new data only: {sent:?}");
+}
+
+/// Eifel reads the ACK of the retransmitted segment, not an earlier one: an ACK of half
+/// of it, echoing the originals' TSval, is an ACK sent before the timeout's
+/// retransmission could arrive (step 2a: the recovery stays conventional).
+#[test]
+fn an_ack_of_part_of_the_timeouts_retransmission_proves_nothing() {
+    let (mut r, _, una, a, _) = ts_timed_out(10_000);
+    ts_sack_ack(&mut r, una, una + 500, &[], a);
+    assert_eq!(r.stack.stats().spurious_timeouts, 0);
+    let out = ts_sack_ack(&mut r, una, una + 2000, &[], a);
+    assert_eq!(spans(&out, una).first(), Some(&(2000, 1000)), "the resend from SND.UNA: {out:?}");
+}
+
+/// The same ACK echoing the retransmission's own TSval: the retransmission filled the
+/// hole, so Eifel proves nothing, and F-RTO goes on to step 2b as before.
+#[test]
+fn an_ack_echoing_the_timeouts_retransmission_leaves_f_rto_at_step_2b() {
+    let (mut r, _, una, _, b) = ts_timed_out(10_000);
+    let out = ts_sack_ack(&mut r, una, una + 4000, &[], b);
+    assert_eq!(r.stack.stats().spurious_timeouts, 0);
+    assert_eq!(spans(&out, una), vec![(10_000, 1000), (11_000, 1000)], "step 2b: two new segments");
+}
+
+/// With nothing more to send, step 2b cannot run and basic F-RTO would resend from
+/// SND.UNA: data the receiver holds. Eifel detection still finds the timeout spurious,
+/// and nothing goes again.
+#[test]
+fn eifel_detection_finds_a_spurious_timeout_with_no_new_data_to_send() {
+    let (mut r, _, una, a, b) = ts_timed_out(0);
+    let out = ts_sack_ack(&mut r, una, una + 4000, &[], a);
+    assert_eq!(r.stack.stats().spurious_timeouts, 1);
+    assert!(spans(&out, una).is_empty(), "nothing resent: {:?}", spans(&out, una));
+    // Without the proof, the resend from SND.UNA: what the test above avoids.
+    let (mut r, _, una, _, b2) = ts_timed_out(0);
+    assert_eq!(b2, b);
+    let out = ts_sack_ack(&mut r, una, una + 4000, &[], b);
+    assert_eq!(spans(&out, una), vec![(4000, 1000), (5000, 1000)], "slow start from SND.UNA");
+}
+
 /// The response to a spurious timeout: ssthresh returns to its value before the
 /// timeout halved it (RFC 4015's restoring of the congestion state; Linux does the
 /// same). Here the connection was in slow start, ssthresh unbounded.

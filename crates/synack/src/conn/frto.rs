@@ -8,11 +8,14 @@
 //! RFC 5682's text is not in `../shared`; the steps below paraphrase its section 2.1
 //! (the basic algorithm, which needs no TCP option) and, where the connection uses
 //! SACK, the one difference of its section 3 (the SACK-enhanced algorithm) that
-//! synack takes: duplicate ACKs at step 2 (below).
+//! synack takes: duplicate ACKs at step 2 (below). With timestamps, Eifel detection
+//! (RFC 3522) decides step 2 by itself when the ACK echoes an original's TSval.
 
+use super::options::ts_before;
 use super::{Conn, Ctx};
 use crate::seq::SeqNum;
 use crate::state::State;
+use crate::wire::TcpHeader;
 
 /// Where a sender stands in F-RTO.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,7 @@ impl Conn {
         if !same_episode {
             let segments = ssthresh / u32::from(self.mss.max(1));
             self.frto_ssthresh = u16::try_from(segments).unwrap_or(u16::MAX);
+            self.frto_tsval = self.options.ts_clock(ctx.now);
         }
     }
 
@@ -70,13 +74,16 @@ impl Conn {
         (self.snd_una + self.tx.len() as u32).since(self.snd_nxt)
     }
 
-    /// A new ACK of `ack` (SND.UNA was `prior`, the flight `flight_before`) while F-RTO
+    /// A new ACK, `hdr` (SND.UNA was `prior`, the flight `flight_before`), while F-RTO
     /// watches.
     ///
     /// Step 2 (the first ACK): (a) if it does not acknowledge all that the timeout
     /// retransmitted, the recovery stays the conventional one (resend from SND.UNA in
     /// slow start). (If it covers everything sent before the timeout, RTO recovery and
-    /// F-RTO end with it: `Conn::probe_on_new_ack`.) (b) Otherwise send up
+    /// F-RTO end with it: `Conn::probe_on_new_ack`.) If it does and echoes an
+    /// original's timestamp ([`Conn::frto_echoes_original`]), the timeout was
+    /// spurious: the response of step 3b, at once, with the window step 2b would have
+    /// opened. (b) Otherwise send up
     /// to two new segments instead of resending. Congestion control allows it, as RFC
     /// 5682 notes: the sender only chooses other segments than the two slow start
     /// would resend now. Without new data or window for it, the recovery is the
@@ -98,15 +105,21 @@ impl Conn {
     pub(super) fn frto_on_new_ack(
         &mut self,
         ctx: &mut Ctx<'_>,
-        ack: SeqNum,
+        hdr: &TcpHeader,
         prior: SeqNum,
         flight_before: u32,
     ) {
-        let mss = u32::from(self.mss);
+        let (ack, mss) = (hdr.ack, u32::from(self.mss));
         match self.lp.frto {
             Frto::Off => {}
             Frto::First => {
                 let resent_all = ack.since(prior) >= mss.min(flight_before);
+                if resent_all && self.frto_echoes_original(hdr) {
+                    self.snd_next = self.snd_nxt;
+                    self.cc.allow_beyond_flight(self.flight(), 2);
+                    self.frto_spurious(ctx);
+                    return;
+                }
                 let window_edge = self.snd_una + self.snd_wnd;
                 if !resent_all || self.unsent() == 0 || !self.snd_nxt.lt(window_edge) {
                     self.lp.frto = Frto::Off;
@@ -116,13 +129,26 @@ impl Conn {
                 self.snd_next = self.snd_nxt;
                 self.cc.allow_beyond_flight(self.flight(), 2);
             }
-            Frto::Second => {
-                self.lp.frto = Frto::Off;
-                self.lp.rto_recover = None;
-                self.cc.undo_timeout(self.frto_prior_ssthresh());
-                ctx.sinks.stats.spurious_timeouts += 1;
-            }
+            Frto::Second => self.frto_spurious(ctx),
         }
+    }
+
+    /// Eifel detection (RFC 3522, paraphrased: its text is not in `../shared`), with
+    /// timestamps in use: the receiver echoes the TSval of the segment that filled its
+    /// hole (RFC 7323 4.3), so an ACK of the retransmitted segment that echoes a TSval
+    /// older than our clock at the timeout was sent for the original, or for a
+    /// retransmission sent before the timer fired.
+    fn frto_echoes_original(&self, hdr: &TcpHeader) -> bool {
+        self.options.ts_ok && hdr.options.timestamps.is_some_and(|ts| ts_before(ts.ecr, self.frto_tsval))
+    }
+
+    /// The timeout was spurious: RTO recovery ends (RFC 5682's "recover" set to
+    /// SND.UNA), and ssthresh (and CUBIC's curve) return to their values before it.
+    fn frto_spurious(&mut self, ctx: &mut Ctx<'_>) {
+        self.lp.frto = Frto::Off;
+        self.lp.rto_recover = None;
+        self.cc.undo_timeout(self.frto_prior_ssthresh());
+        ctx.sinks.stats.spurious_timeouts += 1;
     }
 
     /// A duplicate ACK while F-RTO watches (its SACK blocks, if any, are in the

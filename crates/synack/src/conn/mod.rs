@@ -289,6 +289,10 @@ pub(crate) struct Conn {
     /// (`conn/frto.rs`), in segments of `mss`, `u16::MAX` for that many or more. (In
     /// segments so that it fits the control block's padding: the size stays 744.)
     pub(crate) frto_ssthresh: u16,
+    /// Our timestamp clock when the timeout F-RTO watches fired (with timestamps in
+    /// use): an ACK of the retransmission that echoes an older TSval was sent for the
+    /// original (Eifel detection, `conn/frto.rs`).
+    pub(crate) frto_tsval: u32,
 
     // Receive sequence space.
     pub(crate) irs: SeqNum,
@@ -434,6 +438,7 @@ impl Conn {
             mss,
             mss_limit: u16::MAX,
             frto_ssthresh: 0,
+            frto_tsval: 0,
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
@@ -527,6 +532,7 @@ impl Conn {
             mss: c_mss,
             mss_limit,
             frto_ssthresh,
+            frto_tsval,
             irs,
             rcv_nxt,
             rcv_adv,
@@ -590,6 +596,7 @@ impl Conn {
         *c_mss = mss;
         *mss_limit = u16::MAX;
         *frto_ssthresh = 0;
+        *frto_tsval = 0;
         *irs = SeqNum(0);
         *rcv_nxt = SeqNum(0);
         *rcv_adv = SeqNum(0);
@@ -1360,9 +1367,11 @@ mod tests {
     /// user timeout, RFC 9293 3.10.8 (the deadline is the connect timeout's, shared);
     /// the MSS limit fitted in the padding before it. 728 -> 736 for a connection's
     /// own keep-alive timings, MUST-27, boxed since few connections have them. 736 ->
-    /// 744 for CUBIC's state, RFC 9438, boxed: only CUBIC connections fill it.)
+    /// 744 for CUBIC's state, RFC 9438, boxed: only CUBIC connections fill it. 744 ->
+    /// 752 for the timestamp of the timeout F-RTO watches, Eifel detection at its step
+    /// 2 (RFC 3522): 4 bytes, which no padding had left.)
     #[test]
     fn control_block_stays_small() {
-        assert!(size_of::<Conn>() <= 744, "Conn is {} bytes", size_of::<Conn>());
+        assert!(size_of::<Conn>() <= 752, "Conn is {} bytes", size_of::<Conn>());
     }
 }

@@ -208,7 +208,7 @@ impl Conn {
         let ack = hdr.ack;
         if let Some(r) = self.lp.rto_recover {
             if self.lp.frto != super::frto::Frto::Off {
-                self.frto_on_new_ack(ctx, ack, prior, flight_before);
+                self.frto_on_new_ack(ctx, hdr, prior, flight_before);
             }
             if r.le(ack) {
                 // Everything sent before the timeout is acknowledged: nothing is left
