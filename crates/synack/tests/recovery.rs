@@ -941,12 +941,25 @@ fn a_partial_ack_echoing_an_original_resends_nothing() {
 /// peer, the connection and SND.UNA.
 fn frto_timed_out(cfg_b: Config) -> (RawPeer, ConnId, SeqNum) {
     let (mut r, c) = sender(cfg_b);
-    let (t0, flight) = send_now(&mut r, c, 20_000);
+    let (flight, _) = time_out(&mut r, c, 20_000, false);
+    (r, c, flight[0].seq())
+}
+
+/// `bytes` sent at once (the initial window of ten segments in flight, the rest
+/// queued), the application's side closed too if `shutdown`, then no ACK until the
+/// RTO fires and resends SND.UNA alone (RFC 5682 step 1). Returns the flight and
+/// the retransmission.
+fn time_out(r: &mut RawPeer, c: ConnId, bytes: usize, shutdown: bool) -> (Vec<RawSeg>, Vec<RawSeg>) {
+    let (t0, flight) = send_now(r, c, bytes);
     assert_eq!(flight.len(), 10, "the initial window");
+    if shutdown {
+        r.stack.shutdown(c).unwrap();
+        assert_eq!(r.stack.state(c), synack::State::FinWait1);
+    }
     let una = flight[0].seq();
     let rtx = r.advance_to(at(t0, RTO_US));
     assert_eq!(spans(&rtx, una), vec![(0, 1000)], "the timeout resends SND.UNA alone");
-    (r, c, una)
+    (flight, rtx)
 }
 
 /// RFC 5682 steps 2b and 3b. The first ACK after the timeout covers the retransmitted
@@ -1016,12 +1029,8 @@ fn without_sack_a_duplicate_ack_at_step_2_makes_the_recovery_conventional() {
 #[test]
 fn f_rto_works_after_the_application_closed_with_data_still_queued() {
     let (mut r, c) = sender(no_tlp());
-    let (t0, flight) = send_now(&mut r, c, 20_000);
+    let (flight, _) = time_out(&mut r, c, 20_000, true);
     let una = flight[0].seq();
-    r.stack.shutdown(c).unwrap();
-    assert_eq!(r.stack.state(c), synack::State::FinWait1);
-    let rtx = r.advance_to(at(t0, RTO_US));
-    assert_eq!(spans(&rtx, una), vec![(0, 1000)], "the timeout resends SND.UNA alone");
     let out = r.send_ack(una + 2000, 65_535);
     assert_eq!(spans(&out, una), vec![(10_000, 1000), (11_000, 1000)], "step 2b: two new segments");
     let out = r.send_ack(una + 4000, 65_535);
@@ -1034,12 +1043,8 @@ fn f_rto_works_after_the_application_closed_with_data_still_queued() {
 /// later). Returns the peer, the connection, SND.UNA, `a` and `b`.
 fn ts_timed_out(queued: usize) -> (RawPeer, ConnId, SeqNum, u32, u32) {
     let (mut r, c) = ts_sender(no_tlp());
-    let (t0, flight) = send_now(&mut r, c, 10_000 + queued);
-    assert_eq!(flight.len(), 10);
-    let (una, a) = (flight[0].seq(), tsval(&flight[0]));
-    let rtx = r.advance_to(at(t0, RTO_US));
-    assert_eq!(spans(&rtx, una), vec![(0, 1000)]);
-    let b = tsval(&rtx[0]);
+    let (flight, rtx) = time_out(&mut r, c, 10_000 + queued, false);
+    let (una, a, b) = (flight[0].seq(), tsval(&flight[0]), tsval(&rtx[0]));
     assert!(b > a);
     (r, c, una, a, b)
 }
@@ -1156,9 +1161,8 @@ fn after_a_real_timeout_f_rto_resends_from_snd_una_once_a_duplicate_ack_comes() 
 #[test]
 fn without_new_data_to_send_the_timeout_recovery_is_the_conventional_one() {
     let (mut r, c) = sender(no_tlp());
-    let (t0, flight) = send_now(&mut r, c, 10_000);
+    let (flight, _) = time_out(&mut r, c, 10_000, false);
     let una = flight[0].seq();
-    r.advance_to(at(t0, RTO_US));
     let out = r.send_ack(una + 1000, 65_535);
     assert_eq!(spans(&out, una), vec![(1000, 1000), (2000, 1000)], "slow start from SND.UNA");
 }

@@ -11,10 +11,9 @@
 //! synack takes: duplicate ACKs at step 2 (below). With timestamps, Eifel detection
 //! (RFC 3522) decides step 2 by itself when the ACK echoes an original's TSval.
 
-use super::options::ts_before;
+use super::options::echoes_before;
 use super::{Conn, Ctx};
 use crate::seq::SeqNum;
-use crate::state::State;
 use crate::wire::TcpHeader;
 
 /// Where a sender stands in F-RTO.
@@ -34,25 +33,23 @@ impl Conn {
     /// retransmits SND.UNA and points the resend at it): F-RTO watches the ACKs that
     /// follow. Only at the first timeout of an episode, or at the next ones while step
     /// 2 still waits for its ACK (`same_episode`: F-RTO was at step 1 when the timer
-    /// fired, a delay spike longer than two RTOs), in the states that may still send
-    /// data (whether there is any to send is step 2's question). Those include the ones
-    /// after our CLOSE: it queues the FIN behind the data not yet sent (RFC 9293
-    /// 3.10.4, CLOSE in ESTABLISHED: "Queue this until all preceding SENDs have been
-    /// segmentized, then form a FIN segment and send it. In any case, enter FIN-WAIT-1
-    /// state"), so a server that writes a whole response and closes spends the
-    /// transfer in FIN-WAIT-1 (or LAST-ACK), and F-RTO must work there too.
+    /// fired, a delay spike longer than two RTOs), in whatever synchronized state the
+    /// timer fired: whether there is new data to send is step 2's question, not the
+    /// state's. The states after our CLOSE may still have data to send: CLOSE queues
+    /// the FIN behind it (RFC 9293 3.10.4, CLOSE in ESTABLISHED: "Queue this until all
+    /// preceding SENDs have been segmentized, then form a FIN segment and send it. In
+    /// any case, enter FIN-WAIT-1 state"), so a server that writes a whole response and
+    /// closes spends the transfer in FIN-WAIT-1 (or LAST-ACK). (F-RTO used to be
+    /// limited to ESTABLISHED and CLOSE-WAIT, and such a server went back to SND.UNA
+    /// on every timeout.)
     ///
     /// `ssthresh` is the one the timeout halved, kept for the response to a spurious
     /// timeout (step 3b) - unless a timeout before it in the same episode had halved it
     /// already: the first one's is kept then (as CUBIC keeps the first one's curve,
     /// `Congestion::on_rto`).
     pub(super) fn frto_on_rto(&mut self, ctx: &Ctx<'_>, same_episode: bool, ssthresh: u32) {
-        let may_send = matches!(
-            self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
-        );
         let episode = self.retries == 1 || same_episode;
-        self.lp.frto = if ctx.cfg.frto && may_send && episode { Frto::First } else { Frto::Off };
+        self.lp.frto = if ctx.cfg.frto && episode { Frto::First } else { Frto::Off };
         if !same_episode {
             let segments = ssthresh / u32::from(self.mss.max(1));
             self.frto_ssthresh = u16::try_from(segments).unwrap_or(u16::MAX);
@@ -114,32 +111,31 @@ impl Conn {
             Frto::Off => {}
             Frto::First => {
                 let resent_all = ack.since(prior) >= mss.min(flight_before);
-                if resent_all && self.frto_echoes_original(hdr) {
-                    self.snd_next = self.snd_nxt;
-                    self.cc.allow_beyond_flight(self.flight(), 2);
-                    self.frto_spurious(ctx);
-                    return;
-                }
+                let spurious = resent_all && self.frto_echoes_original(hdr);
                 let window_edge = self.snd_una + self.snd_wnd;
-                if !resent_all || self.unsent() == 0 || !self.snd_nxt.lt(window_edge) {
+                if !spurious && (!resent_all || self.unsent() == 0 || !self.snd_nxt.lt(window_edge)) {
                     self.lp.frto = Frto::Off;
                     return;
                 }
-                self.lp.frto = Frto::Second;
+                // Step 2b, or its window after Eifel's verdict: no resend, room for two
+                // new segments beyond the flight.
                 self.snd_next = self.snd_nxt;
                 self.cc.allow_beyond_flight(self.flight(), 2);
+                if spurious {
+                    self.frto_spurious(ctx);
+                } else {
+                    self.lp.frto = Frto::Second;
+                }
             }
             Frto::Second => self.frto_spurious(ctx),
         }
     }
 
-    /// Eifel detection (RFC 3522, paraphrased: its text is not in `../shared`), with
-    /// timestamps in use: the receiver echoes the TSval of the segment that filled its
-    /// hole (RFC 7323 4.3), so an ACK of the retransmitted segment that echoes a TSval
-    /// older than our clock at the timeout was sent for the original, or for a
-    /// retransmission sent before the timer fired.
+    /// Eifel detection ([`echoes_before`]), with timestamps in use: an ACK of the
+    /// retransmitted segment that echoes a TSval older than our clock at the timeout
+    /// was sent for the original, or for a retransmission sent before the timer fired.
     fn frto_echoes_original(&self, hdr: &TcpHeader) -> bool {
-        self.options.ts_ok && hdr.options.timestamps.is_some_and(|ts| ts_before(ts.ecr, self.frto_tsval))
+        self.options.ts_ok && echoes_before(hdr, self.frto_tsval)
     }
 
     /// The timeout was spurious: RTO recovery ends (RFC 5682's "recover" set to

@@ -99,6 +99,15 @@ pub(crate) fn ts_before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
+/// Whether `hdr` echoes a timestamp older than `tsval`, the TSval a retransmission
+/// carried: the receiver echoes the TSval of the segment that filled its hole (RFC 7323
+/// 4.3), so such an ACK was sent for an earlier copy of the data, not for that
+/// retransmission (RFC 3522's Eifel detection, paraphrased: its text is not in
+/// `../shared`).
+pub(crate) fn echoes_before(hdr: &TcpHeader, tsval: u32) -> bool {
+    hdr.options.timestamps.is_some_and(|ts| ts_before(ts.ecr, tsval))
+}
+
 impl ConnOptions {
     /// Take the next timestamp RTT sample from the first ACK beyond `from` (after a
     /// go-back to SND.UNA: see `Conn::resend_from_una`).

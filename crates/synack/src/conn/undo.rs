@@ -15,7 +15,7 @@
 //! never saw a SACK block carries none of it.
 
 use super::cc::Prior;
-use super::options::ts_before;
+use super::options::echoes_before;
 use super::scoreboard::SackRecovery;
 use super::{Conn, Ctx};
 use crate::seq::SeqNum;
@@ -136,7 +136,7 @@ impl SackRecovery {
     /// for the original - the receiver echoes the TSval of the segment that filled its
     /// hole (RFC 7323 4.3).
     pub(super) fn echoes_original(&self, hdr: &TcpHeader) -> bool {
-        matches!((self.rxt_tsval, hdr.options.timestamps), (Some(v), Some(ts)) if ts_before(ts.ecr, v))
+        self.rxt_tsval.is_some_and(|v| echoes_before(hdr, v))
     }
 }
 
