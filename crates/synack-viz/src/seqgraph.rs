@@ -278,7 +278,10 @@ fn ticks(lo: f64, hi: f64, step: f64) -> impl Iterator<Item = f64> {
     (0..40).map(move |k| (first + f64::from(k)) * step).take_while(move |&v| v <= hi)
 }
 
-/// A byte count for an axis label: `0`, `500`, `1.5k`, `20k`, `1.25M`.
+/// A byte count for an axis label: `0`, `500`, `1.5k`, `20k`, `1.25M`, `1.645M`.
+/// Ticks are multiples of 1, 2 or 5 bytes times a power of ten, so six decimals of
+/// the unit hold every digit a tick has (and round away float noise); the zeros after
+/// the last digit are dropped.
 fn fmt_bytes(v: f64) -> String {
     // (A tick at zero may come out of the arithmetic as -0.)
     let v = if v.abs() < 0.5 { 0.0 } else { v };
@@ -289,7 +292,7 @@ fn fmt_bytes(v: f64) -> String {
     } else {
         (v, "")
     };
-    let s = format!("{n:.2}");
+    let s = format!("{n:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     format!("{s}{unit}")
 }
@@ -726,6 +729,18 @@ mod tests {
         assert_eq!(count(&svg, "seg new"), 3);
         assert_eq!(ticks(0.0, 10.0, 1.0).count(), 11);
         assert_eq!(ticks(0.5, 3.0, 1.0).collect::<Vec<_>>(), vec![1.0, 2.0, 3.0]);
+    }
+
+    /// Every tick of a zoomed axis gets a label of its own: ticks 5 kB apart above
+    /// 1 MB once read 1.62M, 1.62M, 1.63M, 1.63M.
+    #[test]
+    fn axis_labels_keep_the_digits_that_tell_neighbouring_ticks_apart() {
+        let labels: Vec<String> = ticks(1_615_000.0, 1_650_000.0, 5_000.0).map(fmt_bytes).collect();
+        assert_eq!(labels, ["1.615M", "1.62M", "1.625M", "1.63M", "1.635M", "1.64M", "1.645M", "1.65M"]);
+        assert_eq!(fmt_bytes(1_500.0), "1.5k");
+        assert_eq!(fmt_bytes(930_000.0), "930k");
+        assert_eq!(fmt_bytes(-0.0), "0");
+        assert_eq!(fmt_bytes(0.1 * 3.0 * 1e6), "300k", "float noise rounds away");
     }
 
     #[test]
