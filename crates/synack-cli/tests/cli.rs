@@ -227,14 +227,14 @@ fn readme_seqgraph_matches_what_sim_draws() {
         "--seqgraph",
         svg.to_str().expect("utf-8"),
         "--seqgraph-time",
-        "7800..8500",
+        "15850..16200",
     ];
     let out = synack(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let drawn = std::fs::read_to_string(&svg).expect("drawn");
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     assert!(
-        readme.contains("--seqgraph docs/seqgraph.svg --seqgraph-time 7800..8500"),
+        readme.contains("--seqgraph docs/seqgraph.svg --seqgraph-time 15850..16200"),
         "the README's command"
     );
     golden(&root.join("docs/seqgraph.svg"), &drawn);

@@ -245,19 +245,15 @@ fn without_sack_acks_that_change_the_window_are_no_duplicates() {
     assert_eq!(rtx, vec![Vec::<u32>::new(); 4]);
 }
 
-/// The idea of RACK's lost-retransmission detection (RFC 8985 6.2): in recovery, once
-/// more than 2 SMSS of data sent after SND.UNA's retransmission are SACKed, that
-/// retransmission had time to arrive and was lost too - SND.UNA goes out again at once
-/// rather than at the RTO.
-#[test]
-fn lost_retransmission_of_snd_una_is_resent_once_later_data_is_sacked() {
-    let (mut r, c) = sender(cfg(SERVER_IP));
-    let (_, flight) = send_now(&mut r, c, 20_000);
-    assert_eq!(flight.len(), 10);
-    let una = flight[0].seq();
-    // All but the first arrive: IsLost(SND.UNA), recovery, SND.UNA retransmitted.
-    assert_eq!(retransmitted(&sack_ack(&mut r, una, &[(1, 10)], 65_535), una), vec![0]);
-    // Plain duplicate ACKs inflate cwnd (RFC 5681 3.2 step 4) until new data flows.
+/// A flight of `bytes` (more than the window holds), all but its first segment
+/// SACKed: IsLost(SND.UNA), recovery, SND.UNA retransmitted; duplicate ACKs until
+/// cwnd lets new data out (RFC 5681 3.2 step 4), then the segments sent after the
+/// retransmission SACKed one by one, the retransmission never arriving. Returns, for
+/// each of those three ACKs, whether SND.UNA went out again.
+fn lost_una_retransmission(r: &mut RawPeer, c: ConnId, bytes: usize) -> [bool; 3] {
+    let (_, flight) = send_now(r, c, bytes);
+    let (una, f) = (flight[0].seq(), flight.len() as u32);
+    assert_eq!(retransmitted(&sack_ack(r, una, &[(1, f)], 65_535), una), vec![0]);
     let mut new = Vec::new();
     for _ in 0..5 {
         new = r.send_ack(una, 65_535);
@@ -266,18 +262,39 @@ fn lost_retransmission_of_snd_una_is_resent_once_later_data_is_sacked() {
         }
     }
     assert_eq!(new.len(), 1, "new data once cwnd exceeds the flight");
-    assert_eq!(new[0].seq(), una + 10_000);
-    // Each segment sent after the retransmission is SACKed; the third one shows the
-    // retransmission lost (3 SMSS above it, more than DupThresh - 1).
-    for (k, expect_rtx) in [(11, false), (12, false), (13, true)] {
-        let out = sack_ack(&mut r, una, &[(1, k)], 65_535);
-        assert_eq!(
-            retransmitted(&out, una).contains(&0),
-            expect_rtx,
-            "after SACK up to segment {k}: {out:?}"
-        );
-    }
-    assert_eq!(r.stack.info(c).unwrap().retransmissions, 2);
+    assert_eq!(new[0].seq(), una + f * 1000);
+    let rtx_before = r.stack.info(c).unwrap().retransmissions;
+    let resent = [1, 2, 3].map(|k| retransmitted(&sack_ack(r, una, &[(1, f + k)], 65_535), una).contains(&0));
+    let rtx = r.stack.info(c).unwrap().retransmissions;
+    assert_eq!(rtx, rtx_before + resent.iter().filter(|&&x| x).count() as u64);
+    resent
+}
+
+/// RACK's detection of lost retransmissions (RFC 8985 6.2, paraphrased: a segment is
+/// lost once one sent after it was delivered and the reordering window has passed;
+/// the window is zero in recovery on a connection that has seen no reordering). The
+/// first segment sent after SND.UNA's retransmission is SACKed while SND.UNA is not:
+/// the retransmission was lost too, and SND.UNA goes out again at once - not after
+/// DupThresh segments (RFC 6675's IsLost), which a small window under loss may never
+/// send, nor at the RTO.
+#[test]
+fn lost_retransmission_of_snd_una_is_resent_once_data_sent_after_it_is_sacked() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    assert_eq!(lost_una_retransmission(&mut r, c, 20_000), [true, false, false]);
+}
+
+/// Once the connection has seen reordering, data sent after the retransmission may
+/// simply have overtaken it: the retransmission is deemed lost only when DupThresh
+/// segments' worth is SACKed above it (here DupThresh is 9 after a late first
+/// segment, so none of the three ACKs), as RFC 6675's IsLost would.
+#[test]
+fn after_reordering_a_lost_retransmission_waits_for_dupthresh_segments_sent_after_it() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = new_window(&mut r, c);
+    late_first_segment(&mut r, una);
+    assert_eq!(r.stack.info(c).unwrap().reordering, 9);
+    ack_all(&mut r, c, una);
+    assert_eq!(lost_una_retransmission(&mut r, c, 40_000), [false, false, false]);
 }
 
 /// RFC 8985 7 with RACK's rule (section 6). Here the 2nd of 3 segments is lost; one
@@ -1347,9 +1364,10 @@ fn prr_conserves_packets_while_losses_come_to_light_and_catches_up_on_safe_acks(
 
 /// The segment at SND.UNA after a partial ACK had been retransmitted as a hole, and
 /// that retransmission was lost. Data sent after the partial ACK and SACKed while
-/// SND.UNA is not shows it (as for a fast retransmit's retransmission, RFC 8985 6's
-/// idea with sequence numbers for send times): more than DupThresh - 1 segments of it
-/// SACKed, SND.UNA goes again at once, not at the retransmission timeout.
+/// SND.UNA is not shows it (as for a fast retransmit's retransmission, RFC 8985 6.2's
+/// rule with sequence numbers for send times): the first such segment SACKed, on a
+/// connection that has seen no reordering, sends SND.UNA again at once, not at the
+/// retransmission timeout.
 #[test]
 fn a_lost_retransmission_of_a_hole_is_resent_once_later_data_is_sacked() {
     for prr in [false, true] {
@@ -1375,11 +1393,11 @@ fn a_lost_retransmission_of_a_hole_is_resent_once_later_data_is_sacked() {
         let after = segs(&sack_ack(&mut r, una + 4000, &[(1, 16)], 65_535));
         assert_eq!(after, vec![mark], "PRR {prr}: new data after the partial ACK");
         // The ACKs then SACK what was sent up to the partial ACK and, one more each
-        // time, what was sent after it: the third of those proves 4's resend lost.
+        // time, what was sent after it: the first of those proves 4's resend lost.
         let resent_at = (1..=4u32).find(|j| {
             let out = segs(&sack_ack(&mut r, una + 4000, &[(1, mark - 4 + j)], 65_535));
             out.contains(&4)
         });
-        assert_eq!(resent_at, Some(3), "PRR {prr}");
+        assert_eq!(resent_at, Some(1), "PRR {prr}");
     }
 }

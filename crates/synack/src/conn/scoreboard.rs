@@ -307,6 +307,11 @@ pub(crate) struct SackRecovery {
     /// Linux's reordering metric, this takes a count of segments from what the SACK
     /// and the cumulative ACK prove arrived out of order.
     reordering: u32,
+    /// Whether the connection has seen the network reorder its segments (RFC 8985's
+    /// RACK.reordering_seen): set with [`SackRecovery::raise_reordering`], never
+    /// cleared. Until then a retransmission is deemed lost as soon as data sent after
+    /// it is SACKed ([`SackRecovery::resent_and_lost`]).
+    reordering_seen: bool,
     /// One past the highest octet retransmitted while the scoreboard existed (SND.NXT
     /// at its creation if the connection had retransmitted before): an octet below it
     /// that arrives may be its retransmission, which proves no reordering; one at or
@@ -343,6 +348,23 @@ impl SackRecovery {
     pub(super) fn raise_reordering(&mut self, late: SeqNum, reach: SeqNum, mss: u32) {
         let degree = reach.since(late).div_ceil(mss.max(1)).min(MAX_REORDERING);
         self.reordering = self.reordering.max(degree);
+        self.reordering_seen = true;
+    }
+
+    /// Whether a retransmission sent when SND.NXT was `mark` was lost too. RACK's
+    /// rule (RFC 8985 6.2, paraphrased): a segment is lost once a segment sent after
+    /// it has been delivered and a reordering window has passed since, and the window
+    /// is zero in loss recovery on a connection that has not seen reordering. Every
+    /// octet at or above `mark` was first sent after the retransmission, so one of
+    /// them SACKed is that proof; the scoreboard keeps no send times, so the window
+    /// is either zero or, once reordering was seen, DupThresh's count of segments
+    /// SACKed above `mark` (IsLost, RFC 6675 4) stands in for it.
+    fn resent_and_lost(&self, mark: SeqNum, mss: u32) -> bool {
+        if self.reordering_seen {
+            self.is_lost(mark, mss)
+        } else {
+            self.board.high_sacked().is_some_and(|h| mark.lt(h))
+        }
     }
 
     /// RFC 6675's pipe ([`Scoreboard::pipe`]) with this connection's HighRxt and
@@ -418,6 +440,7 @@ impl Conn {
                 rxt_hole: None,
                 una_rxt_mark: None,
                 reordering: DUP_THRESH,
+                reordering_seen: false,
                 rxt_max,
                 undo: None,
                 rxt_tsval: None,
@@ -566,14 +589,14 @@ impl Conn {
         }
     }
 
-    /// In fast recovery, whether the last retransmission of SND.UNA was lost too: more
-    /// than DupThresh - 1 segments sent after it are SACKed, so it had time to arrive
-    /// (the idea of RACK's detection of lost retransmissions, RFC 8985 6, which
-    /// compares send times where this compares sequence numbers).
+    /// In fast recovery, whether the last retransmission of SND.UNA was lost too: data
+    /// sent after it is SACKed ([`SackRecovery::resent_and_lost`]: RACK's detection
+    /// of lost retransmissions, RFC 8985 6.2, by sequence numbers where it compares
+    /// send times).
     pub(super) fn una_retransmission_lost(&self) -> bool {
         self.sack
             .as_deref()
-            .is_some_and(|s| s.una_rxt_mark.is_some_and(|mark| s.is_lost(mark, u32::from(self.mss))))
+            .is_some_and(|s| s.una_rxt_mark.is_some_and(|mark| s.resent_and_lost(mark, u32::from(self.mss))))
     }
 
     /// In fast recovery, queue the first hole above HighRxt that the scoreboard deems
