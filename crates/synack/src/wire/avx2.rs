@@ -47,8 +47,14 @@ pub(super) fn detected() -> Option<V3> {
 /// return the exact sum of the copied bytes taken as native-endian 16-bit words, and
 /// the number of bytes copied: a multiple of 64 (the caller copies the rest), or all
 /// of them when the length is even and at least 64 (see [`tail_block`]).
-pub(super) fn copy_sum_blocks(simd: V3, dst: &mut [u8], src: &[u8]) -> (u64, usize) {
-    simd.vectorize(Blocks { simd, dst, src })
+///
+/// With `head` (even, below 32, and at least 64 bytes left after it), the first
+/// `head` bytes go first, as one load, one store and a masked sum
+/// ([`head_block`]), and the blocks start after them: the caller picks the head that
+/// brings `dst` to an aligned address, so that the blocks' stores never straddle two
+/// cache lines. The count returned then includes the head.
+pub(super) fn copy_sum_blocks(simd: V3, dst: &mut [u8], src: &[u8], head: usize) -> (u64, usize) {
+    simd.vectorize(Blocks { simd, dst, src, head })
 }
 
 /// [`copy_sum_blocks`] as the closure `V3::vectorize` compiles with AVX2 enabled.
@@ -56,6 +62,7 @@ struct Blocks<'a> {
     simd: V3,
     dst: &'a mut [u8],
     src: &'a [u8],
+    head: usize,
 }
 
 impl pulp::NullaryFnOnce for Blocks<'_> {
@@ -63,35 +70,64 @@ impl pulp::NullaryFnOnce for Blocks<'_> {
 
     #[inline(always)]
     fn call(self) -> (u64, usize) {
-        let Blocks { simd, dst, src } = self;
+        let Blocks { simd, dst, src, head } = self;
         let n = src.len().min(dst.len());
-        let (src_blocks, _) = pulp::as_arrays::<64, u8>(&src[..n]);
-        let (dst_blocks, _) = pulp::as_arrays_mut::<64, u8>(&mut dst[..n]);
-        let blocks = src_blocks.len();
-        let mut total: i64 = 0;
-        for (d, s) in
-            dst_blocks[..blocks].chunks_mut(BLOCKS_PER_ROUND).zip(src_blocks.chunks(BLOCKS_PER_ROUND))
-        {
-            // Two accumulators: the two halves of a block do not wait for each other.
-            let mut acc: [__m256i; 2] = pulp::cast([0u32; 16]);
-            for (db, sb) in d.iter_mut().zip(s) {
-                let halves: [__m256i; 2] = pulp::cast(*sb);
-                *db = pulp::cast(halves);
-                add_block(simd, &mut acc, halves);
-            }
-            total += lane_total(acc);
-        }
-        // The last 64 bytes, when the tail goes as one more block: the tail and, before
-        // it, bytes of the last whole block, copied again (the same values).
-        let last = tail_len(n).and_then(|_| {
-            let s = src[n - 64..n].first_chunk::<64>()?;
-            let d = dst[n - 64..n].first_chunk_mut::<64>()?;
-            let halves: [__m256i; 2] = pulp::cast(*s);
-            *d = pulp::cast(halves);
-            Some(halves)
-        });
-        finish(simd, total, blocks, n, last)
+        let head_sum = match head % 2 == 0 && head < 32 && n >= head + 64 {
+            true => head_block(simd, dst, src, head),
+            false => None,
+        };
+        let Some(head_sum) = head_sum else { return self::blocks(simd, dst, src, n) };
+        let (sum, done) = self::blocks(simd, &mut dst[head..n], &src[head..n], n - head);
+        (sum + head_sum, done + head)
     }
+}
+
+/// Copy the first 32 bytes of `src` into `dst` (both at least that long) and return
+/// the exact sum of the first `head` of them taken as native-endian 16-bit words. The
+/// bytes after the head are copied too, with the values the block loop then writes
+/// again.
+#[inline(always)]
+fn head_block(simd: V3, dst: &mut [u8], src: &[u8], head: usize) -> Option<u64> {
+    let s = src.first_chunk::<32>()?;
+    let d = dst.first_chunk_mut::<32>()?;
+    let bytes: __m256i = pulp::cast(*s);
+    *d = pulp::cast(bytes);
+    let h = head.min(32);
+    let mask: [u8; 32] = *HEAD_MASK.get(32 - h..64 - h)?.first_chunk::<32>()?;
+    let kept = simd.avx2._mm256_and_si256(bytes, pulp::cast(mask));
+    let mut acc: [__m256i; 2] = pulp::cast([0u32; 16]);
+    // A block whose second half is zero: the correction counts it as one block.
+    add_block(simd, &mut acc, [kept, pulp::cast([0u32; 8])]);
+    Some(corrected(lane_total(acc), 1))
+}
+
+/// The block loop of [`copy_sum_blocks`] over the first `n` bytes of `src` and `dst`.
+#[inline(always)]
+fn blocks(simd: V3, dst: &mut [u8], src: &[u8], n: usize) -> (u64, usize) {
+    let (src_blocks, _) = pulp::as_arrays::<64, u8>(&src[..n]);
+    let (dst_blocks, _) = pulp::as_arrays_mut::<64, u8>(&mut dst[..n]);
+    let blocks = src_blocks.len();
+    let mut total: i64 = 0;
+    for (d, s) in dst_blocks[..blocks].chunks_mut(BLOCKS_PER_ROUND).zip(src_blocks.chunks(BLOCKS_PER_ROUND)) {
+        // Two accumulators: the two halves of a block do not wait for each other.
+        let mut acc: [__m256i; 2] = pulp::cast([0u32; 16]);
+        for (db, sb) in d.iter_mut().zip(s) {
+            let halves: [__m256i; 2] = pulp::cast(*sb);
+            *db = pulp::cast(halves);
+            add_block(simd, &mut acc, halves);
+        }
+        total += lane_total(acc);
+    }
+    // The last 64 bytes, when the tail goes as one more block: the tail and, before
+    // it, bytes of the last whole block, copied again (the same values).
+    let last = tail_len(n).and_then(|_| {
+        let s = src[n - 64..n].first_chunk::<64>()?;
+        let d = dst[n - 64..n].first_chunk_mut::<64>()?;
+        let halves: [__m256i; 2] = pulp::cast(*s);
+        *d = pulp::cast(halves);
+        Some(halves)
+    });
+    finish(simd, total, blocks, n, last)
 }
 
 /// The result of the loops for an `n`-byte slice whose `blocks` whole blocks gave the
@@ -147,6 +183,17 @@ fn tail_block(simd: V3, halves: [__m256i; 2], r: usize) -> i64 {
     add_block(simd, &mut acc, kept);
     lane_total(acc)
 }
+
+/// `HEAD_MASK[32 - h..64 - h]` keeps the first `h` bytes of 32 and zeroes the others.
+static HEAD_MASK: [u8; 64] = {
+    let mut m = [0u8; 64];
+    let mut i = 0;
+    while i < 32 {
+        m[i] = 0xFF;
+        i += 1;
+    }
+    m
+};
 
 /// Sum the whole 64-byte blocks of `data` (no copy): the exact sum of their bytes taken
 /// as native-endian 16-bit words, and the number of bytes summed: a multiple of 64 (the
@@ -239,7 +286,7 @@ mod tests {
             for len in 60..=260 {
                 let src = &data[start..start + len];
                 let mut out = vec![0u8; len + 2];
-                let (sum, done) = copy_sum_blocks(simd, &mut out[1..=len], src);
+                let (sum, done) = copy_sum_blocks(simd, &mut out[1..=len], src, 0);
                 assert_eq!(done, covered(len), "start {start} len {len}");
                 assert_eq!(sum, word_sum(&src[..done]), "start {start} len {len}");
                 assert_eq!(&out[1..=done], &src[..done], "start {start} len {len}");
@@ -270,7 +317,7 @@ mod tests {
             for len in [0, 63, 64, 65, 127, 128, 1460, 1500, 4096, 65_535] {
                 let src = &data[start..start + len];
                 let mut out = vec![0x5Au8; len + 3];
-                let (sum, done) = copy_sum_blocks(simd, &mut out[1..=len], src);
+                let (sum, done) = copy_sum_blocks(simd, &mut out[1..=len], src, 0);
                 assert_eq!(done, covered(len), "start {start} len {len}");
                 assert_eq!(sum, word_sum(&src[..done]), "start {start} len {len}");
                 assert_eq!(&out[1..=done], &src[..done]);
@@ -303,7 +350,7 @@ mod tests {
         for fill in [0x00u8, 0xFF, 0x80, 0x7F] {
             let src = vec![fill; len];
             let mut out = vec![0u8; len];
-            let (sum, done) = copy_sum_blocks(simd, &mut out, &src);
+            let (sum, done) = copy_sum_blocks(simd, &mut out, &src, 0);
             assert_eq!(done, len);
             assert_eq!(sum, word_sum(&src), "fill {fill:#x}");
             assert_eq!(out, src);
