@@ -76,29 +76,22 @@ impl pulp::NullaryFnOnce for Blocks<'_> {
             true => head_block(simd, dst, src, head),
             false => None,
         };
-        let Some(head_sum) = head_sum else { return self::blocks(simd, dst, src, n) };
-        let (sum, done) = self::blocks(simd, &mut dst[head..n], &src[head..n], n - head);
-        (sum + head_sum, done + head)
+        let (head_sum, start) = head_sum.map_or((0, 0), |sum| (sum, head));
+        let (sum, done) = self::blocks(simd, &mut dst[start..n], &src[start..n], n - start);
+        (sum + head_sum, done + start)
     }
 }
 
-/// Copy the first 32 bytes of `src` into `dst` (both at least that long) and return
-/// the exact sum of the first `head` of them taken as native-endian 16-bit words. The
-/// bytes after the head are copied too, with the values the block loop then writes
-/// again.
+/// Copy the first 32 bytes of `src` into `dst` and return the exact sum of the first
+/// `head` of them taken as native-endian 16-bit words (`src` holds at least 64 bytes,
+/// `dst` at least 32). The bytes after the head are copied too, with the values the
+/// block loop then writes again.
 #[inline(always)]
 fn head_block(simd: V3, dst: &mut [u8], src: &[u8], head: usize) -> Option<u64> {
-    let s = src.first_chunk::<32>()?;
-    let d = dst.first_chunk_mut::<32>()?;
-    let bytes: __m256i = pulp::cast(*s);
-    *d = pulp::cast(bytes);
-    let h = head.min(32);
-    let mask: [u8; 32] = *HEAD_MASK.get(32 - h..64 - h)?.first_chunk::<32>()?;
-    let kept = simd.avx2._mm256_and_si256(bytes, pulp::cast(mask));
-    let mut acc: [__m256i; 2] = pulp::cast([0u32; 16]);
-    // A block whose second half is zero: the correction counts it as one block.
-    add_block(simd, &mut acc, [kept, pulp::cast([0u32; 8])]);
-    Some(corrected(lane_total(acc), 1))
+    let halves: [__m256i; 2] = pulp::cast(*src.first_chunk::<64>()?);
+    *dst.first_chunk_mut::<32>()? = pulp::cast(halves[0]);
+    let mask = HEAD_MASK.get(32 - head.min(32)..)?;
+    Some(corrected(masked_total(simd, halves, mask), 1))
 }
 
 /// The block loop of [`copy_sum_blocks`] over the first `n` bytes of `src` and `dst`.
@@ -150,16 +143,24 @@ fn tail_len(n: usize) -> Option<usize> {
     (n >= 64 && r != 0 && n % 2 == 0).then_some(r)
 }
 
-/// `TAIL_MASK[r..r + 64]` keeps the last `r` bytes of a block and zeroes the others.
-static TAIL_MASK: [u8; 128] = {
-    let mut m = [0u8; 128];
-    let mut i = 64;
-    while i < 128 {
+/// `N` bytes, 0xFF from `lo` up to `hi` and zero elsewhere: the masks a block is
+/// cut with.
+const fn band<const N: usize>(lo: usize, hi: usize) -> [u8; N] {
+    let mut m = [0u8; N];
+    let mut i = lo;
+    while i < hi {
         m[i] = 0xFF;
         i += 1;
     }
     m
-};
+}
+
+/// `TAIL_MASK[r..r + 64]` keeps the last `r` bytes of a block and zeroes the others.
+static TAIL_MASK: [u8; 128] = band(64, 128);
+
+/// `HEAD_MASK[32 - h..96 - h]` keeps the first `h` bytes of a block (`h` at most 32)
+/// and zeroes the others.
+static HEAD_MASK: [u8; 96] = band(0, 32);
 
 /// The flipped-word total (see [`corrected`]; it counts as one block) of the last `r`
 /// bytes of `halves`, the last 64 bytes of a slice; the bytes before them, already
@@ -172,28 +173,20 @@ static TAIL_MASK: [u8; 128] = {
 /// way.
 #[inline(always)]
 fn tail_block(simd: V3, halves: [__m256i; 2], r: usize) -> i64 {
+    masked_total(simd, halves, TAIL_MASK.get(r..).unwrap_or_default())
+}
+
+/// The flipped-word total (see [`corrected`]; it counts as one block) of the bytes of
+/// `halves` that the first 64 bytes of `mask` keep (a short mask keeps none).
+#[inline(always)]
+fn masked_total(simd: V3, halves: [__m256i; 2], mask: &[u8]) -> i64 {
     let avx2 = simd.avx2;
-    let mask: [u8; 64] = match TAIL_MASK[r..r + 64].first_chunk::<64>() {
-        Some(m) => *m,
-        None => [0; 64],
-    };
-    let mask: [__m256i; 2] = pulp::cast(mask);
+    let mask: [__m256i; 2] = pulp::cast(mask.first_chunk::<64>().copied().unwrap_or([0; 64]));
     let kept = [avx2._mm256_and_si256(halves[0], mask[0]), avx2._mm256_and_si256(halves[1], mask[1])];
     let mut acc: [__m256i; 2] = pulp::cast([0u32; 16]);
     add_block(simd, &mut acc, kept);
     lane_total(acc)
 }
-
-/// `HEAD_MASK[32 - h..64 - h]` keeps the first `h` bytes of 32 and zeroes the others.
-static HEAD_MASK: [u8; 64] = {
-    let mut m = [0u8; 64];
-    let mut i = 0;
-    while i < 32 {
-        m[i] = 0xFF;
-        i += 1;
-    }
-    m
-};
 
 /// Sum the whole 64-byte blocks of `data` (no copy): the exact sum of their bytes taken
 /// as native-endian 16-bit words, and the number of bytes summed: a multiple of 64 (the
