@@ -57,6 +57,7 @@ struct HostToml {
     hystart: Option<bool>,
     frto: Option<bool>,
     prr: Option<bool>,
+    rack_reorder_timer: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -297,6 +298,7 @@ fn add_host(sc: &mut Scenario, i: usize, h: HostToml) -> Result<(), ScenarioErro
     cfg.hystart = h.hystart.unwrap_or(cfg.hystart);
     cfg.frto = h.frto.unwrap_or(cfg.frto);
     cfg.prr = h.prr.unwrap_or(cfg.prr);
+    cfg.rack_reorder_timer = h.rack_reorder_timer.unwrap_or(cfg.rack_reorder_timer);
     cfg.window_scaling = h.window_scaling.unwrap_or(cfg.window_scaling);
     if let Some(e) = &h.ecn {
         cfg.ecn = match e.as_str() {
@@ -639,6 +641,7 @@ impl Scenario {
     /// # hystart = false: CUBIC's initial slow start without HyStart++ (RFC 9406)
     /// # frto = false: the resend after a timeout without F-RTO (RFC 5682)
     /// # prr = false: SACK recovery without Proportional Rate Reduction (RFC 6937)
+    /// # rack_reorder_timer = false: no RACK reordering timer (RFC 8985 6.3)
     ///
     /// [[link]]                        # every ordered pair of hosts has a link of
     /// link = "client->server"         # 10 ms delay and no faults; a [[link]] changes

@@ -341,27 +341,40 @@ fn impossible_values_are_typed_errors() {
     assert_eq!(e.to_string(), "link `client->server`: loss: probability 1.5 is not between 0 and 1");
 }
 
-/// `examples/loss-recovery.toml` shows loss recovery in a ladder: two holes in one
-/// window go out together (SACK recovery, RFC 6675), and the lost last segment is
-/// resent after a tail loss probe's ACK (RFC 8985 7), well before the 200 ms minimum
-/// RTO could have fired.
-#[test]
-fn the_loss_recovery_example_repairs_both_holes_at_once_and_the_tail_without_the_rto() {
-    let sc = Scenario::from_toml_str(include_str!("../examples/loss-recovery.toml")).expect("parses");
+/// `examples/loss-recovery.toml` with the server's RACK reordering timer on (the
+/// default) or off: the server's data retransmissions as (time, sequence number),
+/// with the time the last one's original was sent, and the server's counters.
+fn loss_recovery_example(rack: bool) -> (Vec<(u64, u32)>, u64, synack::StackStats) {
+    let text = include_str!("../examples/loss-recovery.toml")
+        .replace("name = \"server\"", &format!("name = \"server\"\nrack_reorder_timer = {rack}"));
+    let sc = Scenario::from_toml_str(&text).expect("parses");
     let r = run(&sc, &SimOptions::default()).expect("ends");
     assert_eq!(r.check, Ok(()));
     let sends: Vec<(u64, &synack_viz::SendEvent)> =
         sends(&r.trace, "server").into_iter().filter(|(_, s)| s.seg.len > 0).collect();
     let rtx: Vec<(u64, u32)> =
         sends.iter().filter(|(_, s)| s.retransmit).map(|(t, s)| (*t, s.seg.seq)).collect();
-    assert_eq!(rtx.len(), 3, "two holes and the tail: {rtx:?}");
+    let last = rtx.last().expect("retransmissions").1;
+    let original = sends.iter().find(|(_, s)| s.seg.seq == last && !s.retransmit).expect("original").0;
+    (rtx, original, r.host("server").expect("server").stats)
+}
+
+/// `examples/loss-recovery.toml` shows loss recovery in a ladder: two holes in one
+/// window go out together (SACK recovery, RFC 6675); a segment near the end, with a
+/// single segment behind it, draws one duplicate ACK a round trip (20 ms) after it
+/// left, and RACK's reordering timer resends it a quarter of the minimum RTT (5 ms)
+/// later (RFC 8985 6.3). Without the timer it waits for the probe timeout, later.
+#[test]
+fn the_loss_recovery_example_repairs_both_holes_at_once_and_the_late_loss_by_the_reordering_timer() {
+    let (rtx, original, stats) = loss_recovery_example(true);
+    assert_eq!(rtx.len(), 3, "two holes and the late loss: {rtx:?}");
     assert_eq!(rtx[0].0, rtx[1].0, "both holes retransmitted at the same instant");
-    let first_tail = sends.iter().find(|(_, s)| s.seg.seq == rtx[2].1 && !s.retransmit).expect("original").0;
-    assert!(
-        rtx[2].0 - first_tail < 200_000,
-        "the tail repaired {} us after it was sent",
-        rtx[2].0 - first_tail
-    );
+    assert_eq!(rtx[2].0 - original, 25_000, "a round trip, then a quarter of the minimum RTT");
+    assert_eq!((stats.reorder_timeouts, stats.loss_probes), (1, 0));
+    let (rtx_off, original_off, stats_off) = loss_recovery_example(false);
+    assert_eq!(rtx_off.len(), 3);
+    assert!(rtx_off[2].0 - original_off > 25_000, "{rtx_off:?}");
+    assert_eq!(stats_off.reorder_timeouts, 0);
 }
 
 /// `examples/ecn.toml`: ECN negotiated in the handshake (RFC 3168 6.1.1); the link's

@@ -226,6 +226,15 @@ pub struct Config {
     /// costs a few round trips instead of an RTO and a collapsed window. On by default,
     /// as in Linux; packetdrill profiles for stacks without it turn it off.
     pub tail_loss_probe: bool,
+    /// RACK's reordering timer (RFC 8985 6.2 and 6.3): when the peer SACKs data sent
+    /// after a segment it has not acknowledged, but too little for RFC 6675's IsLost
+    /// (DupThresh segments' worth), the segment is deemed lost once a reordering window
+    /// has passed - a quarter of the minimum RTT, or SRTT once the connection has seen
+    /// reordering - and fast recovery retransmits it. Without it such a hole waits for
+    /// the loss probe's timeout (about two round trips after the last send) or the
+    /// RTO: the case of a loss near the end of a flight, or in a small one. Needs SACK
+    /// and an RTT sample. On by default, as RACK is in Linux.
+    pub rack_reorder_timer: bool,
     /// F-RTO (RFC 5682): after a retransmission timeout, retransmit SND.UNA alone, then
     /// send new data rather than resend the window; if the ACKs that follow acknowledge
     /// data that was never retransmitted, the timeout was spurious (a delay spike, not
@@ -401,6 +410,7 @@ impl Default for Config {
             limited_transmit: true,
             hystart: true,
             tail_loss_probe: true,
+            rack_reorder_timer: true,
             frto: true,
             prr: true,
             default_backlog: 128,

@@ -297,6 +297,10 @@ pub struct StackStats {
     pub retransmissions: u64,
     /// Tail loss probes sent (RFC 8985 7), all connections.
     pub loss_probes: u64,
+    /// Expiries of RACK's reordering timer (RFC 8985 6.3) that deemed a segment lost
+    /// and started fast recovery ([`Config::rack_reorder_timer`](crate::Config::rack_reorder_timer)),
+    /// all connections.
+    pub reorder_timeouts: u64,
     /// Acknowledgments carrying a D-SACK block (RFC 2883): the peer reporting a segment
     /// it received twice, most often a retransmission it did not need (a late original,
     /// reordering, a spurious timeout) or a duplicate the network made. RFC 3708's
@@ -379,6 +383,7 @@ impl core::fmt::Display for StackStats {
             control_dropped,
             retransmissions,
             loss_probes,
+            reorder_timeouts,
             dsacks_received,
             recoveries_undone,
             recoveries_undone_by_dsack,
@@ -417,6 +422,7 @@ impl core::fmt::Display for StackStats {
             ("control_dropped", control_dropped),
             ("retransmissions", retransmissions),
             ("loss_probes", loss_probes),
+            ("reorder_timeouts", reorder_timeouts),
             ("dsacks_received", dsacks_received),
             ("recoveries_undone", recoveries_undone),
             ("recoveries_undone_by_dsack", recoveries_undone_by_dsack),

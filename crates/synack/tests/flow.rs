@@ -561,10 +561,13 @@ fn nagle_off_sends_every_small_write_at_once() {
 
 /// RFC 5681 3.2: "The TCP sender SHOULD use the "fast retransmit" algorithm to detect
 /// and repair loss, based on incoming duplicate ACKs ... after receiving 3 duplicate
-/// ACKs". One segment lost mid-stream is repaired well before the RTO.
+/// ACKs". One segment lost mid-stream is repaired well before the RTO. (Without
+/// RACK's reordering timer, which on this short path would deem the segment lost
+/// before the third duplicate: `tests/recovery.rs` tests it.)
 #[test]
 fn one_lost_segment_is_fast_retransmitted_after_three_duplicate_acks() {
-    let mut p = Pair::new();
+    let ca = Config { rack_reorder_timer: false, ..config(CLIENT_IP) };
+    let mut p = Pair::with_configs(ca, config(SERVER_IP));
     let (c, s) = p.establish();
     let mut n = 0;
     let mut lost_seq = None;
@@ -662,6 +665,9 @@ fn rto_fires_after_first_of_two_lost(limited_transmit: bool) -> usize {
     let mut ca = config(CLIENT_IP);
     ca.initial_window = 2;
     ca.limited_transmit = limited_transmit;
+    // The duplicate ACKs alone, without RACK's reordering timer, which would deem the
+    // first segment lost sooner (`tests/recovery.rs`).
+    ca.rack_reorder_timer = false;
     // Unscaled, the receiver's first ACK announces the window its SYN,ACK did, so it
     // counts as a duplicate (RFC 5681 2 (e): "the advertised window in the incoming
     // acknowledgment equals the advertised window in the last incoming acknowledgment").

@@ -49,8 +49,10 @@ fn sender_with(cfg_b: Config, syn_flags: TcpFlags) -> (RawPeer, ConnId) {
     (r, c)
 }
 
+/// Neither loss probes nor RACK's reordering timer: a loss that IsLost does not see
+/// waits for the RTO, whose handling the tests with this configuration check.
 fn no_tlp() -> Config {
-    Config { tail_loss_probe: false, ..cfg(SERVER_IP) }
+    Config { tail_loss_probe: false, rack_reorder_timer: false, ..cfg(SERVER_IP) }
 }
 
 /// Sends `n` bytes at once and returns the time they left and the segments.
@@ -297,34 +299,110 @@ fn after_reordering_a_lost_retransmission_waits_for_dupthresh_segments_sent_afte
     assert_eq!(lost_una_retransmission(&mut r, c, 40_000), [false, false, false]);
 }
 
-/// RFC 8985 7 with RACK's rule (section 6). Here the 2nd of 3 segments is lost; one
-/// duplicate ACK, SACKing the 3rd, is all the peer can send, so nothing happens until
-/// the PTO. By then the hole was sent before data that was delivered, and two round
-/// trips ago: lost by RACK's rule, under which recovery would have begun already. The
-/// PTO starts fast recovery and retransmits the hole, rather than sending a probe (the
-/// 500 bytes queued, or the 3rd segment again, which the peer holds) and waiting a
-/// round trip for its ACK.
-#[test]
-fn a_probe_timeout_with_data_sacked_above_a_hole_retransmits_the_hole() {
-    let (mut r, c) = sender(cfg(SERVER_IP));
+/// Three segments out, the 2nd lost: after one round trip the peer acknowledges the
+/// 1st and SACKs the 3rd, the one duplicate ACK it can send (500 more bytes wait
+/// behind Nagle). Returns the peer, the connection, the hole's sequence number and
+/// the time of that ACK.
+fn hole_below_one_sacked_segment(cfg_b: Config) -> (RawPeer, ConnId, SeqNum, Instant) {
+    let (mut r, c) = sender(cfg_b);
     let (t0, flight) = send_now(&mut r, c, 3000);
     assert_eq!(flight.len(), 3);
     let una = flight[0].seq();
-    // 500 more bytes wait behind Nagle (data is in flight).
     r.stack.send(c, &pattern(500, 2)).unwrap();
     assert!(r.poll().is_empty());
-    // After one round trip: the 1st and 3rd arrived, the 2nd did not.
     r.advance_to(at(t0, 20_000));
     r.send_ack(una + 1000, 65_535);
     let dup = sack_ack(&mut r, una + 1000, &[(1, 2)], 65_535);
-    assert!(dup.is_empty(), "one duplicate ACK: no recovery yet");
-    assert!(r.advance_to(at(t0, 20_000 + PTO_US - 1)).is_empty());
-    let out = r.advance_to(at(t0, 20_000 + PTO_US));
+    assert!(dup.is_empty(), "one duplicate ACK, too little for IsLost: no recovery yet");
+    let now = r.now;
+    (r, c, una + 1000, now)
+}
+
+/// The hole is retransmitted at `t` and not before, as the first of fast recovery's
+/// segments, with no loss probe sent.
+fn hole_resent_at(r: &mut RawPeer, c: ConnId, hole: SeqNum, t: Instant) {
+    assert!(r.advance_to(Instant::from_micros(t.as_micros() - 1)).is_empty(), "nothing before {t:?}");
+    let out = r.advance_to(t);
     assert_eq!(out.len(), 1, "{out:?}");
-    assert_eq!((out[0].seq(), out[0].payload.len()), (una + 1000, 1000), "the hole, retransmitted");
-    let info = r.stack.info(c).unwrap();
-    assert!(info.ssthresh < u32::MAX, "fast recovery");
+    assert_eq!((out[0].seq(), out[0].payload.len()), (hole, 1000), "the hole, retransmitted");
+    assert!(r.stack.info(c).unwrap().ssthresh < u32::MAX, "fast recovery");
     assert_eq!(r.stack.stats().loss_probes, 0, "no probe");
+}
+
+/// RACK (RFC 8985 6.2, paraphrased: a segment sent before one that was delivered is
+/// lost once RACK.rtt plus the reordering window has passed since it was sent; 6.3:
+/// until then the reordering timer waits). The hole and the segment SACKed above it
+/// left together, one round trip (20 ms, the minimum RTT) before the SACK: the hole
+/// is deemed lost a quarter of the minimum RTT later (5 ms), not at the loss probe's
+/// timeout two round trips after the last send.
+#[test]
+fn a_hole_below_too_little_sacked_data_for_islost_is_resent_a_quarter_of_min_rtt_after_the_sack() {
+    let (mut r, c, hole, t) = hole_below_one_sacked_segment(cfg(SERVER_IP));
+    assert_eq!(r.stack.poll_timeout(), Some(t + Duration::from_millis(5)));
+    hole_resent_at(&mut r, c, hole, t + Duration::from_millis(5));
+    assert_eq!(r.stack.stats().reorder_timeouts, 1);
+    assert_eq!(r.stack.poll_timeout(), Some(r.now + Duration::from_micros(RTO_US)), "then the RTO (6.3)");
+}
+
+/// Reordering, not loss: the "lost" segment arrives within the window, and its ACK
+/// (of new data, RFC 6298 5.3) ends the reordering timer: nothing is retransmitted,
+/// and the slot holds the loss probe's timeout again (RFC 8985 7.2), which sends a
+/// probe of the last segment when it goes unacknowledged.
+#[test]
+fn a_hole_filled_within_the_reordering_window_is_not_retransmitted() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, flight) = send_now(&mut r, c, 4000);
+    assert_eq!(flight.len(), 4);
+    let una = flight[0].seq();
+    r.advance_to(at(t0, 20_000));
+    r.send_ack(una + 1000, 65_535);
+    assert!(sack_ack(&mut r, una + 1000, &[(1, 2)], 65_535).is_empty());
+    let t = r.now;
+    assert_eq!(r.stack.poll_timeout(), Some(t + Duration::from_millis(5)), "the reordering timer");
+    r.advance_to(t + Duration::from_millis(4));
+    assert!(r.send_ack(una + 3000, 65_535).is_empty(), "the late segment filled the hole");
+    // (One segment in flight: the PTO allows for a delayed ACK and comes with the RTO.)
+    let probe = r.advance(Duration::from_micros(RTO_US));
+    assert_eq!(probe.len(), 1, "{probe:?}");
+    assert_eq!(probe[0].seq(), una + 3000, "a probe of the last segment");
+    let info = r.stack.info(c).unwrap();
+    assert_eq!((info.retransmissions, info.ssthresh), (1, u32::MAX), "the probe only, no recovery");
+    assert_eq!((r.stack.stats().loss_probes, r.stack.stats().reorder_timeouts), (1, 0));
+}
+
+/// Once the connection has seen reordering (a late original, as in the tests below)
+/// the window is RFC 8985 6.2 step 4's upper bound, SRTT, not a quarter of the
+/// minimum RTT.
+#[test]
+fn after_reordering_the_window_is_srtt() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = new_window(&mut r, c);
+    late_first_segment(&mut r, una);
+    ack_all(&mut r, c, una);
+    let (_, flight) = send_now(&mut r, c, 3000);
+    let una = flight[0].seq();
+    r.advance(Duration::from_millis(20));
+    r.send_ack(una + 1000, 65_535);
+    assert!(sack_ack(&mut r, una + 1000, &[(1, 2)], 65_535).is_empty());
+    let srtt = r.stack.info(c).unwrap().srtt.unwrap();
+    let t = r.now + srtt;
+    assert_eq!(r.stack.poll_timeout(), Some(t));
+    hole_resent_at(&mut r, c, una + 1000, t);
+}
+
+/// Without the reordering timer (`Config::rack_reorder_timer = false`) the hole waits
+/// for the loss probe's timeout, two round trips after the last send (which shows the
+/// tests above can fail). There RACK's rule holds at last - the hole was sent before
+/// data that was delivered, two round trips ago - and the PTO starts fast recovery
+/// and retransmits the hole, rather than sending a probe (the 500 bytes queued, or
+/// the 3rd segment again, which the peer holds) and waiting a round trip for its ACK.
+#[test]
+fn without_the_reordering_timer_the_hole_waits_for_the_probe_timeout() {
+    let cfg_b = Config { rack_reorder_timer: false, ..cfg(SERVER_IP) };
+    let (mut r, c, hole, t) = hole_below_one_sacked_segment(cfg_b);
+    // (The PTO restarted with the ACK of new data at `t`, RFC 8985 7.2.)
+    hole_resent_at(&mut r, c, hole, t + Duration::from_micros(PTO_US));
+    assert_eq!(r.stack.stats().reorder_timeouts, 0);
 }
 
 // ----- After a retransmission timeout ----------------------------------------------

@@ -57,6 +57,9 @@ impl Profile {
         // none, RFC 9293 does not include them, and the scripts time every
         // retransmission against the RTO (the Linux-sourced ones included).
         cfg.tail_loss_probe = false;
+        // Nor RACK's reordering timer (RFC 8985 6.3), for the same reason: it would
+        // retransmit a hole below SACKed data before the RTO the scripts expect.
+        cfg.rack_reorder_timer = false;
         match self {
             Profile::Freebsd => {
                 // net.inet.tcp.recvspace / sendspace defaults.

@@ -1,18 +1,36 @@
 //! What the download tables (`loss_table`, `reorder_table`) share: running a variant of
 //! `lossy-download.toml` over eight seeds and summing what its server's link saw.
 
+use synack::StackStats;
 use synack_sim::{run, Retransmissions, Scenario, SimOptions};
 
 /// The scenario the tables vary.
 pub(crate) const LOSSY: &str = include_str!("../lossy-download.toml");
 
 /// Seeds per cell.
-const SEEDS: u64 = 8;
+pub(crate) const SEEDS: u64 = 8;
 
 /// Runs `text` (a variant of [`LOSSY`]) over the seeds, printing progress as `label`:
 /// the server->client link's figures summed, and the median time until the client had
 /// every byte (it sees the server's FIN), in seconds. Exits on a scenario or run error.
+///
+/// (Each example compiles this module on its own; `rack_table`, which needs the
+/// server's counters, calls [`run_seeds_n`] alone.)
+#[allow(dead_code)]
 pub(crate) fn run_seeds(text: &str, label: &str) -> (Retransmissions, f64) {
+    let (total, times, _) = run_seeds_n(text, label, SEEDS);
+    (total, quantile(&times, 0.5))
+}
+
+/// The `q` quantile of the sorted `times` (NaN when empty).
+pub(crate) fn quantile(times: &[f64], q: f64) -> f64 {
+    let i = ((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1));
+    times.get(i).copied().unwrap_or(f64::NAN)
+}
+
+/// [`run_seeds`] over seeds 1 to `seeds`: the link's figures and the server's counters
+/// summed, and the times until the client had every byte, sorted, in seconds.
+pub(crate) fn run_seeds_n(text: &str, label: &str, seeds: u64) -> (Retransmissions, Vec<f64>, StackStats) {
     let sc = match Scenario::from_toml_str(text) {
         Ok(sc) => sc,
         Err(e) => {
@@ -21,9 +39,10 @@ pub(crate) fn run_seeds(text: &str, label: &str) -> (Retransmissions, f64) {
         }
     };
     let mut total = Retransmissions::default();
+    let mut stats = StackStats::default();
     let mut times = Vec::new();
-    for seed in 1..=SEEDS {
-        eprint!("\r{label}: seed {seed}/{SEEDS}");
+    for seed in 1..=seeds {
+        eprint!("\r{label}: seed {seed}/{seeds}");
         let r = match run(&sc, &SimOptions { seed, ..SimOptions::default() }) {
             Ok(r) => r,
             Err(e) => {
@@ -36,6 +55,10 @@ pub(crate) fn run_seeds(text: &str, label: &str) -> (Retransmissions, f64) {
         total.retransmitted += c.retransmitted;
         total.needless += c.needless;
         total.timeouts += c.timeouts;
+        if let Some(server) = r.host("server") {
+            stats.loss_probes += server.stats.loss_probes;
+            stats.reorder_timeouts += server.stats.reorder_timeouts;
+        }
         let done = r.trace.iter().find_map(|l| match &l.event {
             synack_viz::Event::State(s) if s.host == "client" && s.to == "CLOSE-WAIT" => Some(l.t_us),
             _ => None,
@@ -44,8 +67,7 @@ pub(crate) fn run_seeds(text: &str, label: &str) -> (Retransmissions, f64) {
     }
     eprint!("\r");
     times.sort_unstable();
-    let median = times.get(times.len() / 2).map_or(f64::NAN, |&t| t as f64 / 1e6);
-    (total, median)
+    (total, times.iter().map(|&t| t as f64 / 1e6).collect(), stats)
 }
 
 /// A probability written as in the scenario, as a percentage.

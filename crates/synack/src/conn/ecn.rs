@@ -207,7 +207,7 @@ impl Conn {
     /// (RFC 6298 5.2; [`Conn::on_segment_ecn`]): what was in flight got through.
     fn ecn_hold(&mut self, ctx: &mut Ctx<'_>) {
         self.ecn |= HOLD;
-        self.lp.armed = false;
+        (self.lp.armed, self.lp.reorder) = (false, false);
         let at = ctx.now + self.rtt.rto();
         self.set_timer(ctx, TimerKind::Rto, at);
     }

@@ -657,6 +657,12 @@ impl Conn {
             }
         }
         self.update_send_window(ctx, hdr, wnd);
+        // RFC 8985 6.2: data SACKed above a hole that IsLost does not yet deem lost
+        // starts RACK's reordering timer (`probe.rs`). (Speed: a connection that never
+        // saw a SACK block keeps no scoreboard and stops at the test.)
+        if self.sack.is_some() {
+            self.rack_arm_reorder_timer(ctx);
+        }
     }
 
     /// The new-data branch of the fifth step's ESTABLISHED processing (SND.UNA < SEG.ACK
@@ -710,7 +716,7 @@ impl Conn {
         // (as a loss probe timeout where RFC 8985 7.2 allows one).
         if self.snd_una == self.snd_nxt {
             let k = self.rto_kind();
-            self.lp.armed = false;
+            (self.lp.armed, self.lp.reorder) = (false, false);
             self.cancel_timer(ctx, k);
         } else {
             self.arm_retransmission_timer(ctx, true);

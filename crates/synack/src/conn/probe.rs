@@ -21,6 +21,9 @@ use crate::wire::TcpHeader;
 pub(crate) struct LossProbe {
     /// The retransmission timer's slot holds a PTO, not an RTO.
     pub(crate) armed: bool,
+    /// The retransmission timer's slot holds RACK's reordering timer
+    /// ([`Conn::rack_arm_reorder_timer`]), not a PTO or an RTO.
+    pub(crate) reorder: bool,
     /// A probe is due from `next_segment`.
     pub(crate) send: bool,
     /// "TLP.end_seq": SND.NXT after the probe went out, while the episode lasts.
@@ -71,6 +74,8 @@ impl Conn {
         if !restart && self.timers.rto.is_some() {
             return;
         }
+        // Any other deadline replaces RACK's reordering timer.
+        self.lp.reorder = false;
         let (delay, probe) = match self.probe_timeout(ctx) {
             Some(pto) => (pto, true),
             None => (self.rtt.rto(), false),
@@ -157,6 +162,69 @@ impl Conn {
         ctx.sinks.stats.loss_probes += 1;
     }
 
+    /// RACK's reordering timer (RFC 8985 6.2 step 5, paraphrased: a segment sent
+    /// before one that has been delivered is lost once RACK.rtt plus the reordering
+    /// window has passed since it was sent; for one whose time has not come yet, a
+    /// timer is set for the rest), armed after an ACK that leaves data SACKed above the
+    /// hole at SND.UNA outside recovery, too little for IsLost (RFC 6675 4, DupThresh
+    /// segments' worth, which starts recovery at once). The caller has checked that the
+    /// connection keeps a scoreboard.
+    ///
+    /// Without per-segment send times the hole's deadline is bounded from above: the
+    /// hole was sent no later than the data SACKed above it, and that data no later
+    /// than this ACK's arrival minus its round trip (RACK.rtt), so "sent + RACK.rtt +
+    /// window" comes at most one window from now. The timer runs one window from now:
+    /// never earlier than RACK would deem the hole lost, and just as early when the
+    /// hole and the data SACKed above it left together (one flight, one instant).
+    ///
+    /// The window (step 4): RACK.min_RTT / 4 on a connection that has seen no
+    /// reordering; once it has, SRTT, step 4's upper bound (synack does not grow the
+    /// window with D-SACKs, as step 4's multiplier does, but starts where it ends). The
+    /// slot's PTO or RTO gives way only to an earlier deadline; after the timer, the
+    /// RTO runs ([`Conn::on_reorder_timeout`]).
+    #[inline(never)]
+    pub(super) fn rack_arm_reorder_timer(&mut self, ctx: &mut Ctx<'_>) {
+        if !ctx.cfg.rack_reorder_timer
+            || self.lp.reorder
+            || self.cc.in_recovery()
+            || self.lp.rto_recover.is_some()
+            || self.ecn & super::ecn::HOLD != 0
+            || self.snd_una == self.snd_nxt
+            || !self.sack_holds_data()
+        {
+            return;
+        }
+        let Some(current) = self.timers.rto else { return };
+        let window = match self.sack.as_deref().map(|s| s.reordering_seen()) {
+            Some(true) => self.rtt.srtt(),
+            _ => self.rtt.min_rtt().map(|m| Duration::from_micros(m.as_micros() / 4)),
+        };
+        let Some(window) = window else { return };
+        let at = self.clamp_to_give_up(ctx.now, ctx.now + window);
+        if at >= current {
+            return;
+        }
+        self.lp.armed = false;
+        self.lp.reorder = true;
+        self.timers.rto = Some(at);
+        self.timers.after_set(Some(current), at);
+        if ctx.cfg.trace {
+            self.trace_timer(ctx, self.rto_kind(), TimerAction::Set, at);
+        }
+    }
+
+    /// RACK's reordering timer expired (RFC 8985 6.3): the hole at SND.UNA, still
+    /// missing below SACKed data, is deemed lost, and fast recovery begins with its
+    /// retransmission (RFC 6675 5, as when IsLost deems it lost); then the RTO runs.
+    pub(super) fn on_reorder_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        self.lp.reorder = false;
+        if self.snd_una != self.snd_nxt && !self.cc.in_recovery() && self.sack_holds_data() {
+            ctx.sinks.stats.reorder_timeouts += 1;
+            self.enter_fast_recovery(ctx);
+        }
+        self.arm_retransmission_timer(ctx, true);
+    }
+
     /// The probe itself, which opens the episode (TLP.end_seq, set before the segment
     /// goes out so that the timer armed with it is an RTO): "If a previously unsent
     /// segment exists AND the receive window allows new data to be sent: Transmit that
@@ -237,9 +305,10 @@ impl Conn {
     }
 
     /// Fast recovery began: no probe may be scheduled in it (RFC 8985 7.2), so a
-    /// pending PTO becomes the RTO, counted from now.
+    /// pending PTO becomes the RTO, counted from now (and so does RACK's reordering
+    /// timer, whose work recovery has taken over).
     pub(super) fn probe_on_recovery(&mut self, ctx: &mut Ctx<'_>) {
-        if self.lp.armed {
+        if self.lp.armed || self.lp.reorder {
             self.arm_retransmission_timer(ctx, true);
         }
     }

@@ -351,6 +351,11 @@ impl SackRecovery {
         self.reordering_seen = true;
     }
 
+    /// Whether the connection has seen reordering (RACK.reord, RFC 8985 6.2).
+    pub(super) fn reordering_seen(&self) -> bool {
+        self.reordering_seen
+    }
+
     /// Whether a retransmission sent when SND.NXT was `mark` was lost too. RACK's
     /// rule (RFC 8985 6.2, paraphrased): a segment is lost once a segment sent after
     /// it has been delivered and a reordering window has passed since, and the window

@@ -38,6 +38,11 @@ impl Conn {
                 self.close_with(ctx, Some(ConnError::TimedOut));
                 return Outcome::Closed;
             }
+            if self.lp.reorder {
+                // RACK's reordering timer, not an RTO (RFC 8985 6.3, `probe.rs`).
+                self.on_reorder_timeout(ctx);
+                return Outcome::None;
+            }
             if self.lp.armed {
                 // A probe timeout, not an RTO (RFC 8985 7.3, `probe.rs`).
                 self.on_probe_timeout(ctx);
