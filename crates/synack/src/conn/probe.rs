@@ -74,22 +74,29 @@ impl Conn {
         if !restart && self.timers.rto.is_some() {
             return;
         }
-        // Any other deadline replaces RACK's reordering timer.
-        self.lp.reorder = false;
         let (delay, probe) = match self.probe_timeout(ctx) {
             Some(pto) => (pto, true),
             None => (self.rtt.rto(), false),
         };
         let at = self.clamp_to_give_up(ctx.now, ctx.now + delay);
-        if self.timers.rto == Some(at) && self.lp.armed == probe {
+        if self.timers.rto == Some(at) && self.lp.armed == probe && !self.lp.reorder {
             // Speed: a burst of segments at one instant restarts the PTO to the same
             // deadline; only the first needs the timer upkeep (and the trace record).
             return;
         }
-        self.lp.armed = probe;
-        // Size: the slot is the same for both kinds, so only the trace asks which
-        // (`set_timer` with `rto_kind` had the compiler copy the whole timer upkeep into
-        // a branch per kind).
+        // (Any other deadline replaces RACK's reordering timer.)
+        self.fill_rto_slot(ctx, at, probe, false);
+    }
+
+    /// Put `at` in the retransmission timer's slot, which then holds a PTO (`probe`),
+    /// RACK's reordering timer (`reorder`) or an RTO (neither).
+    ///
+    /// Size: the slot is the same for every kind, so only the trace asks which
+    /// (`set_timer` with `rto_kind` had the compiler copy the whole timer upkeep into a
+    /// branch per kind).
+    #[inline(always)]
+    fn fill_rto_slot(&mut self, ctx: &mut Ctx<'_>, at: Instant, probe: bool, reorder: bool) {
+        (self.lp.armed, self.lp.reorder) = (probe, reorder);
         let old = self.timers.rto.replace(at);
         self.timers.after_set(old, at);
         if ctx.cfg.trace {
@@ -204,13 +211,7 @@ impl Conn {
         if at >= current {
             return;
         }
-        self.lp.armed = false;
-        self.lp.reorder = true;
-        self.timers.rto = Some(at);
-        self.timers.after_set(Some(current), at);
-        if ctx.cfg.trace {
-            self.trace_timer(ctx, self.rto_kind(), TimerAction::Set, at);
-        }
+        self.fill_rto_slot(ctx, at, false, true);
     }
 
     /// RACK's reordering timer expired (RFC 8985 6.3): the hole at SND.UNA, still
