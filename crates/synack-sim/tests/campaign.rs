@@ -113,6 +113,21 @@ fn ecn_cases_keep_every_invariant_and_trade_losses_for_marks() {
     assert!(echoed, "no case both marked the client's data and saw the client respond");
 }
 
+/// Seeds that once stalled with `--ecn` (found by `sim campaign --seeds 100000 --ecn`,
+/// 67 of them): a PRR recovery's last retransmission spent its budget, leaving cwnd
+/// at zero; the ACK that ended the recovery carried an ECN echo, and "SHOULD NOT
+/// increase the congestion window" kept the zero. No new segment could then carry
+/// CWR, the peer echoed on, and each echo held the sender again (RFC 3168 6.1.2) - a
+/// connection stalled for the rest of the run. The window is now bounded below by one
+/// MSS, as 6.1.2 says.
+#[test]
+fn ecn_cases_where_an_echo_ended_a_recovery_finish() {
+    for seed in [1376, 2498, 3485, 4515, 7487] {
+        let run = Case::from_seed(seed).with_ecn().run();
+        assert!(run.passed(), "seed {seed}: {:?}", run.verdict);
+    }
+}
+
 #[test]
 fn the_report_does_not_depend_on_the_number_of_threads() {
     let one = Campaign::new(100, 12, 1).run(&mut |_| {});

@@ -176,8 +176,13 @@ impl Conn {
         // duplicate ACKs is the recovery's own.)
         if echo && !self.cc.in_recovery() {
             // "the TCP sender SHOULD NOT increase the congestion window in response to
-            // the receipt of an ECN-Echo ACK packet".
-            self.cc.cwnd = self.cc.cwnd.min(cwnd);
+            // the receipt of an ECN-Echo ACK packet", and 6.1.2: "the value of the
+            // congestion window is bounded below by a value of one MSS". (The window
+            // before this ACK can be below it: PRR's budget, which the recovery's last
+            // retransmission spent, when this ACK ends the recovery. Kept at zero, no
+            // new segment could ever carry the CWR that ends the peer's echo, and
+            // each echo would hold the sender again: a connection stalled for good.)
+            self.cc.cwnd = self.cc.cwnd.min(cwnd).max(u32::from(self.mss));
             // "TCP should not react to congestion indications more than once every
             // window of data": an echo reduces the window once the ACKs have gone
             // beyond the data that was in flight at the last reduction (its SND.NXT).
