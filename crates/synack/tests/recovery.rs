@@ -1479,3 +1479,42 @@ fn a_lost_retransmission_of_a_hole_is_resent_once_later_data_is_sacked() {
         assert_eq!(resent_at, Some(1), "PRR {prr}");
     }
 }
+
+// ----- ECN after a PRR recovery ----------------------------------------------------
+
+/// RFC 3168 6.1.2: "the TCP sender SHOULD NOT increase the congestion window in
+/// response to the receipt of an ECN-Echo ACK packet", and "the value of the
+/// congestion window is bounded below by a value of one MSS". A PRR recovery of a
+/// lone segment spends its budget on the fast retransmit (cwnd = the flight, one
+/// segment, minus the retransmission: zero); the ACK that ends the recovery carries an
+/// echo. The window stays at one MSS, not zero, so the next new segment can leave
+/// (after the echo's hold, 6.1.2) carrying the CWR that ends the peer's echo.
+#[test]
+fn an_echo_that_ends_a_prr_recovery_leaves_one_segment_of_window_and_new_data_carries_cwr() {
+    let (mut r, c) = sender_with(cfg(SERVER_IP), TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR);
+    assert!(r.stack.info(c).unwrap().ecn, "ECN negotiated");
+    // A SACK block once (the 3rd of 3 segments while the 1st and 2nd are late) gives
+    // the connection its scoreboard, which PRR needs; then everything arrives.
+    let (_, flight) = send_now(&mut r, c, 3000);
+    let una = flight[0].seq();
+    sack_ack(&mut r, una, &[(2, 3)], 65_535);
+    r.send_ack(una + 3000, 65_535);
+    // One segment out; three duplicate ACKs: fast recovery, the segment resent.
+    let (_, one) = send_now(&mut r, c, 1000);
+    assert_eq!(one.len(), 1);
+    let una = one[0].seq();
+    let resent: Vec<RawSeg> = (0..3).flat_map(|_| r.send_ack(una, 65_535)).collect();
+    assert_eq!(retransmitted(&resent, una), vec![0], "fast retransmit");
+    // The echo ends the recovery.
+    r.stack.send(c, &pattern(1000, 3)).unwrap();
+    let echo = r.hdr(r.snd_nxt, Some(una + 1000), TcpFlags::ACK | TcpFlags::ECE, 65_535);
+    r.send(echo, &[]);
+    let info = r.stack.info(c).unwrap();
+    assert_eq!(info.cwnd, 1000, "bounded below by one MSS: {info:?}");
+    // Held until the retransmission timer expires (the window is one segment), then
+    // the new segment goes, with CWR.
+    let out = r.advance(Duration::from_micros(RTO_US));
+    let first =
+        out.iter().find(|g| !g.payload.is_empty()).map(|g| (g.seq(), g.flags().contains(TcpFlags::CWR)));
+    assert_eq!(first, Some((una + 1000, true)), "the new segment, with CWR");
+}
