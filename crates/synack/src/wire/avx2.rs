@@ -72,12 +72,13 @@ impl pulp::NullaryFnOnce for Blocks<'_> {
     fn call(self) -> (u64, usize) {
         let Blocks { simd, dst, src, head } = self;
         let n = src.len().min(dst.len());
-        let head_sum = match head % 2 == 0 && head < 32 && n >= head + 64 {
-            true => head_block(simd, dst, src, head),
-            false => None,
+        let head_sum = if head % 2 == 0 && head < 32 && n >= head + 64 {
+            head_block(simd, dst, src, head)
+        } else {
+            None
         };
         let (head_sum, start) = head_sum.map_or((0, 0), |sum| (sum, head));
-        let (sum, done) = self::blocks(simd, &mut dst[start..n], &src[start..n], n - start);
+        let (sum, done) = self::blocks(simd, &mut dst[start..n], &src[start..n]);
         (sum + head_sum, done + start)
     }
 }
@@ -94,9 +95,11 @@ fn head_block(simd: V3, dst: &mut [u8], src: &[u8], head: usize) -> Option<u64> 
     Some(corrected(masked_total(simd, halves, mask), 1))
 }
 
-/// The block loop of [`copy_sum_blocks`] over the first `n` bytes of `src` and `dst`.
+/// The block loop of [`copy_sum_blocks`] over `src` and `dst` (as long as each
+/// other).
 #[inline(always)]
-fn blocks(simd: V3, dst: &mut [u8], src: &[u8], n: usize) -> (u64, usize) {
+fn blocks(simd: V3, dst: &mut [u8], src: &[u8]) -> (u64, usize) {
+    let n = src.len().min(dst.len());
     let (src_blocks, _) = pulp::as_arrays::<64, u8>(&src[..n]);
     let (dst_blocks, _) = pulp::as_arrays_mut::<64, u8>(&mut dst[..n]);
     let blocks = src_blocks.len();
