@@ -15,7 +15,8 @@ fn main() {
             let text = common::LOSSY
                 .replace("loss = 0.10", &format!("loss = {loss}"))
                 .replace("congestion_control = \"cubic\"", &format!("congestion_control = \"{cc}\""));
-            let (total, median) = common::run_seeds(&text, &format!("{cc} {loss}"));
+            let (total, times, _) = common::run_seeds(&text, &format!("{cc} {loss}"), common::SEEDS);
+            let median = common::quantile(&times, 0.5);
             println!(
                 "| {:.0}% | {cc} | {} | {} | {} | {median:.1} s |",
                 common::pct(loss),

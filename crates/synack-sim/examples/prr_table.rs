@@ -36,14 +36,14 @@ fn main() {
                         &format!("congestion_control = \"{cc}\"\nprr = {prr}"),
                     );
                     let label = format!("{name} {cc} prr={prr}");
-                    let (total, times, stats) = common::run_seeds_n(&text, &label, common::SEEDS);
+                    let (total, times, stats) = common::run_seeds(&text, &label, common::SEEDS);
                     // The retransmission timer's expiries, RACK's reordering timer's
                     // (which shares its slot) left out.
                     format!(
                         "{} lost, {} resent, {} timeouts, {:.2} s",
                         total.lost,
                         total.retransmitted,
-                        total.timeouts - stats.reorder_timeouts,
+                        total.timeouts.saturating_sub(stats.reorder_timeouts),
                         common::quantile(&times, 0.5)
                     )
                 })

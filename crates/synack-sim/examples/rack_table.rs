@@ -32,7 +32,7 @@ fn main() {
                             &format!("congestion_control = \"cubic\"\nrack_reorder_timer = {on}"),
                         );
                     let label = format!("{bytes} B {loss} rack={on}");
-                    let (total, times, stats) = common::run_seeds_n(&text, &label, seeds);
+                    let (total, times, stats) = common::run_seeds(&text, &label, seeds);
                     format!(
                         "{} resent, {} expiries ({} reordering), {:.3} s, {:.3} s",
                         total.retransmitted,

@@ -22,7 +22,9 @@ fn main() {
         for loss in ["0", "0.01"] {
             let link = format!("loss = {loss}\nreorder = {reorder}\nreorder_delay_ms = {delay_ms}");
             let text = common::LOSSY.replace("loss = 0.10", &link);
-            let (total, median) = common::run_seeds(&text, &format!("{reorder} {delay_ms} ms {loss}"));
+            let label = format!("{reorder} {delay_ms} ms {loss}");
+            let (total, times, _) = common::run_seeds(&text, &label, common::SEEDS);
+            let median = common::quantile(&times, 0.5);
             println!(
                 "| {:.0}% | {delay_ms} ms | {:.0}% | {} | {} | {median:.2} s |",
                 common::pct(reorder),

@@ -23,8 +23,9 @@ fn main() {
                         "congestion_control = \"cubic\"",
                         &format!("congestion_control = \"cubic\"\nfrto = {frto}"),
                     );
-                    let (total, median) =
-                        common::run_seeds(&text, &format!("{spike} {delay_ms} ms {loss} frto={frto}"));
+                    let label = format!("{spike} {delay_ms} ms {loss} frto={frto}");
+                    let (total, times, _) = common::run_seeds(&text, &label, common::SEEDS);
+                    let median = common::quantile(&times, 0.5);
                     format!("{}, {}, {median:.2} s", total.retransmitted, total.needless)
                 })
                 .collect();

@@ -10,27 +10,17 @@ pub(crate) const LOSSY: &str = include_str!("../lossy-download.toml");
 /// Seeds per cell.
 pub(crate) const SEEDS: u64 = 8;
 
-/// Runs `text` (a variant of [`LOSSY`]) over the seeds, printing progress as `label`:
-/// the server->client link's figures summed, and the median time until the client had
-/// every byte (it sees the server's FIN), in seconds. Exits on a scenario or run error.
-///
-/// (Each example compiles this module on its own; `rack_table`, which needs the
-/// server's counters, calls [`run_seeds_n`] alone.)
-#[allow(dead_code)]
-pub(crate) fn run_seeds(text: &str, label: &str) -> (Retransmissions, f64) {
-    let (total, times, _) = run_seeds_n(text, label, SEEDS);
-    (total, quantile(&times, 0.5))
-}
-
 /// The `q` quantile of the sorted `times` (NaN when empty).
 pub(crate) fn quantile(times: &[f64], q: f64) -> f64 {
     let i = ((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1));
     times.get(i).copied().unwrap_or(f64::NAN)
 }
 
-/// [`run_seeds`] over seeds 1 to `seeds`: the link's figures and the server's counters
-/// summed, and the times until the client had every byte, sorted, in seconds.
-pub(crate) fn run_seeds_n(text: &str, label: &str, seeds: u64) -> (Retransmissions, Vec<f64>, StackStats) {
+/// Runs `text` (a variant of [`LOSSY`]) over seeds 1 to `seeds` ([`SEEDS`] for most
+/// tables), printing progress as `label`: the server->client link's figures and the
+/// server's counters summed, and the times until the client had every byte (it sees
+/// the server's FIN), sorted, in seconds. Exits on a scenario or run error.
+pub(crate) fn run_seeds(text: &str, label: &str, seeds: u64) -> (Retransmissions, Vec<f64>, StackStats) {
     let sc = match Scenario::from_toml_str(text) {
         Ok(sc) => sc,
         Err(e) => {
