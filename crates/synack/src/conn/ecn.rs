@@ -23,7 +23,6 @@
 //! out; everything here is out of line.
 
 use super::{Conn, Ctx, Outcome};
-use crate::trace::TimerKind;
 use crate::wire::{TcpFlags, TcpHeader, ECN_CE, ECN_ECT0};
 
 /// Our SYN is an ECN-setup SYN (active open with `Ecn::Active`, until it falls back to
@@ -212,9 +211,8 @@ impl Conn {
     /// (RFC 6298 5.2; [`Conn::on_segment_ecn`]): what was in flight got through.
     fn ecn_hold(&mut self, ctx: &mut Ctx<'_>) {
         self.ecn |= HOLD;
-        (self.lp.armed, self.lp.reorder) = (false, false);
         let at = ctx.now + self.rtt.rto();
-        self.set_timer(ctx, TimerKind::Rto, at);
+        self.fill_rto_slot(ctx, at, false, false);
     }
 
     /// The retransmission timer expired with an echo's hold on: the hold ends, and

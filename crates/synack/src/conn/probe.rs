@@ -95,7 +95,7 @@ impl Conn {
     /// (`set_timer` with `rto_kind` had the compiler copy the whole timer upkeep into a
     /// branch per kind).
     #[inline(always)]
-    fn fill_rto_slot(&mut self, ctx: &mut Ctx<'_>, at: Instant, probe: bool, reorder: bool) {
+    pub(super) fn fill_rto_slot(&mut self, ctx: &mut Ctx<'_>, at: Instant, probe: bool, reorder: bool) {
         (self.lp.armed, self.lp.reorder) = (probe, reorder);
         let old = self.timers.rto.replace(at);
         self.timers.after_set(old, at);
