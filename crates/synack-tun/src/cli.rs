@@ -39,6 +39,12 @@ pub struct DeviceArgs {
     /// Device MTU.
     #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(576..))]
     pub mtu: u16,
+    /// Open the device without the kernel's TCP segmentation offloads: one datagram per
+    /// read and per write. With them (the default, when the kernel agrees) a read can
+    /// bring a whole burst of the kernel's segments and a write can carry several of
+    /// synack's; the stack and the capture see the same datagrams either way.
+    #[arg(long)]
+    pub no_offload: bool,
     /// Write every datagram that crossed the device to this pcapng file (LINKTYPE_RAW).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
@@ -180,6 +186,7 @@ impl DeviceArgs {
     pub fn options(&self) -> Result<TunOptions, TunError> {
         let mut o = TunOptions::new(&self.dev, self.addr, self.peer)?;
         o.device.mtu = self.mtu;
+        o.device.offload = !self.no_offload;
         o.pcap = self.pcap.clone();
         o.json = self.json.clone();
         o.stack.keepalive = self.keepalive;

@@ -1,6 +1,22 @@
 //! The TUN device: created with `tun-rs` (no `unsafe` here), non-blocking, and waited on
 //! with a `poll` that a [`StopHandle`] can interrupt from another thread or a signal
 //! handler thread.
+//!
+//! # Offloads
+//!
+//! With [`DeviceConfig::offload`] (the default) the device is opened with
+//! `IFF_VNET_HDR` and the kernel's TCP segmentation offloads (`TUN_F_CSUM`,
+//! `TUN_F_TSO4`, `TUN_F_TSO6`), as wireguard-go and gVisor open theirs:
+//! - **kernel to synack**: one read can carry a whole TSO burst of the kernel's (up to
+//!   64 KiB); `tun-rs` splits it into the segments the kernel would have sent, each
+//!   with its checksum computed, before synack sees them;
+//! - **synack to kernel**: the datagrams of one output batch go to `tun-rs`'s
+//!   coalescing (GRO) table, which joins consecutive segments of one connection into
+//!   one write the kernel takes as one large segment.
+//!
+//! synack's stack sees, and the capture records, ordinary MTU-sized datagrams either
+//! way: the offload changes how many system calls carry them, nothing else. Without
+//! the offload each datagram is one read or one write.
 
 use crate::error::TunError;
 use std::io;
@@ -9,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tun_rs::{DeviceBuilder, InterruptEvent, SyncDevice};
+use tun_rs::{DeviceBuilder, GROTable, InterruptEvent, SyncDevice, VIRTIO_NET_HDR_LEN};
 
 /// Where the device node lives on Linux.
 const TUN_NODE: &str = "/dev/net/tun";
@@ -25,6 +41,10 @@ pub struct DeviceConfig {
     pub prefix: u8,
     /// Interface MTU.
     pub mtu: u16,
+    /// Ask for the kernel's TCP segmentation offloads (see the module documentation).
+    /// A kernel that refuses them gets a device without; `TunStack::offload` says
+    /// which it is.
+    pub offload: bool,
 }
 
 /// Whether a wait ended because the device became readable, the time ran out, or a
@@ -91,23 +111,44 @@ impl TunDevice {
         if cfg.prefix > 32 {
             return Err(TunError::InvalidArgument(format!("prefix length {} exceeds 32", cfg.prefix)));
         }
-        let dev = DeviceBuilder::new()
-            .name(cfg.name.clone())
-            .ipv4(cfg.kernel_addr, cfg.prefix, None)
-            .mtu(cfg.mtu)
-            .packet_information(false)
-            .enable(true)
-            .build_sync()
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::PermissionDenied => TunError::PermissionDenied,
-                io::ErrorKind::NotFound if !Path::new(TUN_NODE).exists() => TunError::NoTunDevice,
-                _ => TunError::device("create", e),
-            })?;
+        let build = |offload: bool| {
+            DeviceBuilder::new()
+                .name(cfg.name.clone())
+                .ipv4(cfg.kernel_addr, cfg.prefix, None)
+                .mtu(cfg.mtu)
+                .packet_information(false)
+                .offload(offload)
+                .enable(true)
+                .build_sync()
+        };
+        let dev = match build(cfg.offload) {
+            // A kernel without the offload ioctls (or a sandbox that filters them) still
+            // gets a working device, one datagram per system call.
+            Err(e)
+                if cfg.offload
+                    && e.kind() != io::ErrorKind::PermissionDenied
+                    && Path::new(TUN_NODE).exists() =>
+            {
+                build(false)
+            }
+            other => other,
+        }
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => TunError::PermissionDenied,
+            io::ErrorKind::NotFound if !Path::new(TUN_NODE).exists() => TunError::NoTunDevice,
+            _ => TunError::device("create", e),
+        })?;
         dev.set_nonblocking(true).map_err(|e| TunError::device("create", e))?;
         let event = InterruptEvent::new().map_err(|e| TunError::device("create", e))?;
         let stop = StopHandle { flag: Arc::new(AtomicBool::new(false)), event: Arc::new(event) };
         let name = dev.name().unwrap_or_else(|_| cfg.name.clone());
         Ok(TunDevice { dev, stop, name })
+    }
+
+    /// Whether the device runs with the kernel's TCP offloads (see the module
+    /// documentation).
+    pub(crate) fn offload(&self) -> bool {
+        self.dev.tcp_gso()
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -138,24 +179,55 @@ impl TunDevice {
         }
     }
 
-    /// Read one datagram, `None` when nothing is waiting.
-    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> Result<Option<usize>, TunError> {
-        match self.dev.recv(buf) {
+    /// Read what one system call brings into `bufs` (each at least the device's MTU
+    /// long, the first [`RX_FIRST_LEN`]), with their lengths in `sizes`: one datagram,
+    /// or with the offload the segments of one of the kernel's TSO bursts. `raw` holds
+    /// the read as it came (at least [`RX_RAW_LEN`] bytes). The count of datagrams,
+    /// `None` when nothing is waiting.
+    pub(crate) fn recv_batch(
+        &self,
+        raw: &mut [u8],
+        bufs: &mut [Vec<u8>],
+        sizes: &mut [usize],
+    ) -> Result<Option<usize>, TunError> {
+        match self.dev.recv_multiple(raw, bufs, sizes, 0) {
             Ok(n) => Ok(Some(n)),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(None),
             Err(e) => Err(TunError::device("read", e)),
         }
     }
 
-    /// Write one datagram. A full device queue loses it, as a network would.
-    pub(crate) fn send(&self, pkt: &[u8]) -> Result<bool, TunError> {
-        match self.dev.send(pkt) {
+    /// Write the datagrams of `bufs`, each starting [`TX_HEADROOM`] bytes into its
+    /// buffer and running to its end; with the offload, `tun-rs` joins consecutive
+    /// segments of one connection first (`gro` is its table, kept between calls).
+    /// Returns whether every write was taken: a full device queue, or a datagram the
+    /// kernel cannot route or parse, loses what it carried, as a network would, and
+    /// the stack recovers by retransmission.
+    pub(crate) fn send_batch(
+        &self,
+        gro: &mut GROTable,
+        bufs: &mut [bytes::BytesMut],
+    ) -> Result<bool, TunError> {
+        match self.dev.send_multiple(gro, bufs, TX_HEADROOM) {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(false),
-            // The kernel rejects what it cannot route or parse; the stack recovers by
-            // retransmission, so this is not fatal to the run.
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(false),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted | io::ErrorKind::InvalidInput
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(TunError::device("write", e)),
         }
     }
 }
+
+/// The bytes before each datagram in a write buffer: room for the virtio header the
+/// offload puts first (unused without it).
+pub(crate) const TX_HEADROOM: usize = VIRTIO_NET_HDR_LEN;
+/// The size of the buffer one read lands in: the virtio header and the largest datagram.
+pub(crate) const RX_RAW_LEN: usize = VIRTIO_NET_HDR_LEN + 65_536;
+/// The first of the buffers a read is split into takes a datagram that needs no split
+/// whole, so it must hold the largest.
+pub(crate) const RX_FIRST_LEN: usize = 65_536;

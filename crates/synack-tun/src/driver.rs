@@ -8,9 +8,10 @@
 //! in microseconds: the core reads no clock, this crate does.
 
 use crate::capture::{Direction, JsonSink, PcapSink};
-use crate::device::{DeviceConfig, StopHandle, TunDevice, Wake};
+use crate::device::{DeviceConfig, StopHandle, TunDevice, Wake, RX_FIRST_LEN, RX_RAW_LEN, TX_HEADROOM};
 use crate::error::TunError;
 use crate::impair::{Impairer, Impairment, Verdict};
+use bytes::BytesMut;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,14 +19,20 @@ use std::time::Duration;
 use synack::wire::{parse_ip, IPPROTO_ICMP, IPPROTO_TCP};
 use synack::{Config, Instant, Stack, Transmit};
 use synack_viz::{Seg, TraceLine};
+use tun_rs::GROTable;
 
-/// Largest datagram read from or written to the device.
-const BUF_LEN: usize = 65_536;
 /// Datagram buffers offered to `Stack::poll_transmit_many` per call (each of the stack's
 /// MTU): a burst of full-sized segments is then written in one loop, each segment
 /// patched from the one before (the stack's send-side run), instead of one
 /// `poll_transmit` call per datagram.
 const TX_BATCH: usize = 16;
+/// Datagrams gathered before they are written: with the offload, the consecutive
+/// segments of one connection among them go to the kernel in one write (a multiple of
+/// [`TX_BATCH`]).
+const TX_QUEUE: usize = 4 * TX_BATCH;
+/// Buffers one read can be split into: a TSO burst of the kernel's is at most 64 KiB,
+/// 122 segments at the smallest MSS an IPv4 peer may announce (536).
+const RX_SPLIT: usize = 128;
 /// Datagrams read per step before the stack gets to answer them.
 const READ_BATCH: usize = 256;
 /// Link names in the JSON trace for datagrams the userspace impairment dropped.
@@ -60,7 +67,13 @@ impl TunOptions {
             ..Config::default()
         };
         Ok(TunOptions {
-            device: DeviceConfig { name: dev.to_string(), kernel_addr: peer, prefix: 24, mtu: 1500 },
+            device: DeviceConfig {
+                name: dev.to_string(),
+                kernel_addr: peer,
+                prefix: 24,
+                mtu: 1500,
+                offload: true,
+            },
             addr,
             stack,
             pcap: None,
@@ -82,6 +95,10 @@ pub fn random_secret() -> Result<[u8; 16], TunError> {
 pub struct TunStats {
     /// Datagrams read from the device.
     pub packets_in: u64,
+    /// Reads that returned data: as many as `packets_in` without the offload, fewer
+    /// when the kernel's TSO bursts came whole (see `DeviceConfig::offload`). (Writes
+    /// are counted by the kernel: the device's `rx_packets` in `ip -s link`.)
+    pub device_reads: u64,
     /// Datagrams written to the device.
     pub packets_out: u64,
     /// Bytes read from the device.
@@ -97,8 +114,19 @@ pub struct TunStats {
     /// Datagrams the userspace impairment marked CE instead of dropping them
     /// (`Impairment::ecn`, both directions).
     pub impaired_marks: u64,
-    /// Datagrams the device refused (queue full); the stack retransmits them.
+    /// Writes the device refused (queue full); the stack retransmits what they
+    /// carried. With the offload one write may carry several datagrams.
     pub write_drops: u64,
+}
+
+/// A free write buffer for datagrams of up to `mtu` bytes. Its capacity is that of the
+/// largest write, because `tun-rs` coalesces into the buffers it is given and declines
+/// to where that would take a reallocation; pages the coalescing never reaches are
+/// never touched.
+fn tx_buffer(mtu: usize) -> BytesMut {
+    let mut b = BytesMut::with_capacity(2 * TX_HEADROOM + usize::from(u16::MAX));
+    b.resize(TX_HEADROOM + mtu, 0);
+    b
 }
 
 /// A synack [`Stack`] on a TUN device, and the loop step that drives it.
@@ -107,8 +135,19 @@ pub struct TunStack {
     stack: Stack,
     addr: Ipv4Addr,
     origin: std::time::Instant,
-    rx: Vec<u8>,
-    tx: [Vec<u8>; TX_BATCH],
+    /// One read as it came (the virtio header and the datagram, or a TSO burst).
+    rx_raw: Vec<u8>,
+    /// The datagrams of one read, and their lengths.
+    rx: Vec<Vec<u8>>,
+    rx_sizes: Vec<usize>,
+    /// Write buffers, each [`TX_HEADROOM`] bytes and then one datagram of up to the MTU.
+    /// The first `tx_ready` hold datagrams to write (each buffer as long as its
+    /// datagram); the others are free, at full length.
+    tx: Vec<BytesMut>,
+    tx_ready: usize,
+    /// `tun-rs`'s coalescing table, kept between writes (its memory is reused).
+    gro: GROTable,
+    mtu: usize,
     pcap: Option<PcapSink>,
     json: Option<JsonSink>,
     to_stack: Option<Impairer>,
@@ -163,8 +202,15 @@ impl TunStack {
             stack: Stack::new(cfg),
             addr: opts.addr,
             origin: std::time::Instant::now(),
-            rx: vec![0; BUF_LEN],
-            tx: std::array::from_fn(|_| vec![0; usize::from(opts.device.mtu)]),
+            rx_raw: vec![0; RX_RAW_LEN],
+            rx: (0..RX_SPLIT)
+                .map(|i| vec![0; if i == 0 { RX_FIRST_LEN } else { usize::from(opts.device.mtu) }])
+                .collect(),
+            rx_sizes: vec![0; RX_SPLIT],
+            tx: (0..TX_QUEUE).map(|_| tx_buffer(usize::from(opts.device.mtu))).collect(),
+            tx_ready: 0,
+            gro: GROTable::new(),
+            mtu: usize::from(opts.device.mtu),
             pcap,
             json,
             to_stack: None,
@@ -176,7 +222,7 @@ impl TunStack {
     /// The current time as the stack counts it: microseconds of the monotonic clock
     /// since [`TunStack::open`].
     pub fn now(&self) -> Instant {
-        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+        self.clock().0
     }
 
     /// The stack.
@@ -193,6 +239,12 @@ impl TunStack {
     /// The interface name the kernel gave the device.
     pub fn device_name(&self) -> &str {
         self.dev.name()
+    }
+
+    /// Whether the device runs with the kernel's TCP segmentation offloads
+    /// (`DeviceConfig::offload`, and a kernel that agreed).
+    pub fn offload(&self) -> bool {
+        self.dev.offload()
     }
 
     /// synack's address.
@@ -288,40 +340,50 @@ impl TunStack {
         self.origin.elapsed()
     }
 
+    /// One reading of the clock, as the stack counts time and as the capture does.
+    fn clock(&self) -> (Instant, Duration) {
+        let at = self.elapsed();
+        (Instant::from_micros(u64::try_from(at.as_micros()).unwrap_or(u64::MAX)), at)
+    }
+
+    /// Read and hand on up to [`READ_BATCH`] datagrams (more when the last read was a
+    /// TSO burst), or what is waiting.
     fn read_batch(&mut self) -> Result<(), TunError> {
         let mut rx = std::mem::take(&mut self.rx);
-        let mut result = Ok(());
-        for _ in 0..READ_BATCH {
-            match self.dev.try_recv(&mut rx) {
-                Ok(Some(n)) => {
-                    if let Err(e) = self.input(&mut rx[..n]) {
-                        result = Err(e);
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        let result = self.read_into(&mut rx);
         self.rx = rx;
         result
     }
 
-    /// A datagram read from the device: capture it, impair it, hand it on.
-    fn input(&mut self, pkt: &mut [u8]) -> Result<(), TunError> {
+    fn read_into(&mut self, rx: &mut [Vec<u8>]) -> Result<(), TunError> {
+        let mut read = 0;
+        while read < READ_BATCH {
+            let Some(n) = self.dev.recv_batch(&mut self.rx_raw, rx, &mut self.rx_sizes)? else { break };
+            self.stats.device_reads += 1;
+            read += n.max(1);
+            // The datagrams of one read arrived together: one clock reading for them.
+            let clock = self.clock();
+            for i in 0..n {
+                let len = self.rx_sizes.get(i).copied().unwrap_or(0);
+                if let Some(pkt) = rx.get_mut(i).and_then(|b| b.get_mut(..len)) {
+                    self.input(pkt, clock)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A datagram read from the device at the time of `clock`: capture it, impair it,
+    /// hand it on.
+    fn input(&mut self, pkt: &mut [u8], (now, at): (Instant, Duration)) -> Result<(), TunError> {
         self.stats.packets_in += 1;
         self.stats.bytes_in += pkt.len() as u64;
-        let now = self.now();
         let verdict = match &mut self.to_stack {
             Some(imp) => imp.offer(now.as_micros(), pkt),
             None => Verdict::Pass,
         };
         let comment =
             (verdict == Verdict::Drop).then_some("dropped by synack-tun impairment (kernel->synack)");
-        let at = self.elapsed();
         if let Some(p) = &mut self.pcap {
             p.record(at, Direction::ToStack, pkt, comment)?;
         }
@@ -354,7 +416,18 @@ impl TunStack {
             self.deliver(now, &pkt);
         }
         while let Some(pkt) = self.to_kernel.as_mut().and_then(|i| i.release(now.as_micros())) {
-            self.write(&pkt)?;
+            if self.tx_ready == TX_QUEUE {
+                self.write_queued()?;
+            }
+            let at = self.elapsed();
+            if let Some(p) = &mut self.pcap {
+                p.record(at, Direction::ToKernel, &pkt, None)?;
+            }
+            if let Some(b) = self.tx.get_mut(self.tx_ready) {
+                b.truncate(TX_HEADROOM);
+                b.extend_from_slice(&pkt);
+                self.tx_ready += 1;
+            }
         }
         Ok(())
     }
@@ -366,30 +439,50 @@ impl TunStack {
 
     /// Everything the stack wants to send, then its trace records.
     fn output(&mut self) -> Result<(), TunError> {
-        let mut bufs = std::mem::take(&mut self.tx);
         let mut sent = [Transmit::default(); TX_BATCH];
-        let mut result = Ok(());
-        'out: loop {
-            let now = self.now();
+        loop {
+            if self.tx_ready + TX_BATCH > TX_QUEUE {
+                self.write_queued()?;
+            }
+            let (now, at) = self.clock();
+            let base = self.tx_ready;
             let n = {
-                let mut slices = bufs.each_mut().map(|b| &mut b[..]);
+                let Some(free) = self.tx.get_mut(base..base + TX_BATCH) else { break };
+                let Ok(free) = <&mut [BytesMut; TX_BATCH]>::try_from(free) else { break };
+                let mut slices = free.each_mut().map(|b| &mut b[TX_HEADROOM..]);
                 self.stack.poll_transmit_many(now, &mut slices, &mut sent)
             };
-            for (buf, t) in bufs.iter_mut().zip(&sent).take(n) {
-                // A write that fails loses the rest of this batch as well, as the
-                // network might; the retransmission timer recovers them.
-                if let Err(e) = self.transmit(&mut buf[..t.len]) {
-                    result = Err(e);
-                    break 'out;
-                }
+            for (j, t) in sent.iter().enumerate().take(n) {
+                self.transmit(base + j, t.len, (now, at))?;
+            }
+            // What the impairment held or dropped leaves its buffer free again.
+            for b in self.tx.iter_mut().take(base + n).skip(self.tx_ready) {
+                b.resize(TX_HEADROOM + self.mtu, 0);
             }
             if n < TX_BATCH {
                 break;
             }
         }
-        self.tx = bufs;
-        result?;
+        self.write_queued()?;
         self.drain_trace()
+    }
+
+    /// Write the queued datagrams (`tx[..tx_ready]`) and free their buffers.
+    fn write_queued(&mut self) -> Result<(), TunError> {
+        if self.tx_ready == 0 {
+            return Ok(());
+        }
+        let queued = self.tx.get_mut(..self.tx_ready).unwrap_or_default();
+        let taken = self.dev.send_batch(&mut self.gro, queued);
+        for b in queued.iter_mut() {
+            // Coalescing may have grown a buffer past one datagram: its capacity stays.
+            b.resize(TX_HEADROOM + self.mtu, 0);
+        }
+        self.tx_ready = 0;
+        if !taken? {
+            self.stats.write_drops += 1;
+        }
+        Ok(())
     }
 
     /// Write the stack's pending trace records (or discard them without `--json`).
@@ -404,14 +497,27 @@ impl TunStack {
         Ok(())
     }
 
-    /// A datagram from synack: impair it, write it.
-    fn transmit(&mut self, pkt: &mut [u8]) -> Result<(), TunError> {
-        let now = self.now();
-        match self.to_kernel.as_mut().map(|i| i.offer(now.as_micros(), pkt)) {
-            None | Some(Verdict::Pass) => self.write(pkt),
-            Some(Verdict::Hold(_)) => Ok(()),
-            Some(Verdict::Drop) => {
-                let at = self.elapsed();
+    /// The datagram of `len` bytes synack wrote into `tx[i]` (at or after `tx_ready`)
+    /// at the time of `clock`: impair it, and queue it for writing (it moves to
+    /// `tx[tx_ready]`).
+    fn transmit(&mut self, i: usize, len: usize, (now, at): (Instant, Duration)) -> Result<(), TunError> {
+        let Some(buf) = self.tx.get_mut(i) else { return Ok(()) };
+        buf.truncate(TX_HEADROOM + len);
+        let pkt = &mut buf[TX_HEADROOM..];
+        let verdict = self.to_kernel.as_mut().map_or(Verdict::Pass, |imp| imp.offer(now.as_micros(), pkt));
+        match verdict {
+            Verdict::Pass => {
+                if let Some(p) = &mut self.pcap {
+                    p.record(at, Direction::ToKernel, pkt, None)?;
+                }
+                self.stats.packets_out += 1;
+                self.stats.bytes_out += len as u64;
+                self.tx.swap(self.tx_ready, i);
+                self.tx_ready += 1;
+                Ok(())
+            }
+            Verdict::Hold(_) => Ok(()),
+            Verdict::Drop => {
                 if let Some(p) = &mut self.pcap {
                     p.record(
                         at,
@@ -420,23 +526,10 @@ impl TunStack {
                         Some("dropped by synack-tun impairment (synack->kernel), not written"),
                     )?;
                 }
-                self.note_impaired_drop(now, LINK_TO_KERNEL, pkt)
+                let pkt = pkt.to_vec();
+                self.note_impaired_drop(now, LINK_TO_KERNEL, &pkt)
             }
         }
-    }
-
-    fn write(&mut self, pkt: &[u8]) -> Result<(), TunError> {
-        let at = self.elapsed();
-        if let Some(p) = &mut self.pcap {
-            p.record(at, Direction::ToKernel, pkt, None)?;
-        }
-        if self.dev.send(pkt)? {
-            self.stats.packets_out += 1;
-            self.stats.bytes_out += pkt.len() as u64;
-        } else {
-            self.stats.write_drops += 1;
-        }
-        Ok(())
     }
 
     fn note_impaired_drop(&mut self, now: Instant, link: &str, pkt: &[u8]) -> Result<(), TunError> {

@@ -23,7 +23,8 @@ use support::*;
 use synack::{ConnError, ConnId, Error, Keepalive, State};
 use synack_tun::pattern::{pattern_sha256, Sha256Counter};
 use synack_tun::{
-    run_client, App, ClientLimits, ClientMode, ConnEnd, Impairment, Server, TunError, TunOptions, TunStack,
+    run_client, App, ClientLimits, ClientMode, ConnEnd, ConnectReport, Impairment, Server, TunError,
+    TunOptions, TunStack, TunStats,
 };
 
 const MIB: u64 = 1 << 20;
@@ -565,6 +566,108 @@ fn capture_holds_every_datagram_with_valid_checksums() {
     });
 }
 
+// ----- the device's offloads ---------------------------------------------------------
+
+/// The writes the kernel took from the device: its received-packets counter (one per
+/// write, however many segments a write carried), from `/proc/net/dev`, which shows
+/// the reading process's network namespace (`/sys/class/net` shows the one `/sys` was
+/// mounted in).
+fn kernel_rx_packets(tun: &TunStack) -> u64 {
+    let text = std::fs::read_to_string("/proc/net/dev").expect("/proc/net/dev");
+    let prefix = format!("{}:", tun.device_name());
+    let line = text.lines().map(str::trim_start).find(|l| l.starts_with(&prefix));
+    // After the name: received bytes, then received packets.
+    let packets = line.and_then(|l| l[prefix.len()..].split_whitespace().nth(1)).and_then(|p| p.parse().ok());
+    packets.unwrap_or_else(|| panic!("no packet count for {prefix} in /proc/net/dev:\n{text}"))
+}
+
+/// synack, as the client on `tun`, sends `n` pattern bytes to a python sink on the
+/// kernel's side (`send`) or receives `n` from a python source, at `port`; both ends
+/// must agree on the bytes and their SHA-256. Returns synack's report and the seconds
+/// from `connect` to the end of the transfer.
+fn python_transfer(tun: &mut TunStack, n: u64, send: bool, port: u16) -> (ConnectReport, f64) {
+    let mut args = vec![KERNEL.to_string(), port.to_string()];
+    if !send {
+        args.push(n.to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let script = if send { PY_SINK_SERVER } else { PY_SOURCE_SERVER };
+    let mut py = Peer::python(if send { "sink" } else { "source" }, script, &args);
+    assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
+    let remote = SocketAddr::new(IpAddr::V4(KERNEL), port);
+    let limits = ClientLimits {
+        total: Duration::from_secs(60),
+        linger: Duration::from_secs(5),
+        user_timeout: None,
+        mss_limit: None,
+    };
+    let mode = if send { ClientMode::Send(n) } else { ClientMode::Recv };
+    let started = std::time::Instant::now();
+    let report = run_client(tun, remote, mode, limits).expect("synack client run");
+    let secs = started.elapsed().as_secs_f64();
+    drive(tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
+    py.assert_success();
+    if send {
+        assert_eq!(report.bytes_sent, n);
+        assert_eq!(py.line("received"), Some(format!("received {n} {}", report.sha256_sent)));
+    } else {
+        assert_eq!(report.bytes_received, n);
+        assert_eq!(py.line("sent"), Some(format!("sent {n} {}", report.sha256_received)));
+    }
+    (report, secs)
+}
+
+/// [`python_transfer`] with the device's offloads on or off. Returns the device's
+/// counters, the kernel's count of writes, and the rate in MB/s.
+fn offload_transfer(name: &str, n: u64, send: bool, offload: bool) -> (TunStats, u64, f64) {
+    let mut tun = open_tun_with(name, false, |o| o.device.offload = offload);
+    assert_eq!(tun.offload(), offload, "the kernel agreed to the offloads asked for");
+    let (report, secs) = python_transfer(&mut tun, n, send, if send { 9100 } else { 9200 });
+    if send {
+        assert_eq!(report.sha256_sent, pattern_sha256(n));
+    }
+    let stats = tun.stats();
+    let kernel_rx = kernel_rx_packets(&tun);
+    let rate = n as f64 / secs / 1e6;
+    say(&format!(
+        "{name}: offload {offload}, synack {}: {rate:.1} MB/s; {} datagrams in {} reads, {} datagrams in {kernel_rx} writes",
+        if send { "sends" } else { "receives" },
+        stats.packets_in,
+        stats.device_reads,
+        stats.packets_out
+    ));
+    (stats, kernel_rx, rate)
+}
+
+/// With the offloads (the default) the kernel's TSO bursts come in whole, one read
+/// for many segments, and synack's consecutive segments go out joined, one write for
+/// many; the same bytes arrive either way. Without them, every datagram is one read or
+/// one write, which is what shows that the counts below can tell the two apart.
+#[test]
+fn offload_carries_the_same_bytes_in_fewer_reads_and_writes() {
+    let name = "offload_carries_the_same_bytes_in_fewer_reads_and_writes";
+    in_netns(name, &["python3"], LIMIT, || {
+        let n = 32 * MIB;
+        let (sent, sent_writes, _) = offload_transfer(name, n, true, true);
+        assert!(
+            sent_writes * 4 < sent.packets_out,
+            "synack's {} datagrams went out in {sent_writes} writes: not joined",
+            sent.packets_out
+        );
+        let (received, _, _) = offload_transfer(name, n, false, true);
+        assert!(
+            received.device_reads * 4 < received.packets_in,
+            "the kernel's {} datagrams came in {} reads: no TSO bursts",
+            received.packets_in,
+            received.device_reads
+        );
+        let (sent, sent_writes, _) = offload_transfer(name, n, true, false);
+        assert_eq!(sent_writes, sent.packets_out, "without the offloads, one write per datagram");
+        let (received, _, _) = offload_transfer(name, n, false, false);
+        assert_eq!(received.device_reads, received.packets_in, "without the offloads, one read per datagram");
+    });
+}
+
 // ----- synack client -> kernel server ------------------------------------------------
 
 #[test]
@@ -608,30 +711,7 @@ fn ecn_transfer(name: &str, n: u64, send: bool) -> (Vec<synack_viz::Seg>, Vec<sy
     } else {
         tun.set_impairment(Some(mark), None);
     }
-    let (script, port, args) = if send {
-        (PY_SINK_SERVER, "9300", vec![KERNEL.to_string(), "9300".to_string()])
-    } else {
-        (PY_SOURCE_SERVER, "9300", vec![KERNEL.to_string(), "9300".to_string(), n.to_string()])
-    };
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut py = Peer::python("peer", script, &args);
-    assert!(py.wait_line("listening", Duration::from_secs(10)).is_some(), "python server did not start");
-    let remote = SocketAddr::new(IpAddr::V4(KERNEL), port.parse().expect("port"));
-    let limits = ClientLimits {
-        total: Duration::from_secs(60),
-        linger: Duration::from_secs(5),
-        user_timeout: None,
-        mss_limit: None,
-    };
-    let mode = if send { ClientMode::Send(n) } else { ClientMode::Recv };
-    let report = run_client(&mut tun, remote, mode, limits).expect("synack client run");
-    drive(&mut tun, Duration::from_secs(10), "python exit", |_| py.exited().is_some());
-    py.assert_success();
-    if send {
-        assert_eq!(py.line("received"), Some(format!("received {n} {}", report.sha256_sent)));
-    } else {
-        assert_eq!(py.line("sent"), Some(format!("sent {n} {}", report.sha256_received)));
-    }
+    let (report, _) = python_transfer(&mut tun, n, send, 9300);
     let (dev, stack) = (tun.stats(), tun.stack().stats());
     say(&format!("{name}: {report}; device {dev:?}; stack {stack}"));
     assert!(report.ecn && report.to_string().contains(", ECN, ended in"), "{report}");
