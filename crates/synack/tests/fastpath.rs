@@ -256,6 +256,34 @@ fn an_in_order_transfer_is_identical_with_and_without_header_prediction() {
     traffic(&sc).unwrap();
 }
 
+/// RFC 8985 6.2: every ACK that finds SACKed data above a hole at SND.UNA, outside
+/// recovery, may bring RACK's reordering timer forward, and that includes the ACK a
+/// full-sized data segment carries, which has no room for SACK blocks of its own
+/// (`Conn::rack_on_ack`). The fast path took such a segment without it: the server
+/// below armed the timer at 130 ms without prediction and not with it (found by the
+/// random test that follows, whose case this is).
+#[test]
+fn in_order_data_above_a_sacked_hole_arms_the_reordering_timer_with_and_without_prediction() {
+    let sc = Traffic {
+        seed: 631_748_862_432_505_524,
+        loss: 93,
+        dup: 5,
+        reorder: 93,
+        corrupt: 35,
+        up: 21_709,
+        down: 34_752,
+        chunk: 1,
+        recv_buffer: 16_384,
+        timestamps: true,
+        sack: true,
+        window_scaling: false,
+        delayed_ack: false,
+        nagle: true,
+        batch: None,
+    };
+    traffic(&sc).unwrap();
+}
+
 #[derive(Clone, Debug)]
 struct Traffic {
     seed: u64,

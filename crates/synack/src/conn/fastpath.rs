@@ -61,7 +61,8 @@ impl Conn {
     ///   SEG.ACK = SND.UNA there is nothing to acknowledge, and no duplicate ACK: RFC
     ///   5681 2 counts only segments that carry no data, RFC 6675 2 only those with
     ///   SACK blocks. "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
-    ///   updated" runs as `update_send_window` in both cases. ESTABLISHED adds nothing
+    ///   updated" runs as `update_send_window` in both cases, and RACK's reordering
+    ///   timer is looked at as after every ACK (`rack_on_ack`). ESTABLISHED adds nothing
     ///   to the ACK processing (our FIN, if queued, matters only from FIN-WAIT-1 on).
     /// - "Sixth, check the URG bit": not set.
     /// - "Seventh, process the segment text": in ESTABLISHED, with the application
@@ -89,6 +90,7 @@ impl Conn {
             self.timestamps_update(ctx, hdr);
             self.ack_new_data(ctx, hdr);
             self.update_send_window(ctx, hdr, wnd);
+            self.rack_on_ack(ctx);
             return true;
         }
         if !self.next_data_fits(hdr, payload.len()) {
@@ -96,6 +98,7 @@ impl Conn {
         }
         self.timestamps_update(ctx, hdr);
         self.update_send_window(ctx, hdr, wnd);
+        self.rack_on_ack(ctx);
         // "Seventh, process the segment text", by the full path's own step: nothing
         // is trimmed (the text starts at RCV.NXT and fits) and no gap is filled.
         self.process_text(ctx, hdr.seq, payload);
@@ -174,7 +177,7 @@ impl Conn {
     }
 
     /// The steps before the text that `fast_path` runs for the next in-order data:
-    /// the RFC 7323 updates and the send window.
+    /// the RFC 7323 updates, the send window and RACK's reordering timer.
     #[inline(always)]
     fn commit_predicted(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader) {
         // (As `on_segment` notes every segment for keep-alive.)
@@ -182,5 +185,6 @@ impl Conn {
         self.timestamps_update(ctx, hdr);
         let wnd = u32::from(hdr.window) << self.snd_wscale;
         self.update_send_window(ctx, hdr, wnd);
+        self.rack_on_ack(ctx);
     }
 }

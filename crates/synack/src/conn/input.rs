@@ -657,9 +657,17 @@ impl Conn {
             }
         }
         self.update_send_window(ctx, hdr, wnd);
-        // RFC 8985 6.2: data SACKed above a hole that IsLost does not yet deem lost
-        // starts RACK's reordering timer (`probe.rs`). (Speed: a connection that never
-        // saw a SACK block keeps no scoreboard and stops at the test.)
+        self.rack_on_ack(ctx);
+    }
+
+    /// The last step of every ACK's processing, on the full path and the fast one
+    /// (`fastpath.rs`) alike: RFC 8985 6.2, data SACKed above a hole that IsLost does
+    /// not yet deem lost starts RACK's reordering timer (`probe.rs`). Any ACK can find
+    /// that, including one that SACKs nothing itself, such as the ACK of a full-sized
+    /// data segment, which has no room for SACK blocks. (Speed: a connection that never
+    /// saw a SACK block keeps no scoreboard and stops at the test.)
+    #[inline(always)]
+    pub(super) fn rack_on_ack(&mut self, ctx: &mut Ctx<'_>) {
         if self.sack.is_some() {
             self.rack_arm_reorder_timer(ctx);
         }
