@@ -370,19 +370,82 @@ fn a_hole_filled_within_the_reordering_window_is_not_retransmitted() {
     assert_eq!((r.stack.stats().loss_probes, r.stack.stats().reorder_timeouts), (1, 0));
 }
 
+/// RFC 8985 6.2 runs on every ACK, not only on those with SACK blocks. Here an ACK
+/// acknowledges new data but SACKs nothing (RFC 2018 8 lets a receiver discard what it
+/// SACKed) while data SACKed before still sits above the hole. The ACK of new data
+/// restarts the retransmission timer (RFC 6298 5.3); then the reordering timer runs
+/// one window from this ACK, and the window is SRTT, because the 1st segment, sent
+/// before the SACKed 3rd, was delivered after it: reordering (step 3). Header
+/// prediction takes this ACK (`Conn::fast_path`), with the same result as the full
+/// processing.
+#[test]
+fn an_ack_of_new_data_without_sack_blocks_keeps_the_reordering_timer_for_the_hole_below_sacked_data() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, flight) = send_now(&mut r, c, 4000);
+    assert_eq!(flight.len(), 4);
+    let una = flight[0].seq();
+    r.advance_to(at(t0, 20_000));
+    assert!(sack_ack(&mut r, una, &[(2, 3)], 65_535).is_empty(), "one duplicate ACK: no recovery");
+    assert_eq!(r.stack.poll_timeout(), Some(r.now + Duration::from_millis(5)), "the reordering timer");
+    r.advance(Duration::from_millis(2));
+    assert!(r.send_ack(una + 1000, 65_535).is_empty());
+    let srtt = r.stack.info(c).unwrap().srtt.unwrap();
+    assert!(srtt < Duration::from_micros(RTO_US), "earlier than the RTO the ACK restarted");
+    let t = r.now + srtt;
+    assert_eq!(r.stack.poll_timeout(), Some(t), "SRTT from the ACK of new data");
+    hole_resent_at(&mut r, c, una + 1000, t);
+}
+
+/// The ACK a small data segment of the peer's carries runs RFC 8985 6.2 too. A SACK
+/// arrives when a window from it (SRTT, after reordering) reaches past the loss
+/// probe's timeout, so the slot keeps the PTO; new data then moves the slot further
+/// out (synack restarts the PTO on new data; RFC 8985 7.2 would not while SACKed
+/// segments are outstanding, a difference this test only uses). The peer's next
+/// segment, 10 bytes of data that acknowledge nothing new, brings the reordering timer
+/// back, a window from its arrival. Header prediction takes that segment
+/// (`Conn::fast_path`; too short for the receive express path), with the same result
+/// as the full processing.
+#[test]
+fn the_ack_on_the_peers_data_brings_the_reordering_timer_forward() {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let una = after_reordering_three_out_and_the_first_acked(&mut r, c);
+    let pto = r.stack.poll_timeout().expect("the PTO");
+    let srtt = r.stack.info(c).unwrap().srtt.unwrap();
+    r.advance_to(Instant::from_micros(pto.as_micros() - srtt.as_micros() + 1000));
+    assert!(sack_ack(&mut r, una + 1000, &[(1, 2)], 65_535).is_empty(), "SACKs the 3rd segment");
+    assert_eq!(r.stack.poll_timeout(), Some(pto), "a window from the SACK ends after the PTO");
+    let (_, new) = send_now(&mut r, c, 1000);
+    assert_eq!((new.len(), new[0].seq()), (1, una + 3000), "new data");
+    assert!(r.stack.poll_timeout() > Some(pto), "the slot moved later");
+    r.advance(Duration::from_millis(1));
+    let h = r.hdr(r.snd_nxt, Some(una + 1000), TcpFlags::ACK, 65_535);
+    r.send(h, &pattern(10, 7));
+    r.snd_nxt += 10;
+    let t = r.now + srtt;
+    assert_eq!(r.stack.poll_timeout(), Some(t), "the reordering timer, a window from the data's ACK");
+    hole_resent_at(&mut r, c, una + 1000, t);
+}
+
+/// A connection that has seen reordering (a late original) sends three segments, and
+/// a round trip later the first is acknowledged. Returns the first's sequence number.
+fn after_reordering_three_out_and_the_first_acked(r: &mut RawPeer, c: ConnId) -> SeqNum {
+    let una = new_window(r, c);
+    late_first_segment(r, una);
+    ack_all(r, c, una);
+    let (_, flight) = send_now(r, c, 3000);
+    let una = flight[0].seq();
+    r.advance(Duration::from_millis(20));
+    assert!(r.send_ack(una + 1000, 65_535).is_empty());
+    una
+}
+
 /// Once the connection has seen reordering (a late original, as in the tests below)
 /// the window is RFC 8985 6.2 step 4's upper bound, SRTT, not a quarter of the
 /// minimum RTT.
 #[test]
 fn after_reordering_the_window_is_srtt() {
     let (mut r, c) = sender(cfg(SERVER_IP));
-    let una = new_window(&mut r, c);
-    late_first_segment(&mut r, una);
-    ack_all(&mut r, c, una);
-    let (_, flight) = send_now(&mut r, c, 3000);
-    let una = flight[0].seq();
-    r.advance(Duration::from_millis(20));
-    r.send_ack(una + 1000, 65_535);
+    let una = after_reordering_three_out_and_the_first_acked(&mut r, c);
     assert!(sack_ack(&mut r, una + 1000, &[(1, 2)], 65_535).is_empty());
     let srtt = r.stack.info(c).unwrap().srtt.unwrap();
     let t = r.now + srtt;
