@@ -399,8 +399,8 @@ fn an_ack_of_new_data_without_sack_blocks_keeps_the_reordering_timer_for_the_hol
 /// The ACK a small data segment of the peer's carries runs RFC 8985 6.2 too. A SACK
 /// arrives when a window from it (SRTT, after reordering) reaches past the loss
 /// probe's timeout, so the slot keeps the PTO; new data then moves the slot further
-/// out (synack restarts the PTO on new data; RFC 8985 7.2 would not while SACKed
-/// segments are outstanding, a difference this test only uses). The peer's next
+/// out: the PTO gives way to the RTO (RFC 8985 7.2: no probe is scheduled while
+/// SACKed segments are outstanding, which the reordering timer covers). The peer's next
 /// segment, 10 bytes of data that acknowledge nothing new, brings the reordering timer
 /// back, a window from its arrival. Header prediction takes that segment
 /// (`Conn::fast_path`; too short for the receive express path), with the same result
@@ -416,7 +416,8 @@ fn the_ack_on_the_peers_data_brings_the_reordering_timer_forward() {
     assert_eq!(r.stack.poll_timeout(), Some(pto), "a window from the SACK ends after the PTO");
     let (_, new) = send_now(&mut r, c, 1000);
     assert_eq!((new.len(), new[0].seq()), (1, una + 3000), "new data");
-    assert!(r.stack.poll_timeout() > Some(pto), "the slot moved later");
+    let rto = r.now + Duration::from_micros(RTO_US);
+    assert_eq!(r.stack.poll_timeout(), Some(rto), "the RTO, not a PTO");
     r.advance(Duration::from_millis(1));
     let h = r.hdr(r.snd_nxt, Some(una + 1000), TcpFlags::ACK, 65_535);
     r.send(h, &pattern(10, 7));

@@ -42,8 +42,12 @@ impl Conn {
     /// The probe timeout, when a probe may be scheduled now (RFC 8985 7.2): "The sender
     /// SHOULD start or restart a loss probe PTO timer after transmitting new data ...
     /// or upon receiving an ACK that cumulatively acknowledges new data, unless it is
-    /// already in fast recovery, RTO recovery, or ..." - and one probe per episode.
-    /// Without an RTT sample there is no PTO (the RTO alone runs).
+    /// already in fast recovery, RTO recovery, or the sender has segments delivered out
+    /// of order (i.e., RACK.segs_sacked is not zero). These conditions are excluded
+    /// because they are addressed by similar mechanisms, like ... the RACK reordering
+    /// timer" - so the last holds only where that timer runs
+    /// (`Config::rack_reorder_timer`); and one probe per episode. Without an RTT
+    /// sample there is no PTO (the RTO alone runs).
     // Speed: on every data segment sent (through `arm_retransmission_timer`).
     #[inline(always)]
     pub(super) fn probe_timeout(&self, ctx: &Ctx<'_>) -> Option<Duration> {
@@ -52,6 +56,7 @@ impl Conn {
             || self.lp.end.is_some()
             || self.lp.rto_recover.is_some()
             || self.cc.in_recovery()
+            || (ctx.cfg.rack_reorder_timer && self.sack_holds_data())
         {
             return None;
         }
