@@ -427,6 +427,8 @@ impl TunStack {
                 b.truncate(TX_HEADROOM);
                 b.extend_from_slice(&pkt);
                 self.tx_ready += 1;
+                self.stats.packets_out += 1;
+                self.stats.bytes_out += pkt.len() as u64;
             }
         }
         Ok(())

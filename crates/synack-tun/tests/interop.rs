@@ -309,7 +309,10 @@ fn synack_sends_with(name: &str, n: u64, limit: Duration, lossy: bool, edit: imp
     assert_eq!(report.sha256_sent, pattern_sha256(n));
     assert_eq!(py.line("received"), Some(format!("received {n} {}", report.sha256_sent)));
     assert_eq!(report.final_state, State::TimeWait, "synack closed first");
-    say(&format!("{name}: {report}; device {:?}", tun.stats()));
+    // Every byte crossed the device, held back by the impairment's delay or not.
+    let dev = tun.stats();
+    assert!(dev.bytes_out > n, "{n} bytes sent, {} written: {dev:?}", dev.bytes_out);
+    say(&format!("{name}: {report}; device {dev:?}"));
 }
 
 /// synack connects to a python source and receives N bytes.
