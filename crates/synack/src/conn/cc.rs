@@ -30,6 +30,9 @@ pub(crate) struct Congestion {
     cubic: Option<Box<Cubic>>,
     /// `Config::hystart`: CUBIC's initial slow start is HyStart++.
     hystart: bool,
+    /// Reno's congestion avoidance: bytes acknowledged since cwnd last grew (RFC 5681
+    /// 3.1's byte counting, RFC 3465 2.1's bytes_acked).
+    ca_acked: u32,
 }
 
 /// The congestion state before a reduction: what an undo restores if the congestion
@@ -65,6 +68,7 @@ impl Congestion {
             limited_sent: 0,
             cubic: None,
             hystart,
+            ca_acked: 0,
         };
         c.set_cubic_state();
         c
@@ -88,6 +92,7 @@ impl Congestion {
     /// segments, RFC 5681 3.1 eq. 4): half of it for Reno, beta_cubic of it for CUBIC
     /// (RFC 9438 4.6), which also notes the window it had (W_max).
     fn reduced(&mut self, flight: u32) -> u32 {
+        self.ca_acked = 0;
         if let Some(c) = self.cubic.as_deref_mut() {
             c.on_congestion(self.cwnd);
         }
@@ -223,9 +228,19 @@ impl Congestion {
             // CUBIC's congestion avoidance (RFC 9438 4.2 to 4.5).
             self.cwnd = c.on_ack(self.cwnd, acked, self.mss, now, srtt);
         } else {
-            // Congestion avoidance: about one SMSS per RTT.
-            let inc = (u64::from(self.mss) * u64::from(self.mss) / u64::from(self.cwnd.max(1))).max(1);
-            self.cwnd = self.cwnd.saturating_add(inc as u32);
+            // Congestion avoidance, RFC 5681 3.1: "The RECOMMENDED way to increase cwnd
+            // during congestion avoidance is to count the number of bytes that have been
+            // acknowledged by ACKs for new data ... When the number of bytes acknowledged
+            // reaches cwnd, then cwnd can be incremented by up to SMSS bytes." Unlike
+            // the per-ACK SMSS*SMSS/cwnd of its equation (3), this grows one segment per
+            // window however many segments each ACK covers (a receiver behind GRO, or
+            // the kernel behind a TUN device that joins segments, ACKs fewer, larger
+            // pieces).
+            self.ca_acked = self.ca_acked.saturating_add(acked);
+            if self.ca_acked >= self.cwnd {
+                self.ca_acked -= self.cwnd;
+                self.cwnd = self.cwnd.saturating_add(self.mss);
+            }
         }
         false
     }
@@ -431,7 +446,30 @@ mod tests {
         assert_eq!(c.cwnd, 3000);
         c.ssthresh = 3000;
         c.on_new_ack(SeqNum(2000), 1000, 3000, T0, RTT, SeqNum(u32::MAX / 2));
-        assert_eq!(c.cwnd, 3333, "congestion avoidance adds mss*mss/cwnd");
+        assert_eq!(c.cwnd, 3000, "congestion avoidance waits for a window's worth of bytes");
+    }
+
+    /// RFC 5681 3.1's byte counting: one SMSS once cwnd bytes are acknowledged, the
+    /// remainder carried over, whether one ACK covers them or many.
+    #[test]
+    fn congestion_avoidance_grows_one_mss_per_window_of_bytes_acknowledged() {
+        let ack = |c: &mut Congestion, una: u32, acked: u32| {
+            c.on_new_ack(SeqNum(una), acked, c.cwnd, T0, RTT, SeqNum(u32::MAX / 2));
+            c.cwnd
+        };
+        let mut c = Congestion::new(CongestionControl::Reno, 1000, 3, true, false);
+        c.ssthresh = 3000;
+        assert_eq!([ack(&mut c, 1000, 1000), ack(&mut c, 2000, 1000)], [3000, 3000]);
+        assert_eq!(ack(&mut c, 3000, 1000), 4000, "3,000 bytes acknowledged: one segment more");
+        // A stretch ACK (one for five segments, as from a receiver behind GRO) counts
+        // as much as five: equation (3) per ACK would have added 250 bytes.
+        assert_eq!(ack(&mut c, 8000, 5000), 5000);
+        assert_eq!(ack(&mut c, 12_000, 4000), 6000, "the 1,000 left over counted toward the next");
+        // A congestion event starts the count again.
+        ack(&mut c, 15_000, 3000);
+        c.on_ecn_echo(6000);
+        let after = c.cwnd;
+        assert_eq!(ack(&mut c, 15_000 + after - 1, after - 1), after, "one byte short of a window");
     }
 
     #[test]

@@ -1369,9 +1369,11 @@ mod tests {
     /// own keep-alive timings, MUST-27, boxed since few connections have them. 736 ->
     /// 744 for CUBIC's state, RFC 9438, boxed: only CUBIC connections fill it. 744 ->
     /// 752 for the timestamp of the timeout F-RTO watches, Eifel detection at its step
-    /// 2 (RFC 3522): 4 bytes, which no padding had left.)
+    /// 2 (RFC 3522): 4 bytes, which no padding had left. 752 -> 760 for the bytes
+    /// acknowledged in Reno's congestion avoidance, RFC 5681 3.1's RECOMMENDED byte
+    /// counting: 4 bytes, and alignment.)
     #[test]
     fn control_block_stays_small() {
-        assert!(size_of::<Conn>() <= 752, "Conn is {} bytes", size_of::<Conn>());
+        assert!(size_of::<Conn>() <= 760, "Conn is {} bytes", size_of::<Conn>());
     }
 }
