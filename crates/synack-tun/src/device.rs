@@ -6,7 +6,7 @@
 //!
 //! With [`DeviceConfig::offload`] (the default) the device is opened with
 //! `IFF_VNET_HDR` and the kernel's TCP segmentation offloads (`TUN_F_CSUM`,
-//! `TUN_F_TSO4`, `TUN_F_TSO6`), as wireguard-go and gVisor open theirs:
+//! `TUN_F_TSO4`, `TUN_F_TSO6`), as wireguard-go opens its devices:
 //! - **kernel to synack**: one read can carry a whole TSO burst of the kernel's (up to
 //!   64 KiB); `tun-rs` splits it into the segments the kernel would have sent, each
 //!   with its checksum computed, before synack sees them;

@@ -454,13 +454,16 @@ impl TunStack {
                 let mut slices = free.each_mut().map(|b| &mut b[TX_HEADROOM..]);
                 self.stack.poll_transmit_many(now, &mut slices, &mut sent)
             };
-            for (j, t) in sent.iter().enumerate().take(n) {
-                self.transmit(base + j, t.len, (now, at))?;
-            }
-            // What the impairment held or dropped leaves its buffer free again.
+            let result = sent
+                .iter()
+                .take(n)
+                .enumerate()
+                .try_for_each(|(j, t)| self.transmit(base + j, t.len, (now, at)));
+            // What the impairment held or dropped (or an error left) is free again.
             for b in self.tx.iter_mut().take(base + n).skip(self.tx_ready) {
                 b.resize(TX_HEADROOM + self.mtu, 0);
             }
+            result?;
             if n < TX_BATCH {
                 break;
             }
