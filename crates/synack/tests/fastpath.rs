@@ -259,7 +259,7 @@ fn an_in_order_transfer_is_identical_with_and_without_header_prediction() {
 /// RFC 8985 6.2: every ACK that finds SACKed data above a hole at SND.UNA, outside
 /// recovery, may bring RACK's reordering timer forward, and that includes the ACK a
 /// full-sized data segment carries, which has no room for SACK blocks of its own
-/// (`Conn::rack_on_ack`). The fast path took such a segment without it: the server
+/// (`Conn::finish_ack`). The fast path took such a segment without it: the server
 /// below armed the timer at 130 ms without prediction and not with it (found by the
 /// random test that follows, whose case this is).
 #[test]

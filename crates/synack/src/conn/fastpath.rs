@@ -61,8 +61,8 @@ impl Conn {
     ///   SEG.ACK = SND.UNA there is nothing to acknowledge, and no duplicate ACK: RFC
     ///   5681 2 counts only segments that carry no data, RFC 6675 2 only those with
     ///   SACK blocks. "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
-    ///   updated" runs as `update_send_window` in both cases, and RACK's reordering
-    ///   timer is looked at as after every ACK (`rack_on_ack`). ESTABLISHED adds nothing
+    ///   updated" runs in both cases, and RACK's reordering timer is looked at as
+    ///   after every ACK: both in `finish_ack`, as on the full path. ESTABLISHED adds nothing
     ///   to the ACK processing (our FIN, if queued, matters only from FIN-WAIT-1 on).
     /// - "Sixth, check the URG bit": not set.
     /// - "Seventh, process the segment text": in ESTABLISHED, with the application
@@ -89,16 +89,14 @@ impl Conn {
             }
             self.timestamps_update(ctx, hdr);
             self.ack_new_data(ctx, hdr);
-            self.update_send_window(ctx, hdr, wnd);
-            self.rack_on_ack(ctx);
+            self.finish_ack(ctx, hdr, wnd);
             return true;
         }
         if !self.next_data_fits(hdr, payload.len()) {
             return false;
         }
         self.timestamps_update(ctx, hdr);
-        self.update_send_window(ctx, hdr, wnd);
-        self.rack_on_ack(ctx);
+        self.finish_ack(ctx, hdr, wnd);
         // "Seventh, process the segment text", by the full path's own step: nothing
         // is trimmed (the text starts at RCV.NXT and fits) and no gap is filled.
         self.process_text(ctx, hdr.seq, payload);
@@ -184,7 +182,6 @@ impl Conn {
         self.last_rx = ctx.now;
         self.timestamps_update(ctx, hdr);
         let wnd = u32::from(hdr.window) << self.snd_wscale;
-        self.update_send_window(ctx, hdr, wnd);
-        self.rack_on_ack(ctx);
+        self.finish_ack(ctx, hdr, wnd);
     }
 }

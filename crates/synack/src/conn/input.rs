@@ -656,18 +656,20 @@ impl Conn {
                 self.prr_on_ack(0);
             }
         }
-        self.update_send_window(ctx, hdr, wnd);
-        self.rack_on_ack(ctx);
+        self.finish_ack(ctx, hdr, wnd);
     }
 
-    /// The last step of every ACK's processing, on the full path and the fast one
-    /// (`fastpath.rs`) alike: RFC 8985 6.2, data SACKed above a hole that IsLost does
-    /// not yet deem lost starts RACK's reordering timer (`probe.rs`). Any ACK can find
-    /// that, including one that SACKs nothing itself, such as the ACK of a full-sized
-    /// data segment, which has no room for SACK blocks. (Speed: a connection that never
-    /// saw a SACK block keeps no scoreboard and stops at the test.)
+    /// The last steps of every ACK's processing, on the full path and the fast one
+    /// (`fastpath.rs`) alike, so that neither can take one without the other: the send
+    /// window update, and RFC 8985 6.2's look at the scoreboard - data SACKed above a
+    /// hole that IsLost does not yet deem lost starts RACK's reordering timer
+    /// (`probe.rs`). Any ACK can find that, including one that SACKs nothing itself,
+    /// such as the ACK of a full-sized data segment, which has no room for SACK blocks.
+    /// (Speed: a connection that never saw a SACK block keeps no scoreboard and stops
+    /// at the test.)
     #[inline(always)]
-    pub(super) fn rack_on_ack(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn finish_ack(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, wnd: u32) {
+        self.update_send_window(ctx, hdr, wnd);
         if self.sack.is_some() {
             self.rack_arm_reorder_timer(ctx);
         }
@@ -739,11 +741,10 @@ impl Conn {
     }
 
     /// The send window update of the fifth step (SND.UNA =< SEG.ACK =< SND.NXT checked
-    /// by the caller or here), shared with the header-prediction fast path. `wnd` is
-    /// SEG.WND scaled.
+    /// by the caller or here), through [`Conn::finish_ack`]. `wnd` is SEG.WND scaled.
     // Speed: small, and on the header-prediction fast path.
     #[inline(always)]
-    pub(super) fn update_send_window(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, wnd: u32) {
+    fn update_send_window(&mut self, ctx: &mut Ctx<'_>, hdr: &TcpHeader, wnd: u32) {
         let ack = hdr.ack;
         // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
         // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND
