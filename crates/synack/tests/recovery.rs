@@ -344,17 +344,23 @@ fn a_hole_below_too_little_sacked_data_for_islost_is_resent_a_quarter_of_min_rtt
     assert_eq!(r.stack.poll_timeout(), Some(r.now + Duration::from_micros(RTO_US)), "then the RTO (6.3)");
 }
 
+/// Four segments sent, and one round trip (20 ms, the minimum RTT) later. Returns the
+/// peer, the connection and the first segment's sequence number.
+fn four_segments_a_round_trip_ago() -> (RawPeer, ConnId, SeqNum) {
+    let (mut r, c) = sender(cfg(SERVER_IP));
+    let (t0, flight) = send_now(&mut r, c, 4000);
+    assert_eq!(flight.len(), 4);
+    r.advance_to(at(t0, 20_000));
+    (r, c, flight[0].seq())
+}
+
 /// Reordering, not loss: the "lost" segment arrives within the window, and its ACK
 /// (of new data, RFC 6298 5.3) ends the reordering timer: nothing is retransmitted,
 /// and the slot holds the loss probe's timeout again (RFC 8985 7.2), which sends a
 /// probe of the last segment when it goes unacknowledged.
 #[test]
 fn a_hole_filled_within_the_reordering_window_is_not_retransmitted() {
-    let (mut r, c) = sender(cfg(SERVER_IP));
-    let (t0, flight) = send_now(&mut r, c, 4000);
-    assert_eq!(flight.len(), 4);
-    let una = flight[0].seq();
-    r.advance_to(at(t0, 20_000));
+    let (mut r, c, una) = four_segments_a_round_trip_ago();
     r.send_ack(una + 1000, 65_535);
     assert!(sack_ack(&mut r, una + 1000, &[(1, 2)], 65_535).is_empty());
     let t = r.now;
@@ -380,11 +386,7 @@ fn a_hole_filled_within_the_reordering_window_is_not_retransmitted() {
 /// processing.
 #[test]
 fn an_ack_of_new_data_without_sack_blocks_keeps_the_reordering_timer_for_the_hole_below_sacked_data() {
-    let (mut r, c) = sender(cfg(SERVER_IP));
-    let (t0, flight) = send_now(&mut r, c, 4000);
-    assert_eq!(flight.len(), 4);
-    let una = flight[0].seq();
-    r.advance_to(at(t0, 20_000));
+    let (mut r, c, una) = four_segments_a_round_trip_ago();
     assert!(sack_ack(&mut r, una, &[(2, 3)], 65_535).is_empty(), "one duplicate ACK: no recovery");
     assert_eq!(r.stack.poll_timeout(), Some(r.now + Duration::from_millis(5)), "the reordering timer");
     r.advance(Duration::from_millis(2));
