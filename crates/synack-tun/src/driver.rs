@@ -419,18 +419,26 @@ impl TunStack {
             if self.tx_ready == TX_QUEUE {
                 self.write_queued()?;
             }
-            let at = self.elapsed();
-            if let Some(p) = &mut self.pcap {
-                p.record(at, Direction::ToKernel, &pkt, None)?;
-            }
-            if let Some(b) = self.tx.get_mut(self.tx_ready) {
-                b.truncate(TX_HEADROOM);
-                b.extend_from_slice(&pkt);
-                self.tx_ready += 1;
-                self.stats.packets_out += 1;
-                self.stats.bytes_out += pkt.len() as u64;
-            }
+            let Some(b) = self.tx.get_mut(self.tx_ready) else { break };
+            b.truncate(TX_HEADROOM);
+            b.extend_from_slice(&pkt);
+            self.enqueue(self.tx_ready, self.elapsed())?;
         }
+        Ok(())
+    }
+
+    /// Queue the datagram in `tx[i]` (at or after `tx_ready`, as long as its datagram)
+    /// for writing, as written at `at`: capture it, count it, and move it to
+    /// `tx[tx_ready]`.
+    fn enqueue(&mut self, i: usize, at: Duration) -> Result<(), TunError> {
+        let Some(pkt) = self.tx.get(i).and_then(|b| b.get(TX_HEADROOM..)) else { return Ok(()) };
+        if let Some(p) = &mut self.pcap {
+            p.record(at, Direction::ToKernel, pkt, None)?;
+        }
+        self.stats.packets_out += 1;
+        self.stats.bytes_out += pkt.len() as u64;
+        self.tx.swap(self.tx_ready, i);
+        self.tx_ready += 1;
         Ok(())
     }
 
@@ -511,16 +519,7 @@ impl TunStack {
         let pkt = &mut buf[TX_HEADROOM..];
         let verdict = self.to_kernel.as_mut().map_or(Verdict::Pass, |imp| imp.offer(now.as_micros(), pkt));
         match verdict {
-            Verdict::Pass => {
-                if let Some(p) = &mut self.pcap {
-                    p.record(at, Direction::ToKernel, pkt, None)?;
-                }
-                self.stats.packets_out += 1;
-                self.stats.bytes_out += len as u64;
-                self.tx.swap(self.tx_ready, i);
-                self.tx_ready += 1;
-                Ok(())
-            }
+            Verdict::Pass => self.enqueue(i, at),
             Verdict::Hold(_) => Ok(()),
             Verdict::Drop => {
                 if let Some(p) = &mut self.pcap {
